@@ -1,0 +1,13 @@
+//! bmnet: bare-metal networking for everyone.
+//!
+//! This umbrella crate re-exports the bmnet family, one cargo feature per crate, and hosts the
+//! `bmnet` command-line tool (feature `cli`).
+//!
+//! | feature | crate | re-exported as |
+//! | --- | --- | --- |
+//! | `addr` | `bm-addr` | [`addr`] |
+
+#![forbid(unsafe_code)]
+
+#[cfg(feature = "addr")]
+pub use bm_addr as addr;
