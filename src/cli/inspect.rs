@@ -1,0 +1,247 @@
+//! `bmnet inspect`: this host's interfaces and addresses, classified, and the pitfalls found.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::net::IpAddr;
+
+use bmnet::addr::{self, Kind, ScopedAddr};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::Status;
+use super::host::{self, Interface};
+use super::output::Output;
+
+/// Something on this host that is known to break clusters.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub(crate) struct Pitfall {
+    /// Stable snake_case identifier.
+    pub(crate) kind: &'static str,
+    pub(crate) interfaces: Vec<String>,
+    pub(crate) address: IpAddr,
+    pub(crate) message: String,
+}
+
+pub(crate) fn run(out: &mut Output) -> Status {
+    let ifaces = match host::collect() {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("bmnet: reading this host's interfaces: {e}");
+            return Status::Failure;
+        }
+    };
+    let pitfalls = analyze(&ifaces);
+    if out.json() {
+        for iface in &ifaces {
+            out.json_line(&interface_record(iface));
+        }
+        for p in &pitfalls {
+            let mut v = json!(p);
+            v["type"] = json!("pitfall");
+            out.json_line(&v);
+        }
+    } else {
+        out.text(&render(&ifaces, &pitfalls));
+    }
+    Status::Ok
+}
+
+fn interface_record(iface: &Interface) -> Value {
+    let addresses: Vec<Value> = iface
+        .addresses
+        .iter()
+        .map(|a| {
+            let mut v = json!(addr::classify(a.addr));
+            v["prefix_len"] = json!(a.prefix_len);
+            v["flags"] = json!(a.flags);
+            v
+        })
+        .collect();
+    json!({
+        "type": "interface",
+        "name": iface.name,
+        "index": iface.index,
+        "up": iface.up,
+        "running": iface.running,
+        "loopback": iface.loopback,
+        "mac": iface.mac,
+        "addresses": addresses,
+    })
+}
+
+/// Finds the pitfalls in a set of interfaces. Pure, so it is tested without a host.
+pub(crate) fn analyze(ifaces: &[Interface]) -> Vec<Pitfall> {
+    let mut out = Vec::new();
+    let mut seen: BTreeMap<IpAddr, Vec<String>> = BTreeMap::new();
+    for iface in ifaces {
+        for a in &iface.addresses {
+            let c = addr::classify(a.addr);
+            let mut flag = |kind: &'static str, message: String| {
+                out.push(Pitfall { kind, interfaces: vec![iface.name.clone()], address: a.addr, message })
+            };
+            match (c.kind, c.embedded_ipv4) {
+                (Kind::Ipv4Mapped, Some(v4)) => flag(
+                    "mapped_address",
+                    format!(
+                        "{} on {} is an IPv4-mapped address configured as IPv6: an IPv6-only socket cannot bind it (EINVAL), and tools disagree on its family; configure {v4}/{} as IPv4 instead",
+                        a.addr,
+                        iface.name,
+                        a.prefix_len.saturating_sub(96)
+                    ),
+                ),
+                (Kind::Ipv4Compatible, Some(v4)) => flag(
+                    "compatible_address",
+                    format!(
+                        "{} on {} is a deprecated IPv4-compatible address (RFC 4291 §2.5.5.1): it is an IPv6 address that looks like {v4}; remove it",
+                        a.addr, iface.name
+                    ),
+                ),
+                _ => {}
+            }
+            for (state, why) in [
+                ("dadfailed", "duplicate address detection failed: another host on the link has it"),
+                ("tentative", "still in duplicate address detection: it cannot be bound yet"),
+                ("deprecated", "deprecated (preferred lifetime 0): new connections should not use it"),
+            ] {
+                if a.flags.contains(&state) {
+                    flag(state, format!("{}/{} on {} is {state}: {why}", a.addr, a.prefix_len, iface.name));
+                }
+            }
+            // The same link-scoped address on two links is normal (the zone tells them apart).
+            if !ScopedAddr::takes_zone(a.addr) && !c.is_loopback {
+                seen.entry(addr::unmap(a.addr)).or_default().push(iface.name.clone());
+            }
+        }
+    }
+    for (address, interfaces) in seen {
+        if interfaces.len() > 1 {
+            let message = format!(
+                "{address} is configured {} times ({}): replies may leave through either interface, and node-IP selection becomes ambiguous",
+                interfaces.len(),
+                interfaces.join(", ")
+            );
+            out.push(Pitfall { kind: "duplicate_address", interfaces, address, message });
+        }
+    }
+    out
+}
+
+fn render(ifaces: &[Interface], pitfalls: &[Pitfall]) -> String {
+    let mut s = String::new();
+    for iface in ifaces {
+        let mut state = vec![if iface.up { "up" } else { "down" }];
+        if iface.running {
+            state.push("running");
+        }
+        if iface.loopback {
+            state.push("loopback");
+        }
+        let mac = iface.mac.as_deref().map(|m| format!(", {m}")).unwrap_or_default();
+        let _ = writeln!(s, "{}: {} ({}{mac})", iface.index, iface.name, state.join(", "));
+        for a in &iface.addresses {
+            let c = addr::classify(a.addr);
+            let mut what = Vec::new();
+            for (set, name) in [
+                (c.kind != Kind::Ipv4 && c.kind != Kind::Ipv6, kind_name(c.kind)),
+                (c.is_loopback, "loopback"),
+                (c.is_link_local, "link-local"),
+                (c.is_private, "private"),
+                (c.is_shared, "shared"),
+                (c.is_documentation, "documentation"),
+                (c.is_benchmarking, "benchmarking"),
+                (c.is_reserved, "reserved"),
+                (c.is_multicast, "multicast"),
+                (c.is_global, "global"),
+            ] {
+                if set {
+                    what.push(name);
+                }
+            }
+            let flags = if a.flags.is_empty() { String::new() } else { format!(" [{}]", a.flags.join(" ")) };
+            let _ = writeln!(
+                s,
+                "    {:<42} {:<4} {:<32} {}{flags}",
+                format!("{}/{}", a.addr, a.prefix_len),
+                c.family,
+                what.join(","),
+                c.registry.map_or("-", |r| r.name),
+            );
+        }
+    }
+    if pitfalls.is_empty() {
+        let _ = writeln!(s, "\nNo pitfalls found.");
+    } else {
+        let _ = writeln!(s, "\nPitfalls:");
+        for p in pitfalls {
+            let _ = writeln!(s, "  ! {}", p.message);
+        }
+    }
+    s
+}
+
+fn kind_name(k: Kind) -> &'static str {
+    match k {
+        Kind::Ipv4Mapped => "ipv4-mapped",
+        Kind::Ipv4Compatible => "ipv4-compatible",
+        Kind::Ipv4Translated => "ipv4-translated",
+        Kind::Nat64 => "nat64",
+        Kind::SixToFour => "6to4",
+        Kind::Teredo => "teredo",
+        _ => "",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::host::HostAddr;
+
+    fn iface(name: &str, addrs: &[(&str, u8, &[&'static str])]) -> Interface {
+        Interface {
+            name: name.into(),
+            addresses: addrs
+                .iter()
+                .map(|(a, p, f)| HostAddr { addr: a.parse().unwrap(), prefix_len: *p, flags: f.to_vec() })
+                .collect(),
+            ..Interface::default()
+        }
+    }
+
+    #[test]
+    fn finds_each_pitfall() {
+        let ifaces = [
+            iface("lo", &[("127.0.0.1", 8, &[]), ("::1", 128, &["permanent"])]),
+            iface(
+                "eth0",
+                &[
+                    ("10.0.0.5", 24, &[]),
+                    ("::ffff:192.168.0.14", 128, &["permanent"]),
+                    ("::10.1.1.1", 128, &["permanent"]),
+                    ("fe80::1", 64, &["permanent"]),
+                    ("2001:db8::5", 64, &["dadfailed", "tentative"]),
+                ],
+            ),
+            iface("eth1", &[("10.0.0.5", 24, &[]), ("fe80::1", 64, &[]), ("192.168.0.14", 24, &[])]),
+        ];
+        let found: Vec<_> = analyze(&ifaces).into_iter().map(|p| (p.kind, p.address.to_string())).collect();
+        assert_eq!(
+            found,
+            vec![
+                ("mapped_address", "::ffff:192.168.0.14".into()),
+                ("compatible_address", "::10.1.1.1".into()),
+                ("dadfailed", "2001:db8::5".into()),
+                ("tentative", "2001:db8::5".into()),
+                ("duplicate_address", "10.0.0.5".into()),
+                // The mapped address duplicates a native one once unmapped.
+                ("duplicate_address", "192.168.0.14".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_clean_host_has_none() {
+        let ifaces = [iface("lo", &[("127.0.0.1", 8, &[])]), iface("eth0", &[("10.0.0.5", 24, &[])])];
+        assert!(analyze(&ifaces).is_empty());
+        assert!(render(&ifaces, &[]).contains("No pitfalls found."));
+    }
+}

@@ -1,0 +1,117 @@
+//! Argument definitions, exit statuses and output plumbing shared by every subcommand.
+
+mod addr;
+mod host;
+mod inspect;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser, Subcommand};
+
+use output::Output;
+
+/// Bare-metal networking for everyone: address classification, host inspection and, as the
+/// crates land, node-IP selection, VRRP, cluster DNS and NetworkManager keyfiles.
+#[derive(Parser, Debug)]
+#[command(name = "bmnet", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    /// Print machine-readable JSON (JSON Lines for lists) instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Show this host's interfaces and addresses, classified, with the pitfalls found.
+    Inspect,
+    /// Address tools.
+    #[command(subcommand)]
+    Addr(AddrCommand),
+    /// Print a shell completion script.
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum AddrCommand {
+    /// Classify addresses: canonical form, family, kind, scope, registry row, predicates and
+    /// the socket to bind. Exit status 1 if any address is invalid.
+    Classify {
+        /// Addresses to classify; zones (`fe80::1%eth0`) are accepted on link-scoped addresses.
+        #[arg(required = true, value_name = "ADDR")]
+        addrs: Vec<String>,
+        /// Accept what kubelet's ParseIPSloppy accepts (leading zeros read as decimal), with a
+        /// warning naming the canonical form.
+        #[arg(long)]
+        sloppy: bool,
+    },
+}
+
+/// How a run ended, mapped onto the exit status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Status {
+    /// 0: success.
+    Ok,
+    /// 1: the input has problems (invalid address, validation errors).
+    Problems,
+    /// 2: usage or runtime failure.
+    Failure,
+}
+
+impl From<Status> for ExitCode {
+    fn from(s: Status) -> ExitCode {
+        ExitCode::from(match s {
+            Status::Ok => 0,
+            Status::Problems => 1,
+            Status::Failure => 2,
+        })
+    }
+}
+
+pub(crate) fn run() -> ExitCode {
+    // clap exits with 2 on usage errors and 0 for --help/--version, as documented.
+    let cli = Cli::parse();
+    let mut out = Output::new(cli.json);
+    let status = match cli.command {
+        Command::Inspect => inspect::run(&mut out),
+        Command::Addr(AddrCommand::Classify { addrs, sloppy }) => addr::classify(&mut out, &addrs, sloppy),
+        Command::Completions { shell } => completions(&mut out, shell),
+    };
+    match out.finish() {
+        // A closed pipe (`bmnet inspect | head`) is not a failure.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("bmnet: writing output: {e}");
+            Status::Failure.into()
+        }
+        Ok(()) => status.into(),
+    }
+}
+
+fn completions(out: &mut Output, shell: clap_complete::Shell) -> Status {
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "bmnet", &mut script);
+    let script = String::from_utf8_lossy(&script);
+    if out.json() {
+        out.json_line(&serde_json::json!({ "type": "completions", "shell": shell.to_string(), "script": script }));
+    } else {
+        out.text(&script);
+    }
+    Status::Ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}
