@@ -202,6 +202,7 @@ fn main() {
     let text = std::fs::read_to_string(DATA).expect("read data/special-purpose.txt");
     let (rows, dates) = parse(&text);
     assert!(rows.len() < usize::from(u8::MAX), "{DATA}: too many rows for u8 indices");
+    // Interval entries hold a row index, or `rows.len()` where no row covers the range.
 
     let mut out = String::new();
     let date = |name: &str| {
@@ -216,7 +217,9 @@ fn main() {
     writeln!(out, "/// Date of the IANA IPv6 Special-Purpose Address Registry these rows follow.").unwrap();
     writeln!(out, "pub const IPV6_REGISTRY_DATE: &str = \"{}\";", date("iana-ipv6-special")).unwrap();
 
-    writeln!(out, "pub(crate) static ROWS: [Row; {}] = [", rows.len()).unwrap();
+    writeln!(out, "/// Number of rows; interval entries equal to it mean \"no row\".").unwrap();
+    writeln!(out, "pub(crate) const ROW_COUNT: usize = {};", rows.len()).unwrap();
+    writeln!(out, "pub(crate) const ROW_DATA: [Row; ROW_COUNT] = [").unwrap();
     for r in &rows {
         // The parent row is the most specific other row that contains this one; a terminated row
         // with no flags of its own defers to it.
@@ -262,11 +265,23 @@ fn main() {
     }
     writeln!(out, "];").unwrap();
 
-    for (v4, name, ty) in [(true, "V4_INTERVALS", "u32"), (false, "V6_INTERVALS", "u128")] {
+    for (v4, name, ty) in [(true, "V4", "u32"), (false, "V6", "u128")] {
         let iv = intervals(&rows, v4);
-        writeln!(out, "pub(crate) static {name}: [({ty}, u8); {}] = [", iv.len()).unwrap();
-        for (start, row) in iv {
-            writeln!(out, "    ({start:#x}, {}),", row.map_or(NO_ROW, |r| r as u8)).unwrap();
+        writeln!(out, "pub(crate) static {name}_INTERVALS: [({ty}, u8); {}] = [", iv.len()).unwrap();
+        for (start, row) in &iv {
+            writeln!(out, "    ({start:#x}, {}),", row.unwrap_or(rows.len())).unwrap();
+        }
+        writeln!(out, "];").unwrap();
+        // First-byte index: for each value of the top byte, the inclusive range of intervals
+        // that byte's addresses fall into. Most bytes map to a single interval, so a lookup of
+        // an ordinary address is one table read and no search.
+        let shift = if v4 { 24 } else { 120 };
+        let containing = |addr: u128| iv.partition_point(|&(s, _)| s <= addr) - 1;
+        writeln!(out, "pub(crate) static {name}_INDEX: [(u16, u16); 256] = [").unwrap();
+        for byte in 0u128..256 {
+            let first = byte << shift;
+            let last = first | ((1u128 << shift) - 1);
+            writeln!(out, "    ({}, {}),", containing(first), containing(last)).unwrap();
         }
         writeln!(out, "];").unwrap();
     }
@@ -274,6 +289,3 @@ fn main() {
     let dest = PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR")).join("registry_table.rs");
     std::fs::write(dest, out).expect("write registry_table.rs");
 }
-
-/// Interval marker for "no row covers this range"; mirrored in `src/registry.rs`.
-const NO_ROW: u8 = u8::MAX;

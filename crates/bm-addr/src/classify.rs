@@ -4,7 +4,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::registry::{self, Class, Row};
+use crate::registry::{self, Class, ROW_COUNT, ROW_DATA, ROWS, Row};
 use crate::{Family, Kind, Scope};
 
 /// Everything bm-addr knows about one address.
@@ -65,56 +65,145 @@ pub struct Classification {
     pub is_global: bool,
 }
 
-/// Classifies an address. Allocation-free and branch-light: one table lookup.
+/// Classifies an address. Allocation-free and branch-light: one table lookup, then the row's
+/// precomputed predicates.
+#[inline]
 pub fn classify(addr: IpAddr) -> Classification {
-    let (kind, embedded_ipv4) = Kind::of(addr);
-    let effective = match (kind.looks_through(), embedded_ipv4) {
-        (true, Some(v4)) => IpAddr::V4(v4),
-        _ => addr,
-    };
-    let family = crate::family_of(addr);
-    let row = registry::lookup(effective);
-    let class = row.map(|r| r.class);
-    let scope = match (row, effective) {
-        (Some(r), IpAddr::V6(a)) if r.scope.is_none() => Scope::of_ipv6_multicast(a),
-        (Some(r), _) => r.scope.unwrap_or(Scope::Global),
-        (None, _) => Scope::Global,
-    };
-    let is = |c: Class| class == Some(c);
+    // One family decision up front: with families interleaved at random, every further branch
+    // on the family would be another misprediction.
+    match addr {
+        IpAddr::V4(a) => build(addr, Family::Ipv4, Kind::Ipv4, None, registry::index_v4(a), Scope::Global),
+        IpAddr::V6(a) => {
+            let bits = crate::kind::v6_bits(a);
+            match Kind::of_v6_bits(bits) {
+                (Kind::Ipv4Mapped, Some(v4)) => {
+                    build(addr, Family::Ipv4, Kind::Ipv4Mapped, Some(v4), registry::index_v4(v4), Scope::Global)
+                }
+                (Kind::Ipv4Compatible, Some(v4)) => {
+                    build(addr, Family::Ipv6, Kind::Ipv4Compatible, Some(v4), registry::index_v4(v4), Scope::Global)
+                }
+                (kind, embedded) => {
+                    let field_scope = Scope::of_ipv6_multicast(a);
+                    build(addr, Family::Ipv6, kind, embedded, registry::index_v6_bits(bits), field_scope)
+                }
+            }
+        }
+    }
+}
+
+/// Assembles a classification from the row found for the effective address; `field_scope` is
+/// the scope an IPv6 multicast address carries, used by the one row that defers to it.
+#[inline(always)]
+fn build(
+    addr: IpAddr,
+    family: Family,
+    kind: Kind,
+    embedded_ipv4: Option<Ipv4Addr>,
+    row: usize,
+    field_scope: Scope,
+) -> Classification {
+    let info = ROW_INFO[row];
+    let p = info.predicates;
+    // Selects rather than matches: rows of every kind arrive in random order, and a
+    // mispredicted branch costs more than computing both sides.
+    let scope = if p & SCOPE_FROM_FIELD != 0 { field_scope } else { info.scope };
+    let mut is_global = if p & REACH_BY_SCOPE != 0 { scope == Scope::Global } else { p & GLOBAL != 0 };
+    if p & REACH_BY_EMBEDDED_IPV4 != 0 {
+        is_global = embedded_ipv4.is_some_and(|v4| ROW_INFO[registry::index_v4(v4)].predicates & GLOBAL != 0);
+    }
     Classification {
         addr,
         family,
         kind,
         embedded_ipv4,
         scope,
-        registry: row,
-        is_loopback: is(Class::Loopback),
-        is_unspecified: is(Class::Unspecified),
-        is_link_local: is(Class::LinkLocal),
-        is_multicast: is(Class::Multicast),
-        is_private: is(Class::Private),
-        is_shared: is(Class::Shared),
-        is_documentation: is(Class::Documentation),
-        is_benchmarking: is(Class::Benchmarking),
-        is_reserved: is(Class::Reserved),
-        is_global: row.is_none_or(|r| globally_reachable(r, scope, embedded_ipv4)),
+        registry: ROWS.get(row),
+        is_loopback: p & LOOPBACK != 0,
+        is_unspecified: p & UNSPECIFIED != 0,
+        is_link_local: p & LINK_LOCAL != 0,
+        is_multicast: p & MULTICAST != 0,
+        is_private: p & PRIVATE != 0,
+        is_shared: p & SHARED != 0,
+        is_documentation: p & DOCUMENTATION != 0,
+        is_benchmarking: p & BENCHMARKING != 0,
+        is_reserved: p & RESERVED != 0,
+        is_global,
     }
 }
 
-/// A row's "Globally Reachable" answer, resolving the rows that have none.
-fn globally_reachable(row: &Row, scope: Scope, embedded: Option<Ipv4Addr>) -> bool {
-    if let Some(g) = row.globally_reachable {
-        return g;
+// Predicate bits of a row, precomputed at compile time from the table.
+const LOOPBACK: u16 = 1 << 0;
+const UNSPECIFIED: u16 = 1 << 1;
+const LINK_LOCAL: u16 = 1 << 2;
+const MULTICAST: u16 = 1 << 3;
+const PRIVATE: u16 = 1 << 4;
+const SHARED: u16 = 1 << 5;
+const DOCUMENTATION: u16 = 1 << 6;
+const BENCHMARKING: u16 = 1 << 7;
+const RESERVED: u16 = 1 << 8;
+const GLOBAL: u16 = 1 << 9;
+
+/// Multicast: globally reachable only with global scope.
+const REACH_BY_SCOPE: u16 = 1 << 10;
+/// 6to4 and Teredo, `N/A` in the registry (RFC 8190): as reachable as the embedded IPv4.
+const REACH_BY_EMBEDDED_IPV4: u16 = 1 << 11;
+/// IPv6 multicast: the scope is the address's own scope field.
+const SCOPE_FROM_FIELD: u16 = 1 << 12;
+
+#[derive(Clone, Copy)]
+struct RowInfo {
+    predicates: u16,
+    scope: Scope,
+}
+
+/// One entry per row, plus a last one for addresses no row covers (ordinary global unicast).
+static ROW_INFO: [RowInfo; ROW_COUNT + 1] = {
+    let mut out = [RowInfo { predicates: GLOBAL, scope: Scope::Global }; ROW_COUNT + 1];
+    let mut i = 0;
+    while i < ROW_COUNT {
+        out[i] = row_info(i);
+        i += 1;
     }
-    match row.class {
-        Class::Multicast => scope == Scope::Global,
-        // RFC 8190 marks these N/A: reachability is that of the embedded IPv4 address.
-        Class::SixToFour | Class::Teredo => {
-            embedded.is_some_and(|v4| registry::lookup_v4(v4).is_none_or(|r| r.globally_reachable == Some(true)))
-        }
-        // A terminated allocation returns to its enclosing block, or to ordinary space.
-        _ if row.terminated.is_some() => row.parent().is_none_or(|p| globally_reachable(p, scope, embedded)),
-        _ => false,
+    out
+};
+
+const fn row_info(i: usize) -> RowInfo {
+    let row = &ROW_DATA[i];
+    let class_bit = match row.class {
+        Class::Loopback => LOOPBACK,
+        Class::Unspecified => UNSPECIFIED,
+        Class::LinkLocal => LINK_LOCAL,
+        Class::Multicast => MULTICAST,
+        Class::Private => PRIVATE,
+        Class::Shared => SHARED,
+        Class::Documentation => DOCUMENTATION,
+        Class::Benchmarking => BENCHMARKING,
+        Class::Reserved => RESERVED,
+        _ => 0,
+    };
+    let reach = match (row.globally_reachable, row.class) {
+        (None, Class::Multicast) => REACH_BY_SCOPE,
+        (None, Class::SixToFour | Class::Teredo) => REACH_BY_EMBEDDED_IPV4,
+        _ => 0,
+    };
+    let (scope, from_field) = match row.scope {
+        Some(scope) => (scope, 0),
+        None => (Scope::Global, SCOPE_FROM_FIELD),
+    };
+    let global = if fixed_reachability(i) { GLOBAL } else { 0 };
+    RowInfo { predicates: class_bit | global | reach | from_field, scope }
+}
+
+/// A row's own "Globally Reachable" answer where it has one; a terminated allocation returns
+/// to its enclosing block, or to ordinary (global) space; any other row without an answer is
+/// not globally reachable.
+const fn fixed_reachability(i: usize) -> bool {
+    let row = &ROW_DATA[i];
+    match (row.globally_reachable, row.terminated, row.parent) {
+        (Some(g), _, _) => g,
+        (None, Some(_), Some(parent)) => fixed_reachability(parent as usize),
+        (None, Some(_), None) => true,
+        (None, None, _) => false,
     }
 }
 

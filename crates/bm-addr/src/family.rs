@@ -10,6 +10,7 @@ use thiserror::Error;
 use crate::{Family, Kind};
 
 /// The family an address belongs to: IPv4 for IPv4 and mapped addresses, IPv6 otherwise.
+#[inline]
 pub fn family_of(addr: IpAddr) -> Family {
     match (addr, Kind::of(addr).0) {
         (IpAddr::V4(_), _) | (_, Kind::Ipv4Mapped) => Family::Ipv4,

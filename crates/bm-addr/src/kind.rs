@@ -69,6 +69,7 @@ impl Kind {
     /// // `::1` is loopback, not the compatible form of 0.0.0.1 (unlike `Ipv6Addr::to_ipv4`).
     /// assert_eq!(Kind::of("::1".parse().unwrap()), (Kind::Ipv6, None));
     /// ```
+    #[inline]
     pub const fn of(addr: IpAddr) -> (Kind, Option<Ipv4Addr>) {
         match addr {
             IpAddr::V4(_) => (Kind::Ipv4, None),
@@ -77,27 +78,41 @@ impl Kind {
     }
 
     /// [`Kind::of`] for an IPv6 address.
+    #[inline]
     pub const fn of_v6(addr: Ipv6Addr) -> (Kind, Option<Ipv4Addr>) {
-        let s = addr.segments();
-        let o = addr.octets();
-        let low = Ipv4Addr::new(o[12], o[13], o[14], o[15]);
-        match s {
-            [0, 0, 0, 0, 0, 0xffff, _, _] => (Kind::Ipv4Mapped, Some(low)),
-            [0, 0, 0, 0, 0, 0, hi, lo] if hi != 0 || lo > 1 => (Kind::Ipv4Compatible, Some(low)),
-            [0, 0, 0, 0, 0xffff, 0, _, _] => (Kind::Ipv4Translated, Some(low)),
-            [0x64, 0xff9b, 0, 0, 0, 0, _, _] => (Kind::Nat64, Some(low)),
-            [0x2002, _, _, _, _, _, _, _] => (Kind::SixToFour, Some(Ipv4Addr::new(o[2], o[3], o[4], o[5]))),
-            [0x2001, 0, _, _, _, _, _, _] => {
-                // The client address is stored with every bit inverted (RFC 4380 §4).
-                (Kind::Teredo, Some(Ipv4Addr::new(!o[12], !o[13], !o[14], !o[15])))
+        Kind::of_v6_bits(v6_bits(addr))
+    }
+
+    /// [`Kind::of_v6`] on the address as a big-endian integer.
+    #[inline]
+    pub(crate) const fn of_v6_bits(bits: u128) -> (Kind, Option<Ipv4Addr>) {
+        let hi = (bits >> 64) as u64;
+        let mid = (bits >> 32) as u32;
+        let low = Ipv4Addr::from_bits(bits as u32);
+        if hi == 0 {
+            match mid {
+                0xffff => (Kind::Ipv4Mapped, Some(low)),
+                0xffff_0000 => (Kind::Ipv4Translated, Some(low)),
+                // `::` and `::1` are the unspecified and loopback addresses, not compatible ones.
+                0 if low.to_bits() > 1 => (Kind::Ipv4Compatible, Some(low)),
+                _ => (Kind::Ipv6, None),
             }
-            _ => (Kind::Ipv6, None),
+        } else if hi == 0x0064_ff9b_0000_0000 && mid == 0 {
+            (Kind::Nat64, Some(low))
+        } else if hi >> 48 == 0x2002 {
+            (Kind::SixToFour, Some(Ipv4Addr::from_bits((hi >> 16) as u32)))
+        } else if hi >> 32 == 0x2001_0000 {
+            // The client address is stored with every bit inverted (RFC 4380 §4).
+            (Kind::Teredo, Some(Ipv4Addr::from_bits(!(bits as u32))))
+        } else {
+            (Kind::Ipv6, None)
         }
     }
 
     /// Whether classification looks through to the embedded IPv4 address: true for mapped and
     /// compatible addresses, which stand for an IPv4 address, and false for the translation and
     /// tunnelling forms, which are IPv6 addresses routed as IPv6.
+    #[inline]
     pub const fn looks_through(self) -> bool {
         matches!(self, Kind::Ipv4Mapped | Kind::Ipv4Compatible)
     }
@@ -120,4 +135,16 @@ pub const fn unmap(addr: IpAddr) -> IpAddr {
         },
         IpAddr::V4(_) => addr,
     }
+}
+
+/// The address as a big-endian integer, built from two 64-bit halves rather than with
+/// `to_bits()`: for an `Ipv6Addr` inside an `IpAddr` (alignment 1), LLVM otherwise spills it to
+/// the stack and reloads it in unaligned pieces, a store-forwarding stall that doubled the cost
+/// of IPv6 classification.
+#[inline(always)]
+pub(crate) const fn v6_bits(addr: Ipv6Addr) -> u128 {
+    let o = addr.octets();
+    let hi = u64::from_be_bytes([o[0], o[1], o[2], o[3], o[4], o[5], o[6], o[7]]);
+    let lo = u64::from_be_bytes([o[8], o[9], o[10], o[11], o[12], o[13], o[14], o[15]]);
+    (hi as u128) << 64 | lo as u128
 }

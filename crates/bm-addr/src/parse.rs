@@ -265,11 +265,19 @@ const fn err(offset: usize, kind: ParseErrorKind) -> ParseError {
 /// assert_eq!((e.offset, e.kind), (3, ParseErrorKind::LeadingZero));
 /// ```
 pub fn parse_addr(s: &str) -> Result<IpAddr, ParseError> {
-    parse_addr_with(s, &ParseOptions::strict()).map(|p| p.addr.addr)
+    parse_scoped(s, &ParseOptions::strict()).map(|(a, _)| a.addr)
 }
 
 /// Parses an address with the given options.
 pub fn parse_addr_with(s: &str, opts: &ParseOptions) -> Result<Parsed, ParseError> {
+    let (addr, sloppy_used) = parse_scoped(s, opts)?;
+    let warning = sloppy_used.then_some(Warning::LeadingZeros { canonical: addr });
+    Ok(Parsed { addr, warning })
+}
+
+/// The address, its zone, and whether sloppy mode had to forgive something.
+#[inline]
+fn parse_scoped(s: &str, opts: &ParseOptions) -> Result<(ScopedAddr, bool), ParseError> {
     let b = s.as_bytes();
     if b.is_empty() {
         return Err(err(0, ParseErrorKind::Empty));
@@ -281,21 +289,27 @@ pub fn parse_addr_with(s: &str, opts: &ParseOptions) -> Result<Parsed, ParseErro
         (_, b'[', _) => return Err(err(0, ParseErrorKind::Brackets)),
         _ => (0, b.len()),
     };
-    let (addr_end, zone) = split_zone(s, start, end, opts.zone)?;
     let mut sloppy_used = false;
-    let addr = parse_bare(&b[start..addr_end], start, opts.mode, &mut sloppy_used)?;
-    let zone = match zone {
-        Some((offset, text)) => {
-            if !ScopedAddr::takes_zone(addr) {
-                return Err(err(offset, ParseErrorKind::ZoneOnNonLinkLocal));
-            }
-            Some(Zone::parse(text).map_err(|e| zone_error(offset, e))?)
-        }
-        None => None,
+    // The common case has no zone: parse straight through, and only if the parser stops at a
+    // '%' go back and treat the rest as a zone.
+    let pct = match parse_bare(&b[start..end], start, opts.mode, &mut sloppy_used) {
+        Ok(addr) => return Ok((ScopedAddr::new(addr), sloppy_used)),
+        Err(ParseError { offset, kind: ParseErrorKind::UnexpectedChar('%') }) => offset,
+        Err(e) => return Err(e),
     };
-    let addr = ScopedAddr { addr, zone };
-    let warning = sloppy_used.then_some(Warning::LeadingZeros { canonical: addr });
-    Ok(Parsed { addr, warning })
+    // Whatever is wrong before the '%' is reported first.
+    let addr = parse_bare(&b[start..pct], start, opts.mode, &mut sloppy_used)?;
+    let zone_start = match opts.zone {
+        ZonePolicy::Reject => return Err(err(pct, ParseErrorKind::ZoneNotAllowed)),
+        ZonePolicy::Allow => pct + 1,
+        ZonePolicy::Uri if s[pct..end].starts_with("%25") => pct + 3,
+        ZonePolicy::Uri => return Err(err(pct, ParseErrorKind::ZoneNotPercentEncoded)),
+    };
+    if !ScopedAddr::takes_zone(addr) {
+        return Err(err(zone_start, ParseErrorKind::ZoneOnNonLinkLocal));
+    }
+    let zone = Zone::parse(&s[zone_start..end]).map_err(|e| zone_error(zone_start, e))?;
+    Ok((ScopedAddr { addr, zone: Some(zone) }, sloppy_used))
 }
 
 /// Parses a CIDR (`10.0.0.0/8`, `2001:db8::/32`). Zones are never accepted; host bits follow
@@ -372,30 +386,6 @@ fn parse_prefix_len(b: &[u8], base: usize, max: u8, mode: Mode, sloppy_used: &mu
         return Err(err(base, ParseErrorKind::PrefixTooLong(max)));
     }
     Ok(value as u8)
-}
-
-/// Finds the zone, if any: returns where the address text ends and the zone's offset and text.
-fn split_zone(
-    s: &str,
-    start: usize,
-    end: usize,
-    policy: ZonePolicy,
-) -> Result<(usize, Option<(usize, &str)>), ParseError> {
-    let b = s.as_bytes();
-    let Some(pct) = b[start..end].iter().position(|&c| c == b'%').map(|p| p + start) else {
-        return Ok((end, None));
-    };
-    let zone_start = match policy {
-        ZonePolicy::Reject => return Err(err(pct, ParseErrorKind::ZoneNotAllowed)),
-        ZonePolicy::Allow => pct + 1,
-        ZonePolicy::Uri => {
-            if !s[pct..end].starts_with("%25") {
-                return Err(err(pct, ParseErrorKind::ZoneNotPercentEncoded));
-            }
-            pct + 3
-        }
-    };
-    Ok((pct, Some((zone_start, &s[zone_start..end]))))
 }
 
 fn zone_error(offset: usize, e: ZoneError) -> ParseError {

@@ -14,8 +14,9 @@ use crate::Scope;
 
 include!(concat!(env!("OUT_DIR"), "/registry_table.rs"));
 
-/// Interval marker for "no row covers this range"; mirrored in `build.rs`.
-const NO_ROW: u8 = u8::MAX;
+/// The table. A `static` (one copy, addressable) built from the generated `const`, which
+/// `classify` also reads at compile time to precompute each row's predicates.
+pub(crate) static ROWS: [Row; ROW_COUNT] = ROW_DATA;
 
 /// Which registry a [`Row`] comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -140,30 +141,55 @@ pub fn rows() -> &'static [Row] {
 /// assert_eq!(row.name, "Port Control Protocol Anycast");
 /// assert_eq!(row.globally_reachable, Some(true)); // unlike the enclosing 192.0.0.0/24
 /// ```
+#[inline]
 pub fn lookup(addr: IpAddr) -> Option<&'static Row> {
-    match addr {
-        IpAddr::V4(a) => lookup_v4(a),
-        IpAddr::V6(a) => lookup_v6(a),
-    }
+    ROWS.get(index(addr))
 }
 
 /// [`lookup`] for an IPv4 address.
+#[inline]
 pub fn lookup_v4(addr: Ipv4Addr) -> Option<&'static Row> {
-    row_at(&V4_INTERVALS, addr.to_bits())
+    ROWS.get(index_v4(addr))
 }
 
 /// [`lookup`] for an IPv6 address.
+#[inline]
 pub fn lookup_v6(addr: Ipv6Addr) -> Option<&'static Row> {
-    row_at(&V6_INTERVALS, addr.to_bits())
+    ROWS.get(index_v6(addr))
 }
 
-fn row_at<T: Ord + Copy>(intervals: &[(T, u8)], key: T) -> Option<&'static Row> {
-    // The first interval starts at 0, so there is always one at or below `key`.
-    let i = intervals.partition_point(|&(start, _)| start <= key) - 1;
-    match intervals[i].1 {
-        NO_ROW => None,
-        row => Some(&ROWS[usize::from(row)]),
+/// The index into [`ROWS`] of the most specific row for `addr`, or `ROW_COUNT` for none.
+#[inline]
+pub(crate) fn index(addr: IpAddr) -> usize {
+    match addr {
+        IpAddr::V4(a) => index_v4(a),
+        IpAddr::V6(a) => index_v6(a),
     }
+}
+
+#[inline]
+pub(crate) fn index_v4(addr: Ipv4Addr) -> usize {
+    row_index(&V4_INTERVALS, V4_INDEX[usize::from(addr.octets()[0])], addr.to_bits())
+}
+
+#[inline]
+pub(crate) fn index_v6(addr: Ipv6Addr) -> usize {
+    index_v6_bits(crate::kind::v6_bits(addr))
+}
+
+#[inline]
+pub(crate) fn index_v6_bits(bits: u128) -> usize {
+    row_index(&V6_INTERVALS, V6_INDEX[(bits >> 120) as usize], bits)
+}
+
+/// The row of the interval containing `key`, among the inclusive range `lo..=hi` that the
+/// first-byte index gives for its top byte.
+#[inline]
+fn row_index<T: Ord + Copy>(intervals: &[(T, u8)], (lo, hi): (u16, u16), key: T) -> usize {
+    let (lo, hi) = (usize::from(lo), usize::from(hi));
+    // The first interval of the range starts at or below `key`, so the partition point is >= 1.
+    let i = if lo == hi { lo } else { lo + intervals[lo..=hi].partition_point(|&(start, _)| start <= key) - 1 };
+    usize::from(intervals[i].1)
 }
 
 /// The row whose block is exactly `block`.

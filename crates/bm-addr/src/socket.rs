@@ -43,10 +43,10 @@ impl BindTarget {
         let mut addr = self.addr;
         if let SocketAddr::V6(sa) = &mut addr {
             socket.set_only_v6(self.v6only)?;
-            if sa.scope_id() == 0 {
-                if let Some(zone) = self.zone {
-                    sa.set_scope_id(interface_index(zone.as_str())?);
-                }
+            if sa.scope_id() == 0
+                && let Some(zone) = self.zone
+            {
+                sa.set_scope_id(interface_index(zone.as_str())?);
             }
         }
         socket.bind(&SockAddr::from(addr))?;
