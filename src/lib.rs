@@ -11,3 +11,8 @@
 
 #[cfg(feature = "addr")]
 pub use bm_addr as addr;
+
+// The README's examples are compiled and run as doctests.
+#[cfg(all(doctest, feature = "addr"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

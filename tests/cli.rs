@@ -1,0 +1,248 @@
+//! The `bmnet` binary end to end: exit statuses, JSON shape, and `inspect` on a host the test
+//! builds itself in a network namespace.
+
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn bmnet(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_bmnet")).args(args).output().expect("run bmnet")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).expect("utf-8 stdout")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8(o.stderr.clone()).expect("utf-8 stderr")
+}
+
+fn json_lines(o: &Output) -> Vec<Value> {
+    stdout(o).lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect()
+}
+
+#[test]
+fn version_help_and_usage_errors() {
+    let v = bmnet(&["--version"]);
+    assert_eq!(v.status.code(), Some(0));
+    assert_eq!(stdout(&v).trim(), format!("bmnet {}", env!("CARGO_PKG_VERSION")));
+
+    let h = bmnet(&["help"]);
+    assert_eq!(h.status.code(), Some(0));
+    for word in ["inspect", "addr", "completions", "--json"] {
+        assert!(stdout(&h).contains(word), "help lacks {word}:\n{}", stdout(&h));
+    }
+
+    for args in [&["frobnicate"][..], &["addr", "classify"], &["--no-such-flag"], &[]] {
+        let o = bmnet(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(!stderr(&o).is_empty(), "{args:?}: usage errors go to stderr");
+        assert!(stdout(&o).is_empty(), "{args:?}");
+    }
+}
+
+#[test]
+fn completions() {
+    let o = bmnet(&["completions", "bash"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stdout(&o).contains("_bmnet()"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("classify"));
+    let j = json_lines(&bmnet(&["completions", "zsh", "--json"]));
+    assert_eq!(j.len(), 1);
+    assert_eq!(j[0]["shell"], "zsh");
+    assert!(j[0]["script"].as_str().unwrap().contains("#compdef bmnet"));
+}
+
+/// The acceptance command.
+#[test]
+fn classify_the_acceptance_vectors() {
+    let o =
+        bmnet(&["addr", "classify", "::ffff:192.168.0.14", "fe80::1%eth0", "010.1.1.1", "::ffff:127.0.0.1", "--json"]);
+    assert_eq!(o.status.code(), Some(1), "an invalid input makes the exit status 1");
+    let lines = json_lines(&o);
+    assert_eq!(lines.len(), 4, "one object per input, in order");
+
+    let mapped = &lines[0];
+    assert_eq!(mapped["input"], "::ffff:192.168.0.14");
+    assert_eq!(mapped["canonical"], "::ffff:192.168.0.14");
+    assert_eq!(mapped["family"], "ipv4");
+    assert_eq!(mapped["kind"], "ipv4_mapped");
+    assert_eq!(mapped["embedded_ipv4"], "192.168.0.14");
+    assert_eq!(mapped["scope"], "global");
+    assert_eq!(mapped["registry"], "Private-Use");
+    assert_eq!(mapped["is_private"], true);
+    assert_eq!(mapped["is_global"], false);
+    assert_eq!(mapped["bind_family"], "ipv4");
+    assert_eq!(mapped["bind_address"], "192.168.0.14");
+
+    let ll = &lines[1];
+    assert_eq!(ll["canonical"], "fe80::1%eth0");
+    assert_eq!(ll["zone"], "eth0");
+    assert_eq!(ll["family"], "ipv6");
+    assert_eq!(ll["kind"], "ipv6");
+    assert_eq!(ll["scope"], "link");
+    assert_eq!(ll["is_link_local"], true);
+    assert_eq!(ll["is_global"], false);
+    assert_eq!(ll["bind_family"], "ipv6");
+    assert_eq!(ll["bind_address"], "fe80::1%eth0");
+
+    let bad = &lines[2];
+    assert_eq!(bad["input"], "010.1.1.1");
+    assert_eq!(bad["offset"], 0);
+    assert!(bad["error"].as_str().unwrap().contains("leading zero"), "{bad}");
+    assert!(bad.get("canonical").is_none());
+
+    let lo = &lines[3];
+    assert_eq!(lo["kind"], "ipv4_mapped");
+    assert_eq!(lo["is_loopback"], true);
+    assert_eq!(lo["scope"], "host");
+    assert_eq!(lo["registry"], "Loopback");
+    assert_eq!(lo["bind_address"], "127.0.0.1");
+
+    // Every key of a valid record is stable snake_case and present.
+    for key in [
+        "input",
+        "canonical",
+        "family",
+        "kind",
+        "embedded_ipv4",
+        "scope",
+        "registry",
+        "is_loopback",
+        "is_unspecified",
+        "is_link_local",
+        "is_multicast",
+        "is_private",
+        "is_shared",
+        "is_documentation",
+        "is_benchmarking",
+        "is_reserved",
+        "is_global",
+        "bind_family",
+        "bind_address",
+    ] {
+        for l in [mapped, ll, lo] {
+            assert!(l.get(key).is_some(), "{key} missing in {l}");
+        }
+    }
+    assert!(stderr(&o).contains("at byte 0"), "the error goes to stderr too: {}", stderr(&o));
+}
+
+#[test]
+fn classify_text_and_sloppy() {
+    let o = bmnet(&["addr", "classify", "::10.0.0.1"]);
+    assert_eq!(o.status.code(), Some(0));
+    let text = stdout(&o);
+    assert!(text.contains("ipv4_compatible"), "{text}");
+    assert!(text.contains("bind_error"), "a compatible address cannot be bound: {text}");
+
+    let strict = bmnet(&["addr", "classify", "10.0.0.01"]);
+    assert_eq!(strict.status.code(), Some(1));
+    assert!(stderr(&strict).contains("  10.0.0.01\n         ^"), "caret under byte 7:\n{}", stderr(&strict));
+
+    let sloppy = bmnet(&["addr", "classify", "--sloppy", "--json", "10.0.0.01"]);
+    assert_eq!(sloppy.status.code(), Some(0));
+    let l = &json_lines(&sloppy)[0];
+    assert_eq!(l["canonical"], "10.0.0.1");
+    assert!(l["warning"].as_str().unwrap().contains("10.0.0.1"));
+    assert!(stderr(&sloppy).contains("warning"));
+}
+
+#[test]
+fn inspect_runs_without_configuration() {
+    let o = bmnet(&["inspect", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let lines = json_lines(&o);
+    let lo = lines.iter().find(|l| l["type"] == "interface" && l["name"] == "lo").expect("lo is listed");
+    let addrs = lo["addresses"].as_array().unwrap();
+    let v4 = addrs.iter().find(|a| a["canonical"] == "127.0.0.1").expect("127.0.0.1 on lo");
+    assert_eq!(v4["is_loopback"], true);
+    assert_eq!(v4["prefix_len"], 8);
+    let text = bmnet(&["inspect"]);
+    assert_eq!(text.status.code(), Some(0));
+    assert!(stdout(&text).contains("lo ("), "{}", stdout(&text));
+}
+
+/// A namespace with the pitfalls configured for real: `inspect` run inside it must find them.
+#[test]
+fn inspect_finds_pitfalls_in_a_namespace() {
+    let ns = Netns::new("inspect");
+    ns.ip(&["link", "set", "lo", "up"]);
+    ns.ip(&["link", "add", "bmv0", "type", "veth", "peer", "name", "bmv1"]);
+    ns.ip(&["link", "set", "bmv0", "up"]);
+    ns.ip(&["link", "set", "bmv1", "up"]);
+    ns.ip(&["addr", "add", "10.99.0.1/24", "dev", "bmv0"]);
+    ns.ip(&["addr", "add", "10.99.0.1/24", "dev", "bmv1"]);
+    ns.ip(&["-6", "addr", "add", "::ffff:192.168.0.14/128", "dev", "bmv0", "nodad"]);
+    ns.ip(&["-6", "addr", "add", "::10.1.1.1/128", "dev", "bmv0", "nodad"]);
+    ns.ip(&["-6", "addr", "add", "2001:db8::7/64", "dev", "bmv1", "preferred_lft", "0", "nodad"]);
+
+    let o = ns.exec(&[env!("CARGO_BIN_EXE_bmnet"), "inspect", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let lines = json_lines(&o);
+    let names: Vec<&str> =
+        lines.iter().filter(|l| l["type"] == "interface").filter_map(|l| l["name"].as_str()).collect();
+    assert_eq!(names[0], "lo", "interfaces come in index order: {names:?}");
+    assert!(names.contains(&"bmv0") && names.contains(&"bmv1"), "{names:?}");
+    let pitfalls: Vec<(String, String)> = lines
+        .iter()
+        .filter(|l| l["type"] == "pitfall")
+        .map(|l| (l["kind"].as_str().unwrap().to_string(), l["address"].as_str().unwrap().to_string()))
+        .collect();
+    for expected in [
+        ("mapped_address", "::ffff:192.168.0.14"),
+        // RFC 5952 text: only mapped addresses keep the dotted quad.
+        ("compatible_address", "::a01:101"),
+        ("duplicate_address", "10.99.0.1"),
+        ("deprecated", "2001:db8::7"),
+    ] {
+        assert!(
+            pitfalls.iter().any(|(k, a)| k == expected.0 && a == expected.1),
+            "{expected:?} not found in {pitfalls:?}"
+        );
+    }
+    let bmv0 = lines.iter().find(|l| l["name"] == "bmv0").unwrap();
+    let mapped = bmv0["addresses"].as_array().unwrap().iter().find(|a| a["kind"] == "ipv4_mapped").unwrap();
+    assert_eq!(mapped["family"], "ipv4");
+    assert_eq!(mapped["prefix_len"], 128);
+
+    let text = ns.exec(&[env!("CARGO_BIN_EXE_bmnet"), "inspect"]);
+    let text = stdout(&text);
+    assert!(text.contains("Pitfalls:"), "{text}");
+    assert!(text.contains("IPv4-mapped address configured as IPv6"), "{text}");
+}
+
+/// A network namespace owned by one test, deleted on drop (also when the test fails).
+struct Netns {
+    name: String,
+}
+
+impl Netns {
+    fn new(tag: &str) -> Netns {
+        let name = format!("bmnet-{tag}-{}", std::process::id());
+        let o = Command::new("ip").args(["netns", "add", &name]).output().unwrap_or_else(|e| {
+            panic!("cannot run `ip` ({e}): install it with `apt-get install -y iproute2`; this test needs root")
+        });
+        assert!(
+            o.status.success(),
+            "ip netns add {name}: {} (this test needs root)",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        Netns { name }
+    }
+
+    fn ip(&self, args: &[&str]) {
+        let o = Command::new("ip").args(["-n", &self.name]).args(args).output().expect("run ip");
+        assert!(o.status.success(), "ip -n {} {}: {}", self.name, args.join(" "), String::from_utf8_lossy(&o.stderr));
+    }
+
+    fn exec(&self, argv: &[&str]) -> Output {
+        Command::new("ip").args(["netns", "exec", &self.name]).args(argv).output().expect("ip netns exec")
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.name]).output();
+    }
+}
