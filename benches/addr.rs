@@ -4,6 +4,9 @@
 //!
 //! Run: `cargo bench --bench addr`. The ratios are printed at the end.
 
+// Reads criterion's results to print ratios.
+#![allow(clippy::disallowed_methods)]
+
 use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;

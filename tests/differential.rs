@@ -14,6 +14,9 @@
 //! A missing peer fails the test (with the `apt-get install` command); it is never skipped.
 //! Run with `cargo test --test differential -- --nocapture` to see the summary.
 
+// Drives external peers: files and processes are the point.
+#![allow(clippy::disallowed_methods)]
+
 use std::collections::{BTreeMap, HashSet};
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};

@@ -228,7 +228,7 @@ mod tests {
             found,
             vec![
                 ("mapped_address", "::ffff:192.168.0.14".into()),
-                ("compatible_address", "::10.1.1.1".into()),
+                ("compatible_address", "::a01:101".into()),
                 ("dadfailed", "2001:db8::5".into()),
                 ("tentative", "2001:db8::5".into()),
                 ("duplicate_address", "10.0.0.5".into()),

@@ -74,7 +74,7 @@ impl ListFamilies {
 }
 
 /// Why two addresses are not a dual-stack pair.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Error, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Error, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum PairError {

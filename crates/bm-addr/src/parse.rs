@@ -149,7 +149,7 @@ impl ParsedNet {
 }
 
 /// A parse failure: where, and why.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Error, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Error, Serialize, Deserialize)]
 #[error("at byte {offset}: {kind}")]
 pub struct ParseError {
     /// Byte offset into the input where the problem was found.
@@ -159,7 +159,7 @@ pub struct ParseError {
 }
 
 /// What is wrong with an address or CIDR.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Error, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Error, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ParseErrorKind {

@@ -4,6 +4,9 @@
 //! resolves an interface-name zone to its index through `/sys/class/net/<name>/ifindex`, and
 //! binds.
 
+// The one I/O module of bm-addr, behind the `socket` feature.
+#![allow(clippy::disallowed_methods)]
+
 use std::io;
 use std::net::SocketAddr;
 
@@ -12,7 +15,8 @@ use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use crate::{BindTarget, Family};
 
 /// The transport to open.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Transport {
     /// `SOCK_STREAM`, TCP.
     Tcp,
