@@ -6,11 +6,14 @@
 //! | feature | crate | re-exported as |
 //! | --- | --- | --- |
 //! | `addr` | `bm-addr` | [`addr`] |
+//! | `nodeip` | `bm-nodeip` | [`nodeip`] |
 
 #![forbid(unsafe_code)]
 
 #[cfg(feature = "addr")]
 pub use bm_addr as addr;
+#[cfg(feature = "nodeip")]
+pub use bm_nodeip as nodeip;
 
 // The README's examples are compiled and run as doctests.
 #[cfg(all(doctest, feature = "addr"))]

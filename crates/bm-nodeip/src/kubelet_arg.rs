@@ -1,0 +1,1 @@
+//! kubelet `--node-ip` argument parsing and validation.

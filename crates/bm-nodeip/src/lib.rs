@@ -1,0 +1,18 @@
+//! Which IP(s) kubelet must bind on a bare-metal node.
+//!
+//! `bm-nodeip` is sans-IO: selection is a pure function of a [`HostSnapshot`] (links,
+//! addresses, routes) and a policy. The `netlink` feature reads a snapshot of the current
+//! network namespace.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod kubelet_arg;
+#[cfg(feature = "netlink")]
+pub mod netlink;
+mod snapshot;
+
+pub use snapshot::{
+    Address, AddressFlags, AddressScope, HostSnapshot, LOCAL_TABLE, Link, MAIN_TABLE, NextHop, Route, RouteProtocol,
+    RouteType,
+};

@@ -1,0 +1,1 @@
+//! The netlink backend: a `HostSnapshot` of the current network namespace.
