@@ -7,11 +7,20 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod candidate;
 mod kubelet_arg;
 #[cfg(feature = "netlink")]
 pub mod netlink;
+mod order;
+mod pattern;
+mod policy;
+mod select;
 mod snapshot;
 
+pub use candidate::Rejection;
+pub use pattern::{Pattern, PatternError};
+pub use policy::{Hint, HintError, Method, Policy};
+pub use select::{CandidateReport, Chosen, PreviousReport, Selection, Verdict, select};
 pub use snapshot::{
     Address, AddressFlags, AddressScope, HostSnapshot, LOCAL_TABLE, Link, MAIN_TABLE, NextHop, Route, RouteProtocol,
     RouteType,
