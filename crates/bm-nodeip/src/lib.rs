@@ -12,12 +12,19 @@ mod kubelet_arg;
 #[cfg(feature = "netlink")]
 pub mod netlink;
 mod order;
+mod output;
 mod pattern;
 mod policy;
 mod select;
 mod snapshot;
 
 pub use candidate::Rejection;
+pub use kubelet_arg::{
+    FeatureGate, HostAddressCaveat, IgnoredKind, KubeletVersion, KubeletVersionError, KubeletWording, NodeIpArg,
+    NodeIpArgError, NodeIpArgOptions, NodeIpArgRejected, NodeIpArgWarning, NodeIpEntry, NodeIpRole,
+    NodeIpValidationError, PROVIDED_NODE_IP_ANNOTATION, parse_node_ip_arg, validate_node_ip,
+};
+pub use output::{CRIO_DROPIN, IPV4_FILE, IPV6_FILE, KUBELET_DROPIN, PRIMARY_IP_FILE, RenderedFile, render_files};
 pub use pattern::{Pattern, PatternError};
 pub use policy::{Hint, HintError, Method, Policy};
 pub use select::{CandidateReport, Chosen, PreviousReport, Selection, Verdict, select};
