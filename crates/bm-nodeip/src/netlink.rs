@@ -1,1 +1,749 @@
-//! The netlink backend: a `HostSnapshot` of the current network namespace.
+//! The netlink backend: a [`HostSnapshot`] of the current network namespace.
+//!
+//! [`snapshot`] opens one synchronous `NETLINK_ROUTE` socket and runs one dump each:
+//!
+//! | dump | request | what is kept |
+//! |---|---|---|
+//! | links | `RTM_GETLINK` (`IFLA_EXT_MASK` = `RTEXT_FILTER_SKIP_STATS`) | index, `IFLA_IFNAME`, `IFLA_LINKINFO`/`IFLA_INFO_KIND`, `IFF_UP`, `IFF_LOWER_UP`, `IFF_LOOPBACK`, `IFLA_MASTER`, `IFLA_MTU`, `IFLA_ADDRESS` |
+//! | addresses | `RTM_GETADDR`, `AF_UNSPEC` (both families) | `IFA_LOCAL` (else `IFA_ADDRESS`) with the prefix length, scope, flags (32-bit `IFA_FLAGS` when present, else the 8-bit header flags), `IFA_LABEL`, `IFA_CACHEINFO` lifetimes |
+//! | routes | `RTM_GETROUTE`, `AF_UNSPEC`, `RT_TABLE_UNSPEC` (every table, both families) | table (`RTA_TABLE`, else the header's), `RTA_DST` with the prefix length, `RTA_GATEWAY` (or `RTA_VIA`), `RTA_OIF`, `RTA_PRIORITY`, protocol, type, `RTA_PREFSRC`, `RTA_MULTIPATH` next hops |
+//!
+//! Nothing is sorted: the order is the kernel's. Messages of other families (multicast routing
+//! tables, MPLS) are skipped. A dump the kernel marks inconsistent (`NLM_F_DUMP_INTR`), a
+//! receive-queue overrun (`ENOBUFS`) or a datagram larger than the receive buffer restarts that
+//! dump, a bounded number of times ([`Error::Retries`]).
+//!
+//! Two normalisations, both documented on the fields they touch:
+//!
+//! - An IPv4 address's `label` is `None` when it is just the link's name: the kernel labels
+//!   every IPv4 address with its link's name unless told otherwise, and only a label that
+//!   differs (`eth0:eip`) says anything.
+//! - A lifetime of `0xFFFFFFFF` (`INFINITY_LIFE_TIME`) is `None` (forever).
+//!
+//! [`wait_until`] re-takes snapshots until a caller's predicate is satisfied (typically: no
+//! candidate address is still tentative), bounded by a timeout. It is the backend's only use of
+//! clocks and sleep.
+
+// I/O on purpose: this module opens a netlink socket, and `wait_until` reads the monotonic clock
+// and sleeps between polls. The sans-IO rules (clippy.toml) apply to the rest of the crate.
+#![allow(clippy::disallowed_methods)]
+
+use std::collections::HashMap;
+use std::fmt;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::time::{Duration, Instant};
+
+use bm_addr::Family;
+use ipnet::IpNet;
+use netlink_packet_core::{
+    DecodeError, NLM_F_ACK_TLVS, NLM_F_CAPPED, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR,
+    NLMSG_NOOP, NLMSG_OVERRUN, NetlinkBuffer, NetlinkHeader, NetlinkMessage, NetlinkPayload, NlasIterator, parse_i32,
+    parse_ip, parse_string, parse_u16, parse_u32,
+};
+use netlink_packet_route::RouteNetlinkMessage;
+use netlink_packet_route::address::{AddressHeader, AddressMessage};
+use netlink_packet_route::link::{LinkAttribute, LinkExtentMask, LinkHeader, LinkMessage};
+use netlink_packet_route::route::{RouteHeader, RouteMessage};
+use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
+
+use crate::snapshot::{
+    Address, AddressFlags, AddressScope, HostSnapshot, Link, NextHop, Route, RouteProtocol, RouteType,
+};
+
+/// Which of the three dumps a [`Error`] is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Dump {
+    /// `RTM_GETLINK`.
+    Links,
+    /// `RTM_GETADDR`.
+    Addresses,
+    /// `RTM_GETROUTE`.
+    Routes,
+}
+
+impl fmt::Display for Dump {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Dump::Links => "link dump (RTM_GETLINK)",
+            Dump::Addresses => "address dump (RTM_GETADDR)",
+            Dump::Routes => "route dump (RTM_GETROUTE)",
+        })
+    }
+}
+
+/// Why a dump was restarted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Retry {
+    /// The kernel flagged the dump `NLM_F_DUMP_INTR`: the table changed while it was being read.
+    Interrupted,
+    /// The socket's receive queue overflowed (`ENOBUFS`, or an `NLMSG_OVERRUN` message).
+    Overrun,
+    /// A datagram was larger than the receive buffer; the buffer was grown.
+    Truncated,
+}
+
+impl fmt::Display for Retry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Retry::Interrupted => "the table kept changing while it was dumped (NLM_F_DUMP_INTR)",
+            Retry::Overrun => "the socket's receive queue overflowed (ENOBUFS)",
+            Retry::Truncated => "a datagram did not fit the receive buffer",
+        })
+    }
+}
+
+/// Why a snapshot could not be taken.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The `NETLINK_ROUTE` socket could not be opened, bound or connected.
+    #[error("cannot open a NETLINK_ROUTE socket: {0}")]
+    Socket(#[source] io::Error),
+    /// Sending a dump request or receiving its answer failed.
+    #[error("{dump}: {op} failed: {source}")]
+    Io {
+        /// The dump.
+        dump: Dump,
+        /// `send` or `recv`.
+        op: &'static str,
+        /// The system error.
+        #[source]
+        source: io::Error,
+    },
+    /// The kernel answered with an error (`NLMSG_ERROR`, or `NLMSG_DONE` with a negative code).
+    #[error("{dump}: the kernel answered {}{}", io::Error::from_raw_os_error(*errno), extack_suffix(extack))]
+    Kernel {
+        /// The dump.
+        dump: Dump,
+        /// The (positive) errno.
+        errno: i32,
+        /// The extended-ack message, if the kernel sent one.
+        extack: Option<String>,
+    },
+    /// The dump had to be restarted more times than allowed.
+    #[error("{dump}: gave up after {attempts} attempts: {reason}")]
+    Retries {
+        /// The dump.
+        dump: Dump,
+        /// How many times it was tried.
+        attempts: u32,
+        /// Why the last attempt failed.
+        reason: Retry,
+    },
+    /// A message of the dump could not be decoded.
+    #[error("{dump}: malformed message: {reason}")]
+    Decode {
+        /// The dump.
+        dump: Dump,
+        /// What was wrong with it.
+        reason: String,
+    },
+}
+
+fn extack_suffix(extack: &Option<String>) -> String {
+    extack.as_deref().map(|m| format!(" ({m})")).unwrap_or_default()
+}
+
+/// A snapshot of the current network namespace: every link, every address (both families) and
+/// every route (both families, every table), in the kernel's order.
+pub fn snapshot() -> Result<HostSnapshot, Error> {
+    Connection::open()?.snapshot()
+}
+
+/// The outcome of [`wait_until`]: the last snapshot, and whether the predicate was satisfied.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Waited {
+    /// The last snapshot taken (the one the predicate accepted, unless it timed out).
+    pub snapshot: HostSnapshot,
+    /// Time from the call to the last snapshot.
+    pub elapsed: Duration,
+    /// How many snapshots were taken (at least 1).
+    pub polls: u32,
+    /// `None` when ready; otherwise it timed out and this is the predicate's last reason.
+    pub pending: Option<String>,
+}
+
+impl Waited {
+    /// The predicate accepted the last snapshot.
+    pub fn is_ready(&self) -> bool {
+        self.pending.is_none()
+    }
+}
+
+/// The shortest pause between two polls of [`wait_until`].
+pub const MIN_INTERVAL: Duration = Duration::from_millis(1);
+
+/// Takes snapshots until `ready` returns `None`, or until `timeout` has passed.
+///
+/// `ready` returns `None` when the snapshot is good to use, or `Some(reason)` while it is not
+/// (`"2001:db8::5 on eth0 is tentative (DAD)"`). The first snapshot is taken at once; after
+/// that, one every `interval` (at least [`MIN_INTERVAL`]). The last one is taken when the
+/// timeout is reached, so a wait lasts at most `timeout` plus one snapshot.
+///
+/// Timing out is not an error: the result carries the last snapshot and the last reason in
+/// [`Waited::pending`], and the caller decides. Errors are the snapshot's.
+pub fn wait_until<F>(mut ready: F, timeout: Duration, interval: Duration) -> Result<Waited, Error>
+where
+    F: FnMut(&HostSnapshot) -> Option<String>,
+{
+    let start = Instant::now();
+    let interval = interval.max(MIN_INTERVAL);
+    let mut connection = Connection::open()?;
+    let mut polls = 0u32;
+    loop {
+        let snapshot = connection.snapshot()?;
+        polls = polls.saturating_add(1);
+        let pending = ready(&snapshot);
+        let elapsed = start.elapsed();
+        match pending {
+            Some(_) if elapsed < timeout => std::thread::sleep(interval.min(timeout - elapsed)),
+            pending => return Ok(Waited { snapshot, elapsed, polls, pending }),
+        }
+    }
+}
+
+// --- The socket ---------------------------------------------------------------------------
+
+/// How many times one dump is tried before [`Error::Retries`].
+const MAX_ATTEMPTS: u32 = 5;
+/// Initial receive buffer. The kernel fills dump datagrams up to about 32 KiB; a larger single
+/// message (a link with many SR-IOV VFs) is detected with `MSG_TRUNC` and the buffer grown.
+const RECV_BUFFER: usize = 64 * 1024;
+/// `SO_RCVBUF` asked for (best effort: the kernel caps it at `net.core.rmem_max`).
+const SOCKET_RCVBUF: i32 = 1 << 20;
+/// `MSG_TRUNC` (linux/socket.h): make `recv` return the datagram's real length.
+const MSG_TRUNC: i32 = 0x20;
+/// `ENOBUFS` (asm-generic/errno.h; the value of every architecture but alpha, mips, parisc, sparc).
+const ENOBUFS: i32 = 105;
+
+const RTM_NEWLINK: u16 = 16;
+const RTM_NEWADDR: u16 = 20;
+const RTM_NEWROUTE: u16 = 24;
+/// `NLMSGERR_ATTR_MSG`: the extended-ack text.
+const NLMSGERR_ATTR_MSG: u16 = 1;
+const NETLINK_HEADER_LEN: usize = 16;
+
+struct Connection {
+    socket: Socket,
+    buf: Vec<u8>,
+    seq: u32,
+}
+
+fn open_socket() -> Result<Socket, Error> {
+    let mut socket = Socket::new(NETLINK_ROUTE).map_err(Error::Socket)?;
+    socket.bind_auto().map_err(Error::Socket)?;
+    socket.connect(&SocketAddr::new(0, 0)).map_err(Error::Socket)?;
+    // Best effort, all three: a bigger queue, and error texts without the echoed request.
+    let _ = socket.set_rx_buf_sz(SOCKET_RCVBUF);
+    let _ = socket.set_ext_ack(true);
+    let _ = socket.set_cap_ack(true);
+    Ok(socket)
+}
+
+enum Attempt {
+    Complete,
+    Retry(Retry),
+}
+
+impl Connection {
+    fn open() -> Result<Connection, Error> {
+        Ok(Connection { socket: open_socket()?, buf: Vec::with_capacity(RECV_BUFFER), seq: 0 })
+    }
+
+    fn snapshot(&mut self) -> Result<HostSnapshot, Error> {
+        let links = self.dump(Dump::Links, RTM_NEWLINK, parse_link)?;
+        let mut addresses = self.dump(Dump::Addresses, RTM_NEWADDR, parse_address)?;
+        let routes = self.dump(Dump::Routes, RTM_NEWROUTE, parse_route)?;
+        // A label that is just the link's name is the kernel's default, not a label.
+        let names: HashMap<u32, &str> = links.iter().map(|l| (l.index, l.name.as_str())).collect();
+        for a in &mut addresses {
+            if a.label.as_deref().is_some_and(|label| names.get(&a.link) == Some(&label)) {
+                a.label = None;
+            }
+        }
+        Ok(HostSnapshot { links, addresses, routes })
+    }
+
+    /// Runs one dump to completion, restarting it when the kernel says it was inconsistent.
+    fn dump<T>(
+        &mut self,
+        dump: Dump,
+        expected: u16,
+        parse: fn(&[u8]) -> Result<Option<T>, DecodeError>,
+    ) -> Result<Vec<T>, Error> {
+        let mut out = Vec::new();
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            out.clear();
+            let reason = match self.try_dump(dump, expected, parse, &mut out)? {
+                Attempt::Complete => return Ok(out),
+                Attempt::Retry(reason) => {
+                    eprintln!("RETRY {dump} {reason}");
+                    reason
+                }
+            };
+            if attempts >= MAX_ATTEMPTS {
+                return Err(Error::Retries { dump, attempts, reason });
+            }
+            if reason != Retry::Interrupted {
+                // The rest of the aborted dump may still be queued: start from a clean socket.
+                self.socket = open_socket()?;
+            }
+        }
+    }
+
+    fn try_dump<T>(
+        &mut self,
+        dump: Dump,
+        expected: u16,
+        parse: fn(&[u8]) -> Result<Option<T>, DecodeError>,
+        out: &mut Vec<T>,
+    ) -> Result<Attempt, Error> {
+        self.seq = self.seq.wrapping_add(1);
+        let seq = self.seq;
+        let request = request(dump, seq);
+        self.socket.send(&request, 0).map_err(|source| Error::Io { dump, op: "send", source })?;
+        let mut interrupted = false;
+        loop {
+            self.buf.clear();
+            let n = match self.socket.recv(&mut self.buf, MSG_TRUNC) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.raw_os_error() == Some(ENOBUFS) => return Ok(Attempt::Retry(Retry::Overrun)),
+                Err(source) => return Err(Error::Io { dump, op: "recv", source }),
+            };
+            if n > self.buf.len() {
+                let wanted = n.next_power_of_two();
+                self.buf = Vec::with_capacity(wanted);
+                return Ok(Attempt::Retry(Retry::Truncated));
+            }
+            let decode = |e: DecodeError| Error::Decode { dump, reason: e.to_string() };
+            let mut data = &self.buf[..n];
+            while !data.is_empty() {
+                let message = NetlinkBuffer::new_checked(data).map_err(decode)?;
+                let len = message.length() as usize;
+                let payload = message.payload();
+                let (kind, flags) = (message.message_type(), message.flags());
+                data = &data[align4(len).min(data.len())..];
+                if message.sequence_number() != seq {
+                    continue; // Left over from an earlier request.
+                }
+                if flags & NLM_F_DUMP_INTR != 0 {
+                    interrupted = true;
+                }
+                match kind {
+                    NLMSG_DONE => {
+                        let code = payload.get(..4).map_or(Ok(0), parse_i32).map_err(decode)?;
+                        if code < 0 {
+                            let extack = tlvs_message(flags, payload.get(4..).unwrap_or_default());
+                            return Err(Error::Kernel { dump, errno: -code, extack });
+                        }
+                        return Ok(if interrupted { Attempt::Retry(Retry::Interrupted) } else { Attempt::Complete });
+                    }
+                    NLMSG_ERROR => {
+                        let code = payload.get(..4).map_or(Ok(0), parse_i32).map_err(decode)?;
+                        if code == 0 {
+                            continue; // An acknowledgement; not asked for, harmless.
+                        }
+                        let extack = error_message(flags, payload);
+                        return Err(Error::Kernel { dump, errno: -code, extack });
+                    }
+                    NLMSG_OVERRUN => return Ok(Attempt::Retry(Retry::Overrun)),
+                    NLMSG_NOOP => {}
+                    k if k == expected => {
+                        if let Some(item) = parse(payload).map_err(decode)? {
+                            out.push(item);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+/// The extended-ack text of an `NLMSG_ERROR` payload: the errno, the request's header (and its
+/// body unless `NLM_F_CAPPED`), then the TLVs when `NLM_F_ACK_TLVS`.
+fn error_message(flags: u16, payload: &[u8]) -> Option<String> {
+    if flags & NLM_F_ACK_TLVS == 0 {
+        return None;
+    }
+    let echoed = if flags & NLM_F_CAPPED != 0 {
+        NETLINK_HEADER_LEN
+    } else {
+        align4(payload.get(4..8).and_then(|b| parse_u32(b).ok())? as usize)
+    };
+    tlvs_message(flags, payload.get(4 + echoed..)?)
+}
+
+fn tlvs_message(flags: u16, tlvs: &[u8]) -> Option<String> {
+    if flags & NLM_F_ACK_TLVS == 0 {
+        return None;
+    }
+    NlasIterator::new(tlvs)
+        .map_while(Result::ok)
+        .find(|nla| nla.kind() == NLMSGERR_ATTR_MSG)
+        .and_then(|nla| parse_string(nla.value()).ok())
+        .filter(|m| !m.is_empty())
+}
+
+fn align4(len: usize) -> usize {
+    (len + 3) & !3
+}
+
+fn request(dump: Dump, seq: u32) -> Vec<u8> {
+    let inner = match dump {
+        Dump::Links => {
+            let mut message = LinkMessage::default();
+            // Statistics are a third of a link message and nobody here reads them.
+            message.attributes.push(LinkAttribute::ExtMask(vec![LinkExtentMask::SkipStats]));
+            RouteNetlinkMessage::GetLink(message)
+        }
+        // Family AF_UNSPEC: the kernel dumps every family.
+        Dump::Addresses => RouteNetlinkMessage::GetAddress(AddressMessage::default()),
+        // Family AF_UNSPEC, table RT_TABLE_UNSPEC: every family, every table.
+        Dump::Routes => RouteNetlinkMessage::GetRoute(RouteMessage::default()),
+    };
+    let mut header = NetlinkHeader::default();
+    header.flags = NLM_F_REQUEST | NLM_F_DUMP;
+    header.sequence_number = seq;
+    let mut message = NetlinkMessage::new(header, NetlinkPayload::InnerMessage(inner));
+    message.finalize();
+    let mut buf = vec![0; message.buffer_len()];
+    message.serialize(&mut buf);
+    buf
+}
+
+// --- Decoding -----------------------------------------------------------------------------
+
+const AF_INET: u8 = 2;
+const AF_INET6: u8 = 10;
+
+const LINK_HEADER_LEN: usize = 16;
+const IFLA_ADDRESS: u16 = 1;
+const IFLA_IFNAME: u16 = 3;
+const IFLA_MTU: u16 = 4;
+const IFLA_MASTER: u16 = 10;
+const IFLA_LINKINFO: u16 = 18;
+const IFLA_INFO_KIND: u16 = 1;
+const IFF_UP: u32 = 0x1;
+const IFF_LOOPBACK: u32 = 0x8;
+const IFF_LOWER_UP: u32 = 0x1_0000;
+
+fn parse_link(payload: &[u8]) -> Result<Option<Link>, DecodeError> {
+    let header = LinkHeader::parse(payload)?;
+    let flags = header.flags.bits();
+    let mut link = Link {
+        index: header.index,
+        up: flags & IFF_UP != 0,
+        lower_up: flags & IFF_LOWER_UP != 0,
+        loopback: flags & IFF_LOOPBACK != 0,
+        ..Link::default()
+    };
+    for nla in NlasIterator::new(&payload[LINK_HEADER_LEN..]) {
+        let nla = nla?;
+        let value = nla.value();
+        match nla.kind() {
+            IFLA_IFNAME => link.name = parse_string(value)?,
+            IFLA_MTU => link.mtu = parse_u32(value)?,
+            IFLA_MASTER => link.master = Some(parse_u32(value)?).filter(|&m| m != 0),
+            IFLA_ADDRESS if !value.is_empty() => link.mac = Some(hardware_address(value)),
+            IFLA_LINKINFO => {
+                for info in NlasIterator::new(value) {
+                    let info = info?;
+                    if info.kind() == IFLA_INFO_KIND {
+                        link.kind = Some(parse_string(info.value())?);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(Some(link))
+}
+
+/// `aa:bb:cc:dd:ee:ff`, as `ip` prints any hardware address.
+fn hardware_address(bytes: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 3);
+    for (i, b) in bytes.iter().enumerate() {
+        if i > 0 {
+            s.push(':');
+        }
+        s.push(char::from(HEX[usize::from(b >> 4)]));
+        s.push(char::from(HEX[usize::from(b & 0xf)]));
+    }
+    s
+}
+
+const ADDRESS_HEADER_LEN: usize = 8;
+const IFA_ADDRESS: u16 = 1;
+const IFA_LOCAL: u16 = 2;
+const IFA_LABEL: u16 = 3;
+const IFA_CACHEINFO: u16 = 6;
+const IFA_FLAGS: u16 = 8;
+const IFA_F_SECONDARY: u32 = 0x01; // IFA_F_TEMPORARY for IPv6.
+const IFA_F_NODAD: u32 = 0x02;
+const IFA_F_OPTIMISTIC: u32 = 0x04;
+const IFA_F_DADFAILED: u32 = 0x08;
+const IFA_F_DEPRECATED: u32 = 0x20;
+const IFA_F_TENTATIVE: u32 = 0x40;
+const IFA_F_PERMANENT: u32 = 0x80;
+const INFINITY_LIFE_TIME: u32 = u32::MAX;
+
+fn parse_address(payload: &[u8]) -> Result<Option<Address>, DecodeError> {
+    let header = AddressHeader::parse(payload)?;
+    let family = u8::from(header.family);
+    if family != AF_INET && family != AF_INET6 {
+        return Ok(None);
+    }
+    let mut local = None;
+    let mut address = None;
+    let mut label = None;
+    let mut flags = u32::from(header.flags.bits());
+    let mut lifetimes = None;
+    for nla in NlasIterator::new(&payload[ADDRESS_HEADER_LEN..]) {
+        let nla = nla?;
+        let value = nla.value();
+        match nla.kind() {
+            IFA_ADDRESS => address = Some(parse_ip(value)?),
+            IFA_LOCAL => local = Some(parse_ip(value)?),
+            IFA_LABEL => label = Some(parse_string(value)?),
+            // The 32-bit attribute carries the flags that do not fit the header's 8 bits.
+            IFA_FLAGS => flags = parse_u32(value)?,
+            IFA_CACHEINFO => {
+                let (Some(preferred), Some(valid)) = (value.get(0..4), value.get(4..8)) else {
+                    return Err(format!("IFA_CACHEINFO of {} bytes", value.len()).into());
+                };
+                lifetimes = Some((parse_u32(preferred)?, parse_u32(valid)?));
+            }
+            _ => {}
+        }
+    }
+    // IFA_LOCAL is the address; IFA_ADDRESS is the peer on point-to-point links, and the
+    // address itself when there is no IFA_LOCAL (IPv6).
+    let Some(ip) = local.or(address) else {
+        return Err("address message without IFA_LOCAL or IFA_ADDRESS".into());
+    };
+    let addr = IpNet::new(ip, header.prefix_len).map_err(|_| format!("{ip}/{} is not a prefix", header.prefix_len))?;
+    let ipv4 = family == AF_INET;
+    let finite = |t: u32| (t != INFINITY_LIFE_TIME).then_some(t);
+    Ok(Some(Address {
+        link: header.index,
+        addr,
+        scope: AddressScope::from_raw(u8::from(header.scope)),
+        flags: AddressFlags {
+            permanent: flags & IFA_F_PERMANENT != 0,
+            deprecated: flags & IFA_F_DEPRECATED != 0,
+            tentative: flags & IFA_F_TENTATIVE != 0,
+            optimistic: flags & IFA_F_OPTIMISTIC != 0,
+            dadfailed: flags & IFA_F_DADFAILED != 0,
+            temporary: !ipv4 && flags & IFA_F_SECONDARY != 0,
+            secondary: ipv4 && flags & IFA_F_SECONDARY != 0,
+            nodad: flags & IFA_F_NODAD != 0,
+        },
+        label,
+        preferred_lft: lifetimes.and_then(|(p, _)| finite(p)),
+        valid_lft: lifetimes.and_then(|(_, v)| finite(v)),
+    }))
+}
+
+const ROUTE_HEADER_LEN: usize = 12;
+const RTA_DST: u16 = 1;
+const RTA_OIF: u16 = 4;
+const RTA_GATEWAY: u16 = 5;
+const RTA_PRIORITY: u16 = 6;
+const RTA_PREFSRC: u16 = 7;
+const RTA_MULTIPATH: u16 = 9;
+const RTA_TABLE: u16 = 15;
+const RTA_VIA: u16 = 18;
+/// `struct rtnexthop`: length, flags, hops, ifindex.
+const RTNH_LEN: usize = 8;
+
+fn parse_route(payload: &[u8]) -> Result<Option<Route>, DecodeError> {
+    let header = RouteHeader::parse(payload)?;
+    let family = match u8::from(header.address_family) {
+        AF_INET => Family::Ipv4,
+        AF_INET6 => Family::Ipv6,
+        _ => return Ok(None), // RTNL_FAMILY_IPMR, RTNL_FAMILY_IP6MR, AF_MPLS
+    };
+    let mut table = u32::from(header.table);
+    let mut destination = unspecified(family);
+    let (mut gateway, mut link, mut metric, mut prefsrc, mut nexthops) = (None, None, 0, None, Vec::new());
+    for nla in NlasIterator::new(&payload[ROUTE_HEADER_LEN..]) {
+        let nla = nla?;
+        let value = nla.value();
+        match nla.kind() {
+            RTA_DST => destination = parse_ip(value)?,
+            RTA_GATEWAY => gateway = Some(parse_ip(value)?),
+            RTA_VIA => gateway = Some(parse_via(value)?),
+            RTA_OIF => link = Some(parse_u32(value)?).filter(|&l| l != 0),
+            RTA_PRIORITY => metric = parse_u32(value)?,
+            RTA_PREFSRC => prefsrc = Some(parse_ip(value)?),
+            RTA_TABLE => table = parse_u32(value)?,
+            RTA_MULTIPATH => nexthops = parse_multipath(value)?,
+            _ => {}
+        }
+    }
+    let prefix = header.destination_prefix_length;
+    let destination = IpNet::new(destination, prefix).map_err(|_| format!("{destination}/{prefix} is not a prefix"))?;
+    Ok(Some(Route {
+        table,
+        family,
+        destination,
+        gateway,
+        link,
+        metric,
+        protocol: RouteProtocol::from_raw(u8::from(header.protocol)),
+        kind: route_type(u8::from(header.kind)),
+        prefsrc,
+        nexthops,
+    }))
+}
+
+fn unspecified(family: Family) -> IpAddr {
+    match family {
+        Family::Ipv4 => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        Family::Ipv6 => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+    }
+}
+
+/// `rtm_type` (linux/rtnetlink.h).
+fn route_type(raw: u8) -> RouteType {
+    match raw {
+        1 => RouteType::Unicast,
+        2 => RouteType::Local,
+        3 => RouteType::Broadcast,
+        5 => RouteType::Multicast,
+        6..=8 => RouteType::Reject, // blackhole, unreachable, prohibit
+        other => RouteType::Other(other),
+    }
+}
+
+/// `struct rtvia`: a 16-bit family, then the address (an IPv4 route via an IPv6 gateway).
+fn parse_via(value: &[u8]) -> Result<IpAddr, DecodeError> {
+    let family = parse_u16(value.get(..2).ok_or("RTA_VIA shorter than its family")?)?;
+    match u8::try_from(family) {
+        Ok(AF_INET | AF_INET6) => parse_ip(&value[2..]),
+        _ => Err(format!("RTA_VIA of family {family}").into()),
+    }
+}
+
+/// `RTA_MULTIPATH`: a sequence of `struct rtnexthop`, each followed by its own attributes.
+fn parse_multipath(mut rest: &[u8]) -> Result<Vec<NextHop>, DecodeError> {
+    let mut hops = Vec::new();
+    while rest.len() >= RTNH_LEN {
+        let len = usize::from(parse_u16(&rest[0..2])?);
+        if len < RTNH_LEN || len > rest.len() {
+            return Err(format!("rtnexthop of length {len} in {} bytes", rest.len()).into());
+        }
+        let weight = u16::from(rest[3]) + 1;
+        let link = parse_u32(&rest[4..8])?;
+        let mut gateway = None;
+        for nla in NlasIterator::new(&rest[RTNH_LEN..len]) {
+            let nla = nla?;
+            match nla.kind() {
+                RTA_GATEWAY => gateway = Some(parse_ip(nla.value())?),
+                RTA_VIA => gateway = Some(parse_via(nla.value())?),
+                _ => {}
+            }
+        }
+        hops.push(NextHop { gateway, link, weight });
+        rest = &rest[align4(len).min(rest.len())..];
+    }
+    Ok(hops)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hardware_addresses_print_like_ip() {
+        assert_eq!(hardware_address(&[0x02, 0xab, 0, 0x10, 0xff, 0x9]), "02:ab:00:10:ff:09");
+        assert_eq!(hardware_address(&[10, 0, 0, 1]), "0a:00:00:01");
+    }
+
+    #[test]
+    fn route_types() {
+        assert_eq!(route_type(1), RouteType::Unicast);
+        assert_eq!(route_type(7), RouteType::Reject);
+        assert_eq!(route_type(4), RouteType::Other(4));
+    }
+
+    #[test]
+    fn multipath_next_hops() {
+        // Two rtnexthops: ifindex 3 via 10.0.0.1 weight 1, ifindex 4 via 10.0.1.1 weight 3.
+        let mut b = Vec::new();
+        for (ifindex, hops, gw) in [(3u32, 0u8, [10, 0, 0, 1]), (4, 2, [10, 0, 1, 1])] {
+            b.extend_from_slice(&16u16.to_ne_bytes());
+            b.push(0);
+            b.push(hops);
+            b.extend_from_slice(&ifindex.to_ne_bytes());
+            b.extend_from_slice(&8u16.to_ne_bytes());
+            b.extend_from_slice(&RTA_GATEWAY.to_ne_bytes());
+            b.extend_from_slice(&gw);
+        }
+        let hops = parse_multipath(&b).unwrap();
+        assert_eq!(
+            hops,
+            vec![
+                NextHop { gateway: Some("10.0.0.1".parse().unwrap()), link: 3, weight: 1 },
+                NextHop { gateway: Some("10.0.1.1".parse().unwrap()), link: 4, weight: 3 },
+            ]
+        );
+        assert!(parse_multipath(&b[..12]).is_err());
+    }
+
+    #[test]
+    fn extended_ack_texts() {
+        // NLMSG_ERROR, capped: errno, the request's 16-byte header, then NLMSGERR_ATTR_MSG.
+        let mut payload = (-22i32).to_ne_bytes().to_vec();
+        payload.extend_from_slice(&[0; NETLINK_HEADER_LEN]);
+        let text = b"Invalid header for route dump request\0";
+        payload.extend_from_slice(&((4 + text.len()) as u16).to_ne_bytes());
+        payload.extend_from_slice(&NLMSGERR_ATTR_MSG.to_ne_bytes());
+        payload.extend_from_slice(text);
+        let flags = NLM_F_CAPPED | NLM_F_ACK_TLVS;
+        assert_eq!(error_message(flags, &payload).as_deref(), Some("Invalid header for route dump request"));
+        assert_eq!(error_message(NLM_F_CAPPED, &payload), None);
+        let error = Error::Kernel { dump: Dump::Routes, errno: 22, extack: error_message(flags, &payload) };
+        let shown = error.to_string();
+        assert!(shown.starts_with("route dump (RTM_GETROUTE): the kernel answered Invalid argument"), "{shown}");
+        assert!(shown.ends_with("(Invalid header for route dump request)"), "{shown}");
+    }
+
+    #[test]
+    fn error_texts() {
+        let e = Error::Retries { dump: Dump::Addresses, attempts: 5, reason: Retry::Interrupted };
+        assert_eq!(
+            e.to_string(),
+            "address dump (RTM_GETADDR): gave up after 5 attempts: \
+             the table kept changing while it was dumped (NLM_F_DUMP_INTR)"
+        );
+        let e = Error::Decode { dump: Dump::Links, reason: "IFA_CACHEINFO of 4 bytes".into() };
+        assert_eq!(e.to_string(), "link dump (RTM_GETLINK): malformed message: IFA_CACHEINFO of 4 bytes");
+    }
+
+    /// Reads the namespace the tests run in (nothing is changed).
+    #[test]
+    fn truncated_datagrams_grow_the_buffer() {
+        let mut connection = Connection::open().unwrap();
+        connection.buf = Vec::with_capacity(256); // Smaller than one link message.
+        let s = connection.snapshot().unwrap();
+        assert!(connection.buf.capacity() > 256);
+        assert!(s.links.iter().any(|l| l.loopback), "{s:?}");
+    }
+
+    #[test]
+    fn requests_are_dumps() {
+        let r = request(Dump::Routes, 7);
+        let b = NetlinkBuffer::new_checked(&r[..]).unwrap();
+        assert_eq!(b.message_type(), 26); // RTM_GETROUTE
+        assert_eq!(b.flags(), NLM_F_REQUEST | NLM_F_DUMP);
+        assert_eq!(b.sequence_number(), 7);
+        assert_eq!(b.payload()[4], 0); // rtm_table = RT_TABLE_UNSPEC
+    }
+}
