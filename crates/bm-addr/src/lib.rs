@@ -66,3 +66,6 @@ pub use scoped::ScopedAddr;
 #[cfg(feature = "socket")]
 pub use socket::{Transport, interface_index};
 pub use zone::{MAX_ZONE_LEN, Zone};
+
+/// The `ipnet` crate whose prefix types bm-addr returns, so callers need not depend on it.
+pub use ipnet;

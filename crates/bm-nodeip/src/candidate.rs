@@ -1,12 +1,13 @@
 //! Candidates: every address on the host, with the reasons it may not be chosen.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use bm_addr::{Family, Kind};
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
-use crate::{Address, HostSnapshot, Policy};
+use crate::{Address, HostSnapshot, Link, Policy};
 
 /// Why an address can never be a node IP under this policy.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,8 +83,11 @@ impl std::fmt::Display for Rejection {
 pub(crate) struct Candidate<'a> {
     pub(crate) address: &'a Address,
     pub(crate) family: Family,
-    pub(crate) link_name: &'a str,
+    /// Shared by every report of the link's addresses, so that reports do not copy it.
+    pub(crate) link_name: Arc<str>,
     pub(crate) link_is_loopback: bool,
+    /// Globally reachable (IANA registries), kept for the order.
+    pub(crate) global: bool,
     pub(crate) rejections: Vec<Rejection>,
 }
 
@@ -98,11 +102,25 @@ impl Candidate<'_> {
 
 /// Every address of the snapshot, with its rejections under `policy`.
 pub(crate) fn candidates<'a>(snapshot: &'a HostSnapshot, policy: &Policy) -> Vec<Candidate<'a>> {
+    // Links by index, for a logarithmic lookup per address (hosts may have thousands). The
+    // stable sort keeps the first of duplicate indices, as `HostSnapshot::link` does.
+    let mut links: Vec<(&Link, Arc<str>)> = snapshot.links.iter().map(|l| (l, Arc::from(l.name.as_str()))).collect();
+    links.sort_by_key(|(l, _)| l.index);
+    let no_link: Arc<str> = Arc::from("");
+    let link_of = |index: u32| {
+        links.binary_search_by_key(&index, |(l, _)| l.index).ok().map(|at| {
+            let first = links[..=at].iter().rposition(|(l, _)| l.index != index).map_or(0, |p| p + 1);
+            &links[first]
+        })
+    };
     snapshot
         .addresses
         .iter()
         .map(|address| {
-            let link = snapshot.link(address.link);
+            let (link, link_name) = match link_of(address.link) {
+                Some((l, name)) => (Some(*l), name.clone()),
+                None => (None, no_link.clone()),
+            };
             let ip = address.ip();
             let c = bm_addr::classify(ip);
             let mut rejections = Vec::new();
@@ -156,8 +174,9 @@ pub(crate) fn candidates<'a>(snapshot: &'a HostSnapshot, policy: &Policy) -> Vec
             Candidate {
                 address,
                 family: c.family,
-                link_name: link.map_or("", |l| l.name.as_str()),
+                link_name,
                 link_is_loopback: link.is_some_and(|l| l.loopback),
+                global: c.is_global,
                 rejections,
             }
         })

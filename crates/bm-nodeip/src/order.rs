@@ -29,29 +29,28 @@ pub(crate) struct Rank {
     prefix_len: u8,
 }
 
-/// The criteria of [`Rank`], in order, as they are reported.
+/// The criteria of [`Rank`], in order, as a loser's reason reports them.
 const CRITERIA: [&str; 10] = [
-    "lower metric of its link's default route",
-    "lower link index",
-    "preferred family",
-    "gateway inside its subnet",
-    "globally reachable",
-    "permanent rather than dynamic or temporary",
-    "primary rather than secondary",
-    "family order",
-    "lower address",
-    "shorter prefix",
+    "ranked higher: lower metric of its link's default route",
+    "ranked higher: lower link index",
+    "ranked higher: preferred family",
+    "ranked higher: gateway inside its subnet",
+    "ranked higher: globally reachable",
+    "ranked higher: permanent rather than dynamic or temporary",
+    "ranked higher: primary rather than secondary",
+    "ranked higher: family order",
+    "ranked higher: lower address",
+    "ranked higher: shorter prefix",
 ];
 
 impl Rank {
-    pub(crate) fn of(c: &Candidate<'_>, routes: &DefaultRoutes, preferred: Family) -> Rank {
+    /// The rank of `c`, whose link's best default route of its family is `default`.
+    pub(crate) fn of(c: &Candidate<'_>, default: Option<&DefaultVia>, preferred: Family) -> Rank {
         let a = c.address;
         let link = a.link;
-        let default = routes.best(link, c.family);
-        let gateway_off_subnet = match default.and_then(|d| d.gateway) {
-            Some(gw) => !a.addr.contains(&gw),
-            None => true,
-        };
+        // Any next hop of the best default route on this link counts, so that the order of
+        // a multipath route's next hops cannot matter.
+        let gateway_off_subnet = !default.is_some_and(|d| d.gateways.iter().any(|gw| a.addr.contains(gw)));
         let lifetime = if a.flags.permanent {
             0
         } else if a.flags.temporary && c.family == Family::Ipv6 {
@@ -68,7 +67,7 @@ impl Rank {
             link,
             not_preferred_family: c.family != preferred,
             gateway_off_subnet,
-            not_global: !bm_addr::classify(a.ip()).is_global,
+            not_global: !c.global,
             lifetime,
             secondary: a.flags.secondary && c.family == Family::Ipv4,
             family: c.family,
@@ -77,7 +76,27 @@ impl Rank {
         }
     }
 
-    /// The first criterion on which `self` beats `other`, if it does.
+    /// Whether the candidate's link has a default route of its family.
+    pub(crate) fn has_default_route(&self) -> bool {
+        self.default_metric <= u64::from(u32::MAX)
+    }
+
+    /// The same order as `Ord`, packed into integers so that sorting thousands of candidates
+    /// compares two words instead of ten fields.
+    pub(crate) fn key(&self) -> (u128, u128, u8) {
+        let high = (u128::from(self.default_metric) << 40)
+            | (u128::from(self.link) << 8)
+            | (u128::from(self.not_preferred_family) << 7)
+            | (u128::from(self.gateway_off_subnet) << 6)
+            | (u128::from(self.not_global) << 5)
+            | (u128::from(self.lifetime) << 3)
+            | (u128::from(self.secondary) << 2)
+            | (u128::from(self.family == Family::Ipv6) << 1);
+        (high, u128::from_be_bytes(self.octets), self.prefix_len)
+    }
+
+    /// The first criterion on which `self` beats `other`, if it does, as the loser's reason
+    /// (`ranked higher: …`).
     pub(crate) fn beats_on(&self, other: &Rank) -> Option<&'static str> {
         let pairs = [
             self.default_metric.cmp(&other.default_metric),
@@ -96,10 +115,11 @@ impl Rank {
 }
 
 /// The best default route of one family through one link.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct DefaultVia {
     pub(crate) metric: u32,
-    pub(crate) gateway: Option<IpAddr>,
+    /// Every gateway reached through the link at that metric (several with ECMP), sorted.
+    pub(crate) gateways: Vec<IpAddr>,
 }
 
 /// Default routes of the main table, indexed by (link, family): the lowest metric wins, and
@@ -117,22 +137,90 @@ impl DefaultRoutes {
                 continue;
             }
             for link in r.links() {
-                let via = DefaultVia { metric: r.metric, gateway: r.gateway_via(link) };
+                let gateways: Vec<IpAddr> = r.gateways_via(link).collect();
                 match entries.iter_mut().find(|(l, f, _)| *l == link && *f == r.family) {
-                    Some((_, _, best)) if (via.metric, via.gateway) < (best.metric, best.gateway) => *best = via,
+                    Some((_, _, best)) if r.metric < best.metric => {
+                        *best = DefaultVia { metric: r.metric, gateways };
+                    }
+                    Some((_, _, best)) if r.metric == best.metric => best.gateways.extend(gateways),
                     Some(_) => {}
-                    None => entries.push((link, r.family, via)),
+                    None => entries.push((link, r.family, DefaultVia { metric: r.metric, gateways })),
                 }
             }
         }
+        for (_, _, via) in &mut entries {
+            via.gateways.sort_unstable();
+            via.gateways.dedup();
+        }
+        // Sorted for a logarithmic lookup: there may be a default route per link.
+        entries.sort_unstable_by_key(|(l, f, _)| (*l, *f));
         DefaultRoutes { entries }
     }
 
-    pub(crate) fn best(&self, link: u32, family: Family) -> Option<DefaultVia> {
-        self.entries.iter().find(|(l, f, _)| *l == link && *f == family).map(|(_, _, v)| *v)
+    pub(crate) fn best(&self, link: u32, family: Family) -> Option<&DefaultVia> {
+        let at = self.entries.binary_search_by_key(&(link, family), |(l, f, _)| (*l, *f)).ok()?;
+        Some(&self.entries[at].2)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Ranks that differ in one field at a time, with values at the edges of each field.
+    fn ranks() -> Vec<Rank> {
+        let base = Rank {
+            default_metric: 100,
+            link: 7,
+            not_preferred_family: false,
+            gateway_off_subnet: false,
+            not_global: false,
+            lifetime: 1,
+            secondary: false,
+            family: Family::Ipv4,
+            octets: [0; 16],
+            prefix_len: 24,
+        };
+        let mut out = vec![base];
+        for metric in [0, 1, u64::from(u32::MAX), u64::from(u32::MAX) + 1] {
+            out.push(Rank { default_metric: metric, ..base });
+        }
+        for link in [0, 1, u32::MAX] {
+            out.push(Rank { link, ..base });
+        }
+        out.push(Rank { not_preferred_family: true, ..base });
+        out.push(Rank { gateway_off_subnet: true, ..base });
+        out.push(Rank { not_global: true, ..base });
+        for lifetime in [0, 2] {
+            out.push(Rank { lifetime, ..base });
+        }
+        out.push(Rank { secondary: true, ..base });
+        out.push(Rank { family: Family::Ipv6, ..base });
+        for octets in [[0xff; 16], [1; 16], [0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]] {
+            out.push(Rank { octets, ..base });
+        }
+        for prefix_len in [0, 128] {
+            out.push(Rank { prefix_len, ..base });
+        }
+        // Two fields at once, so that a higher field must dominate a lower one.
+        let n = out.len();
+        for i in 0..n {
+            for j in 0..n {
+                let (a, b) = (out[i], out[j]);
+                out.push(Rank { link: b.link, lifetime: b.lifetime, octets: b.octets, ..a });
+            }
+        }
+        out
     }
 
-    pub(crate) fn has(&self, link: u32, family: Family) -> bool {
-        self.best(link, family).is_some()
+    #[test]
+    fn packed_key_orders_exactly_like_the_fields() {
+        let all = ranks();
+        for a in &all {
+            for b in &all {
+                assert_eq!(a.key().cmp(&b.key()), a.cmp(b), "{a:?} vs {b:?}");
+                assert_eq!(a.beats_on(b).is_some(), a < b, "{a:?} vs {b:?}");
+            }
+        }
     }
 }

@@ -61,19 +61,99 @@ pub enum Method {
 }
 
 impl Method {
-    /// A short stable name (`vip_subnet`, `default_route`, ...).
-    pub fn name(&self) -> &'static str {
+    /// The method's name, as results report it.
+    pub fn name(&self) -> MethodName {
         match self {
-            Method::Explicit { .. } => "explicit",
-            Method::Family { .. } => "family",
-            Method::Hints { .. } => "hints",
-            Method::VipSubnet => "vip_subnet",
-            Method::CanReach { .. } => "can_reach",
-            Method::Interface { .. } => "interface",
-            Method::Cidr { .. } => "cidr",
-            Method::DefaultRoute => "default_route",
-            Method::LoopbackGlobal => "loopback_global",
+            Method::Explicit { .. } => MethodName::Explicit,
+            Method::Family { .. } => MethodName::Family,
+            Method::Hints { .. } => MethodName::Hints,
+            Method::VipSubnet => MethodName::VipSubnet,
+            Method::CanReach { .. } => MethodName::CanReach,
+            Method::Interface { .. } => MethodName::Interface,
+            Method::Cidr { .. } => MethodName::Cidr,
+            Method::DefaultRoute => MethodName::DefaultRoute,
+            Method::LoopbackGlobal => MethodName::LoopbackGlobal,
         }
+    }
+}
+
+/// What chose an address: one of the [`Method`]s, or the previous choice kept. Serialized
+/// (and displayed) in snake case: `vip_subnet`, `default_route`, `previous`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum MethodName {
+    /// The previous choice, kept (see [`Policy::previous`]).
+    Previous,
+    /// [`Method::Explicit`].
+    Explicit,
+    /// [`Method::Family`].
+    Family,
+    /// [`Method::Hints`].
+    Hints,
+    /// [`Method::VipSubnet`].
+    VipSubnet,
+    /// [`Method::CanReach`].
+    CanReach,
+    /// [`Method::Interface`].
+    Interface,
+    /// [`Method::Cidr`].
+    Cidr,
+    /// [`Method::DefaultRoute`].
+    DefaultRoute,
+    /// [`Method::LoopbackGlobal`].
+    LoopbackGlobal,
+}
+
+impl MethodName {
+    /// The snake-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MethodName::Previous => "previous",
+            MethodName::Explicit => "explicit",
+            MethodName::Family => "family",
+            MethodName::Hints => "hints",
+            MethodName::VipSubnet => "vip_subnet",
+            MethodName::CanReach => "can_reach",
+            MethodName::Interface => "interface",
+            MethodName::Cidr => "cidr",
+            MethodName::DefaultRoute => "default_route",
+            MethodName::LoopbackGlobal => "loopback_global",
+        }
+    }
+
+    /// A loser's reason when this method chose another address without matching it.
+    pub(crate) fn not_matched(self) -> &'static str {
+        match self {
+            MethodName::Previous => "the previous choice was kept",
+            MethodName::Explicit => "not matched by explicit",
+            MethodName::Family => "not matched by family",
+            MethodName::Hints => "not matched by hints",
+            MethodName::VipSubnet => "not matched by vip_subnet",
+            MethodName::CanReach => "not matched by can_reach",
+            MethodName::Interface => "not matched by interface",
+            MethodName::Cidr => "not matched by cidr",
+            MethodName::DefaultRoute => "not matched by default_route",
+            MethodName::LoopbackGlobal => "not matched by loopback_global",
+        }
+    }
+}
+
+impl std::fmt::Display for MethodName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<str> for MethodName {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for MethodName {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
     }
 }
 
@@ -92,10 +172,24 @@ pub struct Hint {
 
 /// Why a hint could not be read.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("invalid hint {input:?}: {error}")]
+#[error("invalid hint {input:?}: {problem}")]
 pub struct HintError {
     input: String,
-    error: bm_addr::ParseError,
+    problem: HintProblem,
+}
+
+/// What is wrong with a hint.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum HintProblem {
+    /// Not an IP or CIDR.
+    #[error(transparent)]
+    Parse(#[from] bm_addr::ParseError),
+    /// It can only match addresses that are never node IPs, so it would silently fall through
+    /// to the next method (kubernetes#130409: a link-local `--node-ip` leaves the node with no
+    /// address at all).
+    #[error("{0} addresses are never node IPs, so this hint could never match")]
+    NeverANodeIp(&'static str),
 }
 
 impl std::str::FromStr for Hint {
@@ -105,15 +199,38 @@ impl std::str::FromStr for Hint {
             Some(rest) => (true, rest),
             None => (false, s),
         };
-        let fail = |error| HintError { input: s.to_string(), error };
+        let fail = |problem: HintProblem| HintError { input: s.to_string(), problem };
         let opts = bm_addr::ParseOptions::strict();
-        if rest.contains('/') {
-            let net = bm_addr::parse_net_with(rest, &opts).map_err(fail)?.network();
-            Ok(Hint { net, is_ip: false, exclude })
+        let hint = if rest.contains('/') {
+            let net = bm_addr::parse_net_with(rest, &opts).map_err(|e| fail(e.into()))?.network();
+            Hint { net, is_ip: false, exclude }
         } else {
-            let ip = bm_addr::parse_addr(rest).map_err(fail)?;
-            Ok(Hint { net: IpNet::from(ip), is_ip: true, exclude })
+            let ip = bm_addr::parse_addr(rest).map_err(|e| fail(e.into()))?;
+            Hint { net: IpNet::from(ip), is_ip: true, exclude }
+        };
+        // An exclusion of such space is harmless; a hint for it is a mistake worth an error.
+        if !exclude && let Some(what) = never_a_node_ip(&hint.net) {
+            return Err(fail(HintProblem::NeverANodeIp(what)));
         }
+        Ok(hint)
+    }
+}
+
+/// The kind of address every address of `net` is, when no address of that kind is ever a
+/// node IP (see the candidate filters).
+fn never_a_node_ip(net: &IpNet) -> Option<&'static str> {
+    let (first, last) = (bm_addr::classify(net.network()), bm_addr::classify(net.broadcast()));
+    let both = |f: fn(&bm_addr::Classification) -> bool| f(&first) && f(&last);
+    if both(|c| c.is_link_local) {
+        Some("link-local")
+    } else if both(|c| c.is_loopback) {
+        Some("loopback")
+    } else if both(|c| c.is_multicast) {
+        Some("multicast")
+    } else if net.prefix_len() == net.max_prefix_len() && first.is_unspecified {
+        Some("unspecified")
+    } else {
+        None
     }
 }
 
@@ -210,5 +327,75 @@ impl Policy {
     /// Whether `family` is wanted.
     pub fn wants(&self, family: Family) -> bool {
         self.families.is_empty() || self.families.contains(&family)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hints_parse_strictly_and_round_trip() {
+        for text in ["10.0.0.5", "10.0.0.0/16", "!10.0.0.0/24", "fd00::7", "!fd00::/48", "0.0.0.0/0", "!fe80::/10"] {
+            let h: Hint = text.parse().unwrap();
+            assert_eq!(h.to_string(), text);
+        }
+        let h: Hint = "10.0.0.5/16".parse().unwrap();
+        assert_eq!(h.to_string(), "10.0.0.0/16", "host bits are cleared");
+        let e = "010.0.0.5".parse::<Hint>().unwrap_err();
+        assert!(matches!(e.problem, HintProblem::Parse(_)), "{e}");
+    }
+
+    #[test]
+    fn hints_that_can_never_match_are_refused() {
+        for (text, what) in [
+            ("fe80::1", "link-local"),
+            ("fe80::/64", "link-local"),
+            ("169.254.0.0/16", "link-local"),
+            ("127.0.0.1", "loopback"),
+            ("::1", "loopback"),
+            ("ff02::1", "multicast"),
+            ("224.0.0.0/4", "multicast"),
+            ("0.0.0.0", "unspecified"),
+            ("::", "unspecified"),
+        ] {
+            let e = text.parse::<Hint>().unwrap_err();
+            assert_eq!(e.problem, HintProblem::NeverANodeIp(what), "{text}");
+            assert_eq!(
+                e.to_string(),
+                format!("invalid hint {text:?}: {what} addresses are never node IPs, so this hint could never match")
+            );
+        }
+        // A prefix that only starts in such space is fine.
+        assert!("0.0.0.0/0".parse::<Hint>().is_ok());
+        assert!("fe00::/7".parse::<Hint>().is_ok());
+    }
+}
+
+#[cfg(test)]
+mod method_name_tests {
+    use super::*;
+
+    #[test]
+    fn names_serialize_as_they_display_and_reasons_name_the_method() {
+        let all = [
+            MethodName::Previous,
+            MethodName::Explicit,
+            MethodName::Family,
+            MethodName::Hints,
+            MethodName::VipSubnet,
+            MethodName::CanReach,
+            MethodName::Interface,
+            MethodName::Cidr,
+            MethodName::DefaultRoute,
+            MethodName::LoopbackGlobal,
+        ];
+        for m in all {
+            assert_eq!(serde_json::to_string(&m).unwrap(), format!("\"{m}\""));
+            assert_eq!(serde_json::from_str::<MethodName>(&format!("\"{m}\"")).unwrap(), m);
+            if m != MethodName::Previous {
+                assert_eq!(m.not_matched(), format!("not matched by {m}"));
+            }
+        }
     }
 }

@@ -1,14 +1,16 @@
 //! Selection: run the policy's methods over the ranked candidates, per family.
 
+use std::borrow::Cow;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use bm_addr::Family;
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
 use crate::candidate::{Candidate, Rejection, candidates};
-use crate::order::{DefaultRoutes, Rank};
-use crate::{HostSnapshot, MAIN_TABLE, Method, Policy, RouteType};
+use crate::order::{DefaultRoutes, DefaultVia, Rank};
+use crate::{HostSnapshot, MAIN_TABLE, Method, MethodName, Policy, RouteType};
 
 /// The outcome of a selection: the chosen addresses and the fate of every address on the host.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,7 +50,7 @@ pub struct Chosen {
     /// Name of its link.
     pub link_name: String,
     /// The method that chose it (`previous` when kept from the previous choice).
-    pub method: String,
+    pub method: MethodName,
 }
 
 /// What happened to one address.
@@ -56,8 +58,8 @@ pub struct Chosen {
 pub struct CandidateReport {
     /// The address with its prefix length.
     pub addr: IpNet,
-    /// Name of its link.
-    pub link_name: String,
+    /// Name of its link (shared among the link's addresses).
+    pub link_name: Arc<str>,
     /// The verdict.
     pub verdict: Verdict,
 }
@@ -69,7 +71,7 @@ pub enum Verdict {
     /// Chosen by this method.
     Chosen {
         /// The method.
-        method: String,
+        method: MethodName,
     },
     /// Never eligible.
     Rejected {
@@ -81,10 +83,10 @@ pub enum Verdict {
         /// The address chosen instead.
         to: IpAddr,
         /// The method that chose it.
-        method: String,
+        method: MethodName,
         /// Why: the method did not match this address, or the criterion on which the winner
-        /// ranked higher.
-        why: String,
+        /// ranked higher. (Mostly static text: a host may have thousands of losers.)
+        why: Cow<'static, str>,
     },
     /// Eligible, but no method chose any address of its family.
     Unmatched,
@@ -105,8 +107,11 @@ pub struct PreviousReport {
 /// One family's winner: the candidate index, the method, and the candidates the method matched.
 struct Pick {
     index: usize,
-    method: String,
+    method: MethodName,
     matched: Vec<usize>,
+    /// Set when the winner was taken from this link to pair the families on one link, not by
+    /// rank among all matches.
+    paired_on: Option<u32>,
 }
 
 /// Selects the node IP(s) on `snapshot` under `policy`.
@@ -130,29 +135,54 @@ pub fn select(snapshot: &HostSnapshot, policy: &Policy) -> Selection {
     let cands = candidates(snapshot, policy);
     let routes = DefaultRoutes::of(snapshot);
     let primary = policy.primary_family();
-    let ranks: Vec<Rank> = cands.iter().map(|c| Rank::of(c, &routes, primary)).collect();
-    // Usable candidates, best first.
-    let mut order: Vec<usize> = (0..cands.len()).filter(|&i| cands[i].usable()).collect();
-    order.sort_by_key(|&i| ranks[i]);
-
-    let ctx = Ctx { snapshot, policy, cands: &cands, order: &order, routes: &routes };
+    // Addresses of one link usually come together: remember the last lookup per family.
+    let mut last: [Option<(u32, Option<&DefaultVia>)>; 2] = [None, None];
+    let ranks: Vec<Rank> = cands
+        .iter()
+        .map(|c| {
+            let slot = usize::from(c.family == Family::Ipv6);
+            let default = match last[slot] {
+                Some((link, via)) if link == c.address.link => via,
+                _ => {
+                    let via = routes.best(c.address.link, c.family);
+                    last[slot] = Some((c.address.link, via));
+                    via
+                }
+            };
+            Rank::of(c, default, primary)
+        })
+        .collect();
+    let usable: Vec<usize> = (0..cands.len()).filter(|&i| cands[i].usable()).collect();
+    let ctx = Ctx { snapshot, policy, cands: &cands, ranks: &ranks, usable: &usable };
     let families = [primary, primary.other()];
     let mut picks: [Option<Pick>; 2] = [None, None];
     let mut previous = Vec::new();
 
-    // Stickiness: keep a previous choice that is still here and still usable.
+    // Stickiness: keep a previous choice that is still here and still usable. The same IP may
+    // sit on several links (or twice on one): the best-ranked usable copy counts, so the
+    // snapshot's order cannot matter.
+    let mut seen_previous: Vec<IpAddr> = Vec::new();
     for &ip in &policy.previous {
-        let at = cands.iter().position(|c| c.ip() == ip);
-        let why = match at {
-            None => Some("no longer on the host".to_string()),
-            Some(i) if !cands[i].usable() => Some(format!(
-                "no longer usable: {}",
-                cands[i].rejections.iter().map(|r| r.to_string()).collect::<Vec<_>>().join(", ")
-            )),
+        if seen_previous.contains(&ip) {
+            continue;
+        }
+        seen_previous.push(ip);
+        let kept = ctx.best(usable.iter().copied().filter(|&i| cands[i].ip() == ip));
+        let copies = || cands.iter().filter(|c| c.ip() == ip);
+        let why = match kept {
+            None if copies().next().is_none() => Some("no longer on the host".to_string()),
+            None => {
+                let mut reasons: Vec<String> =
+                    copies().flat_map(|c| c.rejections.iter().map(|r| r.to_string())).collect();
+                reasons.sort_unstable();
+                reasons.dedup();
+                Some(format!("no longer usable: {}", reasons.join(", ")))
+            }
             Some(i) => {
                 let slot = families.iter().position(|&f| f == cands[i].family).unwrap_or(0);
                 if picks[slot].is_none() {
-                    picks[slot] = Some(Pick { index: i, method: "previous".into(), matched: vec![i] });
+                    picks[slot] =
+                        Some(Pick { index: i, method: MethodName::Previous, matched: vec![i], paired_on: None });
                     None
                 } else {
                     Some("another previous address of the same family was kept".to_string())
@@ -184,11 +214,24 @@ pub fn select(snapshot: &HostSnapshot, policy: &Policy) -> Selection {
                 family: c.family,
                 link: c.address.link,
                 link_name: c.link_name.to_string(),
-                method: p.method.clone(),
+                method: p.method,
             }
         })
         .collect();
 
+    // Which candidates each family's winning method matched, as a mask: a method may match
+    // thousands of addresses.
+    let matched_by: Vec<(Family, Vec<bool>)> = picks
+        .iter()
+        .flatten()
+        .map(|p| {
+            let mut mask = vec![false; cands.len()];
+            for &m in &p.matched {
+                mask[m] = true;
+            }
+            (cands[p.index].family, mask)
+        })
+        .collect();
     let reports = cands
         .iter()
         .enumerate()
@@ -197,50 +240,71 @@ pub fn select(snapshot: &HostSnapshot, policy: &Policy) -> Selection {
                 Verdict::Rejected { reasons: c.rejections.clone() }
             } else {
                 match picks.iter().flatten().find(|p| cands[p.index].family == c.family) {
-                    Some(p) if p.index == i => Verdict::Chosen { method: p.method.clone() },
+                    Some(p) if p.index == i => Verdict::Chosen { method: p.method },
                     Some(p) => {
-                        let why = if p.matched.contains(&i) {
-                            ranks[p.index]
-                                .beats_on(&ranks[i])
-                                .map_or_else(|| "ranked higher".to_string(), |c| format!("ranked higher: {c}"))
+                        // A kept previous choice "matched" only itself: the others lose to it
+                        // with `not_matched`'s "the previous choice was kept".
+                        let why: Cow<'static, str> = if !matched_by.iter().any(|(f, mask)| *f == c.family && mask[i]) {
+                            Cow::Borrowed(p.method.not_matched())
+                        } else if let Some(link) = p.paired_on.filter(|&l| l != c.address.link) {
+                            Cow::Owned(format!(
+                                "not on {}, the link {} paired both families on",
+                                link_name(snapshot, link),
+                                p.method
+                            ))
                         } else {
-                            format!("not matched by {}", p.method)
+                            Cow::Borrowed(ranks[p.index].beats_on(&ranks[i]).unwrap_or("ranked higher"))
                         };
-                        Verdict::Lost { to: cands[p.index].ip(), method: p.method.clone(), why }
+                        Verdict::Lost { to: cands[p.index].ip(), method: p.method, why }
                     }
                     None => Verdict::Unmatched,
                 }
             };
-            CandidateReport { addr: c.address.addr, link_name: c.link_name.to_string(), verdict }
+            CandidateReport { addr: c.address.addr, link_name: c.link_name.clone(), verdict }
         })
         .collect();
 
     Selection { chosen, primary_family: primary, candidates: reports, previous }
 }
 
+fn link_name(snapshot: &HostSnapshot, index: u32) -> String {
+    snapshot.link(index).map_or_else(|| format!("link {index}"), |l| l.name.clone())
+}
+
 struct Ctx<'s, 'a> {
     snapshot: &'s HostSnapshot,
     policy: &'s Policy,
     cands: &'s [Candidate<'a>],
-    /// Usable candidate indices, best first.
-    order: &'s [usize],
-    routes: &'s DefaultRoutes,
+    ranks: &'s [Rank],
+    /// Usable candidate indices, in snapshot order.
+    usable: &'s [usize],
 }
 
 impl Ctx<'_, '_> {
-    /// Usable candidates of `family` satisfying `f`, best first.
+    /// Usable candidates of `family` satisfying `f`, in snapshot order.
     fn usable(&self, family: Family, f: impl Fn(&Candidate<'_>) -> bool) -> Vec<usize> {
-        self.order.iter().copied().filter(|&i| self.cands[i].family == family && f(&self.cands[i])).collect()
+        self.usable.iter().copied().filter(|&i| self.cands[i].family == family && f(&self.cands[i])).collect()
+    }
+
+    /// The best of some candidates by the total order. A minimum, not a sort: methods only
+    /// need their winner, and a host may have thousands of addresses. Ranks are distinct
+    /// unless two entries are the same address on the same link with the same flags; only
+    /// those indistinguishable twins fall back to snapshot position.
+    fn best(&self, among: impl IntoIterator<Item = usize>) -> Option<usize> {
+        among.into_iter().min_by_key(|&i| (self.ranks[i].key(), i))
+    }
+
+    /// A pick of the best of `matched`, if any.
+    fn pick(&self, name: MethodName, matched: Vec<usize>) -> Option<Pick> {
+        let index = self.best(matched.iter().copied())?;
+        Some(Pick { index, method: name, matched, paired_on: None })
     }
 
     /// One method's picks for both families (`families[0]` is the primary).
     fn run(&self, method: &Method, families: [Family; 2], already: &[Option<Pick>; 2]) -> [Option<Pick>; 2] {
-        let name = method.name().to_string();
+        let name = method.name();
         let per_family = |matches: &dyn Fn(&Candidate<'_>) -> bool| -> [Option<Pick>; 2] {
-            families.map(|f| {
-                let matched = self.usable(f, matches);
-                matched.first().map(|&index| Pick { index, method: name.clone(), matched: matched.clone() })
-            })
+            families.map(|f| self.pick(name, self.usable(f, matches)))
         };
         match method {
             Method::Explicit { ips } => per_family(&|c| ips.contains(&c.ip())),
@@ -253,7 +317,7 @@ impl Ctx<'_, '_> {
                         !excluded(c)
                             && if h.is_ip { self.subnet_of(c).contains(&h.net.addr()) } else { h.net.contains(&c.ip()) }
                     };
-                    let found = self.paired(&name, families, already, &matches, &|c| !excluded(c));
+                    let found = self.paired(name, families, already, &matches, &|c| !excluded(c));
                     if found.iter().any(Option::is_some) {
                         return found;
                     }
@@ -263,7 +327,7 @@ impl Ctx<'_, '_> {
             Method::VipSubnet => {
                 let vips = &self.policy.vips;
                 let matches = |c: &Candidate<'_>| vips.iter().any(|v| self.subnet_of(c).contains(&bm_addr::unmap(*v)));
-                self.paired(&name, families, already, &matches, &|_| true)
+                self.paired(name, families, already, &matches, &|_| true)
             }
             Method::CanReach { target } => {
                 let target = bm_addr::unmap(*target);
@@ -273,25 +337,20 @@ impl Ctx<'_, '_> {
                     Some(src) => self.usable(family, |c| c.ip() == src),
                     None => self.usable(family, |c| c.address.link == link),
                 };
-                families.map(|f| {
-                    (f == family)
-                        .then(|| {
-                            matched.first().map(|&index| Pick { index, method: name.clone(), matched: matched.clone() })
-                        })
-                        .flatten()
-                })
+                let mut matched = Some(matched);
+                families.map(|f| if f == family { self.pick(name, matched.take()?) } else { None })
             }
             Method::Interface { include, exclude } => per_family(&|c| {
-                (include.is_empty() || include.iter().any(|p| p.matches(c.link_name)))
-                    && !exclude.iter().any(|p| p.matches(c.link_name))
+                (include.is_empty() || include.iter().any(|p| p.matches(&c.link_name)))
+                    && !exclude.iter().any(|p| p.matches(&c.link_name))
             }),
-            Method::Cidr { cidrs } => families.map(|f| {
-                cidrs.iter().find_map(|cidr| {
-                    let matched = self.usable(f, |c| cidr.contains(&c.ip()));
-                    matched.first().map(|&index| Pick { index, method: name.clone(), matched: matched.clone() })
-                })
+            Method::Cidr { cidrs } => families
+                .map(|f| cidrs.iter().find_map(|cidr| self.pick(name, self.usable(f, |c| cidr.contains(&c.ip()))))),
+            Method::DefaultRoute => families.map(|f| {
+                // The rank already knows whether the link has a default route of the family.
+                let on_default = |&i: &usize| self.cands[i].family == f && self.ranks[i].has_default_route();
+                self.pick(name, self.usable.iter().copied().filter(on_default).collect())
             }),
-            Method::DefaultRoute => per_family(&|c| self.routes.has(c.address.link, c.family)),
             Method::LoopbackGlobal => per_family(&|c| c.link_is_loopback),
         }
     }
@@ -302,27 +361,36 @@ impl Ctx<'_, '_> {
     /// pairing.
     fn paired(
         &self,
-        name: &str,
+        name: MethodName,
         families: [Family; 2],
         already: &[Option<Pick>; 2],
         matches: &dyn Fn(&Candidate<'_>) -> bool,
         allowed: &dyn Fn(&Candidate<'_>) -> bool,
     ) -> [Option<Pick>; 2] {
-        let direct: [Vec<usize>; 2] = families.map(|f| self.usable(f, matches));
-        // The anchor link: the primary family's match, else the other's.
-        let anchor = (0..2).find_map(|s| already[s].as_ref().map(|p| p.index).or(direct[s].first().copied()));
+        let mut direct: [Vec<usize>; 2] = families.map(|f| self.usable(f, matches));
+        // A method that matches nothing yields nothing, even where a family is already decided.
+        if direct.iter().all(Vec::is_empty) {
+            return [None, None];
+        }
+        // The anchor link: a decided family's pick, else the primary family's match, else the
+        // other's.
+        let anchor = (0..2)
+            .find_map(|s| already[s].as_ref().map(|p| p.index))
+            .or_else(|| (0..2).find_map(|s| self.best(direct[s].iter().copied())));
         let Some(anchor) = anchor else { return [None, None] };
         let link = self.cands[anchor].address.link;
         let mut out: [Option<Pick>; 2] = [None, None];
         for s in 0..2 {
-            let on_link: Vec<usize> =
-                direct[s].iter().copied().filter(|&i| self.cands[i].address.link == link).collect();
-            let pick =
-                on_link.first().or(direct[s].first()).copied().map(|index| (index, direct[s].clone())).or_else(|| {
-                    let same_link = self.usable(families[s], |c| c.address.link == link && allowed(c));
-                    same_link.first().map(|&index| (index, same_link.clone()))
-                });
-            out[s] = pick.map(|(index, matched)| Pick { index, method: name.to_string(), matched });
+            let on_link = self.best(direct[s].iter().copied().filter(|&i| self.cands[i].address.link == link));
+            let best = self.best(direct[s].iter().copied());
+            let matched = std::mem::take(&mut direct[s]);
+            out[s] = match (on_link, best) {
+                (Some(index), Some(best)) => {
+                    Some(Pick { index, method: name, matched, paired_on: (index != best).then_some(link) })
+                }
+                (None, Some(index)) => Some(Pick { index, method: name, matched, paired_on: None }),
+                _ => self.pick(name, self.usable(families[s], |c| c.address.link == link && allowed(c))),
+            };
         }
         out
     }

@@ -272,12 +272,16 @@ impl Route {
         self.links().any(|l| l == link)
     }
 
-    /// The gateway used when leaving through `link`.
+    /// The gateway used when leaving through `link`: the first one, in next-hop order, when
+    /// several next hops of a multipath route share the link (see [`Route::gateways_via`]).
     pub fn gateway_via(&self, link: u32) -> Option<IpAddr> {
-        if self.link == Some(link) {
-            return self.gateway;
-        }
-        self.nexthops.iter().find(|n| n.link == link).and_then(|n| n.gateway)
+        self.gateways_via(link).next()
+    }
+
+    /// Every gateway used when leaving through `link`: the route's own, then each next hop's.
+    pub fn gateways_via(&self, link: u32) -> impl Iterator<Item = IpAddr> + '_ {
+        let own = (self.link == Some(link)).then_some(self.gateway).flatten();
+        own.into_iter().chain(self.nexthops.iter().filter(move |n| n.link == link).filter_map(|n| n.gateway))
     }
 }
 
