@@ -16,6 +16,6 @@ pub use bm_addr as addr;
 pub use bm_nodeip as nodeip;
 
 // The README's examples are compiled and run as doctests.
-#[cfg(all(doctest, feature = "addr"))]
+#[cfg(all(doctest, feature = "addr", feature = "nodeip"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;

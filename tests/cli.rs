@@ -1,21 +1,12 @@
 //! The `bmnet` binary end to end: exit statuses, JSON shape, and `inspect` on a host the test
 //! builds itself in a network namespace.
 
-use std::process::{Command, Output};
+mod util;
+
+use std::process::Output;
 
 use serde_json::Value;
-
-fn bmnet(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_bmnet")).args(args).output().expect("run bmnet")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).expect("utf-8 stdout")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8(o.stderr.clone()).expect("utf-8 stderr")
-}
+use util::{Netns, bmnet, stderr, stdout};
 
 fn json_lines(o: &Output) -> Vec<Value> {
     stdout(o).lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect()
@@ -210,39 +201,4 @@ fn inspect_finds_pitfalls_in_a_namespace() {
     let text = stdout(&text);
     assert!(text.contains("Pitfalls:"), "{text}");
     assert!(text.contains("IPv4-mapped address configured as IPv6"), "{text}");
-}
-
-/// A network namespace owned by one test, deleted on drop (also when the test fails).
-struct Netns {
-    name: String,
-}
-
-impl Netns {
-    fn new(tag: &str) -> Netns {
-        let name = format!("bmnet-{tag}-{}", std::process::id());
-        let o = Command::new("ip").args(["netns", "add", &name]).output().unwrap_or_else(|e| {
-            panic!("cannot run `ip` ({e}): install it with `apt-get install -y iproute2`; this test needs root")
-        });
-        assert!(
-            o.status.success(),
-            "ip netns add {name}: {} (this test needs root)",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        Netns { name }
-    }
-
-    fn ip(&self, args: &[&str]) {
-        let o = Command::new("ip").args(["-n", &self.name]).args(args).output().expect("run ip");
-        assert!(o.status.success(), "ip -n {} {}: {}", self.name, args.join(" "), String::from_utf8_lossy(&o.stderr));
-    }
-
-    fn exec(&self, argv: &[&str]) -> Output {
-        Command::new("ip").args(["netns", "exec", &self.name]).args(argv).output().expect("ip netns exec")
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.name]).output();
-    }
 }

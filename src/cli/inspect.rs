@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use std::net::IpAddr;
 
 use bmnet::addr::{self, Kind, ScopedAddr};
+use bmnet::nodeip::{self, Policy};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -23,14 +24,17 @@ pub(crate) struct Pitfall {
 }
 
 pub(crate) fn run(out: &mut Output) -> Status {
-    let ifaces = match host::collect() {
-        Ok(i) => i,
+    let snapshot = match host::collect() {
+        Ok(s) => s,
         Err(e) => {
-            eprintln!("bmnet: reading this host's interfaces: {e}");
+            eprintln!("bmnet: reading this host's network: {e}");
             return Status::Failure;
         }
     };
+    let ifaces = host::interfaces(&snapshot);
     let pitfalls = analyze(&ifaces);
+    // What `bmnet node-ip` would choose here with no VIPs or hints: the default route's link.
+    let node_ip = nodeip::select(&snapshot, &Policy::default());
     if out.json() {
         for iface in &ifaces {
             out.json_line(&interface_record(iface));
@@ -40,8 +44,18 @@ pub(crate) fn run(out: &mut Output) -> Status {
             v["type"] = json!("pitfall");
             out.json_line(&v);
         }
+        let mut v = json!(node_ip);
+        v["type"] = json!("node_ip");
+        out.json_line(&v);
     } else {
         out.text(&render(&ifaces, &pitfalls));
+        out.text("\nNode IP (no VIPs or hints given; `bmnet node-ip --vip ...` for a cluster):\n");
+        if node_ip.chosen.is_empty() {
+            out.text("  none qualifies\n");
+        } else {
+            out.text(&format!("  --node-ip={}\n", node_ip.node_ip_arg()));
+        }
+        out.text(&super::nodeip::explain(&node_ip));
     }
     Status::Ok
 }
@@ -61,6 +75,7 @@ fn interface_record(iface: &Interface) -> Value {
         "type": "interface",
         "name": iface.name,
         "index": iface.index,
+        "kind": iface.kind,
         "up": iface.up,
         "running": iface.running,
         "loopback": iface.loopback,

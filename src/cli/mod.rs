@@ -3,7 +3,9 @@
 mod addr;
 mod host;
 mod inspect;
+mod nodeip;
 mod output;
+mod write;
 
 use std::process::ExitCode;
 
@@ -31,6 +33,9 @@ enum Command {
     /// Address tools.
     #[command(subcommand)]
     Addr(AddrCommand),
+    /// Choose the IP(s) kubelet must bind (VIP subnet, hints, default route), print them as
+    /// kubelet's --node-ip takes them; exit 1 with every address's reason when none qualifies.
+    NodeIp(Box<nodeip::NodeIpCommand>),
     /// Print a shell completion script.
     Completions {
         /// The shell to complete for.
@@ -81,6 +86,7 @@ pub(crate) fn run() -> ExitCode {
     let status = match cli.command {
         Command::Inspect => inspect::run(&mut out),
         Command::Addr(AddrCommand::Classify { addrs, sloppy }) => addr::classify(&mut out, &addrs, sloppy),
+        Command::NodeIp(cmd) => nodeip::run(&mut out, *cmd),
         Command::Completions { shell } => completions(&mut out, shell),
     };
     match out.finish() {
