@@ -7,7 +7,7 @@ use bm_addr::{Family, Kind};
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
-use crate::{Address, HostSnapshot, Link, Policy};
+use crate::{HostSnapshot, Link, Policy};
 
 /// Why an address can never be a node IP under this policy.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,9 +80,16 @@ impl std::fmt::Display for Rejection {
 
 /// An address on the host, as selection sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Candidate<'a> {
-    pub(crate) address: &'a Address,
+///
+/// It copies what selection needs from the [`crate::Address`] instead of borrowing it, so that a
+/// [`crate::Selector`] can keep its buffer of candidates from one snapshot to the next.
+pub(crate) struct Candidate {
+    pub(crate) addr: IpNet,
+    pub(crate) link: u32,
     pub(crate) family: Family,
+    pub(crate) permanent: bool,
+    pub(crate) temporary: bool,
+    pub(crate) secondary: bool,
     /// Shared by every report of the link's addresses, so that reports do not copy it.
     pub(crate) link_name: Arc<str>,
     pub(crate) link_is_loopback: bool,
@@ -91,17 +98,19 @@ pub(crate) struct Candidate<'a> {
     pub(crate) rejections: Vec<Rejection>,
 }
 
-impl Candidate<'_> {
+impl Candidate {
     pub(crate) fn ip(&self) -> IpAddr {
-        self.address.ip()
+        self.addr.addr()
     }
     pub(crate) fn usable(&self) -> bool {
         self.rejections.is_empty()
     }
 }
 
-/// Every address of the snapshot, with its rejections under `policy`.
-pub(crate) fn candidates<'a>(snapshot: &'a HostSnapshot, policy: &Policy) -> Vec<Candidate<'a>> {
+/// Every address of the snapshot, with its rejections under `policy`, into `out` (cleared
+/// first).
+pub(crate) fn candidates_into(snapshot: &HostSnapshot, policy: &Policy, out: &mut Vec<Candidate>) {
+    out.clear();
     // Links by index, for a logarithmic lookup per address (hosts may have thousands). The
     // stable sort keeps the first of duplicate indices, as `HostSnapshot::link` does.
     let mut links: Vec<(&Link, Arc<str>)> = snapshot.links.iter().map(|l| (l, Arc::from(l.name.as_str()))).collect();
@@ -113,72 +122,72 @@ pub(crate) fn candidates<'a>(snapshot: &'a HostSnapshot, policy: &Policy) -> Vec
             &links[first]
         })
     };
-    snapshot
-        .addresses
-        .iter()
-        .map(|address| {
-            let (link, link_name) = match link_of(address.link) {
-                Some((l, name)) => (Some(*l), name.clone()),
-                None => (None, no_link.clone()),
-            };
-            let ip = address.ip();
-            let c = bm_addr::classify(ip);
-            let mut rejections = Vec::new();
-            let mut reject = |r: Rejection| rejections.push(r);
-            if c.is_link_local {
-                reject(Rejection::LinkLocal);
-            }
-            if c.is_loopback {
-                reject(Rejection::Loopback);
-            }
-            if c.is_multicast {
-                reject(Rejection::Multicast);
-            }
-            if c.is_unspecified {
-                reject(Rejection::Unspecified);
-            }
-            match c.kind {
-                Kind::Ipv4Mapped => reject(Rejection::Ipv4Mapped),
-                Kind::Ipv4Compatible => reject(Rejection::Ipv4Compatible),
-                _ => {}
-            }
-            if address.is_deprecated() {
-                reject(Rejection::Deprecated);
-            }
-            if address.flags.tentative && !address.flags.optimistic {
-                reject(Rejection::Tentative);
-            }
-            if address.flags.dadfailed {
-                reject(Rejection::DadFailed);
-            }
-            // Compare unmapped, so `::ffff:10.0.0.1` as a VIP still rules out 10.0.0.1.
-            if let Some(&vip) = policy.vips.iter().find(|v| bm_addr::unmap(**v) == bm_addr::unmap(ip)) {
-                reject(Rejection::Vip { vip });
-            }
-            if let Some(label) = &address.label
-                && policy.exclude_labels.iter().any(|l| label.contains(l.as_str()))
-            {
-                reject(Rejection::Label { label: label.clone() });
-            }
-            if let Some(prefix) = policy.exclude.iter().find(|p| p.contains(&ip)) {
-                reject(Rejection::Excluded { prefix: *prefix });
-            }
-            match link {
-                Some(l) if !l.up => reject(Rejection::LinkDown),
-                Some(_) => {}
-                None => reject(Rejection::UnknownLink),
-            }
-            if !policy.wants(c.family) {
-                reject(Rejection::FamilyNotWanted);
-            }
-            Candidate {
-                address,
-                family: c.family,
-                link_name,
-                link_is_loopback: link.is_some_and(|l| l.loopback),
-                global: c.is_global,
-                rejections,
-            }
-        })
-        .collect()
+    out.extend(snapshot.addresses.iter().map(|address| {
+        let (link, link_name) = match link_of(address.link) {
+            Some((l, name)) => (Some(*l), name.clone()),
+            None => (None, no_link.clone()),
+        };
+        let ip = address.ip();
+        let c = bm_addr::classify(ip);
+        let mut rejections = Vec::new();
+        let mut reject = |r: Rejection| rejections.push(r);
+        if c.is_link_local {
+            reject(Rejection::LinkLocal);
+        }
+        if c.is_loopback {
+            reject(Rejection::Loopback);
+        }
+        if c.is_multicast {
+            reject(Rejection::Multicast);
+        }
+        if c.is_unspecified {
+            reject(Rejection::Unspecified);
+        }
+        match c.kind {
+            Kind::Ipv4Mapped => reject(Rejection::Ipv4Mapped),
+            Kind::Ipv4Compatible => reject(Rejection::Ipv4Compatible),
+            _ => {}
+        }
+        if address.is_deprecated() {
+            reject(Rejection::Deprecated);
+        }
+        if address.flags.tentative && !address.flags.optimistic {
+            reject(Rejection::Tentative);
+        }
+        if address.flags.dadfailed {
+            reject(Rejection::DadFailed);
+        }
+        // Compare unmapped, so `::ffff:10.0.0.1` as a VIP still rules out 10.0.0.1.
+        if let Some(&vip) = policy.vips.iter().find(|v| bm_addr::unmap(**v) == bm_addr::unmap(ip)) {
+            reject(Rejection::Vip { vip });
+        }
+        if let Some(label) = &address.label
+            && policy.exclude_labels.iter().any(|l| label.contains(l.as_str()))
+        {
+            reject(Rejection::Label { label: label.clone() });
+        }
+        if let Some(prefix) = policy.exclude.iter().find(|p| p.contains(&ip)) {
+            reject(Rejection::Excluded { prefix: *prefix });
+        }
+        match link {
+            Some(l) if !l.up => reject(Rejection::LinkDown),
+            Some(_) => {}
+            None => reject(Rejection::UnknownLink),
+        }
+        if !policy.wants(c.family) {
+            reject(Rejection::FamilyNotWanted);
+        }
+        Candidate {
+            addr: address.addr,
+            link: address.link,
+            family: c.family,
+            permanent: address.flags.permanent,
+            temporary: address.flags.temporary,
+            secondary: address.flags.secondary,
+            link_name,
+            link_is_loopback: link.is_some_and(|l| l.loopback),
+            global: c.is_global,
+            rejections,
+        }
+    }));
 }

@@ -27,7 +27,7 @@ pub use kubelet_arg::{
 pub use output::{CRIO_DROPIN, IPV4_FILE, IPV6_FILE, KUBELET_DROPIN, PRIMARY_IP_FILE, RenderedFile, render_files};
 pub use pattern::{Pattern, PatternError};
 pub use policy::{Hint, HintError, HintProblem, Method, MethodName, Policy};
-pub use select::{CandidateReport, Chosen, PreviousReport, Selection, Verdict, select};
+pub use select::{CandidateReport, Chosen, PreviousReport, Selection, Selector, Verdict, select};
 pub use snapshot::{
     Address, AddressFlags, AddressScope, HostSnapshot, LOCAL_TABLE, Link, MAIN_TABLE, NextHop, Route, RouteProtocol,
     RouteType,

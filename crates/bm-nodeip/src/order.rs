@@ -45,20 +45,19 @@ const CRITERIA: [&str; 10] = [
 
 impl Rank {
     /// The rank of `c`, whose link's best default route of its family is `default`.
-    pub(crate) fn of(c: &Candidate<'_>, default: Option<&DefaultVia>, preferred: Family) -> Rank {
-        let a = c.address;
-        let link = a.link;
+    pub(crate) fn of(c: &Candidate, default: Option<&DefaultVia>, preferred: Family) -> Rank {
+        let link = c.link;
         // Any next hop of the best default route on this link counts, so that the order of
         // a multipath route's next hops cannot matter.
-        let gateway_off_subnet = !default.is_some_and(|d| d.gateways.iter().any(|gw| a.addr.contains(gw)));
-        let lifetime = if a.flags.permanent {
+        let gateway_off_subnet = !default.is_some_and(|d| d.gateways.iter().any(|gw| c.addr.contains(gw)));
+        let lifetime = if c.permanent {
             0
-        } else if a.flags.temporary && c.family == Family::Ipv6 {
+        } else if c.temporary && c.family == Family::Ipv6 {
             2
         } else {
             1
         };
-        let octets = match a.ip() {
+        let octets = match c.ip() {
             IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
             IpAddr::V6(v6) => v6.octets(),
         };
@@ -69,10 +68,10 @@ impl Rank {
             gateway_off_subnet,
             not_global: !c.global,
             lifetime,
-            secondary: a.flags.secondary && c.family == Family::Ipv4,
+            secondary: c.secondary && c.family == Family::Ipv4,
             family: c.family,
             octets,
-            prefix_len: a.addr.prefix_len(),
+            prefix_len: c.addr.prefix_len(),
         }
     }
 

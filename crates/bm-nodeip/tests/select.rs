@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use bm_addr::Family;
 use bm_nodeip::{
     Address, AddressFlags, AddressScope, CandidateReport, Hint, HostSnapshot, LOCAL_TABLE, Link, MAIN_TABLE, Method,
-    NextHop, Pattern, Policy, Rejection, Route, RouteProtocol, RouteType, Selection, Verdict, select,
+    NextHop, Pattern, Policy, Rejection, Route, RouteProtocol, RouteType, Selection, Selector, Verdict, select,
 };
 use ipnet::IpNet;
 use proptest::prelude::*;
@@ -2086,6 +2086,17 @@ proptest! {
     #[test]
     fn permuting_snapshot_never_changes_result(host in arb_snapshot(), policy in arb_policy(), seed in any::<u64>()) {
         assert_order_independent(&host, &policy, seed, true)?;
+    }
+
+    /// A `Selector` reused across hosts and policies answers exactly as a fresh `select`.
+    #[test]
+    fn reused_selector_equals_fresh_select(
+        a in arb_snapshot(), pa in arb_policy(), b in arb_snapshot(), pb in arb_policy()
+    ) {
+        let mut selector = Selector::new();
+        for (host, policy) in [(&a, &pa), (&b, &pb), (&a, &pb), (&b, &pa)] {
+            prop_assert_eq!(selector.select(host, policy), select(host, policy));
+        }
     }
 
     /// (b) No VIP is ever chosen, however it is written, whatever the method.
