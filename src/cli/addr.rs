@@ -2,8 +2,8 @@
 
 use std::fmt::Write as _;
 
-use bmnet::addr::{self, BindTarget, ParseError, ParseOptions, Parsed, ScopedAddr, ZonePolicy};
-use serde_json::{Map, Value, json};
+use bmnet::addr::{self, ParseError, ParseOptions, Parsed, ZonePolicy};
+use serde_json::{Map, Value};
 
 use super::Status;
 use super::output::Output;
@@ -30,7 +30,7 @@ pub(crate) fn classify(out: &mut Output, inputs: &[String], sloppy: bool) -> Sta
             Err(e) => {
                 status = Status::Problems;
                 if out.json() {
-                    out.json_line(&json!({ "input": input, "error": e.kind.to_string(), "offset": e.offset }));
+                    out.json_line(&addr::report::error_record(input, &e));
                 }
                 eprint!("{}", describe_error(input, &e));
             }
@@ -39,33 +39,12 @@ pub(crate) fn classify(out: &mut Output, inputs: &[String], sloppy: bool) -> Sta
     status
 }
 
-/// The classification of one parsed address as a JSON object with stable snake_case keys:
-/// `input`, `canonical` (with its zone), the classification's fields, `zone`, and the bind
-/// target (`bind_family`, `bind_address`, or `bind_error`).
+/// The classification record of one parsed address (`bm_addr::report::record`), as JSON.
 pub(crate) fn report(input: &str, parsed: &Parsed) -> Map<String, Value> {
-    let scoped: ScopedAddr = parsed.addr;
-    let mut map = Map::new();
-    map.insert("input".into(), json!(input));
-    if let Value::Object(fields) = json!(addr::classify(scoped.addr)) {
-        map.extend(fields);
+    match serde_json::to_value(addr::report::record(input, parsed)) {
+        Ok(Value::Object(map)) => map,
+        _ => Map::new(),
     }
-    map.insert("canonical".into(), json!(scoped.to_string()));
-    map.insert("zone".into(), json!(scoped.zone));
-    match BindTarget::new(scoped, 0) {
-        Ok(t) => {
-            map.insert("bind_family".into(), json!(t.family));
-            map.insert("bind_address".into(), json!(t.address()));
-        }
-        Err(e) => {
-            map.insert("bind_family".into(), Value::Null);
-            map.insert("bind_address".into(), Value::Null);
-            map.insert("bind_error".into(), json!(e.to_string()));
-        }
-    }
-    if let Some(w) = parsed.warning {
-        map.insert("warning".into(), json!(w.to_string()));
-    }
-    map
 }
 
 /// Text form of a [`report`]: one `key  value` line per field, booleans listed together.

@@ -46,6 +46,7 @@ mod family;
 mod kind;
 mod parse;
 pub mod registry;
+pub mod report;
 mod scope;
 mod scoped;
 #[cfg(feature = "socket")]

@@ -1,0 +1,234 @@
+package bmnet
+
+import (
+	"encoding/json"
+	"errors"
+	"net/netip"
+	"strings"
+	"sync"
+	"testing"
+)
+
+func TestVersion(t *testing.T) {
+	if ABIVersion != 1 {
+		t.Fatalf("ABIVersion = %d", ABIVersion)
+	}
+	if v := Version(); v != "0.1.0" {
+		t.Fatalf("Version() = %q", v)
+	}
+}
+
+func TestClassifyMapped(t *testing.T) {
+	// Go's net.IP calls it IPv4 and netip calls it IPv6; bmnet says what it is and which
+	// socket binds it.
+	c, err := Classify("::ffff:192.168.0.14")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Family != "ipv4" || c.Kind != "ipv4_mapped" || !c.IsPrivate || c.IsGlobal {
+		t.Fatalf("%+v", c)
+	}
+	if c.BindAddress == nil || *c.BindAddress != "192.168.0.14" || *c.BindFamily != "ipv4" {
+		t.Fatalf("bind %v %v", c.BindFamily, c.BindAddress)
+	}
+	if c.Registry == nil || *c.Registry != "Private-Use" {
+		t.Fatalf("registry %v", c.Registry)
+	}
+}
+
+func TestClassifyZoneAndErrors(t *testing.T) {
+	c, err := Classify("fe80::1%eth0")
+	if err != nil || c.Zone == nil || *c.Zone != "eth0" || !c.IsLinkLocal {
+		t.Fatalf("%+v %v", c, err)
+	}
+	_, err = Classify("010.1.1.1")
+	var e *Error
+	if !errors.As(err, &e) || !e.Rejected() || e.Kind != "invalid_address" || e.Offset == nil || *e.Offset != 0 {
+		t.Fatalf("%#v", err)
+	}
+	if !strings.Contains(e.Error(), "leading zero") {
+		t.Fatalf("message %q", e.Error())
+	}
+	for _, bad := range []string{"", "1.2.3.4\x00", "{\"addr\": \"1.2.3.4\"}", "10.0.0.\xff", "fe80::1%"} {
+		if _, err := Classify(bad); !errors.As(err, &e) || !e.Rejected() {
+			t.Errorf("Classify(%q) = %v", bad, err)
+		}
+	}
+	s, err := ClassifySloppy("010.1.1.1")
+	if err != nil || s.Canonical != "10.1.1.1" || s.Warning == "" {
+		t.Fatalf("%+v %v", s, err)
+	}
+}
+
+// The classification agrees with net/netip wherever netip has an answer that does not depend
+// on mapped look-through.
+func TestClassifyAgreesWithNetip(t *testing.T) {
+	for _, s := range []string{"127.0.0.1", "10.1.2.3", "fe80::1", "ff02::1", "8.8.8.8", "::1", "fd00::5", "224.0.0.251"} {
+		a := netip.MustParseAddr(s)
+		c, err := Classify(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.IsLoopback != a.IsLoopback() || c.IsPrivate != a.IsPrivate() || c.IsMulticast != a.IsMulticast() ||
+			c.IsLinkLocal != (a.IsLinkLocalUnicast()) {
+			t.Errorf("%s: bmnet %+v vs netip", s, c)
+		}
+	}
+}
+
+const snapshot = `{
+  "links": [{"index": 2, "name": "eth0", "up": true}, {"index": 3, "name": "eth1", "up": true}],
+  "addresses": [{"link": 2, "addr": "10.0.2.15/24"}, {"link": 3, "addr": "192.168.111.20/24"},
+                {"link": 3, "addr": "192.168.111.5/24"}, {"link": 3, "addr": "fd2e::20/64"}],
+  "routes": [{"family": "ipv4", "destination": "0.0.0.0/0", "gateway": "10.0.2.2", "link": 2}]
+}`
+
+func TestSelectNodeIPOnSnapshot(t *testing.T) {
+	// kubernetes#44702: without a VIP, the default route's NIC; with the VIP, its subnet and the
+	// IPv6 of the same link, never the VIP itself.
+	s, err := SelectNodeIP(SelectRequest{Snapshot: json.RawMessage(snapshot)})
+	if err != nil || s.NodeIPArg() != "10.0.2.15" {
+		t.Fatalf("%+v %v", s, err)
+	}
+	s, err = SelectNodeIP(SelectRequest{Snapshot: json.RawMessage(snapshot), VIPs: []string{"192.168.111.5"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.NodeIPArg() != "192.168.111.20,fd2e::20" || s.Chosen[0].Method != "vip_subnet" || s.Chosen[0].LinkName != "eth1" {
+		t.Fatalf("%+v", s)
+	}
+	ips, err := s.IPs()
+	if err != nil || ips[0] != netip.MustParseAddr("192.168.111.20") {
+		t.Fatalf("%v %v", ips, err)
+	}
+	for _, c := range s.Candidates {
+		if c.Addr == "192.168.111.5/24" && (c.Verdict.Verdict != "rejected" || !strings.Contains(string(c.Verdict.Reasons[0]), `"vip"`)) {
+			t.Fatalf("VIP verdict %+v", c.Verdict)
+		}
+		if c.Addr == "10.0.2.15/24" && (c.Verdict.Verdict != "lost" || c.Verdict.Why != "not matched by vip_subnet") {
+			t.Fatalf("NAT verdict %+v", c.Verdict)
+		}
+	}
+	s, err = SelectNodeIP(SelectRequest{Snapshot: json.RawMessage(snapshot), VIPs: []string{"192.168.111.5"}, PreferIPv6: true})
+	if err != nil || s.NodeIPArg() != "fd2e::20,192.168.111.20" {
+		t.Fatalf("%+v %v", s, err)
+	}
+}
+
+func TestSelectNodeIPNothingQualifies(t *testing.T) {
+	s, err := SelectNodeIP(SelectRequest{Snapshot: json.RawMessage(`{"links": [{"index": 1, "name": "lo", "up": true, "loopback": true}],
+		"addresses": [{"link": 1, "addr": "127.0.0.1/8"}]}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.IPs(); !errors.Is(err, ErrNoNodeIP) || s.NodeIPArg() != "" {
+		t.Fatalf("%v %q", err, s.NodeIPArg())
+	}
+}
+
+func TestSelectNodeIPThisHost(t *testing.T) {
+	s, err := SelectNodeIP(SelectRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Candidates) == 0 {
+		t.Fatal("this host has no address at all?")
+	}
+}
+
+func TestSelectNodeIPErrors(t *testing.T) {
+	var e *Error
+	cases := []struct {
+		req  SelectRequest
+		kind string
+		path string
+	}{
+		{SelectRequest{Hints: []string{"fe80::1"}}, "invalid_request", "hints[0]"},
+		{SelectRequest{Exclude: []string{"010.0.0.0/8"}}, "invalid_request", "exclude"},
+		{SelectRequest{VIPs: []string{"10.0.0.5"}, Policy: json.RawMessage(`{}`)}, "invalid_request", "policy"},
+		{SelectRequest{Snapshot: json.RawMessage(`{"links": 3}`)}, "invalid_request", "snapshot.links"},
+	}
+	for _, c := range cases {
+		_, err := SelectNodeIP(c.req)
+		if !errors.As(err, &e) || e.Kind != c.kind || e.Path != c.path || !e.Rejected() {
+			t.Errorf("%+v: %#v", c.req, err)
+		}
+	}
+}
+
+func TestCheckNodeIPArg(t *testing.T) {
+	a, err := CheckNodeIPArg(CheckArgRequest{Value: "10.0.0.5,fd00::5"})
+	if err != nil || a.PrimaryFamily != "ipv4" || len(a.Entries) != 2 {
+		t.Fatalf("%+v %v", a, err)
+	}
+	_, err = CheckNodeIPArg(CheckArgRequest{Value: "fe80::1"})
+	var e *Error
+	if !errors.As(err, &e) || e.Kind != "rejected_by_kubelet" ||
+		e.Message != "failed to validate nodeIP: nodeIP can't be a link-local unicast address" {
+		t.Fatalf("%#v", err)
+	}
+	// kubernetes 1.26 with an external cloud provider refuses a dual-stack pair; 1.30 takes it.
+	if _, err := CheckNodeIPArg(CheckArgRequest{Value: "10.0.0.5,fd00::5", CloudProvider: "external", KubeletVersion: "1.26"}); !errors.As(err, &e) || len(e.Errors) == 0 {
+		t.Fatalf("1.26: %v", err)
+	}
+	if _, err := CheckNodeIPArg(CheckArgRequest{Value: "10.0.0.5,fd00::5", CloudProvider: "external", KubeletVersion: "1.30"}); err != nil {
+		t.Fatalf("1.30: %v", err)
+	}
+	if _, err := CheckNodeIPArg(CheckArgRequest{Value: "10.9.9.9", OnHost: true, Snapshot: json.RawMessage(snapshot)}); !errors.As(err, &e) {
+		t.Fatalf("on host: %v", err)
+	}
+}
+
+func TestConcurrentCalls(t *testing.T) {
+	var wg sync.WaitGroup
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; i < 200; i++ {
+				if c, err := Classify("::ffff:10.0.0.1"); err != nil || c.Family != "ipv4" {
+					t.Errorf("goroutine %d: %+v %v", g, c, err)
+					return
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+}
+
+var sink bool
+
+// BenchmarkClassifyBmnet is one bm_addr_classify call through cgo, JSON decoding included.
+func BenchmarkClassifyBmnet(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		c, err := Classify("::ffff:192.168.0.14")
+		if err != nil {
+			b.Fatal(err)
+		}
+		sink = c.IsPrivate
+	}
+}
+
+// BenchmarkClassifyBmnetRaw is the cgo call and the C string copy alone, no JSON decoding.
+func BenchmarkClassifyBmnetRaw(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		out, err := call(classifyFn, "::ffff:192.168.0.14")
+		if err != nil {
+			b.Fatal(err)
+		}
+		sink = len(out) > 0
+	}
+}
+
+// BenchmarkClassifyNetip is the nearest pure-Go classification: parse, unmap, and netip's
+// predicates.
+func BenchmarkClassifyNetip(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		a, err := netip.ParseAddr("::ffff:192.168.0.14")
+		if err != nil {
+			b.Fatal(err)
+		}
+		a = a.Unmap()
+		sink = a.IsPrivate() || a.IsLoopback() || a.IsLinkLocalUnicast() || a.IsMulticast() || a.IsGlobalUnicast() || a.IsUnspecified()
+	}
+}

@@ -1,0 +1,3 @@
+module example.invalid/bmnet/go/bmnet
+
+go 1.19

@@ -1,0 +1,68 @@
+//! The C ABI of bmnet: `libbmnet.so`, `libbmnet.a` and `include/bmnet.h`.
+//!
+//! Every function follows one convention, after libnmstate's:
+//!
+//! ```c
+//! int bm_<area>_<verb>(const char *in, char **out_json, char **err_json);
+//! ```
+//!
+//! - `in` is a NUL-terminated UTF-8 string: an address, a value, or a JSON request. NULL or
+//!   invalid UTF-8 is rejected (status 1, `kind` `null_argument` or `invalid_utf8`).
+//! - Status 0 (`BM_OK`): `*out_json` holds the result and `*err_json` is NULL. Status 1
+//!   (`BM_REJECTED`): the input was rejected; `*err_json` holds `{"kind", "message", ...}` with
+//!   `path`, `line`, `column` or `offset` where they apply, and `*out_json` is NULL. Status 2
+//!   (`BM_INTERNAL`): a failure that is not the input's fault (the host could not be read, a
+//!   panic); `*err_json` says what.
+//! - Every string returned is freed with [`bm_string_free`]. NULL `out_json`/`err_json`
+//!   pointers make the call return 1 without writing anything.
+//! - No panic crosses the boundary: it is caught and reported as status 2.
+//! - Thread safety: every function is reentrant and may be called from any thread at once; none
+//!   keeps state between calls.
+
+// The crate is the FFI boundary: its unsafe blocks each carry a SAFETY comment (enforced by
+// clippy's undocumented_unsafe_blocks). I/O is limited to what a function documents (the
+// node-IP functions read this host's network through netlink when asked to).
+#![allow(clippy::disallowed_methods)]
+
+use std::ffi::{CString, c_char};
+
+mod addr;
+mod ffi;
+mod nodeip;
+
+pub use addr::bm_addr_classify;
+pub use nodeip::{bm_nodeip_check_arg, bm_nodeip_select};
+
+/// The ABI version: incremented on every incompatible change of a function's signature or of
+/// the meaning of its JSON.
+pub const BM_ABI_VERSION: u32 = 1;
+/// Success: `*out_json` holds the result.
+pub const BM_OK: i32 = 0;
+/// The input was rejected: `*err_json` says why.
+pub const BM_REJECTED: i32 = 1;
+/// An internal or host failure: `*err_json` says what.
+pub const BM_INTERNAL: i32 = 2;
+
+/// The library's version (`"0.1.0"`), a static string: do not free it.
+#[unsafe(no_mangle)]
+pub extern "C" fn bm_version() -> *const c_char {
+    static VERSION: &std::ffi::CStr =
+        match std::ffi::CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes()) {
+            Ok(v) => v,
+            Err(_) => panic!("the version has no NUL"),
+        };
+    VERSION.as_ptr()
+}
+
+/// Frees a string returned by any bmnet function. NULL is ignored.
+///
+/// # Safety
+///
+/// `s` is NULL or a pointer that a bmnet function returned and that has not been freed yet.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bm_string_free(s: *mut c_char) {
+    if !s.is_null() {
+        // SAFETY: the caller passes a pointer made by `CString::into_raw` in `ffi::run`, once.
+        drop(unsafe { CString::from_raw(s) });
+    }
+}
