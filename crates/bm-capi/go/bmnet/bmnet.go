@@ -131,7 +131,9 @@ type Classification struct {
 	Warning         string  `json:"warning,omitempty"`
 }
 
-func classifyFn(in *C.char, out **C.char, err **C.char) C.int { return C.bm_addr_classify(in, out, err) }
+func classifyFn(in *C.char, out **C.char, err **C.char) C.int {
+	return C.bm_addr_classify(in, out, err)
+}
 
 // Classify classifies an address, parsed strictly (no leading zeros; zones only on
 // link-local addresses).
@@ -257,7 +259,9 @@ type NodeIPArg struct {
 	Annotation    *string           `json:"annotation"`
 }
 
-func checkFn(in *C.char, out **C.char, err **C.char) C.int { return C.bm_nodeip_check_arg(in, out, err) }
+func checkFn(in *C.char, out **C.char, err **C.char) C.int {
+	return C.bm_nodeip_check_arg(in, out, err)
+}
 
 // CheckNodeIPArg validates a --node-ip value; a value kubelet refuses is an *Error whose
 // Message is kubelet's own.
