@@ -21,6 +21,8 @@ fn go_test_static_and_shared() {
     let scratch = Scratch::new("go");
     let pc_path = dirs.pkg_config_dir(&scratch);
     let package = dirs.crate_dir.join("go/bmnet");
+    let unformatted = run(Command::new("gofmt").arg("-l").arg(".").current_dir(&package));
+    assert!(unformatted.stdout.is_empty(), "not gofmt-ed: {}", String::from_utf8_lossy(&unformatted.stdout));
     for tags in ["", "bmnet_shared"] {
         let out = run(Command::new("go")
             .args(["test", "-count=1", "-race=false", "-tags", tags, "./..."])
