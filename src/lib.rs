@@ -7,15 +7,18 @@
 //! | --- | --- | --- |
 //! | `addr` | `bm-addr` | [`addr`] |
 //! | `nodeip` | `bm-nodeip` | [`nodeip`] |
+//! | `dns` | `bm-dns` | [`dns`] |
 
 #![forbid(unsafe_code)]
 
 #[cfg(feature = "addr")]
 pub use bm_addr as addr;
+#[cfg(feature = "dns")]
+pub use bm_dns as dns;
 #[cfg(feature = "nodeip")]
 pub use bm_nodeip as nodeip;
 
 // The README's examples are compiled and run as doctests.
-#[cfg(all(doctest, feature = "addr", feature = "nodeip"))]
+#[cfg(all(doctest, feature = "addr", feature = "nodeip", feature = "dns"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;

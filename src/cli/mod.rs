@@ -1,6 +1,7 @@
 //! Argument definitions, exit statuses and output plumbing shared by every subcommand.
 
 mod addr;
+mod dns;
 mod host;
 mod inspect;
 mod nodeip;
@@ -36,6 +37,9 @@ enum Command {
     /// Choose the IP(s) kubelet must bind (VIP subnet, hints, default route), print them as
     /// kubelet's --node-ip takes them; exit 1 with every address's reason when none qualifies.
     NodeIp(Box<nodeip::NodeIpCommand>),
+    /// The cluster zone (api, api-int, *.apps, nodes): its zone file, offline answers.
+    #[command(subcommand)]
+    Dns(dns::DnsCommand),
     /// Print a shell completion script.
     Completions {
         /// The shell to complete for.
@@ -87,6 +91,7 @@ pub(crate) fn run() -> ExitCode {
         Command::Inspect => inspect::run(&mut out),
         Command::Addr(AddrCommand::Classify { addrs, sloppy }) => addr::classify(&mut out, &addrs, sloppy),
         Command::NodeIp(cmd) => nodeip::run(&mut out, *cmd),
+        Command::Dns(cmd) => dns::run(&mut out, cmd),
         Command::Completions { shell } => completions(&mut out, shell),
     };
     match out.finish() {

@@ -1,0 +1,22 @@
+//! bm-dns: authoritative answers for a Kubernetes cluster zone — `api`, `api-int`, `*.apps` at
+//! any depth, node names, PTRs — on raw DNS wire bytes, without I/O.
+//!
+//! A [`ClusterZone`] is built from a [`ZoneConfig`]; [`ClusterZone::answer`] turns a query's
+//! bytes into a response's bytes, or says to forward it or drop it. The answers are what an
+//! RFC-correct authoritative server gives (NSD's, for the same zone as
+//! [`ClusterZone::zone_file`]), not what OpenShift's CoreDNS templates give: negative answers
+//! carry the SOA, `apps.<zone>` is an empty non-terminal, the missing address family is NODATA
+//! rather than NXDOMAIN, and an IPv4-mapped VIP is refused when the zone is built.
+
+#![forbid(unsafe_code)]
+
+mod answer;
+mod config;
+pub mod name;
+mod request;
+mod zone;
+mod zonefile;
+
+pub use answer::{Outcome, Transport};
+pub use config::{ConfigError, SoaConfig, StaticRecord, ZoneConfig};
+pub use zone::ClusterZone;

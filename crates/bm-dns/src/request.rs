@@ -1,0 +1,246 @@
+//! Reading a query: a fast path for the common shape (one question, at most an OPT record),
+//! and hickory-proto for everything else. Both produce the same [`Request`], so the answer
+//! never depends on which path read it.
+
+use hickory_proto::op::{Message, MessageType};
+
+use crate::name::{self, MAX_NAME};
+use crate::zone::rtype;
+
+/// The parts of a query the answer depends on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Request {
+    pub(crate) id: u16,
+    pub(crate) opcode: u8,
+    pub(crate) rd: bool,
+    pub(crate) cd: bool,
+    /// Where the question's name ends in the query (it starts at byte 12).
+    pub(crate) qname_end: usize,
+    pub(crate) qname_lower: [u8; MAX_NAME],
+    pub(crate) qname_len: usize,
+    pub(crate) qtype: u16,
+    pub(crate) qclass: u16,
+    pub(crate) edns: Option<Edns>,
+}
+
+impl Request {
+    pub(crate) fn qname(&self) -> &[u8] {
+        &self.qname_lower[..self.qname_len]
+    }
+}
+
+/// The client's EDNS(0) OPT record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Edns {
+    pub(crate) payload: u16,
+    pub(crate) version: u8,
+    pub(crate) dnssec_ok: bool,
+}
+
+/// Why a query gets no ordinary answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// Not worth an answer: shorter than a header, or a response.
+    Drop,
+    /// FORMERR built from the raw header (the question could not be read).
+    FormErr,
+    /// An opcode other than QUERY: NOTIMP.
+    NotImp,
+}
+
+fn u16_at(b: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]))
+}
+
+/// The header checks both paths share: drop what is not a query.
+pub(crate) fn header(query: &[u8]) -> Result<(u16, u8), Refusal> {
+    if query.len() < 12 {
+        return Err(Refusal::Drop);
+    }
+    if query[2] & 0x80 != 0 {
+        return Err(Refusal::Drop); // QR set: a response, never answered (no reflection loops)
+    }
+    let id = u16::from_be_bytes([query[0], query[1]]);
+    let opcode = (query[2] >> 3) & 0x0f;
+    Ok((id, opcode))
+}
+
+/// The fast path: exactly one question, no answer or authority records, at most one
+/// additional record which is a well-formed OPT, and nothing after it. `None` for anything else.
+pub(crate) fn fast(query: &[u8]) -> Option<Request> {
+    let (id, opcode) = header(query).ok()?;
+    if opcode != 0 {
+        return None;
+    }
+    let (qd, an, ns, ar) = (u16_at(query, 4)?, u16_at(query, 6)?, u16_at(query, 8)?, u16_at(query, 10)?);
+    if qd != 1 || an != 0 || ns != 0 || ar > 1 {
+        return None;
+    }
+    let mut buf = [0u8; MAX_NAME];
+    let (qname, qname_end) = name::read_lower(query, 12, &mut buf)?;
+    let qname_len = qname.len();
+    let qtype = u16_at(query, qname_end)?;
+    let qclass = u16_at(query, qname_end + 2)?;
+    let mut at = qname_end + 4;
+    let edns = if ar == 1 {
+        // Root owner, type OPT, class = payload, TTL = ext-rcode, version, flags; RDATA.
+        if *query.get(at)? != 0 || u16_at(query, at + 1)? != rtype::OPT {
+            return None;
+        }
+        let payload = u16_at(query, at + 3)?;
+        let version = *query.get(at + 6)?;
+        let flags = u16_at(query, at + 7)?;
+        let rdlen = usize::from(u16_at(query, at + 9)?);
+        at += 11 + rdlen;
+        if at > query.len() {
+            return None;
+        }
+        // RFC 6891 §6.2.3: values below 512 are treated as 512.
+        Some(Edns { payload: payload.max(512), version, dnssec_ok: flags & 0x8000 != 0 })
+    } else {
+        None
+    };
+    if at != query.len() {
+        return None;
+    }
+    Some(Request {
+        id,
+        opcode,
+        rd: query[2] & 0x01 != 0,
+        cd: query[3] & 0x10 != 0,
+        qname_end,
+        qname_lower: buf,
+        qname_len,
+        qtype,
+        qclass,
+        edns,
+    })
+}
+
+/// The general path: hickory-proto reads the whole message (several records, OPT anywhere
+/// among the additionals, and the malformations it catches: two OPTs, bad pointers, short
+/// records).
+pub(crate) fn general(query: &[u8]) -> Result<Request, Refusal> {
+    let (id, opcode) = header(query)?;
+    let msg = match Message::from_vec(query) {
+        Ok(m) => m,
+        Err(_) if opcode != 0 => return Err(Refusal::NotImp),
+        Err(_) => return Err(Refusal::FormErr),
+    };
+    if msg.metadata.message_type != MessageType::Query {
+        return Err(Refusal::Drop);
+    }
+    if opcode != 0 {
+        return Err(Refusal::NotImp);
+    }
+    // One question (RFC 9619); its name uncompressed (a pointer could only lead backwards into
+    // the header).
+    if msg.queries.len() != 1 {
+        return Err(Refusal::FormErr);
+    }
+    let mut buf = [0u8; MAX_NAME];
+    let (qname, qname_end) = name::read_lower(query, 12, &mut buf).ok_or(Refusal::FormErr)?;
+    let qname_len = qname.len();
+    let q = &msg.queries[0];
+    let edns = msg.edns.as_ref().map(|e| Edns {
+        payload: e.max_payload().max(512),
+        version: e.version(),
+        dnssec_ok: e.flags().dnssec_ok,
+    });
+    Ok(Request {
+        id,
+        opcode,
+        rd: msg.metadata.recursion_desired,
+        cd: msg.metadata.checking_disabled,
+        qname_end,
+        qname_lower: buf,
+        qname_len,
+        qtype: u16::from(q.query_type()),
+        qclass: u16::from(q.query_class()),
+        edns,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use hickory_proto::op::{Edns as HEdns, Message, Query};
+    use hickory_proto::rr::{Name, RecordType};
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::{ClusterZone, ZoneConfig};
+
+    fn zone() -> ClusterZone {
+        ClusterZone::new(
+            ZoneConfig::from_toml(
+                "cluster = \"c\"\nbase_domain = \"example.com\"\napi_vips = [\"192.0.2.5\"]\ningress_vips = [\"192.0.2.4\"]\n[nodes]\nm0 = [\"192.0.2.20\", \"2001:db8::20\"]",
+            )
+            .unwrap(),
+        )
+        .unwrap()
+    }
+
+    fn arb_query() -> impl Strategy<Value = Vec<u8>> {
+        let names = prop::sample::select(vec![
+            "c.example.com.",
+            "api.c.example.com.",
+            "API.C.Example.COM.",
+            "x.apps.c.example.com.",
+            "a.b.apps.c.example.com.",
+            "apps.c.example.com.",
+            "m0.c.example.com.",
+            "nope.c.example.com.",
+            "www.example.org.",
+            ".",
+            "5.2.0.192.in-addr.arpa.",
+        ]);
+        let types = prop::sample::select(vec![1u16, 2, 5, 6, 12, 15, 16, 28, 33, 41, 252, 255, 65280]);
+        (
+            names,
+            types,
+            any::<u16>(),
+            any::<bool>(),
+            any::<bool>(),
+            prop::option::of((any::<u16>(), any::<bool>(), 0u8..2)),
+        )
+            .prop_map(|(name, t, id, rd, cd, edns)| {
+                let mut m = Message::query();
+                m.metadata.id = id;
+                m.metadata.recursion_desired = rd;
+                m.metadata.checking_disabled = cd;
+                m.add_query(Query::query(Name::from_ascii(name).unwrap(), RecordType::from(t)));
+                if let Some((payload, dnssec_ok, version)) = edns {
+                    let mut e = HEdns::new();
+                    e.set_max_payload(payload).set_dnssec_ok(dnssec_ok).set_version(version);
+                    m.set_edns(e);
+                }
+                m.to_vec().unwrap()
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2048, ..ProptestConfig::default() })]
+
+        /// Every common query is read by the fast path, the same way the general path reads it,
+        /// so both give byte-identical answers.
+        #[test]
+        fn fast_and_general_paths_agree(q in arb_query()) {
+            let fast = fast(&q).expect("a one-question query takes the fast path");
+            prop_assert_eq!(&fast, &general(&q).unwrap());
+            let z = zone();
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            prop_assert_eq!(z.answer_by(&q, false, &mut a), z.answer_by(&q, true, &mut b));
+            prop_assert_eq!(a, b);
+        }
+
+        /// On arbitrary bytes, whatever the fast path accepts the general path reads the same.
+        #[test]
+        fn fast_path_never_accepts_what_hickory_reads_differently(q in prop::collection::vec(any::<u8>(), 0..80), base in arb_query(), flips in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..4)) {
+            for bytes in [q, { let mut b = base; for (i, v) in &flips { let n = b.len(); b[i.index(n)] = *v; } b }] {
+                if let Some(f) = fast(&bytes) {
+                    prop_assert_eq!(Ok(f), general(&bytes));
+                }
+            }
+        }
+    }
+}
