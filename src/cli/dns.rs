@@ -1,9 +1,12 @@
 //! `bmnet dns`: the cluster zone offline — its zone file, and answers to single queries.
 
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
-use bmnet::dns::{ClusterZone, Outcome, Transport, ZoneConfig};
-use clap::Subcommand;
+use bmnet::dns::{ClusterZone, Outcome, Server, ServerConfig, Severity, Transport, ZoneConfig};
+use clap::{Args, Subcommand};
 use hickory_proto::op::{Edns, Message, Query};
 use hickory_proto::rr::{Name, Record, RecordType};
 use serde_json::json;
@@ -13,6 +16,30 @@ use super::output::Output;
 
 #[derive(Subcommand, Debug)]
 pub(crate) enum DnsCommand {
+    /// Serve the cluster zone over UDP and TCP, forwarding other names to the upstreams.
+    /// SIGHUP (or a change of --config) reloads without dropping queries; SIGTERM stops.
+    /// `dig @ADDR health.bmnet TXT CH` answers "ok" while it runs.
+    Serve(ServeArgs),
+    /// Render the node's resolv.conf from NetworkManager's: this node's IP first, the cluster
+    /// domain first in `search`, at most three nameservers. With --check, report what in a
+    /// resolv.conf would loop or lose resolvers instead (exit 1 on errors).
+    ResolvConf {
+        /// The node IP the cluster DNS listens on.
+        #[arg(long, value_name = "IP", required_unless_present = "check")]
+        node_ip: Option<IpAddr>,
+        /// The cluster domain (`<cluster>.<base domain>`).
+        #[arg(long, value_name = "DOMAIN", required_unless_present = "check")]
+        cluster_domain: Option<String>,
+        /// The upstream resolv.conf.
+        #[arg(long, value_name = "FILE", default_value = "/var/run/NetworkManager/resolv.conf")]
+        input: PathBuf,
+        /// Write here (atomically, mode kept) instead of printing.
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Check FILE instead of rendering; with --node-ip, as the file the server forwards to.
+        #[arg(long, value_name = "FILE")]
+        check: Option<PathBuf>,
+    },
     /// Print the cluster zone as an RFC 1035 zone file (for NSD, Knot or BIND).
     Zonefile {
         /// The zone's configuration (TOML).
@@ -38,8 +65,63 @@ pub(crate) enum DnsCommand {
     },
 }
 
+/// `bmnet dns serve`.
+#[derive(Args, Debug)]
+pub(crate) struct ServeArgs {
+    /// Address and port to listen on (UDP and TCP). Repeatable.
+    #[arg(long, value_name = "ADDR:PORT", required = true)]
+    listen: Vec<SocketAddr>,
+    /// The zone's configuration (TOML); reloaded on SIGHUP and when it changes.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["zone", "api_vips"])]
+    config: Option<PathBuf>,
+    /// The zone, `<cluster>.<base domain>` (instead of --config).
+    #[arg(long, value_name = "CLUSTER.DOMAIN", required_unless_present = "config")]
+    zone: Option<String>,
+    /// API VIP. Repeatable.
+    #[arg(long = "api-vip", value_name = "IP")]
+    api_vips: Vec<IpAddr>,
+    /// API-internal VIP (default: the API VIPs). Repeatable.
+    #[arg(long = "api-int-vip", value_name = "IP")]
+    api_int_vips: Vec<IpAddr>,
+    /// Ingress VIP (`*.apps`). Repeatable.
+    #[arg(long = "ingress-vip", value_name = "IP")]
+    ingress_vips: Vec<IpAddr>,
+    /// A node: `NAME=IP[,IP]`. Repeatable.
+    #[arg(long = "node", value_name = "NAME=IP[,IP]", value_parser = parse_node)]
+    nodes: Vec<(String, Vec<IpAddr>)>,
+    /// Upstream server for other names, `IP` or `IP:PORT`, tried in order. Repeatable.
+    #[arg(long = "upstream", value_name = "IP[:PORT]", value_parser = parse_upstream)]
+    upstreams: Vec<SocketAddr>,
+    /// TTL of every record.
+    #[arg(long, default_value_t = 30)]
+    ttl: u32,
+    /// UDP worker threads per address (default: one per CPU).
+    #[arg(long)]
+    workers: Option<usize>,
+}
+
+fn parse_node(s: &str) -> Result<(String, Vec<IpAddr>), String> {
+    let (name, ips) = s.split_once('=').ok_or_else(|| format!("{s:?}: expected NAME=IP[,IP]"))?;
+    let ips = ips
+        .split(',')
+        .map(|ip| bmnet::addr::parse_addr(ip).map_err(|e| format!("{ip:?}: {e}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((name.to_string(), ips))
+}
+
+fn parse_upstream(s: &str) -> Result<SocketAddr, String> {
+    if let Ok(sa) = s.parse::<SocketAddr>() {
+        return Ok(sa);
+    }
+    bmnet::addr::parse_addr(s).map(|ip| SocketAddr::new(ip, 53)).map_err(|e| format!("{s:?}: {e}"))
+}
+
 pub(crate) fn run(out: &mut Output, cmd: DnsCommand) -> Status {
     match cmd {
+        DnsCommand::Serve(args) => serve(&args),
+        DnsCommand::ResolvConf { node_ip, cluster_domain, input, output, check } => {
+            resolv_conf(out, node_ip, cluster_domain.as_deref(), &input, output.as_deref(), check.as_deref())
+        }
         DnsCommand::Zonefile { config } => match load(&config) {
             Ok(zone) => {
                 let text = zone.zone_file();
@@ -161,6 +243,148 @@ fn query(out: &mut Output, zone: &ClusterZone, name: &str, rtype: &str, tcp: boo
                 out.text(&format!("{section:<9} {} {} IN {} {}\n", r.name, r.ttl, r.record_type(), r.data));
             }
         }
+    }
+    Status::Ok
+}
+
+/// The zone from --config or from the flags.
+fn serve_zone(args: &ServeArgs) -> Result<ClusterZone, Status> {
+    if let Some(path) = &args.config {
+        return load(path);
+    }
+    let zone = args.zone.clone().unwrap_or_default();
+    let Some((cluster, base)) = zone.trim_end_matches('.').split_once('.') else {
+        eprintln!("bmnet: --zone {zone:?}: expected <cluster>.<base domain>");
+        return Err(Status::Problems);
+    };
+    let config = ZoneConfig {
+        cluster: cluster.into(),
+        base_domain: base.into(),
+        api_vips: args.api_vips.clone(),
+        api_int_vips: args.api_int_vips.clone(),
+        ingress_vips: args.ingress_vips.clone(),
+        nodes: args.nodes.iter().cloned().collect::<BTreeMap<_, _>>(),
+        ttl: args.ttl,
+        soa: Default::default(),
+        records: Vec::new(),
+        upstreams: args.upstreams.clone(),
+        edns_payload: 1232,
+        short_names: false,
+    };
+    ClusterZone::new(config).map_err(|e| {
+        eprintln!("bmnet: {e}");
+        Status::Problems
+    })
+}
+
+#[allow(clippy::disallowed_methods)] // Watches the configuration file's modification time.
+fn modified(path: &Path) -> Option<SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+#[allow(clippy::disallowed_methods)] // The CLI's own loop: polls signals and the config file.
+fn serve(args: &ServeArgs) -> Status {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let zone = match serve_zone(args) {
+        Ok(z) => z,
+        Err(status) => return status,
+    };
+    let mut config = ServerConfig::new(args.listen.clone());
+    if let Some(w) = args.workers {
+        config.udp_workers = w;
+    }
+    let name = zone.config().zone();
+    let server = match Server::start(zone, &config) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("bmnet: {e}");
+            return Status::Failure;
+        }
+    };
+    let addrs: Vec<String> = server.local_addrs().iter().map(ToString::to_string).collect();
+    eprintln!("bmnet: serving {name} on {}", addrs.join(", "));
+    let mut signals = match signal_hook::iterator::Signals::new([SIGHUP, SIGINT, SIGTERM]) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("bmnet: cannot handle signals: {e}");
+            server.handle().shutdown();
+            server.wait();
+            return Status::Failure;
+        }
+    };
+    let handle = server.handle();
+    let mut stamp = args.config.as_deref().and_then(modified);
+    let reload = |why: &str| {
+        let Some(path) = &args.config else {
+            eprintln!("bmnet: {why}: nothing to reload (the zone came from flags)");
+            return;
+        };
+        match load(path).map(|z| handle.replace_zone(z)) {
+            Ok(Ok(())) => eprintln!("bmnet: {why}: reloaded {}", path.display()),
+            Ok(Err(e)) => eprintln!("bmnet: {why}: kept the old zone: {e}"),
+            Err(_) => eprintln!("bmnet: {why}: kept the old zone"),
+        }
+    };
+    'run: loop {
+        for signal in signals.pending() {
+            match signal {
+                SIGHUP => reload("SIGHUP"),
+                _ => break 'run,
+            }
+        }
+        if let Some(path) = &args.config {
+            let now = modified(path);
+            if now != stamp {
+                stamp = now;
+                reload("configuration changed");
+            }
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    eprintln!("bmnet: stopping");
+    handle.shutdown();
+    server.wait();
+    Status::Ok
+}
+
+fn resolv_conf(
+    out: &mut Output,
+    node_ip: Option<IpAddr>,
+    cluster_domain: Option<&str>,
+    input: &Path,
+    output: Option<&Path>,
+    check: Option<&Path>,
+) -> Status {
+    #[allow(clippy::disallowed_methods)] // The CLI reads the file it is given.
+    let read = |p: &Path| std::fs::read_to_string(p).map_err(|e| eprintln!("bmnet: {}: {e}", p.display()));
+    if let Some(path) = check {
+        let Ok(text) = read(path) else { return Status::Failure };
+        let findings = bmnet::dns::check_resolv_conf(&text, node_ip);
+        for f in &findings {
+            if out.json() {
+                out.json_line(f);
+            } else {
+                let severity = if f.severity == Severity::Error { "error" } else { "warning" };
+                out.text(&format!("{}:{}: {severity}: {}\n", path.display(), f.line, f.message));
+            }
+        }
+        return if findings.iter().any(|f| f.severity == Severity::Error) { Status::Problems } else { Status::Ok };
+    }
+    let (Some(ip), Some(domain)) = (node_ip, cluster_domain) else { return Status::Failure };
+    let Ok(text) = read(input) else { return Status::Failure };
+    let rendered = bmnet::dns::render_resolv_conf(ip, domain, &text);
+    match output {
+        Some(path) => {
+            if let Err(e) = super::write::write_atomically(path, rendered.as_bytes(), 0o644) {
+                eprintln!("bmnet: writing {}: {e}", path.display());
+                return Status::Failure;
+            }
+            if out.json() {
+                out.json_line(&json!({ "written": path.display().to_string() }));
+            }
+        }
+        None if out.json() => out.json_line(&json!({ "resolv_conf": rendered })),
+        None => out.text(&rendered),
     }
     Status::Ok
 }

@@ -28,6 +28,10 @@ pub enum Transport {
 }
 
 const CLASS_IN: u16 = 1;
+const CLASS_CH: u16 = 3;
+/// `health.bmnet.`: a CHAOS TXT query for it is how a static pod's probe asks whether the
+/// server is up (`dig @NODE health.bmnet TXT CH`).
+pub(crate) const HEALTH_NAME: &[u8] = b"\x06health\x05bmnet\x00";
 const NOERROR: u8 = 0;
 const FORMERR: u8 = 1;
 const NXDOMAIN: u8 = 3;
@@ -159,7 +163,11 @@ impl ClusterZone {
         }
         let qname = req.qname();
         let in_zone = name::is_within(qname, &self.origin);
-        let res = if req.qclass != CLASS_IN || (in_zone && (req.qtype == rtype::AXFR || req.qtype == rtype::IXFR)) {
+        let res = if req.qclass == CLASS_CH && qname == HEALTH_NAME && req.qtype == rtype::TXT {
+            let mut res = Resolution::new(NOERROR, true);
+            res.push(Segment { owner: Owner::Qname, records: std::slice::from_ref(&self.health), want: rtype::TXT });
+            res
+        } else if req.qclass != CLASS_IN || (in_zone && (req.qtype == rtype::AXFR || req.qtype == rtype::IXFR)) {
             Resolution::new(REFUSED, false)
         } else if in_zone {
             self.resolve(qname, req.qtype)
@@ -242,6 +250,25 @@ impl ClusterZone {
         wildcard[2..len].copy_from_slice(encloser);
         self.owners.get(&wildcard[..len]).map(Vec::as_slice)
     }
+}
+
+/// Writes a SERVFAIL for `query` — what a server sends when no upstream answered — with the
+/// question echoed when it can be read. `false` (and nothing written) for what is not a query.
+pub fn servfail(query: &[u8], out: &mut Vec<u8>) -> bool {
+    out.clear();
+    if request::header(query).is_err() {
+        return false;
+    }
+    match request::fast(query).ok_or(()).or_else(|()| request::general(query)) {
+        Ok(req) => {
+            let mut w = Writer::new(out, &req, &[]);
+            w.header(&req, 2, false, false);
+            w.question(query, &req);
+            w.counts(0, 0, 0);
+        }
+        Err(_) => raw_error(query, 2, out),
+    }
+    true
 }
 
 /// FORMERR or NOTIMP from the raw header alone: same id and opcode, RD copied, no sections.
@@ -387,7 +414,10 @@ impl<'o, 'r> Writer<'o, 'r> {
             Owner::Name(n) => self.name(n, true),
         }
         self.out.extend_from_slice(&rdata.rtype().to_be_bytes());
-        self.out.extend_from_slice(&CLASS_IN.to_be_bytes());
+        // Only the health answer is not of class IN, and it answers a CHAOS question.
+        let class = if std::ptr::eq(rdata, &zone.health) { CLASS_CH } else { CLASS_IN };
+        let ttl = if class == CLASS_CH { 0 } else { ttl };
+        self.out.extend_from_slice(&class.to_be_bytes());
         self.out.extend_from_slice(&ttl.to_be_bytes());
         let len_at = self.out.len();
         self.out.extend_from_slice(&[0, 0]);

@@ -14,9 +14,15 @@ mod answer;
 mod config;
 pub mod name;
 mod request;
+mod resolv;
+#[cfg(feature = "server")]
+mod server;
 mod zone;
 mod zonefile;
 
-pub use answer::{Outcome, Transport};
+pub use answer::{Outcome, Transport, servfail};
 pub use config::{ConfigError, SoaConfig, StaticRecord, ZoneConfig};
+pub use resolv::{MAX_NAMESERVERS, ResolvFinding, Severity, check_resolv_conf, render_resolv_conf};
+#[cfg(feature = "server")]
+pub use server::{Server, ServerConfig, ServerError, ServerHandle};
 pub use zone::ClusterZone;

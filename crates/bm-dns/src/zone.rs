@@ -128,6 +128,8 @@ pub struct ClusterZone {
     pub(crate) short_names: NameMap<Box<[u8]>>,
     pub(crate) upstreams: Vec<SocketAddr>,
     pub(crate) payload: u16,
+    /// The TXT answer to the health query: `ok`, the zone and its serial.
+    pub(crate) health: Rdata,
 }
 
 impl ClusterZone {
@@ -163,6 +165,11 @@ impl ClusterZone {
             short_names: NameMap::default(),
             upstreams: config.upstreams.clone(),
             payload: config.edns_payload,
+            health: Rdata::Txt(vec![
+                b"ok".to_vec(),
+                format!("zone={zone_text}").into_bytes(),
+                format!("serial={}", config.soa.serial).into_bytes(),
+            ]),
             config: config.clone(),
         };
         zone.add(&origin, Rdata::Soa)?;

@@ -279,3 +279,16 @@ fn common_queries_allocate_nothing() {
         assert!(!out.is_empty());
     }
 }
+
+/// `dig -c CH health.bmnet TXT`: the probe a static pod's liveness check runs.
+#[test]
+fn health_query() {
+    let mut q = Message::query();
+    let mut health = Query::query(Name::from_ascii("Health.BMNET.").unwrap(), RecordType::TXT);
+    health.set_query_class(DNSClass::CH);
+    q.add_query(health);
+    let r = ask(&zone(), &q);
+    assert_eq!(r.metadata.response_code, ResponseCode::NoError);
+    assert_eq!(r.answers[0].dns_class, DNSClass::CH);
+    assert_eq!(r.answers[0].data.to_string(), "okzone=ostest.example.comserial=1"); // hickory joins the strings
+}
