@@ -172,3 +172,47 @@ fn resolv_conf_render_and_check() {
     let o = bmnet(&["dns", "resolv-conf", "--check", target.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", out(&o));
 }
+
+/// `bmnet dns serve --config`: a change of the file is served without a restart, SIGHUP
+/// reloads too, and a broken file keeps the zone that works.
+#[test]
+fn serve_reloads_its_config() {
+    let port = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let cfg = config("reload.toml", ZONE);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_bmnet"))
+        .args(["dns", "serve", "--listen", &format!("127.0.0.1:{port}"), "--workers", "1", "--config"])
+        .arg(&cfg)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let api = || -> String {
+        let o = std::process::Command::new("dig")
+            .args(["@127.0.0.1", "-p", &port.to_string(), "+short", "+tries=1", "+time=1", "api.ostest.example.com"])
+            .output()
+            .expect("dig (apt-get install -y bind9-dnsutils)");
+        String::from_utf8_lossy(&o.stdout).to_string()
+    };
+    let wait_for = |want: &str| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while api() != want {
+            assert!(std::time::Instant::now() < deadline, "never served {want:?}");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    };
+    wait_for("192.168.111.5\n");
+    std::fs::write(&cfg, ZONE.replace("192.168.111.5", "192.168.111.6")).unwrap();
+    wait_for("192.168.111.6\n");
+    std::fs::write(&cfg, "this is not toml").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    assert_eq!(api(), "192.168.111.6\n", "a broken file keeps the working zone");
+    std::fs::write(&cfg, ZONE.replace("192.168.111.5", "192.168.111.7")).unwrap();
+    let hup = std::process::Command::new("kill").args(["-HUP", &child.id().to_string()]).status().unwrap();
+    assert!(hup.success());
+    wait_for("192.168.111.7\n");
+    std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert!(stderr.contains("kept the old zone"), "{stderr}");
+    assert!(stderr.contains("reloaded"), "{stderr}");
+}
