@@ -19,6 +19,19 @@
 // An internal or host failure: `*err_json` says what.
 #define BM_INTERNAL 2
 
+// `*outcome` of `bm_dns_zone_answer`: `out` holds the response to send.
+#define BM_DNS_ANSWERED 0
+
+// `*outcome`: the name is outside the zone; send the query to the upstreams.
+#define BM_DNS_FORWARD 1
+
+// `*outcome`: send nothing (not a query).
+#define BM_DNS_DROP 2
+
+// A cluster zone, built by `bm_dns_zone_new` and freed by `bm_dns_zone_free`. Immutable:
+// any number of threads may answer from one zone at once.
+typedef struct bm_dns_zone_t bm_dns_zone_t;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -49,6 +62,47 @@ void bm_string_free(char *s);
 // `input` is NULL or a NUL-terminated string; `out_json` and `err_json` are NULL or point to
 // writable `char *` slots. Returned strings are freed with `bm_string_free`.
 int bm_addr_classify(const char *input, char **out_json, char **err_json);
+
+// Builds a cluster zone from its configuration: a JSON object, or TOML text (what
+// `bmnet dns serve --config` reads). On success `*zone_out` owns the zone (free it with
+// `bm_dns_zone_free`). A configuration that would be served wrong (an IPv4-mapped VIP, a name
+// outside the zone, ...) is status 1 with `kind` `invalid_config`.
+//
+// Thread-safe.
+//
+// # Safety
+//
+// `config` is NULL or a NUL-terminated string; `zone_out` and `err_json` are NULL or point to
+// writable slots.
+int bm_dns_zone_new(const char *config, struct bm_dns_zone_t **zone_out, char **err_json);
+
+// Answers one query (wire bytes, as received over UDP; `tcp` non-zero for TCP, where nothing
+// is truncated) into the caller's buffer. Status 0: `*outcome` says what to do, and for
+// `BM_DNS_ANSWERED` the response is `out[0..*out_len]`. Status 1: a NULL argument, or `out_cap`
+// too small (then `*out_len` is the size needed). Status 2: an internal failure.
+//
+// Thread-safe: any number of threads may answer from one zone at once. No allocation after a
+// thread's first call.
+//
+// # Safety
+//
+// `zone` is NULL or a live zone from `bm_dns_zone_new`; `query` points to `query_len` readable
+// bytes; `out` to `out_cap` writable bytes; `out_len` and `outcome` are NULL or writable.
+int bm_dns_zone_answer(const struct bm_dns_zone_t *zone,
+                       const uint8_t *query,
+                       size_t query_len,
+                       int tcp,
+                       uint8_t *out,
+                       size_t out_cap,
+                       size_t *out_len,
+                       int *outcome);
+
+// Frees a zone. NULL is ignored.
+//
+// # Safety
+//
+// `zone` is NULL or a zone from `bm_dns_zone_new` that is freed once and no longer used.
+void bm_dns_zone_free(struct bm_dns_zone_t *zone);
 
 // Selects the node IP(s): the same JSON result as `bmnet node-ip --json` (`chosen`, primary
 // family first, and every candidate with its verdict and reason).

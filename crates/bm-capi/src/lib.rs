@@ -27,10 +27,14 @@
 use std::ffi::{CString, c_char};
 
 mod addr;
+mod dns;
 mod ffi;
 mod nodeip;
 
 pub use addr::bm_addr_classify;
+pub use dns::{
+    BM_DNS_ANSWERED, BM_DNS_DROP, BM_DNS_FORWARD, BmDnsZone, bm_dns_zone_answer, bm_dns_zone_free, bm_dns_zone_new,
+};
 pub use nodeip::{bm_nodeip_check_arg, bm_nodeip_select};
 
 /// The ABI version: incremented on every incompatible change of a function's signature or of

@@ -84,12 +84,17 @@ func call(f cfunc, in string) ([]byte, error) {
 	if rc == StatusOK {
 		return []byte(C.GoString(out)), nil
 	}
+	return nil, decodeError(rc, cerr)
+}
+
+// decodeError reads the error object a function wrote into err_json.
+func decodeError(rc int, cerr *C.char) error {
 	raw := []byte(C.GoString(cerr))
 	e := &Error{Status: rc, JSON: raw}
 	if err := json.Unmarshal(raw, e); err != nil {
-		return nil, fmt.Errorf("bmnet: unreadable error %q (status %d): %w", raw, rc, err)
+		return fmt.Errorf("bmnet: unreadable error %q (status %d): %w", raw, rc, err)
 	}
-	return nil, e
+	return e
 }
 
 func decode[T any](data []byte, err error) (*T, error) {

@@ -232,3 +232,98 @@ func BenchmarkClassifyNetip(b *testing.B) {
 		sink = a.IsPrivate() || a.IsLoopback() || a.IsLinkLocalUnicast() || a.IsMulticast() || a.IsGlobalUnicast() || a.IsUnspecified()
 	}
 }
+
+// query builds a wire-format question without EDNS.
+func query(name string, qtype uint16) []byte {
+	b := []byte{0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0}
+	for _, l := range strings.Split(name, ".") {
+		b = append(b, byte(len(l)))
+		b = append(b, l...)
+	}
+	return append(b, 0, byte(qtype>>8), byte(qtype), 0, 1)
+}
+
+const zoneTOML = `cluster = "ostest"
+base_domain = "example.com"
+api_vips = ["192.168.111.5"]
+ingress_vips = ["192.168.111.4"]
+upstreams = ["192.0.2.53:53"]
+`
+
+func TestZoneAnswer(t *testing.T) {
+	z, err := NewZone(zoneTOML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer z.Close()
+	q := query("A.B.apps.ostest.example.com", 1)
+	resp, outcome, err := z.Answer(q, false)
+	if err != nil || outcome != Answered {
+		t.Fatalf("%v %v", outcome, err)
+	}
+	if resp[0] != 0x12 || resp[2]&0x84 != 0x84 || !ipEq(resp[len(resp)-4:], 192, 168, 111, 4) {
+		t.Fatalf("% x", resp)
+	}
+	if string(resp[12:len(q)]) != string(q[12:]) {
+		t.Fatal("question (and its case) not echoed")
+	}
+	if _, outcome, _ := z.Answer(query("www.example.org", 1), true); outcome != Forward {
+		t.Fatalf("outside the zone: %v", outcome)
+	}
+	if _, outcome, _ := z.Answer([]byte{1, 2, 3}, false); outcome != Drop {
+		t.Fatalf("runt: %v", outcome)
+	}
+}
+
+func ipEq(b []byte, ip ...byte) bool {
+	return string(b) == string(ip)
+}
+
+func TestZoneConfigErrors(t *testing.T) {
+	_, err := NewZone(`{"cluster": "c", "base_domain": "x", "api_vips": ["::ffff:10.0.0.5"]}`)
+	var e *Error
+	if !errors.As(err, &e) || e.Kind != "invalid_config" || !strings.Contains(e.Message, "write 10.0.0.5") {
+		t.Fatalf("%#v", err)
+	}
+	if _, err := NewZone("cluster = "); !errors.As(err, &e) || !e.Rejected() {
+		t.Fatalf("%v", err)
+	}
+}
+
+func TestZoneConcurrentAnswers(t *testing.T) {
+	z, err := NewZone(zoneTOML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer z.Close()
+	var wg sync.WaitGroup
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			q := query("api.ostest.example.com", 1)
+			for i := 0; i < 500; i++ {
+				if resp, o, err := z.Answer(q, false); err != nil || o != Answered || resp[len(resp)-1] != 5 {
+					t.Errorf("%v %v", o, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// BenchmarkZoneAnswer is one DNS answer through cgo into a Go buffer.
+func BenchmarkZoneAnswer(b *testing.B) {
+	z, err := NewZone(zoneTOML)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer z.Close()
+	q := query("api.ostest.example.com", 1)
+	for i := 0; i < b.N; i++ {
+		if _, _, err := z.Answer(q, false); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

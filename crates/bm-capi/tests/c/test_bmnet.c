@@ -2,6 +2,7 @@
  * calls. Run by tests/c_abi.rs under valgrind memcheck: no error and no leak allowed.
  * Prints one line per check; exits non-zero on the first failure. */
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +51,46 @@ static const char *SNAPSHOT =
     "                {\"link\": 3, \"addr\": \"192.168.111.5/24\"}, {\"link\": 3, \"addr\": \"fd2e::20/64\"}],"
     "\"routes\": [{\"family\": \"ipv4\", \"destination\": \"0.0.0.0/0\", \"gateway\": \"10.0.2.2\", \"link\": 2}]},"
     " \"vips\": [\"192.168.111.5\"]}";
+
+/* A wire-format query for NAME (dotted, no trailing dot) and TYPE, without EDNS. */
+static size_t make_query(uint8_t *buf, const char *name, uint16_t type) {
+    size_t n = 0;
+    const uint8_t header[12] = {0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0};
+    memcpy(buf, header, 12);
+    n = 12;
+    const char *label = name;
+    while (*label) {
+        const char *dot = strchr(label, '.');
+        size_t len = dot ? (size_t)(dot - label) : strlen(label);
+        buf[n++] = (uint8_t)len;
+        memcpy(buf + n, label, len);
+        n += len;
+        label += len + (dot ? 1 : 0);
+    }
+    buf[n++] = 0;
+    buf[n++] = (uint8_t)(type >> 8);
+    buf[n++] = (uint8_t)type;
+    buf[n++] = 0;
+    buf[n++] = 1;
+    return n;
+}
+
+static const bm_dns_zone_t *shared_zone;
+
+static void *answer_many(void *arg) {
+    (void)arg;
+    uint8_t q[512], out[512];
+    size_t qlen = make_query(q, "a.b.apps.c.example.com", 1), out_len = 0;
+    for (int i = 0; i < 500; i++) {
+        int outcome = -1;
+        if (bm_dns_zone_answer(shared_zone, q, qlen, 0, out, sizeof out, &out_len, &outcome) != BM_OK ||
+            outcome != BM_DNS_ANSWERED || out[out_len - 1] != 4) {
+            fprintf(stderr, "FAIL dns thread\n");
+            exit(1);
+        }
+    }
+    return NULL;
+}
 
 static void *classify_many(void *arg) {
     (void)arg;
@@ -129,6 +170,54 @@ int main(void) {
            "{\"value\": \"10.9.9.9\", \"on_host\": true, \"snapshot\": {\"links\": [], \"addresses\": []}}",
            BM_REJECTED, NEEDLES("10.9.9.9"));
     expect(bm_nodeip_check_arg, "bm_nodeip_check_arg", NULL, BM_REJECTED, NEEDLES("\"kind\":\"null_argument\""));
+
+    /* bm_dns_zone_*: a zone from TOML, wire bytes in and out. */
+    bm_dns_zone_t *zone = NULL;
+    char *zerr = NULL;
+    CHECK(bm_dns_zone_new("cluster = \"c\"\nbase_domain = \"example.com\"\napi_vips = [\"192.0.2.5\"]\n"
+                          "ingress_vips = [\"192.0.2.4\"]\nupstreams = [\"192.0.2.53:53\"]\n",
+                          &zone, &zerr) == BM_OK && zone != NULL && zerr == NULL,
+          "bm_dns_zone_new: %s", zerr ? zerr : "NULL");
+    uint8_t q[512], out[512];
+    size_t qlen = make_query(q, "API.c.example.com", 1), out_len = 0;
+    int outcome = -1;
+    CHECK(bm_dns_zone_answer(zone, q, qlen, 0, out, sizeof out, &out_len, &outcome) == BM_OK, "answer");
+    CHECK(outcome == BM_DNS_ANSWERED && out_len == (size_t)qlen + 16, "outcome %d len %zu", outcome, out_len);
+    CHECK(out[0] == 0x12 && out[1] == 0x34 && (out[2] & 0x84) == 0x84, "id, QR, AA");
+    CHECK(memcmp(out + 12, q + 12, qlen - 12) == 0, "question echoed with its case");
+    CHECK(out[out_len - 4] == 192 && out[out_len - 1] == 5, "the API VIP");
+    printf("ok bm_dns_zone_answer(api) -> %zu bytes\n", out_len);
+    size_t need = 0;
+    CHECK(bm_dns_zone_answer(zone, q, qlen, 0, out, 10, &need, &outcome) == BM_REJECTED && need == out_len,
+          "a small buffer says how much is needed (%zu)", need);
+    qlen = make_query(q, "www.example.org", 1);
+    CHECK(bm_dns_zone_answer(zone, q, qlen, 1, out, sizeof out, &out_len, &outcome) == BM_OK &&
+              outcome == BM_DNS_FORWARD && out_len == 0,
+          "outside the zone: forward");
+    q[2] |= 0x80; /* a response, not a query */
+    CHECK(bm_dns_zone_answer(zone, q, qlen, 0, out, sizeof out, &out_len, &outcome) == BM_OK && outcome == BM_DNS_DROP,
+          "responses are dropped");
+    CHECK(bm_dns_zone_answer(NULL, q, qlen, 0, out, sizeof out, &out_len, &outcome) == BM_REJECTED, "NULL zone");
+    CHECK(bm_dns_zone_answer(zone, q, qlen, 0, out, sizeof out, NULL, &outcome) == BM_REJECTED, "NULL out_len");
+    shared_zone = zone;
+    pthread_t dns_threads[4];
+    for (int i = 0; i < 4; i++) CHECK(pthread_create(&dns_threads[i], NULL, answer_many, NULL) == 0, "pthread_create");
+    for (int i = 0; i < 4; i++) CHECK(pthread_join(dns_threads[i], NULL) == 0, "pthread_join");
+    printf("ok 4 threads x 500 answers from one zone\n");
+    bm_dns_zone_free(zone);
+    bm_dns_zone_free(NULL);
+    /* Configurations that would be served wrong are refused, with the reason. */
+    zone = (bm_dns_zone_t *)1;
+    CHECK(bm_dns_zone_new("{\"cluster\": \"c\", \"base_domain\": \"x\", \"api_vips\": [\"::ffff:10.0.0.5\"]}", &zone,
+                          &zerr) == BM_REJECTED && zone == NULL,
+          "mapped VIP");
+    CHECK(strstr(zerr, "\"kind\":\"invalid_config\"") && strstr(zerr, "write 10.0.0.5"), "%s", zerr);
+    bm_string_free(zerr);
+    CHECK(bm_dns_zone_new("cluster = ", &zone, &zerr) == BM_REJECTED && strstr(zerr, "TOML parse error"), "%s", zerr);
+    bm_string_free(zerr);
+    CHECK(bm_dns_zone_new(NULL, &zone, &zerr) == BM_REJECTED, "NULL config");
+    bm_string_free(zerr);
+    CHECK(bm_dns_zone_new("{}", NULL, &zerr) == BM_REJECTED, "NULL zone_out");
 
     /* Concurrent calls. */
     pthread_t threads[4];
