@@ -8,6 +8,7 @@
 //! | `addr` | `bm-addr` | [`addr`] |
 //! | `nodeip` | `bm-nodeip` | [`nodeip`] |
 //! | `dns` | `bm-dns` | [`dns`] |
+//! | `vrrp` | `bm-vrrp` | [`vrrp`] |
 
 #![forbid(unsafe_code)]
 
@@ -17,8 +18,10 @@ pub use bm_addr as addr;
 pub use bm_dns as dns;
 #[cfg(feature = "nodeip")]
 pub use bm_nodeip as nodeip;
+#[cfg(feature = "vrrp")]
+pub use bm_vrrp as vrrp;
 
 // The README's examples are compiled and run as doctests.
-#[cfg(all(doctest, feature = "addr", feature = "nodeip", feature = "dns"))]
+#[cfg(all(doctest, feature = "addr", feature = "nodeip", feature = "dns", feature = "vrrp"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;

@@ -1,0 +1,13 @@
+//! bm-vrrp: a sans-IO VRRP (RFC 5798 / RFC 9568 v3, RFC 3768 v2) virtual router with
+//! keepalived's tracked-priority semantics. Time and packets are inputs; adverts to send, VIPs
+//! to add or remove and notifications are outputs.
+
+#![forbid(unsafe_code)]
+
+mod instance;
+pub mod packet;
+mod track;
+
+pub use instance::{Action, Config, ConfigError, GROUP_V4, GROUP_V6, Instance, State};
+pub use packet::{Advert, ChecksumForm, Drop, RxCheck, V3Ipv4Checksum, Version, decode, encode};
+pub use track::CheckConfig;

@@ -1,0 +1,136 @@
+//! Tracked checks and the effective priority, exactly as keepalived computes them
+//! (`vrrp_track.c`, `vrrp_scheduler.c`): rise/fall counters, positive weights added while a
+//! check passes, negative weights subtracted while it fails, the sum clamped to 1..=254, an
+//! owner's 255 never changed, and weight 0 meaning "fault while failing".
+
+use serde::{Deserialize, Serialize};
+
+/// A tracked check (keepalived's `vrrp_script` as used by `track_script`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckConfig {
+    /// Its name, as `set_check` refers to it.
+    pub name: String,
+    /// -253..=253: added while passing when positive, subtracted while failing when negative;
+    /// 0 puts the instance in FAULT while failing.
+    pub weight: i32,
+    /// Consecutive successes to count as passing (>= 1).
+    pub rise: u32,
+    /// Consecutive failures to count as failing (>= 1).
+    pub fall: u32,
+}
+
+/// A check's counter and verdict.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Check {
+    pub(crate) config: CheckConfig,
+    /// keepalived's `result`, in 0..=rise+fall-1; passing iff >= rise.
+    result: u32,
+    /// Reported at least once.
+    known: bool,
+}
+
+impl Check {
+    pub(crate) fn new(config: CheckConfig) -> Check {
+        let rise = config.rise.max(1);
+        // keepalived starts at rise-1: one success is enough, and the first failure counts.
+        Check { result: rise - 1, known: false, config: CheckConfig { rise, fall: config.fall.max(1), ..config } }
+    }
+
+    pub(crate) fn passing(&self) -> bool {
+        self.known && self.result >= self.config.rise
+    }
+
+    /// Whether the check counts as failing (a check never reported counts as neither).
+    pub(crate) fn failing(&self) -> bool {
+        self.known && self.result < self.config.rise
+    }
+
+    /// Records one run; returns whether the verdict changed.
+    pub(crate) fn report(&mut self, success: bool) -> bool {
+        let (before_pass, before_fail) = (self.passing(), self.failing());
+        let (rise, fall) = (self.config.rise, self.config.fall);
+        if success {
+            if self.result < rise - 1 {
+                self.result += 1;
+            } else {
+                self.result = rise + fall - 1;
+            }
+        } else if self.result > rise {
+            self.result -= 1;
+        } else {
+            self.result = 0;
+        }
+        self.known = true;
+        (self.passing(), self.failing()) != (before_pass, before_fail)
+    }
+}
+
+/// The effective priority: `base` plus positive weights of passing checks and negative weights
+/// of failing ones, clamped to 1..=254; 255 (the address owner) is never changed.
+pub(crate) fn effective_priority(base: u8, checks: &[Check]) -> u8 {
+    if base == 255 {
+        return 255;
+    }
+    let mut total = i32::from(base);
+    for c in checks {
+        let w = c.config.weight;
+        if (w > 0 && c.passing()) || (w < 0 && c.failing()) {
+            total += w;
+        }
+    }
+    total.clamp(1, 254) as u8
+}
+
+/// Whether a weight-0 check is failing: the instance must be in FAULT.
+pub(crate) fn faulted(checks: &[Check]) -> bool {
+    checks.iter().any(|c| c.config.weight == 0 && c.failing())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(weight: i32, rise: u32, fall: u32) -> Check {
+        Check::new(CheckConfig { name: "c".into(), weight, rise, fall })
+    }
+
+    #[test]
+    fn rise_and_fall_count_consecutive_runs() {
+        let mut c = check(20, 2, 3);
+        assert!(!c.passing() && !c.failing(), "unknown until reported");
+        assert!(c.report(true), "one success is enough at startup");
+        assert!(c.passing());
+        assert!(!c.report(false) && !c.report(false), "two failures: still passing (fall 3)");
+        assert!(c.report(false) && c.failing(), "the third fails it");
+        assert!(!c.report(true), "one success is not enough (rise 2)");
+        assert!(c.report(true) && c.passing());
+        let mut c = check(-10, 2, 2);
+        assert!(c.report(false) && c.failing(), "the first failure counts at once");
+    }
+
+    /// OpenShift's API VIP: base 40, checks +20 (haproxy), +5, +3 (research §2.2).
+    #[test]
+    fn keepalived_arithmetic() {
+        let mut checks = vec![check(20, 2, 2), check(5, 2, 2), check(3, 2, 2)];
+        assert_eq!(effective_priority(40, &checks), 40);
+        for c in &mut checks {
+            c.report(true);
+        }
+        assert_eq!(effective_priority(40, &checks), 68);
+        checks[0].report(false);
+        checks[0].report(false);
+        assert_eq!(effective_priority(40, &checks), 48);
+        let mut neg = vec![check(-50, 1, 1)];
+        neg[0].report(false);
+        assert_eq!(effective_priority(20, &neg), 1, "clamped at 1");
+        let mut pos = vec![check(253, 1, 1)];
+        pos[0].report(true);
+        assert_eq!(effective_priority(100, &pos), 254, "clamped at 254");
+        assert_eq!(effective_priority(255, &neg), 255, "the owner is never changed");
+        let mut fault = vec![check(0, 1, 1)];
+        assert!(!faulted(&fault));
+        fault[0].report(false);
+        assert!(faulted(&fault));
+        assert_eq!(effective_priority(100, &fault), 100, "weight 0 changes no priority");
+    }
+}

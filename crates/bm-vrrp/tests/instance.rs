@@ -1,0 +1,248 @@
+//! One instance against hand-made adverts: the RFC 5798 §6.4 sentences and keepalived's
+//! extensions, each as a test through the public API.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use bm_vrrp::{Action, Advert, CheckConfig, Config, GROUP_V4, Instance, State, V3Ipv4Checksum, Version, encode};
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+fn config(priority: u8) -> Config {
+    let mut c = Config::new(51, priority, ip("10.0.0.2"), vec![ip("10.0.0.100")]);
+    c.version = Version::V3;
+    c
+}
+
+/// An advert from `src` with `priority`, as a peer would send it.
+fn advert(src: &str, priority: u8, version: Version) -> Vec<u8> {
+    let a = Advert { version, vrid: 51, priority, interval_cs: 100, addrs: vec![ip("10.0.0.100")], auth: None };
+    let mut out = Vec::new();
+    encode(&a, ip(src), GROUP_V4, V3Ipv4Checksum::PseudoHeader, &mut out).unwrap();
+    out
+}
+
+fn actions(i: &mut Instance) -> Vec<Action> {
+    std::iter::from_fn(|| i.poll_action()).collect()
+}
+
+fn transitions(acts: &[Action]) -> Vec<(State, State)> {
+    acts.iter()
+        .filter_map(|a| match a {
+            Action::Transition { from, to, .. } => Some((*from, *to)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn sent_priorities(acts: &[Action]) -> Vec<u8> {
+    acts.iter()
+        .filter_map(|a| match a {
+            Action::Send { priority, .. } => Some(*priority),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn owner_starts_as_master_others_as_backup() {
+    let mut owner = Instance::new(config(255)).unwrap();
+    owner.start(Duration::ZERO);
+    let acts = actions(&mut owner);
+    assert_eq!(transitions(&acts), [(State::Initialize, State::Master)]);
+    assert_eq!(sent_priorities(&acts), [255]);
+    assert!(acts.contains(&Action::AddVips(vec![ip("10.0.0.100")])));
+    assert!(acts.iter().any(|a| matches!(a, Action::Announce { count: 5, .. })));
+    assert_eq!(owner.poll_timeout(), Some(ms(1000)), "the next advert");
+
+    let mut backup = Instance::new(config(100)).unwrap();
+    backup.start(Duration::ZERO);
+    assert_eq!(transitions(&actions(&mut backup)), [(State::Initialize, State::Backup)]);
+    // Master_Down_Interval = 3 * 1 s + (256 - 100) * 1 s / 256.
+    assert_eq!(backup.master_down_interval(), ms(3000) + Duration::from_nanos(609_375_000));
+    assert_eq!(backup.poll_timeout(), Some(backup.master_down_interval()));
+}
+
+#[test]
+fn backup_takes_over_when_the_master_goes_quiet() {
+    let mut b = Instance::new(config(100)).unwrap();
+    b.start(Duration::ZERO);
+    actions(&mut b);
+    b.handle_packet(ms(500), ip("10.0.0.1"), GROUP_V4, 255, &advert("10.0.0.1", 150, Version::V3)).unwrap();
+    let due = b.poll_timeout().unwrap();
+    assert_eq!(due, ms(500) + b.master_down_interval(), "an accepted advert resets the timer");
+    b.handle_timeout(due - Duration::from_nanos(1));
+    assert_eq!(b.state(), State::Backup);
+    b.handle_timeout(due);
+    assert_eq!(b.state(), State::Master);
+    let acts = actions(&mut b);
+    assert_eq!(sent_priorities(&acts), [100]);
+}
+
+#[test]
+fn preemption_and_nopreempt() {
+    // A lower-priority master is ignored: the timer runs out and we preempt.
+    let mut b = Instance::new(config(100)).unwrap();
+    b.start(Duration::ZERO);
+    let first = b.poll_timeout().unwrap();
+    b.handle_packet(ms(500), ip("10.0.0.1"), GROUP_V4, 255, &advert("10.0.0.1", 50, Version::V3)).unwrap();
+    assert_eq!(b.poll_timeout(), Some(first), "discarded");
+    // nopreempt: accepted, so we never take over while it advertises.
+    let mut c = config(100);
+    c.preempt = false;
+    let mut b = Instance::new(c).unwrap();
+    b.start(Duration::ZERO);
+    b.handle_packet(ms(500), ip("10.0.0.1"), GROUP_V4, 255, &advert("10.0.0.1", 50, Version::V3)).unwrap();
+    assert_eq!(b.poll_timeout(), Some(ms(500) + b.master_down_interval()));
+    // preempt_delay: accepted until the delay passes, ignored after.
+    let mut c = config(100);
+    c.preempt_delay = ms(2000);
+    let mut b = Instance::new(c).unwrap();
+    b.start(Duration::ZERO);
+    b.handle_packet(ms(1500), ip("10.0.0.1"), GROUP_V4, 255, &advert("10.0.0.1", 50, Version::V3)).unwrap();
+    assert_eq!(b.poll_timeout(), Some(ms(1500) + b.master_down_interval()));
+    let before = b.poll_timeout();
+    b.handle_packet(ms(2500), ip("10.0.0.1"), GROUP_V4, 255, &advert("10.0.0.1", 50, Version::V3)).unwrap();
+    assert_eq!(b.poll_timeout(), before);
+}
+
+#[test]
+fn master_yields_to_higher_priority_and_to_equal_priority_with_higher_address() {
+    let mut m = Instance::new(config(255)).unwrap();
+    m.start(Duration::ZERO);
+    actions(&mut m);
+    // Equal priority from a lower address: stays master, and reasserts at once (RFC 9568).
+    let mut c = config(100);
+    c.priority = 100;
+    let mut m = Instance::new(c).unwrap();
+    m.start(Duration::ZERO);
+    m.handle_timeout(m.poll_timeout().unwrap());
+    assert_eq!(m.state(), State::Master);
+    actions(&mut m);
+    m.handle_packet(ms(4000), ip("10.0.0.1"), GROUP_V4, 255, &advert("10.0.0.1", 100, Version::V3)).unwrap();
+    assert_eq!(m.state(), State::Master);
+    assert_eq!(sent_priorities(&actions(&mut m)), [100]);
+    // Equal priority from a higher address: yields, removing the VIP.
+    m.handle_packet(ms(4100), ip("10.0.0.3"), GROUP_V4, 255, &advert("10.0.0.3", 100, Version::V3)).unwrap();
+    assert_eq!(m.state(), State::Backup);
+    let acts = actions(&mut m);
+    assert!(acts.contains(&Action::RemoveVips(vec![ip("10.0.0.100")])));
+}
+
+#[test]
+fn priority_zero_means_take_over_after_skew_time() {
+    let mut b = Instance::new(config(200)).unwrap();
+    b.start(Duration::ZERO);
+    b.handle_packet(ms(300), ip("10.0.0.1"), GROUP_V4, 255, &advert("10.0.0.1", 0, Version::V3)).unwrap();
+    // Skew_Time = (256 - 200) * 1 s / 256 = 218.75 ms, keepalived's microsecond precision.
+    assert_eq!(b.skew_time(), Duration::from_micros(218_750));
+    assert_eq!(b.poll_timeout(), Some(ms(300) + Duration::from_micros(218_750)));
+}
+
+#[test]
+fn shutdown_resigns_with_priority_zero() {
+    let mut m = Instance::new(config(255)).unwrap();
+    m.start(Duration::ZERO);
+    actions(&mut m);
+    m.shutdown(ms(10));
+    let acts = actions(&mut m);
+    assert_eq!(sent_priorities(&acts), [0]);
+    assert!(acts.contains(&Action::RemoveVips(vec![ip("10.0.0.100")])));
+    assert_eq!(transitions(&acts), [(State::Master, State::Initialize)]);
+    assert_eq!(m.poll_timeout(), None);
+}
+
+/// OpenShift's API VIP: base 40, haproxy check +20 while passing. When haproxy dies the master
+/// drops to 40 and a backup at 45 preempts; a weight-0 check or the link going down is FAULT,
+/// which resigns with priority 0.
+#[test]
+fn tracked_checks_change_priority_and_fault() {
+    let mut c = config(40);
+    c.checks = vec![
+        CheckConfig { name: "haproxy".into(), weight: 20, rise: 2, fall: 2 },
+        CheckConfig { name: "fatal".into(), weight: 0, rise: 1, fall: 1 },
+    ];
+    let mut m = Instance::new(c).unwrap();
+    m.start(Duration::ZERO);
+    assert!(m.set_check(ms(1), "haproxy", true));
+    assert_eq!(m.priority(), 60);
+    assert!(!m.set_check(ms(1), "nope", true), "unknown checks are reported");
+    m.handle_timeout(m.poll_timeout().unwrap());
+    assert_eq!(m.state(), State::Master);
+    actions(&mut m);
+    m.set_check(ms(5000), "haproxy", false);
+    assert_eq!(m.priority(), 60, "fall 2");
+    m.set_check(ms(6000), "haproxy", false);
+    assert_eq!(m.priority(), 40);
+    m.handle_timeout(m.poll_timeout().unwrap());
+    assert_eq!(sent_priorities(&actions(&mut m)), [40], "adverts carry the new priority");
+    // The backup at 45 now outranks us.
+    m.handle_packet(ms(7000), ip("10.0.0.1"), GROUP_V4, 255, &advert("10.0.0.1", 45, Version::V3)).unwrap();
+    assert_eq!(m.state(), State::Backup);
+    actions(&mut m);
+    // FAULT from a weight-0 check, and back.
+    m.set_check(ms(8000), "fatal", false);
+    assert_eq!(m.state(), State::Fault);
+    assert_eq!(m.poll_timeout(), None);
+    m.set_check(ms(9000), "fatal", true);
+    assert_eq!(m.state(), State::Backup);
+    // Link down while master: priority 0 and the VIPs go.
+    let mut o = Instance::new(config(255)).unwrap();
+    o.start(Duration::ZERO);
+    actions(&mut o);
+    o.set_link(ms(100), false);
+    let acts = actions(&mut o);
+    assert_eq!(sent_priorities(&acts), [0]);
+    assert_eq!(transitions(&acts), [(State::Master, State::Fault)]);
+}
+
+#[test]
+fn receive_checks_drop_with_a_reason() {
+    let mut b = Instance::new(config(100)).unwrap();
+    b.start(Duration::ZERO);
+    let good = advert("10.0.0.1", 150, Version::V3);
+    assert!(b.handle_packet(ms(1), ip("10.0.0.1"), GROUP_V4, 64, &good).is_err(), "TTL must be 255");
+    assert!(
+        b.handle_packet(ms(1), ip("10.0.0.1"), GROUP_V4, 255, &advert("10.0.0.1", 150, Version::V2)).is_err(),
+        "version"
+    );
+    let mut other_vip = Advert {
+        version: Version::V3,
+        vrid: 51,
+        priority: 150,
+        interval_cs: 100,
+        addrs: vec![ip("10.0.0.200")],
+        auth: None,
+    };
+    let mut bytes = Vec::new();
+    encode(&other_vip, ip("10.0.0.1"), GROUP_V4, V3Ipv4Checksum::PseudoHeader, &mut bytes).unwrap();
+    assert!(b.handle_packet(ms(1), ip("10.0.0.1"), GROUP_V4, 255, &bytes).is_err(), "keepalived's VIP-list check");
+    other_vip.vrid = 52;
+    other_vip.addrs = vec![ip("10.0.0.100")];
+    encode(&other_vip, ip("10.0.0.1"), GROUP_V4, V3Ipv4Checksum::PseudoHeader, &mut bytes).unwrap();
+    assert!(b.handle_packet(ms(1), ip("10.0.0.1"), GROUP_V4, 255, &bytes).is_err(), "another VRID");
+    assert!(b.handle_packet(ms(1), ip("10.0.0.1"), GROUP_V4, 255, &good).is_ok());
+}
+
+#[test]
+fn configurations_are_checked() {
+    let mut c = config(100);
+    c.vrid = 0;
+    assert!(Instance::new(c).is_err());
+    let mut c = config(100);
+    c.vips = vec![ip("fd00::1")];
+    assert!(Instance::new(c).is_err());
+    let mut c = config(100);
+    c.version = Version::V2;
+    c.advert_interval = ms(500);
+    assert!(Instance::new(c).is_err(), "v2 intervals are whole seconds");
+    let mut c = config(100);
+    c.checks = vec![CheckConfig { name: "x".into(), weight: 300, rise: 1, fall: 1 }];
+    assert!(Instance::new(c).is_err());
+}

@@ -1,0 +1,255 @@
+//! A deterministic simulator: N instances on a virtual LAN with loss, delay, partitions and a
+//! virtual clock, driven only through the public API (`start`, `handle_packet`,
+//! `handle_timeout`, `poll_action`, `poll_timeout`, `shutdown`). Properties:
+//!
+//! - after the network heals and one Master_Down_Interval passes, exactly one master, holding
+//!   the VIP, and it is the highest effective priority (ties: the highest primary address);
+//! - a dead master is replaced within Master_Down_Interval (plus the link delay);
+//! - a master that stops gracefully is replaced within Skew_Time (plus the link delay).
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
+
+use bm_vrrp::{Action, Config, Instance, State, Version};
+use proptest::prelude::*;
+
+/// splitmix64, so that runs are reproducible from the proptest seed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn chance(&mut self, p: f64) -> bool {
+        ((self.next() >> 11) as f64 / (1u64 << 53) as f64) < p
+    }
+}
+
+struct Node {
+    inst: Instance,
+    alive: bool,
+    holds_vip: bool,
+    side: u8,
+}
+
+/// A packet in flight.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct Delivery {
+    at: Duration,
+    seq: u64,
+    to: usize,
+    from: usize,
+    bytes: Vec<u8>,
+}
+
+struct Lan {
+    nodes: Vec<Node>,
+    now: Duration,
+    queue: BinaryHeap<Reverse<Delivery>>,
+    seq: u64,
+    rng: Rng,
+    loss: f64,
+    delay: Duration,
+    partitioned: bool,
+}
+
+const VIP: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 100));
+
+fn addr(i: usize) -> IpAddr {
+    IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1 + i as u8))
+}
+
+impl Lan {
+    fn new(priorities: &[u8], version: Version, interval: Duration, delay: Duration, seed: u64) -> Lan {
+        let nodes = priorities
+            .iter()
+            .enumerate()
+            .map(|(i, &p)| {
+                let mut cfg = Config::new(51, p, addr(i), vec![VIP]);
+                cfg.version = version;
+                cfg.advert_interval = interval;
+                Node { inst: Instance::new(cfg).unwrap(), alive: true, holds_vip: false, side: (i % 2) as u8 }
+            })
+            .collect();
+        Lan {
+            nodes,
+            now: Duration::ZERO,
+            queue: BinaryHeap::new(),
+            seq: 0,
+            rng: Rng(seed),
+            loss: 0.0,
+            delay,
+            partitioned: false,
+        }
+    }
+
+    fn start_all(&mut self) {
+        for i in 0..self.nodes.len() {
+            self.nodes[i].inst.start(self.now);
+            self.drain(i);
+        }
+    }
+
+    /// Carries out node `i`'s actions: adverts go to every other live node on its side of a
+    /// partition, minus losses, after the link delay (with up to 10 % jitter).
+    fn drain(&mut self, i: usize) {
+        while let Some(a) = self.nodes[i].inst.poll_action() {
+            match a {
+                Action::Send { bytes, .. } => {
+                    for to in 0..self.nodes.len() {
+                        if to == i || !self.nodes[to].alive {
+                            continue;
+                        }
+                        if self.partitioned && self.nodes[to].side != self.nodes[i].side {
+                            continue;
+                        }
+                        if self.rng.chance(self.loss) {
+                            continue;
+                        }
+                        let jitter = self.delay / 10 * (self.rng.next() % 11) as u32 / 10;
+                        self.seq += 1;
+                        self.queue.push(Reverse(Delivery {
+                            at: self.now + self.delay + jitter,
+                            seq: self.seq,
+                            to,
+                            from: i,
+                            bytes: bytes.clone(),
+                        }));
+                    }
+                }
+                Action::AddVips(_) => self.nodes[i].holds_vip = true,
+                Action::RemoveVips(_) => self.nodes[i].holds_vip = false,
+                Action::Announce { .. } | Action::Transition { .. } => {}
+            }
+        }
+    }
+
+    /// Runs events until `until`.
+    fn run_until(&mut self, until: Duration) {
+        loop {
+            let next_packet = self.queue.peek().map(|Reverse(d)| d.at);
+            let next_timer = self.nodes.iter().filter(|n| n.alive).filter_map(|n| n.inst.poll_timeout()).min();
+            let Some(next) = [next_packet, next_timer].into_iter().flatten().min() else {
+                self.now = until;
+                return;
+            };
+            if next > until {
+                self.now = until;
+                return;
+            }
+            self.now = self.now.max(next);
+            while self.queue.peek().is_some_and(|Reverse(d)| d.at <= self.now) {
+                let Reverse(d) = self.queue.pop().unwrap();
+                if self.nodes[d.to].alive {
+                    let src = addr(d.from);
+                    self.nodes[d.to].inst.handle_packet(self.now, src, bm_vrrp::GROUP_V4, 255, &d.bytes).unwrap();
+                    self.drain(d.to);
+                }
+            }
+            for i in 0..self.nodes.len() {
+                if self.nodes[i].alive && self.nodes[i].inst.poll_timeout().is_some_and(|t| t <= self.now) {
+                    self.nodes[i].inst.handle_timeout(self.now);
+                    self.drain(i);
+                }
+            }
+        }
+    }
+
+    fn masters(&self) -> Vec<usize> {
+        (0..self.nodes.len()).filter(|&i| self.nodes[i].alive && self.nodes[i].inst.state() == State::Master).collect()
+    }
+
+    /// The node that must win: highest priority, then highest address, among the live ones.
+    fn expected_winner(&self) -> usize {
+        (0..self.nodes.len())
+            .filter(|&i| self.nodes[i].alive)
+            .max_by_key(|&i| (self.nodes[i].inst.priority(), addr(i)))
+            .unwrap()
+    }
+
+    fn worst_master_down(&self) -> Duration {
+        self.nodes.iter().map(|n| n.inst.master_down_interval()).max().unwrap()
+    }
+}
+
+fn arb_setup() -> impl Strategy<Value = (Vec<u8>, Version, Duration, Duration, u64)> {
+    (
+        prop::collection::vec(1u8..=254, 2..=5),
+        prop_oneof![Just(Version::V2), Just(Version::V3)],
+        prop::sample::select(vec![100u64, 250, 1000]),
+        0u64..=20,
+        any::<u64>(),
+    )
+        .prop_map(|(prios, version, interval_ms, delay_ms, seed)| {
+            let interval =
+                if version == Version::V2 { Duration::from_secs(1) } else { Duration::from_millis(interval_ms) };
+            (prios, version, interval, Duration::from_millis(delay_ms), seed)
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    /// Chaos (loss, a partition), then a healed network: one master, the right one.
+    #[test]
+    fn one_master_after_healing((prios, version, interval, delay, seed) in arb_setup(), loss in 0.0f64..0.5) {
+        let mut lan = Lan::new(&prios, version, interval, delay, seed);
+        lan.start_all();
+        lan.loss = loss;
+        lan.partitioned = true;
+        lan.run_until(interval * 20);
+        lan.loss = 0.0;
+        lan.partitioned = false;
+        let healed = lan.now;
+        // Two rounds of master-down: a partition's master hears the other at the first advert,
+        // and a preempting backup waits one interval.
+        lan.run_until(healed + lan.worst_master_down() * 2 + delay * 4);
+        let masters = lan.masters();
+        prop_assert_eq!(masters.len(), 1, "masters {:?} priorities {:?}", masters, prios);
+        prop_assert_eq!(masters[0], lan.expected_winner());
+        let holders: Vec<usize> = (0..lan.nodes.len()).filter(|&i| lan.nodes[i].holds_vip).collect();
+        prop_assert_eq!(holders, masters);
+    }
+
+    /// A crashed master is replaced within Master_Down_Interval (plus the delay).
+    #[test]
+    fn dead_master_replaced_within_master_down_interval((prios, version, interval, delay, seed) in arb_setup()) {
+        let mut lan = Lan::new(&prios, version, interval, delay, seed);
+        lan.start_all();
+        lan.run_until(lan.worst_master_down() * 3);
+        let old = lan.masters();
+        prop_assert_eq!(old.len(), 1);
+        lan.nodes[old[0]].alive = false;
+        let died = lan.now;
+        let next = lan.expected_winner();
+        let bound = died + lan.nodes[next].inst.master_down_interval() + delay + delay / 10;
+        lan.run_until(bound);
+        prop_assert_eq!(lan.nodes[next].inst.state(), State::Master, "not master by {:?} after the crash", bound - died);
+    }
+
+    /// A master that stops gracefully (priority 0) is replaced within Skew_Time (plus the delay).
+    #[test]
+    fn graceful_stop_replaced_within_skew_time((prios, version, interval, delay, seed) in arb_setup()) {
+        let mut lan = Lan::new(&prios, version, interval, delay, seed);
+        lan.start_all();
+        lan.run_until(lan.worst_master_down() * 3);
+        let old = lan.masters();
+        prop_assert_eq!(old.len(), 1);
+        let now = lan.now;
+        lan.nodes[old[0]].inst.shutdown(now);
+        lan.drain(old[0]);
+        prop_assert!(!lan.nodes[old[0]].holds_vip, "the VIP is removed on stop");
+        lan.nodes[old[0]].alive = false;
+        let next = lan.expected_winner();
+        let bound = now + lan.nodes[next].inst.skew_time() + delay + delay / 10;
+        lan.run_until(bound);
+        prop_assert_eq!(lan.nodes[next].inst.state(), State::Master);
+    }
+}
