@@ -32,6 +32,10 @@
 // any number of threads may answer from one zone at once.
 typedef struct bm_dns_zone_t bm_dns_zone_t;
 
+// A virtual router, built by `bm_vrrp_new` and freed by `bm_vrrp_free`. Not thread-safe:
+// one thread at a time per handle (handles are independent of each other).
+typedef struct bm_vrrp_t bm_vrrp_t;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -151,6 +155,96 @@ int bm_nodeip_select(const char *request, char **out_json, char **err_json);
 //
 // As [`bm_nodeip_select`].
 int bm_nodeip_check_arg(const char *request, char **out_json, char **err_json);
+
+// Builds a virtual router (state Initialize) from a JSON configuration:
+// `{"vrid": 51, "priority": 40, "vips": ["192.168.111.5"], "primary": "192.168.111.21",
+// "advert_interval": 1, "version": "v2", "unicast_peers": [], "preempt": true,
+// "checks": [{"name": "haproxy", "weight": 20, "rise": 2, "fall": 2}], ...}` (durations in
+// seconds; everything but vrid, priority, vips and primary has keepalived's default).
+// A refused configuration is status 1, `kind` `invalid_config`.
+//
+// # Safety
+//
+// `config` is NULL or a NUL-terminated string; `out` and `err_json` are NULL or writable.
+int bm_vrrp_new(const char *config, struct bm_vrrp_t **out, char **err_json);
+
+// Starts the router: the owner (priority 255) becomes master, others backup.
+//
+// # Safety
+//
+// `vrrp` is NULL or a live handle used by this thread only.
+int bm_vrrp_start(struct bm_vrrp_t *vrrp, uint64_t now_ns);
+
+// A received VRRP message (the IP payload) from `src` to `dst` (IP address text) with TTL /
+// hop limit `ttl`. Status 0: accepted. Status 1: dropped; `*err_json` (if not NULL) says why,
+// `{"kind": "dropped", "message": ..., "reason": ...}`.
+//
+// # Safety
+//
+// `vrrp` is NULL or a live handle used by this thread only; `src` and `dst` NULL or
+// NUL-terminated; `bytes` points to `len` readable bytes; `err_json` NULL or writable.
+int bm_vrrp_handle_packet(struct bm_vrrp_t *vrrp,
+                          uint64_t now_ns,
+                          const char *src,
+                          const char *dst,
+                          uint8_t ttl,
+                          const uint8_t *bytes,
+                          size_t len,
+                          char **err_json);
+
+// Runs the timers due at `now_ns`.
+//
+// # Safety
+//
+// `vrrp` is NULL or a live handle used by this thread only.
+int bm_vrrp_handle_timeout(struct bm_vrrp_t *vrrp, uint64_t now_ns);
+
+// A tracked check's result (`passing` non-zero for success). Status 1 for an unknown name.
+//
+// # Safety
+//
+// `vrrp` is NULL or a live handle used by this thread only; `name` NULL or NUL-terminated.
+int bm_vrrp_set_check(struct bm_vrrp_t *vrrp, uint64_t now_ns, const char *name, int passing);
+
+// The link's carrier (`up` non-zero): down is FAULT.
+//
+// # Safety
+//
+// `vrrp` is NULL or a live handle used by this thread only.
+int bm_vrrp_set_link(struct bm_vrrp_t *vrrp, uint64_t now_ns, int up);
+
+// Stops gracefully: a master resigns with priority 0 and drops its VIPs.
+//
+// # Safety
+//
+// `vrrp` is NULL or a live handle used by this thread only.
+int bm_vrrp_shutdown(struct bm_vrrp_t *vrrp, uint64_t now_ns);
+
+// The next action as JSON in `*action_json` (free it with `bm_string_free`), or NULL when
+// there is none: `{"action": "send", "to": IP, "priority": N, "bytes_hex": "..."}`,
+// `{"action": "add_vips"|"remove_vips", "vips": [...]}`,
+// `{"action": "announce", "vips": [...], "count": N}`,
+// `{"action": "transition", "from": S, "to": S, "reason": "...", "priority": N}`.
+//
+// # Safety
+//
+// `vrrp` is NULL or a live handle used by this thread only; `action_json` NULL or writable.
+int bm_vrrp_poll_action(struct bm_vrrp_t *vrrp, char **action_json);
+
+// When `bm_vrrp_handle_timeout` must next run: status 0 with `*at_ns` set, or status 1 when no
+// timer runs (stopped, or in FAULT).
+//
+// # Safety
+//
+// `vrrp` is NULL or a live handle used by this thread only; `at_ns` NULL or writable.
+int bm_vrrp_poll_timeout(struct bm_vrrp_t *vrrp, uint64_t *at_ns);
+
+// Frees a router. NULL is ignored.
+//
+// # Safety
+//
+// `vrrp` is NULL or a handle from `bm_vrrp_new`, freed once and not used afterwards.
+void bm_vrrp_free(struct bm_vrrp_t *vrrp);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -30,12 +30,17 @@ mod addr;
 mod dns;
 mod ffi;
 mod nodeip;
+mod vrrp;
 
 pub use addr::bm_addr_classify;
 pub use dns::{
     BM_DNS_ANSWERED, BM_DNS_DROP, BM_DNS_FORWARD, BmDnsZone, bm_dns_zone_answer, bm_dns_zone_free, bm_dns_zone_new,
 };
 pub use nodeip::{bm_nodeip_check_arg, bm_nodeip_select};
+pub use vrrp::{
+    BmVrrp, bm_vrrp_free, bm_vrrp_handle_packet, bm_vrrp_handle_timeout, bm_vrrp_new, bm_vrrp_poll_action,
+    bm_vrrp_poll_timeout, bm_vrrp_set_check, bm_vrrp_set_link, bm_vrrp_shutdown, bm_vrrp_start,
+};
 
 /// The ABI version: incremented on every incompatible change of a function's signature or of
 /// the meaning of its JSON.

@@ -19,16 +19,21 @@ pub const GROUP_V4: IpAddr = IpAddr::V4(Ipv4Addr::new(224, 0, 0, 18));
 /// IPv6 VRRP multicast group.
 pub const GROUP_V6: IpAddr = IpAddr::V6(Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12));
 
-/// One virtual router's configuration.
+/// One virtual router's configuration. In JSON, durations are seconds (fractions allowed, as
+/// keepalived's `advert_int`), and every field but `vrid`, `priority`, `vips` and `primary`
+/// has keepalived's default.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Config {
     /// Virtual router id, 1..=255.
     pub vrid: u8,
-    /// Protocol version.
-    pub version: Version,
+    /// Protocol version (default: 2 for IPv4, 3 for IPv6, as keepalived).
+    #[serde(default)]
+    pub version: Option<Version>,
     /// Base priority: 255 for the address owner, 1..=254 otherwise.
     pub priority: u8,
     /// Advertisement interval (v3: a multiple of 10 ms up to 40.95 s; v2: whole seconds).
+    #[serde(default = "one_second", with = "seconds")]
     pub advert_interval: Duration,
     /// The virtual addresses (one family), as added to the interface.
     pub vips: Vec<IpAddr>,
@@ -37,28 +42,65 @@ pub struct Config {
     /// Unicast peers; empty for multicast.
     #[serde(default)]
     pub unicast_peers: Vec<IpAddr>,
-    /// Preempt a lower-priority master (default true; keepalived's `nopreempt` is false).
+    /// Preempt a lower-priority master (keepalived's `nopreempt` is false).
+    #[serde(default = "yes")]
     pub preempt: bool,
     /// keepalived's `preempt_delay`: after startup, lower-priority masters are accepted this long.
-    #[serde(default)]
+    #[serde(default, with = "seconds")]
     pub preempt_delay: Duration,
     /// v2 PASS authentication (8 bytes, zero-padded).
     #[serde(default)]
     pub auth: Option<[u8; 8]>,
-    /// Drop adverts whose address list differs from ours (keepalived does; default true).
+    /// Drop adverts whose address list differs from ours (keepalived does).
+    #[serde(default = "yes")]
     pub check_vips: bool,
     /// Adverts missed before a backup takes over (keepalived's `down_timer_adverts`, RFC: 3).
+    #[serde(default = "three")]
     pub down_timer_adverts: u32,
-    /// Gratuitous ARPs / unsolicited NAs per burst (keepalived's `garp_master_repeat`, 5).
+    /// Gratuitous ARPs / unsolicited NAs per burst (keepalived's `garp_master_repeat`).
+    #[serde(default = "five")]
     pub garp_repeat: u32,
-    /// Delay of the second burst after becoming master (`garp_master_delay`, 5 s; 0: none).
+    /// Delay of the second burst after becoming master (`garp_master_delay`; 0: none).
+    #[serde(default = "five_seconds", with = "seconds")]
     pub garp_delay: Duration,
     /// Periodic refresh while master (`garp_master_refresh`; OpenShift uses 60 s; 0: none).
-    #[serde(default)]
+    #[serde(default, with = "seconds")]
     pub garp_refresh: Duration,
     /// Tracked checks.
     #[serde(default)]
     pub checks: Vec<CheckConfig>,
+}
+
+fn one_second() -> Duration {
+    Duration::from_secs(1)
+}
+fn five_seconds() -> Duration {
+    Duration::from_secs(5)
+}
+fn yes() -> bool {
+    true
+}
+fn three() -> u32 {
+    3
+}
+fn five() -> u32 {
+    5
+}
+
+/// Durations as (fractional) seconds on the wire.
+mod seconds {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(d.as_secs_f64())
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let secs = f64::deserialize(d)?;
+        Duration::try_from_secs_f64(secs).map_err(serde::de::Error::custom)
+    }
 }
 
 impl Config {
@@ -66,7 +108,7 @@ impl Config {
     pub fn new(vrid: u8, priority: u8, primary: IpAddr, vips: Vec<IpAddr>) -> Config {
         Config {
             vrid,
-            version: if primary.is_ipv6() { Version::V3 } else { Version::V2 },
+            version: None,
             priority,
             advert_interval: Duration::from_secs(1),
             vips,
@@ -82,6 +124,11 @@ impl Config {
             garp_refresh: Duration::ZERO,
             checks: Vec::new(),
         }
+    }
+
+    /// The version in effect: as configured, else 2 for IPv4 and 3 for IPv6 (keepalived).
+    pub fn version(&self) -> Version {
+        self.version.unwrap_or(if self.primary.is_ipv6() { Version::V3 } else { Version::V2 })
     }
 
     fn interval_cs(&self) -> u16 {
@@ -192,13 +239,13 @@ impl Instance {
         if config.vips.is_empty() || config.vips.iter().any(|v| v.is_ipv4() != config.primary.is_ipv4()) {
             return Err(ConfigError::Vips);
         }
-        if config.version == Version::V2 && config.primary.is_ipv6() {
+        if config.version() == Version::V2 && config.primary.is_ipv6() {
             return Err(ConfigError::Version("VRRPv2 is IPv4 only"));
         }
-        if config.version == Version::V2 && config.advert_interval.subsec_nanos() != 0 {
+        if config.version() == Version::V2 && config.advert_interval.subsec_nanos() != 0 {
             return Err(ConfigError::Version("a VRRPv2 advert_int is whole seconds"));
         }
-        if config.version == Version::V3
+        if config.version() == Version::V3
             && !(Duration::from_millis(10)..=Duration::from_millis(40950)).contains(&config.advert_interval)
         {
             return Err(ConfigError::Version("a VRRPv3 advert_int is 0.01 to 40.95 seconds"));
@@ -241,7 +288,7 @@ impl Instance {
 
     /// Skew_Time: `(256 - priority) * interval / 256`, in nanoseconds (keepalived's precision).
     pub fn skew_time(&self) -> Duration {
-        let unit = match self.config.version {
+        let unit = match self.config.version() {
             Version::V3 => self.master_adver_interval,
             Version::V2 => Duration::from_secs(1),
         };
@@ -250,7 +297,7 @@ impl Instance {
 
     /// Master_Down_Interval: `down_timer_adverts * interval + Skew_Time`.
     pub fn master_down_interval(&self) -> Duration {
-        let interval = match self.config.version {
+        let interval = match self.config.version() {
             Version::V3 => self.master_adver_interval,
             Version::V2 => self.config.advert_interval,
         };
@@ -297,7 +344,7 @@ impl Instance {
     ) -> Result<(), Drop> {
         let unicast = !self.config.unicast_peers.is_empty();
         let check = RxCheck {
-            version: self.config.version,
+            version: self.config.version(),
             vrid: self.config.vrid,
             check_ttl: !unicast,
             auth: self.config.auth,
@@ -319,7 +366,7 @@ impl Instance {
                     // The master resigns: take over after Skew_Time (RFC 5798 §6.4.2).
                     self.master_down_at = Some(now + self.skew_time());
                 } else if !self.config.preempt || now < self.preempt_after || theirs >= self.priority {
-                    if self.config.version == Version::V3 {
+                    if self.config.version() == Version::V3 {
                         self.master_adver_interval = interval;
                     }
                     self.master_down_at = Some(now + self.master_down_interval());
@@ -333,7 +380,7 @@ impl Instance {
                 } else if theirs > self.priority
                     || (theirs == self.priority && addr_bits(src) > addr_bits(self.config.primary))
                 {
-                    if self.config.version == Version::V3 {
+                    if self.config.version() == Version::V3 {
                         self.master_adver_interval = interval;
                     }
                     self.actions.push_back(Action::RemoveVips(self.config.vips.clone()));
@@ -470,10 +517,10 @@ impl Instance {
     /// One advert to the group, or one per unicast peer.
     fn send_adverts(&mut self, priority: u8) {
         let advert = Advert {
-            version: self.config.version,
+            version: self.config.version(),
             vrid: self.config.vrid,
             priority,
-            interval_cs: match self.config.version {
+            interval_cs: match self.config.version() {
                 Version::V3 => self.config.interval_cs(),
                 Version::V2 => (self.config.advert_interval.as_secs().clamp(1, 255) * 100) as u16,
             },

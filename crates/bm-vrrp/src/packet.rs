@@ -18,8 +18,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use serde::{Deserialize, Serialize};
 
-/// Protocol version.
+/// Protocol version (`"v2"`, `"v3"` in JSON).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Version {
     /// RFC 3768 (IPv4 only), interval in whole seconds, 8 bytes of authentication data.
     V2,

@@ -16,7 +16,7 @@ fn ms(n: u64) -> Duration {
 
 fn config(priority: u8) -> Config {
     let mut c = Config::new(51, priority, ip("10.0.0.2"), vec![ip("10.0.0.100")]);
-    c.version = Version::V3;
+    c.version = Some(Version::V3);
     c
 }
 
@@ -239,10 +239,32 @@ fn configurations_are_checked() {
     c.vips = vec![ip("fd00::1")];
     assert!(Instance::new(c).is_err());
     let mut c = config(100);
-    c.version = Version::V2;
+    c.version = Some(Version::V2);
     c.advert_interval = ms(500);
     assert!(Instance::new(c).is_err(), "v2 intervals are whole seconds");
     let mut c = config(100);
     c.checks = vec![CheckConfig { name: "x".into(), weight: 300, rise: 1, fall: 1 }];
     assert!(Instance::new(c).is_err());
+}
+
+/// A JSON configuration needs only the essentials; the rest are keepalived's defaults, and
+/// durations are seconds.
+#[test]
+fn json_config_with_keepalived_defaults() {
+    let c: Config = serde_json::from_str(
+        r#"{"vrid": 51, "priority": 40, "vips": ["192.168.111.5"], "primary": "192.168.111.21", "advert_interval": 1, "garp_refresh": 60}"#,
+    )
+    .unwrap();
+    assert_eq!(c.version(), Version::V2);
+    assert!(c.preempt && c.check_vips);
+    assert_eq!((c.down_timer_adverts, c.garp_repeat), (3, 5));
+    assert_eq!((c.garp_delay, c.garp_refresh), (ms(5000), ms(60_000)));
+    let c: Config =
+        serde_json::from_str(r#"{"vrid": 52, "priority": 90, "vips": ["fd00::5"], "primary": "fe80::1", "version": "v3", "advert_interval": 0.5}"#)
+            .unwrap();
+    assert_eq!((c.version(), c.advert_interval), (Version::V3, ms(500)));
+    assert!(
+        serde_json::from_str::<Config>(r#"{"vrid": 1, "priority": 1, "vips": [], "primary": "10.0.0.1", "bogus": 1}"#)
+            .is_err()
+    );
 }

@@ -73,7 +73,7 @@ impl Lan {
             .enumerate()
             .map(|(i, &p)| {
                 let mut cfg = Config::new(51, p, addr(i), vec![VIP]);
-                cfg.version = version;
+                cfg.version = Some(version);
                 cfg.advert_interval = interval;
                 Node { inst: Instance::new(cfg).unwrap(), alive: true, holds_vip: false, side: (i % 2) as u8 }
             })

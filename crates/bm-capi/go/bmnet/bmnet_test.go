@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 func TestVersion(t *testing.T) {
@@ -325,5 +326,90 @@ func BenchmarkZoneAnswer(b *testing.B) {
 		if _, _, err := z.Answer(q, false); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func drainActions(t *testing.T, r *Router) []*VRRPAction {
+	var out []*VRRPAction
+	for {
+		a, err := r.PollAction()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a == nil {
+			return out
+		}
+		out = append(out, a)
+	}
+}
+
+// Two routers elect a master, and a graceful stop hands the VIP over within Skew_Time.
+func TestRouterElection(t *testing.T) {
+	hi, err := NewRouter(`{"vrid": 51, "priority": 60, "vips": ["10.0.0.100"], "primary": "10.0.0.1"}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hi.Close()
+	lo, err := NewRouter(`{"vrid": 51, "priority": 40, "vips": ["10.0.0.100"], "primary": "10.0.0.2"}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lo.Close()
+	hi.Start(0)
+	lo.Start(0)
+	drainActions(t, hi)
+	drainActions(t, lo)
+	due, ok := hi.PollTimeout()
+	if !ok || due != 3*time.Second+time.Second*196/256 {
+		t.Fatalf("master down interval %v", due)
+	}
+	hi.HandleTimeout(due)
+	var advert []byte
+	var states []string
+	for _, a := range drainActions(t, hi) {
+		if a.Action == "send" {
+			advert = a.Bytes
+		}
+		if a.Action == "transition" {
+			states = append(states, a.State)
+		}
+	}
+	if len(advert) != 20 || advert[2] != 60 || len(states) != 1 || states[0] != "master" {
+		t.Fatalf("advert % x states %v", advert, states)
+	}
+	if err := lo.HandlePacket(due, "10.0.0.1", "224.0.0.18", 255, advert); err != nil {
+		t.Fatal(err)
+	}
+	var e *Error
+	if err := lo.HandlePacket(due, "10.0.0.1", "224.0.0.18", 1, advert); !errors.As(err, &e) || e.Kind != "dropped" {
+		t.Fatalf("TTL 1: %v", err)
+	}
+	hi.Shutdown(due + time.Second)
+	for _, a := range drainActions(t, hi) {
+		if a.Action == "send" {
+			advert = a.Bytes
+		}
+	}
+	if advert[2] != 0 {
+		t.Fatalf("resign priority %d", advert[2])
+	}
+	stop := due + time.Second
+	if err := lo.HandlePacket(stop, "10.0.0.1", "224.0.0.18", 255, advert); err != nil {
+		t.Fatal(err)
+	}
+	at, _ := lo.PollTimeout()
+	if at-stop != time.Second*216/256 {
+		t.Fatalf("takeover after %v, not Skew_Time", at-stop)
+	}
+	lo.HandleTimeout(at)
+	added := false
+	for _, a := range drainActions(t, lo) {
+		added = added || a.Action == "add_vips"
+	}
+	if !added {
+		t.Fatal("lo did not take the VIP")
+	}
+	if hi.SetCheck(0, "nope", true) {
+		t.Fatal("an unknown check is accepted")
 	}
 }

@@ -1,6 +1,7 @@
 /* Every bmnet C function, success and error paths, NULLs, invalid UTF-8 and concurrent
  * calls. Run by tests/c_abi.rs under valgrind memcheck: no error and no leak allowed.
  * Prints one line per check; exits non-zero on the first failure. */
+#include <ctype.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -90,6 +91,34 @@ static void *answer_many(void *arg) {
         }
     }
     return NULL;
+}
+
+/* Decodes a hex string into bytes; returns the length. */
+static size_t unhex(const char *hex, uint8_t *out, size_t cap) {
+    size_t n = 0;
+    while (isxdigit((unsigned char)hex[0]) && isxdigit((unsigned char)hex[1]) && n < cap) {
+        unsigned v = 0;
+        sscanf(hex, "%2x", &v);
+        out[n++] = (uint8_t)v;
+        hex += 2;
+    }
+    return n;
+}
+
+/* Drains a router's actions; copies the last advert sent (bytes) and counts what it saw. */
+static int drain(bm_vrrp_t *r, uint8_t *advert, size_t *advert_len, int *added, int *removed) {
+    int n = 0;
+    for (;;) {
+        char *a = NULL;
+        CHECK(bm_vrrp_poll_action(r, &a) == BM_OK, "poll_action");
+        if (!a) return n;
+        n++;
+        const char *hex = strstr(a, "\"bytes_hex\":\"");
+        if (hex && advert) *advert_len = unhex(hex + 13, advert, 512);
+        if (strstr(a, "\"add_vips\"")) (*added)++;
+        if (strstr(a, "\"remove_vips\"")) (*removed)++;
+        bm_string_free(a);
+    }
 }
 
 static void *classify_many(void *arg) {
@@ -218,6 +247,76 @@ int main(void) {
     CHECK(bm_dns_zone_new(NULL, &zone, &zerr) == BM_REJECTED, "NULL config");
     bm_string_free(zerr);
     CHECK(bm_dns_zone_new("{}", NULL, &zerr) == BM_REJECTED, "NULL zone_out");
+
+    /* bm_vrrp_*: two routers, adverts carried by hand, times in nanoseconds. */
+    {
+        const uint64_t S = 1000000000ull;
+        bm_vrrp_t *hi = NULL, *lo = NULL;
+        char *verr = NULL;
+        CHECK(bm_vrrp_new("{\"vrid\": 51, \"priority\": 60, \"vips\": [\"10.0.0.100\"], \"primary\": \"10.0.0.1\", "
+                          "\"checks\": [{\"name\": \"haproxy\", \"weight\": -30, \"rise\": 1, \"fall\": 1}]}",
+                          &hi, &verr) == BM_OK && hi, "bm_vrrp_new: %s", verr ? verr : "NULL");
+        CHECK(bm_vrrp_new("{\"vrid\": 51, \"priority\": 40, \"vips\": [\"10.0.0.100\"], \"primary\": \"10.0.0.2\"}", &lo,
+                          &verr) == BM_OK && lo, "bm_vrrp_new lo");
+        uint8_t adv[512];
+        size_t adv_len = 0;
+        int added = 0, removed = 0, lo_added = 0, lo_removed = 0;
+        CHECK(bm_vrrp_start(hi, 0) == BM_OK && bm_vrrp_start(lo, 0) == BM_OK, "start");
+        drain(hi, NULL, NULL, &added, &removed);
+        drain(lo, NULL, NULL, &lo_added, &lo_removed);
+        uint64_t t_hi = 0, t_lo = 0;
+        CHECK(bm_vrrp_poll_timeout(hi, &t_hi) == BM_OK && bm_vrrp_poll_timeout(lo, &t_lo) == BM_OK, "timers");
+        CHECK(t_hi < t_lo, "the higher priority has the shorter master-down interval (%llu < %llu)",
+              (unsigned long long)t_hi, (unsigned long long)t_lo);
+        CHECK(t_hi == 3 * S + S * (256 - 60) / 256, "Master_Down_Interval in ns: %llu", (unsigned long long)t_hi);
+        CHECK(bm_vrrp_handle_timeout(hi, t_hi) == BM_OK, "timeout");
+        CHECK(drain(hi, adv, &adv_len, &added, &removed) >= 3 && added == 1 && adv_len == 20, "master: advert %zu", adv_len);
+        /* The low router hears the master and stays backup; its timer moves. */
+        CHECK(bm_vrrp_handle_packet(lo, t_hi + 1000, "10.0.0.1", "224.0.0.18", 255, adv, adv_len, &verr) == BM_OK && !verr,
+              "accepted");
+        uint64_t t_lo2 = 0;
+        CHECK(bm_vrrp_poll_timeout(lo, &t_lo2) == BM_OK && t_lo2 > t_lo, "timer reset");
+        /* Dropped packets say why. */
+        CHECK(bm_vrrp_handle_packet(lo, t_hi + 2000, "10.0.0.1", "224.0.0.18", 64, adv, adv_len, &verr) == BM_REJECTED, "ttl");
+        CHECK(verr && strstr(verr, "\"kind\":\"dropped\"") && strstr(verr, "TTL"), "%s", verr);
+        bm_string_free(verr);
+        verr = NULL;
+        CHECK(bm_vrrp_handle_packet(lo, 1, "10.0.0.1", "not-an-ip", 255, adv, adv_len, &verr) == BM_REJECTED, "bad dst");
+        bm_string_free(verr);
+        verr = NULL;
+        CHECK(bm_vrrp_handle_packet(lo, 1, "10.0.0.1", "224.0.0.18", 255, adv, 3, NULL) == BM_REJECTED, "short, NULL err ok");
+        /* haproxy fails: the master drops to 30 and its next advert lets the backup preempt. */
+        CHECK(bm_vrrp_set_check(hi, t_hi + S, "haproxy", 0) == BM_OK, "set_check");
+        CHECK(bm_vrrp_set_check(hi, t_hi + S, "nope", 0) == BM_REJECTED, "unknown check");
+        CHECK(bm_vrrp_handle_timeout(hi, t_hi + S) == BM_OK, "advert timer");
+        drain(hi, adv, &adv_len, &added, &removed);
+        CHECK(adv[2] == 30, "the advert carries priority %d", adv[2]);
+        CHECK(bm_vrrp_handle_packet(lo, t_hi + S + 1000, "10.0.0.1", "224.0.0.18", 255, adv, adv_len, NULL) == BM_OK, "lower");
+        uint64_t t_lo3 = 0;
+        CHECK(bm_vrrp_poll_timeout(lo, &t_lo3) == BM_OK && t_lo3 == t_lo2, "a lower-priority master is ignored");
+        CHECK(bm_vrrp_handle_timeout(lo, t_lo3) == BM_OK, "lo takes over");
+        drain(lo, adv, &adv_len, &lo_added, &lo_removed);
+        CHECK(lo_added == 1 && adv[2] == 40, "lo is master (%d)", adv[2]);
+        CHECK(bm_vrrp_handle_packet(hi, t_lo3 + 1000, "10.0.0.2", "224.0.0.18", 255, adv, adv_len, NULL) == BM_OK, "hi hears");
+        drain(hi, NULL, NULL, &added, &removed);
+        CHECK(removed == 1, "hi yields and removes the VIP");
+        /* Graceful stop: priority 0. */
+        CHECK(bm_vrrp_shutdown(lo, t_lo3 + S) == BM_OK, "shutdown");
+        drain(lo, adv, &adv_len, &lo_added, &lo_removed);
+        CHECK(adv[2] == 0 && lo_removed == 1, "resigned with priority 0");
+        uint64_t none = 0;
+        CHECK(bm_vrrp_poll_timeout(lo, &none) == BM_REJECTED, "no timer when stopped");
+        CHECK(bm_vrrp_set_link(hi, t_lo3 + S, 0) == BM_OK && bm_vrrp_poll_timeout(hi, &none) == BM_REJECTED, "link down: fault");
+        CHECK(bm_vrrp_start(NULL, 0) == BM_REJECTED && bm_vrrp_poll_action(hi, NULL) == BM_REJECTED, "NULLs");
+        bm_vrrp_free(hi);
+        bm_vrrp_free(lo);
+        bm_vrrp_free(NULL);
+        bm_vrrp_t *bad = (bm_vrrp_t *)1;
+        CHECK(bm_vrrp_new("{\"vrid\": 0, \"priority\": 40, \"vips\": [\"10.0.0.100\"], \"primary\": \"10.0.0.2\"}", &bad,
+                          &verr) == BM_REJECTED && bad == NULL && strstr(verr, "invalid_config"), "%s", verr);
+        bm_string_free(verr);
+        printf("ok bm_vrrp_*: election, preemption by a tracked check, graceful stop, fault\n");
+    }
 
     /* Concurrent calls. */
     pthread_t threads[4];

@@ -1,0 +1,293 @@
+//! `bm_vrrp_*`: one VRRP virtual router as an opaque handle. Times cross the ABI as monotonic
+//! nanoseconds (any fixed epoch, e.g. `CLOCK_MONOTONIC`); actions come out as JSON.
+
+use std::ffi::{c_char, c_int};
+use std::fmt::Write as _;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use bm_vrrp::{Action, Config, Instance};
+use serde_json::json;
+
+use crate::ffi::{self, Failure};
+use crate::{BM_INTERNAL, BM_OK, BM_REJECTED};
+
+/// A virtual router, built by `bm_vrrp_new` and freed by `bm_vrrp_free`. Not thread-safe:
+/// one thread at a time per handle (handles are independent of each other).
+pub struct BmVrrp {
+    instance: Instance,
+}
+
+fn at(ns: u64) -> Duration {
+    Duration::from_nanos(ns)
+}
+
+/// Builds a virtual router (state Initialize) from a JSON configuration:
+/// `{"vrid": 51, "priority": 40, "vips": ["192.168.111.5"], "primary": "192.168.111.21",
+/// "advert_interval": 1, "version": "v2", "unicast_peers": [], "preempt": true,
+/// "checks": [{"name": "haproxy", "weight": 20, "rise": 2, "fall": 2}], ...}` (durations in
+/// seconds; everything but vrid, priority, vips and primary has keepalived's default).
+/// A refused configuration is status 1, `kind` `invalid_config`.
+///
+/// # Safety
+///
+/// `config` is NULL or a NUL-terminated string; `out` and `err_json` are NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bm_vrrp_new(
+    config: *const c_char,
+    out: *mut *mut BmVrrp,
+    err_json: *mut *mut c_char,
+) -> c_int {
+    if out.is_null() {
+        return BM_REJECTED;
+    }
+    // SAFETY: non-null and writable by the caller's contract.
+    unsafe { *out = std::ptr::null_mut() };
+    let mut built: Option<Instance> = None;
+    let call = || {
+        // SAFETY: `config` is NULL or a NUL-terminated string, by this function's contract.
+        let text = unsafe { ffi::input(config, "config") }?;
+        let cfg: Config = ffi::request(text)?;
+        built = Some(Instance::new(cfg).map_err(|e| Failure::rejected("invalid_config", e))?);
+        Ok(String::new())
+    };
+    let mut ok: *mut c_char = std::ptr::null_mut();
+    // SAFETY: `ok` is a live local; `err_json` is passed on under this function's contract.
+    let status = unsafe { ffi::run(&raw mut ok, err_json, call) };
+    // SAFETY: `ok` is NULL or made by `ffi::run`, freed once here.
+    unsafe { crate::bm_string_free(ok) };
+    if status == BM_OK
+        && let Some(instance) = built
+    {
+        // SAFETY: checked non-null above.
+        unsafe { *out = Box::into_raw(Box::new(BmVrrp { instance })) };
+    }
+    status
+}
+
+/// Runs `f` on the instance with panics contained: 0, or 1 for a NULL handle, 2 after a panic.
+///
+/// # Safety
+///
+/// `vrrp` is NULL or a live handle not used by another thread during the call.
+unsafe fn with(vrrp: *mut BmVrrp, f: impl FnOnce(&mut Instance) -> c_int) -> c_int {
+    if vrrp.is_null() {
+        return BM_REJECTED;
+    }
+    // SAFETY: non-null, live and unshared by the contract.
+    let instance = unsafe { &mut (*vrrp).instance };
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(instance))).unwrap_or(BM_INTERNAL)
+}
+
+/// Starts the router: the owner (priority 255) becomes master, others backup.
+///
+/// # Safety
+///
+/// `vrrp` is NULL or a live handle used by this thread only.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bm_vrrp_start(vrrp: *mut BmVrrp, now_ns: u64) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe {
+        with(vrrp, |i| {
+            i.start(at(now_ns));
+            BM_OK
+        })
+    }
+}
+
+/// A received VRRP message (the IP payload) from `src` to `dst` (IP address text) with TTL /
+/// hop limit `ttl`. Status 0: accepted. Status 1: dropped; `*err_json` (if not NULL) says why,
+/// `{"kind": "dropped", "message": ..., "reason": ...}`.
+///
+/// # Safety
+///
+/// `vrrp` is NULL or a live handle used by this thread only; `src` and `dst` NULL or
+/// NUL-terminated; `bytes` points to `len` readable bytes; `err_json` NULL or writable.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)] // A C signature: the packet and its IP header fields.
+pub unsafe extern "C" fn bm_vrrp_handle_packet(
+    vrrp: *mut BmVrrp,
+    now_ns: u64,
+    src: *const c_char,
+    dst: *const c_char,
+    ttl: u8,
+    bytes: *const u8,
+    len: usize,
+    err_json: *mut *mut c_char,
+) -> c_int {
+    if bytes.is_null() && len > 0 {
+        return BM_REJECTED;
+    }
+    let addr = |p: *const c_char, name: &str| -> Result<IpAddr, Failure> {
+        // SAFETY: NULL or NUL-terminated by the contract.
+        let text = unsafe { ffi::input(p, name) }?;
+        bm_addr::parse_addr(text).map_err(|e| Failure::rejected("invalid_address", e).with("path", name))
+    };
+    let packet = if len == 0 {
+        &[][..]
+    } else {
+        // SAFETY: non-null with `len` readable bytes by the contract.
+        unsafe { std::slice::from_raw_parts(bytes, len) }
+    };
+    // SAFETY: forwarded contract.
+    unsafe {
+        with(vrrp, |i| {
+            let result = addr(src, "src").and_then(|s| addr(dst, "dst").map(|d| (s, d))).and_then(|(s, d)| {
+                i.handle_packet(at(now_ns), s, d, ttl, packet)
+                    .map_err(|drop| Failure::rejected("dropped", &drop).with("reason", &drop))
+                    .map(|()| String::new())
+            });
+            let mut ok: *mut c_char = std::ptr::null_mut();
+            let mut err: *mut c_char = std::ptr::null_mut();
+            let status = ffi::run(&raw mut ok, &raw mut err, || result);
+            crate::bm_string_free(ok);
+            if err_json.is_null() {
+                crate::bm_string_free(err);
+            } else {
+                *err_json = err;
+            }
+            status
+        })
+    }
+}
+
+/// Runs the timers due at `now_ns`.
+///
+/// # Safety
+///
+/// `vrrp` is NULL or a live handle used by this thread only.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bm_vrrp_handle_timeout(vrrp: *mut BmVrrp, now_ns: u64) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe {
+        with(vrrp, |i| {
+            i.handle_timeout(at(now_ns));
+            BM_OK
+        })
+    }
+}
+
+/// A tracked check's result (`passing` non-zero for success). Status 1 for an unknown name.
+///
+/// # Safety
+///
+/// `vrrp` is NULL or a live handle used by this thread only; `name` NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bm_vrrp_set_check(
+    vrrp: *mut BmVrrp,
+    now_ns: u64,
+    name: *const c_char,
+    passing: c_int,
+) -> c_int {
+    // SAFETY: NULL or NUL-terminated by the contract.
+    let Ok(name) = (unsafe { ffi::input(name, "name") }) else { return BM_REJECTED };
+    // SAFETY: forwarded contract.
+    unsafe { with(vrrp, |i| if i.set_check(at(now_ns), name, passing != 0) { BM_OK } else { BM_REJECTED }) }
+}
+
+/// The link's carrier (`up` non-zero): down is FAULT.
+///
+/// # Safety
+///
+/// `vrrp` is NULL or a live handle used by this thread only.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bm_vrrp_set_link(vrrp: *mut BmVrrp, now_ns: u64, up: c_int) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe {
+        with(vrrp, |i| {
+            i.set_link(at(now_ns), up != 0);
+            BM_OK
+        })
+    }
+}
+
+/// Stops gracefully: a master resigns with priority 0 and drops its VIPs.
+///
+/// # Safety
+///
+/// `vrrp` is NULL or a live handle used by this thread only.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bm_vrrp_shutdown(vrrp: *mut BmVrrp, now_ns: u64) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe {
+        with(vrrp, |i| {
+            i.shutdown(at(now_ns));
+            BM_OK
+        })
+    }
+}
+
+/// The next action as JSON in `*action_json` (free it with `bm_string_free`), or NULL when
+/// there is none: `{"action": "send", "to": IP, "priority": N, "bytes_hex": "..."}`,
+/// `{"action": "add_vips"|"remove_vips", "vips": [...]}`,
+/// `{"action": "announce", "vips": [...], "count": N}`,
+/// `{"action": "transition", "from": S, "to": S, "reason": "...", "priority": N}`.
+///
+/// # Safety
+///
+/// `vrrp` is NULL or a live handle used by this thread only; `action_json` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bm_vrrp_poll_action(vrrp: *mut BmVrrp, action_json: *mut *mut c_char) -> c_int {
+    if action_json.is_null() {
+        return BM_REJECTED;
+    }
+    // SAFETY: non-null and writable by the contract.
+    unsafe { *action_json = std::ptr::null_mut() };
+    // SAFETY: forwarded contract.
+    unsafe {
+        with(vrrp, |i| {
+            let Some(action) = i.poll_action() else { return BM_OK };
+            let value = match action {
+                Action::Send { to, bytes, priority } => {
+                    let mut hex = String::with_capacity(bytes.len() * 2);
+                    for b in &bytes {
+                        let _ = write!(hex, "{b:02x}");
+                    }
+                    json!({ "action": "send", "to": to, "priority": priority, "bytes_hex": hex })
+                }
+                Action::AddVips(vips) => json!({ "action": "add_vips", "vips": vips }),
+                Action::RemoveVips(vips) => json!({ "action": "remove_vips", "vips": vips }),
+                other => serde_json::to_value(&other).unwrap_or_default(),
+            };
+            let text = std::ffi::CString::new(value.to_string()).unwrap_or_default();
+            *action_json = text.into_raw();
+            BM_OK
+        })
+    }
+}
+
+/// When `bm_vrrp_handle_timeout` must next run: status 0 with `*at_ns` set, or status 1 when no
+/// timer runs (stopped, or in FAULT).
+///
+/// # Safety
+///
+/// `vrrp` is NULL or a live handle used by this thread only; `at_ns` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bm_vrrp_poll_timeout(vrrp: *mut BmVrrp, at_ns: *mut u64) -> c_int {
+    if at_ns.is_null() {
+        return BM_REJECTED;
+    }
+    // SAFETY: forwarded contract.
+    unsafe {
+        with(vrrp, |i| match i.poll_timeout() {
+            Some(t) => {
+                *at_ns = u64::try_from(t.as_nanos()).unwrap_or(u64::MAX);
+                BM_OK
+            }
+            None => BM_REJECTED,
+        })
+    }
+}
+
+/// Frees a router. NULL is ignored.
+///
+/// # Safety
+///
+/// `vrrp` is NULL or a handle from `bm_vrrp_new`, freed once and not used afterwards.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bm_vrrp_free(vrrp: *mut BmVrrp) {
+    if !vrrp.is_null() {
+        // SAFETY: made by Box::into_raw in bm_vrrp_new; freed once by the contract.
+        drop(unsafe { Box::from_raw(vrrp) });
+    }
+}
