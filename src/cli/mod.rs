@@ -6,6 +6,7 @@ mod host;
 mod inspect;
 mod nodeip;
 mod output;
+mod vrrp;
 mod write;
 
 use std::process::ExitCode;
@@ -40,6 +41,9 @@ enum Command {
     /// The cluster zone (api, api-int, *.apps, nodes): its zone file, offline answers.
     #[command(subcommand)]
     Dns(dns::DnsCommand),
+    /// VRRP: validate a keepalived.conf.
+    #[command(subcommand)]
+    Vrrp(vrrp::VrrpCommand),
     /// Print a shell completion script.
     Completions {
         /// The shell to complete for.
@@ -92,6 +96,7 @@ pub(crate) fn run() -> ExitCode {
         Command::Addr(AddrCommand::Classify { addrs, sloppy }) => addr::classify(&mut out, &addrs, sloppy),
         Command::NodeIp(cmd) => nodeip::run(&mut out, *cmd),
         Command::Dns(cmd) => dns::run(&mut out, cmd),
+        Command::Vrrp(cmd) => vrrp::run(&mut out, cmd),
         Command::Completions { shell } => completions(&mut out, shell),
     };
     match out.finish() {

@@ -156,7 +156,9 @@ int bm_nodeip_select(const char *request, char **out_json, char **err_json);
 // As [`bm_nodeip_select`].
 int bm_nodeip_check_arg(const char *request, char **out_json, char **err_json);
 
-// Builds a virtual router (state Initialize) from a JSON configuration:
+// Builds a virtual router (state Initialize) from keepalived.conf text (one instance, with
+// `unicast_src_ip`), from `{"keepalived": TEXT, "instance": NAME, "primary": IP}`, or from a
+// JSON configuration:
 // `{"vrid": 51, "priority": 40, "vips": ["192.168.111.5"], "primary": "192.168.111.21",
 // "advert_interval": 1, "version": "v2", "unicast_peers": [], "preempt": true,
 // "checks": [{"name": "haproxy", "weight": 20, "rise": 2, "fall": 2}], ...}` (durations in

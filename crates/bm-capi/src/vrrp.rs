@@ -22,7 +22,9 @@ fn at(ns: u64) -> Duration {
     Duration::from_nanos(ns)
 }
 
-/// Builds a virtual router (state Initialize) from a JSON configuration:
+/// Builds a virtual router (state Initialize) from keepalived.conf text (one instance, with
+/// `unicast_src_ip`), from `{"keepalived": TEXT, "instance": NAME, "primary": IP}`, or from a
+/// JSON configuration:
 /// `{"vrid": 51, "priority": 40, "vips": ["192.168.111.5"], "primary": "192.168.111.21",
 /// "advert_interval": 1, "version": "v2", "unicast_peers": [], "preempt": true,
 /// "checks": [{"name": "haproxy", "weight": 20, "rise": 2, "fall": 2}], ...}` (durations in
@@ -47,7 +49,11 @@ pub unsafe extern "C" fn bm_vrrp_new(
     let call = || {
         // SAFETY: `config` is NULL or a NUL-terminated string, by this function's contract.
         let text = unsafe { ffi::input(config, "config") }?;
-        let cfg: Config = ffi::request(text)?;
+        let cfg = if text.trim_start().starts_with('{') && !text.contains("\"keepalived\"") {
+            ffi::request::<Config>(text)?
+        } else {
+            from_keepalived(text)?
+        };
         built = Some(Instance::new(cfg).map_err(|e| Failure::rejected("invalid_config", e))?);
         Ok(String::new())
     };
@@ -63,6 +69,50 @@ pub unsafe extern "C" fn bm_vrrp_new(
         unsafe { *out = Box::into_raw(Box::new(BmVrrp { instance })) };
     }
     status
+}
+
+/// `{"keepalived": TEXT, "instance": NAME, "primary": IP}` (instance and primary optional) or
+/// keepalived.conf text itself: the named (or only) instance, with `primary` as its source
+/// address unless the file gives `unicast_src_ip`. Includes are not followed here.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeepalivedRequest {
+    keepalived: String,
+    #[serde(default)]
+    instance: Option<String>,
+    #[serde(default)]
+    primary: Option<IpAddr>,
+}
+
+fn from_keepalived(text: &str) -> Result<Config, Failure> {
+    let req = if text.trim_start().starts_with('{') {
+        ffi::request::<KeepalivedRequest>(text)?
+    } else {
+        KeepalivedRequest { keepalived: text.to_string(), instance: None, primary: None }
+    };
+    let conf = bm_vrrp::parse_keepalived(&req.keepalived, "keepalived.conf", &mut |_| {
+        Err("includes are not read through the C ABI; inline the file".into())
+    });
+    if let Some(d) = conf.diagnostics.iter().find(|d| d.severity == bm_vrrp::Severity::Error) {
+        return Err(Failure::rejected("invalid_config", d)
+            .with("line", d.line)
+            .with("column", d.column)
+            .with("diagnostics", &conf.diagnostics));
+    }
+    let spec = match &req.instance {
+        Some(name) => conf.instances.iter().find(|i| &i.name == name),
+        None if conf.instances.len() == 1 => conf.instances.first(),
+        None => None,
+    }
+    .ok_or_else(|| {
+        let names: Vec<&str> = conf.instances.iter().map(|i| i.name.as_str()).collect();
+        Failure::rejected("invalid_config", format!("name one instance of {names:?} with \"instance\""))
+    })?;
+    let primary = req.primary.unwrap_or(spec.config.primary);
+    if primary.is_unspecified() {
+        return Err(Failure::rejected("invalid_config", "no unicast_src_ip in the file: give \"primary\""));
+    }
+    spec.config_for(primary).map_err(|e| Failure::rejected("invalid_config", e))
 }
 
 /// Runs `f` on the instance with panics contained: 0, or 1 for a NULL handle, 2 after a panic.

@@ -315,7 +315,19 @@ int main(void) {
         CHECK(bm_vrrp_new("{\"vrid\": 0, \"priority\": 40, \"vips\": [\"10.0.0.100\"], \"primary\": \"10.0.0.2\"}", &bad,
                           &verr) == BM_REJECTED && bad == NULL && strstr(verr, "invalid_config"), "%s", verr);
         bm_string_free(verr);
-        printf("ok bm_vrrp_*: election, preemption by a tracked check, graceful stop, fault\n");
+        /* keepalived.conf text, as OpenShift renders it. */
+        bm_vrrp_t *ka = NULL;
+        CHECK(bm_vrrp_new("vrrp_instance ostest_API {\n state BACKUP\n interface br-ex\n virtual_router_id 62\n"
+                          " priority 40\n advert_int 1\n unicast_src_ip 192.168.111.20\n unicast_peer {\n 192.168.111.21\n }\n"
+                          " authentication {\n auth_type PASS\n auth_pass ostest_api_vip\n }\n"
+                          " virtual_ipaddress {\n 192.168.111.5/32 label vip\n }\n}\n",
+                          &ka, &verr) == BM_OK && ka, "keepalived.conf: %s", verr ? verr : "NULL");
+        CHECK(bm_vrrp_start(ka, 0) == BM_OK, "start");
+        bm_vrrp_free(ka);
+        CHECK(bm_vrrp_new("vrrp_instance X {\n virtual_router_id 7\n use_vmac\n virtual_ipaddress {\n 10.0.0.5\n }\n}\n", &ka,
+                          &verr) == BM_REJECTED && strstr(verr, "\"line\":3") && strstr(verr, "use_vmac"), "%s", verr);
+        bm_string_free(verr);
+        printf("ok bm_vrrp_*: election, preemption by a tracked check, graceful stop, fault, keepalived.conf\n");
     }
 
     /* Concurrent calls. */

@@ -1,0 +1,178 @@
+//! keepalived.conf as OpenShift's templates render it (machine-config-operator on-prem
+//! masters), and the diagnostics for what bmnet does not run.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use bm_vrrp::{Instance, Severity, State, Version, parse_keepalived};
+
+const OPENSHIFT_MASTER: &str = r#"
+global_defs {
+    enable_script_security
+    script_user root
+    max_auto_priority -1
+    vrrp_garp_master_refresh 60
+}
+
+# These are separate checks to provide the following behavior:
+vrrp_script chk_ocp_lb {
+    script "/usr/bin/timeout 1.9 /etc/keepalived/chk_ocp_script.sh"
+    interval 2
+    weight 20
+    rise 3
+    fall 3
+}
+
+vrrp_script chk_ocp_both {
+    script "/usr/bin/timeout 1.9 /etc/keepalived/chk_ocp_script_both.sh"
+    interval 2
+    weight 5
+    rise 3
+    fall 3
+}
+
+vrrp_script chk_ingress {
+    script "/usr/bin/timeout 0.9 /usr/bin/curl -o /dev/null -Lfs http://localhost:1936/healthz"
+    interval 1
+    weight 0
+    rise 3
+    fall 2
+}
+
+vrrp_instance ostest_API {
+    state BACKUP
+    interface br-ex
+    virtual_router_id 62
+    priority 40
+    advert_int 1
+    unicast_src_ip 192.168.111.20
+    unicast_peer {
+        192.168.111.21
+        192.168.111.22
+    }
+    authentication {
+        auth_type PASS
+        auth_pass ostest_api_vip
+    }
+    virtual_ipaddress {
+        192.168.111.5/32 label vip
+    }
+    track_script {
+        chk_ocp_lb
+        chk_ocp_both
+    }
+}
+
+vrrp_instance ostest_INGRESS {
+    state BACKUP
+    interface br-ex
+    virtual_router_id 159
+    priority 20
+    advert_int 1
+    authentication {
+        auth_type PASS
+        auth_pass ostest_ingress_vip
+    }
+    virtual_ipaddress {
+        192.168.111.4/32 label vip
+    }
+    track_script {
+        chk_ingress
+    }
+}
+"#;
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+#[test]
+fn openshift_master_template() {
+    let conf = parse_keepalived(OPENSHIFT_MASTER, "keepalived.conf", &mut |_| Err("none".into()));
+    assert!(!conf.has_errors(), "{:#?}", conf.diagnostics);
+    assert_eq!(conf.diagnostics.len(), 1, "only max_auto_priority is worth a word: {:#?}", conf.diagnostics);
+    assert_eq!(
+        conf.diagnostics[0].to_string(),
+        "keepalived.conf:5:5: warning: max_auto_priority has no effect: bmnet runs no realtime scheduler"
+    );
+    assert_eq!(conf.scripts.len(), 3);
+    assert_eq!(conf.scripts[0].timeout, Duration::from_secs(2), "timeout defaults to the interval");
+    let api = &conf.instances[0];
+    assert_eq!(api.name, "ostest_API");
+    assert_eq!(api.interface.as_deref(), Some("br-ex"));
+    let c = &api.config;
+    assert_eq!((c.vrid, c.priority, c.version()), (62, 40, Version::V2));
+    assert_eq!(c.primary, ip("192.168.111.20"));
+    assert_eq!(c.unicast_peers, [ip("192.168.111.21"), ip("192.168.111.22")]);
+    assert_eq!(c.auth, Some(*b"ostest_a"));
+    assert_eq!(c.garp_refresh, Duration::from_secs(60));
+    assert_eq!(api.vips[0].label.as_deref(), Some("vip"));
+    assert_eq!(
+        c.checks.iter().map(|k| (k.name.as_str(), k.weight, k.rise, k.fall)).collect::<Vec<_>>(),
+        [("chk_ocp_lb", 20, 3, 3), ("chk_ocp_both", 5, 3, 3)]
+    );
+
+    // The instance runs: checks raise the priority to 65, then a failing one takes 20 back.
+    let mut inst = Instance::new(api.config.clone()).unwrap();
+    inst.start(Duration::ZERO);
+    for _ in 0..3 {
+        inst.set_check(Duration::ZERO, "chk_ocp_lb", true);
+        inst.set_check(Duration::ZERO, "chk_ocp_both", true);
+    }
+    assert_eq!(inst.priority(), 65);
+    // The ingress instance has no unicast_src_ip: the interface's address fills it in, and its
+    // weight-0 check means FAULT while failing.
+    let ingress = &conf.instances[1];
+    assert!(ingress.config.primary.is_unspecified());
+    let cfg = ingress.config_for(ip("192.168.111.20")).unwrap();
+    let mut inst = Instance::new(cfg).unwrap();
+    inst.start(Duration::ZERO);
+    inst.set_check(Duration::ZERO, "chk_ingress", false);
+    assert_eq!(inst.state(), State::Fault);
+}
+
+#[test]
+fn unknown_and_unsupported_keywords_are_reported_by_line() {
+    let text = "global_defs {\n  vrrp_strict\n  fancy_option 1\n}\nvrrp_instance X {\n  virtual_router_id 7\n  use_vmac\n  colour blue\n  virtual_ipaddress {\n    10.0.0.5/24 dev eth1\n  }\n  track_script {\n    missing\n  }\n}\nvirtual_server 10.0.0.1 80 {\n}\n";
+    let conf = parse_keepalived(text, "k.conf", &mut |_| Err("none".into()));
+    let found: Vec<(usize, Severity, &str)> =
+        conf.diagnostics.iter().map(|d| (d.line, d.severity, d.message.as_str())).collect();
+    assert_eq!(
+        found,
+        [
+            (2, Severity::Error, "vrrp_strict changes behaviour and is not supported"),
+            (3, Severity::Warning, "unknown global_defs keyword fancy_option: ignored"),
+            (7, Severity::Error, "use_vmac changes behaviour and is not supported"),
+            (8, Severity::Warning, "unknown vrrp_instance keyword colour: ignored"),
+            (13, Severity::Error, "track_script missing: no such vrrp_script"),
+            (16, Severity::Error, "virtual_server is not supported"),
+        ]
+    );
+    assert_eq!(conf.instances[0].vips[0].prefix_len, 24);
+    assert_eq!(conf.instances[0].vips[0].dev.as_deref(), Some("eth1"));
+}
+
+#[test]
+fn includes_state_master_and_ipv6() {
+    let mut asked = Vec::new();
+    let conf = parse_keepalived(
+        "include /etc/keepalived/instances.conf\ninclude /missing.conf\n",
+        "main.conf",
+        &mut |path| {
+            asked.push(path.to_string());
+            if path == "/etc/keepalived/instances.conf" {
+                Ok("vrrp_instance V6 {\n  state MASTER\n  virtual_router_id 9\n  advert_int 0.5\n  virtual_ipaddress {\n    fd00::5/64\n  }\n}\n".into())
+            } else {
+                Err("No such file or directory".into())
+            }
+        },
+    );
+    assert_eq!(asked, ["/etc/keepalived/instances.conf", "/missing.conf"]);
+    let d = &conf.diagnostics;
+    assert_eq!(d.len(), 1, "{d:#?}");
+    assert_eq!(d[0].to_string(), "main.conf:2:9: error: cannot include /missing.conf: No such file or directory");
+    let v6 = &conf.instances[0];
+    assert_eq!(v6.config.priority, 255, "state MASTER without a priority is the owner");
+    let cfg = v6.config_for(ip("fe80::1")).unwrap();
+    assert_eq!((cfg.version(), cfg.advert_interval), (Version::V3, Duration::from_millis(500)));
+}
