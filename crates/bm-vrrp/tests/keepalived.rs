@@ -5,6 +5,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use bm_vrrp::{Instance, Severity, State, Version, parse_keepalived};
+use proptest::prelude::*;
 
 const OPENSHIFT_MASTER: &str = r#"
 global_defs {
@@ -175,4 +176,22 @@ fn includes_state_master_and_ipv6() {
     assert_eq!(v6.config.priority, 255, "state MASTER without a priority is the owner");
     let cfg = v6.config_for(ip("fe80::1")).unwrap();
     assert_eq!((cfg.version(), cfg.advert_interval), (Version::V3, Duration::from_millis(500)));
+}
+
+proptest! {
+    /// Any text, and the OpenShift file cut or spliced anywhere: no panic, diagnostics inside
+    /// the text.
+    #[test]
+    fn never_panics(text in ".{0,400}", cut in 0usize..2000, junk in "[{}\"#! a-z0-9./_-]{0,40}") {
+        let mut spliced: String = OPENSHIFT_MASTER.chars().take(cut).collect();
+        spliced.push_str(&junk);
+        spliced.extend(OPENSHIFT_MASTER.chars().skip(cut));
+        for t in [text, spliced] {
+            let conf = parse_keepalived(&t, "f", &mut |_| Err("none".into()));
+            let lines = t.lines().count().max(1);
+            for d in &conf.diagnostics {
+                prop_assert!(d.line >= 1 && d.line <= lines && d.column >= 1, "{}", d);
+            }
+        }
+    }
 }
