@@ -1,0 +1,586 @@
+//! GKeyFile as GLib 2.74's `gkeyfile.c` reads it (research nmconn.md §1.2), kept lossless.
+//!
+//! Lines are split on `\n` with one trailing `\r` dropped; leading ASCII whitespace is skipped
+//! to classify a line as blank or comment (`#` only: `;` is not a comment), group (`[name]`,
+//! only spaces or tabs after the `]`) or `key=value` (split at the first `=`, the key's trailing
+//! whitespace and the value's leading whitespace dropped, the value's trailing whitespace
+//! kept). Anything else, a key before the first group, or an invalid group or key name rejects
+//! the whole file, as `g_key_file_load_from_file` does. Duplicate keys: the last wins; repeated
+//! groups merge; both are reported as notices.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// A line and how it ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Line {
+    /// The text without its terminator (a `\r` before the `\n` is in `ending`).
+    raw: String,
+    ending: Ending,
+    kind: Kind,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ending {
+    Lf,
+    CrLf,
+    /// The last line, without a newline.
+    None,
+}
+
+impl Ending {
+    fn as_str(self) -> &'static str {
+        match self {
+            Ending::Lf => "\n",
+            Ending::CrLf => "\r\n",
+            Ending::None => "",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Kind {
+    /// Blank or a comment.
+    Other,
+    Group {
+        name: String,
+    },
+    Entry {
+        /// The key as GLib stores it (a locale suffix included: `id[de]`).
+        key: String,
+        /// Byte offset of the value in `raw` (after the leading whitespace).
+        value_at: usize,
+        /// Index of the group line this entry belongs to.
+        group: usize,
+    },
+}
+
+/// Why a file is rejected as a whole (GLib's `G_KEY_FILE_ERROR_PARSE` cases).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum ParseErrorKind {
+    /// Nothing in the file.
+    Empty,
+    /// A key before the first group.
+    NoGroup,
+    /// A line that is no comment, group or key-value pair (`; comment`, `=value`, `[a] x`).
+    NotKeyValue,
+    /// `[]`, or a name with `[` or a control character.
+    GroupName,
+    /// A key that is empty, has `[` or `]` outside a locale suffix, or starts or ends with a space.
+    KeyName,
+    /// `Encoding=` in the first group other than `UTF-8`.
+    Encoding,
+}
+
+/// A rejected file, with the place.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[error("line {line}, column {column}: {message}")]
+pub struct ParseError {
+    /// Line, 1-based.
+    pub line: usize,
+    /// Column, 1-based (characters).
+    pub column: usize,
+    /// What.
+    pub kind: ParseErrorKind,
+    /// GLib's wording, where it has one.
+    pub message: String,
+}
+
+/// Something accepted that is worth knowing.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notice {
+    /// The line, 1-based.
+    pub line: usize,
+    /// What.
+    pub kind: NoticeKind,
+}
+
+/// The notices.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum NoticeKind {
+    /// A key set again in the same group: this later one wins.
+    DuplicateKey {
+        /// The group.
+        group: String,
+        /// The key.
+        key: String,
+        /// The line it overrides.
+        earlier: usize,
+    },
+    /// A translated key (`id[de]=`): GLib loads it only for the process's languages, and
+    /// NetworkManager never asks for one, so it has no effect.
+    LocaleKey {
+        /// The group.
+        group: String,
+        /// The key, with its locale.
+        key: String,
+    },
+    /// A group opened again: its keys merge into the first.
+    RepeatedGroup {
+        /// The group.
+        group: String,
+        /// Where it first appeared.
+        first: usize,
+    },
+}
+
+/// Why a value cannot be read (GLib's `G_KEY_FILE_ERROR_INVALID_VALUE`).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum ValueError {
+    /// `\` followed by something other than `s n t r \` (or `;` in a list).
+    #[error("invalid escape sequence \\{escape} at byte {offset}")]
+    InvalidEscape {
+        /// The character after the backslash.
+        escape: char,
+        /// Byte offset in the value.
+        offset: usize,
+    },
+    /// A `\` at the end of the value.
+    #[error("escape character at end of value")]
+    TrailingEscape,
+}
+
+/// A keyfile, every byte kept.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Document {
+    lines: Vec<Line>,
+    notices: Vec<Notice>,
+}
+
+fn is_space(c: char) -> bool {
+    // g_ascii_isspace: space, \t, \n, \v, \f, \r.
+    matches!(c, ' ' | '\t' | '\n' | '\u{b}' | '\u{c}' | '\r')
+}
+
+fn column(raw: &str, byte: usize) -> usize {
+    raw[..byte].chars().count() + 1
+}
+
+/// `g_key_file_is_group_name`.
+fn valid_group(name: &str) -> bool {
+    !name.is_empty() && !name.chars().any(|c| c == '[' || c == ']' || c.is_ascii_control())
+}
+
+/// `g_key_file_is_key_name`.
+fn valid_key(key: &str) -> bool {
+    let end = key.find(['=', '[', ']']).unwrap_or(key.len());
+    let base = &key[..end];
+    if base.is_empty() || base.starts_with(' ') || base.ends_with(' ') {
+        return false;
+    }
+    let mut rest = &key[end..];
+    if let Some(locale) = rest.strip_prefix('[') {
+        let close =
+            locale.find(|c: char| !(c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | '@'))).unwrap_or(locale.len());
+        if !locale[close..].starts_with(']') {
+            return false;
+        }
+        rest = &locale[close + 1..];
+    }
+    rest.is_empty()
+}
+
+impl Document {
+    /// Parses a keyfile as NetworkManager loads it.
+    ///
+    /// ```
+    /// use bm_nmconn::Document;
+    /// let text = "[connection]\nid=eth0\n\n[ipv4]\naddress1=10.10.99.99\\24\nmethod=manual\n";
+    /// let doc = Document::parse(text).unwrap();
+    /// assert_eq!(doc.to_string(), text); // lossless
+    /// // GLib reads the typo as an invalid escape: NetworkManager then drops the address.
+    /// assert!(doc.get_string("ipv4", "address1").is_err());
+    /// assert_eq!(doc.get_string("ipv4", "method").unwrap().as_deref(), Some("manual"));
+    /// ```
+    pub fn parse(text: &str) -> Result<Document, ParseError> {
+        if text.is_empty() {
+            return Err(ParseError {
+                line: 1,
+                column: 1,
+                kind: ParseErrorKind::Empty,
+                message: "File is empty".into(),
+            });
+        }
+        let mut lines = Vec::new();
+        let mut rest = text;
+        while !rest.is_empty() {
+            let (piece, ending, next) = match rest.find('\n') {
+                Some(i) => {
+                    let piece = &rest[..i];
+                    match piece.strip_suffix('\r') {
+                        Some(p) => (p, Ending::CrLf, &rest[i + 1..]),
+                        None => (piece, Ending::Lf, &rest[i + 1..]),
+                    }
+                }
+                None => (rest, Ending::None, ""),
+            };
+            lines.push(Line { raw: piece.to_string(), ending, kind: Kind::Other });
+            rest = next;
+        }
+        let mut doc = Document { lines, notices: Vec::new() };
+        doc.classify()?;
+        Ok(doc)
+    }
+
+    /// Sorts every line into blank/comment, group or entry, and checks names.
+    fn classify(&mut self) -> Result<(), ParseError> {
+        let mut current: Option<usize> = None;
+        let mut first_group: Option<usize> = None;
+        let mut group_first_line: Vec<(String, usize)> = Vec::new();
+        let mut seen_keys: Vec<(String, String, usize)> = Vec::new();
+        for n in 0..self.lines.len() {
+            let raw = self.lines[n].raw.clone();
+            let start = raw.len() - raw.trim_start_matches(is_space).len();
+            let t = &raw[start..];
+            let err = |kind: ParseErrorKind, at: usize, message: String| ParseError {
+                line: n + 1,
+                column: column(&raw, at),
+                kind,
+                message,
+            };
+            if t.is_empty() || t.starts_with('#') {
+                continue;
+            }
+            if let Some(after) = t.strip_prefix('[')
+                && let Some(close) = after.find(']')
+                && after[close + 1..].chars().all(|c| c == ' ' || c == '\t')
+            {
+                let name = &after[..close];
+                if !valid_group(name) {
+                    return Err(err(ParseErrorKind::GroupName, start, format!("Invalid group name: {name}")));
+                }
+                // GLib merges a repeated group into the first one.
+                let canonical = match group_first_line.iter().find(|(g, _)| g == name) {
+                    Some((_, first)) => {
+                        self.notices.push(Notice {
+                            line: n + 1,
+                            kind: NoticeKind::RepeatedGroup { group: name.into(), first: first + 1 },
+                        });
+                        *first
+                    }
+                    None => {
+                        group_first_line.push((name.to_string(), n));
+                        n
+                    }
+                };
+                self.lines[n].kind = Kind::Group { name: name.to_string() };
+                current = Some(canonical);
+                first_group.get_or_insert(canonical);
+                continue;
+            }
+            let Some(eq) = t.find('=').filter(|&i| i > 0) else {
+                return Err(err(
+                    ParseErrorKind::NotKeyValue,
+                    start,
+                    format!("Key file contains line “{t}” which is not a key-value pair, group, or comment"),
+                ));
+            };
+            let key = t[..eq].trim_end_matches(is_space);
+            let Some(group) = current else {
+                return Err(err(ParseErrorKind::NoGroup, start, "Key file does not start with a group".into()));
+            };
+            if !valid_key(key) {
+                return Err(err(ParseErrorKind::KeyName, start, format!("Invalid key name: {key}")));
+            }
+            let value_rel = t[eq + 1..].len() - t[eq + 1..].trim_start_matches(is_space).len();
+            let value_at = start + eq + 1 + value_rel;
+            let value = &raw[value_at..];
+            if key == "Encoding" && Some(group) == first_group && value != "UTF-8" {
+                return Err(err(
+                    ParseErrorKind::Encoding,
+                    value_at,
+                    format!("Key file contains unsupported encoding “{value}”"),
+                ));
+            }
+            let group_name = match &self.lines[group].kind {
+                Kind::Group { name } => name.clone(),
+                _ => String::new(),
+            };
+            if key.contains('[') {
+                // Kept in the document, invisible to readers (GLib drops it at load).
+                self.notices.push(Notice {
+                    line: n + 1,
+                    kind: NoticeKind::LocaleKey { group: group_name, key: key.to_string() },
+                });
+                self.lines[n].kind = Kind::Entry { key: key.to_string(), value_at, group };
+                continue;
+            }
+            if let Some(earlier) =
+                seen_keys.iter().rev().find(|(g, k, _)| *g == group_name && k == key).map(|(_, _, l)| *l)
+            {
+                self.notices.push(Notice {
+                    line: n + 1,
+                    kind: NoticeKind::DuplicateKey {
+                        group: group_name.clone(),
+                        key: key.to_string(),
+                        earlier: earlier + 1,
+                    },
+                });
+            }
+            seen_keys.push((group_name, key.to_string(), n));
+            self.lines[n].kind = Kind::Entry { key: key.to_string(), value_at, group };
+        }
+        Ok(())
+    }
+
+    /// Duplicate keys and repeated groups, in file order.
+    pub fn notices(&self) -> &[Notice] {
+        &self.notices
+    }
+
+    /// Group names, each once, in order of first appearance.
+    pub fn groups(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for l in &self.lines {
+            if let Kind::Group { name } = &l.kind
+                && !out.contains(&name.as_str())
+            {
+                out.push(name);
+            }
+        }
+        out
+    }
+
+    /// Whether a group exists.
+    pub fn has_group(&self, group: &str) -> bool {
+        self.groups().contains(&group)
+    }
+
+    /// The group line index (the first occurrence) of `group`.
+    fn group_line(&self, group: &str) -> Option<usize> {
+        self.lines.iter().position(|l| matches!(&l.kind, Kind::Group { name } if name == group))
+    }
+
+    /// Keys of a group, each once, in order of first appearance (translated keys left out, as
+    /// GLib leaves them out).
+    pub fn keys(&self, group: &str) -> Vec<&str> {
+        let Some(g) = self.group_line(group) else { return Vec::new() };
+        let mut out: Vec<&str> = Vec::new();
+        for l in &self.lines {
+            if let Kind::Entry { key, group, .. } = &l.kind
+                && *group == g
+                && !key.contains('[')
+                && !out.contains(&key.as_str())
+            {
+                out.push(key);
+            }
+        }
+        out
+    }
+
+    /// The line index of the entry that wins for (group, key): the last. Translated keys are
+    /// never found, as GLib never loads them.
+    fn entry(&self, group: &str, key: &str) -> Option<usize> {
+        if key.contains('[') {
+            return None;
+        }
+        let g = self.group_line(group)?;
+        self.lines.iter().rposition(|l| matches!(&l.kind, Kind::Entry { key: k, group, .. } if *group == g && k == key))
+    }
+
+    /// The raw value as written (escapes not processed), and its line (1-based).
+    pub fn get_raw(&self, group: &str, key: &str) -> Option<(&str, usize)> {
+        let n = self.entry(group, key)?;
+        match &self.lines[n].kind {
+            Kind::Entry { value_at, .. } => Some((&self.lines[n].raw[*value_at..], n + 1)),
+            _ => None,
+        }
+    }
+
+    /// The value as `g_key_file_get_string` returns it: escapes processed, `\;` refused.
+    pub fn get_string(&self, group: &str, key: &str) -> Result<Option<String>, ValueError> {
+        self.get_raw(group, key)
+            .map(|(raw, _)| unescape(raw, false).map(|mut v| v.pop().unwrap_or_default()))
+            .transpose()
+    }
+
+    /// The value as `g_key_file_get_string_list` returns it: split on unescaped `;`, a
+    /// trailing `;` optional.
+    pub fn get_list(&self, group: &str, key: &str) -> Result<Option<Vec<String>>, ValueError> {
+        self.get_raw(group, key).map(|(raw, _)| unescape(raw, true)).transpose()
+    }
+
+    /// Sets a value (escaped as GLib's writer escapes it): the winning entry's line is rewritten
+    /// in place (its key and spacing kept); a new key goes after the group's last entry; a new
+    /// group goes at the end. Every other line stays as it was.
+    pub fn set_string(&mut self, group: &str, key: &str, value: &str) {
+        self.set_raw(group, key, &escape(value, false));
+    }
+
+    /// Sets a list value, each element escaped and followed by `;` (NetworkManager's form).
+    pub fn set_list(&mut self, group: &str, key: &str, values: &[&str]) {
+        let raw: String = values.iter().map(|v| escape(v, true) + ";").collect();
+        self.set_raw(group, key, &raw);
+    }
+
+    fn set_raw(&mut self, group: &str, key: &str, raw_value: &str) {
+        if let Some(n) = self.entry(group, key) {
+            let line = &mut self.lines[n];
+            if let Kind::Entry { value_at, .. } = line.kind {
+                line.raw.truncate(value_at);
+                line.raw.push_str(raw_value);
+            }
+            return;
+        }
+        let ending = self.lines.iter().find(|l| l.ending != Ending::None).map_or(Ending::Lf, |l| l.ending);
+        let entry_line = |group_index: usize| Line {
+            raw: format!("{key}={raw_value}"),
+            ending,
+            kind: Kind::Entry { key: key.to_string(), value_at: key.len() + 1, group: group_index },
+        };
+        match self.group_line(group) {
+            Some(g) => {
+                // After the last line belonging to the group (its last entry, or its header).
+                let last = (0..self.lines.len())
+                    .rev()
+                    .find(|&i| i == g || matches!(&self.lines[i].kind, Kind::Entry { group, .. } if *group == g))
+                    .unwrap_or(g);
+                self.ensure_terminated(last);
+                self.lines.insert(last + 1, entry_line(g));
+                self.reindex(last + 1);
+            }
+            None => {
+                if let Some(last) = self.lines.len().checked_sub(1) {
+                    self.ensure_terminated(last);
+                    if !self.lines[last].raw.trim().is_empty() {
+                        self.lines.push(Line { raw: String::new(), ending, kind: Kind::Other });
+                    }
+                }
+                let g = self.lines.len();
+                self.lines.push(Line {
+                    raw: format!("[{group}]"),
+                    ending,
+                    kind: Kind::Group { name: group.to_string() },
+                });
+                self.lines.push(entry_line(g));
+            }
+        }
+    }
+
+    /// Removes a key from a group (every occurrence). Returns whether there was one.
+    pub fn remove(&mut self, group: &str, key: &str) -> bool {
+        let Some(g) = self.group_line(group) else { return false };
+        let before = self.lines.len();
+        let mut i = 0;
+        while i < self.lines.len() {
+            if matches!(&self.lines[i].kind, Kind::Entry { key: k, group, .. } if *group == g && k == key) {
+                let ending = self.lines[i].ending;
+                self.lines.remove(i);
+                // Keep the file's last-line-without-newline shape.
+                if i == self.lines.len() && ending == Ending::None && i > 0 {
+                    self.lines[i - 1].ending = Ending::None;
+                }
+                self.reindex(i);
+            } else {
+                i += 1;
+            }
+        }
+        self.notices.retain(
+            |n| !matches!(&n.kind, NoticeKind::DuplicateKey { group: g2, key: k2, .. } if g2 == group && k2 == key),
+        );
+        self.lines.len() != before
+    }
+
+    /// A line that gets a successor needs a newline of its own.
+    fn ensure_terminated(&mut self, n: usize) {
+        if self.lines[n].ending == Ending::None {
+            self.lines[n].ending = Ending::Lf;
+        }
+    }
+
+    /// Fixes the group indices after a line was inserted at or removed from `at`.
+    fn reindex(&mut self, _at: usize) {
+        let mut current = None;
+        let mut firsts: Vec<(String, usize)> = Vec::new();
+        for i in 0..self.lines.len() {
+            match &self.lines[i].kind {
+                Kind::Group { name } => {
+                    let first = match firsts.iter().find(|(g, _)| g == name) {
+                        Some((_, f)) => *f,
+                        None => {
+                            firsts.push((name.clone(), i));
+                            i
+                        }
+                    };
+                    current = Some(first);
+                }
+                Kind::Entry { .. } => {
+                    if let (Kind::Entry { group, .. }, Some(c)) = (&mut self.lines[i].kind, current) {
+                        *group = c;
+                    }
+                }
+                Kind::Other => {}
+            }
+        }
+    }
+}
+
+impl fmt::Display for Document {
+    /// The file, byte for byte as parsed (with edits applied).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for l in &self.lines {
+            f.write_str(&l.raw)?;
+            f.write_str(l.ending.as_str())?;
+        }
+        Ok(())
+    }
+}
+
+/// `g_key_file_parse_value_as_string`: escapes, and for lists the split on unescaped `;`.
+fn unescape(raw: &str, list: bool) -> Result<Vec<String>, ValueError> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut chars = raw.char_indices();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some((_, 's')) => cur.push(' '),
+                Some((_, 'n')) => cur.push('\n'),
+                Some((_, 't')) => cur.push('\t'),
+                Some((_, 'r')) => cur.push('\r'),
+                Some((_, '\\')) => cur.push('\\'),
+                Some((_, ';')) if list => cur.push(';'),
+                Some((_, e)) => return Err(ValueError::InvalidEscape { escape: e, offset: i }),
+                None => return Err(ValueError::TrailingEscape),
+            },
+            ';' if list => out.push(std::mem::take(&mut cur)),
+            c => cur.push(c),
+        }
+    }
+    if !list || !cur.is_empty() {
+        out.push(cur);
+    }
+    Ok(out)
+}
+
+/// `g_key_file_parse_string_as_value`: leading spaces and tabs, newlines, carriage returns and
+/// backslashes escaped; `;` only inside list elements.
+fn escape(value: &str, list: bool) -> String {
+    let mut out = String::with_capacity(value.len());
+    let mut leading = true;
+    for c in value.chars() {
+        match c {
+            ' ' if leading => out.push_str("\\s"),
+            '\t' if leading => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\\' => {
+                leading = false;
+                out.push_str("\\\\");
+            }
+            ';' if list => {
+                leading = true;
+                out.push_str("\\;");
+            }
+            c => {
+                leading = false;
+                out.push(c);
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,111 @@
+//! The document model through its public API: errors with their place, notices, lossless
+//! writes, and edits that touch only the lines they change.
+
+use bm_nmconn::{Document, NoticeKind, ParseErrorKind};
+use proptest::prelude::*;
+
+#[test]
+fn rejections_name_line_and_column() {
+    let e = Document::parse("[connection]\nid=a\n  ; a comment\n").unwrap_err();
+    assert_eq!((e.line, e.column, e.kind.clone()), (3, 3, ParseErrorKind::NotKeyValue));
+    assert_eq!(
+        e.to_string(),
+        "line 3, column 3: Key file contains line “; a comment” which is not a key-value pair, group, or comment"
+    );
+    let e = Document::parse("id=a\n[connection]\n").unwrap_err();
+    assert_eq!((e.line, e.kind), (1, ParseErrorKind::NoGroup));
+    assert_eq!(Document::parse("[]\n").unwrap_err().kind, ParseErrorKind::GroupName);
+    assert_eq!(Document::parse("[c]\n key=x\n").map(|d| d.get_string("c", "key").unwrap()), Ok(Some("x".into())));
+    assert_eq!(Document::parse("[c]\na[b=x\n").unwrap_err().kind, ParseErrorKind::KeyName);
+    assert_eq!(Document::parse("[c]\nEncoding=latin1\n").unwrap_err().kind, ParseErrorKind::Encoding);
+    assert_eq!(Document::parse("").unwrap_err().kind, ParseErrorKind::Empty);
+}
+
+#[test]
+fn duplicates_and_repeated_groups_are_noticed_and_the_last_wins() {
+    let doc = Document::parse("[connection]\nid=one\nid=two\n[ipv4]\n[connection]\nid=three\n").unwrap();
+    assert_eq!(doc.get_string("connection", "id").unwrap().as_deref(), Some("three"));
+    let kinds: Vec<(usize, &NoticeKind)> = doc.notices().iter().map(|n| (n.line, &n.kind)).collect();
+    assert!(matches!(kinds[0], (3, NoticeKind::DuplicateKey { earlier: 2, .. })));
+    assert!(matches!(kinds[1], (5, NoticeKind::RepeatedGroup { first: 1, .. })));
+    assert!(matches!(kinds[2], (6, NoticeKind::DuplicateKey { earlier: 3, .. })));
+    assert_eq!(doc.groups(), ["connection", "ipv4"]);
+}
+
+#[test]
+fn lists_and_escapes() {
+    let doc = Document::parse("[ipv4]\ndns=1.1.1.1;8.8.8.8;\nbad=1.1.1.1,8.8.8.8\nid=a\\;b\n").unwrap();
+    assert_eq!(doc.get_list("ipv4", "dns").unwrap().unwrap(), ["1.1.1.1", "8.8.8.8"]);
+    assert_eq!(doc.get_list("ipv4", "bad").unwrap().unwrap(), ["1.1.1.1,8.8.8.8"], "a comma is no separator");
+    assert!(doc.get_string("ipv4", "id").is_err(), "\\; only in lists: NM loses connection.id");
+}
+
+#[test]
+fn edits_touch_only_their_lines() {
+    let text = "# written by hand\r\n[connection]\r\nid = eth0\r\ntype=ethernet\r\n\r\n[ipv4]\r\nmethod=auto\r\n";
+    let mut doc = Document::parse(text).unwrap();
+    doc.set_string("connection", "id", " lead;semi");
+    assert_eq!(doc.to_string(), text.replace("id = eth0", "id = \\slead;semi"), "key, spacing and CRLF kept");
+    doc.set_list("ipv4", "dns", &["1.1.1.1", "8.8.8.8"]);
+    assert!(doc.to_string().ends_with("method=auto\r\ndns=1.1.1.1;8.8.8.8;\r\n"));
+    doc.set_string("ethernet", "mtu", "9000");
+    assert!(doc.to_string().ends_with("dns=1.1.1.1;8.8.8.8;\r\n\r\n[ethernet]\r\nmtu=9000\r\n"));
+    assert!(doc.remove("ipv4", "dns"));
+    assert!(!doc.remove("ipv4", "dns"));
+    let reparsed = Document::parse(&doc.to_string()).unwrap();
+    assert_eq!(reparsed.get_string("connection", "id").unwrap().as_deref(), Some(" lead;semi"));
+    assert_eq!(reparsed.get_string("ethernet", "mtu").unwrap().as_deref(), Some("9000"));
+}
+
+fn arb_doc() -> impl Strategy<Value = String> {
+    let line = prop_oneof![
+        "\\[[a-z0-9-]{1,12}\\][ \t]{0,2}",
+        "[ \t]{0,2}[a-z][a-z0-9-]{0,10}[ \t]{0,2}=[ \t]{0,2}[ -~]{0,20}",
+        "[ \t]{0,2}#[ -~]{0,20}",
+        "[ \t]{0,3}",
+    ];
+    ("\\[[a-z]{1,8}\\]", prop::collection::vec(line, 0..20), prop_oneof![Just("\n"), Just("\r\n")], any::<bool>())
+        .prop_map(|(first, lines, nl, final_nl)| {
+            let mut s = first + nl;
+            s.push_str(&lines.join(nl));
+            if final_nl && !lines.is_empty() {
+                s.push_str(nl);
+            }
+            s
+        })
+}
+
+proptest! {
+    /// Parse then write is the identity on every accepted document.
+    #[test]
+    fn parse_write_identity(text in arb_doc()) {
+        if let Ok(doc) = Document::parse(&text) {
+            prop_assert_eq!(doc.to_string(), text);
+        }
+    }
+
+    /// Setting a value changes only the lines of that key (or adds lines at the group's end or
+    /// the file's end), and the value reads back.
+    #[test]
+    fn set_touches_only_its_key(text in arb_doc(), key in "[a-z]{1,6}", value in "[ -~\t]{0,20}") {
+        let Ok(doc) = Document::parse(&text) else { return Ok(()) };
+        let group = doc.groups()[0].to_string();
+        let mut edited = doc.clone();
+        edited.set_string(&group, &key, &value);
+        prop_assert_eq!(edited.get_string(&group, &key).unwrap(), Some(value.clone()));
+        let reparsed = Document::parse(&edited.to_string()).unwrap();
+        prop_assert_eq!(reparsed.get_string(&group, &key).unwrap(), Some(value.clone()));
+        for g in doc.groups() {
+            for k in doc.keys(g) {
+                if g != group || k != key {
+                    prop_assert_eq!(doc.get_raw(g, k).map(|(r, _)| r), reparsed.get_raw(g, k).map(|(r, _)| r));
+                }
+            }
+        }
+        let before: Vec<&str> = text.lines().collect();
+        let after = edited.to_string();
+        let after: Vec<&str> = after.lines().collect();
+        let changed = before.iter().filter(|l| !after.contains(l)).count();
+        prop_assert!(changed <= 1, "{} lines changed", changed);
+    }
+}

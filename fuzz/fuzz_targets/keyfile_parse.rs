@@ -1,0 +1,23 @@
+//! Fuzzes the keyfile parser: no input may panic; whatever parses writes back byte for byte,
+//! and a value set on it reads back after a reparse.
+
+#![no_main]
+
+use bm_nmconn::Document;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(mut doc) = Document::parse(text) else { return };
+    assert_eq!(doc.to_string(), text);
+    for g in doc.groups().iter().map(|g| g.to_string()).collect::<Vec<_>>() {
+        for k in doc.keys(&g).iter().map(|k| k.to_string()).collect::<Vec<_>>() {
+            let _ = doc.get_string(&g, &k);
+            let _ = doc.get_list(&g, &k);
+        }
+    }
+    let Some(group) = doc.groups().first().map(|g| g.to_string()) else { return };
+    doc.set_string(&group, "fuzzed", " a;b\\c\n");
+    let again = Document::parse(&doc.to_string()).expect("an edited document parses");
+    assert_eq!(again.get_string(&group, "fuzzed").unwrap().as_deref(), Some(" a;b\\c\n"));
+});
