@@ -1,5 +1,5 @@
-//! Fuzzes the keyfile parser: no input may panic; whatever parses writes back byte for byte,
-//! and a value set on it reads back after a reparse.
+//! Fuzzes the keyfile parser and NetworkManager's value readers: no input may panic; whatever
+//! parses writes back byte for byte, and a value set on it reads back after a reparse.
 
 #![no_main]
 
@@ -12,8 +12,14 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(doc.to_string(), text);
     for g in doc.groups().iter().map(|g| g.to_string()).collect::<Vec<_>>() {
         for k in doc.keys(&g).iter().map(|k| k.to_string()).collect::<Vec<_>>() {
-            let _ = doc.get_string(&g, &k);
+            if let Ok(Some(v)) = doc.get_string(&g, &k) {
+                // NetworkManager's value readers on every value.
+                let _ = bm_nmconn::value::parse_uint(&v, 0, u64::MAX);
+                let _ = bm_nmconn::value::parse_bool(&v);
+                let _ = bm_nmconn::value::parse_mac(&v, 6);
+            }
             let _ = doc.get_list(&g, &k);
+            let _ = bm_nmconn::value::list_key_index(&k, "address");
         }
     }
     let Some(group) = doc.groups().first().map(|g| g.to_string()) else { return };

@@ -1,9 +1,11 @@
-//! bm-nmconn: NetworkManager keyfiles. This first part is the GKeyFile layer NetworkManager
-//! reads them through: a lossless document (parse, then write, is byte-identical; edits touch
-//! only the lines they change) that accepts, rejects and unescapes exactly as GLib 2.74 does.
+//! bm-nmconn: NetworkManager keyfiles. So far: the GKeyFile layer NetworkManager reads them
+//! through ([`keyfile`]: a lossless document that accepts, rejects and unescapes exactly as GLib
+//! 2.74 does) and NetworkManager's value readers ([`value`]: integers in C's base 0, exact
+//! booleans, hardware addresses, list-key indices).
 
 #![forbid(unsafe_code)]
 
 pub mod keyfile;
+pub mod value;
 
 pub use keyfile::{Document, Notice, NoticeKind, ParseError, ParseErrorKind, ValueError};

@@ -1,0 +1,225 @@
+//! NetworkManager's readers for keyfile values, as 1.42 applies them (research nmconn.md §1.2,
+//! §1.3): each returns what NetworkManager would load, or why it would fall back to the default,
+//! so a validator can say "you wrote X, NetworkManager loads Y".
+
+use serde::{Deserialize, Serialize};
+
+/// The base an integer was read in: NetworkManager's integer reader is C's `strtoull` with
+/// base 0, so `01500` is octal (832) and `0x2328` hex (9000).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Radix {
+    /// Decimal.
+    Decimal,
+    /// A leading `0`: octal.
+    Octal,
+    /// A leading `0x` / `0X`: hexadecimal.
+    Hex,
+}
+
+/// Why an integer is not one (NetworkManager: "value cannot be interpreted as integer", and
+/// the property keeps its default).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum IntError {
+    /// Nothing but whitespace.
+    #[error("empty")]
+    Empty,
+    /// A character that is no digit of the base (`0900`: 9 is not octal; `1e3`; `9k`).
+    #[error("{ch:?} is not a digit in base {base}")]
+    Digit {
+        /// The character.
+        ch: char,
+        /// The base in effect.
+        base: u32,
+    },
+    /// Larger than the property allows.
+    #[error("{value} is out of range {min}..={max}")]
+    Range {
+        /// The value read.
+        value: u64,
+        /// Smallest allowed.
+        min: u64,
+        /// Largest allowed.
+        max: u64,
+    },
+}
+
+/// Reads an unsigned integer as `_nm_utils_ascii_str_to_uint64(s, 0, min, max, ...)`: leading
+/// and trailing whitespace and a `+` accepted, `0x` hex, a leading `0` octal. Returns the value
+/// and the base it was read in (a validator warns about octal).
+///
+/// ```
+/// use bm_nmconn::value::{Radix, parse_uint};
+/// assert_eq!(parse_uint("01500", 0, u64::MAX), Ok((832, Radix::Octal)));
+/// assert_eq!(parse_uint("0x2328", 0, u64::MAX), Ok((9000, Radix::Hex)));
+/// assert!(parse_uint("0900", 0, u64::MAX).is_err());
+/// ```
+pub fn parse_uint(s: &str, min: u64, max: u64) -> Result<(u64, Radix), IntError> {
+    let t = s.trim_matches(|c: char| c.is_ascii_whitespace());
+    let t = t.strip_prefix('+').unwrap_or(t);
+    if t.is_empty() {
+        return Err(IntError::Empty);
+    }
+    let (digits, radix, base) = if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        (h, Radix::Hex, 16)
+    } else if t.len() > 1 && t.starts_with('0') {
+        (&t[1..], Radix::Octal, 8)
+    } else {
+        (t, Radix::Decimal, 10)
+    };
+    if digits.is_empty() {
+        // strtoull reads "0x" as 0 followed by garbage "x".
+        return Err(IntError::Digit { ch: 'x', base: 10 });
+    }
+    let mut value: u64 = 0;
+    for ch in digits.chars() {
+        let d = ch.to_digit(base).ok_or(IntError::Digit { ch, base })?;
+        value = value
+            .checked_mul(u64::from(base))
+            .and_then(|v| v.checked_add(u64::from(d)))
+            .ok_or(IntError::Range { value: u64::MAX, min, max })?;
+    }
+    if value < min || value > max {
+        return Err(IntError::Range { value, min, max });
+    }
+    Ok((value, radix))
+}
+
+/// Reads a boolean as `g_key_file_get_boolean`: exactly `true`, `false`, `1` or `0`,
+/// case-sensitive, trailing whitespace allowed. `yes`, `no`, `False`, `on` are not booleans:
+/// NetworkManager warns "value cannot be interpreted" and keeps the default.
+pub fn parse_bool(s: &str) -> Option<bool> {
+    match s.trim_end_matches(|c: char| c.is_ascii_whitespace()) {
+        "true" | "1" => Some(true),
+        "false" | "0" => Some(false),
+        _ => None,
+    }
+}
+
+/// Reads a hardware address as `nm_utils_hwaddr_aton` does for a property of `len` bytes (6 for
+/// Ethernet, 20 for InfiniBand): octets of one or two hex digits separated by `:` or `-`; the
+/// obsolete decimal byte list (`0;34;104;18;121;162;`) too. `None` where NetworkManager says
+/// "ignoring invalid MAC address" (no separators, a wrong length).
+pub fn parse_mac(s: &str, len: usize) -> Option<Vec<u8>> {
+    let t = s.trim();
+    if t.contains(';') {
+        let bytes: Option<Vec<u8>> =
+            t.split(';').filter(|p| !p.is_empty()).map(|p| p.trim().parse::<u8>().ok()).collect();
+        return bytes.filter(|b| b.len() == len);
+    }
+    let octets: Vec<&str> = t.split([':', '-']).collect();
+    if octets.len() != len {
+        return None;
+    }
+    octets.iter().map(|o| if (1..=2).contains(&o.len()) { u8::from_str_radix(o, 16).ok() } else { None }).collect()
+}
+
+/// The index of an `addressN` / `addressesN` / `routeN` / `routesN` key under `prefix`
+/// (`address`, `route`): `-1` for the bare name, `N` for a decimal without a leading zero, and
+/// `None` for anything else — which NetworkManager ignores without a word (`address01`).
+/// The second value says whether the plural form was used.
+pub fn list_key_index(key: &str, prefix: &str) -> Option<(i64, bool)> {
+    let rest = key.strip_prefix(prefix)?;
+    // The plural forms: `addresses`, `routes`.
+    let plural_suffix = if prefix.ends_with('s') { "es" } else { "s" };
+    let (rest, plural) = match rest.strip_prefix(plural_suffix) {
+        Some(r) => (r, true),
+        None => (rest, false),
+    };
+    if rest.is_empty() {
+        return Some((-1, plural));
+    }
+    if rest == "0" || (!rest.starts_with('0') && rest.chars().all(|c| c.is_ascii_digit())) {
+        return rest.parse().ok().map(|n| (n, plural));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The values the research observed NetworkManager 1.42 load.
+    #[test]
+    fn integers_as_networkmanager_reads_them() {
+        assert_eq!(parse_uint("0x2328", 0, u64::MAX), Ok((9000, Radix::Hex)));
+        assert_eq!(parse_uint("01500", 0, u64::MAX), Ok((832, Radix::Octal)));
+        assert_eq!(parse_uint("010", 0, u64::MAX), Ok((8, Radix::Octal)));
+        assert_eq!(parse_uint("0100", 0, 4094), Ok((64, Radix::Octal)), "[vlan] id=0100 is VLAN 64");
+        assert_eq!(parse_uint(" +1500 ", 0, u64::MAX), Ok((1500, Radix::Decimal)));
+        assert_eq!(parse_uint("0", 0, u64::MAX), Ok((0, Radix::Decimal)));
+        assert!(matches!(parse_uint("0900", 0, u64::MAX), Err(IntError::Digit { ch: '9', base: 8 })));
+        assert!(matches!(parse_uint("1e3", 0, u64::MAX), Err(IntError::Digit { ch: 'e', base: 10 })));
+        assert!(matches!(parse_uint("9k", 0, u64::MAX), Err(IntError::Digit { .. })));
+        assert!(matches!(parse_uint("-1", 0, u64::MAX), Err(IntError::Digit { ch: '-', .. })));
+        assert_eq!(parse_uint("  ", 0, 10), Err(IntError::Empty));
+        assert!(matches!(parse_uint("4095", 0, 4094), Err(IntError::Range { value: 4095, .. })));
+        assert!(matches!(parse_uint("99999999999999999999999", 0, u64::MAX), Err(IntError::Range { .. })));
+    }
+
+    #[test]
+    fn booleans_are_exact() {
+        for (s, v) in [("true", true), ("1", true), ("false", false), ("0", false), ("true  ", true)] {
+            assert_eq!(parse_bool(s), Some(v), "{s:?}");
+        }
+        for s in ["yes", "no", "False", "TRUE", "on", "off", ""] {
+            assert_eq!(parse_bool(s), None, "{s:?} is not a GKeyFile boolean");
+        }
+    }
+
+    #[test]
+    fn mac_addresses() {
+        assert_eq!(parse_mac("00:11:22:33:44:55", 6), Some(vec![0, 0x11, 0x22, 0x33, 0x44, 0x55]));
+        assert_eq!(parse_mac("00-11-22-33-44-5a", 6), Some(vec![0, 0x11, 0x22, 0x33, 0x44, 0x5a]));
+        assert_eq!(parse_mac("0:1:2:3:4:5", 6), Some(vec![0, 1, 2, 3, 4, 5]), "single digits are padded");
+        assert_eq!(
+            parse_mac("0;34;104;18;121;162;", 6),
+            Some(vec![0, 34, 104, 18, 121, 162]),
+            "the obsolete byte list"
+        );
+        assert_eq!(parse_mac("001122334455", 6), None);
+        assert_eq!(parse_mac("00:11:22:33:44", 6), None);
+        assert_eq!(parse_mac("00:11:22:33:44:555", 6), None);
+        assert_eq!(parse_mac(&["80"; 20].join(":"), 20).map(|b| b.len()), Some(20), "InfiniBand");
+    }
+
+    proptest::proptest! {
+        /// Every u64 written in each base reads back, with the base reported.
+        #[test]
+        fn integers_round_trip(n: u64, pad in 0usize..3) {
+            let ws = " ".repeat(pad);
+            proptest::prop_assert_eq!(parse_uint(&format!("{ws}{n}{ws}"), 0, u64::MAX), Ok((n, Radix::Decimal)));
+            proptest::prop_assert_eq!(parse_uint(&format!("{n:#x}"), 0, u64::MAX), Ok((n, Radix::Hex)));
+            if n > 0 {
+                proptest::prop_assert_eq!(parse_uint(&format!("0{n:o}"), 0, u64::MAX), Ok((n, Radix::Octal)));
+            }
+        }
+
+        /// Any text: no panic, and a MAC that parses has the asked length.
+        #[test]
+        fn never_panics(s in ".{0,40}") {
+            let _ = parse_uint(&s, 0, u64::MAX);
+            let _ = parse_bool(&s);
+            if let Some(m) = parse_mac(&s, 6) {
+                proptest::prop_assert_eq!(m.len(), 6);
+            }
+            let _ = list_key_index(&s, "address");
+        }
+    }
+
+    /// `address`, `address0`, `address2` become 1, 2, 3; `address01` is ignored.
+    #[test]
+    fn list_key_indices() {
+        assert_eq!(list_key_index("address", "address"), Some((-1, false)));
+        assert_eq!(list_key_index("address0", "address"), Some((0, false)));
+        assert_eq!(list_key_index("address2", "address"), Some((2, false)));
+        assert_eq!(list_key_index("addresses30", "address"), Some((30, true)));
+        assert_eq!(list_key_index("address01", "address"), None);
+        assert_eq!(list_key_index("address1x", "address"), None);
+        assert_eq!(list_key_index("route7", "route"), Some((7, false)));
+        assert_eq!(list_key_index("routes7", "route"), Some((7, true)));
+        assert_eq!(list_key_index("route1_options", "route"), None);
+        assert_eq!(list_key_index("gateway", "address"), None);
+    }
+}
