@@ -22,6 +22,12 @@ fuzz_target!(|data: &[u8]| {
             let _ = bm_nmconn::value::list_key_index(&k, "address");
         }
     }
+    for fam in ["ipv4", "ipv6"] {
+        let read = bm_nmconn::ip::read_addresses(&doc, fam);
+        for (addr, plen) in read.addresses {
+            assert!(u32::from(plen) <= if addr.is_ipv4() { 32 } else { 128 });
+        }
+    }
     let Some(group) = doc.groups().first().map(|g| g.to_string()) else { return };
     doc.set_string(&group, "fuzzed", " a;b\\c\n");
     let again = Document::parse(&doc.to_string()).expect("an edited document parses");

@@ -5,6 +5,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod ip;
 pub mod keyfile;
 pub mod value;
 

@@ -1,0 +1,171 @@
+//! `ipv4.addresses` / `ipv6.addresses` as NetworkManager 1.42 reads them from `addressN` and
+//! `addressesN` keys: fields split on `/`, `;` or `,` interchangeably, the address limited to
+//! hex digits, `:`, `.` and `%`, the prefix length optional (with a warning and a default), the
+//! deprecated `address/gateway` form, the first gateway found becoming `ipvX.gateway`, keys
+//! ordered by index. Whatever NetworkManager drops is dropped here too, with its warning.
+
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::keyfile::Document;
+use crate::value::list_key_index;
+
+/// What NetworkManager loads from a group's address keys.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddressesRead {
+    /// The addresses kept, in NetworkManager's order.
+    pub addresses: Vec<(IpAddr, u8)>,
+    /// The gateway taken from the first address that carried one (the `gateway` key, read
+    /// elsewhere, overrides it).
+    pub gateway: Option<String>,
+    /// Every warning, with its key: for a dropped address, why.
+    pub warnings: Vec<(String, String)>,
+}
+
+const ADDRESS_CHARS: &str = "0123456789abcdefABCDEF:.%";
+const DIGITS: &str = "0123456789";
+const DELIMITERS: &str = "/;,";
+
+/// One field, as NetworkManager's `read_field` cuts it.
+enum Field<'a> {
+    /// A field; the rest of the input follows (`None`: the input ended).
+    Ok(&'a str, Option<&'a str>),
+    /// No field: the input was already consumed, or is empty.
+    Missing(Option<&'a str>),
+    /// A character outside the set that is not a delimiter; the input is left as it was.
+    Bad(char, Option<&'a str>),
+}
+
+fn read_field<'a>(current: Option<&'a str>, chars: &str) -> Field<'a> {
+    let Some(s) = current else { return Field::Missing(None) };
+    if s.is_empty() {
+        return Field::Missing(current);
+    }
+    match s.find(|c: char| !chars.contains(c)) {
+        None => Field::Ok(s, None),
+        Some(i) => {
+            let c = s[i..].chars().next().unwrap_or_default();
+            if DELIMITERS.contains(c) {
+                Field::Ok(&s[..i], Some(&s[i + c.len_utf8()..]))
+            } else {
+                Field::Bad(c, current)
+            }
+        }
+    }
+}
+
+/// Reads the addresses of `group` (`ipv4` or `ipv6`) as NetworkManager does.
+///
+/// ```
+/// use bm_nmconn::{Document, ip::read_addresses};
+/// let doc = Document::parse("[ipv4]\naddress1=10.0.0.5/24,10.0.0.1\naddress2=10.10.99.99\\24\n").unwrap();
+/// let read = read_addresses(&doc, "ipv4");
+/// assert_eq!(read.addresses, [("10.0.0.5".parse().unwrap(), 24)]); // address2 is dropped
+/// assert_eq!(read.gateway.as_deref(), Some("10.0.0.1"));
+/// assert!(read.warnings[0].1.starts_with("unexpected character '\\'"));
+/// ```
+pub fn read_addresses(doc: &Document, group: &str) -> AddressesRead {
+    let ipv6 = group == "ipv6";
+    let mut keys: Vec<(i64, u8, &str)> = doc
+        .keys(group)
+        .into_iter()
+        .filter_map(|k| {
+            // `address` keys sort before `addresses` keys of the same index.
+            let (idx, plural) = list_key_index(k, "address")?;
+            Some((idx, u8::from(plural), k))
+        })
+        .collect();
+    keys.sort();
+    let mut out = AddressesRead::default();
+    for (_, _, key) in keys {
+        // GLib 2.74 hands NetworkManager the raw text when an escape is invalid.
+        let value = match doc.get_string(group, key) {
+            Ok(Some(v)) => v,
+            Ok(None) => continue,
+            Err(_) => doc.get_raw(group, key).map(|(r, _)| r.to_string()).unwrap_or_default(),
+        };
+        let mut warn = |msg: String| out.warnings.push((key.to_string(), msg));
+        let Some((addr, plen, gateway)) = read_one(&value, key, ipv6, &mut warn) else { continue };
+        out.addresses.push((addr, plen));
+        if out.gateway.is_none() {
+            out.gateway = gateway;
+        }
+    }
+    out
+}
+
+/// One `addressN` value: the address, its prefix length and the gateway written with it.
+fn read_one(value: &str, key: &str, ipv6: bool, warn: &mut dyn FnMut(String)) -> Option<(IpAddr, u8, Option<String>)> {
+    let (address, rest) = match read_field(Some(value), ADDRESS_CHARS) {
+        Field::Ok(a, rest) => (Some(a), rest),
+        Field::Missing(rest) => (None, rest),
+        Field::Bad(c, _) => {
+            let at = value.find(|ch: char| !ADDRESS_CHARS.contains(ch)).unwrap_or(0);
+            warn(format!("unexpected character '{c}' for address {key}: '{value}' (position {at})"));
+            return None;
+        }
+    };
+    // The prefix length is skippable: a field that is not digits is read again as the gateway
+    // (the deprecated `address/gateway` form).
+    let (plen, rest) = match read_field(rest, DIGITS) {
+        Field::Ok(p, rest) => (Some(p), rest),
+        Field::Missing(rest) | Field::Bad(_, rest) => (None, rest),
+    };
+    let (gateway, rest) = match read_field(rest, ADDRESS_CHARS) {
+        Field::Ok(g, rest) => (Some(g), rest),
+        Field::Missing(rest) => (None, rest),
+        Field::Bad(c, _) => {
+            warn(format!("unexpected character '{c}' for {key}: '{value}'"));
+            return None;
+        }
+    };
+    match rest {
+        Some(r) if !r.is_empty() => {
+            warn(format!("garbage at the end of value {key}: '{value}'"));
+            return None;
+        }
+        Some(_) => warn(format!("deprecated semicolon at the end of value {key}: '{value}'")),
+        None => {}
+    }
+    let max = if ipv6 { 128 } else { 32 };
+    let default = if ipv6 { 64 } else { 24 };
+    let plen = match plen {
+        Some(p) => match p.parse::<u32>().ok().filter(|&n| n <= max) {
+            Some(n) => n as u8,
+            None => {
+                warn(if p.is_empty() {
+                    "ignoring missing number".into()
+                } else {
+                    format!("ignoring invalid number '{p}'")
+                });
+                warn(format!("invalid prefix length for {key} '{value}', defaulting to {default}"));
+                default
+            }
+        },
+        None => {
+            warn(format!("missing prefix length for {key} '{value}', defaulting to {default}"));
+            default
+        }
+    };
+    let Some(address) = address else {
+        warn(format!("ignoring invalid {} address: missing", if ipv6 { "IPv6" } else { "IPv4" }));
+        return None;
+    };
+    let parsed = if ipv6 {
+        address.parse::<std::net::Ipv6Addr>().ok().map(IpAddr::V6)
+    } else {
+        parse_inet4(address).map(IpAddr::V4)
+    };
+    let Some(addr) = parsed else {
+        warn(format!("ignoring invalid {} address: {address}", if ipv6 { "IPv6" } else { "IPv4" }));
+        return None;
+    };
+    Some((addr, plen, gateway.map(str::to_string)))
+}
+
+/// `inet_pton(AF_INET)`: exactly four decimal octets (no shorthand, no octal), the grammar of
+/// Rust's parser too.
+fn parse_inet4(s: &str) -> Option<std::net::Ipv4Addr> {
+    s.parse().ok()
+}
