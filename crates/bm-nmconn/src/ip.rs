@@ -169,3 +169,36 @@ fn read_one(value: &str, key: &str, ipv6: bool, warn: &mut dyn FnMut(String)) ->
 fn parse_inet4(s: &str) -> Option<std::net::Ipv4Addr> {
     s.parse().ok()
 }
+
+/// What NetworkManager loads from `ipvX.dns`: the `;` list, each element an address of the
+/// group's family; anything else is dropped with a warning — so `dns=1.1.1.1,8.8.8.8` (a comma
+/// is no separator) loses every server.
+///
+/// ```
+/// use bm_nmconn::{Document, ip::read_dns};
+/// let doc = Document::parse("[ipv4]\ndns=1.1.1.1,8.8.8.8\n").unwrap();
+/// let (servers, warnings) = read_dns(&doc, "ipv4");
+/// assert!(servers.is_empty());
+/// assert_eq!(warnings, ["ignoring invalid DNS server IPv4 address '1.1.1.1,8.8.8.8'"]);
+/// ```
+pub fn read_dns(doc: &Document, group: &str) -> (Vec<IpAddr>, Vec<String>) {
+    let ipv6 = group == "ipv6";
+    // An unreadable list (a bad escape) gives NetworkManager nothing at all.
+    let Ok(Some(list)) = doc.get_list(group, "dns") else { return (Vec::new(), Vec::new()) };
+    let mut servers = Vec::new();
+    let mut warnings = Vec::new();
+    for item in list {
+        let parsed = if ipv6 {
+            item.parse::<std::net::Ipv6Addr>().ok().map(IpAddr::V6)
+        } else {
+            parse_inet4(&item).map(IpAddr::V4)
+        };
+        match parsed {
+            Some(ip) => servers.push(ip),
+            None => {
+                warnings.push(format!("ignoring invalid DNS server IPv{} address '{item}'", if ipv6 { 6 } else { 4 }))
+            }
+        }
+    }
+    (servers, warnings)
+}

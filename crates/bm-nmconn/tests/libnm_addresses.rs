@@ -55,6 +55,17 @@ fn corpus() -> Vec<String> {
         "{HEADER}[ipv4]\nmethod=manual\naddress2=10.0.0.2/24\naddress=10.0.0.9/24\naddress0=10.0.0.1/24\naddress01=10.0.0.77/24\naddresses2=10.0.0.3/24\naddresses1=10.0.0.4/8\n"
     ));
     docs.push(format!("{HEADER}[ipv4]\nmethod=manual\naddress1=10.0.0.2/24\naddress1=10.0.0.3/25\naddress10=10.0.0.10/24\naddress9=10.0.0.9/24\n"));
+    for dns in [
+        "1.1.1.1;8.8.8.8;",
+        "1.1.1.1,8.8.8.8",
+        "1.1.1.1;bogus;8.8.8.8",
+        "fd00::53;1.1.1.1",
+        " 1.1.1.1 ;",
+        "1.1.1.1\\;2.2.2.2",
+        "010.1.1.1",
+    ] {
+        docs.push(format!("{HEADER}[ipv4]\nmethod=auto\ndns={dns}\n[ipv6]\nmethod=auto\ndns={dns}\n"));
+    }
     docs.push(format!("{HEADER}[ipv4]\nmethod=manual\naddress3=10.0.0.3/24,10.0.0.254\naddress1=10.0.0.1/24\naddress2=10.0.0.2/24,10.0.0.253\n"));
     docs
 }
@@ -92,6 +103,15 @@ fn addresses_load_as_libnm_loads_them() {
                 continue;
             }
             let read = read_addresses(&doc, fam);
+            let (dns, dns_warnings) = bm_nmconn::ip::read_dns(&doc, fam);
+            let ours_dns: Vec<Value> = dns.iter().map(|ip| json!(ip.to_string())).collect();
+            let their_dns_warned = nm["warnings"].as_array().unwrap().iter().any(|w| w[0] == fam && w[1] == "dns");
+            if nm[fam]["dns"] != json!(ours_dns) || their_dns_warned != !dns_warnings.is_empty() {
+                mismatches.push(format!(
+                    "{text}\n  libnm dns: {} warned {their_dns_warned}\n  ours dns:  {ours_dns:?} {dns_warnings:?}",
+                    nm[fam]["dns"]
+                ));
+            }
             let ours: Vec<Value> = read.addresses.iter().map(|(a, p)| json!([a.to_string(), p])).collect();
             // libnm prints IPv6 addresses canonically; so do we.
             let same_addresses = nm[fam]["addresses"] == json!(ours);

@@ -31,6 +31,7 @@ def load(text):
         out[fam] = {
             "addresses": [[a.get_address(), a.get_prefix()] for a in (s.get_address(i) for i in range(s.get_num_addresses()))],
             "gateway": s.get_gateway(),
+            "dns": [s.get_dns(i) for i in range(s.get_num_dns())],
         }
     return out
 
