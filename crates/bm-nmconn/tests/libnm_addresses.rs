@@ -106,7 +106,8 @@ fn addresses_load_as_libnm_loads_them() {
             let (dns, dns_warnings) = bm_nmconn::ip::read_dns(&doc, fam);
             let ours_dns: Vec<Value> = dns.iter().map(|ip| json!(ip.to_string())).collect();
             let their_dns_warned = nm["warnings"].as_array().unwrap().iter().any(|w| w[0] == fam && w[1] == "dns");
-            if nm[fam]["dns"] != json!(ours_dns) || their_dns_warned != !dns_warnings.is_empty() {
+            let we_warned = !dns_warnings.is_empty();
+            if nm[fam]["dns"] != json!(ours_dns) || their_dns_warned != we_warned {
                 mismatches.push(format!(
                     "{text}\n  libnm dns: {} warned {their_dns_warned}\n  ours dns:  {ours_dns:?} {dns_warnings:?}",
                     nm[fam]["dns"]
