@@ -86,7 +86,8 @@ pub fn read_addresses(doc: &Document, group: &str) -> AddressesRead {
             Err(_) => doc.get_raw(group, key).map(|(r, _)| r.to_string()).unwrap_or_default(),
         };
         let mut warn = |msg: String| out.warnings.push((key.to_string(), msg));
-        let Some((addr, plen, gateway)) = read_one(&value, key, ipv6, &mut warn) else { continue };
+        let Some(Entry { addr, plen, gateway, .. }) = read_one(&value, key, ipv6, false, &mut warn) else { continue };
+        let gateway = gateway.map(|g| g.to_string());
         out.addresses.push((addr, plen));
         if out.gateway.is_none() {
             out.gateway = gateway;
@@ -95,8 +96,18 @@ pub fn read_addresses(doc: &Document, group: &str) -> AddressesRead {
     out
 }
 
-/// One `addressN` value: the address, its prefix length and the gateway written with it.
-fn read_one(value: &str, key: &str, ipv6: bool, warn: &mut dyn FnMut(String)) -> Option<(IpAddr, u8, Option<String>)> {
+/// One `addressN` / `routeN` value, its fields cut and checked.
+struct Entry<'v> {
+    addr: IpAddr,
+    plen: u8,
+    /// An address's gateway, or a route's next hop, as written.
+    gateway: Option<&'v str>,
+    /// A route's metric, as written.
+    metric: Option<&'v str>,
+}
+
+/// One `addressN` or `routeN` value, as NetworkManager's `read_one_ip_address_or_route` cuts it.
+fn read_one<'v>(value: &'v str, key: &str, ipv6: bool, route: bool, warn: &mut dyn FnMut(String)) -> Option<Entry<'v>> {
     let (address, rest) = match read_field(Some(value), ADDRESS_CHARS) {
         Field::Ok(a, rest) => (Some(a), rest),
         Field::Missing(rest) => (None, rest),
@@ -120,6 +131,18 @@ fn read_one(value: &str, key: &str, ipv6: bool, warn: &mut dyn FnMut(String)) ->
             return None;
         }
     };
+    let (metric, rest) = if route {
+        match read_field(rest, DIGITS) {
+            Field::Ok(m, rest) => (Some(m), rest),
+            Field::Missing(rest) => (None, rest),
+            Field::Bad(c, _) => {
+                warn(format!("unexpected character '{c}' in prefix length for {key}: '{value}'"));
+                return None;
+            }
+        }
+    } else {
+        (None, rest)
+    };
     match rest {
         Some(r) if !r.is_empty() => {
             warn(format!("garbage at the end of value {key}: '{value}'"));
@@ -129,7 +152,11 @@ fn read_one(value: &str, key: &str, ipv6: bool, warn: &mut dyn FnMut(String)) ->
         None => {}
     }
     let max = if ipv6 { 128 } else { 32 };
-    let default = if ipv6 { 64 } else { 24 };
+    let default = match (route, ipv6) {
+        (true, true) => 128,
+        (false, true) => 64,
+        (_, false) => 24,
+    };
     let plen = match plen {
         Some(p) => match p.parse::<u32>().ok().filter(|&n| n <= max) {
             Some(n) => n as u8,
@@ -161,7 +188,87 @@ fn read_one(value: &str, key: &str, ipv6: bool, warn: &mut dyn FnMut(String)) ->
         warn(format!("ignoring invalid {} address: {address}", if ipv6 { "IPv6" } else { "IPv4" }));
         return None;
     };
-    Some((addr, plen, gateway.map(str::to_string)))
+    Some(Entry { addr, plen, gateway, metric })
+}
+
+/// A static route as NetworkManager loads it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Route {
+    /// Destination network address (host bits are kept, as NetworkManager keeps them).
+    pub dest: IpAddr,
+    /// Prefix length.
+    pub plen: u8,
+    /// Next hop.
+    pub next_hop: Option<IpAddr>,
+    /// Metric; -1 for "the device's".
+    pub metric: i64,
+}
+
+/// What NetworkManager loads from a group's `routeN` / `routesN` keys (options aside).
+///
+/// ```
+/// use bm_nmconn::{Document, ip::read_routes};
+/// let doc = Document::parse("[ipv4]\nroute1=10.1.0.0/16,10.0.0.1,100\nroute2=10.2.0.0/16,,50\n").unwrap();
+/// let (routes, _) = read_routes(&doc, "ipv4");
+/// assert_eq!(routes[0].next_hop, Some("10.0.0.1".parse().unwrap()));
+/// assert_eq!((routes[1].next_hop, routes[1].metric), (None, 50));
+/// ```
+pub fn read_routes(doc: &Document, group: &str) -> (Vec<Route>, Vec<(String, String)>) {
+    let ipv6 = group == "ipv6";
+    let mut keys: Vec<(i64, u8, &str)> = doc
+        .keys(group)
+        .into_iter()
+        .filter_map(|k| {
+            let (idx, plural) = list_key_index(k, "route")?;
+            Some((idx, u8::from(plural), k))
+        })
+        .collect();
+    keys.sort();
+    let mut routes = Vec::new();
+    let mut warnings = Vec::new();
+    for (_, _, key) in keys {
+        let value = match doc.get_string(group, key) {
+            Ok(Some(v)) => v,
+            Ok(None) => continue,
+            Err(_) => doc.get_raw(group, key).map(|(r, _)| r.to_string()).unwrap_or_default(),
+        };
+        let mut warn = |msg: String| warnings.push((key.to_string(), msg));
+        let Some(e) = read_one(&value, key, ipv6, true, &mut warn) else { continue };
+        let parse_ip = |s: &str| -> Option<IpAddr> {
+            if ipv6 { s.parse::<std::net::Ipv6Addr>().ok().map(IpAddr::V6) } else { parse_inet4(s).map(IpAddr::V4) }
+        };
+        let mut metric: i64 = -1;
+        let next_hop = match e.gateway.filter(|g| !g.is_empty()) {
+            None => None,
+            Some(g) => match parse_ip(g) {
+                Some(ip) => Some(ip),
+                // bgo#719851: an old writer put the metric where the next hop goes for IPv6.
+                None if ipv6 && e.metric.is_none() && g.parse::<u32>().is_ok() => {
+                    metric = i64::from(g.parse::<u32>().unwrap_or_default());
+                    None
+                }
+                None => {
+                    warn(format!("ignoring invalid gateway '{g}' for IPv{} route", if ipv6 { 6 } else { 4 }));
+                    continue;
+                }
+            },
+        };
+        if let Some(m) = e.metric {
+            match m.parse::<u32>() {
+                Ok(n) => metric = i64::from(n),
+                Err(_) => {
+                    warn(if m.is_empty() {
+                        "ignoring missing number".into()
+                    } else {
+                        format!("ignoring invalid number '{m}'")
+                    });
+                    continue;
+                }
+            }
+        }
+        routes.push(Route { dest: e.addr, plen: e.plen, next_hop, metric });
+    }
+    (routes, warnings)
 }
 
 /// `inet_pton(AF_INET)`: exactly four decimal octets (no shorthand, no octal), the grammar of

@@ -146,3 +146,95 @@ fn addresses_load_as_libnm_loads_them() {
         mismatches.join("\n")
     );
 }
+
+fn route_corpus() -> Vec<String> {
+    let v4 = [
+        "10.1.0.0/16",
+        "10.1.0.0/16,10.0.0.1",
+        "10.1.0.0/16,10.0.0.1,100",
+        "10.1.0.0/16,,50",
+        "10.1.0.0/16;10.0.0.1;7",
+        "10.1.0.0",
+        "10.1.0.0/33",
+        "10.1.2.3/16,10.0.0.1",
+        "10.1.0.0/16,10.0.0.1,x",
+        "10.1.0.0/16,10.0.0.1,-1",
+        "10.1.0.0/16,10.0.0.1,4294967295",
+        "10.1.0.0/16,10.0.0.1,4294967296",
+        "10.1.0.0/16,bogus,5",
+        "10.1.0.0/16,10.0.0.1,5,9",
+        "10.1.0.0/16,fd00::1",
+        "0.0.0.0/0,10.0.0.1,0",
+        "10.1.0.0\\16,10.0.0.1",
+        "10.1.0.0/16,10.0.0.1,010",
+        "10.1.0.0/16,10.0.0.1,",
+    ];
+    let v6 = [
+        "fd01::/64",
+        "fd01::/64,fd00::1",
+        "fd01::/64,fd00::1,200",
+        "fd01::",
+        "fd01::/64,300",
+        "fd01::/64,,300",
+        "fd01::/129",
+        "fd01::/64,10.0.0.1",
+        "::/0,fe80::1,1024",
+    ];
+    let mut docs = Vec::new();
+    for r in v4 {
+        docs.push(format!(
+            "{HEADER}[ipv4]\nmethod=manual\naddress1=10.0.0.5/24\nroute1={r}\nroute2=192.168.9.0/24,10.0.0.2\n"
+        ));
+    }
+    for r in v6 {
+        docs.push(format!("{HEADER}[ipv4]\nmethod=disabled\n[ipv6]\nmethod=manual\naddress1=fd00::5/64\nroute1={r}\n"));
+    }
+    docs.push(format!(
+        "{HEADER}[ipv4]\nmethod=manual\naddress1=10.0.0.5/24\nroute3=10.3.0.0/16\nroutes1=10.11.0.0/16\nroute1=10.1.0.0/16\nroute=10.9.0.0/16\nroute0=10.0.9.0/24\nroute1_options=mtu=1400\n"
+    ));
+    docs
+}
+
+#[test]
+fn routes_load_as_libnm_loads_them() {
+    let docs = route_corpus();
+    let theirs = libnm(&docs);
+    let mut mismatches = Vec::new();
+    for (text, nm) in docs.iter().zip(&theirs) {
+        let doc = Document::parse(text).unwrap();
+        for fam in ["ipv4", "ipv6"] {
+            if nm[fam].is_null() || !doc.has_group(fam) {
+                continue;
+            }
+            let (routes, warnings) = bm_nmconn::ip::read_routes(&doc, fam);
+            let ours: Vec<Value> = routes
+                .iter()
+                .map(|r| json!([r.dest.to_string(), r.plen, r.next_hop.map(|h| h.to_string()), r.metric]))
+                .collect();
+            let their_keys: Vec<&str> = nm["warnings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|w| w[0] == fam)
+                .filter_map(|w| w[1].as_str())
+                .filter(|k| k.starts_with("route"))
+                .collect();
+            let our_keys: Vec<&str> = warnings.iter().map(|(k, _)| k.as_str()).collect();
+            let same_warned =
+                their_keys.iter().all(|k| our_keys.contains(k)) && our_keys.iter().all(|k| their_keys.contains(k));
+            if nm[fam]["routes"] != json!(ours) || !same_warned {
+                mismatches.push(format!(
+                    "{text}\n  libnm: {} warns {:?} {}\n  ours:  {ours:?} warns {warnings:?}",
+                    nm[fam]["routes"], their_keys, nm["warnings"]
+                ));
+            }
+        }
+    }
+    assert!(
+        mismatches.is_empty(),
+        "{} of {} differ from libnm:\n{}",
+        mismatches.len(),
+        docs.len(),
+        mismatches.join("\n")
+    );
+}

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """For each keyfile text (JSON list on stdin), what libnm 1.42 loads into ipv4/ipv6 addresses
-and gateway, and the warnings it emits for address keys. Needs gir1.2-nm-1.0."""
+gateway, DNS and routes, and the warnings it emits for address keys. Needs gir1.2-nm-1.0."""
 import json
 import sys
 
@@ -32,6 +32,7 @@ def load(text):
             "addresses": [[a.get_address(), a.get_prefix()] for a in (s.get_address(i) for i in range(s.get_num_addresses()))],
             "gateway": s.get_gateway(),
             "dns": [s.get_dns(i) for i in range(s.get_num_dns())],
+            "routes": [[r.get_dest(), r.get_prefix(), r.get_next_hop(), r.get_metric()] for r in (s.get_route(i) for i in range(s.get_num_routes()))],
         }
     return out
 
