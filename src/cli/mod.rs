@@ -41,7 +41,7 @@ enum Command {
     /// The cluster zone (api, api-int, *.apps, nodes): its zone file, offline answers.
     #[command(subcommand)]
     Dns(dns::DnsCommand),
-    /// VRRP: validate a keepalived.conf.
+    /// VRRP: validate a keepalived.conf, run instances (a keepalived replacement).
     #[command(subcommand)]
     Vrrp(vrrp::VrrpCommand),
     /// Print a shell completion script.

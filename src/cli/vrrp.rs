@@ -1,9 +1,15 @@
-//! `bmnet vrrp`: keepalived.conf validation (the daemon arrives with the socket backend).
+//! `bmnet vrrp`: keepalived.conf validation, and the VRRP daemon (`run`) on the socket backend.
 
+use std::io::Write;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::os::fd::AsFd;
+use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use bmnet::vrrp::{Severity, parse_keepalived};
-use clap::Subcommand;
+use bmnet::vrrp::socket::{CheckScript, Daemon, Event, InstanceSetup, VipSpec};
+use bmnet::vrrp::{CheckConfig, Config, KeepalivedConfig, Severity, Version, parse_keepalived};
+use clap::{Args, Subcommand};
 use serde_json::json;
 
 use super::Status;
@@ -18,6 +24,73 @@ pub(crate) enum VrrpCommand {
         /// The file (includes are read relative to the working directory, as keepalived does).
         file: PathBuf,
     },
+    /// Run VRRP instances (a keepalived replacement): from a keepalived.conf, or one instance
+    /// from flags. Logs every transition (JSON Lines with --json); SIGTERM or SIGINT resigns
+    /// (priority 0), removes the VIPs and exits. Needs CAP_NET_RAW and CAP_NET_ADMIN.
+    #[command(disable_version_flag = true)]
+    Run(Box<RunArgs>),
+}
+
+/// `bmnet vrrp run`.
+#[derive(Args, Debug)]
+pub(crate) struct RunArgs {
+    /// A keepalived.conf to run (exclusive with the single-instance flags).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["interface", "vrid", "vip"])]
+    config: Option<PathBuf>,
+    /// The instance's name in logs.
+    #[arg(long, default_value = "VI_1")]
+    name: String,
+    /// The interface to run on.
+    #[arg(long, required_unless_present = "config")]
+    interface: Option<String>,
+    /// Virtual router id (1-255).
+    #[arg(long, required_unless_present = "config")]
+    vrid: Option<u8>,
+    /// Base priority (1-255; 255 is the address owner).
+    #[arg(long, default_value_t = 100)]
+    priority: u8,
+    /// A virtual address with its prefix length (repeatable; one family).
+    #[arg(long, value_name = "CIDR", required_unless_present = "config")]
+    vip: Vec<String>,
+    /// Advertisement interval in seconds, decimal as keepalived's advert_int (v3: 0.01 to
+    /// 40.95; v2: whole seconds).
+    #[arg(long, value_name = "SECONDS", default_value = "1")]
+    advert_int: String,
+    /// VRRP version (default: 2 for IPv4, 3 for IPv6, as keepalived).
+    #[arg(long, value_parser = ["2", "3"])]
+    version: Option<String>,
+    /// A unicast peer (repeatable); without any, adverts go to the multicast group.
+    #[arg(long, value_name = "ADDR")]
+    unicast_peer: Vec<IpAddr>,
+    /// The source address of adverts (default: the interface's primary address, or its IPv6
+    /// link-local address).
+    #[arg(long, value_name = "ADDR")]
+    unicast_src: Option<IpAddr>,
+    /// Never preempt a lower-priority master.
+    #[arg(long)]
+    nopreempt: bool,
+    /// VRRPv2 simple password (keepalived keeps the first 8 characters).
+    #[arg(long, value_name = "PASSWORD")]
+    auth_pass: Option<String>,
+    /// A check command (`sh -c`); exit status 0 means passing.
+    #[arg(long, value_name = "CMD")]
+    check: Option<String>,
+    /// Seconds between two runs of the check.
+    #[arg(long, value_name = "SECONDS", default_value = "1", requires = "check")]
+    check_interval: String,
+    /// Seconds a run may take before it is killed and counts as failed (default: the interval).
+    #[arg(long, value_name = "SECONDS", requires = "check")]
+    check_timeout: Option<String>,
+    /// Weight: added while passing if positive, subtracted while failing if negative, FAULT
+    /// while failing if 0 (keepalived's semantics).
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true, requires = "check")]
+    check_weight: i32,
+    /// Consecutive successes to count as passing.
+    #[arg(long, default_value_t = 1, requires = "check")]
+    check_rise: u32,
+    /// Consecutive failures to count as failing.
+    #[arg(long, default_value_t = 1, requires = "check")]
+    check_fall: u32,
 }
 
 #[allow(clippy::disallowed_methods)] // The CLI reads the files it is given.
@@ -27,8 +100,241 @@ fn read(path: &Path) -> Result<String, String> {
 
 pub(crate) fn run(out: &mut Output, cmd: VrrpCommand) -> Status {
     match cmd {
-        VrrpCommand::CheckConfig { file } => {
-            let text = match read(&file) {
+        VrrpCommand::CheckConfig { file } => check_config(out, &file),
+        VrrpCommand::Run(args) => run_daemon(out.json(), &args),
+    }
+}
+
+fn check_config(out: &mut Output, file: &Path) -> Status {
+    let text = match read(file) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("bmnet: {}: {e}", file.display());
+            return Status::Failure;
+        }
+    };
+    let conf = parse_keepalived(&text, &file.display().to_string(), &mut |p| read(Path::new(p)));
+    for d in &conf.diagnostics {
+        if out.json() {
+            out.json_line(&json!({ "type": "diagnostic", "diagnostic": d }));
+        } else {
+            out.text(&format!("{d}\n"));
+        }
+    }
+    for i in &conf.instances {
+        let c = &i.config;
+        if out.json() {
+            out.json_line(&json!({ "type": "instance", "instance": i }));
+        } else {
+            let checks: Vec<String> = c.checks.iter().map(|k| format!("{}({:+})", k.name, k.weight)).collect();
+            let max = c.priority as i32 + c.checks.iter().filter(|k| k.weight > 0).map(|k| k.weight).sum::<i32>();
+            out.text(&format!(
+                "instance {}: vrid {} priority {} (up to {}) v{} every {:?}, {}, VIPs {}{}\n",
+                i.name,
+                c.vrid,
+                c.priority,
+                max.clamp(1, 254).max(i32::from(c.priority)),
+                if c.version() == Version::V2 { 2 } else { 3 },
+                c.advert_interval,
+                if c.unicast_peers.is_empty() {
+                    "multicast".to_string()
+                } else {
+                    format!(
+                        "unicast to {}",
+                        c.unicast_peers.iter().map(ToString::to_string).collect::<Vec<_>>().join(",")
+                    )
+                },
+                i.vips.iter().map(|v| format!("{}/{}", v.addr, v.prefix_len)).collect::<Vec<_>>().join(","),
+                if checks.is_empty() { String::new() } else { format!(", checks {}", checks.join(" ")) },
+            ));
+        }
+    }
+    if conf.diagnostics.iter().any(|d| d.severity == Severity::Error) { Status::Problems } else { Status::Ok }
+}
+
+fn seconds(flag: &str, text: &str) -> Result<Duration, String> {
+    text.parse::<f64>()
+        .ok()
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+        .ok_or_else(|| format!("--{flag} {text}: expected seconds (a non-negative decimal number)"))
+}
+
+fn parse_vip(text: &str) -> Result<VipSpec, String> {
+    let (addr, prefix) = match text.split_once('/') {
+        Some((a, p)) => (a, Some(p)),
+        None => (text, None),
+    };
+    let addr: IpAddr = addr.parse().map_err(|_| format!("--vip {text}: not an IP address"))?;
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    let prefix_len = match prefix {
+        None => max,
+        Some(p) => p
+            .parse::<u8>()
+            .ok()
+            .filter(|&p| p <= max)
+            .ok_or_else(|| format!("--vip {text}: the prefix length must be 0 to {max}"))?,
+    };
+    Ok(VipSpec { addr, prefix_len, interface: None, label: None })
+}
+
+/// The single instance described by the flags.
+fn from_flags(args: &RunArgs) -> Result<(Vec<InstanceSetup>, Vec<CheckScript>), String> {
+    let interface = args.interface.clone().ok_or("--interface is required without --config")?;
+    let vrid = args.vrid.ok_or("--vrid is required without --config")?;
+    let vips = args.vip.iter().map(|v| parse_vip(v)).collect::<Result<Vec<_>, _>>()?;
+    let first = vips.first().ok_or("at least one --vip is required without --config")?;
+    let unspecified =
+        if first.addr.is_ipv4() { IpAddr::V4(Ipv4Addr::UNSPECIFIED) } else { IpAddr::V6(Ipv6Addr::UNSPECIFIED) };
+    let mut config = Config::new(
+        vrid,
+        args.priority,
+        args.unicast_src.unwrap_or(unspecified),
+        vips.iter().map(|v| v.addr).collect(),
+    );
+    config.advert_interval = seconds("advert-int", &args.advert_int)?;
+    config.version = args.version.as_deref().map(|v| if v == "2" { Version::V2 } else { Version::V3 });
+    config.unicast_peers.clone_from(&args.unicast_peer);
+    config.preempt = !args.nopreempt;
+    if let Some(pass) = &args.auth_pass {
+        if pass.is_empty() {
+            return Err("--auth-pass must not be empty".into());
+        }
+        let mut auth = [0u8; 8];
+        for (d, s) in auth.iter_mut().zip(pass.bytes()) {
+            *d = s;
+        }
+        config.auth = Some(auth);
+    }
+    let mut scripts = Vec::new();
+    if let Some(cmd) = &args.check {
+        let interval = seconds("check-interval", &args.check_interval)?;
+        if interval.is_zero() {
+            return Err("--check-interval must be more than 0".into());
+        }
+        let timeout = match &args.check_timeout {
+            Some(t) => seconds("check-timeout", t)?,
+            None => interval,
+        };
+        config.checks.push(CheckConfig {
+            name: "check".into(),
+            weight: args.check_weight,
+            rise: args.check_rise,
+            fall: args.check_fall,
+        });
+        scripts.push(CheckScript { name: "check".into(), command: cmd.clone(), interval, timeout });
+    }
+    Ok((vec![InstanceSetup { name: args.name.clone(), interface, config, vips }], scripts))
+}
+
+/// The instances of a keepalived.conf; what the daemon would run differently is refused.
+fn from_conf(conf: &KeepalivedConfig) -> Result<(Vec<InstanceSetup>, Vec<CheckScript>), String> {
+    let mut setups = Vec::new();
+    for i in &conf.instances {
+        let interface = i.interface.clone().ok_or_else(|| format!("instance {}: no interface", i.name))?;
+        if !i.track_interfaces.is_empty() {
+            return Err(format!("instance {}: track_interface is not run by bmnet yet; remove it", i.name));
+        }
+        let n = &i.notify;
+        if n.master.is_some() || n.backup.is_some() || n.fault.is_some() || n.stop.is_some() || n.any.is_some() {
+            return Err(format!(
+                "instance {}: notify scripts are not run by bmnet yet (use --json transitions); remove them",
+                i.name
+            ));
+        }
+        let vips = i
+            .vips
+            .iter()
+            .map(|v| VipSpec {
+                addr: v.addr,
+                prefix_len: v.prefix_len,
+                interface: v.dev.clone(),
+                label: v.label.clone(),
+            })
+            .collect();
+        setups.push(InstanceSetup { name: i.name.clone(), interface, config: i.config.clone(), vips });
+    }
+    let scripts = conf
+        .scripts
+        .iter()
+        .map(|s| CheckScript {
+            name: s.name.clone(),
+            command: s.command.clone(),
+            interval: s.interval,
+            timeout: if s.timeout.is_zero() { s.interval } else { s.timeout },
+        })
+        .collect();
+    Ok((setups, scripts))
+}
+
+/// UTC as RFC 3339 with milliseconds.
+#[allow(clippy::disallowed_methods)] // The CLI stamps its log lines with the wall clock.
+fn timestamp() -> String {
+    let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = since.as_secs();
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60,
+        since.subsec_millis()
+    )
+}
+
+fn log_event(json: bool, event: &Event) {
+    let at = timestamp();
+    let mut stdout = std::io::stdout().lock();
+    let line = match event {
+        Event::Transition { instance, from, to, reason, priority } => {
+            if json {
+                json!({ "instance": instance, "from": from, "to": to, "reason": reason, "at": at, "priority": priority })
+                    .to_string()
+            } else {
+                format!("{at} {instance}: {} -> {} ({reason}), priority {priority}", state_name(*from), state_name(*to))
+            }
+        }
+        other => {
+            let text = match other {
+                Event::Dropped { instance, from, reason } => {
+                    format!("{instance}: dropped an advert from {from}: {reason}")
+                }
+                Event::CheckFailed { script, reason } => format!("check {script} failed: {reason}"),
+                Event::Warning { instance: Some(i), message } => format!("{i}: {message}"),
+                Event::Warning { instance: None, message } => message.clone(),
+                _ => format!("{other:?}"),
+            };
+            eprintln!("{at} bmnet: {text}");
+            return;
+        }
+    };
+    // A closed stdout must not stop the daemon: the VIPs matter more than the log.
+    let _ = writeln!(stdout, "{line}").and_then(|()| stdout.flush());
+}
+
+fn state_name(s: bmnet::vrrp::State) -> &'static str {
+    match s {
+        bmnet::vrrp::State::Initialize => "INIT",
+        bmnet::vrrp::State::Backup => "BACKUP",
+        bmnet::vrrp::State::Master => "MASTER",
+        bmnet::vrrp::State::Fault => "FAULT",
+    }
+}
+
+fn run_daemon(json: bool, args: &RunArgs) -> Status {
+    let setup = match &args.config {
+        Some(file) => {
+            let text = match read(file) {
                 Ok(t) => t,
                 Err(e) => {
                     eprintln!("bmnet: {}: {e}", file.display());
@@ -37,42 +343,70 @@ pub(crate) fn run(out: &mut Output, cmd: VrrpCommand) -> Status {
             };
             let conf = parse_keepalived(&text, &file.display().to_string(), &mut |p| read(Path::new(p)));
             for d in &conf.diagnostics {
-                if out.json() {
-                    out.json_line(&json!({ "type": "diagnostic", "diagnostic": d }));
-                } else {
-                    out.text(&format!("{d}\n"));
-                }
+                eprintln!("{d}");
             }
-            for i in &conf.instances {
-                let c = &i.config;
-                if out.json() {
-                    out.json_line(&json!({ "type": "instance", "instance": i }));
-                } else {
-                    let checks: Vec<String> = c.checks.iter().map(|k| format!("{}({:+})", k.name, k.weight)).collect();
-                    let max =
-                        c.priority as i32 + c.checks.iter().filter(|k| k.weight > 0).map(|k| k.weight).sum::<i32>();
-                    out.text(&format!(
-                        "instance {}: vrid {} priority {} (up to {}) v{} every {:?}, {}, VIPs {}{}\n",
-                        i.name,
-                        c.vrid,
-                        c.priority,
-                        max.clamp(1, 254).max(i32::from(c.priority)),
-                        if c.version() == bmnet::vrrp::Version::V2 { 2 } else { 3 },
-                        c.advert_interval,
-                        if c.unicast_peers.is_empty() {
-                            "multicast".to_string()
-                        } else {
-                            format!(
-                                "unicast to {}",
-                                c.unicast_peers.iter().map(ToString::to_string).collect::<Vec<_>>().join(",")
-                            )
-                        },
-                        i.vips.iter().map(|v| format!("{}/{}", v.addr, v.prefix_len)).collect::<Vec<_>>().join(","),
-                        if checks.is_empty() { String::new() } else { format!(", checks {}", checks.join(" ")) },
-                    ));
-                }
+            if conf.has_errors() {
+                return Status::Problems;
             }
-            if conf.diagnostics.iter().any(|d| d.severity == Severity::Error) { Status::Problems } else { Status::Ok }
+            from_conf(&conf)
         }
+        None => from_flags(args),
+    };
+    let (setups, scripts) = match setup {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("bmnet: {e}");
+            return Status::Problems;
+        }
+    };
+    // Signals arrive on a socket pair the daemon polls with everything else.
+    let (stop_read, stop_write) = match UnixStream::pair() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("bmnet: cannot create the signal pipe: {e}");
+            return Status::Failure;
+        }
+    };
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        let registered = stop_write.try_clone().and_then(|w| signal_hook::low_level::pipe::register(signal, w));
+        if let Err(e) = registered {
+            eprintln!("bmnet: cannot handle signals: {e}");
+            return Status::Failure;
+        }
+    }
+    let mut daemon = match Daemon::new(setups, scripts) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("bmnet: {e}");
+            return Status::Failure;
+        }
+    };
+    for (name, _, priority) in daemon.states() {
+        eprintln!("{} bmnet: {name}: starting, priority {priority}", timestamp());
+    }
+    match daemon.run(stop_read.as_fd(), &mut |e| log_event(json, &e)) {
+        Ok(()) => {
+            eprintln!("{} bmnet: stopped", timestamp());
+            Status::Ok
+        }
+        Err(e) => {
+            eprintln!("bmnet: {e}");
+            Status::Failure
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vip_flags() {
+        assert_eq!(parse_vip("10.0.0.5/24").map(|v| (v.addr, v.prefix_len)), Ok(("10.0.0.5".parse().unwrap(), 24)));
+        assert_eq!(parse_vip("fd00::5").map(|v| v.prefix_len), Ok(128));
+        assert!(parse_vip("10.0.0.5/33").unwrap_err().contains("0 to 32"));
+        assert!(parse_vip("nope/3").unwrap_err().contains("not an IP"));
+        assert!(seconds("advert-int", "-1").is_err());
+        assert_eq!(seconds("advert-int", "0.25"), Ok(Duration::from_millis(250)));
     }
 }

@@ -2,11 +2,13 @@
 //! keepalived's tracked-priority semantics. Time and packets are inputs; adverts to send, VIPs
 //! to add or remove and notifications are outputs.
 
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)] // Only the socket backend's `sys` module allows it.
 
 mod instance;
 mod keepalived;
 pub mod packet;
+#[cfg(feature = "socket")]
+pub mod socket;
 mod track;
 
 pub use instance::{Action, Config, ConfigError, GROUP_V4, GROUP_V6, Instance, State};
