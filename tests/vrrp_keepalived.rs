@@ -1,0 +1,318 @@
+//! bmnet's VRRP daemon against real keepalived (Debian's 2.2.7) in network namespaces: each test
+//! builds its own hosts on a bridge (`util/vrrp_lab.rs`), runs keepalived on one and
+//! `bmnet vrrp run` on the other with the same virtual router, and asks the hosts themselves
+//! (`ip -j addr`) who holds the VIP: exactly one after every convergence, and it must stay put.
+//!
+//! Covered: VRRPv3 over IPv4 and IPv6 multicast, VRRPv2 with PASS authentication, unicast
+//! peers; elections won by either side, preemption and `nopreempt`; keepalived stopped with
+//! SIGTERM and killed with SIGKILL, bmnet stopped and killed; a failing check script lowering
+//! bmnet's priority. Takeover times are printed (`--nocapture`), never asserted: timing
+//! belongs to the bench (`benches/vrrp_failover.rs`).
+//!
+//! Needs root, iproute2 and keepalived (`apt-get install -y keepalived`); without them the
+//! tests fail, they never pass silently.
+
+#![cfg(feature = "cli")]
+// Namespaces, processes and scratch files are the point of these tests.
+#![allow(clippy::disallowed_methods)]
+
+#[path = "util/vrrp_lab.rs"]
+mod lab;
+
+use std::path::Path;
+use std::time::Duration;
+
+use lab::{Daemon, Lab};
+
+fn bmnet_bin() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_bmnet"))
+}
+
+/// Generous: convergence normally takes a Master_Down_Interval, but two cores build and test
+/// at once.
+const CONVERGE: Duration = Duration::from_secs(20);
+/// How long a converged VIP must stay put.
+const SETTLE: Duration = Duration::from_millis(600);
+
+/// One virtual router, rendered for keepalived and for bmnet's flags.
+#[derive(Clone)]
+struct Router {
+    vrid: u8,
+    version: u8,
+    advert: &'static str,
+    vips: Vec<String>,
+    auth: Option<&'static str>,
+    /// (own address, peers).
+    unicast: Option<(String, Vec<String>)>,
+}
+
+impl Router {
+    fn keepalived(&self, priority: u8, nopreempt: bool) -> String {
+        let mut c = String::from("global_defs {\n    script_user root\n}\nvrrp_instance VI_1 {\n    state BACKUP\n");
+        c += &format!(
+            "    interface eth0\n    virtual_router_id {}\n    priority {priority}\n    advert_int {}\n    version {}\n",
+            self.vrid, self.advert, self.version
+        );
+        if nopreempt {
+            c += "    nopreempt\n";
+        }
+        if let Some(pass) = self.auth {
+            c += &format!("    authentication {{\n        auth_type PASS\n        auth_pass {pass}\n    }}\n");
+        }
+        if let Some((src, peers)) = &self.unicast {
+            c += &format!("    unicast_src_ip {src}\n    unicast_peer {{\n");
+            for p in peers {
+                c += &format!("        {p}\n");
+            }
+            c += "    }\n";
+        }
+        c += "    virtual_ipaddress {\n";
+        for v in &self.vips {
+            c += &format!("        {v}\n");
+        }
+        c + "    }\n}\n"
+    }
+
+    fn bmnet(&self, priority: u8, extra: &[&str]) -> Vec<String> {
+        let mut a: Vec<String> = vec![
+            "--interface".into(),
+            "eth0".into(),
+            "--vrid".into(),
+            self.vrid.to_string(),
+            "--priority".into(),
+            priority.to_string(),
+            "--advert-int".into(),
+            self.advert.into(),
+            "--version".into(),
+            self.version.to_string(),
+        ];
+        for v in &self.vips {
+            a.push("--vip".into());
+            a.push(v.clone());
+        }
+        if let Some(pass) = self.auth {
+            a.push("--auth-pass".into());
+            a.push(pass.into());
+        }
+        if let Some((src, peers)) = &self.unicast {
+            a.push("--unicast-src".into());
+            a.push(src.clone());
+            for p in peers {
+                a.push("--unicast-peer".into());
+                a.push(p.clone());
+            }
+        }
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    }
+}
+
+fn report(test: &str, what: &str, took: Duration) {
+    println!("{test}: {what}: {:.1} ms", took.as_secs_f64() * 1000.0);
+}
+
+/// A daemon's log must show it: bmnet logs transitions, keepalived its states.
+fn assert_logged(d: &Daemon, needle: &str) {
+    let log = d.log_text();
+    assert!(log.contains(needle), "{:?} on h{} never logged {needle:?}:\n{log}", d.kind, d.host);
+}
+
+/// v3 over IPv4 multicast: keepalived first; bmnet with a higher priority preempts it; bmnet
+/// stopped (SIGTERM) hands back within Skew_Time; bmnet with a lower priority stays backup;
+/// keepalived stopped (SIGTERM) hands over to bmnet.
+#[test]
+fn v3_ipv4_elections_both_ways_and_graceful_stops() {
+    let lab = Lab::new("v3v4", 2);
+    let vip = lab.vip4();
+    let r = Router { vrid: 51, version: 3, advert: "0.1", vips: vec![format!("{vip}/24")], auth: None, unicast: None };
+    let ka = lab.keepalived(1, &r.keepalived(100, false));
+    let t = lab.converge(&vip, 1, CONVERGE, SETTLE, &[&ka]);
+    report("v3 IPv4", "keepalived alone becomes master", t);
+
+    let mut bm = lab.bmnet(bmnet_bin(), 2, &r.bmnet(150, &[]));
+    let t = lab.converge(&vip, 2, CONVERGE, SETTLE, &[&ka, &bm]);
+    report("v3 IPv4", "bmnet (150) preempts keepalived (100)", t);
+    assert_logged(&bm, "BACKUP -> MASTER");
+    assert_logged(&ka, "Entering BACKUP STATE");
+
+    let sent = bm.terminate();
+    let t = lab
+        .wait_since(sent, CONVERGE, |l| l.holders(&vip) == vec![1])
+        .expect("keepalived takes over after bmnet's SIGTERM");
+    report("v3 IPv4", "bmnet SIGTERM -> keepalived master (Skew_Time 0.061 s)", t);
+    bm.wait_exit();
+    assert_logged(&bm, "MASTER -> INIT");
+    assert_logged(&ka, "Backup received priority 0 advertisement");
+
+    let mut bm = lab.bmnet(bmnet_bin(), 2, &r.bmnet(50, &[]));
+    std::thread::sleep(Duration::from_secs(1));
+    lab.converge(&vip, 1, CONVERGE, SETTLE, &[&ka, &bm]);
+    assert_logged(&bm, "INIT -> BACKUP");
+
+    let mut ka = ka;
+    let sent = ka.terminate();
+    let t = lab.wait_since(sent, CONVERGE, |l| l.has(2, &vip)).expect("bmnet takes over after keepalived's SIGTERM");
+    report("v3 IPv4", "keepalived SIGTERM -> bmnet master (Skew_Time 0.080 s)", t);
+    ka.wait_exit();
+    lab.converge(&vip, 2, CONVERGE, SETTLE, &[&ka, &bm]);
+    bm.stop();
+    assert!(lab.holders(&vip).is_empty(), "bmnet's SIGTERM removes the VIP");
+}
+
+/// v2 with PASS (keepalived's default version, as OpenShift runs it): keepalived wins, is
+/// killed (SIGKILL), and bmnet takes over after Master_Down_Interval; a wrong password is not
+/// heard, so bmnet with it becomes a second master (and says why it drops the adverts).
+#[test]
+fn v2_pass_keepalived_killed() {
+    let lab = Lab::new("v2pass", 2);
+    let vip = lab.vip4();
+    let r = Router {
+        vrid: 52,
+        version: 2,
+        advert: "1",
+        vips: vec![format!("{vip}/24")],
+        auth: Some("ostest_api_vip"),
+        unicast: None,
+    };
+    let mut ka = lab.keepalived(1, &r.keepalived(100, false));
+    lab.converge(&vip, 1, CONVERGE, Duration::ZERO, &[&ka]);
+    let bm = lab.bmnet(bmnet_bin(), 2, &r.bmnet(50, &[]));
+    // One Master_Down_Interval of bmnet (3 + 206/256 s) plus a margin: it must stay backup.
+    std::thread::sleep(Duration::from_millis(4200));
+    lab.converge(&vip, 1, CONVERGE, SETTLE, &[&ka, &bm]);
+    assert_logged(&bm, "INIT -> BACKUP");
+
+    let died = ka.kill();
+    let t = lab.wait_since(died, CONVERGE, |l| l.has(2, &vip)).expect("bmnet takes over from a killed keepalived");
+    report("v2 PASS", "keepalived SIGKILL -> bmnet master (Master_Down_Interval 3.805 s)", t);
+    assert_logged(&bm, "BACKUP -> MASTER (master down interval expired)");
+    drop(bm);
+
+    // A wrong password: keepalived does not hear bmnet's adverts, nor bmnet keepalived's.
+    let lab = Lab::new("v2bad", 2);
+    let vip = lab.vip4();
+    let r = Router { vips: vec![format!("{vip}/24")], ..r };
+    let ka = lab.keepalived(1, &r.keepalived(100, false));
+    lab.converge(&vip, 1, CONVERGE, Duration::ZERO, &[&ka]);
+    let bad = Router { auth: Some("wrongpas"), ..r.clone() };
+    let bm = lab.bmnet(bmnet_bin(), 2, &bad.bmnet(150, &[]));
+    lab.wait(CONVERGE, |l| l.holders(&vip).len() == 2).expect("two masters with mismatched passwords");
+    assert_logged(&bm, "dropped an advert");
+}
+
+/// v3 over IPv6 (link-local sources, ff02::12): bmnet preempts keepalived, is killed
+/// (SIGKILL), keepalived takes over; bmnet restarted with `--nopreempt` removes its stale VIP
+/// and leaves keepalived master despite its higher priority.
+#[test]
+fn v3_ipv6_bmnet_killed_and_nopreempt() {
+    let lab = Lab::new("v3v6", 2);
+    let vip = lab.vip6();
+    let r = Router { vrid: 53, version: 3, advert: "0.1", vips: vec![format!("{vip}/64")], auth: None, unicast: None };
+    let ka = lab.keepalived(1, &r.keepalived(100, false));
+    lab.converge(&vip, 1, CONVERGE, Duration::ZERO, &[&ka]);
+    let mut bm = lab.bmnet(bmnet_bin(), 2, &r.bmnet(150, &[]));
+    let t = lab.converge(&vip, 2, CONVERGE, SETTLE, &[&ka, &bm]);
+    report("v3 IPv6", "bmnet (150) preempts keepalived (100)", t);
+
+    let died = bm.kill();
+    let t = lab.wait_since(died, CONVERGE, |l| l.has(1, &vip)).expect("keepalived takes over from a killed bmnet");
+    report("v3 IPv6", "bmnet SIGKILL -> keepalived master (Master_Down_Interval 0.361 s)", t);
+    assert!(lab.has(2, &vip), "a killed bmnet leaves its VIP behind, as a crash would");
+
+    let bm = lab.bmnet(bmnet_bin(), 2, &r.bmnet(150, &["--nopreempt"]));
+    let t = lab.converge(&vip, 1, CONVERGE, Duration::from_secs(1), &[&ka, &bm]);
+    report("v3 IPv6", "restarted bmnet removes its stale VIP", t);
+    assert_logged(&bm, "INIT -> BACKUP");
+    assert!(!bm.log_text().contains("-> MASTER"), "nopreempt: bmnet must not take over:\n{}", bm.log_text());
+}
+
+/// Unicast peers (v3, as OpenShift's unicast mode but faster): bmnet wins, is stopped, and
+/// keepalived takes over; then bmnet becomes backup of keepalived.
+#[test]
+fn v3_unicast_peers() {
+    let lab = Lab::new("ucast", 2);
+    let vip = lab.vip4();
+    let base =
+        Router { vrid: 54, version: 3, advert: "0.1", vips: vec![format!("{vip}/24")], auth: None, unicast: None };
+    let ka_side = Router { unicast: Some((lab.v4(1), vec![lab.v4(2)])), ..base.clone() };
+    let bm_side = Router { unicast: Some((lab.v4(2), vec![lab.v4(1)])), ..base };
+    let ka = lab.keepalived(1, &ka_side.keepalived(100, false));
+    let mut bm = lab.bmnet(bmnet_bin(), 2, &bm_side.bmnet(200, &[]));
+    let t = lab.converge(&vip, 2, CONVERGE, SETTLE, &[&ka, &bm]);
+    report("v3 unicast", "bmnet (200) master", t);
+    let sent = bm.terminate();
+    let t = lab.wait_since(sent, CONVERGE, |l| l.holders(&vip) == vec![1]).expect("keepalived takes over");
+    report("v3 unicast", "bmnet SIGTERM -> keepalived master", t);
+    bm.wait_exit();
+    let bm = lab.bmnet(bmnet_bin(), 2, &bm_side.bmnet(20, &[]));
+    std::thread::sleep(Duration::from_millis(800));
+    lab.converge(&vip, 1, CONVERGE, SETTLE, &[&ka, &bm]);
+    assert_logged(&bm, "INIT -> BACKUP");
+}
+
+/// A check script: bmnet at 150 with a check of weight -100 wins while the check passes; when
+/// it fails its priority drops to 50 and keepalived (100) preempts; when it passes again bmnet
+/// preempts back.
+#[test]
+fn failing_check_lowers_priority() {
+    let lab = Lab::new("check", 2);
+    let vip = lab.vip4();
+    let flag = lab.dir.join("healthy");
+    std::fs::write(&flag, "").expect("flag file");
+    let r = Router { vrid: 55, version: 3, advert: "0.1", vips: vec![format!("{vip}/24")], auth: None, unicast: None };
+    let ka = lab.keepalived(1, &r.keepalived(100, false));
+    let check = format!("test -e {}", flag.display());
+    let bm = lab.bmnet(
+        bmnet_bin(),
+        2,
+        &r.bmnet(
+            150,
+            &[
+                "--check",
+                &check,
+                "--check-interval",
+                "0.1",
+                "--check-weight",
+                "-100",
+                "--check-fall",
+                "2",
+                "--check-rise",
+                "2",
+            ],
+        ),
+    );
+    lab.converge(&vip, 2, CONVERGE, SETTLE, &[&ka, &bm]);
+
+    std::fs::remove_file(&flag).expect("remove flag");
+    let t = lab.converge(&vip, 1, CONVERGE, SETTLE, &[&ka, &bm]);
+    report("check", "check fails -> keepalived master", t);
+    assert_logged(&bm, "check failed");
+
+    std::fs::write(&flag, "").expect("flag file");
+    let t = lab.converge(&vip, 2, CONVERGE, SETTLE, &[&ka, &bm]);
+    report("check", "check passes again -> bmnet master", t);
+}
+
+/// `--json` prints one JSON Lines record per transition with the documented fields.
+#[test]
+fn json_transitions() {
+    let lab = Lab::new("json", 1);
+    let vip = lab.vip4();
+    let r = Router { vrid: 56, version: 3, advert: "0.1", vips: vec![format!("{vip}/24")], auth: None, unicast: None };
+    let mut args = vec!["--json".to_string()];
+    args.extend(r.bmnet(100, &[]));
+    let mut bm = lab.bmnet(bmnet_bin(), 1, &args);
+    lab.converge(&vip, 1, CONVERGE, Duration::ZERO, &[&bm]);
+    bm.stop();
+    let log = bm.log_text();
+    let records: Vec<serde_json::Value> =
+        log.lines().filter(|l| l.starts_with('{')).map(|l| serde_json::from_str(l).expect("JSON line")).collect();
+    let path: Vec<(&str, &str)> =
+        records.iter().map(|r| (r["from"].as_str().unwrap_or("?"), r["to"].as_str().unwrap_or("?"))).collect();
+    assert_eq!(path, [("initialize", "backup"), ("backup", "master"), ("master", "initialize")], "{log}");
+    for r in &records {
+        assert_eq!(r["instance"], "VI_1");
+        assert!(r["reason"].as_str().is_some_and(|s| !s.is_empty()), "{r}");
+        assert!(r["at"].as_str().is_some_and(|s| s.ends_with('Z')), "{r}");
+    }
+}
