@@ -144,6 +144,17 @@ pub enum ValueError {
     TrailingEscape,
 }
 
+/// Where an entry is in the file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Location {
+    /// Line, 1-based.
+    pub line: usize,
+    /// Column of the key, 1-based (characters).
+    pub key_column: usize,
+    /// Column of the value, 1-based (characters).
+    pub value_column: usize,
+}
+
 /// A keyfile, every byte kept.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Document {
@@ -389,6 +400,26 @@ impl Document {
             Kind::Entry { value_at, .. } => Some((&self.lines[n].raw[*value_at..], n + 1)),
             _ => None,
         }
+    }
+
+    /// Where the winning entry of (group, key) is: its line, the column of its key and the
+    /// column of its value (1-based, in characters).
+    pub fn locate(&self, group: &str, key: &str) -> Option<Location> {
+        let n = self.entry(group, key)?;
+        let raw = &self.lines[n].raw;
+        let Kind::Entry { value_at, .. } = &self.lines[n].kind else { return None };
+        let key_at = raw.len() - raw.trim_start_matches(is_space).len();
+        Some(Location { line: n + 1, key_column: column(raw, key_at), value_column: column(raw, *value_at) })
+    }
+
+    /// The line (1-based) of a group's first header.
+    pub fn group_line_number(&self, group: &str) -> Option<usize> {
+        self.group_line(group).map(|n| n + 1)
+    }
+
+    /// The text of a line (1-based), without its terminator.
+    pub fn line_text(&self, line: usize) -> Option<&str> {
+        self.lines.get(line.checked_sub(1)?).map(|l| l.raw.as_str())
     }
 
     /// The value as `g_key_file_get_string` returns it: escapes processed, `\;` refused.

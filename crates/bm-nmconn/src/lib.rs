@@ -5,8 +5,11 @@
 
 #![forbid(unsafe_code)]
 
+pub mod check;
+pub mod diag;
 pub mod ip;
 pub mod keyfile;
+pub mod schema;
 pub mod value;
 
-pub use keyfile::{Document, Notice, NoticeKind, ParseError, ParseErrorKind, ValueError};
+pub use keyfile::{Document, Location, Notice, NoticeKind, ParseError, ParseErrorKind, ValueError};

@@ -1,0 +1,191 @@
+//! `[connection]`: identity, type, interface name, permissions, and whether the profile is a
+//! port (and which keys say so on the target version).
+
+use super::{Checker, Help, ProfileSummary};
+use crate::diag::Code;
+use crate::schema::base_group;
+
+/// Types that need `connection.interface-name` (`_nm_connection_verify_required_interface_name`).
+const NEED_IFNAME: &[&str] = &["bond", "bridge", "team"];
+
+pub(super) fn check(c: &mut Checker<'_>) -> ProfileSummary {
+    let mut p = ProfileSummary::default();
+    const G: &str = "connection";
+
+    // id
+    match c.string(G, "id").filter(|s| !s.is_empty()) {
+        Some(id) => p.id = Some(id),
+        None => match c.options.file_name.clone() {
+            Some(name) => {
+                let id = name.strip_suffix(".nmconnection").unwrap_or(&name).to_string();
+                c.at_group(
+                    Code::IdFromFilename,
+                    G,
+                    format!("no `id`: NetworkManager names this profile `{id}` after the file"),
+                );
+                p.id = Some(id);
+            }
+            None => {
+                let d = if c.doc.locate(G, "id").is_some() {
+                    c.at_value(Code::IdMissing, G, "id", "connection.id: property is missing")
+                } else {
+                    c.at_group(Code::IdMissing, G, "connection.id: property is missing")
+                };
+                d.help("add `id=NAME` to [connection]");
+            }
+        },
+    }
+
+    // uuid
+    match c.string(G, "uuid") {
+        None if c.doc.locate(G, "uuid").is_none() => {
+            c.at_group(
+                Code::UuidMissing,
+                G,
+                "no `uuid`: NetworkManager derives one from the file's path, so a renamed file is a new profile",
+            );
+        }
+        None => {}
+        Some(u) => {
+            if !is_uuid(&u) {
+                c.at_value(Code::UuidInvalid, G, "uuid", format!("connection.uuid: '{u}' is not a valid UUID"));
+            } else {
+                if u.chars().any(|ch| ch.is_ascii_uppercase()) {
+                    c.at_value(Code::UuidUppercase, G, "uuid", "upper-case UUID: NetworkManager lower-cases it")
+                        .help(format!("write `{}`", u.to_ascii_lowercase()));
+                }
+                p.uuid = Some(u.to_ascii_lowercase());
+            }
+        }
+    }
+
+    // type
+    let written = c.string(G, "type");
+    let kind = match written.as_deref() {
+        Some(t) => {
+            if base_group(t).is_none() {
+                c.at_value(
+                    Code::TypeInvalid,
+                    G,
+                    "type",
+                    format!("connection.type: connection type '{t}' is not valid"),
+                );
+                None
+            } else {
+                Some(if t == "802-3-ethernet" { "ethernet".to_string() } else { t.to_string() })
+            }
+        }
+        None => {
+            // NetworkManager infers the type from a base setting when there is one.
+            let inferred = ["ethernet", "802-3-ethernet", "bond", "bridge", "vlan", "infiniband", "team", "wifi"]
+                .into_iter()
+                .find(|g| c.doc.has_group(g))
+                .map(|g| if g == "802-3-ethernet" { "ethernet" } else { g });
+            if inferred.is_none() {
+                c.at_group(Code::TypeMissing, G, "connection.type: property is missing")
+                    .help("add `type=ethernet` (or bond, vlan, bridge, …)");
+            }
+            inferred.map(str::to_string)
+        }
+    };
+
+    // interface-name, also read from [vlan]/[bridge]… when [connection] has none.
+    let (ifname, ifname_group) = match c.string(G, "interface-name") {
+        Some(n) => (Some(n), G.to_string()),
+        None => {
+            match kind.as_deref().and_then(base_group).and_then(|g| c.string(g, "interface-name").map(|n| (n, g))) {
+                Some((n, g)) => (Some(n), g.to_string()),
+                None => (None, G.to_string()),
+            }
+        }
+    };
+    if let Some(name) = &ifname {
+        if let Err(why) = ifname_valid(name) {
+            c.at_value(
+                Code::InterfaceNameInvalid,
+                &ifname_group,
+                "interface-name",
+                format!("connection.interface-name: '{name}': {why}"),
+            );
+        }
+    } else if let Some(k) = kind.as_deref().filter(|k| NEED_IFNAME.contains(k)) {
+        c.at_group(Code::InterfaceNameMissing, G, "connection.interface-name: property is missing")
+            .help(format!("a {k} needs `interface-name=` (e.g. `interface-name={k}0`)"));
+    }
+    p.interface_name = ifname;
+    p.kind = kind;
+
+    // permissions
+    if let Ok(Some(perms)) = c.doc.get_list(G, "permissions") {
+        for perm in &perms {
+            let ok = perm.strip_prefix("user:").is_some_and(|rest| {
+                let name = rest.strip_suffix(':').unwrap_or(rest);
+                !name.is_empty() && !name.contains(':')
+            });
+            if !ok {
+                c.at_value(
+                    Code::PermissionsInvalid,
+                    G,
+                    "permissions",
+                    format!("connection.permissions: invalid permissions not in format \"user:$UNAME[:]\": '{perm}'"),
+                )
+                .help("write `permissions=user:NAME:;`");
+                break;
+            }
+        }
+    }
+
+    // Port keys: `master`/`slave-type` always; `controller`/`port-type` from 1.46.
+    let new_names = c.version_at_least(1, 46);
+    for (new, old) in [("controller", "master"), ("port-type", "slave-type")] {
+        if c.doc.locate(G, new).is_some() && !new_names {
+            let v = c.string(G, new).unwrap_or_default();
+            let d = c.at_key(
+                Code::KeyNeedsNewerNm,
+                G,
+                new,
+                format!(
+                    "NetworkManager {} does not read `{new}=` (1.46 does): this key is ignored{}",
+                    c.options.nm_version,
+                    if new == "controller" { " and the profile is no port" } else { "" }
+                ),
+            );
+            d.help(format!("write `{old}={v}`, which every version reads"));
+        }
+    }
+    let controller_key = if new_names && c.doc.locate(G, "controller").is_some() { "controller" } else { "master" };
+    if let Some(ctl) = c.string(G, controller_key).filter(|s| !s.is_empty()) {
+        p.controller_line = c.doc.locate(G, controller_key).map_or(0, |l| l.line);
+        p.controller = Some(ctl);
+    }
+    p
+}
+
+fn is_uuid(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, &ch)| match i {
+            8 | 13 | 18 | 23 => ch == b'-',
+            _ => ch.is_ascii_hexdigit(),
+        })
+}
+
+/// `nm_utils_ifname_valid_kernel`.
+fn ifname_valid(name: &str) -> Result<(), &'static str> {
+    if name.is_empty() {
+        return Err("interface name is empty");
+    }
+    if name.len() > 15 {
+        return Err("interface name is longer than 15 characters");
+    }
+    if name == "." || name == ".." {
+        return Err("interface name is reserved");
+    }
+    if name.chars().any(|ch| ch == '/' || ch == ':' || ch.is_whitespace()) {
+        return Err("interface name contains an invalid character");
+    }
+    if matches!(name, "all" | "default" | "bonding_masters") {
+        return Err("interface name is not allowed");
+    }
+    Ok(())
+}

@@ -1,0 +1,410 @@
+//! The settings NetworkManager 1.42 knows, and the keys and value types of those bare metal
+//! uses (from libnm 1.42.4's own property lists; `tests/libnm_schema.rs` compares them).
+
+/// How NetworkManager reads a key's value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ValueType {
+    /// A string.
+    Str,
+    /// A `;` string list.
+    List,
+    /// A GKeyFile boolean.
+    Bool,
+    /// A signed integer (`g_key_file_get_integer`: base 10).
+    Int,
+    /// An unsigned integer (base 0, so `0` prefixes are octal) up to a maximum.
+    UInt(u64),
+    /// A hardware address of this many bytes.
+    Mac(usize),
+    /// Read by a dedicated parser (addresses, routes, DNS, gateway, addr-gen-mode, …).
+    Special,
+}
+
+/// One setting (keyfile group).
+#[derive(Clone, Copy, Debug)]
+pub struct Setting {
+    /// The setting's name (the group; `802-3-ethernet` is written `[ethernet]`).
+    pub name: &'static str,
+    /// Keys and their types; `None` for settings whose keys are free-form (bond options,
+    /// user data, ethtool) or that bmnet does not model.
+    pub keys: Option<&'static [(&'static str, ValueType)]>,
+}
+
+use ValueType::{Bool, Int, List, Mac, Special, Str, UInt};
+
+const U32: ValueType = UInt(u32::MAX as u64);
+const U64: ValueType = UInt(u64::MAX);
+
+const CONNECTION: &[(&str, ValueType)] = &[
+    ("id", Str),
+    ("uuid", Str),
+    ("interface-name", Str),
+    ("type", Str),
+    ("permissions", List),
+    ("autoconnect", Bool),
+    ("autoconnect-priority", Int),
+    ("autoconnect-retries", Int),
+    ("multi-connect", Int),
+    ("timestamp", U64),
+    ("read-only", Bool),
+    ("zone", Str),
+    ("master", Str),
+    ("slave-type", Str),
+    ("autoconnect-slaves", Int),
+    ("secondaries", List),
+    ("gateway-ping-timeout", U32),
+    ("metered", Int),
+    ("lldp", Int),
+    ("mdns", Int),
+    ("llmnr", Int),
+    ("dns-over-tls", Int),
+    ("mptcp-flags", U32),
+    ("stable-id", Str),
+    ("auth-retries", Int),
+    ("wait-device-timeout", Int),
+    ("mud-url", Str),
+    ("wait-activation-delay", Int),
+];
+
+const ETHERNET: &[(&str, ValueType)] = &[
+    ("port", Str),
+    ("speed", U32),
+    ("duplex", Str),
+    ("auto-negotiate", Bool),
+    ("mac-address", Mac(6)),
+    ("cloned-mac-address", Special),
+    ("generate-mac-address-mask", Str),
+    ("mac-address-blacklist", List),
+    ("mtu", U32),
+    ("s390-subchannels", List),
+    ("s390-nettype", Str),
+    ("wake-on-lan", U32),
+    ("wake-on-lan-password", Str),
+    ("accept-all-mac-addresses", Int),
+];
+
+const BOND_PORT: &[(&str, ValueType)] = &[("queue-id", U32)];
+
+const VLAN: &[(&str, ValueType)] = &[
+    ("parent", Str),
+    ("id", U32),
+    ("flags", U32),
+    ("protocol", Str),
+    ("ingress-priority-map", List),
+    ("egress-priority-map", List),
+    // Deprecated place of connection.interface-name, still read (research §1.3).
+    ("interface-name", Str),
+];
+
+const BRIDGE: &[(&str, ValueType)] = &[
+    ("mac-address", Mac(6)),
+    ("stp", Bool),
+    ("priority", U32),
+    ("forward-delay", U32),
+    ("hello-time", U32),
+    ("max-age", U32),
+    ("ageing-time", U32),
+    ("group-address", Mac(6)),
+    ("group-forward-mask", U32),
+    ("multicast-hash-max", U32),
+    ("multicast-last-member-count", U32),
+    ("multicast-last-member-interval", U64),
+    ("multicast-membership-interval", U64),
+    ("multicast-router", Str),
+    ("multicast-querier", Bool),
+    ("multicast-querier-interval", U64),
+    ("multicast-query-interval", U64),
+    ("multicast-query-response-interval", U64),
+    ("multicast-query-use-ifaddr", Bool),
+    ("multicast-snooping", Bool),
+    ("multicast-startup-query-count", U32),
+    ("multicast-startup-query-interval", U64),
+    ("vlan-filtering", Bool),
+    ("vlan-default-pvid", U32),
+    ("vlan-protocol", Str),
+    ("vlan-stats-enabled", Bool),
+    ("vlans", Special),
+    ("interface-name", Str),
+];
+
+const BRIDGE_PORT: &[(&str, ValueType)] =
+    &[("priority", U32), ("path-cost", U32), ("hairpin-mode", Bool), ("vlans", Special)];
+
+/// Keys common to `[ipv4]` and `[ipv6]` (the indexed `addressN`/`routeN`/`routing-ruleN` keys
+/// are recognised separately).
+const IP_COMMON: &[(&str, ValueType)] = &[
+    ("method", Special),
+    ("dns", Special),
+    ("dns-search", List),
+    ("dns-options", List),
+    ("dns-priority", Int),
+    ("gateway", Special),
+    ("route-metric", Int),
+    ("route-table", U32),
+    ("ignore-auto-routes", Bool),
+    ("ignore-auto-dns", Bool),
+    ("dhcp-hostname", Str),
+    ("dhcp-hostname-flags", U32),
+    ("dhcp-send-hostname", Bool),
+    ("never-default", Bool),
+    ("may-fail", Bool),
+    ("dad-timeout", Int),
+    ("dhcp-timeout", Int),
+    ("required-timeout", Int),
+    ("dhcp-iaid", Str),
+    ("dhcp-reject-servers", List),
+    ("auto-route-ext-gw", Int),
+    ("replace-local-rule", Int),
+];
+
+const IPV4_ONLY: &[(&str, ValueType)] =
+    &[("dhcp-client-id", Str), ("dhcp-fqdn", Str), ("dhcp-vendor-class-identifier", Str), ("link-local", Int)];
+
+const IPV6_ONLY: &[(&str, ValueType)] = &[
+    ("ip6-privacy", Int),
+    ("addr-gen-mode", Special),
+    ("token", Str),
+    ("dhcp-duid", Str),
+    ("ra-timeout", Int),
+    ("mtu", U32),
+];
+
+const PROXY: &[(&str, ValueType)] = &[("method", Int), ("browser-only", Bool), ("pac-url", Str), ("pac-script", Str)];
+
+const INFINIBAND: &[(&str, ValueType)] =
+    &[("mac-address", Mac(20)), ("mtu", U32), ("transport-mode", Str), ("p-key", Int), ("parent", Str)];
+
+const MATCH: &[(&str, ValueType)] =
+    &[("interface-name", List), ("kernel-command-line", List), ("driver", List), ("path", List)];
+
+/// Every setting name NetworkManager 1.42 knows (a group outside this list and the special
+/// groups is skipped with a warning).
+pub const SETTING_NAMES: &[&str] = &[
+    "6lowpan",
+    "802-11-olpc-mesh",
+    "802-11-wireless",
+    "802-11-wireless-security",
+    "802-1x",
+    "802-3-ethernet",
+    "adsl",
+    "bluetooth",
+    "bond",
+    "bond-port",
+    "bridge",
+    "bridge-port",
+    "cdma",
+    "connection",
+    "dcb",
+    "dummy",
+    "ethtool",
+    "generic",
+    "gsm",
+    "hostname",
+    "infiniband",
+    "ip-tunnel",
+    "ipv4",
+    "ipv6",
+    "loopback",
+    "macsec",
+    "macvlan",
+    "match",
+    "ovs-bridge",
+    "ovs-dpdk",
+    "ovs-external-ids",
+    "ovs-interface",
+    "ovs-other-config",
+    "ovs-patch",
+    "ovs-port",
+    "ppp",
+    "pppoe",
+    "proxy",
+    "serial",
+    "sriov",
+    "tc",
+    "team",
+    "team-port",
+    "tun",
+    "user",
+    "veth",
+    "vlan",
+    "vpn",
+    "vrf",
+    "vxlan",
+    "wifi-p2p",
+    "wimax",
+    "wireguard",
+    "wpan",
+];
+
+/// The setting a group name stands for: the three aliases NetworkManager's keyfile layer knows
+/// (`ethernet`, `wifi`, `wifi-security`), else the name itself.
+pub fn setting_of_group(group: &str) -> &str {
+    match group {
+        "ethernet" => "802-3-ethernet",
+        "wifi" => "802-11-wireless",
+        "wifi-security" => "802-11-wireless-security",
+        g => g,
+    }
+}
+
+/// Whether NetworkManager reads this group (a setting, an alias, or one of the special groups).
+pub fn group_is_known(group: &str) -> bool {
+    SETTING_NAMES.contains(&setting_of_group(group))
+        || matches!(group, "vpn-secrets" | ".nmmeta" | "ethernet-s390-options")
+        || group.starts_with("wireguard-peer.")
+}
+
+/// The keys of a setting bmnet models, with their types (`None`: free-form or not modelled).
+pub fn keys_of(setting: &str) -> Option<Vec<(&'static str, ValueType)>> {
+    let v: Vec<(&str, ValueType)> = match setting {
+        "connection" => CONNECTION.to_vec(),
+        "802-3-ethernet" => ETHERNET.to_vec(),
+        "bond-port" => BOND_PORT.to_vec(),
+        "vlan" => VLAN.to_vec(),
+        "bridge" => BRIDGE.to_vec(),
+        "bridge-port" => BRIDGE_PORT.to_vec(),
+        "ipv4" => [IP_COMMON, IPV4_ONLY].concat(),
+        "ipv6" => [IP_COMMON, IPV6_ONLY].concat(),
+        "proxy" => PROXY.to_vec(),
+        "infiniband" => INFINIBAND.to_vec(),
+        "match" => MATCH.to_vec(),
+        _ => return None,
+    };
+    Some(v)
+}
+
+/// The group a connection type's own setting lives in, and whether NetworkManager adds it
+/// when missing.
+pub fn base_group(kind: &str) -> Option<&'static str> {
+    Some(match kind {
+        "802-3-ethernet" | "ethernet" => "ethernet",
+        "bond" => "bond",
+        "bridge" => "bridge",
+        "vlan" => "vlan",
+        "infiniband" => "infiniband",
+        "dummy" => "dummy",
+        "team" => "team",
+        "802-11-wireless" | "wifi" => "wifi",
+        "vxlan" => "vxlan",
+        "macvlan" => "macvlan",
+        "veth" => "veth",
+        "vrf" => "vrf",
+        "loopback" => "loopback",
+        "generic" => "generic",
+        "gsm" => "gsm",
+        "cdma" => "cdma",
+        "bluetooth" => "bluetooth",
+        "ip-tunnel" => "ip-tunnel",
+        "wireguard" => "wireguard",
+        "vpn" => "vpn",
+        "tun" => "tun",
+        "pppoe" => "pppoe",
+        "adsl" => "adsl",
+        "olpc-mesh" | "802-11-olpc-mesh" => "802-11-olpc-mesh",
+        "wimax" => "wimax",
+        "wpan" => "wpan",
+        "6lowpan" => "6lowpan",
+        "wifi-p2p" => "wifi-p2p",
+        "macsec" => "macsec",
+        "ovs-bridge" => "ovs-bridge",
+        "ovs-port" => "ovs-port",
+        "ovs-interface" => "ovs-interface",
+        "ovs-patch" => "ovs-patch",
+        "hostname" => return None,
+        _ => return None,
+    })
+}
+
+/// Bond options NetworkManager 1.42 accepts, with the kind of value each takes.
+pub const BOND_OPTIONS: &[(&str, BondValue)] = &[
+    (
+        "mode",
+        BondValue::Choice(
+            0,
+            6,
+            &["balance-rr", "active-backup", "balance-xor", "broadcast", "802.3ad", "balance-tlb", "balance-alb"],
+        ),
+    ),
+    ("miimon", BondValue::Int(0, i32::MAX as u64)),
+    ("downdelay", BondValue::Int(0, i32::MAX as u64)),
+    ("updelay", BondValue::Int(0, i32::MAX as u64)),
+    ("arp_interval", BondValue::Int(0, i32::MAX as u64)),
+    ("arp_ip_target", BondValue::Ip),
+    (
+        "arp_validate",
+        BondValue::Choice(0, 6, &["none", "active", "backup", "all", "filter", "filter_active", "filter_backup"]),
+    ),
+    ("balance-slb", BondValue::Int(0, 1)),
+    ("primary", BondValue::Ifname),
+    ("primary_reselect", BondValue::Choice(0, 2, &["always", "better", "failure"])),
+    ("fail_over_mac", BondValue::Choice(0, 2, &["none", "active", "follow"])),
+    ("use_carrier", BondValue::Int(0, 1)),
+    ("ad_select", BondValue::Choice(0, 2, &["stable", "bandwidth", "count"])),
+    (
+        "xmit_hash_policy",
+        BondValue::Choice(0, 5, &["layer2", "layer3+4", "layer2+3", "encap2+3", "encap3+4", "vlan+srcmac"]),
+    ),
+    ("resend_igmp", BondValue::Int(0, 255)),
+    ("lacp_rate", BondValue::Choice(0, 1, &["slow", "fast"])),
+    ("active_slave", BondValue::Ifname),
+    ("ad_actor_sys_prio", BondValue::Int(1, 65535)),
+    ("ad_actor_system", BondValue::Mac),
+    ("ad_user_port_key", BondValue::Int(0, 1023)),
+    ("all_slaves_active", BondValue::Int(0, 1)),
+    ("arp_all_targets", BondValue::Choice(0, 1, &["any", "all"])),
+    ("min_links", BondValue::Int(0, i32::MAX as u64)),
+    ("num_grat_arp", BondValue::Int(0, 255)),
+    ("num_unsol_na", BondValue::Int(0, 255)),
+    ("packets_per_slave", BondValue::Int(0, 65535)),
+    ("tlb_dynamic_lb", BondValue::Int(0, 1)),
+    ("lp_interval", BondValue::Int(1, i32::MAX as u64)),
+    ("peer_notif_delay", BondValue::Int(0, i32::MAX as u64)),
+];
+
+/// A bond option's value kind (`_get_option_meta` in `nm-setting-bond.c`).
+#[derive(Clone, Copy, Debug)]
+pub enum BondValue {
+    /// Decimal digits only, in a range.
+    Int(u64, u64),
+    /// A name from the list, or its index within the range.
+    Choice(u64, u64, &'static [&'static str]),
+    /// IPv4 addresses separated by `,` or spaces.
+    Ip,
+    /// An Ethernet address.
+    Mac,
+    /// An interface name.
+    Ifname,
+}
+
+/// Bond modes in which an option is not supported (`_bond_option_unsupp_mode`); the profile
+/// is normalised by removing it.
+pub fn bond_option_unsupported_in(option: &str, mode: usize) -> bool {
+    const RR: usize = 0;
+    const AB: usize = 1;
+    const AD: usize = 4;
+    const TLB: usize = 5;
+    const ALB: usize = 6;
+    match option {
+        "active_slave" | "primary" => !matches!(mode, AB | TLB | ALB),
+        "ad_actor_sys_prio" | "ad_actor_system" | "ad_user_port_key" | "lacp_rate" => mode != AD,
+        "arp_interval" | "arp_ip_target" | "arp_validate" => matches!(mode, AD | TLB | ALB),
+        "packets_per_slave" => mode != RR,
+        "tlb_dynamic_lb" => !matches!(mode, TLB | ALB),
+        _ => false,
+    }
+}
+
+/// Edit distance, for "did you mean" suggestions.
+pub fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
