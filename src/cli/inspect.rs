@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use std::net::IpAddr;
 
 use bmnet::addr::{self, Kind, ScopedAddr};
+use bmnet::nmconn::check::NmVersion;
 use bmnet::nodeip::{self, Policy};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -57,7 +58,44 @@ pub(crate) fn run(out: &mut Output) -> Status {
         }
         out.text(&super::nodeip::explain(&node_ip));
     }
+    keyfiles(out);
     Status::Ok
+}
+
+/// Where NetworkManager keeps the profiles bmnet checks on this host.
+const KEYFILE_DIRS: &[&str] = &["/etc/NetworkManager/system-connections", "/run/NetworkManager/system-connections"];
+
+/// The diagnostics of this host's NetworkManager keyfiles, when it has any.
+fn keyfiles(out: &mut Output) {
+    let dirs: Vec<std::path::PathBuf> =
+        KEYFILE_DIRS.iter().map(std::path::PathBuf::from).filter(|p| p.is_dir()).collect();
+    if dirs.is_empty() {
+        return;
+    }
+    let (checked, set) = match super::nmconn::check_paths(&dirs, NmVersion::default()) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("bmnet: checking keyfiles: {e}");
+            return;
+        }
+    };
+    if !out.json() {
+        let shown: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
+        out.text(&format!("\nNetworkManager keyfiles ({}), as NetworkManager 1.42 reads them:\n", shown.join(", ")));
+        if checked.is_empty() {
+            out.text("  none\n");
+        }
+    }
+    for (i, c) in checked.iter().enumerate() {
+        let extra = set.iter().filter(|(j, _)| *j == i).map(|(_, d)| d);
+        let all: Vec<&bmnet::nmconn::diag::Diagnostic> = c.report.diagnostics.iter().chain(extra).collect();
+        if !out.json() && all.is_empty() {
+            out.text(&format!("  {}: ok\n", c.path.display()));
+        }
+        for d in all {
+            super::nmconn::emit(out, &c.path, &c.text, d);
+        }
+    }
 }
 
 fn interface_record(iface: &Interface) -> Value {

@@ -4,6 +4,7 @@ mod addr;
 mod dns;
 mod host;
 mod inspect;
+mod nmconn;
 mod nodeip;
 mod output;
 mod vrrp;
@@ -44,6 +45,9 @@ enum Command {
     /// VRRP: validate a keepalived.conf, run instances (a keepalived replacement).
     #[command(subcommand)]
     Vrrp(vrrp::VrrpCommand),
+    /// NetworkManager keyfiles: check them as NetworkManager reads them, edit them offline.
+    #[command(subcommand)]
+    Nmconn(nmconn::NmconnCommand),
     /// Print a shell completion script.
     Completions {
         /// The shell to complete for.
@@ -97,6 +101,7 @@ pub(crate) fn run() -> ExitCode {
         Command::NodeIp(cmd) => nodeip::run(&mut out, *cmd),
         Command::Dns(cmd) => dns::run(&mut out, cmd),
         Command::Vrrp(cmd) => vrrp::run(&mut out, cmd),
+        Command::Nmconn(cmd) => nmconn::run(&mut out, cmd),
         Command::Completions { shell } => completions(&mut out, shell),
     };
     match out.finish() {

@@ -492,6 +492,29 @@ impl Document {
         }
     }
 
+    /// Removes a group (every occurrence), its entries, and the comments and blank lines
+    /// inside it. Returns whether there was one.
+    pub fn remove_group(&mut self, group: &str) -> bool {
+        let mut removed = false;
+        let mut i = 0;
+        let mut inside = false;
+        while i < self.lines.len() {
+            if let Kind::Group { name } = &self.lines[i].kind {
+                inside = name == group;
+            }
+            if inside {
+                self.lines.remove(i);
+                removed = true;
+            } else {
+                i += 1;
+            }
+        }
+        if removed {
+            self.reindex(0);
+        }
+        removed
+    }
+
     /// Removes a key from a group (every occurrence). Returns whether there was one.
     pub fn remove(&mut self, group: &str, key: &str) -> bool {
         let Some(g) = self.group_line(group) else { return false };

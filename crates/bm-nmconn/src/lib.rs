@@ -7,6 +7,7 @@
 
 pub mod check;
 pub mod diag;
+pub mod edit;
 pub mod ip;
 pub mod keyfile;
 pub mod schema;

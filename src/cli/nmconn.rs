@@ -1,0 +1,228 @@
+//! `bmnet nmconn`: check NetworkManager keyfiles before a node boots, and edit them offline.
+
+// Reading the files and directories it is given is this module's job.
+#![allow(clippy::disallowed_methods)]
+
+use std::fs;
+use std::os::unix::fs::MetadataExt as _;
+use std::path::{Path, PathBuf};
+
+use bmnet::nmconn::Document;
+use bmnet::nmconn::check::{CheckOptions, FileFacts, FileReport, NmVersion, check_document, check_set, check_text};
+use bmnet::nmconn::diag::{Diagnostic, Severity};
+use bmnet::nmconn::edit::set_property;
+use clap::Subcommand;
+use serde_json::json;
+
+use super::Status;
+use super::output::Output;
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum NmconnCommand {
+    /// Check keyfiles (files or directories) the way NetworkManager will read them: errors where
+    /// it refuses a profile or loads something other than what is written, warnings for risks.
+    /// Exit 1 if any error.
+    Check {
+        /// Files or directories (e.g. /etc/NetworkManager/system-connections).
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// The NetworkManager version that will read them.
+        #[arg(long, default_value = "1.42", value_name = "X.Y")]
+        nm_version: NmVersion,
+    },
+    /// Set properties in a keyfile offline, like `nmcli connection modify`, refusing any change
+    /// NetworkManager would drop or reject. The file is replaced atomically, its mode kept.
+    Set {
+        /// The keyfile.
+        file: PathBuf,
+        /// `setting.property=value` (nmcli's names and value syntax; an empty value removes).
+        #[arg(required = true, value_name = "PROP=VALUE")]
+        assignments: Vec<String>,
+        /// The NetworkManager version that will read it.
+        #[arg(long, default_value = "1.42", value_name = "X.Y")]
+        nm_version: NmVersion,
+    },
+}
+
+pub(crate) fn run(out: &mut Output, cmd: NmconnCommand) -> Status {
+    match cmd {
+        NmconnCommand::Check { paths, nm_version } => check(out, &paths, nm_version),
+        NmconnCommand::Set { file, assignments, nm_version } => set(out, &file, &assignments, nm_version),
+    }
+}
+
+/// One file read and checked.
+pub(crate) struct Checked {
+    pub(crate) path: PathBuf,
+    pub(crate) text: String,
+    pub(crate) report: FileReport,
+}
+
+/// Whether NetworkManager's keyfile plugin skips a name (`nm_keyfile_utils_ignore_filename`):
+/// hidden files, backups, mkstemp temporaries, certificates.
+fn ignored_name(name: &str) -> bool {
+    let mkstemp = name.len() > 7
+        && name.as_bytes()[name.len() - 7] == b'.'
+        && name[name.len() - 6..].chars().all(|c| c.is_ascii_alphanumeric());
+    name.starts_with('.') || name.ends_with('~') || name.ends_with(".pem") || name.ends_with(".der") || mkstemp
+}
+
+/// Diagnostics of the rules over a set of files, by index of the file.
+pub(crate) type SetDiagnostics = Vec<(usize, Diagnostic)>;
+
+/// Reads and checks every keyfile under `paths`, then the rules over the whole set.
+pub(crate) fn check_paths(paths: &[PathBuf], nm_version: NmVersion) -> Result<(Vec<Checked>, SetDiagnostics), String> {
+    let mut files = Vec::new();
+    for p in paths {
+        let meta = fs::metadata(p).map_err(|e| format!("{}: {e}", p.display()))?;
+        if meta.is_dir() {
+            let mut entries: Vec<PathBuf> = fs::read_dir(p)
+                .map_err(|e| format!("{}: {e}", p.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|e| e.is_file() && !e.file_name().is_some_and(|n| ignored_name(&n.to_string_lossy())))
+                .collect();
+            entries.sort();
+            files.extend(entries);
+        } else {
+            files.push(p.clone());
+        }
+    }
+    let mut checked = Vec::new();
+    let mut facts = Vec::new();
+    for path in files {
+        let bytes = fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let meta = fs::metadata(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let options =
+            CheckOptions { nm_version, file_name: path.file_name().map(|n| n.to_string_lossy().into_owned()) };
+        let (text, report) = match String::from_utf8(bytes) {
+            Ok(text) => {
+                let report = check_text(&text, &options);
+                (text, report)
+            }
+            Err(e) => {
+                let at = e.utf8_error().valid_up_to();
+                let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+                let line = text[..at].matches('\n').count() + 1;
+                let d = Diagnostic::new(
+                    bmnet::nmconn::diag::Code::LoadError,
+                    line,
+                    1,
+                    format!("NetworkManager cannot load this file: it is not UTF-8 (byte offset {at})"),
+                );
+                (text, FileReport { diagnostics: vec![d], profile: None })
+            }
+        };
+        facts.push(FileFacts {
+            name: path.display().to_string(),
+            profile: report.profile.clone(),
+            mode: Some(meta.mode() & 0o7777),
+            uid: Some(meta.uid()),
+        });
+        checked.push(Checked { path, text, report });
+    }
+    let set = check_set(&facts);
+    Ok((checked, set))
+}
+
+fn check(out: &mut Output, paths: &[PathBuf], nm_version: NmVersion) -> Status {
+    let (checked, set) = match check_paths(paths, nm_version) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("bmnet: {e}");
+            return Status::Failure;
+        }
+    };
+    let (mut errors, mut warnings) = (0, 0);
+    for (i, c) in checked.iter().enumerate() {
+        let extra = set.iter().filter(|(j, _)| *j == i).map(|(_, d)| d);
+        let mut all: Vec<&Diagnostic> = c.report.diagnostics.iter().chain(extra).collect();
+        all.sort_by_key(|d| (d.line, d.column));
+        for d in all {
+            match d.severity {
+                Severity::Error => errors += 1,
+                Severity::Warning => warnings += 1,
+            }
+            emit(out, &c.path, &c.text, d);
+        }
+    }
+    if out.json() {
+        out.json_line(&json!({ "type": "summary", "files": checked.len(), "errors": errors, "warnings": warnings, "nm_version": nm_version.to_string() }));
+    } else {
+        out.text(&format!(
+            "{} file{} checked for NetworkManager {nm_version}: {errors} error{}, {warnings} warning{}\n",
+            checked.len(),
+            if checked.len() == 1 { "" } else { "s" },
+            if errors == 1 { "" } else { "s" },
+            if warnings == 1 { "" } else { "s" },
+        ));
+    }
+    if errors > 0 { Status::Problems } else { Status::Ok }
+}
+
+pub(crate) fn emit(out: &mut Output, path: &Path, text: &str, d: &Diagnostic) {
+    if out.json() {
+        let mut v = json!(d);
+        v["type"] = json!("diagnostic");
+        v["file"] = json!(path.display().to_string());
+        out.json_line(&v);
+    } else {
+        let line = d.line.checked_sub(1).and_then(|l| text.lines().nth(l));
+        out.text(&d.render(&path.display().to_string(), line));
+        out.text("\n");
+    }
+}
+
+fn set(out: &mut Output, file: &Path, assignments: &[String], nm_version: NmVersion) -> Status {
+    let text = match fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("bmnet: {}: {e}", file.display());
+            return Status::Failure;
+        }
+    };
+    let mut doc = match Document::parse(&text) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("bmnet: {}:{}:{}: {}", file.display(), e.line, e.column, e.message);
+            return Status::Problems;
+        }
+    };
+    let options = CheckOptions { nm_version, file_name: file.file_name().map(|n| n.to_string_lossy().into_owned()) };
+    let before = check_document(&doc, &options);
+    for a in assignments {
+        let Some((prop, value)) = a.split_once('=') else {
+            eprintln!("bmnet: `{a}` is not PROPERTY=VALUE");
+            return Status::Failure;
+        };
+        if let Err(e) = set_property(&mut doc, prop.trim(), value) {
+            eprintln!("bmnet: {}: {e}", file.display());
+            return Status::Problems;
+        }
+    }
+    let after = check_document(&doc, &options);
+    let new_text = doc.to_string();
+    // Refuse any error the edit introduces (compared by what and where, not by line: an edit
+    // moves lines).
+    let key = |d: &Diagnostic| (d.code, d.group.clone(), d.key.clone());
+    let old: Vec<_> = before.diagnostics.iter().map(key).collect();
+    let introduced: Vec<&Diagnostic> =
+        after.diagnostics.iter().filter(|d| d.severity == Severity::Error && !old.contains(&key(d))).collect();
+    if !introduced.is_empty() {
+        eprintln!("bmnet: {}: not written; NetworkManager would not load the change as given:", file.display());
+        for d in introduced {
+            emit(out, file, &new_text, d);
+        }
+        return Status::Problems;
+    }
+    if new_text == text {
+        return Status::Ok;
+    }
+    if let Err(e) = super::write::write_atomically(file, new_text.as_bytes(), 0o600) {
+        eprintln!("bmnet: writing {}: {e}", file.display());
+        return Status::Failure;
+    }
+    if out.json() {
+        out.json_line(&json!({ "type": "written", "file": file.display().to_string() }));
+    }
+    Status::Ok
+}

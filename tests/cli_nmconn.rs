@@ -1,0 +1,173 @@
+//! `bmnet nmconn check` and `bmnet nmconn set`: rustc-style diagnostics and JSON Lines, exit 1
+//! on errors, directory rules, and offline edits that refuse what NetworkManager would drop and
+//! keep the file's mode.
+
+// Writes keyfiles and runs the binary.
+#![allow(clippy::disallowed_methods)]
+
+mod util;
+
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::PathBuf;
+
+use serde_json::Value;
+use util::{bmnet, stderr as err, stdout as out};
+
+fn dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("bmnet-cli-nmconn-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn write(path: &PathBuf, text: &str, mode: u32) {
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+const GOOD: &str = "[connection]\nid=eth0\nuuid=0b3a5b6e-2a4f-4c9b-9b0e-1d2c3b4a5f70\ntype=ethernet\ninterface-name=eth0\n\n[ethernet]\n\n[ipv4]\naddress1=10.0.0.5/24,10.0.0.1\nmethod=manual\n\n[ipv6]\naddr-gen-mode=default\nmethod=auto\n\n[proxy]\n";
+
+#[test]
+fn a_clean_file_passes() {
+    let d = dir("clean");
+    let f = d.join("eth0.nmconnection");
+    write(&f, GOOD, 0o600);
+    let o = bmnet(&["nmconn", "check", f.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", out(&o), err(&o));
+    assert!(out(&o).contains("1 file checked for NetworkManager 1.42: 0 errors, 0 warnings"), "{}", out(&o));
+}
+
+#[test]
+fn typos_are_errors_with_the_place_and_the_fix() {
+    let d = dir("typo");
+    let f = d.join("eth0.nmconnection");
+    write(
+        &f,
+        &GOOD.replace("10.0.0.5/24,10.0.0.1", "10.10.99.99\\24").replace("[ethernet]\n", "[ethernet]\nmtu=01500\n"),
+        0o600,
+    );
+    let o = bmnet(&["nmconn", "check", f.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    let text = out(&o);
+    let path = f.display().to_string();
+    assert!(text.contains("error[integer-octal]: `01500` starts with 0"), "{text}");
+    assert!(text.contains(&format!("--> {path}:8:5")), "{text}");
+    assert!(text.contains("8 | mtu=01500\n  |     ^^^^^"), "{text}");
+    assert!(text.contains("= help: write `1500`"), "{text}");
+    assert!(text.contains("error[address-dropped]"), "{text}");
+    assert!(text.contains("= help: did you mean `10.10.99.99/24`?"), "{text}");
+    assert!(text.contains("error[manual-without-addresses]"), "{text}");
+
+    let o = bmnet(&["nmconn", "check", "--json", f.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let lines: Vec<Value> = out(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let octal = lines.iter().find(|v| v["code"] == "integer-octal").unwrap();
+    assert_eq!(octal["type"], "diagnostic");
+    assert_eq!(octal["severity"], "error");
+    assert_eq!(octal["file"], path);
+    assert_eq!((octal["line"].as_u64(), octal["column"].as_u64()), (Some(8), Some(5)));
+    assert_eq!(octal["group"], "ethernet");
+    assert_eq!(octal["key"], "mtu");
+    let summary = lines.last().unwrap();
+    assert_eq!(summary["type"], "summary");
+    assert_eq!(summary["errors"], 3);
+}
+
+#[test]
+fn version_changes_the_verdict() {
+    let d = dir("version");
+    let f = d.join("port.nmconnection");
+    let port = "[connection]\nid=p\nuuid=0b3a5b6e-2a4f-4c9b-9b0e-1d2c3b4a5f71\ntype=ethernet\ninterface-name=eno1\ncontroller=bond0\nport-type=bond\n\n[ethernet]\n";
+    write(&f, port, 0o600);
+    let o = bmnet(&["nmconn", "check", f.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(out(&o).contains("error[key-needs-newer-nm]"), "{}", out(&o));
+    assert!(out(&o).contains("help: write `master=bond0`"), "{}", out(&o));
+    let o = bmnet(&["nmconn", "check", "--nm-version", "1.46", f.to_str().unwrap()]);
+    assert!(!out(&o).contains("key-needs-newer-nm"), "{}", out(&o));
+    // Alone, its controller is dangling (a warning).
+    assert!(out(&o).contains("warning[controller-dangling]"), "{}", out(&o));
+    let o = bmnet(&["nmconn", "check", "--nm-version", "one", f.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn directories_get_the_set_rules() {
+    let d = dir("set");
+    write(&d.join("a.nmconnection"), GOOD, 0o600);
+    write(
+        &d.join("b.nmconnection"),
+        &GOOD.replace("id=eth0", "id=eth1").replace("interface-name=eth0", "interface-name=eth1"),
+        0o644,
+    );
+    write(&d.join(".hidden.nmconnection"), "garbage", 0o600);
+    write(&d.join("c.nmconnection~"), "garbage", 0o600);
+    let o = bmnet(&["nmconn", "check", "--json", d.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    let lines: Vec<Value> = out(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let codes: Vec<&str> = lines.iter().filter_map(|v| v["code"].as_str()).collect();
+    assert_eq!(codes, ["file-insecure", "uuid-duplicate"], "{lines:?}");
+    assert_eq!(lines.last().unwrap()["files"], 2, "hidden and backup files are skipped as NetworkManager skips them");
+}
+
+#[test]
+fn set_edits_validates_and_keeps_the_mode() {
+    let d = dir("edit");
+    let f = d.join("eth0.nmconnection");
+    write(&f, GOOD, 0o600);
+    let p = f.to_str().unwrap();
+    let o = bmnet(&[
+        "nmconn",
+        "set",
+        p,
+        "ipv4.addresses=10.0.0.7/24",
+        "ipv4.dns=1.1.1.1,8.8.8.8",
+        "802-3-ethernet.mtu=9000",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let text = std::fs::read_to_string(&f).unwrap();
+    assert!(text.contains("address1=10.0.0.7/24\n"), "{text}");
+    assert!(text.contains("dns=1.1.1.1;8.8.8.8;\n"), "{text}");
+    assert!(text.contains("[ethernet]\nmtu=9000\n"), "{text}");
+    assert!(text.starts_with("[connection]\nid=eth0\n"), "other lines untouched: {text}");
+    assert_eq!(std::fs::metadata(&f).unwrap().permissions().mode() & 0o777, 0o600);
+
+    // A change NetworkManager would refuse is not written.
+    let before = std::fs::read_to_string(&f).unwrap();
+    let o = bmnet(&["nmconn", "set", p, "ipv4.method=disabled"]);
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    assert!(err(&o).contains("not written"), "{}", err(&o));
+    assert!(out(&o).contains("error[not-allowed-for-method]"), "{}", out(&o));
+    assert_eq!(std::fs::read_to_string(&f).unwrap(), before);
+
+    // Nor a value it would drop, nor an unknown property.
+    let o = bmnet(&["nmconn", "set", p, "ipv4.addresses=10.10.99.99\\24"]);
+    assert_eq!(o.status.code(), Some(1));
+    let o = bmnet(&["nmconn", "set", p, "ipv4.adresses=10.0.0.8/24"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(err(&o).contains("did you mean `ipv4.addresses`?"), "{}", err(&o));
+    assert_eq!(std::fs::read_to_string(&f).unwrap(), before);
+    let leftovers = std::fs::read_dir(&d).unwrap().count();
+    assert_eq!(leftovers, 1, "no temporary file left behind");
+}
+
+/// `bmnet inspect` checks this host's keyfiles: run in a private mount namespace whose /run is
+/// a fresh tmpfs holding one broken profile in /run/NetworkManager/system-connections.
+#[test]
+fn inspect_checks_the_hosts_keyfiles() {
+    let script = format!(
+        "set -e; mount -t tmpfs tmpfs /run; d=/run/NetworkManager/system-connections; mkdir -p $d; \
+         printf '%s' '{}' > $d/eth0.nmconnection; chmod 600 $d/eth0.nmconnection; exec {} inspect --json",
+        GOOD.replace("[ethernet]\n", "[ethernet]\nmtu=01500\n"),
+        env!("CARGO_BIN_EXE_bmnet")
+    );
+    let o = std::process::Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c", &script])
+        .output()
+        .expect("unshare (util-linux) is missing: apt-get install -y util-linux");
+    assert!(o.status.success(), "needs root for a mount namespace: {}", err(&o));
+    let lines: Vec<Value> = out(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let d = lines.iter().find(|v| v["type"] == "diagnostic").unwrap_or_else(|| panic!("{}", out(&o)));
+    assert_eq!(d["file"], "/run/NetworkManager/system-connections/eth0.nmconnection");
+    assert_eq!(d["code"], "integer-octal");
+}
