@@ -12,5 +12,6 @@ pub mod ip;
 pub mod keyfile;
 pub mod schema;
 pub mod value;
+pub mod writer;
 
 pub use keyfile::{Document, Location, Notice, NoticeKind, ParseError, ParseErrorKind, ValueError};
