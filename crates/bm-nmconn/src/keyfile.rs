@@ -13,12 +13,29 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 /// A line and how it ended.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 struct Line {
     /// The text without its terminator (a `\r` before the `\n` is in `ending`).
-    raw: String,
+    raw: Raw,
     ending: Ending,
     kind: Kind,
+}
+
+/// A line's text: a range of the parsed text (no allocation per line), or its own text once
+/// an edit changed it.
+#[derive(Clone, Debug)]
+enum Raw {
+    Span(usize, usize),
+    Owned(String),
+}
+
+impl Line {
+    fn raw_in<'a>(&'a self, text: &'a str) -> &'a str {
+        match &self.raw {
+            Raw::Span(a, b) => &text[*a..*b],
+            Raw::Owned(s) => s,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -156,11 +173,28 @@ pub struct Location {
 }
 
 /// A keyfile, every byte kept.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct Document {
+    /// The text parsed; lines not edited since are ranges of it.
+    text: String,
     lines: Vec<Line>,
     notices: Vec<Notice>,
 }
+
+impl PartialEq for Document {
+    /// Same lines (text, ending, meaning) and notices, however each line is stored.
+    fn eq(&self, other: &Document) -> bool {
+        self.lines.len() == other.lines.len()
+            && self.notices == other.notices
+            && self
+                .lines
+                .iter()
+                .zip(&other.lines)
+                .all(|(a, b)| a.raw_in(&self.text) == b.raw_in(&other.text) && a.ending == b.ending && a.kind == b.kind)
+    }
+}
+
+impl Eq for Document {}
 
 fn is_space(c: char) -> bool {
     // g_ascii_isspace: space, \t, \n, \v, \f, \r.
@@ -229,10 +263,11 @@ impl Document {
                 }
                 None => (rest, Ending::None, ""),
             };
-            lines.push(Line { raw: piece.to_string(), ending, kind: Kind::Other });
+            let start = text.len() - rest.len();
+            lines.push(Line { raw: Raw::Span(start, start + piece.len()), ending, kind: Kind::Other });
             rest = next;
         }
-        let mut doc = Document { lines, notices: Vec::new() };
+        let mut doc = Document { text: text.to_string(), lines, notices: Vec::new() };
         doc.classify()?;
         Ok(doc)
     }
@@ -241,15 +276,20 @@ impl Document {
     fn classify(&mut self) -> Result<(), ParseError> {
         let mut current: Option<usize> = None;
         let mut first_group: Option<usize> = None;
-        let mut group_first_line: Vec<(String, usize)> = Vec::new();
-        let mut seen_keys: Vec<(String, String, usize)> = Vec::new();
+        // (name's line, first line of that group) and (group, line) of each entry seen: indices
+        // into `lines`, so classifying allocates nothing per line but the kind itself.
+        let mut group_first_line: Vec<usize> = Vec::new();
+        let mut seen_keys: Vec<(usize, usize)> = Vec::new();
+        let text = std::mem::take(&mut self.text);
         for n in 0..self.lines.len() {
-            let raw = self.lines[n].raw.clone();
+            // Every line is a span right after parsing.
+            let Raw::Span(a, b) = self.lines[n].raw else { continue };
+            let raw = &text[a..b];
             let start = raw.len() - raw.trim_start_matches(is_space).len();
             let t = &raw[start..];
             let err = |kind: ParseErrorKind, at: usize, message: String| ParseError {
                 line: n + 1,
-                column: column(&raw, at),
+                column: column(raw, at),
                 kind,
                 message,
             };
@@ -265,16 +305,20 @@ impl Document {
                     return Err(err(ParseErrorKind::GroupName, start, format!("Invalid group name: {name}")));
                 }
                 // GLib merges a repeated group into the first one.
-                let canonical = match group_first_line.iter().find(|(g, _)| g == name) {
-                    Some((_, first)) => {
+                let first = group_first_line
+                    .iter()
+                    .copied()
+                    .find(|&g| matches!(&self.lines[g].kind, Kind::Group { name: other } if other == name));
+                let canonical = match first {
+                    Some(first) => {
                         self.notices.push(Notice {
                             line: n + 1,
                             kind: NoticeKind::RepeatedGroup { group: name.into(), first: first + 1 },
                         });
-                        *first
+                        first
                     }
                     None => {
-                        group_first_line.push((name.to_string(), n));
+                        group_first_line.push(n);
                         n
                     }
                 };
@@ -307,34 +351,32 @@ impl Document {
                     format!("Key file contains unsupported encoding “{value}”"),
                 ));
             }
-            let group_name = match &self.lines[group].kind {
+            let group_name = || match &self.lines[group].kind {
                 Kind::Group { name } => name.clone(),
                 _ => String::new(),
             };
             if key.contains('[') {
                 // Kept in the document, invisible to readers (GLib drops it at load).
-                self.notices.push(Notice {
-                    line: n + 1,
-                    kind: NoticeKind::LocaleKey { group: group_name, key: key.to_string() },
-                });
+                let notice =
+                    Notice { line: n + 1, kind: NoticeKind::LocaleKey { group: group_name(), key: key.into() } };
+                self.notices.push(notice);
                 self.lines[n].kind = Kind::Entry { key: key.to_string(), value_at, group };
                 continue;
             }
-            if let Some(earlier) =
-                seen_keys.iter().rev().find(|(g, k, _)| *g == group_name && k == key).map(|(_, _, l)| *l)
-            {
-                self.notices.push(Notice {
-                    line: n + 1,
-                    kind: NoticeKind::DuplicateKey {
-                        group: group_name.clone(),
-                        key: key.to_string(),
-                        earlier: earlier + 1,
-                    },
-                });
+            let earlier = seen_keys
+                .iter()
+                .rev()
+                .find(|&&(g, l)| g == group && matches!(&self.lines[l].kind, Kind::Entry { key: k, .. } if k == key))
+                .map(|&(_, l)| l);
+            if let Some(earlier) = earlier {
+                let kind = NoticeKind::DuplicateKey { group: group_name(), key: key.to_string(), earlier: earlier + 1 };
+                self.notices.push(Notice { line: n + 1, kind });
             }
-            seen_keys.push((group_name, key.to_string(), n));
-            self.lines[n].kind = Kind::Entry { key: key.to_string(), value_at, group };
+            seen_keys.push((group, n));
+            let key = key.to_string();
+            self.lines[n].kind = Kind::Entry { key, value_at, group };
         }
+        self.text = text;
         Ok(())
     }
 
@@ -358,7 +400,7 @@ impl Document {
 
     /// Whether a group exists.
     pub fn has_group(&self, group: &str) -> bool {
-        self.groups().contains(&group)
+        self.group_line(group).is_some()
     }
 
     /// The group line index (the first occurrence) of `group`.
@@ -397,7 +439,7 @@ impl Document {
     pub fn get_raw(&self, group: &str, key: &str) -> Option<(&str, usize)> {
         let n = self.entry(group, key)?;
         match &self.lines[n].kind {
-            Kind::Entry { value_at, .. } => Some((&self.lines[n].raw[*value_at..], n + 1)),
+            Kind::Entry { value_at, .. } => Some((&self.raw(n)[*value_at..], n + 1)),
             _ => None,
         }
     }
@@ -406,7 +448,7 @@ impl Document {
     /// column of its value (1-based, in characters).
     pub fn locate(&self, group: &str, key: &str) -> Option<Location> {
         let n = self.entry(group, key)?;
-        let raw = &self.lines[n].raw;
+        let raw = self.raw(n);
         let Kind::Entry { value_at, .. } = &self.lines[n].kind else { return None };
         let key_at = raw.len() - raw.trim_start_matches(is_space).len();
         Some(Location { line: n + 1, key_column: column(raw, key_at), value_column: column(raw, *value_at) })
@@ -419,7 +461,18 @@ impl Document {
 
     /// The text of a line (1-based), without its terminator.
     pub fn line_text(&self, line: usize) -> Option<&str> {
-        self.lines.get(line.checked_sub(1)?).map(|l| l.raw.as_str())
+        self.lines.get(line.checked_sub(1)?).map(|l| l.raw_in(&self.text))
+    }
+
+    /// The value as `g_key_file_get_string` returns it, borrowed when it has no escape.
+    pub fn get_str(&self, group: &str, key: &str) -> Result<Option<std::borrow::Cow<'_, str>>, ValueError> {
+        match self.get_raw(group, key) {
+            None => Ok(None),
+            Some((raw, _)) if !raw.contains('\\') => Ok(Some(std::borrow::Cow::Borrowed(raw))),
+            Some((raw, _)) => {
+                unescape(raw, false).map(|mut v| Some(std::borrow::Cow::Owned(v.pop().unwrap_or_default())))
+            }
+        }
     }
 
     /// The value as `g_key_file_get_string` returns it: escapes processed, `\;` refused.
@@ -450,16 +503,16 @@ impl Document {
 
     fn set_raw(&mut self, group: &str, key: &str, raw_value: &str) {
         if let Some(n) = self.entry(group, key) {
-            let line = &mut self.lines[n];
-            if let Kind::Entry { value_at, .. } = line.kind {
-                line.raw.truncate(value_at);
-                line.raw.push_str(raw_value);
+            if let Kind::Entry { value_at, .. } = self.lines[n].kind {
+                let mut new = self.raw(n)[..value_at].to_string();
+                new.push_str(raw_value);
+                self.lines[n].raw = Raw::Owned(new);
             }
             return;
         }
         let ending = self.lines.iter().find(|l| l.ending != Ending::None).map_or(Ending::Lf, |l| l.ending);
         let entry_line = |group_index: usize| Line {
-            raw: format!("{key}={raw_value}"),
+            raw: Raw::Owned(format!("{key}={raw_value}")),
             ending,
             kind: Kind::Entry { key: key.to_string(), value_at: key.len() + 1, group: group_index },
         };
@@ -477,13 +530,13 @@ impl Document {
             None => {
                 if let Some(last) = self.lines.len().checked_sub(1) {
                     self.ensure_terminated(last);
-                    if !self.lines[last].raw.trim().is_empty() {
-                        self.lines.push(Line { raw: String::new(), ending, kind: Kind::Other });
+                    if !self.raw(last).trim().is_empty() {
+                        self.lines.push(Line { raw: Raw::Owned(String::new()), ending, kind: Kind::Other });
                     }
                 }
                 let g = self.lines.len();
                 self.lines.push(Line {
-                    raw: format!("[{group}]"),
+                    raw: Raw::Owned(format!("[{group}]")),
                     ending,
                     kind: Kind::Group { name: group.to_string() },
                 });
@@ -540,6 +593,11 @@ impl Document {
     }
 
     /// A line that gets a successor needs a newline of its own.
+    /// Line `n`'s text.
+    fn raw(&self, n: usize) -> &str {
+        self.lines[n].raw_in(&self.text)
+    }
+
     fn ensure_terminated(&mut self, n: usize) {
         if self.lines[n].ending == Ending::None {
             self.lines[n].ending = Ending::Lf;
@@ -577,7 +635,7 @@ impl fmt::Display for Document {
     /// The file, byte for byte as parsed (with edits applied).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for l in &self.lines {
-            f.write_str(&l.raw)?;
+            f.write_str(l.raw_in(&self.text))?;
             f.write_str(l.ending.as_str())?;
         }
         Ok(())

@@ -273,6 +273,39 @@ pub fn keys_of(setting: &str) -> Option<Vec<(&'static str, ValueType)>> {
     Some(v)
 }
 
+/// A table of keys and their types.
+type Table = &'static [(&'static str, ValueType)];
+
+/// The tables of a modelled setting, without allocating: (its own keys, keys shared with the
+/// other IP family).
+fn tables_of(setting: &str) -> Option<(Table, Table)> {
+    Some(match setting {
+        "connection" => (CONNECTION, &[]),
+        "802-3-ethernet" => (ETHERNET, &[]),
+        "bond-port" => (BOND_PORT, &[]),
+        "vlan" => (VLAN, &[]),
+        "bridge" => (BRIDGE, &[]),
+        "bridge-port" => (BRIDGE_PORT, &[]),
+        "ipv4" => (IPV4_ONLY, IP_COMMON),
+        "ipv6" => (IPV6_ONLY, IP_COMMON),
+        "proxy" => (PROXY, &[]),
+        "infiniband" => (INFINIBAND, &[]),
+        "match" => (MATCH, &[]),
+        _ => return None,
+    })
+}
+
+/// Whether bmnet models a setting's keys (see [`keys_of`]).
+pub fn is_modelled(setting: &str) -> bool {
+    tables_of(setting).is_some()
+}
+
+/// A modelled setting's key type (`None`: unknown key, or a setting not modelled).
+pub fn key_type(setting: &str, key: &str) -> Option<ValueType> {
+    let (own, shared) = tables_of(setting)?;
+    own.iter().chain(shared).find(|(k, _)| *k == key).map(|(_, t)| *t)
+}
+
 /// The group a connection type's own setting lives in, and whether NetworkManager adds it
 /// when missing.
 pub fn base_group(kind: &str) -> Option<&'static str> {

@@ -34,7 +34,7 @@ pub(super) fn check(c: &mut Checker<'_>) {
             continue;
         };
         if valid(*kind, &value) {
-            kept.push((key.to_string(), value));
+            kept.push((key.to_string(), value.into_owned()));
             continue;
         }
         let d = c.at_value(
@@ -47,7 +47,7 @@ pub(super) fn check(c: &mut Checker<'_>) {
             ),
         );
         if key == "mode" {
-            match value.as_str() {
+            match &*value {
                 "lacp" | "LACP" | "4" | "802.3AD" => d.help("write `mode=802.3ad`"),
                 _ => d.help(format!("one of: {}", MODES.join(", "))),
             }

@@ -1,6 +1,8 @@
 //! `[connection]`: identity, type, interface name, permissions, and whether the profile is a
 //! port (and which keys say so on the target version).
 
+use std::borrow::Cow;
+
 use super::{Checker, Help, ProfileSummary};
 use crate::diag::Code;
 use crate::schema::base_group;
@@ -14,7 +16,7 @@ pub(super) fn check(c: &mut Checker<'_>) -> ProfileSummary {
 
     // id
     match c.string(G, "id").filter(|s| !s.is_empty()) {
-        Some(id) => p.id = Some(id),
+        Some(id) => p.id = Some(id.into_owned()),
         None => match c.options.file_name.clone() {
             Some(name) => {
                 let id = name.strip_suffix(".nmconnection").unwrap_or(&name).to_string();
@@ -112,7 +114,7 @@ pub(super) fn check(c: &mut Checker<'_>) -> ProfileSummary {
         c.at_group(Code::InterfaceNameMissing, G, "connection.interface-name: property is missing")
             .help(format!("a {k} needs `interface-name=` (e.g. `interface-name={k}0`)"));
     }
-    p.interface_name = ifname;
+    p.interface_name = ifname.map(Cow::into_owned);
     p.kind = kind;
 
     // permissions
@@ -156,7 +158,7 @@ pub(super) fn check(c: &mut Checker<'_>) -> ProfileSummary {
     let controller_key = if new_names && c.doc.locate(G, "controller").is_some() { "controller" } else { "master" };
     if let Some(ctl) = c.string(G, controller_key).filter(|s| !s.is_empty()) {
         p.controller_line = c.doc.locate(G, controller_key).map_or(0, |l| l.line);
-        p.controller = Some(ctl);
+        p.controller = Some(ctl.into_owned());
     }
     p
 }

@@ -1,5 +1,6 @@
 //! `[ipv4]` and `[ipv6]`: method, addresses, gateway, routes and their options, DNS.
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 use ipnet::IpNet;
@@ -297,7 +298,7 @@ pub(super) fn check(c: &mut Checker<'_>, group: &str, port: bool) {
     }
 
     if ipv6 && let Some(mode) = c.string(group, "addr-gen-mode") {
-        let ok = matches!(mode.as_str(), "eui64" | "stable-privacy" | "default-or-eui64" | "default")
+        let ok = matches!(&*mode, "eui64" | "stable-privacy" | "default-or-eui64" | "default")
             || matches!(mode.trim(), "0" | "1" | "2" | "3");
         if !ok {
             c.at_value(
@@ -314,7 +315,10 @@ pub(super) fn check(c: &mut Checker<'_>, group: &str, port: bool) {
 /// The value unescaped, or as written when GLib cannot unescape it (NetworkManager reads
 /// address and route keys from the raw text then).
 fn raw_value(c: &Checker<'_>, group: &str, key: &str) -> String {
-    c.string(group, key).or_else(|| c.doc.get_raw(group, key).map(|(r, _)| r.to_string())).unwrap_or_default()
+    c.string(group, key)
+        .map(Cow::into_owned)
+        .or_else(|| c.doc.get_raw(group, key).map(|(r, _)| r.to_string()))
+        .unwrap_or_default()
 }
 
 fn parse_family(s: &str, ipv6: bool) -> Option<IpAddr> {

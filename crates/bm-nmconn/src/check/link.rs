@@ -10,7 +10,7 @@ pub(super) fn check(c: &mut Checker<'_>, profile: &ProfileSummary) {
     }
     for g in ["ethernet", "802-3-ethernet"] {
         if let Some(v) = c.string(g, "cloned-mac-address")
-            && !matches!(v.as_str(), "preserve" | "permanent" | "random" | "stable")
+            && !matches!(&*v, "preserve" | "permanent" | "random" | "stable")
             && parse_mac(&v, 6).is_none()
         {
             c.at_value(

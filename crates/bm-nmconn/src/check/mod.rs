@@ -25,6 +25,7 @@ mod link;
 mod set;
 mod values;
 
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
@@ -170,15 +171,15 @@ struct Checker<'a> {
     out: Vec<Diagnostic>,
 }
 
-impl Checker<'_> {
+impl<'a> Checker<'a> {
     fn version_at_least(&self, major: u16, minor: u16) -> bool {
         self.options.nm_version >= NmVersion::new(major, minor)
     }
 
     /// A string value, unescaped; `None` when missing or unreadable (the generic pass reports
     /// the unreadable ones).
-    fn string(&self, group: &str, key: &str) -> Option<String> {
-        self.doc.get_string(group, key).ok().flatten()
+    fn string(&self, group: &str, key: &str) -> Option<Cow<'a, str>> {
+        self.doc.get_str(group, key).ok().flatten()
     }
 
     /// A diagnostic on a key's value.

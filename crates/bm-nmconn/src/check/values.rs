@@ -4,7 +4,7 @@
 use super::{Checker, Help};
 use crate::diag::Code;
 use crate::keyfile::NoticeKind;
-use crate::schema::{ValueType, distance, group_is_known, keys_of, setting_of_group};
+use crate::schema::{ValueType, distance, group_is_known, is_modelled, key_type, keys_of, setting_of_group};
 use crate::value::{IntError, Radix, list_key_index, parse_bool, parse_mac, parse_uint};
 
 pub(super) fn check(c: &mut Checker<'_>) {
@@ -57,14 +57,15 @@ pub(super) fn check(c: &mut Checker<'_>) {
             continue;
         }
         let setting = setting_of_group(group);
-        let known = keys_of(setting);
+        let modelled = is_modelled(setting);
         let ip = setting == "ipv4" || setting == "ipv6";
         for key in c.doc.keys(group) {
             // Address and route keys are read from the raw text (ipconfig.rs reports them).
             if ip && is_indexed_ip_key(key) {
                 continue;
             }
-            if c.doc.get_string(group, key).is_err() && c.doc.get_list(group, key).is_err() {
+            let has_escape = c.doc.get_raw(group, key).is_some_and(|(r, _)| r.contains('\\'));
+            if has_escape && c.doc.get_string(group, key).is_err() && c.doc.get_list(group, key).is_err() {
                 let err = c.doc.get_list(group, key).err().map(|e| e.to_string()).unwrap_or_default();
                 c.at_value(
                     Code::ValueUnreadable,
@@ -74,10 +75,12 @@ pub(super) fn check(c: &mut Checker<'_>) {
                 );
                 continue;
             }
-            let Some(known) = &known else { continue };
-            match known.iter().find(|(k, _)| *k == key) {
-                Some((_, ty)) => typed(c, group, key, *ty),
-                None => unknown_key(c, group, setting, key, known),
+            if !modelled {
+                continue;
+            }
+            match key_type(setting, key) {
+                Some(ty) => typed(c, group, key, ty),
+                None => unknown_key(c, group, setting, key, &keys_of(setting).unwrap_or_default()),
             }
         }
     }
