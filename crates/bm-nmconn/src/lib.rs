@@ -11,6 +11,7 @@ pub mod edit;
 pub mod ip;
 pub mod keyfile;
 pub mod schema;
+pub mod state;
 pub mod value;
 pub mod writer;
 
