@@ -108,6 +108,28 @@ int bm_dns_zone_answer(const struct bm_dns_zone_t *zone,
 // `zone` is NULL or a zone from `bm_dns_zone_new` that is freed once and no longer used.
 void bm_dns_zone_free(struct bm_dns_zone_t *zone);
 
+// Checks NetworkManager keyfiles as NetworkManager will read them: the same diagnostics as
+// `bmnet nmconn check --json`.
+//
+// `input` is one keyfile's text, or a JSON request:
+// `{"files": [{"name": "eth0.nmconnection", "text": "...", "mode": 384, "uid": 0}, ...],
+// "nm_version": "1.42"}` (`mode`, `uid` and `nm_version` optional) — with several files the
+// directory rules run too (duplicate UUIDs, dangling controllers, permissions).
+//
+// Status 0 whenever the files could be checked, also when they have errors: the result is
+// `{"ok": bool, "errors": n, "warnings": n, "files": [{"name", "profile", "diagnostics":
+// [{"code", "severity", "line", "column", "group", "key", "message", "help"}]}]}` (`ok` is
+// false when any diagnostic is an error). Status 1 for a malformed request or an unknown
+// version (`kind` `invalid_request`, `invalid_json`, `invalid_version`).
+//
+// Thread-safe; no I/O (file metadata comes in the request).
+//
+// # Safety
+//
+// `input` is NULL or a NUL-terminated string; `out_json` and `err_json` are NULL or point to
+// writable `char *` slots. Returned strings are freed with `bm_string_free`.
+int bm_nmconn_check(const char *input, char **out_json, char **err_json);
+
 // Selects the node IP(s): the same JSON result as `bmnet node-ip --json` (`chosen`, primary
 // family first, and every candidate with its verdict and reason).
 //

@@ -141,12 +141,22 @@ pub fn set_property(doc: &mut Document, property: &str, value: &str) -> Result<(
             doc.set_string(group, prop, value);
         }
         ("bond", "options") => {
+            // Read every option first: a refused edit changes nothing.
+            let mut options = Vec::new();
+            for kv in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                let (k, v) = kv.split_once('=').ok_or_else(|| invalid(format!("`{kv}` is not OPTION=VALUE")))?;
+                let k = k.trim();
+                // GLib would refuse the file with such a key in it.
+                if !crate::keyfile::valid_key(k) || k.starts_with('#') || k.chars().any(char::is_control) {
+                    return Err(invalid(format!("`{k}` is no option name")));
+                }
+                options.push((k, v.trim()));
+            }
             for key in doc.keys(group).iter().map(|k| k.to_string()).collect::<Vec<_>>() {
                 doc.remove(group, &key);
             }
-            for kv in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-                let (k, v) = kv.split_once('=').ok_or_else(|| invalid(format!("`{kv}` is not OPTION=VALUE")))?;
-                doc.set_string(group, k.trim(), v.trim());
+            for (k, v) in options {
+                doc.set_string(group, k, v);
             }
         }
         _ => {

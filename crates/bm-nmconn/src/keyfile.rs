@@ -211,7 +211,7 @@ fn valid_group(name: &str) -> bool {
 }
 
 /// `g_key_file_is_key_name`.
-fn valid_key(key: &str) -> bool {
+pub(crate) fn valid_key(key: &str) -> bool {
     let end = key.find(['=', '[', ']']).unwrap_or(key.len());
     let base = &key[..end];
     if base.is_empty() || base.starts_with(' ') || base.ends_with(' ') {

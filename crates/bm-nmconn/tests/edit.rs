@@ -125,3 +125,14 @@ fn edits_refuse_what_nmcli_refuses() {
     assert!(nmcli(BASE, &["ipv4.adresses", "10.0.0.5/24"]).is_err());
     assert_eq!(doc.to_string(), BASE, "a refused edit changes nothing");
 }
+
+/// Found by the `nmconn_check` fuzz target: an option name that would turn into a comment or
+/// break the line.
+#[test]
+fn option_names_that_would_break_the_file_are_refused() {
+    let mut doc = Document::parse(BOND).unwrap();
+    for bad in ["##\r=,=", "#x=1", "a\nb=1", "[x]=1", " =1"] {
+        assert!(set_property(&mut doc, "bond.options", bad).is_err(), "{bad:?}");
+    }
+    assert_eq!(doc.to_string(), BOND);
+}

@@ -413,3 +413,45 @@ func TestRouterElection(t *testing.T) {
 		t.Fatal("an unknown check is accepted")
 	}
 }
+
+func TestCheckKeyfile(t *testing.T) {
+	text := "[connection]\nid=eth0\nuuid=0b3a5b6e-2a4f-4c9b-9b0e-1d2c3b4a5f70\ntype=ethernet\n" +
+		"[ethernet]\nmtu=01500\n[ipv4]\nmethod=manual\naddress1=10.10.99.99\\24\n"
+	r, err := CheckKeyfile(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.OK || r.Errors != 3 || len(r.Files) != 1 {
+		t.Fatalf("%+v", r)
+	}
+	var octal *KeyfileDiagnostic
+	for i, d := range r.Files[0].Diagnostics {
+		if d.Code == "integer-octal" {
+			octal = &r.Files[0].Diagnostics[i]
+		}
+	}
+	if octal == nil || octal.Line != 6 || octal.Column != 5 || *octal.Key != "mtu" || *octal.Help != "write `1500`" {
+		t.Fatalf("%+v", octal)
+	}
+	if p := r.Files[0].Profile; p == nil || *p.ID != "eth0" || *p.Type != "ethernet" {
+		t.Fatalf("%+v", p)
+	}
+}
+
+func TestCheckKeyfiles(t *testing.T) {
+	mode := uint32(0o600)
+	a := "[connection]\nid=a\nuuid=0b3a5b6e-2a4f-4c9b-9b0e-1d2c3b4a5f70\ntype=ethernet\n[ipv4]\nmethod=auto\n"
+	b := strings.Replace(a, "id=a", "id=b", 1)
+	r, err := CheckKeyfiles([]Keyfile{{Name: "a.nmconnection", Text: a, Mode: &mode}, {Name: "b.nmconnection", Text: b, Mode: &mode}}, "1.42")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.OK || r.Errors != 1 || r.Files[1].Diagnostics[0].Code != "uuid-duplicate" {
+		t.Fatalf("%+v", r)
+	}
+	_, err = CheckKeyfiles(nil, "one")
+	var e *Error
+	if !errors.As(err, &e) || !e.Rejected() || e.Kind != "invalid_version" {
+		t.Fatalf("%v", err)
+	}
+}

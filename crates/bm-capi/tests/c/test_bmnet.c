@@ -200,6 +200,23 @@ int main(void) {
            BM_REJECTED, NEEDLES("10.9.9.9"));
     expect(bm_nodeip_check_arg, "bm_nodeip_check_arg", NULL, BM_REJECTED, NEEDLES("\"kind\":\"null_argument\""));
 
+    /* bm_nmconn_check: a keyfile's text, or a request with several files and a version. */
+    expect(bm_nmconn_check, "bm_nmconn_check",
+           "[connection]\nid=eth0\nuuid=0b3a5b6e-2a4f-4c9b-9b0e-1d2c3b4a5f70\ntype=ethernet\n"
+           "[ethernet]\nmtu=01500\n[ipv4]\nmethod=manual\naddress1=10.10.99.99\\24\n",
+           BM_OK,
+           NEEDLES("\"ok\":false", "\"code\":\"integer-octal\"", "\"line\":6", "\"code\":\"address-dropped\"",
+                   "did you mean `10.10.99.99/24`?", "\"code\":\"manual-without-addresses\""));
+    expect(bm_nmconn_check, "bm_nmconn_check",
+           "{\"files\": [{\"name\": \"a.nmconnection\", \"text\": \"[connection]\\nid=a\\nuuid=0b3a5b6e-2a4f-4c9b-9b0e-1d2c3b4a5f70\\n"
+           "type=ethernet\\ncontroller=bond0\\nport-type=bond\\n\", \"mode\": 420, \"uid\": 0}], \"nm_version\": \"1.46\"}",
+           BM_OK, NEEDLES("\"code\":\"file-insecure\"", "\"code\":\"controller-dangling\"", "\"name\":\"a.nmconnection\""));
+    expect(bm_nmconn_check, "bm_nmconn_check", "{\"files\": [], \"nm_version\": \"one\"}", BM_REJECTED,
+           NEEDLES("\"kind\":\"invalid_version\"", "\"path\":\"nm_version\""));
+    expect(bm_nmconn_check, "bm_nmconn_check", "{\"files\": [{\"txt\": \"\"}]}", BM_REJECTED,
+           NEEDLES("\"kind\":\"invalid_request\"", "unknown field"));
+    expect(bm_nmconn_check, "bm_nmconn_check", NULL, BM_REJECTED, NEEDLES("\"kind\":\"null_argument\""));
+
     /* bm_dns_zone_*: a zone from TOML, wire bytes in and out. */
     bm_dns_zone_t *zone = NULL;
     char *zerr = NULL;
