@@ -20,6 +20,7 @@
 mod lab;
 
 use std::path::Path;
+use std::process::Command;
 use std::time::Duration;
 
 use lab::{Daemon, Lab};
@@ -291,6 +292,28 @@ fn failing_check_lowers_priority() {
     std::fs::write(&flag, "").expect("flag file");
     let t = lab.converge(&vip, 2, CONVERGE, SETTLE, &[&ka, &bm]);
     report("check", "check passes again -> bmnet master", t);
+}
+
+/// Link state from netlink: bmnet (master) loses its link and goes to FAULT, dropping the VIP,
+/// so keepalived takes over; with the link back it returns to BACKUP and preempts again.
+#[test]
+fn link_down_is_a_fault() {
+    let lab = Lab::new("link", 2);
+    let vip = lab.vip4();
+    let r = Router { vrid: 57, version: 3, advert: "0.1", vips: vec![format!("{vip}/24")], auth: None, unicast: None };
+    let ka = lab.keepalived(1, &r.keepalived(100, false));
+    let bm = lab.bmnet(bmnet_bin(), 2, &r.bmnet(150, &[]));
+    lab.converge(&vip, 2, CONVERGE, SETTLE, &[&ka, &bm]);
+    let down = Command::new("ip").args(["-n", lab.ns(2), "link", "set", "eth0", "down"]).output().expect("ip link");
+    assert!(down.status.success());
+    let t = lab.converge(&vip, 1, CONVERGE, SETTLE, &[&ka, &bm]);
+    report("link", "bmnet's link down -> keepalived master", t);
+    assert_logged(&bm, "MASTER -> FAULT (link down)");
+    let up = Command::new("ip").args(["-n", lab.ns(2), "link", "set", "eth0", "up"]).output().expect("ip link");
+    assert!(up.status.success());
+    let t = lab.converge(&vip, 2, CONVERGE, SETTLE, &[&ka, &bm]);
+    report("link", "bmnet's link up -> bmnet preempts again", t);
+    assert_logged(&bm, "FAULT -> BACKUP (link up)");
 }
 
 /// `--json` prints one JSON Lines record per transition with the documented fields.

@@ -26,7 +26,8 @@ pub(crate) enum VrrpCommand {
     },
     /// Run VRRP instances (a keepalived replacement): from a keepalived.conf, or one instance
     /// from flags. Logs every transition (JSON Lines with --json); SIGTERM or SIGINT resigns
-    /// (priority 0), removes the VIPs and exits. Needs CAP_NET_RAW and CAP_NET_ADMIN.
+    /// (priority 0), removes the VIPs and exits; SIGHUP is ignored (no reload yet: restart to
+    /// apply a changed file). Needs CAP_NET_RAW and CAP_NET_ADMIN.
     #[command(disable_version_flag = true)]
     Run(Box<RunArgs>),
 }
@@ -374,6 +375,12 @@ fn run_daemon(json: bool, args: &RunArgs) -> Status {
             return Status::Failure;
         }
     }
+    // keepalived reloads on SIGHUP; bmnet does not reload yet, and must not die of it either.
+    let hup = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    if let Err(e) = signal_hook::flag::register(signal_hook::consts::SIGHUP, std::sync::Arc::clone(&hup)) {
+        eprintln!("bmnet: cannot handle signals: {e}");
+        return Status::Failure;
+    }
     let mut daemon = match Daemon::new(setups, scripts) {
         Ok(d) => d,
         Err(e) => {
@@ -386,6 +393,9 @@ fn run_daemon(json: bool, args: &RunArgs) -> Status {
     }
     match daemon.run(stop_read.as_fd(), &mut |e| log_event(json, &e)) {
         Ok(()) => {
+            if hup.load(std::sync::atomic::Ordering::Relaxed) {
+                eprintln!("{} bmnet: SIGHUP was ignored: bmnet does not reload its configuration", timestamp());
+            }
             eprintln!("{} bmnet: stopped", timestamp());
             Status::Ok
         }

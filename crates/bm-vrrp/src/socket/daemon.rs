@@ -215,8 +215,12 @@ impl Daemon {
     pub fn run(&mut self, stop: BorrowedFd<'_>, events: &mut dyn FnMut(Event)) -> Result<(), Error> {
         if !self.started {
             self.started = true;
-            // Stale VIPs (a previous run killed) go first, as keepalived's static pod does.
+            // Stale VIPs (a previous run killed) go first, as keepalived's static pod does; an
+            // address owner's VIPs are its own addresses and stay.
             for i in 0..self.instances.len() {
+                if self.instances[i].instance.config().priority == 255 {
+                    continue;
+                }
                 let vips = self.instances[i].vips.clone();
                 for (index, addr, prefix, _) in vips {
                     if let Err(e) = self.netlink.remove_address(index, addr, prefix) {

@@ -1,0 +1,65 @@
+//! `bmnet vrrp run` refusals that need no privileges: bad flags and files fail before any
+//! socket is opened, with a message naming what to change; a missing interface is named.
+
+// Writes configuration files and runs the binary.
+#![allow(clippy::disallowed_methods)]
+
+mod util;
+
+use util::{bmnet, stderr as err};
+
+fn file(name: &str, text: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("bmnet-cli-vrrp-run-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn flags_are_checked_before_anything_runs() {
+    let o = bmnet(&["vrrp", "run", "--interface", "eth0", "--vrid", "51"]);
+    assert_eq!(o.status.code(), Some(2), "no --vip is a usage error: {}", err(&o));
+    assert!(err(&o).contains("--vip"), "{}", err(&o));
+
+    let o = bmnet(&["vrrp", "run", "--interface", "eth0", "--vrid", "51", "--vip", "10.0.0.5/33"]);
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    assert!(err(&o).contains("--vip 10.0.0.5/33: the prefix length must be 0 to 32"), "{}", err(&o));
+
+    let o = bmnet(&["vrrp", "run", "--interface", "eth0", "--vrid", "51", "--vip", "10.0.0.5", "--advert-int", "x"]);
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    assert!(err(&o).contains("--advert-int x: expected seconds"), "{}", err(&o));
+
+    let o = bmnet(&["vrrp", "run", "--interface", "eth0", "--vrid", "51", "--vip", "10.0.0.5", "--check-weight", "5"]);
+    assert_eq!(o.status.code(), Some(2), "--check-weight needs --check: {}", err(&o));
+
+    let o = bmnet(&["vrrp", "run", "--interface", "eth0", "--vrid", "51", "--vip", "10.0.0.5", "--version", "4"]);
+    assert_eq!(o.status.code(), Some(2), "{}", err(&o));
+}
+
+#[test]
+fn a_missing_interface_is_named() {
+    let o = bmnet(&["vrrp", "run", "--interface", "bmnet-nope0", "--vrid", "51", "--vip", "10.0.0.5/24"]);
+    assert_eq!(o.status.code(), Some(2), "{}", err(&o));
+    assert!(err(&o).contains("interface bmnet-nope0: no such interface"), "{}", err(&o));
+}
+
+#[test]
+fn config_errors_and_unsupported_keywords_are_refused() {
+    let bad = file("bad.conf", "vrrp_instance A {\n    interface eth0\n    virtual_router_id 0\n}\n");
+    let o = bmnet(&["vrrp", "run", "--config", &bad]);
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    assert!(err(&o).contains("bad.conf:"), "diagnostics name the file: {}", err(&o));
+
+    let notify = file(
+        "notify.conf",
+        "vrrp_instance A {\n    interface eth0\n    virtual_router_id 5\n    priority 50\n    \
+         notify_master /bin/true\n    virtual_ipaddress {\n        10.0.0.5/24\n    }\n}\n",
+    );
+    let o = bmnet(&["vrrp", "run", "--config", &notify]);
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    assert!(err(&o).contains("instance A: notify scripts are not run by bmnet yet"), "{}", err(&o));
+
+    let o = bmnet(&["vrrp", "run", "--config", "/nonexistent/keepalived.conf"]);
+    assert_eq!(o.status.code(), Some(2), "{}", err(&o));
+}
