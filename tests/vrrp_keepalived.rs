@@ -316,6 +316,49 @@ fn link_down_is_a_fault() {
     assert_logged(&bm, "FAULT -> BACKUP (link up)");
 }
 
+/// OpenShift's shape, from one keepalived.conf template run by both daemons (`bmnet vrrp run
+/// --config`): VRRPv2, PASS, unicast peers, `label vip`, a `vrrp_script` with a positive
+/// weight. bmnet (50 + 20) beats keepalived (40 + 20) while its check passes; when the check
+/// fails bmnet drops to 50 and keepalived (60) preempts.
+#[test]
+fn openshift_shaped_config_file() {
+    let lab = Lab::new("ocp", 2);
+    let vip = lab.vip4();
+    let flags = [lab.dir.join("ok-1"), lab.dir.join("ok-2")];
+    for f in &flags {
+        std::fs::write(f, "").expect("flag file");
+    }
+    let conf = |host: usize, priority: u8| {
+        let peer = lab.v4(3 - host);
+        format!(
+            "global_defs {{\n    script_user root\n    vrrp_garp_master_refresh 60\n}}\n\
+             vrrp_script chk_ocp_lb {{\n    script \"/usr/bin/test -e {flag}\"\n    interval 1\n    weight 20\n    \
+             rise 1\n    fall 1\n}}\n\
+             vrrp_instance ostest_API {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 58\n    \
+             priority {priority}\n    advert_int 1\n    authentication {{\n        auth_type PASS\n        \
+             auth_pass ostest_api_vip\n    }}\n    unicast_src_ip {src}\n    unicast_peer {{\n        {peer}\n    }}\n    \
+             virtual_ipaddress {{\n        {vip}/24 label vip\n    }}\n    track_script {{\n        chk_ocp_lb\n    }}\n}}\n",
+            flag = flags[host - 1].display(),
+            src = lab.v4(host),
+        )
+    };
+    let ka = lab.keepalived(1, &conf(1, 40));
+    let path = lab.dir.join("bmnet-keepalived.conf");
+    std::fs::write(&path, conf(2, 50)).expect("write config");
+    let check = Command::new(bmnet_bin()).args(["vrrp", "check-config"]).arg(&path).output().expect("check-config");
+    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stdout));
+    let bm = lab.bmnet(bmnet_bin(), 2, &["--config".into(), path.display().to_string()]);
+    let t = lab.converge(&vip, 2, CONVERGE, SETTLE, &[&ka, &bm]);
+    report("OpenShift shape", "bmnet (70) master over keepalived (60)", t);
+    let labels = Command::new("ip").args(["-n", lab.ns(2), "-j", "addr", "show", "dev", "eth0"]).output().expect("ip");
+    assert!(String::from_utf8_lossy(&labels.stdout).contains("\"label\":\"eth0:vip\""), "the VIP carries its label");
+
+    std::fs::remove_file(&flags[1]).expect("remove flag");
+    let t = lab.converge(&vip, 1, CONVERGE, SETTLE, &[&ka, &bm]);
+    report("OpenShift shape", "bmnet's check fails (50) -> keepalived (60) preempts", t);
+    assert_logged(&bm, "check chk_ocp_lb failed");
+}
+
 /// `--json` prints one JSON Lines record per transition with the documented fields.
 #[test]
 fn json_transitions() {
