@@ -222,8 +222,9 @@ pub struct Bond {
     /// Other bonding options (`miimon`, `lacp_rate`, `xmit_hash_policy`, …), as strings.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "string_map")]
     pub options: BTreeMap<String, String>,
-    /// The ports (`ports` is accepted too, as newer nmstate spells it).
-    #[serde(default, alias = "ports", skip_serializing_if = "Vec::is_empty")]
+    /// The ports (`ports`, as newer nmstate spells it, and `slaves`, as older nmstate did, are
+    /// accepted too).
+    #[serde(default, alias = "ports", alias = "slaves", skip_serializing_if = "Vec::is_empty")]
     pub port: Vec<String>,
 }
 

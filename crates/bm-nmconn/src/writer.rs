@@ -250,6 +250,30 @@ pub fn escape_list_element(value: &str) -> String {
     out
 }
 
+/// `g_key_file_parse_string_as_value` for a plain string (`g_key_file_set_string`): leading
+/// spaces and tabs, newlines, carriage returns and backslashes escaped; `;` is not.
+pub fn escape_string(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    let mut leading = true;
+    for c in value.chars() {
+        match c {
+            ' ' if leading => out.push_str("\\s"),
+            '\t' if leading => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\\' => {
+                leading = false;
+                out.push_str("\\\\");
+            }
+            c => {
+                leading = false;
+                out.push(c);
+            }
+        }
+    }
+    out
+}
+
 /// An address as `inet_ntop` prints it (glibc): Rust's form, except that an IPv4-compatible
 /// IPv6 address (`::a.b.c.d`, the first 96 bits zero and the next 16 not) keeps the dotted tail.
 pub fn ntop(ip: IpAddr) -> String {
@@ -352,12 +376,12 @@ fn key_rank(group: &str, key: &str) -> (u8, String, i64, u8, String) {
 
 /// Whether every warning is one that changes nothing loaded (NetworkManager's INFO about the
 /// old trailing `;` of `address1=10.0.0.5;24;`).
-fn only_benign(warnings: &[(String, String)]) -> bool {
+pub(crate) fn only_benign(warnings: &[(String, String)]) -> bool {
     warnings.iter().all(|(_, w)| w.starts_with("deprecated semicolon"))
 }
 
 /// A one-key document, to read one address or route key with `ip.rs`'s readers.
-fn one_key(group: &str, key: &str, raw: &str) -> Option<Document> {
+pub(crate) fn one_key(group: &str, key: &str, raw: &str) -> Option<Document> {
     Document::parse(&format!("[{group}]\n{key}={raw}\n")).ok()
 }
 
@@ -419,7 +443,7 @@ const BOOL_ATTRIBUTES: &[&str] =
 
 /// `routeN_options` with the attributes sorted by name and booleans spelled out, if every item
 /// is a plain `name=value`.
-fn normalise_options(raw: &str) -> Option<String> {
+pub(crate) fn normalise_options(raw: &str) -> Option<String> {
     if raw.contains('\\') {
         return None;
     }
