@@ -10,7 +10,8 @@
 //! - graceful: time from the master's SIGTERM (priority 0) to the VIP on the backup, against
 //!   Skew_Time ((256 − 100) / 256 × 0.1 s = 0.061 s);
 //! - resident memory (VmRSS from `/proc`, keepalived's parent and VRRP child together) of the
-//!   backup with its two instances.
+//!   backup with its two instances, of the process sending adverts alone, and the anonymous
+//!   part (`RssAnon`: heap and stacks, without the mapped binary and libraries).
 //!
 //! `BMNET_VRRP_MIXED=1` adds the mixed pairs (keepalived master with a bmnet backup and the
 //! reverse), which separate the dying side from the side taking over.
@@ -63,6 +64,8 @@ struct Sample {
     crash: Vec<Duration>,
     graceful: Vec<Duration>,
     rss_kb: Vec<u64>,
+    vrrp_rss_kb: Vec<u64>,
+    anon_kb: Vec<u64>,
 }
 
 /// One repetition: master on h1, backup on h2, then the master dies (or stops).
@@ -77,6 +80,8 @@ fn once(lab: &Lab, (kind, backup_kind): (Kind, Kind), graceful: bool, phase: Dur
     std::thread::sleep(Duration::from_millis(800));
     assert_eq!(lab.holders(&vip), vec![1], "{}\n{}", master.log_text(), backup.log_text());
     sample.rss_kb.push(backup.rss_kb());
+    sample.vrrp_rss_kb.push(backup.vrrp_rss_kb());
+    sample.anon_kb.push(backup.anon_kb());
     std::thread::sleep(phase);
     let mut master = master;
     let t = if graceful {
@@ -137,7 +142,13 @@ fn main() {
         vec![(Kind::Keepalived, Kind::Keepalived), (Kind::Bmnet, Kind::Bmnet)]
     };
     for kind in pairs {
-        let mut s = Sample { crash: Vec::new(), graceful: Vec::new(), rss_kb: Vec::new() };
+        let mut s = Sample {
+            crash: Vec::new(),
+            graceful: Vec::new(),
+            rss_kb: Vec::new(),
+            vrrp_rss_kb: Vec::new(),
+            anon_kb: Vec::new(),
+        };
         for i in 0..reps {
             // Stratified over one advert interval, the same offsets for both daemons.
             let phase = Duration::from_secs_f64(ADVERT * f64::from(i) / f64::from(reps));
@@ -148,19 +159,23 @@ fn main() {
     }
     println!("Master_Down_Interval {:.1} ms, Skew_Time {:.1} ms, {reps} repetitions", ms(mdi), ms(skew));
     println!(
-        "{:<21} {:>12} {:>9} {:>15} {:>9} {:>10}",
-        "master>backup", "crash median", "max", "graceful median", "max", "backup RSS kB"
+        "{:<21} {:>12} {:>9} {:>15} {:>9} {:>14} {:>12} {:>8}",
+        "master>backup", "crash median", "max", "graceful median", "max", "backup RSS kB", "VRRP proc kB", "anon kB"
     );
     for (kind, s) in &results {
         let rss = s.rss_kb.iter().sum::<u64>() / s.rss_kb.len().max(1) as u64;
+        let vrrp_rss = s.vrrp_rss_kb.iter().sum::<u64>() / s.vrrp_rss_kb.len().max(1) as u64;
+        let anon = s.anon_kb.iter().sum::<u64>() / s.anon_kb.len().max(1) as u64;
         println!(
-            "{:<21} {:>9.1} ms {:>6.1} ms {:>12.1} ms {:>6.1} ms {:>10}",
+            "{:<21} {:>9.1} ms {:>6.1} ms {:>12.1} ms {:>6.1} ms {:>14} {:>12} {:>8}",
             format!("{:?}>{:?}", kind.0, kind.1),
             ms(median(&s.crash)),
             ms(max(&s.crash)),
             ms(median(&s.graceful)),
             ms(max(&s.graceful)),
-            rss
+            rss,
+            vrrp_rss,
+            anon
         );
     }
     let row = |pair: (Kind, Kind)| &results.iter().find(|(k, _)| *k == pair).expect("both pure rows run").1;
@@ -169,7 +184,11 @@ fn main() {
     println!("bmnet / keepalived:");
     println!("  crash takeover (median)    {:.2}", ms(median(&b.crash)) / ms(median(&k.crash)));
     println!("  graceful takeover (median) {:.2}", ms(median(&b.graceful)) / ms(median(&k.graceful)));
+    let vrrp_rss = |s: &Sample| s.vrrp_rss_kb.iter().sum::<u64>() as f64 / s.vrrp_rss_kb.len().max(1) as f64;
     println!("  resident memory            {:.2}", rss(b) / rss(k));
+    let anon = |s: &Sample| s.anon_kb.iter().sum::<u64>() as f64 / s.anon_kb.len().max(1) as f64;
+    println!("  ... against keepalived's VRRP process alone {:.2}", vrrp_rss(b) / vrrp_rss(k));
+    println!("  anonymous memory (heap, stacks), all processes {:.2}", anon(b) / anon(k));
     println!(
         "bmnet vs targets: crash max {:+.1} ms over MDI, graceful max {:+.1} ms over Skew_Time",
         ms(max(&b.crash)) - ms(mdi),

@@ -45,6 +45,24 @@ fn a_missing_interface_is_named() {
 }
 
 #[test]
+fn a_source_of_the_other_family_is_refused() {
+    let o = bmnet(&[
+        "vrrp",
+        "run",
+        "--interface",
+        "lo",
+        "--vrid",
+        "51",
+        "--vip",
+        "10.0.0.5/24",
+        "--unicast-src",
+        "fd00::1",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", err(&o));
+    assert!(err(&o).contains("instance VI_1: VIPs must be of the primary address's family"), "{}", err(&o));
+}
+
+#[test]
 fn config_errors_and_unsupported_keywords_are_refused() {
     let bad = file("bad.conf", "vrrp_instance A {\n    interface eth0\n    virtual_router_id 0\n}\n");
     let o = bmnet(&["vrrp", "run", "--config", &bad]);

@@ -74,6 +74,20 @@ impl Daemon {
         pids.iter().map(|p| rss_of(*p)).sum()
     }
 
+    /// Resident memory of the process sending adverts alone, kB.
+    pub fn vrrp_rss_kb(&self) -> u64 {
+        self.vrrp_pid().map_or(0, rss_of)
+    }
+
+    /// Anonymous resident memory (heap, stacks; `RssAnon`) of every process of the daemon, kB.
+    pub fn anon_kb(&self) -> u64 {
+        let mut pids = vec![self.main_pid()];
+        if let Some(v) = self.vrrp_pid().filter(|v| *v != self.main_pid()) {
+            pids.push(v);
+        }
+        pids.iter().map(|p| status_kb(*p, "RssAnon:")).sum()
+    }
+
     /// SIGTERM: the graceful stop (priority 0, VIPs removed), without waiting; returns when
     /// the signal was sent.
     pub fn terminate(&self) -> Instant {
@@ -137,11 +151,15 @@ fn main_exists(d: &Daemon) -> bool {
 }
 
 fn rss_of(pid: u32) -> u64 {
+    status_kb(pid, "VmRSS:")
+}
+
+fn status_kb(pid: u32, field: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
+                .find(|l| l.starts_with(field))
                 .and_then(|l| l.split_whitespace().nth(1))
                 .and_then(|n| n.parse().ok())
         })

@@ -136,7 +136,8 @@ impl Daemon {
             let link = find_link(&links, &setup.interface)?;
             let mut config = setup.config;
             let ipv6 = config.vips.first().is_some_and(IpAddr::is_ipv6);
-            if config.primary.is_unspecified() || config.primary.is_ipv6() != ipv6 {
+            if config.primary.is_unspecified() {
+                // keepalived.conf leaves it 0.0.0.0 for both families: the VIPs decide.
                 config.primary = primary_address(&mut netlink, link, ipv6, &config.vips)?;
             }
             for check in &config.checks {
