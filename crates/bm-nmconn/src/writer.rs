@@ -161,10 +161,14 @@ fn lex(doc: &Document) -> (Vec<String>, Vec<Group>) {
     let mut head: Vec<String> = Vec::new();
     let mut current: Option<usize> = None;
     let mut pending: Vec<String> = Vec::new();
+    // How many of the pending comments came before the last blank line: before a header,
+    // those end the previous group; the rest (right above the header) belong to the header.
+    let mut split = 0;
     for line in text.split('\n') {
         let line = line.strip_suffix('\r').unwrap_or(line);
         let t = line.trim_start_matches(is_space);
         if t.is_empty() {
+            split = pending.len();
             continue;
         }
         if t.starts_with('#') {
@@ -176,18 +180,19 @@ fn lex(doc: &Document) -> (Vec<String>, Vec<Group>) {
             && after[close + 1..].chars().all(|c| c == ' ' || c == '\t')
         {
             let name = &after[..close];
+            let before: Vec<String> = pending.drain(..split.min(pending.len())).collect();
+            split = 0;
+            match current {
+                Some(c) => groups[c].trailing.extend(before),
+                None => head.extend(before),
+            }
             match groups.iter().position(|g| g.name == name) {
                 Some(i) => {
-                    // A repeated group: its header's comments join the group's tail.
+                    // A repeated group: its header's comments go with what follows.
                     groups[i].trailing.append(&mut pending);
                     current = Some(i);
                 }
                 None => {
-                    // Comments before the first header are the file's; later ones belong to
-                    // the header they precede.
-                    if groups.is_empty() {
-                        head.append(&mut pending);
-                    }
                     groups.push(Group {
                         comments: std::mem::take(&mut pending),
                         name: name.to_string(),
@@ -206,6 +211,7 @@ fn lex(doc: &Document) -> (Vec<String>, Vec<Group>) {
         let g = &mut groups[c];
         let mut comments = std::mem::take(&mut g.trailing);
         comments.append(&mut pending);
+        split = 0;
         // The last occurrence wins; the earlier one's comments move to it.
         if let Some(i) = g.entries.iter().position(|e| e.key == key) {
             let mut earlier = g.entries.remove(i);
@@ -545,6 +551,10 @@ pub fn canonical(doc: &Document) -> String {
         out.push_str(c);
         out.push('\n');
     }
+    // A blank line keeps the file's comments apart from the first header's.
+    if !head.is_empty() && !order.is_empty() {
+        out.push('\n');
+    }
     for (n, &gi) in order.iter().enumerate() {
         let g = &mut groups[gi];
         if n > 0 {
@@ -594,7 +604,11 @@ pub fn canonical(doc: &Document) -> String {
                 lines.push((c, k, v));
             }
         }
-        lines.sort_by_cached_key(|l| key_rank(&g.name, &l.1));
+        // NetworkManager writes `[tc]` qdiscs and filters in their list order, which is the
+        // order read: keep it.
+        if g.name != "tc" {
+            lines.sort_by_cached_key(|l| key_rank(&g.name, &l.1));
+        }
         for (comments, k, v) in &lines {
             for c in comments {
                 out.push_str(c);
@@ -680,11 +694,15 @@ mod tests {
         let s = "[ipv4]\naddress1=10.0.0.2/24,10.0.0.1\ngateway=10.0.0.254\n";
         assert_eq!(canon(s), "[ipv4]\naddress1=10.0.0.2/24,10.0.0.1\ngateway=10.0.0.254\n");
         // Unknown keys and groups, octal integers, comments, invalid lists.
-        let s = "# head\n[zzz]\na=1\n[ethernet]\n# why\nmtu=01500\nautoconect=false\n[ipv4]\ndns=1.1.1.1\\x\n";
+        let s = "# head\n\n[zzz]\na=1\n[ethernet]\n# why\nmtu=01500\nautoconect=false\n[ipv4]\ndns=1.1.1.1\\x\n";
         assert_eq!(
             canon(s),
-            "# head\n[ethernet]\nautoconect=false\n# why\nmtu=01500\n\n[ipv4]\ndns=1.1.1.1\\x\n\n[zzz]\na=1\n"
+            "# head\n\n[ethernet]\nautoconect=false\n# why\nmtu=01500\n\n[ipv4]\ndns=1.1.1.1\\x\n\n[zzz]\na=1\n"
         );
+        // A comment right above a header moves with it; one after a blank line stays at the
+        // end of the group before.
+        let s = "[ipv4]\nmethod=auto\n# end of ipv4\n\n# about connection\n[connection]\nid=x\n";
+        assert_eq!(canon(s), "# about connection\n[connection]\nid=x\n\n[ipv4]\nmethod=auto\n# end of ipv4\n");
     }
 
     #[test]

@@ -14,6 +14,7 @@ use std::process::{Command, Stdio};
 
 use bm_nmconn::Document;
 use bm_nmconn::writer::canonical;
+use proptest::strategy::Strategy as _;
 
 const NMCLI: &str = "/usr/bin/nmcli";
 
@@ -521,5 +522,121 @@ fn canonical_is_idempotent_and_nmcli_agrees() {
     // nmcli's output of nmcli's output is itself: the no-op modify changes nothing.
     for (id, text) in generate().iter().take(5) {
         assert_eq!(nmcli_rewrite(text, id).as_deref(), Ok(text.as_str()), "{id}");
+    }
+}
+
+/// NetworkManager's own test keyfiles and the research probe cases (`../shared/data`, read in
+/// place; a run without them says so loudly).
+fn shared_corpus() -> Vec<(String, String)> {
+    let base = std::env::var_os("BMNET_SHARED_DATA")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data")));
+    let mut out = Vec::new();
+    for dir in ["nm-probe-cases", "nm-keyfiles"] {
+        let Ok(entries) = std::fs::read_dir(base.join(dir)) else {
+            eprintln!(
+                "\n*** SKIPPED the shared corpus {}: not found. Set BMNET_SHARED_DATA to ../shared/data to run it. ***\n",
+                base.join(dir).display()
+            );
+            continue;
+        };
+        let mut paths: Vec<std::path::PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        paths.sort();
+        for p in paths {
+            let name = p.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+            if name.ends_with(".md") || name.ends_with(".expected") || name.ends_with(".yaml") {
+                continue;
+            }
+            if let Ok(text) = std::fs::read_to_string(&p) {
+                out.push((format!("{dir}/{name}"), text));
+            }
+        }
+    }
+    out
+}
+
+/// `nmcli --offline connection modify` setting the id and UUID (so a file without either gives
+/// the same output twice).
+fn nmcli_load(text: &str) -> Result<String, String> {
+    require_nmcli();
+    let mut child = Command::new(NMCLI)
+        .args(["--offline", "connection", "modify", "connection.id", "probe", "connection.uuid"])
+        .arg("0b3a5b6e-2a4f-4c9b-9b0e-1d2c3b4a5f70")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run nmcli (apt-get install -y network-manager)");
+    child.stdin.take().expect("stdin").write_all(text.as_bytes()).expect("write stdin");
+    let out = child.wait_with_output().expect("nmcli output");
+    if out.status.success() {
+        Ok(strip_warnings(String::from_utf8(out.stdout).expect("UTF-8")))
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+/// `canonical` never changes what NetworkManager loads: on every file NetworkManager's own
+/// tests and the research probes use (broken ones included), and on the shuffled nmcli files,
+/// nmcli gives the same result — the same written profile, or the same refusal — for the file
+/// and for its canonical form; and `canonical` is idempotent.
+#[test]
+fn canonical_never_changes_what_networkmanager_loads() {
+    let mut corpus = shared_corpus();
+    for (id, text) in generate() {
+        corpus.push((format!("shuffled {id}"), shuffle(&text, 77)));
+    }
+    let mut compared = 0;
+    for (name, text) in &corpus {
+        let Ok(doc) = Document::parse(text) else { continue };
+        let canon = canonical(&doc);
+        let again = canonical(&Document::parse(&canon).unwrap_or_else(|e| panic!("{name}: canonical output: {e}")));
+        assert_eq!(again, canon, "{name}: canonical is not idempotent");
+        match (nmcli_load(text), nmcli_load(&canon)) {
+            (Ok(a), Ok(b)) => assert_eq!(a, b, "{name}: NetworkManager loads the canonical form differently\n{canon}"),
+            (Err(a), Err(b)) => assert_eq!(a, b, "{name}: refused for another reason\n{canon}"),
+            (a, b) => panic!("{name}: the file gives {a:?}, its canonical form {b:?}\n{canon}"),
+        }
+        compared += 1;
+    }
+    eprintln!("{compared} files: NetworkManager reads each and its canonical form alike");
+}
+
+proptest::proptest! {
+    /// Any document of GKeyFile lines: canonical output parses, is idempotent, and keeps every
+    /// group and every key.
+    #[test]
+    fn canonical_is_idempotent_and_keeps_keys(
+        lines in proptest::collection::vec(
+            proptest::prop_oneof![
+                proptest::sample::select(vec!["[connection]", "[ipv4]", "[ipv6]", "[ethernet]", "[802-3-ethernet]", "[bond]", "[zz]", "# c", ""])
+                    .prop_map(str::to_string),
+                (
+                    proptest::sample::select(vec!["id", "type", "dns", "address1", "address0", "addresses2", "gateway", "route1",
+                        "route1_options", "routes3", "mtu", "mac-address", "autoconnect", "method", "x", "id[de]"]),
+                    proptest::sample::select(vec!["10.0.0.5/24", "10.0.0.5;24;10.0.0.1;", "1.1.1.1;8.8.8.8", "true", "1",
+                        "52:54:0:aa:bb:cc", "fd00::5/64,fd00::1", "a\\sb", "x\\;y", "10.1.0.0/16,,5", "onlink=1,table=5", "", " v "]),
+                )
+                    .prop_map(|(k, v)| format!("{k}={v}")),
+            ],
+            1..25,
+        )
+    ) {
+        use proptest::prelude::*;
+        let text = format!("[connection]\n{}\n", lines.join("\n"));
+        let doc = Document::parse(&text).expect("valid by construction");
+        let canon = canonical(&doc);
+        let parsed = Document::parse(&canon).expect("canonical output parses");
+        prop_assert_eq!(canonical(&parsed), canon.clone());
+        for g in doc.groups() {
+            let g2 = if g == "802-3-ethernet" && !doc.has_group("ethernet") { "ethernet" } else { g };
+            prop_assert!(parsed.has_group(g2), "group {} lost", g);
+            for k in doc.keys(g) {
+                let family = k.starts_with("address") || k.starts_with("route") || k == "gateway";
+                if !family {
+                    prop_assert!(parsed.keys(g2).contains(&k), "{}.{} lost:\n{}", g, k, canon);
+                }
+            }
+        }
     }
 }
