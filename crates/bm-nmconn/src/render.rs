@@ -13,7 +13,10 @@
 //! * methods as nmstate maps them: IPv4 `enabled: false` → `disabled`, `dhcp` → `auto`,
 //!   addresses → `manual`; IPv6 `dhcp`+`autoconf` → `auto`, `dhcp` alone → `dhcp`, addresses →
 //!   `manual`, nothing → `link-local`; `addr-gen-mode` `eui64` unless `stable-privacy` is asked
-//!   (nmstate's default);
+//!   (nmstate's default); a family not given at all → `method=disabled`; a family with DHCP or
+//!   autoconf gets nmstate's DHCP settings (`dhcp-timeout=2147483647`, so the node waits for a
+//!   lease for ever, `dhcp-client-id=mac`; for IPv6 `dhcp-duid=ll`, `dhcp-iaid=mac`,
+//!   `ra-timeout=2147483647`);
 //! * a route goes to its `next-hop-interface`, or else to the one interface with a static
 //!   address whose subnet holds the next hop; `table-id` becomes `routeN_options=table=N`;
 //! * the name servers of each family go to the interface with that family's default route,
@@ -29,6 +32,11 @@
 //! for the mode, IP settings on a port, an address of the wrong family, a route no interface can
 //! carry, `autoconf` without `dhcp` (which nmstate refuses too), an enabled family with neither
 //! DHCP nor an address (1.42 cannot express it).
+//!
+//! Where bmnet differs from nmstate's `gen_conf`, on purpose: static addresses and routes on an
+//! interface with DHCP are written (nmstate drops them without a word); an enabled family with
+//! neither DHCP nor an address is an error (nmstate writes `disabled`); values are escaped as
+//! GLib escapes them and file names as NetworkManager names them (nmstate writes both raw).
 //!
 //! [`to_state`] reads keyfiles back into the same subset, with a warning for everything it
 //! cannot represent; `to_state(render(s))` is `s` for a state in the form `to_state` writes
@@ -282,6 +290,16 @@ fn check_interfaces(state: &State) -> Result<Plan<'_>, StateError> {
                 if p.state == InterfaceState::Absent {
                     return Err(StateError::new(at, format!("{port} is absent (interfaces[{j}])")));
                 }
+                let allowed = match kind {
+                    "bond" => p.kind == InterfaceType::Ethernet,
+                    _ => matches!(p.kind, InterfaceType::Ethernet | InterfaceType::Bond | InterfaceType::Vlan),
+                };
+                if !allowed {
+                    return Err(StateError::new(
+                        at,
+                        format!("{port} is a {} interface: a {kind} cannot take it as a port", p.kind),
+                    ));
+                }
                 for (fam, ip) in [("ipv4", &p.ipv4), ("ipv6", &p.ipv6)] {
                     if ip.as_ref().is_some_and(Ip::is_enabled) {
                         return Err(StateError::new(
@@ -296,6 +314,18 @@ fn check_interfaces(state: &State) -> Result<Plan<'_>, StateError> {
                 }
             }
             plan.ports.insert(port, (iface.name.clone(), kind));
+        }
+    }
+    for (n, iface) in &plan.up {
+        let Some(v) = &iface.vlan else { continue };
+        let at = format!("interfaces[{n}].vlan.base-iface");
+        if v.base_iface == iface.name {
+            return Err(StateError::new(at, "a VLAN cannot be its own base interface"));
+        }
+        if let Some(j) =
+            state.interfaces.iter().position(|i| i.name == v.base_iface && i.state == InterfaceState::Absent)
+        {
+            return Err(StateError::new(at, format!("{} is absent (interfaces[{j}])", v.base_iface)));
         }
     }
     Ok(plan)
@@ -557,6 +587,17 @@ fn place_dns<'a>(plan: &Plan<'a>) -> Result<DnsPlacement<'a>, StateError> {
     Ok(out)
 }
 
+/// What nmstate writes for a family with DHCP or autoconf (`gen_nm_ipv4_setting`,
+/// `gen_nm_ipv6_setting`): (IPv6?, key, value).
+const NMSTATE_DHCP: &[(bool, &str, &str)] = &[
+    (false, "dhcp-client-id", "mac"),
+    (false, "dhcp-timeout", "2147483647"),
+    (true, "dhcp-duid", "ll"),
+    (true, "dhcp-iaid", "mac"),
+    (true, "dhcp-timeout", "2147483647"),
+    (true, "ra-timeout", "2147483647"),
+];
+
 fn write_ip(
     p: &mut Profile,
     ip: Option<&Ip>,
@@ -565,8 +606,11 @@ fn write_ip(
     dns: (&[IpAddr], &[String]),
 ) -> Result<(), StateError> {
     let g = if v6 { "ipv6" } else { "ipv4" };
-    let default = Ip::default();
-    let ip = ip.unwrap_or(&default);
+    let Some(ip) = ip else {
+        // Not given: disabled, and for IPv6 no addr-gen-mode (as nmstate writes it).
+        p.set(g, "method", "disabled".into());
+        return Ok(());
+    };
     if v6 {
         let mode = match ip.addr_gen_mode {
             Some(AddrGenMode::StablePrivacy) => "stable-privacy",
@@ -594,6 +638,12 @@ fn write_ip(
     }
     for (i, a) in ip.address.iter().enumerate() {
         p.set(g, &format!("address{}", i + 1), format!("{}/{}", ntop(a.ip), a.prefix_length));
+    }
+    if ip.dhcp == Some(true) || ip.autoconf == Some(true) {
+        // nmstate's DHCP settings: wait for a lease for ever, identify by the MAC address.
+        for (key, value) in NMSTATE_DHCP.iter().filter(|(six, _, _)| *six == v6).map(|(_, k, v)| (k, v)) {
+            p.set(g, key, (*value).into());
+        }
     }
     if ip.auto_dns == Some(false) {
         p.set(g, "ignore-auto-dns", "true".into());
@@ -751,6 +801,12 @@ pub fn render(state: &State) -> Result<Vec<(String, String)>, StateError> {
         let Some(fname) = file_name(&iface.name) else {
             return Err(StateError::new("interfaces", format!("{:?} gives no valid file name", iface.name)));
         };
+        if let Some((_, other)) = files.iter().zip(&ifaces).find(|((f, _), _): &(&(String, String), _)| *f == fname) {
+            return Err(StateError::new(
+                "interfaces",
+                format!("{} and {} would both be written to {fname}", other.name, iface.name),
+            ));
+        }
         files.push((fname, p.finish()));
     }
     Ok(files)
@@ -1087,7 +1143,17 @@ fn read_ip(doc: &Document, v6: bool, name: &str, warnings: &mut Vec<String>, id:
         "never-default",
         "ignore-auto-routes",
     ];
+    for (_, key, value) in NMSTATE_DHCP.iter().filter(|(six, _, _)| *six == v6) {
+        if let Some(v) = get(doc, g, key)
+            && v != *value
+        {
+            warn(format!("{g}.{key}={v} is not represented (nmstate writes {value})"));
+        }
+    }
     for key in doc.keys(g) {
+        if NMSTATE_DHCP.iter().any(|(six, k, _)| *six == v6 && *k == key) {
+            continue;
+        }
         let listed = list_key_index(key, "address").is_some()
             || list_key_index(key, "route").is_some()
             || key.strip_suffix("_options").is_some_and(|k| list_key_index(k, "route").is_some());

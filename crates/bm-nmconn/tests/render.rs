@@ -155,6 +155,8 @@ fn state_from_libnm(profiles: &[Value]) -> State {
                     ip.addr_gen_mode = match x["addr_gen_mode"].as_i64() {
                         Some(0) => None,
                         Some(1) => Some(AddrGenMode::StablePrivacy),
+                        // default-or-eui64: ipv6 not given at all, written `method=disabled`.
+                        Some(2) if x["method"] == "disabled" => None,
                         m => panic!("addr-gen-mode {m:?}"),
                     };
                 }
@@ -171,6 +173,17 @@ fn state_from_libnm(profiles: &[Value]) -> State {
                 ip.enabled = Some(enabled);
                 ip.dhcp = dhcp;
                 ip.autoconf = autoconf;
+                // nmstate's DHCP settings on every family with DHCP or autoconf.
+                let dynamic = dhcp == Some(true);
+                let forever = if dynamic { i64::from(i32::MAX) } else { 0 };
+                assert_eq!(x["dhcp_timeout"].as_i64(), Some(forever), "{name} {fam} dhcp-timeout");
+                if v6 {
+                    assert_eq!(x["ra_timeout"].as_i64(), Some(forever), "{name} ra-timeout");
+                    assert_eq!(x["dhcp_duid"].as_str(), dynamic.then_some("ll"), "{name} dhcp-duid");
+                    assert_eq!(x["dhcp_iaid"].as_str(), dynamic.then_some("mac"), "{name} dhcp-iaid");
+                } else {
+                    assert_eq!(x["dhcp_client_id"].as_str(), dynamic.then_some("mac"), "{name} dhcp-client-id");
+                }
                 for a in x["addresses"].as_array().expect("addresses") {
                     ip.address.push(Address {
                         ip: a[0].as_str().expect("ip").parse().expect("ip"),
@@ -378,7 +391,7 @@ fn nmstate_bond_bridge_vlan_example() {
         by_name["br0.nmconnection"],
         format!(
             "[connection]\nid=br0\nuuid={}\ntype=bridge\nautoconnect-slaves=1\ninterface-name=br0\n\n[ethernet]\n\n\
-             [bridge]\n\n[ipv4]\nmethod=disabled\n\n[ipv6]\naddr-gen-mode=eui64\nmethod=disabled\n\n[proxy]\n",
+             [bridge]\n\n[ipv4]\nmethod=disabled\n\n[ipv6]\nmethod=disabled\n\n[proxy]\n",
             profile_uuid(InterfaceType::LinuxBridge, "br0")
         )
     );
@@ -491,6 +504,17 @@ fn errors_name_the_field() {
              "dns-resolver": {"config": {"server": ["10.0.0.53"]}}}"#,
             "dns-resolver.config.server",
         ),
+        (
+            r#"{"interfaces": [{"name": "b", "type": "bond", "link-aggregation": {"mode": "802.3ad", "port": ["v"]}},
+             {"name": "v", "type": "vlan", "vlan": {"base-iface": "eno1", "id": 5}}]}"#,
+            "interfaces[0].link-aggregation.port[0]",
+        ),
+        (
+            r#"{"interfaces": [{"name": "v", "type": "vlan", "vlan": {"base-iface": "eno1", "id": 5}},
+             {"name": "eno1", "type": "ethernet", "state": "absent"}]}"#,
+            "interfaces[0].vlan.base-iface",
+        ),
+        (r#"{"interfaces": [{"name": "_x", "type": "ethernet"}, {"name": ".x", "type": "ethernet"}]}"#, "interfaces"),
     ];
     for (json, path) in cases {
         let state = from_json(json).unwrap_or_else(|e| panic!("{json}: {e}")).state;
@@ -503,7 +527,14 @@ fn errors_name_the_field() {
                  "dns-resolver": {"config": {"server": ["10.0.0.53"], "search": ["x.example"]}}}"#;
     let files = render(&from_json(ok).expect("state").state).expect("render");
     assert!(files[0].1.contains(
-        "[ipv4]\ndns=10.0.0.53;\ndns-priority=40\ndns-search=x.example;\nignore-auto-dns=true\nmethod=auto\n"
+        "[ipv4]\ndhcp-client-id=mac\ndhcp-timeout=2147483647\ndns=10.0.0.53;\ndns-priority=40\ndns-search=x.example;\n\
+         ignore-auto-dns=true\nmethod=auto\n"
+    ));
+    let v6 = r#"{"interfaces": [{"name": "e", "type": "ethernet", "ipv6": {"dhcp": true, "autoconf": true}}]}"#;
+    let files = render(&from_json(v6).expect("state").state).expect("render");
+    assert!(files[0].1.contains(
+        "[ipv4]\nmethod=disabled\n\n[ipv6]\naddr-gen-mode=eui64\ndhcp-duid=ll\ndhcp-iaid=mac\ndhcp-timeout=2147483647\n\
+         method=auto\nra-timeout=2147483647\n"
     ));
 }
 

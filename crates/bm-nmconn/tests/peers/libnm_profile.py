@@ -34,8 +34,14 @@ def ip_values(s):
         "never_default": s.get_never_default(),
         "ignore_auto_routes": s.get_ignore_auto_routes(),
     }
+    out["dhcp_timeout"] = s.get_dhcp_timeout()
+    out["dhcp_iaid"] = s.get_dhcp_iaid()
     if isinstance(s, NM.SettingIP6Config):
         out["addr_gen_mode"] = int(s.get_addr_gen_mode())
+        out["dhcp_duid"] = s.get_dhcp_duid()
+        out["ra_timeout"] = s.get_ra_timeout()
+    else:
+        out["dhcp_client_id"] = s.get_dhcp_client_id()
     return out
 
 
