@@ -266,3 +266,39 @@ impl LinkMonitor {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `ip addr add` sends: IPv4 with IFA_LOCAL, IFA_ADDRESS and the label; IPv6 with
+    /// IFA_LOCAL and IFA_F_NODAD (keepalived's choice, so the VIP is usable at once).
+    #[test]
+    fn address_messages() {
+        let v4 = Netlink::address_message(7, "10.0.0.5".parse().unwrap(), 24, Some("eth0:vip"));
+        assert_eq!((v4.header.family, v4.header.prefix_len, v4.header.index), (AddressFamily::Inet, 24, 7));
+        assert_eq!(
+            v4.attributes,
+            vec![
+                AddressAttribute::Local("10.0.0.5".parse().unwrap()),
+                AddressAttribute::Address("10.0.0.5".parse().unwrap()),
+                AddressAttribute::Label("eth0:vip".into()),
+            ]
+        );
+        let v6 = Netlink::address_message(7, "fd00::5".parse().unwrap(), 64, Some("ignored"));
+        assert_eq!(v6.header.family, AddressFamily::Inet6);
+        assert_eq!(
+            v6.attributes,
+            vec![AddressAttribute::Local("fd00::5".parse().unwrap()), AddressAttribute::Flags(AddressFlags::Nodad)]
+        );
+    }
+
+    #[test]
+    fn usable_addresses() {
+        let a = |flags| Address { index: 1, addr: "fe80::1".parse().unwrap(), prefix_len: 64, flags, scope_link: true };
+        assert!(a(0x80).usable(), "permanent");
+        assert!(!a(0x40).usable(), "tentative");
+        assert!(!a(0x08).usable(), "failed DAD");
+        assert!(a(0x01).secondary());
+    }
+}
