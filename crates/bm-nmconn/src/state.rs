@@ -621,6 +621,23 @@ mod tests {
         assert_eq!(again.state, l.state);
     }
 
+    #[cfg(feature = "yaml")]
+    #[test]
+    fn yaml_round_trip() {
+        let l = from_json(
+            r#"{"interfaces": [{"name": "eno1", "type": "ethernet", "mac-address": "02:00:00:00:00:01",
+                "ipv6": {"enabled": true, "dhcp": true, "autoconf": true, "addr-gen-mode": "stable-privacy"}}],
+                "routes": {"config": [{"destination": "::/0", "next-hop-address": "fd00::1", "metric": 5}]}}"#,
+        )
+        .unwrap();
+        let yaml = l.state.to_yaml();
+        assert!(yaml.contains("addr-gen-mode: stable-privacy"), "{yaml}");
+        assert_eq!(from_yaml(&yaml).unwrap().state, l.state);
+        let e = from_yaml("interfaces:\n- name: eno1\n  type: ethernet\n  mtu: lots\n").unwrap_err();
+        assert_eq!(e.path, "interfaces[0].mtu", "{e}");
+        assert!(from_yaml("interfaces: [").unwrap_err().message.starts_with("invalid YAML at line"));
+    }
+
     #[test]
     fn implied_enabled() {
         let ip = Ip { dhcp: Some(true), ..Ip::default() };

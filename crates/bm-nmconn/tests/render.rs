@@ -815,3 +815,97 @@ fn generated_states_load_in_libnm_and_nmcli_writes_them_back() {
     assert!(files_checked > 60, "{files_checked}");
     eprintln!("{files_checked} rendered profiles: libnm loads the state, nmcli --offline writes them back unchanged");
 }
+
+/// `nmcli --offline connection add ARGS`: the keyfile it prints.
+fn nmcli_add(args: &[&str]) -> String {
+    assert!(
+        std::path::Path::new(NMCLI).exists(),
+        "{NMCLI} is missing: apt-get install -y network-manager (this test never skips)"
+    );
+    let out = Command::new(NMCLI)
+        .args(["--offline", "connection", "add"])
+        .args(args)
+        .output()
+        .expect("run nmcli (apt-get install -y network-manager)");
+    assert!(out.status.success(), "nmcli add {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    strip_warnings(String::from_utf8(out.stdout).expect("UTF-8"))
+}
+
+/// Profiles NetworkManager itself wrote (an OpenShift node's bond, ports and VLAN, made with
+/// nmcli) read into the state they describe; the one thing nmstate cannot say (nmcli's
+/// `addr-gen-mode=default`) is a warning, and the gateway becomes a default route.
+#[test]
+fn nmcli_profiles_to_state() {
+    let texts = [
+        nmcli_add(&[
+            "type",
+            "bond",
+            "con-name",
+            "bond0",
+            "ifname",
+            "bond0",
+            "bond.options",
+            "mode=802.3ad,miimon=100",
+            "802-3-ethernet.mtu",
+            "9000",
+            "ipv4.method",
+            "disabled",
+            "ipv6.method",
+            "disabled",
+        ]),
+        nmcli_add(&["type", "ethernet", "con-name", "eno1", "ifname", "eno1", "master", "bond0", "slave-type", "bond"]),
+        nmcli_add(&["type", "ethernet", "con-name", "eno2", "ifname", "eno2", "master", "bond0", "slave-type", "bond"]),
+        nmcli_add(&[
+            "type",
+            "vlan",
+            "con-name",
+            "bond0.100",
+            "ifname",
+            "bond0.100",
+            "vlan.parent",
+            "bond0",
+            "vlan.id",
+            "100",
+            "ipv4.method",
+            "manual",
+            "ipv4.addresses",
+            "192.168.111.20/24",
+            "ipv4.gateway",
+            "192.168.111.1",
+            "ipv4.dns",
+            "192.168.111.1",
+            "ipv4.dns-search",
+            "ostest.example.com",
+            "ipv6.method",
+            "manual",
+            "ipv6.addresses",
+            "fd2e:6f44:5dd8::20/64",
+            "ipv6.gateway",
+            "fd2e:6f44:5dd8::1",
+        ]),
+    ];
+    let back = to_state(&docs(&texts.iter().map(|t| (String::new(), t.clone())).collect::<Vec<_>>()));
+    assert_eq!(back.warnings.len(), 1, "{:?}", back.warnings);
+    assert!(back.warnings[0].starts_with("bond0.100: ipv6.addr-gen-mode default"), "{:?}", back.warnings);
+    let expected = from_json(
+        r#"{"interfaces": [
+          {"name": "bond0", "type": "bond", "mtu": 9000,
+           "link-aggregation": {"mode": "802.3ad", "options": {"miimon": "100"}, "port": ["eno1", "eno2"]},
+           "ipv4": {"enabled": false}, "ipv6": {"enabled": false}},
+          {"name": "eno1", "type": "ethernet"},
+          {"name": "eno2", "type": "ethernet"},
+          {"name": "bond0.100", "type": "vlan", "vlan": {"base-iface": "bond0", "id": 100},
+           "ipv4": {"enabled": true, "dhcp": false, "address": [{"ip": "192.168.111.20", "prefix-length": 24}]},
+           "ipv6": {"enabled": true, "dhcp": false, "autoconf": false,
+                    "address": [{"ip": "fd2e:6f44:5dd8::20", "prefix-length": 64}]}}],
+         "routes": {"config": [
+           {"destination": "0.0.0.0/0", "next-hop-address": "192.168.111.1", "next-hop-interface": "bond0.100"},
+           {"destination": "::/0", "next-hop-address": "fd2e:6f44:5dd8::1", "next-hop-interface": "bond0.100"}]},
+         "dns-resolver": {"config": {"server": ["192.168.111.1"], "search": ["ostest.example.com"]}}}"#,
+    )
+    .expect("expected state")
+    .state;
+    assert_eq!(back.state, expected);
+    // Rendered again, it loads in NetworkManager as the same state.
+    check_against_networkmanager(&back.state, &expected);
+}
