@@ -868,6 +868,14 @@ pub fn to_state(docs: &[Document]) -> FromKeyfiles {
             warnings.push(format!("{id}: connection.controller is ignored by NetworkManager 1.42 (use master=)"));
         }
         let uuid = get(doc, "connection", "uuid").unwrap_or_default();
+        if let Some(first) = read.iter().find(|r| r.name == name) {
+            warnings.push(format!(
+                "{id}: another profile for {name} ({}); NetworkManager activates one of them, the state keeps the \
+                 first",
+                first.id
+            ));
+            continue;
+        }
         read.push(Read { doc, id, uuid, kind, name, master });
     }
     // Controllers and VLAN parents may be named by UUID.

@@ -908,4 +908,13 @@ fn nmcli_profiles_to_state() {
     assert_eq!(back.state, expected);
     // Rendered again, it loads in NetworkManager as the same state.
     check_against_networkmanager(&back.state, &expected);
+    // A second profile for the same interface is reported, not merged.
+    let twice = [texts[1].clone(), texts[1].replace("id=eno1", "id=eno1-copy")];
+    let back = to_state(&docs(&twice.iter().map(|t| (String::new(), t.clone())).collect::<Vec<_>>()));
+    assert_eq!(back.state.interfaces.len(), 1);
+    assert!(
+        back.warnings.iter().any(|w| w.starts_with("eno1-copy: another profile for eno1 (eno1)")),
+        "{:?}",
+        back.warnings
+    );
 }
