@@ -20,8 +20,8 @@
 //!   gets `0.0.0.0` / `::`), options sorted by name, booleans `true`/`false`.
 //! * **Lists** each element escaped as GLib escapes it and followed by `;`
 //!   (`dns=1.1.1.1;8.8.8.8;`); booleans `true`/`false`; MAC addresses upper-case with two digits
-//!   per octet; `[802-3-ethernet]` written `[ethernet]` and `type=802-3-ethernet` written
-//!   `type=ethernet`.
+//!   per octet; a numeric bond mode by its name (`mode=4` → `mode=802.3ad`); `[802-3-ethernet]`
+//!   written `[ethernet]` and `type=802-3-ethernet` written `type=ethernet`.
 //!
 //! What [`canonical`] keeps that NetworkManager's writer would not (it never loses data):
 //! keys and groups NetworkManager does not know (sorted in with the rest; unknown groups after
@@ -327,6 +327,17 @@ fn normalise_value(doc: &Document, group: &str, key: &str, raw: &str) -> String 
         },
         Some(ValueType::Mac(len)) => mac_or_raw(raw, len),
         Some(ValueType::Special) if key == "cloned-mac-address" => mac_or_raw(raw, 6),
+        // `_normalize_bond_mode`: a numeric mode is written by its name.
+        _ if setting_of_group(group) == "bond" && key == "mode" => {
+            const MODES: [&str; 7] =
+                ["balance-rr", "active-backup", "balance-xor", "broadcast", "802.3ad", "balance-tlb", "balance-alb"];
+            match raw.parse::<usize>() {
+                Ok(n) if n < MODES.len() && !raw.starts_with('+') && (raw == "0" || !raw.starts_with('0')) => {
+                    MODES[n].to_string()
+                }
+                _ => raw.to_string(),
+            }
+        }
         _ if group == "connection" && key == "type" => match raw {
             "802-3-ethernet" => "ethernet".into(),
             "802-11-wireless" => "wifi".into(),
@@ -707,6 +718,8 @@ mod tests {
 
     #[test]
     fn values_normalised() {
+        assert_eq!(canon("[bond]\nmode=4\n"), "[bond]\nmode=802.3ad\n");
+        assert_eq!(canon("[bond]\nmode=04\n"), "[bond]\nmode=04\n");
         let s = "[connection]\nautoconnect=0\npermissions=user:a\n[802-3-ethernet]\nmac-address=52:54:0:aa:bb:cc\n\
                  [ipv4]\ndns-search= a;b\\;c\n";
         assert_eq!(

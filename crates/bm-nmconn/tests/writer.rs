@@ -460,6 +460,10 @@ fn vary(group: &str, key: &str, value: &str, rng: &mut Rng) -> Vec<(String, Stri
         "0".into()
     } else if key.contains("mac-address") && value.len() == 17 {
         value.to_lowercase()
+    } else if group == "bond" && key == "mode" && rng.coin() {
+        let modes =
+            ["balance-rr", "active-backup", "balance-xor", "broadcast", "802.3ad", "balance-tlb", "balance-alb"];
+        modes.iter().position(|m| *m == value).map_or_else(|| value.to_string(), |n| n.to_string())
     } else if group == "connection" && key == "type" && value == "ethernet" && rng.coin() {
         "802-3-ethernet".into()
     } else {
