@@ -70,6 +70,26 @@ fn ignored_name(name: &str) -> bool {
 /// Diagnostics of the rules over a set of files, by index of the file.
 pub(crate) type SetDiagnostics = Vec<(usize, Diagnostic)>;
 
+/// Checks one file's bytes: text that is not UTF-8 is a load error at its first bad byte.
+fn check_bytes(path: &Path, bytes: &[u8], nm_version: NmVersion) -> (String, FileReport) {
+    let options = CheckOptions { nm_version, file_name: path.file_name().map(|n| n.to_string_lossy().into_owned()) };
+    match std::str::from_utf8(bytes) {
+        Ok(text) => (text.to_string(), check_text(text, &options)),
+        Err(e) => {
+            let at = e.valid_up_to();
+            let text = String::from_utf8_lossy(bytes).into_owned();
+            let line = bytes[..at].iter().filter(|&&b| b == b'\n').count() + 1;
+            let d = Diagnostic::new(
+                bmnet::nmconn::diag::Code::LoadError,
+                line,
+                1,
+                format!("NetworkManager cannot load this file: it is not UTF-8 (byte offset {at})"),
+            );
+            (text, FileReport { diagnostics: vec![d], profile: None })
+        }
+    }
+}
+
 /// Reads and checks every keyfile under `paths`, then the rules over the whole set.
 pub(crate) fn check_paths(paths: &[PathBuf], nm_version: NmVersion) -> Result<(Vec<Checked>, SetDiagnostics), String> {
     let mut files = Vec::new();
@@ -87,36 +107,34 @@ pub(crate) fn check_paths(paths: &[PathBuf], nm_version: NmVersion) -> Result<(V
             files.push(p.clone());
         }
     }
-    let mut checked = Vec::new();
-    let mut facts = Vec::new();
+    let mut read = Vec::with_capacity(files.len());
     for path in files {
         let bytes = fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
         let meta = fs::metadata(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let options =
-            CheckOptions { nm_version, file_name: path.file_name().map(|n| n.to_string_lossy().into_owned()) };
-        let (text, report) = match String::from_utf8(bytes) {
-            Ok(text) => {
-                let report = check_text(&text, &options);
-                (text, report)
-            }
-            Err(e) => {
-                let at = e.utf8_error().valid_up_to();
-                let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
-                let line = text[..at].matches('\n').count() + 1;
-                let d = Diagnostic::new(
-                    bmnet::nmconn::diag::Code::LoadError,
-                    line,
-                    1,
-                    format!("NetworkManager cannot load this file: it is not UTF-8 (byte offset {at})"),
-                );
-                (text, FileReport { diagnostics: vec![d], profile: None })
-            }
-        };
+        read.push((path, bytes, meta.mode() & 0o7777, meta.uid()));
+    }
+    // Checking is CPU work on independent files: one chunk per core.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(read.len().max(1));
+    let chunk = read.len().div_ceil(threads).max(1);
+    let results: Vec<(String, FileReport)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = read
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter().map(|(path, bytes, _, _)| check_bytes(path, bytes, nm_version)).collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers.into_iter().flat_map(|w| w.join().unwrap_or_default()).collect()
+    });
+    let mut checked = Vec::with_capacity(read.len());
+    let mut facts = Vec::with_capacity(read.len());
+    for ((path, _, mode, uid), (text, report)) in read.into_iter().zip(results) {
         facts.push(FileFacts {
             name: path.display().to_string(),
             profile: report.profile.clone(),
-            mode: Some(meta.mode() & 0o7777),
-            uid: Some(meta.uid()),
+            mode: Some(mode),
+            uid: Some(uid),
         });
         checked.push(Checked { path, text, report });
     }

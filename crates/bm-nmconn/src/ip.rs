@@ -67,24 +67,11 @@ fn read_field<'a>(current: Option<&'a str>, chars: &str) -> Field<'a> {
 /// ```
 pub fn read_addresses(doc: &Document, group: &str) -> AddressesRead {
     let ipv6 = group == "ipv6";
-    let mut keys: Vec<(i64, u8, &str)> = doc
-        .keys(group)
-        .into_iter()
-        .filter_map(|k| {
-            // `address` keys sort before `addresses` keys of the same index.
-            let (idx, plural) = list_key_index(k, "address")?;
-            Some((idx, u8::from(plural), k))
-        })
-        .collect();
-    keys.sort();
+    // `address` keys sort before `addresses` keys of the same index.
+    let keys = indexed(doc, group, "address");
     let mut out = AddressesRead::default();
-    for (_, _, key) in keys {
-        // GLib 2.74 hands NetworkManager the raw text when an escape is invalid.
-        let value = match doc.get_string(group, key) {
-            Ok(Some(v)) => v,
-            Ok(None) => continue,
-            Err(_) => doc.get_raw(group, key).map(|(r, _)| r.to_string()).unwrap_or_default(),
-        };
+    for (_, _, key, raw) in keys {
+        let value = unescaped(raw);
         let mut warn = |msg: String| out.warnings.push((key.to_string(), msg));
         let Some(Entry { addr, plen, gateway, .. }) = read_one(&value, key, ipv6, false, &mut warn) else { continue };
         let gateway = gateway.map(|g| g.to_string());
@@ -94,6 +81,33 @@ pub fn read_addresses(doc: &Document, group: &str) -> AddressesRead {
         }
     }
     out
+}
+
+/// The `{prefix}N` / `{prefix}esN` keys of a group with their raw values, in NetworkManager's
+/// order (by index, the singular before the plural).
+fn indexed<'d>(doc: &'d Document, group: &str, prefix: &str) -> Vec<(i64, u8, &'d str, &'d str)> {
+    let mut keys: Vec<(i64, u8, &str, &str)> = doc
+        .entries()
+        .filter(|e| e.group == group)
+        .filter_map(|e| {
+            let (idx, plural) = list_key_index(e.key, prefix)?;
+            Some((idx, u8::from(plural), e.key, e.value))
+        })
+        .collect();
+    keys.sort_unstable();
+    keys
+}
+
+/// A value unescaped as GLib does; GLib 2.74 hands NetworkManager the raw text when an escape
+/// is invalid.
+fn unescaped(raw: &str) -> std::borrow::Cow<'_, str> {
+    if !raw.contains('\\') {
+        return std::borrow::Cow::Borrowed(raw);
+    }
+    match crate::keyfile::unescape_value(raw) {
+        Some(v) => std::borrow::Cow::Owned(v),
+        None => std::borrow::Cow::Borrowed(raw),
+    }
 }
 
 /// One `addressN` / `routeN` value, its fields cut and checked.
@@ -215,23 +229,11 @@ pub struct Route {
 /// ```
 pub fn read_routes(doc: &Document, group: &str) -> (Vec<Route>, Vec<(String, String)>) {
     let ipv6 = group == "ipv6";
-    let mut keys: Vec<(i64, u8, &str)> = doc
-        .keys(group)
-        .into_iter()
-        .filter_map(|k| {
-            let (idx, plural) = list_key_index(k, "route")?;
-            Some((idx, u8::from(plural), k))
-        })
-        .collect();
-    keys.sort();
+    let keys = indexed(doc, group, "route");
     let mut routes = Vec::new();
     let mut warnings = Vec::new();
-    for (_, _, key) in keys {
-        let value = match doc.get_string(group, key) {
-            Ok(Some(v)) => v,
-            Ok(None) => continue,
-            Err(_) => doc.get_raw(group, key).map(|(r, _)| r.to_string()).unwrap_or_default(),
-        };
+    for (_, _, key, raw) in keys {
+        let value = unescaped(raw);
         let mut warn = |msg: String| warnings.push((key.to_string(), msg));
         let Some(e) = read_one(&value, key, ipv6, true, &mut warn) else { continue };
         let parse_ip = |s: &str| -> Option<IpAddr> {

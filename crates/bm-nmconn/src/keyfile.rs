@@ -70,6 +70,8 @@ enum Kind {
         value_at: usize,
         /// Index of the group line this entry belongs to.
         group: usize,
+        /// A later line sets the same key: this one is never read.
+        shadowed: bool,
     },
 }
 
@@ -161,6 +163,19 @@ pub enum ValueError {
     TrailingEscape,
 }
 
+/// One entry as [`Document::entries`] yields it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EntryRef<'a> {
+    /// Its group (the first header's name for a repeated group).
+    pub group: &'a str,
+    /// The key.
+    pub key: &'a str,
+    /// The raw value (escapes not processed).
+    pub value: &'a str,
+    /// Line, 1-based.
+    pub line: usize,
+}
+
 /// Where an entry is in the file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Location {
@@ -250,7 +265,7 @@ impl Document {
                 message: "File is empty".into(),
             });
         }
-        let mut lines = Vec::new();
+        let mut lines = Vec::with_capacity(text.bytes().filter(|&b| b == b'\n').count() + 1);
         let mut rest = text;
         while !rest.is_empty() {
             let (piece, ending, next) = match rest.find('\n') {
@@ -360,7 +375,7 @@ impl Document {
                 let notice =
                     Notice { line: n + 1, kind: NoticeKind::LocaleKey { group: group_name(), key: key.into() } };
                 self.notices.push(notice);
-                self.lines[n].kind = Kind::Entry { key: key.to_string(), value_at, group };
+                self.lines[n].kind = Kind::Entry { key: key.to_string(), value_at, group, shadowed: false };
                 continue;
             }
             let earlier = seen_keys
@@ -371,10 +386,13 @@ impl Document {
             if let Some(earlier) = earlier {
                 let kind = NoticeKind::DuplicateKey { group: group_name(), key: key.to_string(), earlier: earlier + 1 };
                 self.notices.push(Notice { line: n + 1, kind });
+                if let Kind::Entry { shadowed, .. } = &mut self.lines[earlier].kind {
+                    *shadowed = true;
+                }
             }
             seen_keys.push((group, n));
             let key = key.to_string();
-            self.lines[n].kind = Kind::Entry { key, value_at, group };
+            self.lines[n].kind = Kind::Entry { key, value_at, group, shadowed: false };
         }
         self.text = text;
         Ok(())
@@ -396,6 +414,22 @@ impl Document {
             }
         }
         out
+    }
+
+    /// Every entry NetworkManager reads, in file order: translated keys and keys set again
+    /// later in their group are left out. Cheaper than a lookup per key.
+    pub fn entries(&self) -> impl Iterator<Item = EntryRef<'_>> {
+        self.lines.iter().enumerate().filter_map(move |(n, l)| match &l.kind {
+            Kind::Entry { key, value_at, group, shadowed: false } if !key.contains('[') => {
+                let raw = l.raw_in(&self.text);
+                let group = match &self.lines[*group].kind {
+                    Kind::Group { name } => name.as_str(),
+                    _ => "",
+                };
+                Some(EntryRef { group, key, value: &raw[*value_at..], line: n + 1 })
+            }
+            _ => None,
+        })
     }
 
     /// Whether a group exists.
@@ -514,7 +548,7 @@ impl Document {
         let entry_line = |group_index: usize| Line {
             raw: Raw::Owned(format!("{key}={raw_value}")),
             ending,
-            kind: Kind::Entry { key: key.to_string(), value_at: key.len() + 1, group: group_index },
+            kind: Kind::Entry { key: key.to_string(), value_at: key.len() + 1, group: group_index, shadowed: false },
         };
         match self.group_line(group) {
             Some(g) => {
@@ -643,6 +677,11 @@ impl fmt::Display for Document {
 }
 
 /// `g_key_file_parse_value_as_string`: escapes, and for lists the split on unescaped `;`.
+/// A string value unescaped as `g_key_file_get_string` does; `None` when GLib refuses it.
+pub(crate) fn unescape_value(raw: &str) -> Option<String> {
+    unescape(raw, false).ok().map(|mut v| v.pop().unwrap_or_default())
+}
+
 fn unescape(raw: &str, list: bool) -> Result<Vec<String>, ValueError> {
     let mut out = Vec::new();
     let mut cur = String::new();

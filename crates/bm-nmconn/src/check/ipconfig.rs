@@ -52,12 +52,14 @@ pub(super) fn check(c: &mut Checker<'_>, group: &str, port: bool) {
     // Addresses.
     let read = read_addresses(c.doc, group);
     let mut netmask_keys = Vec::new();
-    for key in c.doc.keys(group) {
+    let doc = c.doc;
+    for e in doc.entries().filter(|e| e.group == group) {
+        let key = e.key;
         if list_key_index(key, "address").is_none() {
             continue;
         }
-        let raw = raw_value(c, group, key);
-        if let Some((addr, mask)) = netmask_form(&raw) {
+        let raw = e.value;
+        if let Some((addr, mask)) = netmask_form(raw) {
             netmask_keys.push(key.to_string());
             c.at_value(
                 Code::NetmaskAsGateway,
@@ -146,7 +148,8 @@ pub(super) fn check(c: &mut Checker<'_>, group: &str, port: bool) {
         }
     }
     let mut onlink_hops = Vec::new();
-    for key in c.doc.keys(group) {
+    for e in doc.entries().filter(|e| e.group == group) {
+        let key = e.key;
         let Some(base) = key.strip_suffix("_options") else { continue };
         if list_key_index(base, "route").is_none() {
             continue;

@@ -1,6 +1,8 @@
 //! Rules over a set of files (a `system-connections` directory): duplicate UUIDs and ids,
 //! ports whose controller is none of the set, and file permissions NetworkManager refuses.
 
+use std::collections::{HashMap, HashSet};
+
 use super::ProfileSummary;
 use crate::diag::{Code, Diagnostic};
 
@@ -35,6 +37,15 @@ pub struct FileFacts {
 /// ```
 pub fn check_set(files: &[FileFacts]) -> Vec<(usize, Diagnostic)> {
     let mut out = Vec::new();
+    // First file of each UUID and id, and every name a controller can be referred to by:
+    // linear in the number of files (a directory may hold thousands).
+    let mut first_uuid: HashMap<&str, usize> = HashMap::new();
+    let mut first_id: HashMap<&str, usize> = HashMap::new();
+    let mut controllers: HashSet<&str> = HashSet::new();
+    for p in files.iter().filter_map(|f| f.profile.as_ref()).filter(|p| p.controller.is_none()) {
+        controllers.extend(p.interface_name.as_deref());
+        controllers.extend(p.uuid.as_deref());
+    }
     for (i, f) in files.iter().enumerate() {
         if let Some(uid) = f.uid
             && uid != 0
@@ -76,10 +87,7 @@ pub fn check_set(files: &[FileFacts]) -> Vec<(usize, Diagnostic)> {
         }
         let Some(p) = &f.profile else { continue };
         if let Some(uuid) = &p.uuid
-            && let Some((j, _)) = files
-                .iter()
-                .enumerate()
-                .find(|(j, g)| *j < i && g.profile.as_ref().and_then(|q| q.uuid.as_ref()) == Some(uuid))
+            && let Some(j) = first_seen(&mut first_uuid, uuid, i)
         {
             out.push((
                 i,
@@ -95,10 +103,7 @@ pub fn check_set(files: &[FileFacts]) -> Vec<(usize, Diagnostic)> {
             ));
         }
         if let Some(id) = &p.id
-            && let Some((j, _)) = files
-                .iter()
-                .enumerate()
-                .find(|(j, g)| *j < i && g.profile.as_ref().and_then(|q| q.id.as_ref()) == Some(id))
+            && let Some(j) = first_seen(&mut first_id, id, i)
         {
             out.push((
                 i,
@@ -111,11 +116,7 @@ pub fn check_set(files: &[FileFacts]) -> Vec<(usize, Diagnostic)> {
             ));
         }
         if let Some(ctl) = &p.controller {
-            let found = files.iter().filter_map(|g| g.profile.as_ref()).any(|q| {
-                q.controller.is_none()
-                    && (q.interface_name.as_deref() == Some(ctl)
-                        || q.uuid.as_deref() == Some(&ctl.to_ascii_lowercase()))
-            });
+            let found = controllers.contains(ctl.as_str()) || controllers.contains(ctl.to_ascii_lowercase().as_str());
             if !found {
                 out.push((
                     i,
@@ -130,4 +131,15 @@ pub fn check_set(files: &[FileFacts]) -> Vec<(usize, Diagnostic)> {
         }
     }
     out
+}
+
+/// The file that had `name` first, or `None` (and `i` remembered) when this is the first.
+fn first_seen<'a>(seen: &mut HashMap<&'a str, usize>, name: &'a str, i: usize) -> Option<usize> {
+    match seen.entry(name) {
+        std::collections::hash_map::Entry::Occupied(e) => Some(*e.get()),
+        std::collections::hash_map::Entry::Vacant(e) => {
+            e.insert(i);
+            None
+        }
+    }
 }

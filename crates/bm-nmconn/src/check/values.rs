@@ -1,6 +1,8 @@
 //! Rules every key gets: the group is one NetworkManager reads, the key is one it knows, and
 //! the value reads as the key's type the way NetworkManager reads it.
 
+use std::borrow::Cow;
+
 use super::{Checker, Help};
 use crate::diag::Code;
 use crate::keyfile::NoticeKind;
@@ -43,6 +45,7 @@ pub(super) fn check(c: &mut Checker<'_>) {
             }
         }
     }
+    let mut unknown_groups: Vec<&str> = Vec::new();
     for group in c.doc.groups() {
         if !group_is_known(group) {
             let lower = group.trim().to_ascii_lowercase();
@@ -54,34 +57,45 @@ pub(super) fn check(c: &mut Checker<'_>) {
             if lower != group && group_is_known(&lower) {
                 d.help(format!("group names are case-sensitive: write [{lower}]"));
             }
+            unknown_groups.push(group);
+        }
+    }
+    // One pass over the entries NetworkManager reads: no lookup per key.
+    let doc = c.doc;
+    for e in doc.entries() {
+        if unknown_groups.contains(&e.group) {
             continue;
         }
-        let setting = setting_of_group(group);
-        let modelled = is_modelled(setting);
+        let setting = setting_of_group(e.group);
         let ip = setting == "ipv4" || setting == "ipv6";
-        for key in c.doc.keys(group) {
-            // Address and route keys are read from the raw text (ipconfig.rs reports them).
-            if ip && is_indexed_ip_key(key) {
-                continue;
+        // Address and route keys are read from the raw text (ipconfig.rs reports them).
+        if ip && is_indexed_ip_key(e.key) {
+            continue;
+        }
+        let value: Cow<'_, str> = if e.value.contains('\\') {
+            match (doc.get_string(e.group, e.key), doc.get_list(e.group, e.key)) {
+                (Ok(Some(v)), _) => Cow::Owned(v),
+                (Err(_), Ok(_)) => continue, // a list value (`\;`): not one of the typed scalars
+                (_, Err(err)) => {
+                    c.at_value(
+                        Code::ValueUnreadable,
+                        e.group,
+                        e.key,
+                        format!("GLib cannot read this value ({err}): NetworkManager sees no `{}`", e.key),
+                    );
+                    continue;
+                }
+                (Ok(None), _) => continue,
             }
-            let has_escape = c.doc.get_raw(group, key).is_some_and(|(r, _)| r.contains('\\'));
-            if has_escape && c.doc.get_string(group, key).is_err() && c.doc.get_list(group, key).is_err() {
-                let err = c.doc.get_list(group, key).err().map(|e| e.to_string()).unwrap_or_default();
-                c.at_value(
-                    Code::ValueUnreadable,
-                    group,
-                    key,
-                    format!("GLib cannot read this value ({err}): NetworkManager sees no `{key}`"),
-                );
-                continue;
-            }
-            if !modelled {
-                continue;
-            }
-            match key_type(setting, key) {
-                Some(ty) => typed(c, group, key, ty),
-                None => unknown_key(c, group, setting, key, &keys_of(setting).unwrap_or_default()),
-            }
+        } else {
+            Cow::Borrowed(e.value)
+        };
+        if !is_modelled(setting) {
+            continue;
+        }
+        match key_type(setting, e.key) {
+            Some(ty) => typed(c, e.group, e.key, &value, ty),
+            None => unknown_key(c, e.group, setting, e.key, &keys_of(setting).unwrap_or_default()),
         }
     }
 }
@@ -113,11 +127,10 @@ fn unknown_key(c: &mut Checker<'_>, group: &str, setting: &str, key: &str, known
     }
 }
 
-fn typed(c: &mut Checker<'_>, group: &str, key: &str, ty: ValueType) {
-    let Some(value) = c.string(group, key) else { return };
+fn typed(c: &mut Checker<'_>, group: &str, key: &str, value: &str, ty: ValueType) {
     match ty {
         ValueType::Bool => {
-            if parse_bool(&value).is_none() {
+            if parse_bool(value).is_none() {
                 let d = c.at_value(
                     Code::BooleanInvalid,
                     group,
@@ -131,7 +144,7 @@ fn typed(c: &mut Checker<'_>, group: &str, key: &str, ty: ValueType) {
                 }
             }
         }
-        ValueType::UInt(max) => match parse_uint(&value, 0, max) {
+        ValueType::UInt(max) => match parse_uint(value, 0, max) {
             Ok((n, Radix::Octal)) if value.trim().trim_start_matches('+').len() > 1 => {
                 let decimal = value.trim().trim_start_matches(['+', '0']);
                 let d = c.at_value(
@@ -159,7 +172,7 @@ fn typed(c: &mut Checker<'_>, group: &str, key: &str, ty: ValueType) {
             }
         },
         ValueType::Int => {
-            if parse_glib_int(&value).is_none() {
+            if parse_glib_int(value).is_none() {
                 c.at_value(
                     Code::IntegerInvalid,
                     group,
@@ -169,7 +182,7 @@ fn typed(c: &mut Checker<'_>, group: &str, key: &str, ty: ValueType) {
             }
         }
         ValueType::Mac(len) => {
-            if parse_mac(&value, len).is_none() {
+            if parse_mac(value, len).is_none() {
                 let d = c.at_value(
                     Code::MacInvalid,
                     group,
