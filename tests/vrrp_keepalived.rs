@@ -251,6 +251,28 @@ fn v3_unicast_peers() {
     assert_logged(&bm, "INIT -> BACKUP");
 }
 
+/// Unicast over IPv6 (global sources and peers, the hop limit not checked): keepalived wins,
+/// is stopped, bmnet takes over.
+#[test]
+fn v3_ipv6_unicast_peers() {
+    let lab = Lab::new("ucast6", 2);
+    let vip = lab.vip6();
+    let base =
+        Router { vrid: 59, version: 3, advert: "0.1", vips: vec![format!("{vip}/64")], auth: None, unicast: None };
+    let ka_side = Router { unicast: Some((lab.v6(1), vec![lab.v6(2)])), ..base.clone() };
+    let bm_side = Router { unicast: Some((lab.v6(2), vec![lab.v6(1)])), ..base };
+    let mut ka = lab.keepalived(1, &ka_side.keepalived(200, false));
+    let bm = lab.bmnet(bmnet_bin(), 2, &bm_side.bmnet(100, &[]));
+    let t = lab.converge(&vip, 1, CONVERGE, SETTLE, &[&ka, &bm]);
+    report("v3 IPv6 unicast", "keepalived (200) master", t);
+    assert_logged(&bm, "INIT -> BACKUP");
+    let sent = ka.terminate();
+    let t = lab.wait_since(sent, CONVERGE, |l| l.holders(&vip) == vec![2]).expect("bmnet takes over");
+    report("v3 IPv6 unicast", "keepalived SIGTERM -> bmnet master", t);
+    ka.wait_exit();
+    lab.converge(&vip, 2, CONVERGE, SETTLE, &[&ka, &bm]);
+}
+
 /// A check script: bmnet at 150 with a check of weight -100 wins while the check passes; when
 /// it fails its priority drops to 50 and keepalived (100) preempts; when it passes again bmnet
 /// preempts back.
