@@ -171,3 +171,99 @@ fn inspect_checks_the_hosts_keyfiles() {
     assert_eq!(d["file"], "/run/NetworkManager/system-connections/eth0.nmconnection");
     assert_eq!(d["code"], "integer-octal");
 }
+
+const NNCP: &str = "apiVersion: nmstate.io/v1
+kind: NodeNetworkConfigurationPolicy
+metadata:
+  name: master-0
+spec:
+  desiredState:
+    interfaces:
+    - name: bond0
+      type: bond
+      state: up
+      mtu: 9000
+      ipv4: {enabled: false}
+      ipv6: {enabled: false}
+      link-aggregation:
+        mode: 802.3ad
+        options: {miimon: '100', lacp_rate: fast}
+        port: [eno1, eno2]
+    - {name: eno1, type: ethernet, state: up}
+    - {name: eno2, type: ethernet, state: up}
+    - name: bond0.100
+      type: vlan
+      state: up
+      vlan: {base-iface: bond0, id: 100}
+      ipv4:
+        enabled: true
+        address: [{ip: 192.168.111.20, prefix-length: 24}]
+      ipv6: {enabled: false}
+    routes:
+      config:
+      - {destination: 0.0.0.0/0, next-hop-address: 192.168.111.1, next-hop-interface: bond0.100}
+    dns-resolver:
+      config: {server: [192.168.111.1]}
+";
+
+#[test]
+fn render_writes_checked_keyfiles_and_reads_them_back() {
+    let d = dir("render");
+    let state = d.join("nncp.yaml");
+    write(&state, NNCP, 0o644);
+    let out_dir = d.join("out");
+    let o = bmnet(&["nmconn", "render", state.to_str().unwrap(), "--out-dir", out_dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let mut names: Vec<String> =
+        std::fs::read_dir(&out_dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    assert_eq!(names, ["bond0.100.nmconnection", "bond0.nmconnection", "eno1.nmconnection", "eno2.nmconnection"]);
+    for n in &names {
+        assert_eq!(std::fs::metadata(out_dir.join(n)).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    let vlan = std::fs::read_to_string(out_dir.join("bond0.100.nmconnection")).unwrap();
+    // As nmstate writes it: the default route as a route, DNS on the interface that reaches it.
+    assert!(vlan.contains("address1=192.168.111.20/24\n"), "{vlan}");
+    assert!(vlan.contains("route1=0.0.0.0/0,192.168.111.1\n"), "{vlan}");
+    assert!(vlan.contains("dns=192.168.111.1;\n"), "{vlan}");
+    let port = std::fs::read_to_string(out_dir.join("eno1.nmconnection")).unwrap();
+    assert!(port.contains("master=bond0\n") && port.contains("slave-type=bond\n"), "{port}");
+
+    let o = bmnet(&["nmconn", "check", out_dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    assert!(out(&o).contains("4 files checked for NetworkManager 1.42: 0 errors, 0 warnings"), "{}", out(&o));
+    let o = bmnet(&["nmconn", "fmt", "--check", out_dir.join("bond0.nmconnection").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "rendered files are canonical: {}", out(&o));
+
+    let o = bmnet(&["nmconn", "to-nmstate", out_dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let yaml = out(&o);
+    assert!(yaml.contains("- name: bond0\n  type: bond\n"), "{yaml}");
+    assert!(yaml.contains("base-iface: bond0"), "{yaml}");
+
+    // A state with a mistake names the field and writes nothing.
+    let bad = d.join("bad.yaml");
+    write(&bad, &NNCP.replace("lacp_rate: fast", "lacp_rate: fastest"), 0o644);
+    let empty = d.join("empty");
+    let o = bmnet(&["nmconn", "render", bad.to_str().unwrap(), "--out-dir", empty.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    assert!(err(&o).contains("lacp_rate"), "{}", err(&o));
+    assert!(!empty.exists());
+}
+
+#[test]
+fn fmt_rewrites_to_networkmanagers_order() {
+    let d = dir("fmt");
+    let f = d.join("eth0.nmconnection");
+    let shuffled = "[ipv4]\nmethod=manual\naddress1=10.0.0.5/24,10.0.0.1\n\n[connection]\ntype=ethernet\nid=eth0\nuuid=0b3a5b6e-2a4f-4c9b-9b0e-1d2c3b4a5f70\ninterface-name=eth0\n\n[ethernet]\n\n[ipv6]\nmethod=auto\naddr-gen-mode=default\n\n[proxy]\n";
+    write(&f, shuffled, 0o600);
+    let p = f.to_str().unwrap();
+    let o = bmnet(&["nmconn", "fmt", "--check", p]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(out(&o).contains("would reformat"), "{}", out(&o));
+    assert_eq!(std::fs::read_to_string(&f).unwrap(), shuffled, "--check writes nothing");
+    let o = bmnet(&["nmconn", "fmt", p]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert_eq!(std::fs::read_to_string(&f).unwrap(), GOOD);
+    assert_eq!(std::fs::metadata(&f).unwrap().permissions().mode() & 0o777, 0o600);
+}

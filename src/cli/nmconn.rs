@@ -11,6 +11,7 @@ use bmnet::nmconn::Document;
 use bmnet::nmconn::check::{CheckOptions, FileFacts, FileReport, NmVersion, check_document, check_set, check_text};
 use bmnet::nmconn::diag::{Diagnostic, Severity};
 use bmnet::nmconn::edit::set_property;
+use bmnet::nmconn::writer::canonical;
 use clap::Subcommand;
 use serde_json::json;
 
@@ -30,6 +31,33 @@ pub(crate) enum NmconnCommand {
         #[arg(long, default_value = "1.42", value_name = "X.Y")]
         nm_version: NmVersion,
     },
+    /// Rewrite keyfiles as NetworkManager 1.42's own writer would (group and key order, list
+    /// and address forms), keeping every value, unknown key and comment. The files are
+    /// replaced atomically, their mode kept.
+    Fmt {
+        /// The keyfiles.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// Only report the files that would change (exit 1 if any).
+        #[arg(long)]
+        check: bool,
+    },
+    /// Render an nmstate state (or a whole NodeNetworkConfigurationPolicy), YAML or JSON, to
+    /// NetworkManager 1.42 keyfiles, checked before any is written (mode 0600).
+    Render {
+        /// The state file.
+        state: PathBuf,
+        /// Where the `<name>.nmconnection` files go (created when missing).
+        #[arg(long, value_name = "DIR")]
+        out_dir: PathBuf,
+    },
+    /// Read keyfiles (files or directories) back into an nmstate state, printed as YAML (JSON
+    /// with `--json`).
+    ToNmstate {
+        /// Files or directories.
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+    },
     /// Set properties in a keyfile offline, like `nmcli connection modify`, refusing any change
     /// NetworkManager would drop or reject. The file is replaced atomically, its mode kept.
     Set {
@@ -48,6 +76,9 @@ pub(crate) fn run(out: &mut Output, cmd: NmconnCommand) -> Status {
     match cmd {
         NmconnCommand::Check { paths, nm_version } => check(out, &paths, nm_version),
         NmconnCommand::Set { file, assignments, nm_version } => set(out, &file, &assignments, nm_version),
+        NmconnCommand::Fmt { files, check } => fmt(out, &files, check),
+        NmconnCommand::Render { state, out_dir } => render(out, &state, &out_dir),
+        NmconnCommand::ToNmstate { paths } => to_nmstate(out, &paths),
     }
 }
 
@@ -241,6 +272,142 @@ fn set(out: &mut Output, file: &Path, assignments: &[String], nm_version: NmVers
     }
     if out.json() {
         out.json_line(&json!({ "type": "written", "file": file.display().to_string() }));
+    }
+    Status::Ok
+}
+
+fn fmt(out: &mut Output, files: &[PathBuf], check_only: bool) -> Status {
+    let mut status = Status::Ok;
+    for file in files {
+        let text = match fs::read_to_string(file) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("bmnet: {}: {e}", file.display());
+                return Status::Failure;
+            }
+        };
+        let doc = match Document::parse(&text) {
+            Ok(d) => d,
+            Err(e) => {
+                eprintln!("bmnet: {}:{}:{}: {}", file.display(), e.line, e.column, e.message);
+                status = Status::Problems;
+                continue;
+            }
+        };
+        let canonical = canonical(&doc);
+        let changed = canonical != text;
+        if out.json() {
+            out.json_line(&json!({ "type": "fmt", "file": file.display().to_string(), "changed": changed }));
+        } else if changed {
+            out.text(&format!("{}{}\n", if check_only { "would reformat " } else { "reformatted " }, file.display()));
+        }
+        if !changed {
+            continue;
+        }
+        if check_only {
+            status = Status::Problems;
+        } else if let Err(e) = super::write::write_atomically(file, canonical.as_bytes(), 0o600) {
+            eprintln!("bmnet: writing {}: {e}", file.display());
+            return Status::Failure;
+        }
+    }
+    status
+}
+
+fn render(out: &mut Output, state_path: &Path, out_dir: &Path) -> Status {
+    let text = match fs::read_to_string(state_path) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("bmnet: {}: {e}", state_path.display());
+            return Status::Failure;
+        }
+    };
+    // YAML is a superset of JSON: one reader for both.
+    let loaded = match bmnet::nmconn::state::from_yaml(&text) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("bmnet: {}: {e}", state_path.display());
+            return Status::Problems;
+        }
+    };
+    for w in &loaded.warnings {
+        eprintln!("bmnet: {}: {w}", state_path.display());
+    }
+    let files = match bmnet::nmconn::render::render(&loaded.state) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("bmnet: {}: {e}", state_path.display());
+            return Status::Problems;
+        }
+    };
+    // Check what would be written, as a set, before writing anything.
+    let mut problems = false;
+    let reports: Vec<FileReport> = files
+        .iter()
+        .map(|(name, text)| {
+            check_text(text, &CheckOptions { file_name: Some(name.clone()), ..CheckOptions::default() })
+        })
+        .collect();
+    let facts: Vec<FileFacts> = files
+        .iter()
+        .zip(&reports)
+        .map(|((name, _), r)| FileFacts { name: name.clone(), profile: r.profile.clone(), ..FileFacts::default() })
+        .collect();
+    let set = check_set(&facts);
+    for (i, ((name, text), r)) in files.iter().zip(&reports).enumerate() {
+        let extra = set.iter().filter(|(j, _)| *j == i).map(|(_, d)| d);
+        for d in r.diagnostics.iter().chain(extra).filter(|d| d.severity == Severity::Error) {
+            problems = true;
+            emit(out, &out_dir.join(name), text, d);
+        }
+    }
+    if problems {
+        eprintln!("bmnet: nothing written: the rendered profiles have errors");
+        return Status::Problems;
+    }
+    for (name, text) in &files {
+        let path = out_dir.join(name);
+        if let Err(e) = super::write::write_atomically(&path, text.as_bytes(), 0o600) {
+            eprintln!("bmnet: writing {}: {e}", path.display());
+            return Status::Failure;
+        }
+        if out.json() {
+            out.json_line(&json!({ "type": "written", "file": path.display().to_string() }));
+        } else {
+            out.text(&format!("{}\n", path.display()));
+        }
+    }
+    Status::Ok
+}
+
+fn to_nmstate(out: &mut Output, paths: &[PathBuf]) -> Status {
+    let (checked, _) = match check_paths(paths, NmVersion::default()) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("bmnet: {e}");
+            return Status::Failure;
+        }
+    };
+    let mut docs = Vec::new();
+    for c in &checked {
+        match Document::parse(&c.text) {
+            Ok(d) => docs.push(d),
+            Err(e) => {
+                eprintln!("bmnet: {}:{}:{}: {}", c.path.display(), e.line, e.column, e.message);
+                return Status::Problems;
+            }
+        }
+    }
+    let read = bmnet::nmconn::render::to_state(&docs);
+    for w in &read.warnings {
+        eprintln!("bmnet: {w}");
+    }
+    if out.json() {
+        let mut v = json!(read.state);
+        v["type"] = json!("state");
+        out.json_line(&v);
+    } else {
+        out.text(&read.state.to_yaml());
     }
     Status::Ok
 }
