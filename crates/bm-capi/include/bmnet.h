@@ -130,6 +130,25 @@ void bm_dns_zone_free(struct bm_dns_zone_t *zone);
 // writable `char *` slots. Returned strings are freed with `bm_string_free`.
 int bm_nmconn_check(const char *input, char **out_json, char **err_json);
 
+// Renders an nmstate desired state — or a whole Kubernetes `NodeNetworkConfigurationPolicy`
+// — given as YAML or JSON, to NetworkManager 1.42 keyfiles: the files `bmnet nmconn render`
+// writes.
+//
+// The result is `{"files": [{"name": "bond0.nmconnection", "contents": "[connection]\n..."}],
+// "warnings": [...]}`; the caller writes the files (mode 0600). The rendered set is checked as
+// `bm_nmconn_check` would: a state whose profiles NetworkManager would refuse or alter is
+// rejected. Status 1 with `kind` `invalid_state` and the field `path`
+// (`interfaces[0].link-aggregation.options.lacp_rate`), or `kind` `invalid_profiles` with the
+// diagnostics in `diagnostics`.
+//
+// Thread-safe; no I/O.
+//
+// # Safety
+//
+// `input` is NULL or a NUL-terminated string; `out_json` and `err_json` are NULL or point to
+// writable `char *` slots. Returned strings are freed with `bm_string_free`.
+int bm_nmconn_render(const char *input, char **out_json, char **err_json);
+
 // Selects the node IP(s): the same JSON result as `bmnet node-ip --json` (`chosen`, primary
 // family first, and every candidate with its verdict and reason).
 //

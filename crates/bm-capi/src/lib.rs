@@ -37,7 +37,7 @@ pub use addr::bm_addr_classify;
 pub use dns::{
     BM_DNS_ANSWERED, BM_DNS_DROP, BM_DNS_FORWARD, BmDnsZone, bm_dns_zone_answer, bm_dns_zone_free, bm_dns_zone_new,
 };
-pub use nmconn::bm_nmconn_check;
+pub use nmconn::{bm_nmconn_check, bm_nmconn_render};
 pub use nodeip::{bm_nodeip_check_arg, bm_nodeip_select};
 pub use vrrp::{
     BmVrrp, bm_vrrp_free, bm_vrrp_handle_packet, bm_vrrp_handle_timeout, bm_vrrp_new, bm_vrrp_poll_action,

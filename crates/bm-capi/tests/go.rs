@@ -39,3 +39,81 @@ fn go_test_static_and_shared() {
         assert!(stdout.contains("ok"), "go test ({tags:?}): {stdout}");
     }
 }
+
+/// A network namespace deleted on drop, with the addresses of a node on the machine network.
+struct Node(String);
+
+impl Node {
+    fn new() -> Node {
+        let name = format!("bmnet-goinst-{}", std::process::id());
+        let _ = Command::new("ip").args(["netns", "del", &name]).status();
+        let ns = Node(name);
+        for args in [
+            vec!["netns", "add", &ns.0],
+            vec!["-n", &ns.0, "link", "set", "lo", "up"],
+            vec!["-n", &ns.0, "link", "add", "eno1", "type", "veth", "peer", "name", "sw0"],
+            vec!["-n", &ns.0, "addr", "add", "192.168.111.20/24", "dev", "eno1"],
+            vec!["-n", &ns.0, "link", "set", "eno1", "up"],
+            vec!["-n", &ns.0, "link", "set", "sw0", "up"],
+            vec!["-n", &ns.0, "route", "add", "default", "via", "192.168.111.1"],
+        ] {
+            let st =
+                Command::new("ip").args(&args).status().expect("ip (iproute2) is missing: apt-get install -y iproute2");
+            assert!(st.success(), "ip {args:?} failed (root needed for network namespaces)");
+        }
+        ns
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+    }
+}
+
+/// `examples/go-installer`, built against libbmnet and run on a host (a namespace) whose
+/// machine network holds the API VIP: it picks that address, writes checked keyfiles from the
+/// NNCP and answers the API name from the cluster zone.
+#[test]
+fn go_installer_example_runs_on_a_host() {
+    tool("go", "golang-go");
+    tool("gcc", "gcc");
+    tool("pkg-config", "pkg-config");
+    let dirs = capi_dirs();
+    let scratch = Scratch::new("go-installer");
+    let pc_path = dirs.pkg_config_dir(&scratch);
+    let example = dirs.crate_dir.join("../../examples/go-installer");
+    let unformatted = run(Command::new("gofmt").arg("-l").arg(".").current_dir(&example));
+    assert!(unformatted.stdout.is_empty(), "not gofmt-ed: {}", String::from_utf8_lossy(&unformatted.stdout));
+    let binary = scratch.path.join("go-installer");
+    run(Command::new("go")
+        .args(["build", "-o"])
+        .arg(&binary)
+        .arg(".")
+        .current_dir(&example)
+        .env("CGO_ENABLED", "1")
+        .env("PKG_CONFIG_PATH", &pc_path)
+        .env("GOFLAGS", "-mod=mod")
+        .env("GOCACHE", scratch.path.join("gocache"))
+        .env("GOTOOLCHAIN", "local"));
+    let node = Node::new();
+    let keyfiles = scratch.path.join("keyfiles");
+    let out = run(Command::new("ip")
+        .args(["netns", "exec", &node.0])
+        .arg(&binary)
+        .args(["-api-vip", "192.168.111.5", "-ingress-vip", "192.168.111.4", "-nncp"])
+        .arg(example.join("nncp.yaml"))
+        .arg("-out")
+        .arg(&keyfiles));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("node IP: --node-ip=192.168.111.20\n"), "{stdout}");
+    assert!(stdout.contains("dns: api.ostest.example.com A 192.168.111.5\n"), "{stdout}");
+    for name in ["bond0.nmconnection", "eno1.nmconnection", "eno2.nmconnection", "bond0.100.nmconnection"] {
+        let path = keyfiles.join(name);
+        assert!(stdout.contains(&format!("wrote {}", path.display())), "{stdout}");
+        let meta = std::fs::metadata(&path).unwrap();
+        assert_eq!(std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o777, 0o600);
+    }
+    let vlan = std::fs::read_to_string(keyfiles.join("bond0.100.nmconnection")).unwrap();
+    assert!(vlan.contains("address1=192.168.111.20/24\n") && vlan.contains("parent=bond0\n"), "{vlan}");
+}

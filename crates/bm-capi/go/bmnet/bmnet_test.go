@@ -455,3 +455,46 @@ func TestCheckKeyfiles(t *testing.T) {
 		t.Fatalf("%v", err)
 	}
 }
+
+func TestRenderKeyfiles(t *testing.T) {
+	nncp := `apiVersion: nmstate.io/v1
+kind: NodeNetworkConfigurationPolicy
+spec:
+  desiredState:
+    interfaces:
+    - name: bond0
+      type: bond
+      state: up
+      ipv4: {enabled: false}
+      ipv6: {enabled: false}
+      link-aggregation: {mode: 802.3ad, port: [eno1, eno2]}
+    - {name: eno1, type: ethernet, state: up}
+    - {name: eno2, type: ethernet, state: up}
+    - name: bond0.100
+      type: vlan
+      state: up
+      vlan: {base-iface: bond0, id: 100}
+      ipv4: {enabled: true, address: [{ip: 192.168.111.20, prefix-length: 24}]}
+      ipv6: {enabled: false}
+`
+	r, err := RenderKeyfiles(nncp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Files) != 4 {
+		t.Fatalf("%+v", r)
+	}
+	var files []Keyfile
+	for _, f := range r.Files {
+		files = append(files, Keyfile{Name: f.Name, Text: f.Contents})
+	}
+	check, err := CheckKeyfiles(files, "")
+	if err != nil || !check.OK || check.Warnings != 0 {
+		t.Fatalf("rendered files do not check clean: %+v %v", check, err)
+	}
+	_, err = RenderKeyfiles(strings.Replace(nncp, "id: 100", "id: 5000", 1))
+	var e *Error
+	if !errors.As(err, &e) || !e.Rejected() {
+		t.Fatalf("%v", err)
+	}
+}

@@ -79,3 +79,26 @@ func CheckKeyfiles(files []Keyfile, nmVersion string) (*KeyfileCheck, error) {
 	}
 	return decode[KeyfileCheck](call(nmconnCheckFn, string(in)))
 }
+
+// RenderedKeyfile is one profile rendered from a state.
+type RenderedKeyfile struct {
+	Name     string `json:"name"`     // e.g. "bond0.nmconnection"
+	Contents string `json:"contents"` // the keyfile, as NetworkManager 1.42 writes it
+}
+
+// RenderedKeyfiles is the result of RenderKeyfiles: write each file with mode 0600.
+type RenderedKeyfiles struct {
+	Files    []RenderedKeyfile `json:"files"`
+	Warnings []string          `json:"warnings"`
+}
+
+func nmconnRenderFn(in *C.char, out **C.char, err **C.char) C.int {
+	return C.bm_nmconn_render(in, out, err)
+}
+
+// RenderKeyfiles renders an nmstate desired state, or a whole NodeNetworkConfigurationPolicy,
+// in YAML or JSON, to NetworkManager 1.42 keyfiles. A state NetworkManager would refuse or
+// alter is an *Error with Kind "invalid_state" (Path names the field) or "invalid_profiles".
+func RenderKeyfiles(state string) (*RenderedKeyfiles, error) {
+	return decode[RenderedKeyfiles](call(nmconnRenderFn, state))
+}

@@ -217,6 +217,20 @@ int main(void) {
            NEEDLES("\"kind\":\"invalid_request\"", "unknown field"));
     expect(bm_nmconn_check, "bm_nmconn_check", NULL, BM_REJECTED, NEEDLES("\"kind\":\"null_argument\""));
 
+    /* bm_nmconn_render: an nmstate state (YAML or JSON) to keyfiles, checked. */
+    expect(bm_nmconn_render, "bm_nmconn_render",
+           "interfaces:\n- name: bond0\n  type: bond\n  state: up\n  ipv4: {enabled: true, address: [{ip: 10.0.0.5, "
+           "prefix-length: 24}]}\n  ipv6: {enabled: false}\n  link-aggregation: {mode: active-backup, port: [eno1]}\n"
+           "- {name: eno1, type: ethernet, state: up}\n",
+           BM_OK,
+           NEEDLES("\"name\":\"bond0.nmconnection\"", "\"name\":\"eno1.nmconnection\"", "address1=10.0.0.5/24",
+                   "master=bond0", "\"warnings\":[]"));
+    expect(bm_nmconn_render, "bm_nmconn_render",
+           "{\"interfaces\": [{\"name\": \"bond0\", \"type\": \"bond\", \"link-aggregation\": {\"mode\": \"lacp\"}}]}",
+           BM_REJECTED, NEEDLES("\"kind\":\"invalid_state\"", "\"path\":\"interfaces[0].link-aggregation.mode\""));
+    expect(bm_nmconn_render, "bm_nmconn_render", "interfaces: [", BM_REJECTED, NEEDLES("\"kind\":\"invalid_state\""));
+    expect(bm_nmconn_render, "bm_nmconn_render", NULL, BM_REJECTED, NEEDLES("\"kind\":\"null_argument\""));
+
     /* bm_dns_zone_*: a zone from TOML, wire bytes in and out. */
     bm_dns_zone_t *zone = NULL;
     char *zerr = NULL;
