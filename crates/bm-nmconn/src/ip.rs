@@ -8,7 +8,7 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::keyfile::Document;
+use crate::keyfile::{Document, EntryRef};
 use crate::value::list_key_index;
 
 /// What NetworkManager loads from a group's address keys.
@@ -23,8 +23,15 @@ pub struct AddressesRead {
     pub warnings: Vec<(String, String)>,
 }
 
-const ADDRESS_CHARS: &str = "0123456789abcdefABCDEF:.%";
-const DIGITS: &str = "0123456789";
+/// NetworkManager's `IP_ADDRESS_CHARS` ("0123456789abcdefABCDEF:.%").
+fn address_char(b: u8) -> bool {
+    b.is_ascii_hexdigit() || matches!(b, b':' | b'.' | b'%')
+}
+
+/// `DIGITS`.
+fn digit(b: u8) -> bool {
+    b.is_ascii_digit()
+}
 const DELIMITERS: &str = "/;,";
 
 /// One field, as NetworkManager's `read_field` cuts it.
@@ -37,12 +44,12 @@ enum Field<'a> {
     Bad(char, Option<&'a str>),
 }
 
-fn read_field<'a>(current: Option<&'a str>, chars: &str) -> Field<'a> {
+fn read_field<'a>(current: Option<&'a str>, in_set: fn(u8) -> bool) -> Field<'a> {
     let Some(s) = current else { return Field::Missing(None) };
     if s.is_empty() {
         return Field::Missing(current);
     }
-    match s.find(|c: char| !chars.contains(c)) {
+    match s.bytes().position(|b| !in_set(b)) {
         None => Field::Ok(s, None),
         Some(i) => {
             let c = s[i..].chars().next().unwrap_or_default();
@@ -66,9 +73,18 @@ fn read_field<'a>(current: Option<&'a str>, chars: &str) -> Field<'a> {
 /// assert!(read.warnings[0].1.starts_with("unexpected character '\\'"));
 /// ```
 pub fn read_addresses(doc: &Document, group: &str) -> AddressesRead {
-    let ipv6 = group == "ipv6";
+    read_addresses_in(&group_entries(doc, group), group == "ipv6")
+}
+
+/// The entries of one group NetworkManager reads.
+pub(crate) fn group_entries<'d>(doc: &'d Document, group: &str) -> Vec<EntryRef<'d>> {
+    doc.entries().filter(|e| e.group == group).collect()
+}
+
+/// [`read_addresses`] on a group's entries.
+pub(crate) fn read_addresses_in(entries: &[EntryRef<'_>], ipv6: bool) -> AddressesRead {
     // `address` keys sort before `addresses` keys of the same index.
-    let keys = indexed(doc, group, "address");
+    let keys = indexed(entries, "address");
     let mut out = AddressesRead::default();
     for (_, _, key, raw) in keys {
         let value = unescaped(raw);
@@ -85,10 +101,9 @@ pub fn read_addresses(doc: &Document, group: &str) -> AddressesRead {
 
 /// The `{prefix}N` / `{prefix}esN` keys of a group with their raw values, in NetworkManager's
 /// order (by index, the singular before the plural).
-fn indexed<'d>(doc: &'d Document, group: &str, prefix: &str) -> Vec<(i64, u8, &'d str, &'d str)> {
-    let mut keys: Vec<(i64, u8, &str, &str)> = doc
-        .entries()
-        .filter(|e| e.group == group)
+fn indexed<'d>(entries: &[EntryRef<'d>], prefix: &str) -> Vec<(i64, u8, &'d str, &'d str)> {
+    let mut keys: Vec<(i64, u8, &str, &str)> = entries
+        .iter()
         .filter_map(|e| {
             let (idx, plural) = list_key_index(e.key, prefix)?;
             Some((idx, u8::from(plural), e.key, e.value))
@@ -122,22 +137,22 @@ struct Entry<'v> {
 
 /// One `addressN` or `routeN` value, as NetworkManager's `read_one_ip_address_or_route` cuts it.
 fn read_one<'v>(value: &'v str, key: &str, ipv6: bool, route: bool, warn: &mut dyn FnMut(String)) -> Option<Entry<'v>> {
-    let (address, rest) = match read_field(Some(value), ADDRESS_CHARS) {
+    let (address, rest) = match read_field(Some(value), address_char) {
         Field::Ok(a, rest) => (Some(a), rest),
         Field::Missing(rest) => (None, rest),
         Field::Bad(c, _) => {
-            let at = value.find(|ch: char| !ADDRESS_CHARS.contains(ch)).unwrap_or(0);
+            let at = value.bytes().position(|b| !address_char(b)).unwrap_or(0);
             warn(format!("unexpected character '{c}' for address {key}: '{value}' (position {at})"));
             return None;
         }
     };
     // The prefix length is skippable: a field that is not digits is read again as the gateway
     // (the deprecated `address/gateway` form).
-    let (plen, rest) = match read_field(rest, DIGITS) {
+    let (plen, rest) = match read_field(rest, digit) {
         Field::Ok(p, rest) => (Some(p), rest),
         Field::Missing(rest) | Field::Bad(_, rest) => (None, rest),
     };
-    let (gateway, rest) = match read_field(rest, ADDRESS_CHARS) {
+    let (gateway, rest) = match read_field(rest, address_char) {
         Field::Ok(g, rest) => (Some(g), rest),
         Field::Missing(rest) => (None, rest),
         Field::Bad(c, _) => {
@@ -146,7 +161,7 @@ fn read_one<'v>(value: &'v str, key: &str, ipv6: bool, route: bool, warn: &mut d
         }
     };
     let (metric, rest) = if route {
-        match read_field(rest, DIGITS) {
+        match read_field(rest, digit) {
             Field::Ok(m, rest) => (Some(m), rest),
             Field::Missing(rest) => (None, rest),
             Field::Bad(c, _) => {
@@ -228,8 +243,12 @@ pub struct Route {
 /// assert_eq!((routes[1].next_hop, routes[1].metric), (None, 50));
 /// ```
 pub fn read_routes(doc: &Document, group: &str) -> (Vec<Route>, Vec<(String, String)>) {
-    let ipv6 = group == "ipv6";
-    let keys = indexed(doc, group, "route");
+    read_routes_in(&group_entries(doc, group), group == "ipv6")
+}
+
+/// [`read_routes`] on a group's entries.
+pub(crate) fn read_routes_in(entries: &[EntryRef<'_>], ipv6: bool) -> (Vec<Route>, Vec<(String, String)>) {
+    let keys = indexed(entries, "route");
     let mut routes = Vec::new();
     let mut warnings = Vec::new();
     for (_, _, key, raw) in keys {
@@ -291,9 +310,14 @@ fn parse_inet4(s: &str) -> Option<std::net::Ipv4Addr> {
 /// assert_eq!(warnings, ["ignoring invalid DNS server IPv4 address '1.1.1.1,8.8.8.8'"]);
 /// ```
 pub fn read_dns(doc: &Document, group: &str) -> (Vec<IpAddr>, Vec<String>) {
-    let ipv6 = group == "ipv6";
+    read_dns_in(&group_entries(doc, group), group == "ipv6")
+}
+
+/// [`read_dns`] on a group's entries.
+pub(crate) fn read_dns_in(entries: &[EntryRef<'_>], ipv6: bool) -> (Vec<IpAddr>, Vec<String>) {
     // An unreadable list (a bad escape) gives NetworkManager nothing at all.
-    let Ok(Some(list)) = doc.get_list(group, "dns") else { return (Vec::new(), Vec::new()) };
+    let Some(e) = entries.iter().find(|e| e.key == "dns") else { return (Vec::new(), Vec::new()) };
+    let Some(list) = crate::keyfile::unescape_list(e.value) else { return (Vec::new(), Vec::new()) };
     let mut servers = Vec::new();
     let mut warnings = Vec::new();
     for item in list {

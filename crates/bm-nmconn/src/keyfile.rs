@@ -36,6 +36,14 @@ impl Line {
             Raw::Owned(s) => s,
         }
     }
+
+    /// The key, for an entry.
+    fn key_in<'a>(&'a self, text: &'a str) -> Option<&'a str> {
+        match self.kind {
+            Kind::Entry { key: (a, b), .. } => Some(&self.raw_in(text)[a..b]),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,14 +72,16 @@ enum Kind {
         name: String,
     },
     Entry {
-        /// The key as GLib stores it (a locale suffix included: `id[de]`).
-        key: String,
+        /// Where the key is in `raw`, as GLib stores it (a locale suffix included: `id[de]`).
+        key: (usize, usize),
         /// Byte offset of the value in `raw` (after the leading whitespace).
         value_at: usize,
         /// Index of the group line this entry belongs to.
         group: usize,
         /// A later line sets the same key: this one is never read.
         shadowed: bool,
+        /// A translated key (`id[de]`): never read.
+        locale: bool,
     },
 }
 
@@ -375,13 +385,14 @@ impl Document {
                 let notice =
                     Notice { line: n + 1, kind: NoticeKind::LocaleKey { group: group_name(), key: key.into() } };
                 self.notices.push(notice);
-                self.lines[n].kind = Kind::Entry { key: key.to_string(), value_at, group, shadowed: false };
+                self.lines[n].kind =
+                    Kind::Entry { key: (start, start + key.len()), value_at, group, shadowed: false, locale: true };
                 continue;
             }
             let earlier = seen_keys
                 .iter()
                 .rev()
-                .find(|&&(g, l)| g == group && matches!(&self.lines[l].kind, Kind::Entry { key: k, .. } if k == key))
+                .find(|&&(g, l)| g == group && self.lines[l].key_in(&text) == Some(key))
                 .map(|&(_, l)| l);
             if let Some(earlier) = earlier {
                 let kind = NoticeKind::DuplicateKey { group: group_name(), key: key.to_string(), earlier: earlier + 1 };
@@ -391,8 +402,8 @@ impl Document {
                 }
             }
             seen_keys.push((group, n));
-            let key = key.to_string();
-            self.lines[n].kind = Kind::Entry { key, value_at, group, shadowed: false };
+            let key = (start, start + key.len());
+            self.lines[n].kind = Kind::Entry { key, value_at, group, shadowed: false, locale: false };
         }
         self.text = text;
         Ok(())
@@ -420,8 +431,9 @@ impl Document {
     /// later in their group are left out. Cheaper than a lookup per key.
     pub fn entries(&self) -> impl Iterator<Item = EntryRef<'_>> {
         self.lines.iter().enumerate().filter_map(move |(n, l)| match &l.kind {
-            Kind::Entry { key, value_at, group, shadowed: false } if !key.contains('[') => {
+            Kind::Entry { key, value_at, group, shadowed: false, locale: false } => {
                 let raw = l.raw_in(&self.text);
+                let key = &raw[key.0..key.1];
                 let group = match &self.lines[*group].kind {
                     Kind::Group { name } => name.as_str(),
                     _ => "",
@@ -448,10 +460,10 @@ impl Document {
         let Some(g) = self.group_line(group) else { return Vec::new() };
         let mut out: Vec<&str> = Vec::new();
         for l in &self.lines {
-            if let Kind::Entry { key, group, .. } = &l.kind
+            if let Kind::Entry { group, locale: false, .. } = &l.kind
                 && *group == g
-                && !key.contains('[')
-                && !out.contains(&key.as_str())
+                && let Some(key) = l.key_in(&self.text)
+                && !out.contains(&key)
             {
                 out.push(key);
             }
@@ -466,7 +478,9 @@ impl Document {
             return None;
         }
         let g = self.group_line(group)?;
-        self.lines.iter().rposition(|l| matches!(&l.kind, Kind::Entry { key: k, group, .. } if *group == g && k == key))
+        self.lines.iter().rposition(|l| {
+            matches!(&l.kind, Kind::Entry { group, .. } if *group == g) && l.key_in(&self.text) == Some(key)
+        })
     }
 
     /// The raw value as written (escapes not processed), and its line (1-based).
@@ -548,7 +562,13 @@ impl Document {
         let entry_line = |group_index: usize| Line {
             raw: Raw::Owned(format!("{key}={raw_value}")),
             ending,
-            kind: Kind::Entry { key: key.to_string(), value_at: key.len() + 1, group: group_index, shadowed: false },
+            kind: Kind::Entry {
+                key: (0, key.len()),
+                value_at: key.len() + 1,
+                group: group_index,
+                shadowed: false,
+                locale: key.contains('['),
+            },
         };
         match self.group_line(group) {
             Some(g) => {
@@ -608,7 +628,8 @@ impl Document {
         let before = self.lines.len();
         let mut i = 0;
         while i < self.lines.len() {
-            if matches!(&self.lines[i].kind, Kind::Entry { key: k, group, .. } if *group == g && k == key) {
+            let line = &self.lines[i];
+            if matches!(&line.kind, Kind::Entry { group, .. } if *group == g) && line.key_in(&self.text) == Some(key) {
                 let ending = self.lines[i].ending;
                 self.lines.remove(i);
                 // Keep the file's last-line-without-newline shape.
@@ -677,6 +698,12 @@ impl fmt::Display for Document {
 }
 
 /// `g_key_file_parse_value_as_string`: escapes, and for lists the split on unescaped `;`.
+/// A list value split and unescaped as `g_key_file_get_string_list` does; `None` when GLib
+/// refuses it.
+pub(crate) fn unescape_list(raw: &str) -> Option<Vec<String>> {
+    unescape(raw, true).ok()
+}
+
 /// A string value unescaped as `g_key_file_get_string` does; `None` when GLib refuses it.
 pub(crate) fn unescape_value(raw: &str) -> Option<String> {
     unescape(raw, false).ok().map(|mut v| v.pop().unwrap_or_default())

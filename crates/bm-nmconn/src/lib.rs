@@ -16,4 +16,4 @@ pub mod state;
 pub mod value;
 pub mod writer;
 
-pub use keyfile::{Document, Location, Notice, NoticeKind, ParseError, ParseErrorKind, ValueError};
+pub use keyfile::{Document, EntryRef, Location, Notice, NoticeKind, ParseError, ParseErrorKind, ValueError};

@@ -7,7 +7,8 @@ use ipnet::IpNet;
 
 use super::{Checker, Help};
 use crate::diag::Code;
-use crate::ip::{Route, read_addresses, read_dns, read_routes};
+use crate::ip::{Route, group_entries, read_addresses_in, read_dns_in, read_routes_in};
+use crate::keyfile::{EntryRef, unescape_list, unescape_value};
 use crate::value::{list_key_index, parse_bool};
 
 const V4_METHODS: &[&str] = &["auto", "link-local", "manual", "shared", "disabled"];
@@ -18,8 +19,14 @@ pub(super) fn check(c: &mut Checker<'_>, group: &str, port: bool) {
         return;
     }
     let ipv6 = group == "ipv6";
+    // The group's entries once; every lookup below is in this short list.
+    let entries = group_entries(c.doc, group);
+    let get = |key: &str| -> Option<Cow<'_, str>> {
+        let e = entries.iter().find(|e| e.key == key)?;
+        if e.value.contains('\\') { unescape_value(e.value).map(Cow::Owned) } else { Some(Cow::Borrowed(e.value)) }
+    };
     if port {
-        let has_content = !c.doc.keys(group).is_empty();
+        let has_content = !entries.is_empty();
         if has_content {
             c.at_group(
                 Code::PortIpRemoved,
@@ -30,7 +37,7 @@ pub(super) fn check(c: &mut Checker<'_>, group: &str, port: bool) {
         }
         return;
     }
-    let method = c.string(group, "method");
+    let method = get("method");
     let method = match method.as_deref() {
         None => {
             c.at_group(Code::MethodMissing, group, format!("{group}.method: property is missing"))
@@ -50,10 +57,9 @@ pub(super) fn check(c: &mut Checker<'_>, group: &str, port: bool) {
     };
 
     // Addresses.
-    let read = read_addresses(c.doc, group);
+    let read = read_addresses_in(&entries, ipv6);
     let mut netmask_keys = Vec::new();
-    let doc = c.doc;
-    for e in doc.entries().filter(|e| e.group == group) {
+    for e in &entries {
         let key = e.key;
         if list_key_index(key, "address").is_none() {
             continue;
@@ -91,7 +97,7 @@ pub(super) fn check(c: &mut Checker<'_>, group: &str, port: bool) {
         if netmask_keys.iter().any(|k| k == key) || msgs.is_empty() {
             continue;
         }
-        let raw = raw_value(c, group, key);
+        let raw = get(key).map(Cow::into_owned).unwrap_or_else(|| raw_of(&entries, key).to_string());
         let defaulted = msgs.iter().any(|m| m.contains("defaulting") || m.contains("missing prefix length"));
         let code = if defaulted { Code::PrefixDefaulted } else { Code::AddressDropped };
         let what = if defaulted { "NetworkManager changes this address" } else { "NetworkManager drops this address" };
@@ -126,7 +132,7 @@ pub(super) fn check(c: &mut Checker<'_>, group: &str, port: bool) {
     }
 
     // Routes.
-    let (routes, route_warnings) = read_routes(c.doc, group);
+    let (routes, route_warnings) = read_routes_in(&entries, ipv6);
     let mut route_keys_warned: Vec<&str> = Vec::new();
     for (key, msg) in route_warnings.iter().filter(|(_, m)| !m.starts_with("deprecated semicolon")) {
         if route_keys_warned.contains(&key.as_str()) {
@@ -148,13 +154,13 @@ pub(super) fn check(c: &mut Checker<'_>, group: &str, port: bool) {
         }
     }
     let mut onlink_hops = Vec::new();
-    for e in doc.entries().filter(|e| e.group == group) {
+    for e in &entries {
         let key = e.key;
         let Some(base) = key.strip_suffix("_options") else { continue };
         if list_key_index(base, "route").is_none() {
             continue;
         }
-        let Some(raw) = c.string(group, key) else { continue };
+        let Some(raw) = get(key) else { continue };
         match route_options(&raw, ipv6) {
             Err(why) => {
                 c.at_value(
@@ -184,7 +190,7 @@ pub(super) fn check(c: &mut Checker<'_>, group: &str, port: bool) {
     }
 
     // Gateway.
-    let gateway_key = c.string(group, "gateway");
+    let gateway_key = get("gateway");
     if let Some(g) = &gateway_key {
         let parsed = parse_family(g, ipv6);
         if parsed.is_none() {
@@ -215,7 +221,7 @@ pub(super) fn check(c: &mut Checker<'_>, group: &str, port: bool) {
         .as_deref()
         .and_then(|g| parse_family(g, ipv6))
         .or_else(|| read.gateway.as_deref().and_then(|g| parse_family(g, ipv6)).filter(|_| gateway_key.is_none()));
-    let never_default = c.string(group, "never-default").and_then(|v| parse_bool(&v)).unwrap_or(false);
+    let never_default = get("never-default").and_then(|v| parse_bool(&v)).unwrap_or(false);
     if let Some(gw) = gateway {
         if never_default {
             c.at_value(
@@ -251,9 +257,9 @@ pub(super) fn check(c: &mut Checker<'_>, group: &str, port: bool) {
     }
 
     // DNS.
-    let (servers, dns_warnings) = read_dns(c.doc, group);
+    let (servers, dns_warnings) = read_dns_in(&entries, ipv6);
     if !dns_warnings.is_empty() {
-        let raw = c.string(group, "dns").unwrap_or_default();
+        let raw = get("dns").unwrap_or_default();
         let d = c.at_value(
             Code::DnsDropped,
             group,
@@ -265,7 +271,8 @@ pub(super) fn check(c: &mut Checker<'_>, group: &str, port: bool) {
             d.help(format!("separate servers with `;`: `dns={};`", fixed.join(";")));
         }
     }
-    let search = c.doc.get_list(group, "dns-search").ok().flatten().unwrap_or_default();
+    let search =
+        entries.iter().find(|e| e.key == "dns-search").and_then(|e| unescape_list(e.value)).unwrap_or_default();
     if !c.version_at_least(1, 56) && search.iter().any(|s| s.contains([',', ' '])) {
         let fixed: Vec<&str> = search.iter().flat_map(|s| s.split([',', ' '])).filter(|s| !s.is_empty()).collect();
         c.at_value(
@@ -300,7 +307,7 @@ pub(super) fn check(c: &mut Checker<'_>, group: &str, port: bool) {
         }
     }
 
-    if ipv6 && let Some(mode) = c.string(group, "addr-gen-mode") {
+    if ipv6 && let Some(mode) = get("addr-gen-mode") {
         let ok = matches!(&*mode, "eui64" | "stable-privacy" | "default-or-eui64" | "default")
             || matches!(mode.trim(), "0" | "1" | "2" | "3");
         if !ok {
@@ -315,13 +322,9 @@ pub(super) fn check(c: &mut Checker<'_>, group: &str, port: bool) {
     }
 }
 
-/// The value unescaped, or as written when GLib cannot unescape it (NetworkManager reads
-/// address and route keys from the raw text then).
-fn raw_value(c: &Checker<'_>, group: &str, key: &str) -> String {
-    c.string(group, key)
-        .map(Cow::into_owned)
-        .or_else(|| c.doc.get_raw(group, key).map(|(r, _)| r.to_string()))
-        .unwrap_or_default()
+/// A key's raw value in a group's entries ("" when missing).
+fn raw_of<'d>(entries: &[EntryRef<'d>], key: &str) -> &'d str {
+    entries.iter().find(|e| e.key == key).map_or("", |e| e.value)
 }
 
 fn parse_family(s: &str, ipv6: bool) -> Option<IpAddr> {
