@@ -701,6 +701,11 @@ impl fmt::Display for Document {
 /// A list value split and unescaped as `g_key_file_get_string_list` does; `None` when GLib
 /// refuses it.
 pub(crate) fn unescape_list(raw: &str) -> Option<Vec<String>> {
+    if !raw.contains('\\') {
+        // Nothing to unescape: GLib's split on `;`, a trailing `;` optional.
+        let body = raw.strip_suffix(';').unwrap_or(raw);
+        return Some(if raw.is_empty() { Vec::new() } else { body.split(';').map(str::to_string).collect() });
+    }
     unescape(raw, true).ok()
 }
 

@@ -303,7 +303,12 @@ pub fn is_modelled(setting: &str) -> bool {
 /// A modelled setting's key type (`None`: unknown key, or a setting not modelled).
 pub fn key_type(setting: &str, key: &str) -> Option<ValueType> {
     let (own, shared) = tables_of(setting)?;
-    own.iter().chain(shared).find(|(k, _)| *k == key).map(|(_, t)| *t)
+    // Length and first byte first: most entries differ there, and a full compare is a call.
+    let first = key.as_bytes().first().copied();
+    own.iter()
+        .chain(shared)
+        .find(|(k, _)| k.len() == key.len() && k.as_bytes().first().copied() == first && *k == key)
+        .map(|(_, t)| *t)
 }
 
 /// The group a connection type's own setting lives in, and whether NetworkManager adds it
