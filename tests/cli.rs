@@ -1,6 +1,9 @@
 //! The `bmnet` binary end to end: exit statuses, JSON shape, and `inspect` on a host the test
 //! builds itself in a network namespace.
 
+// Runs the binary and daemons, with deadlines and a scratch status directory.
+#![allow(clippy::disallowed_methods)]
+
 mod util;
 
 use std::process::Output;
@@ -201,4 +204,127 @@ fn inspect_finds_pitfalls_in_a_namespace() {
     let text = stdout(&text);
     assert!(text.contains("Pitfalls:"), "{text}");
     assert!(text.contains("IPv4-mapped address configured as IPv6"), "{text}");
+}
+
+/// A child process killed on drop.
+struct Daemon(std::process::Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `inspect` inside a node shows the VRRP state of the `bmnet vrrp run` and the cluster names
+/// the `bmnet dns serve` of that node answers — and nothing of another namespace's daemons.
+#[test]
+fn inspect_shows_the_nodes_vrrp_and_dns() {
+    let ns = Netns::new("inspect-daemons");
+    let other = Netns::new("inspect-other");
+    ns.ip(&["link", "set", "lo", "up"]);
+    ns.ip(&["link", "add", "eth0", "type", "veth", "peer", "name", "peer0"]);
+    ns.ip(&["addr", "add", "192.168.111.20/24", "dev", "eth0"]);
+    ns.ip(&["link", "set", "eth0", "up"]);
+    ns.ip(&["link", "set", "peer0", "up"]);
+    let status_dir = std::env::temp_dir().join(format!("bmnet-status-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&status_dir);
+    std::fs::create_dir_all(&status_dir).unwrap();
+    let spawn = |netns: &str, args: &[&str]| {
+        Daemon(
+            std::process::Command::new("ip")
+                .args(["netns", "exec", netns, env!("CARGO_BIN_EXE_bmnet")])
+                .args(args)
+                .env("BMNET_STATUS_DIR", &status_dir)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap(),
+        )
+    };
+    let _vrrp = spawn(
+        &ns.name,
+        &[
+            "vrrp",
+            "run",
+            "--interface",
+            "eth0",
+            "--vrid",
+            "51",
+            "--priority",
+            "150",
+            "--vip",
+            "192.168.111.5/32",
+            "--advert-int",
+            "0.1",
+            "--version",
+            "3",
+        ],
+    );
+    let _dns = spawn(
+        &ns.name,
+        &[
+            "dns",
+            "serve",
+            "--listen",
+            "192.168.111.20:53",
+            "--zone",
+            "ostest.example.com",
+            "--api-vip",
+            "192.168.111.5",
+            "--ingress-vip",
+            "192.168.111.4",
+        ],
+    );
+    // A daemon in another namespace, whose status must not show up.
+    other.ip(&["link", "set", "lo", "up"]);
+    let _elsewhere = spawn(
+        &other.name,
+        &["dns", "serve", "--listen", "127.0.0.1:5353", "--zone", "elsewhere.example.com", "--api-vip", "10.9.9.9"],
+    );
+
+    let inspect = || {
+        std::process::Command::new("ip")
+            .args(["netns", "exec", &ns.name, env!("CARGO_BIN_EXE_bmnet"), "inspect", "--json"])
+            .env("BMNET_STATUS_DIR", &status_dir)
+            .output()
+            .unwrap()
+    };
+    // Master after Master_Down_Interval (~0.36 s); the DNS server is up at once.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let lines = loop {
+        let o = inspect();
+        let lines: Vec<Value> = stdout(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let master = lines.iter().any(|v| v["type"] == "vrrp" && v["state"] == "MASTER");
+        let answered = lines.iter().any(|v| v["type"] == "dns" && v["answer"]["Ok"].is_array());
+        if master && answered || std::time::Instant::now() > deadline {
+            break lines;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let vrrp = lines.iter().find(|v| v["type"] == "vrrp").unwrap_or_else(|| panic!("no vrrp record: {lines:?}"));
+    assert_eq!(vrrp["state"], "MASTER", "{vrrp}");
+    assert_eq!(vrrp["vrid"], 51);
+    assert_eq!(vrrp["vips"], serde_json::json!(["192.168.111.5/32"]));
+    let api = lines
+        .iter()
+        .find(|v| v["type"] == "dns" && v["name"] == "api.ostest.example.com" && v["rtype"] == "A")
+        .unwrap_or_else(|| panic!("no dns record: {lines:?}"));
+    assert_eq!(api["answer"]["Ok"], serde_json::json!(["192.168.111.5"]), "{api}");
+    let apps = lines
+        .iter()
+        .find(|v| v["type"] == "dns" && v["name"] == "test.apps.ostest.example.com" && v["rtype"] == "A")
+        .unwrap();
+    assert_eq!(apps["answer"]["Ok"], serde_json::json!(["192.168.111.4"]), "{apps}");
+    assert!(!stdout(&inspect()).contains("elsewhere"), "another namespace's daemon is not this node's");
+    let text = std::process::Command::new("ip")
+        .args(["netns", "exec", &ns.name, env!("CARGO_BIN_EXE_bmnet"), "inspect"])
+        .env("BMNET_STATUS_DIR", &status_dir)
+        .output()
+        .unwrap();
+    let text = stdout(&text);
+    assert!(text.contains("VRRP (bmnet vrrp run, pid"), "{text}");
+    assert!(text.contains("VI_1 on eth0 (vrid 51): MASTER priority 150, VIPs 192.168.111.5/32"), "{text}");
+    assert!(text.contains("api.ostest.example.com A: 192.168.111.5"), "{text}");
+    let _ = std::fs::remove_dir_all(&status_dir);
 }

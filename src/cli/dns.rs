@@ -303,6 +303,9 @@ fn serve(args: &ServeArgs) -> Status {
     };
     let addrs: Vec<String> = server.local_addrs().iter().map(ToString::to_string).collect();
     eprintln!("bmnet: serving {name} on {}", addrs.join(", "));
+    // What `bmnet inspect` shows (and asks): the zone and where it is served.
+    let status = super::status::StatusFile::new("dns");
+    status.write(json!({ "zone": name.to_string(), "listen": addrs }));
     let mut signals = match signal_hook::iterator::Signals::new([SIGHUP, SIGINT, SIGTERM]) {
         Ok(s) => s,
         Err(e) => {

@@ -59,7 +59,97 @@ pub(crate) fn run(out: &mut Output) -> Status {
         out.text(&super::nodeip::explain(&node_ip));
     }
     keyfiles(out);
+    vrrp(out);
+    dns(out);
     Status::Ok
+}
+
+/// The VRRP instances a `bmnet vrrp run` in this network namespace holds.
+fn vrrp(out: &mut Output) {
+    for daemon in super::status::read_all("vrrp") {
+        let instances = daemon["instances"].as_array().cloned().unwrap_or_default();
+        if out.json() {
+            for i in instances {
+                let mut v = i.clone();
+                v["type"] = json!("vrrp");
+                v["pid"] = daemon["pid"].clone();
+                out.json_line(&v);
+            }
+            continue;
+        }
+        out.text(&format!("\nVRRP (bmnet vrrp run, pid {}):\n", daemon["pid"]));
+        for i in instances {
+            let vips: Vec<&str> = i["vips"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+            out.text(&format!(
+                "  {} on {} (vrid {}): {} priority {}, VIPs {} — since {} ({})\n",
+                i["name"].as_str().unwrap_or("?"),
+                i["interface"].as_str().unwrap_or("?"),
+                i["vrid"],
+                i["state"].as_str().unwrap_or("?"),
+                i["priority"],
+                vips.join(", "),
+                i["since"].as_str().unwrap_or("?"),
+                i["reason"].as_str().unwrap_or("?"),
+            ));
+        }
+    }
+}
+
+/// What a `bmnet dns serve` in this network namespace answers for the cluster names.
+fn dns(out: &mut Output) {
+    for daemon in super::status::read_all("dns") {
+        let Some(zone) = daemon["zone"].as_str() else { continue };
+        let zone = zone.trim_end_matches('.');
+        let Some(server) = daemon["listen"].as_array().and_then(|l| l.first()).and_then(Value::as_str) else {
+            continue;
+        };
+        let Ok(server) = server.parse::<std::net::SocketAddr>() else { continue };
+        if !out.json() {
+            out.text(&format!("\nCluster DNS (bmnet dns serve, pid {}, {zone} on {server}):\n", daemon["pid"]));
+        }
+        for name in [format!("api.{zone}"), format!("api-int.{zone}"), format!("test.apps.{zone}")] {
+            for rtype in [hickory_proto::rr::RecordType::A, hickory_proto::rr::RecordType::AAAA] {
+                let answer = ask(server, &name, rtype);
+                if out.json() {
+                    out.json_line(&json!({ "type": "dns", "server": server.to_string(), "name": name,
+                                           "rtype": rtype.to_string(), "answer": answer }));
+                } else {
+                    let shown = match &answer {
+                        Ok(a) if a.is_empty() => "no records".to_string(),
+                        Ok(a) => a.join(", "),
+                        Err(e) => format!("error: {e}"),
+                    };
+                    out.text(&format!("  {name} {rtype}: {shown}\n"));
+                }
+            }
+        }
+    }
+}
+
+/// One query over UDP with a 1 s timeout: the answer records' data, or why there is none.
+#[allow(clippy::disallowed_methods)] // `inspect` asks the node's DNS server.
+fn ask(server: std::net::SocketAddr, name: &str, rtype: hickory_proto::rr::RecordType) -> Result<Vec<String>, String> {
+    use hickory_proto::op::{Message, Query};
+    use hickory_proto::rr::Name;
+    let mut q = Message::query();
+    q.add_query(Query::query(Name::from_ascii(name).map_err(|e| e.to_string())?, rtype));
+    let bytes = q.to_vec().map_err(|e| e.to_string())?;
+    let bind: std::net::SocketAddr = if server.is_ipv4() {
+        "0.0.0.0:0".parse().map_err(|_| "bind")?
+    } else {
+        "[::]:0".parse().map_err(|_| "bind")?
+    };
+    let sock = std::net::UdpSocket::bind(bind).map_err(|e| e.to_string())?;
+    sock.set_read_timeout(Some(std::time::Duration::from_secs(1))).map_err(|e| e.to_string())?;
+    sock.send_to(&bytes, server).map_err(|e| e.to_string())?;
+    let mut buf = [0u8; 4096];
+    let n = sock.recv(&mut buf).map_err(|e| e.to_string())?;
+    let reply = Message::from_vec(&buf[..n]).map_err(|e| e.to_string())?;
+    match u16::from(reply.metadata.response_code) {
+        0 => Ok(reply.answers.iter().map(|r| r.data.to_string()).collect()),
+        3 => Err("NXDOMAIN".to_string()),
+        n => Err(format!("rcode {n}")),
+    }
 }
 
 /// Where NetworkManager keeps the profiles bmnet checks on this host.

@@ -7,6 +7,7 @@ mod inspect;
 mod nmconn;
 mod nodeip;
 mod output;
+mod status;
 mod vrrp;
 mod write;
 

@@ -10,10 +10,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use bmnet::vrrp::socket::{CheckScript, Daemon, Event, InstanceSetup, VipSpec};
 use bmnet::vrrp::{CheckConfig, Config, KeepalivedConfig, Severity, Version, parse_keepalived};
 use clap::{Args, Subcommand};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::Status;
 use super::output::Output;
+use super::status::StatusFile;
 
 #[derive(Subcommand, Debug)]
 pub(crate) enum VrrpCommand {
@@ -381,7 +382,7 @@ fn run_daemon(json: bool, args: &RunArgs) -> Status {
         eprintln!("bmnet: cannot handle signals: {e}");
         return Status::Failure;
     }
-    let mut daemon = match Daemon::new(setups, scripts) {
+    let mut daemon = match Daemon::new(setups.clone(), scripts) {
         Ok(d) => d,
         Err(e) => {
             eprintln!("bmnet: {e}");
@@ -391,7 +392,31 @@ fn run_daemon(json: bool, args: &RunArgs) -> Status {
     for (name, _, priority) in daemon.states() {
         eprintln!("{} bmnet: {name}: starting, priority {priority}", timestamp());
     }
-    match daemon.run(stop_read.as_fd(), &mut |e| log_event(json, &e)) {
+    // What `bmnet inspect` shows: every instance's state, kept current on each transition.
+    let status = StatusFile::new("vrrp");
+    let mut instances: Vec<Value> = setups
+        .iter()
+        .zip(daemon.states())
+        .map(|(s, (name, state, priority))| {
+            let vips: Vec<String> = s.vips.iter().map(|v| format!("{}/{}", v.addr, v.prefix_len)).collect();
+            json!({ "name": name, "interface": s.interface, "vrid": s.config.vrid, "state": state_name(state),
+                    "priority": priority, "vips": vips, "since": timestamp(), "reason": "started" })
+        })
+        .collect();
+    status.write(json!({ "instances": instances }));
+    let mut on_event = |e: Event| {
+        if let Event::Transition { instance, to, reason, priority, .. } = &e
+            && let Some(v) = instances.iter_mut().find(|v| v["name"] == instance.as_str())
+        {
+            v["state"] = json!(state_name(*to));
+            v["priority"] = json!(priority);
+            v["since"] = json!(timestamp());
+            v["reason"] = json!(reason);
+            status.write(json!({ "instances": instances }));
+        }
+        log_event(json, &e);
+    };
+    match daemon.run(stop_read.as_fd(), &mut on_event) {
         Ok(()) => {
             if hup.load(std::sync::atomic::Ordering::Relaxed) {
                 eprintln!("{} bmnet: SIGHUP was ignored: bmnet does not reload its configuration", timestamp());
