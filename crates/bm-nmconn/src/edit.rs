@@ -198,8 +198,12 @@ pub fn set_property(doc: &mut Document, property: &str, value: &str) -> Result<(
                     // Written without leading zeros: NetworkManager would read those as octal.
                     doc.set_string(group, prop, &n.to_string());
                 }
-                ValueType::Int => {
-                    let n: i32 = value.parse().map_err(|_| invalid(format!("`{value}` is no integer")))?;
+                ValueType::Int(min, max) => {
+                    let n: i64 = value.parse().map_err(|_| invalid(format!("`{value}` is no decimal integer")))?;
+                    if n < *min || n > *max {
+                        return Err(invalid(format!("{n} is outside {min}..={max}")));
+                    }
+                    // Written in decimal without leading zeros: NetworkManager reads those as octal.
                     doc.set_string(group, prop, &n.to_string());
                 }
                 ValueType::Mac(len) => {

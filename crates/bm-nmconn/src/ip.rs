@@ -262,6 +262,8 @@ pub(crate) fn read_routes_in(entries: &[EntryRef<'_>], ipv6: bool) -> (Vec<Route
         let next_hop = match e.gateway.filter(|g| !g.is_empty()) {
             None => None,
             Some(g) => match parse_ip(g) {
+                // libnm stores an unspecified next hop (`0.0.0.0`, `::`) as none.
+                Some(ip) if ip.is_unspecified() => None,
                 Some(ip) => Some(ip),
                 // bgo#719851: an old writer put the metric where the next hop goes for IPv6.
                 None if ipv6 && e.metric.is_none() && g.parse::<u32>().is_ok() => {

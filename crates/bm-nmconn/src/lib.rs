@@ -10,6 +10,7 @@ pub mod diag;
 pub mod edit;
 pub mod ip;
 pub mod keyfile;
+pub mod profile;
 pub mod render;
 pub mod schema;
 pub mod state;

@@ -10,8 +10,9 @@ pub enum ValueType {
     List,
     /// A GKeyFile boolean.
     Bool,
-    /// A signed integer (`g_key_file_get_integer`: base 10).
-    Int,
+    /// A signed integer within a range (base 0, as the unsigned ones; out of range: the
+    /// default stays).
+    Int(i64, i64),
     /// An unsigned integer (base 0, so `0` prefixes are octal) up to a maximum.
     UInt(u64),
     /// A hardware address of this many bytes.
@@ -30,10 +31,15 @@ pub struct Setting {
     pub keys: Option<&'static [(&'static str, ValueType)]>,
 }
 
-use ValueType::{Bool, Int, List, Mac, Special, Str, UInt};
+use ValueType::{Bool, List, Mac, Special, Str, UInt};
 
 const U32: ValueType = UInt(u32::MAX as u64);
 const U64: ValueType = UInt(u64::MAX);
+const I32: ValueType = ValueType::Int(i32::MIN as i64, i32::MAX as i64);
+/// `-1` (the default's marker) and up.
+const FROM_M1: ValueType = ValueType::Int(-1, i32::MAX as i64);
+/// Enum-typed properties stored as integers (ternaries, `metered`, `ip6-privacy`, ...).
+const ENUM: ValueType = ValueType::Int(i32::MIN as i64, i32::MAX as i64);
 
 const CONNECTION: &[(&str, ValueType)] = &[
     ("id", Str),
@@ -42,28 +48,28 @@ const CONNECTION: &[(&str, ValueType)] = &[
     ("type", Str),
     ("permissions", List),
     ("autoconnect", Bool),
-    ("autoconnect-priority", Int),
-    ("autoconnect-retries", Int),
-    ("multi-connect", Int),
+    ("autoconnect-priority", ValueType::Int(-999, 999)),
+    ("autoconnect-retries", FROM_M1),
+    ("multi-connect", I32),
     ("timestamp", U64),
     ("read-only", Bool),
     ("zone", Str),
     ("master", Str),
     ("slave-type", Str),
-    ("autoconnect-slaves", Int),
+    ("autoconnect-slaves", ENUM),
     ("secondaries", List),
     ("gateway-ping-timeout", U32),
-    ("metered", Int),
-    ("lldp", Int),
-    ("mdns", Int),
-    ("llmnr", Int),
-    ("dns-over-tls", Int),
+    ("metered", ENUM),
+    ("lldp", I32),
+    ("mdns", I32),
+    ("llmnr", I32),
+    ("dns-over-tls", I32),
     ("mptcp-flags", U32),
     ("stable-id", Str),
-    ("auth-retries", Int),
-    ("wait-device-timeout", Int),
+    ("auth-retries", FROM_M1),
+    ("wait-device-timeout", FROM_M1),
     ("mud-url", Str),
-    ("wait-activation-delay", Int),
+    ("wait-activation-delay", FROM_M1),
 ];
 
 const ETHERNET: &[(&str, ValueType)] = &[
@@ -80,7 +86,7 @@ const ETHERNET: &[(&str, ValueType)] = &[
     ("s390-nettype", Str),
     ("wake-on-lan", U32),
     ("wake-on-lan-password", Str),
-    ("accept-all-mac-addresses", Int),
+    ("accept-all-mac-addresses", ENUM),
 ];
 
 const BOND_PORT: &[(&str, ValueType)] = &[("queue-id", U32)];
@@ -137,9 +143,9 @@ const IP_COMMON: &[(&str, ValueType)] = &[
     ("dns", Special),
     ("dns-search", List),
     ("dns-options", List),
-    ("dns-priority", Int),
+    ("dns-priority", I32),
     ("gateway", Special),
-    ("route-metric", Int),
+    ("route-metric", ValueType::Int(-1, u32::MAX as i64)),
     ("route-table", U32),
     ("ignore-auto-routes", Bool),
     ("ignore-auto-dns", Bool),
@@ -148,31 +154,36 @@ const IP_COMMON: &[(&str, ValueType)] = &[
     ("dhcp-send-hostname", Bool),
     ("never-default", Bool),
     ("may-fail", Bool),
-    ("dad-timeout", Int),
-    ("dhcp-timeout", Int),
-    ("required-timeout", Int),
+    ("dad-timeout", ValueType::Int(-1, 30000)),
+    ("dhcp-timeout", ValueType::Int(0, i32::MAX as i64)),
+    ("required-timeout", FROM_M1),
     ("dhcp-iaid", Str),
     ("dhcp-reject-servers", List),
-    ("auto-route-ext-gw", Int),
-    ("replace-local-rule", Int),
+    ("auto-route-ext-gw", ENUM),
+    ("replace-local-rule", ENUM),
 ];
 
 const IPV4_ONLY: &[(&str, ValueType)] =
-    &[("dhcp-client-id", Str), ("dhcp-fqdn", Str), ("dhcp-vendor-class-identifier", Str), ("link-local", Int)];
+    &[("dhcp-client-id", Str), ("dhcp-fqdn", Str), ("dhcp-vendor-class-identifier", Str), ("link-local", I32)];
 
 const IPV6_ONLY: &[(&str, ValueType)] = &[
-    ("ip6-privacy", Int),
+    ("ip6-privacy", ENUM),
     ("addr-gen-mode", Special),
     ("token", Str),
     ("dhcp-duid", Str),
-    ("ra-timeout", Int),
+    ("ra-timeout", ValueType::Int(0, i32::MAX as i64)),
     ("mtu", U32),
 ];
 
-const PROXY: &[(&str, ValueType)] = &[("method", Int), ("browser-only", Bool), ("pac-url", Str), ("pac-script", Str)];
+const PROXY: &[(&str, ValueType)] = &[("method", I32), ("browser-only", Bool), ("pac-url", Str), ("pac-script", Str)];
 
-const INFINIBAND: &[(&str, ValueType)] =
-    &[("mac-address", Mac(20)), ("mtu", U32), ("transport-mode", Str), ("p-key", Int), ("parent", Str)];
+const INFINIBAND: &[(&str, ValueType)] = &[
+    ("mac-address", Mac(20)),
+    ("mtu", U32),
+    ("transport-mode", Str),
+    ("p-key", ValueType::Int(-1, 65535)),
+    ("parent", Str),
+];
 
 const MATCH: &[(&str, ValueType)] =
     &[("interface-name", List), ("kernel-command-line", List), ("driver", List), ("path", List)];

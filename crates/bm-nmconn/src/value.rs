@@ -33,6 +33,16 @@ pub enum IntError {
         /// The base in effect.
         base: u32,
     },
+    /// Outside the range of a signed property.
+    #[error("{value} is out of range {min}..={max}")]
+    SignedRange {
+        /// The value read.
+        value: i64,
+        /// Smallest allowed.
+        min: i64,
+        /// Largest allowed.
+        max: i64,
+    },
     /// Larger than the property allows.
     #[error("{value} is out of range {min}..={max}")]
     Range {
@@ -82,6 +92,36 @@ pub fn parse_uint(s: &str, min: u64, max: u64) -> Result<(u64, Radix), IntError>
     }
     if value < min || value > max {
         return Err(IntError::Range { value, min, max });
+    }
+    Ok((value, radix))
+}
+
+/// Reads a signed integer as NetworkManager's keyfile reader does for `int` and `int64`
+/// properties: like [`parse_uint`] (base 0: `010` is octal 8, `0x10` is 16) with an optional
+/// sign, then the property's range; outside it, NetworkManager keeps the default.
+///
+/// ```
+/// use bm_nmconn::value::{Radix, parse_int};
+/// assert_eq!(parse_int("-5", -999, 999), Ok((-5, Radix::Decimal)));
+/// assert_eq!(parse_int("010", -999, 999), Ok((8, Radix::Octal)));
+/// assert!(parse_int("-1000", -999, 999).is_err());
+/// ```
+pub fn parse_int(s: &str, min: i64, max: i64) -> Result<(i64, Radix), IntError> {
+    let t = s.trim_matches(|c: char| c.is_ascii_whitespace());
+    let (negative, digits) = match t.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, t),
+    };
+    if digits.starts_with(['+', '-']) {
+        return Err(IntError::Digit { ch: digits.chars().next().unwrap_or('-'), base: 10 });
+    }
+    let (magnitude, radix) = parse_uint(digits, 0, u64::MAX)?;
+    let value = i64::try_from(magnitude)
+        .ok()
+        .and_then(|m| if negative { m.checked_neg() } else { Some(m) })
+        .ok_or(IntError::SignedRange { value: if negative { i64::MIN } else { i64::MAX }, min, max })?;
+    if value < min || value > max {
+        return Err(IntError::SignedRange { value, min, max });
     }
     Ok((value, radix))
 }

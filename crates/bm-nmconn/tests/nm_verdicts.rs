@@ -196,6 +196,9 @@ fn own_corpus() -> Vec<(String, String)> {
     add("no-type-eth-group", eth("", "[ipv4]\nmethod=auto\n").replace("type=ethernet\n", ""));
     add("no-type", format!("[connection]\nid=x\nuuid={UUID}\n"));
     add("ipv6-link-local-gw", eth("", "[ipv6]\nmethod=manual\naddress1=fd00::5/64\ngateway=fe80::1\n"));
+    add("priority-octal", eth("autoconnect-priority=010\n", "[ipv4]\nmethod=auto\n"));
+    add("priority-range", eth("autoconnect-priority=-1000\n", "[ipv4]\nmethod=auto\n"));
+    add("dhcp-timeout-negative", eth("", "[ipv4]\nmethod=auto\ndhcp-timeout=-1\n"));
     v
 }
 
@@ -463,6 +466,9 @@ const EXPECTED: &[(&str, &[&str])] = &[
     ("no-type-eth-group", &[]),
     ("no-type", &["type-missing"]),
     ("ipv6-link-local-gw", &[]),
+    ("priority-octal", &["integer-octal"]),
+    ("priority-range", &["integer-invalid"]),
+    ("dhcp-timeout-negative", &["integer-invalid"]),
 ];
 
 #[test]

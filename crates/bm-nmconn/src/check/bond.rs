@@ -163,7 +163,7 @@ pub(super) fn check(c: &mut Checker<'_>) {
     }
 }
 
-fn valid(kind: BondValue, value: &str) -> bool {
+pub(crate) fn valid(kind: BondValue, value: &str) -> bool {
     let int_in = |min: u64, max: u64| {
         !value.is_empty()
             && value.chars().all(|ch| ch.is_ascii_digit())

@@ -33,6 +33,8 @@ use serde::{Deserialize, Serialize};
 
 pub use set::{FileFacts, check_set};
 
+pub(crate) use bond::valid as bond_value_valid;
+
 use crate::diag::{Code, Diagnostic, Severity};
 use crate::keyfile::Document;
 

@@ -7,7 +7,7 @@ use super::{Checker, Help};
 use crate::diag::Code;
 use crate::keyfile::NoticeKind;
 use crate::schema::{ValueType, distance, group_is_known, is_modelled, key_type, keys_of, setting_of_group};
-use crate::value::{IntError, Radix, list_key_index, parse_bool, parse_mac, parse_uint};
+use crate::value::{IntError, Radix, list_key_index, parse_bool, parse_int, parse_mac, parse_uint};
 
 pub(super) fn check(c: &mut Checker<'_>) {
     for notice in c.doc.notices().to_vec() {
@@ -171,16 +171,35 @@ fn typed(c: &mut Checker<'_>, group: &str, key: &str, value: &str, ty: ValueType
                 }
             }
         },
-        ValueType::Int => {
-            if parse_glib_int(value).is_none() {
+        ValueType::Int(min, max) => match parse_int(value, min, max) {
+            Ok((n, Radix::Octal)) if value.trim().trim_start_matches(['-', '+']).len() > 1 => {
+                let sign = if value.trim().starts_with('-') { "-" } else { "" };
+                let decimal = value.trim().trim_start_matches(['-', '+', '0']);
+                c.at_value(
+                    Code::IntegerOctal,
+                    group,
+                    key,
+                    format!("`{value}` starts with 0, so NetworkManager reads it as octal: {key} becomes {n}"),
+                )
+                .help(if decimal.is_empty() {
+                    "write `0`".to_string()
+                } else {
+                    format!("write `{sign}{decimal}`")
+                });
+            }
+            Ok((n, Radix::Hex)) => {
+                c.at_value(Code::IntegerHex, group, key, format!("`{value}` is hexadecimal: {key} is {n}"));
+            }
+            Ok(_) => {}
+            Err(e) => {
                 c.at_value(
                     Code::IntegerInvalid,
                     group,
                     key,
-                    format!("`{value}` is no integer: NetworkManager keeps the default of `{key}`"),
+                    format!("`{value}` is no valid `{key}` ({e}): NetworkManager keeps the default"),
                 );
             }
-        }
+        },
         ValueType::Mac(len) => {
             if parse_mac(value, len).is_none() {
                 let d = c.at_value(
@@ -198,19 +217,4 @@ fn typed(c: &mut Checker<'_>, group: &str, key: &str, value: &str, ty: ValueType
         }
         ValueType::Str | ValueType::List | ValueType::Special => {}
     }
-}
-
-/// `g_key_file_get_integer`: `strtol` base 10 (leading whitespace and a sign allowed), then
-/// only whitespace, and within `int`.
-pub(super) fn parse_glib_int(s: &str) -> Option<i32> {
-    let t = s.trim_start_matches(|c: char| c.is_ascii_whitespace());
-    let end = t
-        .char_indices()
-        .find(|&(i, ch)| !(ch.is_ascii_digit() || (i == 0 && (ch == '-' || ch == '+'))))
-        .map_or(t.len(), |(i, _)| i);
-    let (num, rest) = t.split_at(end);
-    if !rest.chars().all(|c| c.is_ascii_whitespace()) {
-        return None;
-    }
-    num.parse::<i32>().ok()
 }
