@@ -644,3 +644,18 @@ proptest::proptest! {
         }
     }
 }
+
+/// Every profile `nmcli --offline connection add` writes checks clean: no error and no
+/// warning from the validator (what NetworkManager itself writes is what it reads).
+#[test]
+fn nmcli_profiles_check_clean() {
+    require_nmcli();
+    let mut dirty = Vec::new();
+    for (id, text) in generate() {
+        let report = bm_nmconn::check::check_text(&text, &bm_nmconn::check::CheckOptions::default());
+        if !report.diagnostics.is_empty() {
+            dirty.push(format!("{id}: {:?}\n{text}", report.diagnostics));
+        }
+    }
+    assert!(dirty.is_empty(), "{}", dirty.join("\n"));
+}
