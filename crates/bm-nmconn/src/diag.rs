@@ -100,6 +100,11 @@ codes! {
     UuidDuplicate = "uuid-duplicate", Refused;
     /// File permissions or owner NetworkManager refuses to load.
     FileInsecure = "file-insecure", Refused;
+    /// A value NetworkManager's verification refuses (a duplex, a VLAN protocol, a bridge
+    /// mask, an IPv6 token, ...); the message is NetworkManager's.
+    ValueInvalid = "value-invalid", Refused;
+    /// `master` without `slave-type`, or the reverse.
+    PortIncomplete = "port-incomplete", Refused;
 
     /// A value GLib cannot read (a bad escape): NetworkManager sees no value.
     ValueUnreadable = "value-unreadable", Altered;

@@ -198,6 +198,49 @@ fn own_corpus() -> Vec<(String, String)> {
     add("ipv6-link-local-gw", eth("", "[ipv6]\nmethod=manual\naddress1=fd00::5/64\ngateway=fe80::1\n"));
     add("priority-octal", eth("autoconnect-priority=010\n", "[ipv4]\nmethod=auto\n"));
     add("priority-range", eth("autoconnect-priority=-1000\n", "[ipv4]\nmethod=auto\n"));
+    add("vlan-proto-bad", vlan("id=5\nparent=eth0\nprotocol=802.1x\n"));
+    add("vlan-flags-16", vlan("id=5\nparent=eth0\nflags=16\n"));
+    add("duplex-bad", eth("", "speed=1000\nduplex=fulll\n[ipv4]\nmethod=auto\n"));
+    add("port-bad", eth("", "port=xx\n[ipv4]\nmethod=auto\n"));
+    add("wol-default-plus", eth("", "wake-on-lan=33\n[ipv4]\nmethod=auto\n"));
+    add("wol-magic", eth("", "wake-on-lan=64\n[ipv4]\nmethod=auto\n"));
+    add(
+        "gfm-bit0",
+        format!(
+            "[connection]\nid=br\nuuid={UUID}\ntype=bridge\ninterface-name=br0\n\n[bridge]\ngroup-forward-mask=1\n\n[ipv4]\nmethod=auto\n"
+        ),
+    );
+    add(
+        "hash-max-100",
+        format!(
+            "[connection]\nid=br\nuuid={UUID}\ntype=bridge\ninterface-name=br0\n\n[bridge]\nmulticast-hash-max=100\n\n[ipv4]\nmethod=auto\n"
+        ),
+    );
+    add(
+        "forward-delay-1",
+        format!(
+            "[connection]\nid=br\nuuid={UUID}\ntype=bridge\ninterface-name=br0\n\n[bridge]\nforward-delay=1\n\n[ipv4]\nmethod=auto\n"
+        ),
+    );
+    add(
+        "ib-no-transport",
+        format!("[connection]\nid=ib\nuuid={UUID}\ntype=infiniband\n\n[infiniband]\nmtu=2044\n\n[ipv4]\nmethod=auto\n"),
+    );
+    add(
+        "ib-connected",
+        format!(
+            "[connection]\nid=ib\nuuid={UUID}\ntype=infiniband\n\n[infiniband]\nmtu=65520\ntransport-mode=connected\n\n[ipv4]\nmethod=auto\n"
+        ),
+    );
+    add("mdns-5", eth("mdns=5\n", "[ipv4]\nmethod=auto\n"));
+    add("token-bad", eth("", "[ipv6]\nmethod=auto\ntoken=zz\n"));
+    add("token-sp", eth("", "[ipv6]\nmethod=auto\naddr-gen-mode=stable-privacy\ntoken=::1\n"));
+    add("token-ok", eth("", "[ipv6]\nmethod=auto\naddr-gen-mode=eui64\ntoken=::1\n"));
+    add("slave-type-only", eth("slave-type=bond\n", ""));
+    add("master-only", eth("master=bond0\n", ""));
+    add("cid-empty", eth("", "[ipv4]\nmethod=auto\ndhcp-client-id=\n"));
+    add("iaid-bad", eth("", "[ipv4]\nmethod=auto\ndhcp-iaid=xyz\n"));
+    add("iaid-hex", eth("", "[ipv4]\nmethod=auto\ndhcp-iaid=0x1f\n"));
     add("dhcp-timeout-negative", eth("", "[ipv4]\nmethod=auto\ndhcp-timeout=-1\n"));
     v
 }
@@ -468,6 +511,26 @@ const EXPECTED: &[(&str, &[&str])] = &[
     ("ipv6-link-local-gw", &[]),
     ("priority-octal", &["integer-octal"]),
     ("priority-range", &["integer-invalid"]),
+    ("vlan-proto-bad", &["value-invalid"]),
+    ("vlan-flags-16", &["integer-invalid"]),
+    ("duplex-bad", &["value-invalid"]),
+    ("port-bad", &["value-invalid"]),
+    ("wol-default-plus", &["value-invalid"]),
+    ("wol-magic", &[]),
+    ("gfm-bit0", &["value-invalid"]),
+    ("hash-max-100", &["value-invalid"]),
+    ("forward-delay-1", &["value-invalid"]),
+    ("ib-no-transport", &["value-invalid"]),
+    ("ib-connected", &[]),
+    ("mdns-5", &["value-invalid"]),
+    ("token-bad", &["value-invalid"]),
+    ("token-sp", &["value-invalid"]),
+    ("token-ok", &[]),
+    ("slave-type-only", &["port-incomplete"]),
+    ("master-only", &["port-incomplete"]),
+    ("cid-empty", &["value-invalid"]),
+    ("iaid-bad", &["value-invalid"]),
+    ("iaid-hex", &[]),
     ("dhcp-timeout-negative", &["integer-invalid"]),
 ];
 

@@ -155,6 +155,30 @@ pub(super) fn check(c: &mut Checker<'_>) -> ProfileSummary {
             d.help(format!("write `{old}={v}`, which every version reads"));
         }
     }
+    for key in ["mdns", "llmnr", "dns-over-tls"] {
+        if let Some(v) = c.string(G, key)
+            && let Ok((n, _)) = crate::value::parse_int(&v, i64::from(i32::MIN), i64::from(i32::MAX))
+            && !(-1..=2).contains(&n)
+        {
+            c.at_value(Code::ValueInvalid, G, key, format!("connection.{key}: value {n} is not valid"));
+        }
+    }
+    // A port needs both halves (the 1.46 names count where they are read).
+    let has = |c: &Checker<'_>, old: &str, new: &str| {
+        c.string(G, old).is_some_and(|v| !v.is_empty())
+            || (new_names && c.string(G, new).is_some_and(|v| !v.is_empty()))
+    };
+    match (has(c, "master", "controller"), has(c, "slave-type", "port-type")) {
+        (true, false) => {
+            c.at_group(Code::PortIncomplete, G, "connection.slave-type: Cannot set 'master' without 'slave-type'")
+                .help("add `slave-type=bond` (or bridge, team)");
+        }
+        (false, true) => {
+            c.at_group(Code::PortIncomplete, G, "connection.master: Slave connections need a valid 'master' property")
+                .help("add `master=` with the controller's interface name or UUID");
+        }
+        _ => {}
+    }
     let controller_key = if new_names && c.doc.locate(G, "controller").is_some() { "controller" } else { "master" };
     if let Some(ctl) = c.string(G, controller_key).filter(|s| !s.is_empty()) {
         p.controller_line = c.doc.locate(G, controller_key).map_or(0, |l| l.line);

@@ -307,6 +307,34 @@ pub(super) fn check(c: &mut Checker<'_>, group: &str, port: bool) {
         }
     }
 
+    if let Some(cid) = get("dhcp-client-id")
+        && cid.is_empty()
+    {
+        c.at_value(Code::ValueInvalid, group, "dhcp-client-id", format!("{group}.dhcp-client-id: property is empty"));
+    }
+    if let Some(iaid) = get("dhcp-iaid")
+        && !(matches!(&*iaid, "mac" | "perm-mac" | "ifname" | "stable") || iaid_number(&iaid))
+    {
+        c.at_value(Code::ValueInvalid, group, "dhcp-iaid", format!("{group}.dhcp-iaid: '{iaid}' is not a valid IAID"))
+            .help("`mac`, `perm-mac`, `ifname`, `stable` or a 32-bit number");
+    }
+    if ipv6 && let Some(token) = get("token").filter(|t| !t.is_empty()) {
+        let valid = token.parse::<std::net::Ipv6Addr>().is_ok_and(|t| u128::from(t) >> 64 == 0);
+        let mode = get("addr-gen-mode");
+        let eui64 = matches!(mode.as_deref().map(str::trim), None | Some("eui64" | "0"));
+        if !valid {
+            c.at_value(Code::ValueInvalid, group, "token", "ipv6.token: value is not a valid token")
+                .help("an interface identifier such as `::5` (the low 64 bits of an address)");
+        } else if !eui64 {
+            c.at_value(
+                Code::ValueInvalid,
+                group,
+                "token",
+                "ipv6.token: only makes sense with EUI64 address generation mode",
+            )
+            .help("add `addr-gen-mode=eui64`, or remove the token");
+        }
+    }
     if ipv6 && let Some(mode) = get("addr-gen-mode") {
         let ok = matches!(&*mode, "eui64" | "stable-privacy" | "default-or-eui64" | "default")
             || matches!(mode.trim(), "0" | "1" | "2" | "3");
@@ -319,6 +347,14 @@ pub(super) fn check(c: &mut Checker<'_>, group: &str, port: bool) {
             )
             .help("one of: eui64, stable-privacy, default, default-or-eui64");
         }
+    }
+}
+
+/// A DHCP IAID number: decimal, or hexadecimal with `0x`, within 32 bits.
+fn iaid_number(s: &str) -> bool {
+    match s.strip_prefix("0x") {
+        Some(h) => !h.is_empty() && u32::from_str_radix(h, 16).is_ok(),
+        None => s.parse::<u32>().is_ok(),
     }
 }
 
