@@ -478,9 +478,20 @@ impl Document {
             return None;
         }
         let g = self.group_line(group)?;
-        self.lines.iter().rposition(|l| {
-            matches!(&l.kind, Kind::Entry { group, .. } if *group == g) && l.key_in(&self.text) == Some(key)
-        })
+        let matches =
+            |l: &Line| matches!(&l.kind, Kind::Entry { group, .. } if *group == g) && l.key_in(&self.text) == Some(key);
+        // A group opened once is one run of lines: search only that run. A repeated group
+        // (rare) has entries further on: search the whole file.
+        let repeated =
+            self.notices.iter().any(|n| matches!(&n.kind, NoticeKind::RepeatedGroup { group: r, .. } if r == group));
+        if repeated {
+            return self.lines.iter().rposition(matches);
+        }
+        let end = self.lines[g + 1..]
+            .iter()
+            .position(|l| matches!(l.kind, Kind::Group { .. }))
+            .map_or(self.lines.len(), |i| g + 1 + i);
+        self.lines[g + 1..end].iter().rposition(matches).map(|i| g + 1 + i)
     }
 
     /// The raw value as written (escapes not processed), and its line (1-based).
