@@ -53,12 +53,15 @@ fn cluster_in_a_box() {
     assert!(*ms <= bound + 1500, "the VIP took {ms} ms to move after the node died; the VRRP bound is {bound} ms");
 
     // The timeline has every kind of observation, and renders.
-    for kind in ["step", "vrrp", "vip", "http", "dns"] {
+    for kind in ["step", "vrrp", "vip", "arp", "http", "dns"] {
         assert!(tl.events.iter().any(|e| e.kind == kind), "no {kind} event in the timeline");
     }
     let svg = cib::render_svg(&tl);
     assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
-    assert!(svg.contains("HTTP via VIP") && svg.contains("kill HAProxy"), "the chart shows the probes and the kills");
+    assert!(
+        svg.contains("HTTP via the VIP") && svg.contains("kill HAProxy on"),
+        "the chart shows the probes and the kills"
+    );
 }
 
 #[test]

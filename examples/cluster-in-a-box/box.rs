@@ -147,7 +147,8 @@ pub struct Event {
     pub t_ms: i64,
     /// `step` (what the scenario did), `vrrp` (a transition logged by `bmnet vrrp run --json`),
     /// `vip` (an address appearing or leaving, seen with `ip -j addr`), `http` (a probe of the
-    /// API VIP from the client), `dns` (an `api.<zone>` query from the client to one node).
+    /// API VIP from the client), `dns` (an `api.<zone>` query from the client to one node),
+    /// `arp` (the node whose MAC the client's neighbour entry for the API VIP holds).
     pub kind: String,
     /// The node concerned, if any.
     pub node: String,
@@ -173,6 +174,8 @@ pub struct Timeline {
     pub nodes: Vec<(String, Role)>,
     /// The window the client probed, `[from, to]` ms.
     pub window_ms: (i64, i64),
+    /// The measured results, one line each.
+    pub summary: Vec<String>,
     /// Everything observed, in time order.
     pub events: Vec<Event>,
 }
@@ -429,9 +432,10 @@ impl Cluster {
         self.events.lock().unwrap_or_else(|p| p.into_inner()).push(e);
     }
 
-    fn step(&self, node: &str, what: &str) {
+    /// Prints what the scenario does and records it on the timeline under a short label.
+    fn step(&self, node: &str, what: &str, label: &str) {
         self.say(what);
-        self.event("step", node, None, what.to_string());
+        self.event("step", node, None, label.to_string());
     }
 
     fn check_stop(&self) -> Result<(), String> {
@@ -1119,16 +1123,36 @@ frontend stats
 
     // ---------------------------------------------------------------- observation
 
+    /// Polls every node's addresses (`ip -j addr`) and the client's neighbour entry for the API
+    /// VIP (which node's MAC the client sends to) every 40 ms, recording every change.
     fn start_watcher(&mut self) {
         let stop = Arc::new(AtomicBool::new(false));
         let nodes: Vec<(String, String)> = self.nodes.iter().map(|n| (n.name.clone(), n.ns.clone())).collect();
+        let macs: BTreeMap<String, String> = self
+            .nodes
+            .iter()
+            .filter_map(|n| {
+                let o = Command::new("ip").args(["-j", "-n", &n.ns, "link", "show", "eth0"]).output().ok()?;
+                let v: serde_json::Value = serde_json::from_slice(&o.stdout).ok()?;
+                Some((v[0]["address"].as_str()?.to_string(), n.name.clone()))
+            })
+            .collect();
+        let client = self.client_ns.clone();
         let holders = Arc::clone(&self.holders);
         let events = Arc::clone(&self.events);
         let t0 = self.t0_unix;
         let flag = Arc::clone(&stop);
         let handle = std::thread::spawn(move || {
             let mut prev: Vec<(bool, bool)> = vec![(false, false); nodes.len()];
+            let mut prev_arp = String::new();
             while !flag.load(Ordering::SeqCst) {
+                let arp = Command::new("ip")
+                    .args(["-j", "-n", &client, "neigh", "show", API_VIP])
+                    .output()
+                    .ok()
+                    .and_then(|o| serde_json::from_slice::<serde_json::Value>(&o.stdout).ok())
+                    .and_then(|v| v[0]["lladdr"].as_str().map(str::to_string))
+                    .map_or_else(String::new, |mac| macs.get(&mac).cloned().unwrap_or(mac));
                 let mut now = Vec::with_capacity(nodes.len());
                 for (_, ns) in &nodes {
                     let o = Command::new("ip").args(["-j", "-n", ns, "addr", "show"]).output();
@@ -1143,8 +1167,13 @@ frontend stats
                 }
                 let t = unix_ms() - t0;
                 let mut log = events.lock().unwrap_or_else(|p| p.into_inner());
-                for (k, ((name, _), (p, c))) in nodes.iter().zip(prev.iter().zip(&now)).enumerate() {
-                    let _ = k;
+                if arp != prev_arp {
+                    let detail =
+                        format!("the client sends {API_VIP} to {}", if arp.is_empty() { "nobody" } else { &arp });
+                    log.push(Event { t_ms: t, kind: "arp".into(), node: arp.clone(), ok: None, detail });
+                    prev_arp = arp;
+                }
+                for ((name, _), (p, c)) in nodes.iter().zip(prev.iter().zip(&now)) {
                     for (was, is, vip) in [(p.0, c.0, API_VIP), (p.1, c.1, INGRESS_VIP)] {
                         if was != is {
                             let detail = format!("{}{vip}", if is { "+" } else { "-" });
@@ -1447,7 +1476,11 @@ frontend stats
         let window = Duration::from_secs_f64(SCRIPT_INTERVAL * f64::from(API_FALL + 2))
             + master_down_interval(self.opts.advert, 1)
             + Duration::from_secs(1);
-        self.step(&holder, &format!("kill the API server stand-in on the VIP holder {holder}"));
+        self.step(
+            &holder,
+            &format!("kill the API server stand-in on the VIP holder {holder}"),
+            &format!("kill API server on {holder}"),
+        );
         let t = self.kill_proc(&holder, "apiserver")?;
         let start = Instant::now();
         while start.elapsed() < window {
@@ -1468,13 +1501,13 @@ frontend stats
         ));
         let i = self.idx(&holder);
         self.start_backend(i)?;
-        self.step(&holder, &format!("restart the API server stand-in on {holder}"));
+        self.step(&holder, &format!("restart the API server stand-in on {holder}"), "restart it");
         Ok(())
     }
 
     fn haproxy_kill(&mut self, report: &mut Report) -> Result<(), String> {
         let holder = self.api_holder()?.first().cloned().ok_or("nobody holds the API VIP")?;
-        self.step(&holder, &format!("kill HAProxy on the VIP holder {holder}"));
+        self.step(&holder, &format!("kill HAProxy on the VIP holder {holder}"), &format!("kill HAProxy on {holder}"));
         let started = Instant::now();
         let t = self.kill_proc(&holder, "haproxy")?;
         let (to, took) = self.wait_api_move(&holder, started, Duration::from_secs(15))?;
@@ -1489,8 +1522,8 @@ frontend stats
             api_priority_max(),
             expect.as_secs_f64()
         ));
-        let (body, took) = self.curl_until(&format!("http://{API_VIP}:{API_LB_PORT}/"), Duration::from_secs(10))?;
-        self.say(&format!("check: HTTP through the VIP works again: {body:?} ({:.2} s later)", took.as_secs_f64()));
+        let (body, again) = self.curl_until(&format!("http://{API_VIP}:{API_LB_PORT}/"), Duration::from_secs(10))?;
+        self.say(&format!("check: HTTP through the VIP works again: {body:?} ({:.2} s later)", again.as_secs_f64()));
         self.sleep(Duration::from_millis(500))?;
         let (_, _, outage) = self.http_window(t, self.ms_since_start(unix_ms()));
         report.haproxy_kill = (holder.clone(), to, took.as_millis() as u64);
@@ -1498,7 +1531,7 @@ frontend stats
         self.say(&format!("client: the longest HTTP outage while the VIP moved: {outage} ms"));
         let i = self.idx(&holder);
         self.start_haproxy(i)?;
-        self.step(&holder, &format!("restart HAProxy on {holder}"));
+        self.step(&holder, &format!("restart HAProxy on {holder}"), "restart it");
         // Its checks pass again after `rise` runs; equal priorities do not preempt.
         self.sleep(Duration::from_secs_f64(SCRIPT_INTERVAL * 4.0))?;
         Ok(())
@@ -1507,12 +1540,22 @@ frontend stats
     fn node_kill(&mut self, report: &mut Report) -> Result<(), String> {
         let holder = self.api_holder()?.first().cloned().ok_or("nobody holds the API VIP")?;
         let i = self.idx(&holder);
-        self.step(&holder, &format!("kill node {holder}: every process SIGKILLed, both links down"));
+        self.step(
+            &holder,
+            &format!("kill node {holder}: every process SIGKILLed, both links down"),
+            &format!("kill node {holder}"),
+        );
         let started = Instant::now();
         let t_unix = unix_ms();
         let procs: Vec<&'static str> = self.nodes[i].procs.keys().copied().collect();
         for k in procs {
             self.kill_proc(&holder, k)?;
+        }
+        // Whatever else runs there (check scripts in flight).
+        for pid in ip(&["netns", "pids", &self.nodes[i].ns])?.split_whitespace() {
+            if let Ok(pid @ 2..) = pid.parse::<u32>() {
+                let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).output();
+            }
         }
         let ns = self.nodes[i].ns.clone();
         for nic in ["eth0", "eth1"] {
@@ -1541,10 +1584,10 @@ frontend stats
             api_priority_max(),
             bound.as_secs_f64()
         ));
-        let (body, took) = self.curl_until(&format!("http://{API_VIP}:{API_LB_PORT}/"), Duration::from_secs(10))?;
+        let (body, again) = self.curl_until(&format!("http://{API_VIP}:{API_LB_PORT}/"), Duration::from_secs(10))?;
         self.say(&format!(
             "check: HTTP through the VIP works after the node died: {body:?} ({:.2} s later)",
-            took.as_secs_f64()
+            again.as_secs_f64()
         ));
         self.sleep(Duration::from_millis(500))?;
         let from = t_unix - self.t0_unix;
@@ -1566,6 +1609,7 @@ frontend stats
             start_unix_ms: self.t0_unix,
             nodes: self.nodes.iter().map(|n| (n.name.clone(), n.role)).collect(),
             window_ms: window,
+            summary: Vec::new(),
             events,
         }
     }
@@ -1606,9 +1650,8 @@ pub fn run(opts: Options) -> Result<(Report, Timeline), String> {
     }
     let mut c = Cluster::new(opts)?;
     let result = scenario(&mut c);
-    if result.is_err() {
-        c.failed = true;
-    }
+    // Keep the logs of a failure, not of an interruption.
+    c.failed = result.is_err() && !c.opts.stop.load(Ordering::SeqCst);
     result
 }
 
@@ -1659,8 +1702,31 @@ fn scenario(c: &mut Cluster) -> Result<(Report, Timeline), String> {
     }
     c.prober.take();
     c.watcher.take();
-    let tl = c.timeline((window_from, window_to));
+    let mut tl = c.timeline((window_from, window_to));
+    tl.summary = summary(&report);
     Ok((report, tl))
+}
+
+/// The report as a few lines of text.
+pub fn summary(r: &Report) -> Vec<String> {
+    let (failed, total) = r.backend_kill_http;
+    let (hf, ht, hms) = &r.haproxy_kill;
+    let (nf, nt, nms) = &r.node_kill;
+    vec![
+        format!("API server killed on {}: the VIP stayed, {failed} of {total} HTTP probes failed", r.api_holder),
+        format!(
+            "HAProxy killed on {hf}: the VIP moved to {ht} in {hms} ms (3 failed checks + Master_Down_Interval), \
+             longest HTTP outage {} ms",
+            r.haproxy_kill_outage_ms
+        ),
+        format!(
+            "node {nf} killed: the VIP moved to {nt} in {nms} ms (VRRP log {}; bound {} ms), longest HTTP outage {} ms",
+            r.node_kill_vrrp_ms.map_or("?".into(), |v| format!("{v} ms")),
+            r.node_kill_bound_ms,
+            r.node_kill_outage_ms
+        ),
+        format!("DNS: {} of {} client probes to live nodes failed", r.dns_probe_failures, r.dns_probes),
+    ]
 }
 
 // -------------------------------------------------------------------- the SVG chart
@@ -1669,20 +1735,44 @@ fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
-/// Renders the timeline's window as an SVG chart: per node its VRRP state and when it held a
-/// VIP, the client's HTTP probes, its DNS probes per node, the scenario's actions, and the HTTP
-/// outages shaded.
+/// A distinct colour per node, for the client's ARP lane.
+const NODE_COLORS: [&str; 6] = ["#6a1b9a", "#ef6c00", "#00838f", "#5d4037", "#827717", "#ad1457"];
+
+/// Turns point events `(t, value)` into segments `(from, to, value)` over `[from, to]`; the
+/// value before the first event is `initial`.
+fn segments(points: &[(i64, String)], initial: &str, from: i64, to: i64) -> Vec<(i64, i64, String)> {
+    let mut out = Vec::new();
+    let mut value = initial.to_string();
+    let mut since = from;
+    for (t, v) in points {
+        if *t > since && *t <= to {
+            out.push((since, *t, value.clone()));
+            since = *t;
+        }
+        value.clone_from(v);
+    }
+    out.push((since, to, value));
+    out.retain(|(a, b, _)| b > a && *b > from && *a < to);
+    out
+}
+
+/// Renders the timeline's window as an SVG chart: per node its VRRP state (from
+/// `bmnet vrrp run --json`) and when it held its VIP (from `ip -j addr`); which node's MAC the
+/// client sends the API VIP to; the client's HTTP probes through the VIP and its DNS probes of
+/// every node; the scenario's actions; the HTTP outages shaded.
 pub fn render_svg(tl: &Timeline) -> String {
     let (from, to) = tl.window_ms;
     let span = (to - from).max(1) as f64;
-    let (left, right, top) = (150.0, 20.0, 70.0);
+    let (left, right) = (160.0, 20.0);
+    let top = 70.0 + 14.0 * tl.summary.len() as f64 + 40.0;
     let width = 1100.0;
     let plot = width - left - right;
     let x = |t: i64| left + ((t - from) as f64 / span * plot).clamp(0.0, plot);
     let row_h = 26.0;
-    let rows = tl.nodes.len() + 2;
-    let legend_y = top + rows as f64 * row_h + 40.0;
-    let height = legend_y + 50.0;
+    let rows = tl.nodes.len() + 3;
+    let bottom = top + rows as f64 * row_h;
+    let legend_y = bottom + 44.0;
+    let height = legend_y + 44.0;
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -1692,11 +1782,14 @@ pub fn render_svg(tl: &Timeline) -> String {
     let _ = writeln!(s, "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>");
     let _ = writeln!(
         s,
-        "<text x=\"{left}\" y=\"20\" font-size=\"15\" font-weight=\"bold\">bmnet cluster in a box: API VIP {} \
-         failover (VRRPv3, advert {} s)</text>",
+        "<text x=\"20\" y=\"24\" font-size=\"15\" font-weight=\"bold\">bmnet cluster in a box: the API VIP {} under \
+         failures (3 masters, 2 workers; VRRPv3, advert {} s)</text>",
         esc(&tl.api_vip),
         tl.advert_int
     );
+    for (k, line) in tl.summary.iter().enumerate() {
+        let _ = writeln!(s, "<text x=\"20\" y=\"{}\" fill=\"#424242\">{}</text>", 46.0 + 14.0 * k as f64, esc(line));
+    }
     // HTTP outages, shaded over every row.
     let http: Vec<&Event> = tl.events.iter().filter(|e| e.kind == "http" && e.t_ms >= from && e.t_ms <= to).collect();
     let mut run: Option<i64> = None;
@@ -1719,15 +1812,15 @@ pub fn render_svg(tl: &Timeline) -> String {
             s,
             "<rect x=\"{:.1}\" y=\"{}\" width=\"{:.1}\" height=\"{}\" fill=\"#ffcdd2\" opacity=\"0.6\"/>",
             x(*a),
-            top - 8.0,
+            top - 6.0,
             (x(*b) - x(*a)).max(1.0),
-            rows as f64 * row_h + 8.0
+            rows as f64 * row_h + 6.0
         );
         let _ = writeln!(
             s,
-            "<text x=\"{:.1}\" y=\"{}\" fill=\"#b71c1c\" font-size=\"10\">outage {} ms</text>",
-            x(*a),
-            top + rows as f64 * row_h + 12.0,
+            "<text x=\"{:.1}\" y=\"{}\" fill=\"#b71c1c\" font-size=\"10\">HTTP outage {} ms</text>",
+            x(*a) + 2.0,
+            bottom + 12.0,
             b - a
         );
     }
@@ -1740,90 +1833,77 @@ pub fn render_svg(tl: &Timeline) -> String {
             "<line x1=\"{0:.1}\" x2=\"{0:.1}\" y1=\"{1}\" y2=\"{2}\" stroke=\"#e0e0e0\"/><text x=\"{0:.1}\" y=\"{3}\" \
              text-anchor=\"middle\" fill=\"#616161\" font-size=\"10\">{4:.0} s</text>",
             x(t),
-            top - 8.0,
-            top + rows as f64 * row_h,
-            top + rows as f64 * row_h + 24.0,
+            top - 6.0,
+            bottom,
+            bottom + 26.0,
             t as f64 / 1000.0
         );
         t += step;
     }
-    // Actions.
+    // Actions, labels staggered over three lines.
     let steps: Vec<&Event> = tl.events.iter().filter(|e| e.kind == "step" && e.t_ms >= from && e.t_ms <= to).collect();
     for (k, e) in steps.iter().enumerate() {
         let xx = x(e.t_ms);
+        let ly = top - 36.0 + (k % 3) as f64 * 11.0;
         let _ = writeln!(
             s,
-            "<line x1=\"{xx:.1}\" x2=\"{xx:.1}\" y1=\"{}\" y2=\"{}\" stroke=\"#37474f\" stroke-dasharray=\"4 3\"/>",
-            top - 30.0 + (k % 2) as f64 * 12.0,
-            top + rows as f64 * row_h
-        );
-        let _ = writeln!(
-            s,
-            "<text x=\"{:.1}\" y=\"{}\" font-size=\"10\" fill=\"#37474f\">{}</text>",
+            "<line x1=\"{xx:.1}\" x2=\"{xx:.1}\" y1=\"{:.1}\" y2=\"{bottom}\" stroke=\"#37474f\" \
+             stroke-dasharray=\"4 3\"/><text x=\"{:.1}\" y=\"{ly:.1}\" font-size=\"10\" fill=\"#37474f\">{}</text>",
+            ly + 2.0,
             xx + 2.0,
-            top - 32.0 + (k % 2) as f64 * 12.0,
-            esc(&e.detail.replace(": every process SIGKILLed, both links down", ""))
+            esc(&e.detail)
         );
     }
-    let color = |state: &str| match state {
+    let state_color = |state: &str| match state {
         "MASTER" => "#2e7d32",
         "BACKUP" => "#90a4ae",
         "FAULT" => "#c62828",
+        "DEAD" => "#212121",
         _ => "#eeeeee",
+    };
+    let label = |s: &mut String, y: f64, text: &str| {
+        let _ =
+            writeln!(s, "<text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>", left - 8.0, y + 14.0, esc(text));
     };
     for (r, (name, role)) in tl.nodes.iter().enumerate() {
         let y = top + r as f64 * row_h;
-        let _ = writeln!(
-            s,
-            "<text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{} ({})</text>",
-            left - 8.0,
-            y + 14.0,
-            esc(name),
-            if *role == Role::Master { "API" } else { "ingress" }
-        );
-        // VRRP state segments, from the daemon's transitions.
-        let mut state = "INIT".to_string();
-        let mut seg_from = from;
+        label(&mut s, y, &format!("{name} ({})", if *role == Role::Master { "API" } else { "ingress" }));
         let dead_at = steps.iter().find(|e| e.node == *name && e.detail.starts_with("kill node")).map(|e| e.t_ms);
-        let mut segs: Vec<(i64, i64, String)> = Vec::new();
-        for e in tl.events.iter().filter(|e| e.kind == "vrrp" && e.node == *name) {
-            let next = e.detail.split(" -> ").nth(1).and_then(|r| r.split_whitespace().next()).unwrap_or("INIT");
-            if e.t_ms > from {
-                segs.push((seg_from, e.t_ms.min(to), state.clone()));
-                seg_from = e.t_ms.max(from);
-            }
-            state = next.to_string();
-        }
-        segs.push((seg_from, dead_at.unwrap_or(to), state));
+        let end = dead_at.unwrap_or(to);
+        // VRRP state, from the daemon's transitions.
+        let points: Vec<(i64, String)> = tl
+            .events
+            .iter()
+            .filter(|e| e.kind == "vrrp" && e.node == *name)
+            .map(|e| {
+                let next = e.detail.split(" -> ").nth(1).and_then(|r| r.split_whitespace().next()).unwrap_or("INIT");
+                (e.t_ms, next.to_string())
+            })
+            .collect();
+        let mut segs = segments(&points, "INIT", from, end);
         if let Some(d) = dead_at {
             segs.push((d, to, "DEAD".into()));
         }
-        for (a, b, st) in segs.iter().filter(|(a, b, _)| b > a && *b >= from && *a <= to) {
-            let fill = if st == "DEAD" { "#212121" } else { color(st) };
+        for (a, b, st) in &segs {
             let _ = writeln!(
                 s,
-                "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"12\" fill=\"{fill}\"><title>{} {st}</title></rect>",
+                "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"12\" fill=\"{}\"><title>{} {st}</title></rect>",
                 x(*a),
                 y + 3.0,
                 (x(*b) - x(*a)).max(0.5),
+                state_color(st),
                 esc(name)
             );
         }
-        // VIP held, from `ip -j addr`.
+        // The VIP held, from `ip -j addr`.
         let vip = if *role == Role::Master { tl.api_vip.clone() } else { INGRESS_VIP.to_string() };
-        let mut held_from: Option<i64> = None;
-        let mut holds = Vec::new();
-        for e in tl.events.iter().filter(|e| e.kind == "vip" && e.node == *name && e.detail.ends_with(&vip)) {
-            if e.detail.starts_with('+') {
-                held_from.get_or_insert(e.t_ms);
-            } else if let Some(a) = held_from.take() {
-                holds.push((a, e.t_ms));
-            }
-        }
-        if let Some(a) = held_from {
-            holds.push((a, dead_at.unwrap_or(to)));
-        }
-        for (a, b) in holds.iter().filter(|(a, b)| *b >= from && *a <= to) {
+        let points: Vec<(i64, String)> = tl
+            .events
+            .iter()
+            .filter(|e| e.kind == "vip" && e.node == *name && e.detail.ends_with(&vip))
+            .map(|e| (e.t_ms, e.detail[..1].to_string()))
+            .collect();
+        for (a, b, _) in segments(&points, "-", from, end).iter().filter(|(_, _, v)| v == "+") {
             let _ = writeln!(
                 s,
                 "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"5\" fill=\"#1565c0\"/>",
@@ -1833,9 +1913,36 @@ pub fn render_svg(tl: &Timeline) -> String {
             );
         }
     }
-    // HTTP probes.
+    // Which node's MAC the client sends the API VIP to.
     let y = top + tl.nodes.len() as f64 * row_h;
-    let _ = writeln!(s, "<text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">HTTP via VIP</text>", left - 8.0, y + 14.0);
+    label(&mut s, y, "client's ARP for the VIP");
+    let points: Vec<(i64, String)> =
+        tl.events.iter().filter(|e| e.kind == "arp").map(|e| (e.t_ms, e.node.clone())).collect();
+    for (a, b, node) in segments(&points, "", from, to).iter().filter(|(_, _, n)| !n.is_empty()) {
+        let k = tl.nodes.iter().position(|(n, _)| n == node).unwrap_or(NODE_COLORS.len() - 1);
+        let w = (x(*b) - x(*a)).max(0.5);
+        let _ = writeln!(
+            s,
+            "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{w:.1}\" height=\"14\" fill=\"{}\" opacity=\"0.85\"><title>the \
+             client sends the VIP to {}</title></rect>",
+            x(*a),
+            y + 2.0,
+            NODE_COLORS[k % NODE_COLORS.len()],
+            esc(node)
+        );
+        if w > 60.0 {
+            let _ = writeln!(
+                s,
+                "<text x=\"{:.1}\" y=\"{:.1}\" fill=\"white\" font-size=\"10\">{}</text>",
+                x(*a) + 4.0,
+                y + 13.0,
+                esc(node)
+            );
+        }
+    }
+    // HTTP probes.
+    let y = top + (tl.nodes.len() + 1) as f64 * row_h;
+    label(&mut s, y, "HTTP via the VIP");
     let w = (50.0 / span * plot).max(1.0) * 0.8;
     for e in &http {
         let fill = if e.ok == Some(true) { "#43a047" } else { "#e53935" };
@@ -1849,9 +1956,8 @@ pub fn render_svg(tl: &Timeline) -> String {
         );
     }
     // DNS probes, one thin line per node.
-    let y = top + (tl.nodes.len() + 1) as f64 * row_h;
-    let _ =
-        writeln!(s, "<text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">DNS api (per node)</text>", left - 8.0, y + 14.0);
+    let y = top + (tl.nodes.len() + 2) as f64 * row_h;
+    label(&mut s, y, "DNS api.* (per node)");
     for e in tl.events.iter().filter(|e| e.kind == "dns" && e.t_ms >= from && e.t_ms <= to) {
         let k = tl.nodes.iter().position(|(n, _)| *n == e.node).unwrap_or(0);
         let fill = if e.ok == Some(true) { "#43a047" } else { "#e53935" };
@@ -1871,27 +1977,28 @@ pub fn render_svg(tl: &Timeline) -> String {
         ("#90a4ae", "BACKUP"),
         ("#c62828", "FAULT"),
         ("#212121", "node killed"),
-        ("#1565c0", "holds the VIP (ip -j addr)"),
-        ("#43a047", "probe ok"),
+        ("#1565c0", "holds the VIP"),
+        ("#43a047", "probe answered"),
         ("#e53935", "probe failed"),
         ("#ffcdd2", "HTTP outage"),
     ];
     let mut lx = left;
-    for (fill, label) in items {
+    for (fill, text) in items {
         let _ = writeln!(
             s,
             "<rect x=\"{lx:.1}\" y=\"{legend_y}\" width=\"12\" height=\"12\" fill=\"{fill}\"/><text x=\"{:.1}\" \
-             y=\"{}\">{label}</text>",
+             y=\"{}\">{text}</text>",
             lx + 16.0,
             legend_y + 10.0
         );
-        lx += 28.0 + label.len() as f64 * 6.5;
+        lx += 28.0 + text.len() as f64 * 6.5;
     }
     let _ = writeln!(
         s,
         "<text x=\"{left}\" y=\"{}\" font-size=\"10\" fill=\"#616161\">VRRP states from `bmnet vrrp run --json`; VIPs \
-         from `ip -j addr` every 40 ms; the client probes HTTP every 50 ms and each node's DNS every 250 ms.</text>",
-        legend_y + 32.0
+         and the client's neighbour entry from `ip -j` every 40 ms; the client probes HTTP every 50 ms and every \
+         node's DNS every 250 ms.</text>",
+        legend_y + 30.0
     );
     s.push_str("</svg>\n");
     s

@@ -119,27 +119,9 @@ fn main() -> ExitCode {
     }
     println!("\nsummary");
     println!("  API VIP elected on {} in {:.2} s", report.api_holder, report.converge_ms as f64 / 1000.0);
-    let (failed, total) = report.backend_kill_http;
-    println!(
-        "  API server killed on the holder: VIP stayed on {}, {failed}/{total} probes failed",
-        report.backend_kill_holder_after
-    );
-    let (from, to, ms) = &report.haproxy_kill;
-    println!(
-        "  HAProxy killed: VIP {from} -> {to} in {ms} ms, longest HTTP outage {} ms",
-        report.haproxy_kill_outage_ms
-    );
-    let (from, to, ms) = &report.node_kill;
-    println!(
-        "  node killed: VIP {from} -> {to} in {ms} ms (ip -j addr), {} (VRRP log), bound {} ms, longest HTTP outage {} ms",
-        report.node_kill_vrrp_ms.map_or("?".into(), |v| format!("{v} ms")),
-        report.node_kill_bound_ms,
-        report.node_kill_outage_ms
-    );
-    println!(
-        "  DNS: {} + {} dig answers right; client probes to live nodes {}/{} failed",
-        report.dns_checked_before, report.dns_checked_after, report.dns_probe_failures, report.dns_probes
-    );
+    for line in cib::summary(&report) {
+        println!("  {line}");
+    }
     println!("  timeline: {} and {}", out.join("timeline.json").display(), out.join("failover.svg").display());
     ExitCode::SUCCESS
 }
