@@ -73,6 +73,9 @@ const TOOLS: &[(&str, &[&str], &str)] = &[
     ("python3", &["--version"], "python3"),
 ];
 
+/// keepalived, for `Options::keepalived`.
+const KEEPALIVED: &str = "/usr/sbin/keepalived";
+
 /// The probe run in the client namespace.
 const PROBE_PY: &str = include_str!("probe.py");
 
@@ -112,12 +115,15 @@ pub struct Options {
     pub stop: Arc<AtomicBool>,
     /// Keep the scratch directory (configs, keyfiles, logs) after a successful run.
     pub keep_dir: bool,
+    /// Run keepalived (Debian's 2.2.7) on the same keepalived.conf instead of `bmnet vrrp run`,
+    /// for comparison (its transitions are then not on the timeline).
+    pub keepalived: bool,
 }
 
 impl Options {
     /// Defaults: an advert interval of 0.1 s.
     pub fn new(bmnet: PathBuf) -> Options {
-        Options { bmnet, advert: 0.1, stop: Arc::new(AtomicBool::new(false)), keep_dir: false }
+        Options { bmnet, advert: 0.1, stop: Arc::new(AtomicBool::new(false)), keep_dir: false, keepalived: false }
     }
 }
 
@@ -168,6 +174,8 @@ pub struct Timeline {
     pub api_vip: String,
     /// The VRRP advert interval, seconds.
     pub advert_int: f64,
+    /// The VRRP daemon: `bmnet vrrp run` or `keepalived`.
+    pub daemon: String,
     /// Unix time of `t_ms = 0`, milliseconds.
     pub start_unix_ms: i64,
     /// The node names, in order, with their roles.
@@ -1015,8 +1023,13 @@ frontend stats
             Ok(format!("/usr/bin/timeout {SCRIPT_TIMEOUT} {}", path.display()))
         };
         let adv = self.opts.advert;
-        let global = "global_defs {\n    enable_script_security\n    script_user root\n    max_auto_priority -1\n    \
-                      vrrp_garp_master_refresh 60\n    vrrp_version 3\n}\n";
+        // keepalived refuses scripts under a world-writable directory (the scratch directory is
+        // in /tmp) when script security is on.
+        let security = if self.opts.keepalived { "" } else { "    enable_script_security\n" };
+        let global = format!(
+            "global_defs {{\n{security}    script_user root\n    max_auto_priority -1\n    vrrp_garp_master_refresh \
+             60\n    vrrp_version 3\n}}\n"
+        );
         let (scripts, instance) = match n.role {
             Role::Master => {
                 write(&flag, "")?;
@@ -1087,11 +1100,31 @@ frontend stats
         if !check.status.success() {
             return Err(format!("{}: bmnet vrrp check-config refuses {path_s}:\n{}", self.nodes[i].name, text(&check)));
         }
-        let bmnet = self.bmnet_path();
-        let status = self.nodes[i].root.join("run/bmnet");
-        let p = self.spawn(Some(i), "vrrp", &[&bmnet, "vrrp", "run", "--config", &path_s, "--json"], Some(&status))?;
+        let p = if self.opts.keepalived {
+            let d = &self.nodes[i].dir;
+            let (pid, vrrp_pid) =
+                (d.join("keepalived.pid").display().to_string(), d.join("vrrp.pid").display().to_string());
+            self.spawn(
+                Some(i),
+                "keepalived",
+                &[KEEPALIVED, "-n", "-l", "-D", "-P", "-G", "-f", &path_s, "-p", &pid, "-r", &vrrp_pid],
+                None,
+            )?
+        } else {
+            let bmnet = self.bmnet_path();
+            let status = self.nodes[i].root.join("run/bmnet");
+            self.spawn(Some(i), "vrrp", &[&bmnet, "vrrp", "run", "--config", &path_s, "--json"], Some(&status))?
+        };
         self.nodes[i].procs.insert("vrrp", p);
         Ok(())
+    }
+
+    fn daemon(&self) -> &'static str {
+        if self.opts.keepalived {
+            "keepalived -n -l -D -P -G -f keepalived.conf"
+        } else {
+            "bmnet vrrp run --config keepalived.conf --json"
+        }
     }
 
     fn start_services(&mut self) -> Result<(), String> {
@@ -1114,8 +1147,8 @@ frontend stats
             self.start_vrrp(i)?;
         }
         self.say(&format!(
-            "VRRP: `bmnet vrrp run --config keepalived.conf --json` on every node (`bmnet vrrp check-config` \
-             passed); master-0's keepalived.conf:\n{}",
+            "VRRP: `{}` on every node (`bmnet vrrp check-config` passed); master-0's keepalived.conf:\n{}",
+            self.daemon(),
             conf.lines().map(|l| format!("           | {l}")).collect::<Vec<_>>().join("\n")
         ));
         Ok(())
@@ -1542,11 +1575,15 @@ frontend stats
         let i = self.idx(&holder);
         self.step(
             &holder,
-            &format!("kill node {holder}: every process SIGKILLed, both links down"),
+            &format!("kill node {holder}: both links down (nothing it sends gets out), every process SIGKILLed"),
             &format!("kill node {holder}"),
         );
         let started = Instant::now();
         let t_unix = unix_ms();
+        let ns = self.nodes[i].ns.clone();
+        for nic in ["eth0", "eth1"] {
+            ip(&["-n", &ns, "link", "set", nic, "down"])?;
+        }
         let procs: Vec<&'static str> = self.nodes[i].procs.keys().copied().collect();
         for k in procs {
             self.kill_proc(&holder, k)?;
@@ -1556,10 +1593,6 @@ frontend stats
             if let Ok(pid @ 2..) = pid.parse::<u32>() {
                 let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).output();
             }
-        }
-        let ns = self.nodes[i].ns.clone();
-        for nic in ["eth0", "eth1"] {
-            ip(&["-n", &ns, "link", "set", nic, "down"])?;
         }
         self.nodes[i].dead = true;
         let (to, took) = self.wait_api_move(&holder, started, Duration::from_secs(15))?;
@@ -1606,6 +1639,7 @@ frontend stats
             zone: ZONE.into(),
             api_vip: API_VIP.into(),
             advert_int: self.opts.advert,
+            daemon: if self.opts.keepalived { "keepalived" } else { "bmnet vrrp run" }.into(),
             start_unix_ms: self.t0_unix,
             nodes: self.nodes.iter().map(|n| (n.name.clone(), n.role)).collect(),
             window_ms: window,
@@ -1645,6 +1679,9 @@ pub fn parse_rfc3339_ms(s: &str) -> Option<i64> {
 /// is cleaned up). Returns the measurements and the timeline.
 pub fn run(opts: Options) -> Result<(Report, Timeline), String> {
     need_tools()?;
+    if opts.keepalived {
+        need(&[(KEEPALIVED, &["--version"], "keepalived")])?;
+    }
     if !opts.bmnet.exists() {
         return Err(format!("{} does not exist: build it with `cargo build --release`", opts.bmnet.display()));
     }
@@ -1745,7 +1782,10 @@ fn segments(points: &[(i64, String)], initial: &str, from: i64, to: i64) -> Vec<
     let mut value = initial.to_string();
     let mut since = from;
     for (t, v) in points {
-        if *t > since && *t <= to {
+        if *t > to {
+            break;
+        }
+        if *t > since {
             out.push((since, *t, value.clone()));
             since = *t;
         }
@@ -1782,9 +1822,10 @@ pub fn render_svg(tl: &Timeline) -> String {
     let _ = writeln!(s, "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>");
     let _ = writeln!(
         s,
-        "<text x=\"20\" y=\"24\" font-size=\"15\" font-weight=\"bold\">bmnet cluster in a box: the API VIP {} under \
-         failures (3 masters, 2 workers; VRRPv3, advert {} s)</text>",
+        "<text x=\"20\" y=\"24\" font-size=\"15\" font-weight=\"bold\">cluster in a box: the API VIP {} under failures \
+         ({}, VRRPv3, advert {} s)</text>",
         esc(&tl.api_vip),
+        esc(&tl.daemon),
         tl.advert_int
     );
     for (k, line) in tl.summary.iter().enumerate() {
@@ -1816,13 +1857,16 @@ pub fn render_svg(tl: &Timeline) -> String {
             (x(*b) - x(*a)).max(1.0),
             rows as f64 * row_h + 6.0
         );
-        let _ = writeln!(
-            s,
-            "<text x=\"{:.1}\" y=\"{}\" fill=\"#b71c1c\" font-size=\"10\">HTTP outage {} ms</text>",
-            x(*a) + 2.0,
-            bottom + 12.0,
-            b - a
-        );
+        // Short blips are visible enough unlabelled.
+        if b - a >= 150 {
+            let _ = writeln!(
+                s,
+                "<text x=\"{:.1}\" y=\"{}\" fill=\"#b71c1c\" font-size=\"10\">HTTP outage {} ms</text>",
+                x(*a) + 2.0,
+                bottom + 12.0,
+                b - a
+            );
+        }
     }
     // Grid and axis.
     let step = if span > 20_000.0 { 2000 } else { 1000 };

@@ -13,7 +13,8 @@
 //!
 //! Options: `--advert SECONDS` (VRRP advert interval, default 0.1), `--out DIR` (where
 //! `timeline.json` and `failover.svg` go; default `target/cluster-in-a-box`), `--keep` (keep
-//! the scratch directory), `--bmnet PATH` (the binary; by default the one next to this
+//! the scratch directory), `--keepalived` (run keepalived 2.2.7 on the same keepalived.conf
+//! instead of `bmnet vrrp run`, to compare), `--bmnet PATH` (the binary; by default the one next to this
 //! example, built first when run through cargo). Ctrl-C cleans up.
 
 // Runs processes, writes files and reads the clock: it is an example of running things.
@@ -29,7 +30,7 @@ use std::sync::atomic::AtomicBool;
 
 fn usage(msg: &str) -> ExitCode {
     eprintln!(
-        "cluster-in-a-box: {msg}\nusage: cluster-in-a-box [--advert SECONDS] [--out DIR] [--keep] [--bmnet PATH]"
+        "cluster-in-a-box: {msg}\nusage: cluster-in-a-box [--advert SECONDS] [--out DIR] [--keep] [--keepalived] [--bmnet PATH]"
     );
     ExitCode::from(2)
 }
@@ -63,6 +64,7 @@ fn main() -> ExitCode {
     let mut advert = 0.1;
     let mut out: Option<PathBuf> = None;
     let mut keep = false;
+    let mut keepalived = false;
     let mut bmnet: Option<PathBuf> = None;
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -79,8 +81,11 @@ fn main() -> ExitCode {
                 None => return usage("--bmnet takes a path"),
             },
             "--keep" => keep = true,
+            "--keepalived" => keepalived = true,
             "-h" | "--help" => {
-                println!("usage: cluster-in-a-box [--advert SECONDS] [--out DIR] [--keep] [--bmnet PATH] (as root)");
+                println!(
+                    "usage: cluster-in-a-box [--advert SECONDS] [--out DIR] [--keep] [--keepalived] [--bmnet PATH] (as root)"
+                );
                 return ExitCode::SUCCESS;
             }
             other => return usage(&format!("unknown argument {other:?}")),
@@ -100,7 +105,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     }
-    let opts = cib::Options { advert, stop, keep_dir: keep, ..cib::Options::new(bmnet) };
+    let opts = cib::Options { advert, stop, keep_dir: keep, keepalived, ..cib::Options::new(bmnet) };
     let (report, timeline) = match cib::run(opts) {
         Ok(r) => r,
         Err(e) => {
