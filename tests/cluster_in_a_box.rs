@@ -1,8 +1,9 @@
 //! The cluster in a box (`examples/cluster-in-a-box`) as a test, from the same code: three
 //! control-plane nodes and two workers in network namespaces with keyfiles from
 //! `bmnet nmconn render`, `bmnet node-ip set`, `bmnet dns serve`, HAProxy and
-//! `bmnet vrrp run` with OpenShift's keepalived.conf; then a backend, HAProxy and a whole node
-//! are killed. Needs root, iproute2, haproxy, bind9-dnsutils, curl and python3; a missing tool
+//! `bmnet vrrp run` with OpenShift's keepalived.conf, `bmnet inspect` inside the VIP holder;
+//! then a backend, HAProxy and a whole node are killed. Needs root, iproute2, haproxy,
+//! bind9-dnsutils, curl, python3 and network-manager (its keyfile directory); a missing one
 //! fails the test with the `apt-get install` command.
 
 // Runs the scenario's processes and namespaces.

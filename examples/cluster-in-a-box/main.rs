@@ -7,15 +7,16 @@
 //! Three control-plane nodes and two workers in network namespaces (two veth NICs each, on a
 //! bridge in a namespace of its own): keyfiles from NNCP-style states (`bmnet nmconn render`,
 //! `bmnet nmconn check`), the node IP (`bmnet node-ip set`), cluster DNS (`bmnet dns serve`,
-//! `bmnet dns resolv-conf`), HAProxy in front of stand-in API servers and `bmnet vrrp run` with
-//! OpenShift's keepalived.conf. Then it kills a backend, HAProxy and a whole node, checks where
-//! the VIP goes and what a client sees, and writes the timeline as JSON and as an SVG chart.
+//! `bmnet dns resolv-conf`), HAProxy in front of stand-in API servers and `bmnet vrrp run`
+//! with OpenShift's keepalived.conf, and `bmnet inspect` inside the VIP holder. Then it kills a
+//! backend, HAProxy and a whole node, checks where the VIP goes and what a client sees, and
+//! writes the timeline as JSON and as an SVG chart.
 //!
 //! Options: `--advert SECONDS` (VRRP advert interval, default 0.1), `--out DIR` (where
 //! `timeline.json` and `failover.svg` go; default `target/cluster-in-a-box`), `--keep` (keep
 //! the scratch directory), `--keepalived` (run keepalived 2.2.7 on the same keepalived.conf
-//! instead of `bmnet vrrp run`, to compare), `--bmnet PATH` (the binary; by default the one next to this
-//! example, built first when run through cargo). Ctrl-C cleans up.
+//! instead of `bmnet vrrp run`, to compare), `--bmnet PATH` (the binary; by default the one
+//! next to this example, built first when run through cargo). Ctrl-C cleans up.
 
 // Runs processes, writes files and reads the clock: it is an example of running things.
 #![allow(clippy::disallowed_methods)]
