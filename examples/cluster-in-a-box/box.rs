@@ -13,8 +13,16 @@
 //! keepalived.conf shape. Then HAProxy, a backend and a whole node are killed, and what the
 //! client sees is recorded as a timeline.
 //!
-//! Everything created (namespaces, processes, the scratch directory) is removed on drop, also
-//! on failure and on interruption.
+//! Where the box departs from OpenShift, and why: VRRPv3 with a 0.1 s advert instead of v2
+//! with 1 s (v2 cannot go below a second), hence no PASS authentication; the check scripts
+//! run every 0.5 s instead of 2 s (same rise and fall counts) and HAProxy checks its backends
+//! every 200 ms; clients use HAProxy's port 9445 directly (OpenShift redirects VIP:6443 there
+//! with an iptables rule); `chk_mcs` and `chk_default_ingress` are left out (they ask CRI-O
+//! with `crictl`). The bond and the VLAN exist only in the keyfiles: their addresses go on the
+//! veths that stand in for them.
+//!
+//! Namespaces and processes are removed on drop, also on failure and on interruption; the
+//! scratch directory too, except after a failure (its logs are named then).
 
 // Namespaces, processes, threads, clocks and scratch files are the point of the scenario.
 #![allow(clippy::disallowed_methods, dead_code, unreachable_pub)]
