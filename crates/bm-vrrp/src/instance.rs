@@ -66,6 +66,23 @@ pub struct Config {
     /// Periodic refresh while master (`garp_master_refresh`; OpenShift uses 60 s; 0: none).
     #[serde(default, with = "seconds")]
     pub garp_refresh: Duration,
+    /// Gratuitous ARPs / unsolicited NAs sent when, as master, we hear a lower-priority advert
+    /// (keepalived's `garp_lower_prio_repeat`; `None`: `garp_repeat`, keepalived's default; 0:
+    /// none). Another master existed, so clients may have learned its MAC for the VIPs: after
+    /// two backups time out together, the loser's announcement can arrive last and keep
+    /// clients on a router that no longer holds the VIP until the next burst.
+    #[serde(default)]
+    pub garp_lower_prio_repeat: Option<u32>,
+    /// Delay of a second such burst (`garp_lower_prio_delay`; `None`: `garp_delay`; 0: none).
+    #[serde(default, with = "optional_seconds")]
+    pub garp_lower_prio_delay: Option<Duration>,
+    /// Send one advert when yielding to a higher-priority master (keepalived's
+    /// `higher_prio_send_advert`), so that it hears a lower priority and announces the VIPs
+    /// again. On by default in bmnet, off in keepalived: without it, after a split brain heals
+    /// clients can stay on the yielding router's MAC until the next periodic refresh (60 s in
+    /// OpenShift's configuration, never by keepalived's default; keepalived#166).
+    #[serde(default = "yes")]
+    pub higher_prio_send_advert: bool,
     /// Tracked checks.
     #[serde(default)]
     pub checks: Vec<CheckConfig>,
@@ -103,6 +120,26 @@ mod seconds {
     }
 }
 
+/// Optional durations as (fractional) seconds on the wire.
+mod optional_seconds {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => s.serialize_some(&d.as_secs_f64()),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        Option::<f64>::deserialize(d)?
+            .map(|secs| Duration::try_from_secs_f64(secs).map_err(serde::de::Error::custom))
+            .transpose()
+    }
+}
+
 impl Config {
     /// keepalived's defaults for one instance.
     pub fn new(vrid: u8, priority: u8, primary: IpAddr, vips: Vec<IpAddr>) -> Config {
@@ -122,6 +159,9 @@ impl Config {
             garp_repeat: 5,
             garp_delay: Duration::from_secs(5),
             garp_refresh: Duration::ZERO,
+            garp_lower_prio_repeat: None,
+            garp_lower_prio_delay: None,
+            higher_prio_send_advert: true,
             checks: Vec::new(),
         }
     }
@@ -221,6 +261,11 @@ pub struct Instance {
     master_down_at: Option<Duration>,
     adver_at: Option<Duration>,
     garp_at: Option<Duration>,
+    /// The second burst after a lower-priority advert (`garp_lower_prio_delay`).
+    lower_prio_garp_at: Option<Duration>,
+    /// One advert interval after a lower-priority advert: the other master has heard our
+    /// reassertion and yielded by then, so its announcements can no longer race ours.
+    settle_garp_at: Option<Duration>,
     /// Lower-priority masters are accepted until then (preempt_delay).
     preempt_after: Duration,
     actions: VecDeque<Action>,
@@ -265,6 +310,8 @@ impl Instance {
             master_down_at: None,
             adver_at: None,
             garp_at: None,
+            lower_prio_garp_at: None,
+            settle_garp_at: None,
             preempt_after: Duration::ZERO,
             actions: VecDeque::new(),
             buf: Vec::with_capacity(64),
@@ -329,6 +376,8 @@ impl Instance {
         self.master_down_at = None;
         self.adver_at = None;
         self.garp_at = None;
+        self.lower_prio_garp_at = None;
+        self.settle_garp_at = None;
         self.transition(State::Initialize, "shutdown".into());
     }
 
@@ -380,19 +429,36 @@ impl Instance {
                 } else if theirs > self.priority
                     || (theirs == self.priority && addr_bits(src) > addr_bits(self.config.primary))
                 {
+                    if self.config.higher_prio_send_advert {
+                        self.send_adverts(self.priority);
+                    }
                     if self.config.version() == Version::V3 {
                         self.master_adver_interval = interval;
                     }
                     self.actions.push_back(Action::RemoveVips(self.config.vips.clone()));
                     self.adver_at = None;
                     self.garp_at = None;
+                    self.lower_prio_garp_at = None;
+                    self.settle_garp_at = None;
                     let reason = format!("advert from {src} with priority {theirs}, ours {}", self.priority);
                     self.transition(State::Backup, reason);
                     self.master_down_at = Some(now + self.master_down_interval());
                 } else {
-                    // RFC 9568 (and keepalived): reassert at once against a lower-priority master.
+                    // RFC 9568 (and keepalived): reassert at once against a lower-priority master,
+                    // and win back the clients it may have announced the VIPs to (keepalived:
+                    // now and after garp_lower_prio_delay). Two backups that time out together
+                    // announce at the same moment, so the loser's burst can reach a client after
+                    // ours; bmnet announces once more an advert interval later, when the loser
+                    // has heard us and stopped, rather than leave clients on it for 5 s.
                     self.send_adverts(self.priority);
                     self.adver_at = Some(now + self.config.advert_interval);
+                    let count = self.lower_prio_garp_count();
+                    if count > 0 {
+                        self.actions.push_back(Action::Announce { vips: self.config.vips.clone(), count });
+                        let delay = self.config.garp_lower_prio_delay.unwrap_or(self.config.garp_delay);
+                        self.lower_prio_garp_at = (!delay.is_zero()).then(|| now + delay);
+                        self.settle_garp_at = self.settle_garp_at.or(Some(now + self.config.advert_interval));
+                    }
                 }
             }
         }
@@ -416,6 +482,13 @@ impl Instance {
                         .push_back(Action::Announce { vips: self.config.vips.clone(), count: self.config.garp_repeat });
                     self.garp_at = (!self.config.garp_refresh.is_zero()).then(|| now + self.config.garp_refresh);
                 }
+                let count = self.lower_prio_garp_count();
+                for at in [&mut self.lower_prio_garp_at, &mut self.settle_garp_at] {
+                    if at.is_some_and(|t| t <= now) {
+                        *at = None;
+                        self.actions.push_back(Action::Announce { vips: self.config.vips.clone(), count });
+                    }
+                }
             }
             State::Initialize | State::Fault => {}
         }
@@ -425,7 +498,9 @@ impl Instance {
     pub fn poll_timeout(&self) -> Option<Duration> {
         match self.state {
             State::Backup => self.master_down_at,
-            State::Master => [self.adver_at, self.garp_at].into_iter().flatten().min(),
+            State::Master => {
+                [self.adver_at, self.garp_at, self.lower_prio_garp_at, self.settle_garp_at].into_iter().flatten().min()
+            }
             State::Initialize | State::Fault => None,
         }
     }
@@ -467,6 +542,8 @@ impl Instance {
                 self.actions.push_back(Action::RemoveVips(self.config.vips.clone()));
                 self.adver_at = None;
                 self.garp_at = None;
+                self.lower_prio_garp_at = None;
+                self.settle_garp_at = None;
                 self.transition(State::Fault, reason);
             }
             (State::Backup, true) => {
@@ -498,6 +575,11 @@ impl Instance {
         } else {
             None
         };
+    }
+
+    /// GARPs / NAs per burst after a lower-priority advert.
+    fn lower_prio_garp_count(&self) -> u32 {
+        self.config.garp_lower_prio_repeat.unwrap_or(self.config.garp_repeat)
     }
 
     fn become_backup(&mut self, now: Duration, reason: String) {

@@ -349,6 +349,9 @@ struct Global {
     garp_delay: Option<Duration>,
     garp_repeat: Option<u32>,
     garp_refresh: Option<Duration>,
+    garp_lower_prio_delay: Option<Duration>,
+    garp_lower_prio_repeat: Option<u32>,
+    higher_prio_send_advert: Option<bool>,
     down_timer_adverts: Option<u32>,
     skip_check_adv_addr: bool,
 }
@@ -363,6 +366,20 @@ fn num<T: std::str::FromStr>(p: &mut Parser<'_>, s: &Stmt, i: usize) -> Option<T
         p.report(t, Severity::Error, format!("{}: {:?} is not a valid value", s.key.text, t.text));
     }
     v
+}
+
+/// keepalived's optional boolean argument: none means true; `true`/`on`/`yes` or
+/// `false`/`off`/`no` (`check_true_false`).
+fn flag(p: &mut Parser<'_>, s: &Stmt) -> Option<bool> {
+    match s.args.first().map(|t| t.text.as_str()) {
+        None => Some(true),
+        Some("true" | "on" | "yes") => Some(true),
+        Some("false" | "off" | "no") => Some(false),
+        Some(_) => {
+            p.report(&s.args[0], Severity::Error, format!("{}: {:?} is not true or false", s.key.text, s.args[0].text));
+            None
+        }
+    }
 }
 
 fn seconds(p: &mut Parser<'_>, s: &Stmt) -> Option<Duration> {
@@ -392,6 +409,8 @@ impl Global {
                 "vrrp_garp_master_delay" => self.garp_delay = seconds(p, k),
                 "vrrp_garp_master_repeat" => self.garp_repeat = num(p, k, 0),
                 "vrrp_garp_master_refresh" => self.garp_refresh = seconds(p, k),
+                "vrrp_garp_lower_prio_delay" => self.garp_lower_prio_delay = seconds(p, k),
+                "vrrp_garp_lower_prio_repeat" => self.garp_lower_prio_repeat = num(p, k, 0),
                 "vrrp_down_timer_adverts" => self.down_timer_adverts = num(p, k, 0),
                 "vrrp_skip_check_adv_addr" => self.skip_check_adv_addr = true,
                 // Accepted: identity, the script runner's and the backend's settings.
@@ -410,9 +429,9 @@ impl Global {
                     Severity::Warning,
                     "max_auto_priority has no effect: bmnet runs no realtime scheduler".into(),
                 ),
+                "vrrp_higher_prio_send_advert" => self.higher_prio_send_advert = flag(p, k),
                 "vrrp_strict"
                 | "vrrp_lower_prio_no_advert"
-                | "vrrp_higher_prio_send_advert"
                 | "vrrp_mcast_group4"
                 | "vrrp_mcast_group6"
                 | "vrrp_startup_delay"
@@ -484,7 +503,13 @@ fn read_instance(p: &mut Parser<'_>, s: &Stmt, g: &Global, scripts: &[Script]) -
     c.garp_delay = g.garp_delay.unwrap_or(c.garp_delay);
     c.garp_repeat = g.garp_repeat.unwrap_or(c.garp_repeat);
     c.garp_refresh = g.garp_refresh.unwrap_or(c.garp_refresh);
+    // keepalived: an instance's lower-priority GARPs follow the global ones, which default to
+    // the global garp_master_repeat / garp_master_delay (not the instance's).
+    c.garp_lower_prio_repeat = Some(g.garp_lower_prio_repeat.or(g.garp_repeat).unwrap_or(c.garp_repeat));
+    c.garp_lower_prio_delay = Some(g.garp_lower_prio_delay.or(g.garp_delay).unwrap_or(c.garp_delay));
     c.down_timer_adverts = g.down_timer_adverts.unwrap_or(c.down_timer_adverts);
+    // Unset, it stays on: bmnet's default (see `Config::higher_prio_send_advert`).
+    c.higher_prio_send_advert = g.higher_prio_send_advert.unwrap_or(c.higher_prio_send_advert);
     c.check_vips = !g.skip_check_adv_addr;
     let mut spec = InstanceSpec {
         name: name.text.clone(),
@@ -607,6 +632,13 @@ fn read_instance(p: &mut Parser<'_>, s: &Stmt, g: &Global, scripts: &[Script]) -
             "garp_master_delay" => c.garp_delay = seconds(p, k).unwrap_or(c.garp_delay),
             "garp_master_repeat" => c.garp_repeat = num(p, k, 0).unwrap_or(c.garp_repeat),
             "garp_master_refresh" => c.garp_refresh = seconds(p, k).unwrap_or_default(),
+            "garp_lower_prio_delay" => c.garp_lower_prio_delay = seconds(p, k).or(c.garp_lower_prio_delay),
+            "garp_lower_prio_repeat" => c.garp_lower_prio_repeat = num(p, k, 0).or(c.garp_lower_prio_repeat),
+            "higher_prio_send_advert" => {
+                if let Some(on) = flag(p, k) {
+                    c.higher_prio_send_advert = on;
+                }
+            }
             "down_timer_adverts" => c.down_timer_adverts = num(p, k, 0).unwrap_or(3),
             "skip_check_adv_addr" => c.check_vips = false,
             "use_vmac"
@@ -615,7 +647,6 @@ fn read_instance(p: &mut Parser<'_>, s: &Stmt, g: &Global, scripts: &[Script]) -
             | "accept"
             | "strict_mode"
             | "lower_prio_no_advert"
-            | "higher_prio_send_advert"
             | "mcast_src_ip"
             | "mcast_dst_ip"
             | "unicast_ttl"

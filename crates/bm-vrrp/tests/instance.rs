@@ -128,11 +128,87 @@ fn master_yields_to_higher_priority_and_to_equal_priority_with_higher_address() 
     m.handle_packet(ms(4000), ip("10.0.0.1"), GROUP_V4, 255, &advert("10.0.0.1", 100, Version::V3)).unwrap();
     assert_eq!(m.state(), State::Master);
     assert_eq!(sent_priorities(&actions(&mut m)), [100]);
-    // Equal priority from a higher address: yields, removing the VIP.
+    // Equal priority from a higher address: yields, removing the VIP, with one last advert so
+    // the winner hears a lower priority and announces the VIP again (higher_prio_send_advert).
     m.handle_packet(ms(4100), ip("10.0.0.3"), GROUP_V4, 255, &advert("10.0.0.3", 100, Version::V3)).unwrap();
     assert_eq!(m.state(), State::Backup);
     let acts = actions(&mut m);
     assert!(acts.contains(&Action::RemoveVips(vec![ip("10.0.0.100")])));
+    assert_eq!(sent_priorities(&acts), [100]);
+    // keepalived's default: yield silently.
+    let mut c = config(100);
+    c.higher_prio_send_advert = false;
+    let mut m = Instance::new(c).unwrap();
+    m.start(Duration::ZERO);
+    m.handle_timeout(m.poll_timeout().unwrap());
+    actions(&mut m);
+    m.handle_packet(ms(4100), ip("10.0.0.3"), GROUP_V4, 255, &advert("10.0.0.3", 200, Version::V3)).unwrap();
+    assert_eq!(m.state(), State::Backup);
+    assert_eq!(sent_priorities(&actions(&mut m)), [] as [u8; 0]);
+}
+
+fn announces(acts: &[Action]) -> Vec<u32> {
+    acts.iter()
+        .filter_map(|a| match a {
+            Action::Announce { count, .. } => Some(*count),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Two backups that time out together both announce the VIP; the winner re-announces when it
+/// hears the loser's advert and after `garp_lower_prio_delay` (keepalived), and once more an
+/// advert interval later (bmnet), so clients do not stay on the loser's MAC for seconds.
+#[test]
+fn a_master_hearing_a_lower_priority_advert_announces_the_vips_again() {
+    let mut c = config(100);
+    c.garp_delay = ms(5000);
+    let mut m = Instance::new(c.clone()).unwrap();
+    m.start(Duration::ZERO);
+    m.handle_timeout(m.poll_timeout().unwrap());
+    assert_eq!(m.state(), State::Master);
+    let became = m.poll_timeout().unwrap() - ms(1000);
+    assert_eq!(announces(&actions(&mut m)), [5], "the burst on becoming master");
+    // The loser's advert (equal priority, lower address) 10 ms later.
+    let heard = became + ms(10);
+    m.handle_packet(heard, ip("10.0.0.1"), GROUP_V4, 255, &advert("10.0.0.1", 100, Version::V3)).unwrap();
+    let acts = actions(&mut m);
+    assert_eq!((sent_priorities(&acts), announces(&acts)), (vec![100], vec![5]));
+    // Adverts every second; one advert interval later, when the loser has heard us and stopped,
+    // once more (bmnet); then the master's own delayed burst (5 s after becoming master) and
+    // the lower-priority burst's second half 5 s after hearing it (keepalived).
+    let mut bursts = Vec::new();
+    while let Some(t) = m.poll_timeout().filter(|t| *t <= became + ms(6000)) {
+        m.handle_timeout(t);
+        for n in announces(&actions(&mut m)) {
+            bursts.push((t - became, n));
+        }
+    }
+    assert_eq!(bursts, [(ms(1010), 5), (ms(5000), 5), (ms(5010), 5)]);
+
+    // Configured as keepalived's garp_lower_prio_repeat / _delay; 0 turns it off.
+    c.garp_lower_prio_repeat = Some(2);
+    c.garp_lower_prio_delay = Some(Duration::ZERO);
+    c.garp_delay = Duration::ZERO;
+    let mut m = Instance::new(c.clone()).unwrap();
+    m.start(Duration::ZERO);
+    m.handle_timeout(m.poll_timeout().unwrap());
+    actions(&mut m);
+    m.handle_packet(ms(3500), ip("10.0.0.1"), GROUP_V4, 255, &advert("10.0.0.1", 90, Version::V3)).unwrap();
+    assert_eq!(announces(&actions(&mut m)), [2]);
+    assert_eq!(m.poll_timeout(), Some(ms(4500)), "the next advert, and the settling burst");
+    m.handle_timeout(ms(4500));
+    let acts = actions(&mut m);
+    assert_eq!((sent_priorities(&acts), announces(&acts)), (vec![100], vec![2]));
+    assert_eq!(m.poll_timeout(), Some(ms(5500)), "only adverts from now on");
+    c.garp_lower_prio_repeat = Some(0);
+    let mut m = Instance::new(c).unwrap();
+    m.start(Duration::ZERO);
+    m.handle_timeout(m.poll_timeout().unwrap());
+    actions(&mut m);
+    m.handle_packet(ms(3500), ip("10.0.0.1"), GROUP_V4, 255, &advert("10.0.0.1", 90, Version::V3)).unwrap();
+    let acts = actions(&mut m);
+    assert_eq!((sent_priorities(&acts), announces(&acts)), (vec![100], vec![]));
 }
 
 #[test]

@@ -107,6 +107,8 @@ fn openshift_master_template() {
     assert_eq!(c.unicast_peers, [ip("192.168.111.21"), ip("192.168.111.22")]);
     assert_eq!(c.auth, Some(*b"ostest_a"));
     assert_eq!(c.garp_refresh, Duration::from_secs(60));
+    // keepalived's default: re-announce on a lower-priority advert as on becoming master.
+    assert_eq!((c.garp_lower_prio_repeat, c.garp_lower_prio_delay), (Some(5), Some(Duration::from_secs(5))));
     assert_eq!(api.vips[0].label.as_deref(), Some("vip"));
     assert_eq!(
         c.checks.iter().map(|k| (k.name.as_str(), k.weight, k.rise, k.fall)).collect::<Vec<_>>(),
@@ -151,6 +153,65 @@ fn unknown_and_unsupported_keywords_are_reported_by_line() {
     );
     assert_eq!(conf.instances[0].vips[0].prefix_len, 24);
     assert_eq!(conf.instances[0].vips[0].dev.as_deref(), Some("eth1"));
+}
+
+/// The lower-priority GARPs follow the global settings, which default to the global
+/// garp_master_* (keepalived's `vrrp_complete_instance`), not an instance's own garp_master_*.
+#[test]
+fn lower_priority_garps_follow_global_defs() {
+    let text = "global_defs {\n  vrrp_garp_master_repeat 3\n  vrrp_garp_master_delay 2\n}\n\
+        vrrp_instance A {\n  virtual_router_id 7\n  unicast_src_ip 10.0.0.1\n  garp_master_repeat 9\n  virtual_ipaddress {\n    10.0.0.5\n  }\n}\n\
+        vrrp_instance B {\n  virtual_router_id 8\n  unicast_src_ip 10.0.0.1\n  garp_lower_prio_repeat 0\n  garp_lower_prio_delay 1\n  virtual_ipaddress {\n    10.0.0.6\n  }\n}\n";
+    let conf = parse_keepalived(text, "k.conf", &mut |_| Err("none".into()));
+    assert!(conf.diagnostics.is_empty(), "{:#?}", conf.diagnostics);
+    let (a, b) = (&conf.instances[0].config, &conf.instances[1].config);
+    assert_eq!(
+        (a.garp_repeat, a.garp_lower_prio_repeat, a.garp_lower_prio_delay),
+        (9, Some(3), Some(Duration::from_secs(2)))
+    );
+    assert_eq!((b.garp_lower_prio_repeat, b.garp_lower_prio_delay), (Some(0), Some(Duration::from_secs(1))));
+    let text = "global_defs {\n  vrrp_garp_lower_prio_repeat 1\n  vrrp_garp_lower_prio_delay 0\n}\n\
+        vrrp_instance A {\n  virtual_router_id 7\n  unicast_src_ip 10.0.0.1\n  virtual_ipaddress {\n    10.0.0.5\n  }\n}\n";
+    let conf = parse_keepalived(text, "k.conf", &mut |_| Err("none".into()));
+    assert!(conf.diagnostics.is_empty(), "{:#?}", conf.diagnostics);
+    let a = &conf.instances[0].config;
+    assert_eq!((a.garp_lower_prio_repeat, a.garp_lower_prio_delay), (Some(1), Some(Duration::ZERO)));
+}
+
+/// `higher_prio_send_advert` is on unless turned off, globally or per instance (keepalived's
+/// optional true/false argument); anything else is an error at its place.
+#[test]
+fn higher_prio_send_advert_switches() {
+    let instance = |extra: &str, vrid: u8| {
+        format!(
+            "vrrp_instance I{vrid} {{\n  virtual_router_id {vrid}\n  unicast_src_ip 10.0.0.1\n{extra}  virtual_ipaddress {{\n    10.0.0.5\n  }}\n}}\n"
+        )
+    };
+    let text =
+        [instance("", 1), instance("  higher_prio_send_advert false\n", 2), instance("  higher_prio_send_advert\n", 3)]
+            .concat();
+    let conf = parse_keepalived(&text, "k.conf", &mut |_| Err("none".into()));
+    assert!(conf.diagnostics.is_empty(), "{:#?}", conf.diagnostics);
+    let on: Vec<bool> = conf.instances.iter().map(|i| i.config.higher_prio_send_advert).collect();
+    assert_eq!(on, [true, false, true]);
+
+    let text = format!(
+        "global_defs {{\n  vrrp_higher_prio_send_advert off\n}}\n{}{}",
+        instance("", 1),
+        instance("  higher_prio_send_advert on\n", 2)
+    );
+    let conf = parse_keepalived(&text, "k.conf", &mut |_| Err("none".into()));
+    assert!(conf.diagnostics.is_empty(), "{:#?}", conf.diagnostics);
+    let on: Vec<bool> = conf.instances.iter().map(|i| i.config.higher_prio_send_advert).collect();
+    assert_eq!(on, [false, true]);
+
+    let conf =
+        parse_keepalived(&instance("  higher_prio_send_advert maybe\n", 1), "k.conf", &mut |_| Err("none".into()));
+    assert_eq!(conf.diagnostics.len(), 1);
+    assert_eq!(
+        conf.diagnostics[0].to_string(),
+        "k.conf:4:27: error: higher_prio_send_advert: \"maybe\" is not true or false"
+    );
 }
 
 #[test]

@@ -58,7 +58,13 @@ struct Lan {
     loss: f64,
     delay: Duration,
     partitioned: bool,
+    /// A host on side 0 of any partition: whose MAC its neighbour entry for the VIP names (the
+    /// last announcement it received wins, as Linux lets a gratuitous ARP override).
+    client_arp: Option<usize>,
 }
+
+/// [`Delivery::to`] for the client.
+const CLIENT: usize = usize::MAX;
 
 const VIP: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 100));
 
@@ -87,6 +93,7 @@ impl Lan {
             loss: 0.0,
             delay,
             partitioned: false,
+            client_arp: None,
         }
     }
 
@@ -126,7 +133,22 @@ impl Lan {
                 }
                 Action::AddVips(_) => self.nodes[i].holds_vip = true,
                 Action::RemoveVips(_) => self.nodes[i].holds_vip = false,
-                Action::Announce { .. } | Action::Transition { .. } => {}
+                Action::Announce { .. } => {
+                    // Announcements are repeated bursts: modelled as never lost, only delayed.
+                    if !self.partitioned || self.nodes[i].side == 0 {
+                        let jitter = self.delay / 10 * (self.rng.next() % 11) as u32 / 10;
+                        self.seq += 1;
+                        let at = self.now + self.delay + jitter;
+                        self.queue.push(Reverse(Delivery {
+                            at,
+                            seq: self.seq,
+                            to: CLIENT,
+                            from: i,
+                            bytes: Vec::new(),
+                        }));
+                    }
+                }
+                Action::Transition { .. } => {}
             }
         }
     }
@@ -147,7 +169,9 @@ impl Lan {
             self.now = self.now.max(next);
             while self.queue.peek().is_some_and(|Reverse(d)| d.at <= self.now) {
                 let Reverse(d) = self.queue.pop().unwrap();
-                if self.nodes[d.to].alive {
+                if d.to == CLIENT {
+                    self.client_arp = Some(d.from);
+                } else if self.nodes[d.to].alive {
                     let src = addr(d.from);
                     self.nodes[d.to].inst.handle_packet(self.now, src, bm_vrrp::GROUP_V4, 255, &d.bytes).unwrap();
                     self.drain(d.to);
@@ -215,7 +239,34 @@ proptest! {
         prop_assert_eq!(masters.len(), 1, "masters {:?} priorities {:?}", masters, prios);
         prop_assert_eq!(masters[0], lan.expected_winner());
         let holders: Vec<usize> = (0..lan.nodes.len()).filter(|&i| lan.nodes[i].holds_vip).collect();
-        prop_assert_eq!(holders, masters);
+        prop_assert_eq!(&holders, &masters);
+        // The client sends to the master: the loser's last advert made the winner announce
+        // again, within an advert interval of the settling.
+        lan.run_until(lan.now + interval * 2 + delay * 2);
+        prop_assert_eq!(lan.client_arp, Some(masters[0]), "the client's neighbour entry; priorities {:?}", prios);
+    }
+
+    /// Equal priorities: after the master dies every backup times out at the same moment and
+    /// announces the VIP; the client still ends up on the winner, within two advert intervals
+    /// of the takeover rather than at the next 5 s burst.
+    #[test]
+    fn client_follows_the_winner_of_a_simultaneous_takeover(
+        n in 3usize..=5, version in prop_oneof![Just(Version::V2), Just(Version::V3)], delay_ms in 1u64..=20, seed in any::<u64>()
+    ) {
+        let interval = if version == Version::V2 { Duration::from_secs(1) } else { Duration::from_millis(100) };
+        let delay = Duration::from_millis(delay_ms);
+        let mut lan = Lan::new(&vec![65; n], version, interval, delay, seed);
+        lan.start_all();
+        lan.run_until(lan.worst_master_down() * 3);
+        let old = lan.masters();
+        prop_assert_eq!(old.len(), 1);
+        lan.nodes[old[0]].alive = false;
+        let died = lan.now;
+        let next = lan.expected_winner();
+        lan.run_until(died + lan.worst_master_down() + interval * 2 + delay * 4);
+        prop_assert_eq!(lan.masters(), vec![next]);
+        prop_assert!(lan.now - died < Duration::from_secs(5) + lan.worst_master_down(), "before any 5 s burst");
+        prop_assert_eq!(lan.client_arp, Some(next));
     }
 
     /// A crashed master is replaced within Master_Down_Interval (plus the delay).
