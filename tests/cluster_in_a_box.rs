@@ -53,6 +53,14 @@ fn cluster_in_a_box() {
     println!("node death: the VIP moved in {ms} ms (VRRP log: {:?} ms); bound {bound} ms", r.node_kill_vrrp_ms);
     assert!(*ms <= bound + 1500, "the VIP took {ms} ms to move after the node died; the VRRP bound is {bound} ms");
 
+    // The client follows each move: its neighbour entry names the new holder well before the
+    // 5 s re-announcement (two backups at equal priority announce together when the node dies;
+    // the winner announces again when it hears the loser).
+    for (what, arp) in [("HAProxy", r.haproxy_kill_arp_ms), ("node", r.node_kill_arp_ms)] {
+        let arp = arp.unwrap_or_else(|| panic!("{what} kill: the client's ARP entry never named the new holder"));
+        assert!(arp < 2500, "{what} kill: the client's ARP entry followed the VIP only after {arp} ms");
+    }
+
     // The timeline has every kind of observation, and renders.
     for kind in ["step", "vrrp", "vip", "arp", "http", "dns"] {
         assert!(tl.events.iter().any(|e| e.kind == kind), "no {kind} event in the timeline");
@@ -81,4 +89,11 @@ fn vrrp_timestamps_and_bounds() {
     // RFC 5798: 3 x 0.1 s + (256 - 65) / 256 x 0.1 s.
     assert_eq!(cib::master_down_interval(0.1, 65).as_micros(), 374_609);
     assert_eq!(cib::api_priority_max(), 65);
+}
+
+#[test]
+fn chart_summary_lines_wrap_to_the_width() {
+    assert_eq!(cib::wrap("short line", 150), ["short line"]);
+    assert_eq!(cib::wrap("aaa bbb ccc ddd", 8), ["aaa bbb", "    ccc", "    ddd"]);
+    assert_eq!(cib::wrap("a-very-long-word x", 5), ["a-very-long-word", "    x"]);
 }

@@ -233,6 +233,9 @@ pub struct Report {
     pub haproxy_kill: (String, String, u64),
     /// Killing the holder's HAProxy: the longest run of failed client probes, ms.
     pub haproxy_kill_outage_ms: u64,
+    /// Killing the holder's HAProxy: from the VIP's arrival on the new holder to the client's
+    /// neighbour entry naming it, ms.
+    pub haproxy_kill_arp_ms: Option<u64>,
     /// Killing the holder node: from, to and how long the VIP took to appear on the new
     /// holder, ms (`ip -j addr`).
     pub node_kill: (String, String, u64),
@@ -243,6 +246,9 @@ pub struct Report {
     pub node_kill_bound_ms: u64,
     /// Killing the holder node: the longest run of failed client probes, ms.
     pub node_kill_outage_ms: u64,
+    /// Killing the holder node: from the VIP's arrival on the new holder to the client's
+    /// neighbour entry naming it, ms.
+    pub node_kill_arp_ms: Option<u64>,
     /// Client DNS probes that failed against live nodes (should be none).
     pub dns_probe_failures: usize,
     /// Client DNS probes against live nodes.
@@ -1464,13 +1470,19 @@ frontend stats
         }
         let out = String::from_utf8_lossy(&o.stdout).into_owned();
         let api = format!("api.{ZONE} A: {API_VIP}");
-        for want in [n.ip.as_str(), API_VIP, "MASTER", "bond0.nmconnection", api.as_str()] {
+        // keepalived writes no bmnet status file: the VRRP state shows only under bmnet vrrp run.
+        let vrrp = if self.opts.keepalived { None } else { Some("MASTER") };
+        for want in [Some(n.ip.as_str()), Some(API_VIP), vrrp, Some("bond0.nmconnection"), Some(api.as_str())]
+            .into_iter()
+            .flatten()
+        {
             if !out.contains(want) {
                 return Err(format!("{node}: bmnet inspect does not show {want:?}:\n{out}"));
             }
         }
         self.say(&format!(
-            "check: `bmnet inspect` on {node} shows its addresses, node IP, keyfiles, VRRP state and DNS answers:\n{}",
+            "check: `bmnet inspect` on {node} shows its addresses, node IP, keyfiles, {}DNS answers:\n{}",
+            if vrrp.is_some() { "VRRP state and " } else { "" },
             out.lines().map(|l| format!("           | {l}")).collect::<Vec<_>>().join("\n")
         ));
         Ok(out)
@@ -1614,7 +1626,12 @@ frontend stats
         let (_, _, outage) = self.http_window(t, self.ms_since_start(unix_ms()));
         report.haproxy_kill = (holder.clone(), to, took.as_millis() as u64);
         report.haproxy_kill_outage_ms = outage;
-        self.say(&format!("client: the longest HTTP outage while the VIP moved: {outage} ms"));
+        let (vip_at, arp_at) = self.arrival(&report.haproxy_kill.1, t);
+        report.haproxy_kill_arp_ms = arp_at.zip(vip_at).map(|(a, v)| (a - v).max(0) as u64);
+        self.say(&format!(
+            "client: the longest HTTP outage while the VIP moved: {outage} ms; its ARP entry followed the VIP {}",
+            show_ms(report.haproxy_kill_arp_ms)
+        ));
         let i = self.idx(&holder);
         self.start_haproxy(i)?;
         self.step(&holder, &format!("restart HAProxy on {holder}"), "restart it");
@@ -1679,8 +1696,23 @@ frontend stats
         let from = t_unix - self.t0_unix;
         let (_, _, outage) = self.http_window(from, self.ms_since_start(unix_ms()));
         report.node_kill_outage_ms = outage;
-        self.say(&format!("client: the longest HTTP outage while the VIP moved: {outage} ms"));
+        let (vip_at, arp_at) = self.arrival(&report.node_kill.1, from);
+        report.node_kill_arp_ms = arp_at.zip(vip_at).map(|(a, v)| (a - v).max(0) as u64);
+        self.say(&format!(
+            "client: the longest HTTP outage while the VIP moved: {outage} ms; its ARP entry followed the VIP {}",
+            show_ms(report.node_kill_arp_ms)
+        ));
         Ok(())
+    }
+
+    /// When, after `since` (ms), `node` got the API VIP (`ip -j addr`) and when the client's
+    /// neighbour entry for the VIP first named it.
+    fn arrival(&self, node: &str, since: i64) -> (Option<i64>, Option<i64>) {
+        let events = self.events.lock().unwrap_or_else(|p| p.into_inner());
+        let first = |kind: &str, f: &dyn Fn(&Event) -> bool| {
+            events.iter().filter(|e| e.kind == kind && e.node == node && e.t_ms >= since && f(e)).map(|e| e.t_ms).min()
+        };
+        (first("vip", &|e| e.detail == format!("+{API_VIP}")), first("arp", &|_| true))
     }
 
     fn timeline(&self, window: (i64, i64)) -> Timeline {
@@ -1799,6 +1831,23 @@ fn scenario(c: &mut Cluster) -> Result<(Report, Timeline), String> {
     Ok((report, tl))
 }
 
+fn show_ms(ms: Option<u64>) -> String {
+    match ms {
+        None => "(not seen)".into(),
+        Some(ms) if ms < 40 => "at once (within one 40 ms poll)".into(),
+        Some(ms) => format!("after {ms} ms"),
+    }
+}
+
+/// [`show_ms`] for the summary's narrow lines.
+fn arp_short(ms: Option<u64>) -> String {
+    match ms {
+        None => "? (not seen)".into(),
+        Some(ms) if ms < 40 => "at once".into(),
+        Some(ms) => format!("after {ms} ms"),
+    }
+}
+
 /// The report as a few lines of text.
 pub fn summary(r: &Report) -> Vec<String> {
     let (failed, total) = r.backend_kill_http;
@@ -1807,14 +1856,17 @@ pub fn summary(r: &Report) -> Vec<String> {
     vec![
         format!("API server killed on {}: the VIP stayed, {failed} of {total} HTTP probes failed", r.api_holder),
         format!(
-            "HAProxy killed on {hf}: the VIP moved to {ht} in {hms} ms (3 failed checks + Master_Down_Interval), \
-             longest HTTP outage {} ms",
+            "HAProxy killed on {hf}: the VIP moved to {ht} in {hms} ms (3 failed checks + Master_Down_Interval); \
+             client ARP followed {}; longest HTTP outage {} ms",
+            arp_short(r.haproxy_kill_arp_ms),
             r.haproxy_kill_outage_ms
         ),
         format!(
-            "node {nf} killed: the VIP moved to {nt} in {nms} ms (VRRP log {}; bound {} ms), longest HTTP outage {} ms",
+            "node {nf} killed: the VIP moved to {nt} in {nms} ms (VRRP log {}, bound {} ms); client ARP \
+             followed {}; longest HTTP outage {} ms",
             r.node_kill_vrrp_ms.map_or("?".into(), |v| format!("{v} ms")),
             r.node_kill_bound_ms,
+            arp_short(r.node_kill_arp_ms),
             r.node_kill_outage_ms
         ),
         format!("DNS: {} of {} client probes to live nodes failed", r.dns_probe_failures, r.dns_probes),
@@ -1822,6 +1874,25 @@ pub fn summary(r: &Report) -> Vec<String> {
 }
 
 // -------------------------------------------------------------------- the SVG chart
+
+/// `line` broken at spaces into lines of at most `width` characters (a longer word stays
+/// whole), continuation lines indented by four spaces.
+pub fn wrap(line: &str, width: usize) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    for word in line.split(' ') {
+        let indent = if out.is_empty() { 0 } else { 4 };
+        if !cur.is_empty() && indent + cur.chars().count() + 1 + word.chars().count() > width {
+            out.push(std::mem::take(&mut cur));
+        }
+        if !cur.is_empty() {
+            cur.push(' ');
+        }
+        cur.push_str(word);
+    }
+    out.push(cur);
+    out.into_iter().enumerate().map(|(i, l)| if i == 0 { l } else { format!("    {l}") }).collect()
+}
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
@@ -1859,7 +1930,9 @@ pub fn render_svg(tl: &Timeline) -> String {
     let (from, to) = tl.window_ms;
     let span = (to - from).max(1) as f64;
     let (left, right) = (160.0, 20.0);
-    let top = 70.0 + 14.0 * tl.summary.len() as f64 + 40.0;
+    // The summary, wrapped to the chart's width (about 150 characters of 12 px text).
+    let summary: Vec<String> = tl.summary.iter().flat_map(|l| wrap(l, 150)).collect();
+    let top = 70.0 + 14.0 * summary.len() as f64 + 40.0;
     let width = 1100.0;
     let plot = width - left - right;
     let x = |t: i64| left + ((t - from) as f64 / span * plot).clamp(0.0, plot);
@@ -1883,8 +1956,13 @@ pub fn render_svg(tl: &Timeline) -> String {
         esc(&tl.daemon),
         tl.advert_int
     );
-    for (k, line) in tl.summary.iter().enumerate() {
-        let _ = writeln!(s, "<text x=\"20\" y=\"{}\" fill=\"#424242\">{}</text>", 46.0 + 14.0 * k as f64, esc(line));
+    for (k, line) in summary.iter().enumerate() {
+        let _ = writeln!(
+            s,
+            "<text x=\"20\" y=\"{}\" fill=\"#424242\" xml:space=\"preserve\">{}</text>",
+            46.0 + 14.0 * k as f64,
+            esc(line)
+        );
     }
     // HTTP outages, shaded over every row.
     let http: Vec<&Event> = tl.events.iter().filter(|e| e.kind == "http" && e.t_ms >= from && e.t_ms <= to).collect();
