@@ -317,6 +317,11 @@ fn inspect_shows_the_nodes_vrrp_and_dns() {
         .unwrap();
     assert_eq!(apps["answer"]["Ok"], serde_json::json!(["192.168.111.4"]), "{apps}");
     assert!(!stdout(&inspect()).contains("elsewhere"), "another namespace's daemon is not this node's");
+    // No default route here: the node IP comes from the VRRP instance's VIP subnet, as kubelet's
+    // would, and the VIP itself never qualifies.
+    let node_ip = lines.iter().find(|v| v["type"] == "node_ip").unwrap_or_else(|| panic!("no node_ip: {lines:?}"));
+    assert_eq!(node_ip["vips"], serde_json::json!(["192.168.111.5"]), "{node_ip}");
+    assert_eq!(node_ip["chosen"][0]["addr"], "192.168.111.20/24", "{node_ip}");
     let text = std::process::Command::new("ip")
         .args(["netns", "exec", &ns.name, env!("CARGO_BIN_EXE_bmnet"), "inspect"])
         .env("BMNET_STATUS_DIR", &status_dir)
@@ -326,5 +331,7 @@ fn inspect_shows_the_nodes_vrrp_and_dns() {
     assert!(text.contains("VRRP (bmnet vrrp run, pid"), "{text}");
     assert!(text.contains("VI_1 on eth0 (vrid 51): MASTER priority 150, VIPs 192.168.111.5/32"), "{text}");
     assert!(text.contains("api.ostest.example.com A: 192.168.111.5"), "{text}");
+    assert!(text.contains("Node IP (VIP subnets of this node's VRRP instances: 192.168.111.5;"), "{text}");
+    assert!(text.contains("--node-ip=192.168.111.20\n"), "{text}");
     let _ = std::fs::remove_dir_all(&status_dir);
 }

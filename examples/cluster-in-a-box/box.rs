@@ -1470,9 +1470,12 @@ frontend stats
         }
         let out = String::from_utf8_lossy(&o.stdout).into_owned();
         let api = format!("api.{ZONE} A: {API_VIP}");
-        // keepalived writes no bmnet status file: the VRRP state shows only under bmnet vrrp run.
-        let vrrp = if self.opts.keepalived { None } else { Some("MASTER") };
-        for want in [Some(n.ip.as_str()), Some(API_VIP), vrrp, Some("bond0.nmconnection"), Some(api.as_str())]
+        // keepalived writes no bmnet status file: the VRRP state, and the node IP taken from its
+        // VIP subnets (the one `bmnet node-ip set` chose), show only under bmnet vrrp run.
+        let node_ip = format!("--node-ip={}\n", n.ip);
+        let (vrrp, node_ip) =
+            if self.opts.keepalived { (None, None) } else { (Some("MASTER"), Some(node_ip.as_str())) };
+        for want in [Some(n.ip.as_str()), Some(API_VIP), vrrp, node_ip, Some("bond0.nmconnection"), Some(api.as_str())]
             .into_iter()
             .flatten()
         {

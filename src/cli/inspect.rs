@@ -34,8 +34,13 @@ pub(crate) fn run(out: &mut Output) -> Status {
     };
     let ifaces = host::interfaces(&snapshot);
     let pitfalls = analyze(&ifaces);
-    // What `bmnet node-ip` would choose here with no VIPs or hints: the default route's link.
-    let node_ip = nodeip::select(&snapshot, &Policy::default());
+    // What `bmnet node-ip` would choose here: with the VIPs of this namespace's VRRP daemons,
+    // OpenShift's chain (the VIP subnets first), as the node's kubelet would be configured;
+    // with none, the default route's link.
+    let vrrp_status = super::status::read_all("vrrp");
+    let vips = status_vips(&vrrp_status);
+    let policy = if vips.is_empty() { Policy::default() } else { Policy::openshift(vips.clone(), Vec::new()) };
+    let node_ip = nodeip::select(&snapshot, &policy);
     if out.json() {
         for iface in &ifaces {
             out.json_line(&interface_record(iface));
@@ -47,10 +52,19 @@ pub(crate) fn run(out: &mut Output) -> Status {
         }
         let mut v = json!(node_ip);
         v["type"] = json!("node_ip");
+        v["vips"] = json!(vips);
         out.json_line(&v);
     } else {
         out.text(&render(&ifaces, &pitfalls));
-        out.text("\nNode IP (no VIPs or hints given; `bmnet node-ip --vip ...` for a cluster):\n");
+        if vips.is_empty() {
+            out.text("\nNode IP (no VIPs or hints given; `bmnet node-ip --vip ...` for a cluster):\n");
+        } else {
+            let shown: Vec<String> = vips.iter().map(ToString::to_string).collect();
+            out.text(&format!(
+                "\nNode IP (VIP subnets of this node's VRRP instances: {}; as `bmnet node-ip --vip ...`):\n",
+                shown.join(", ")
+            ));
+        }
         if node_ip.chosen.is_empty() {
             out.text("  none qualifies\n");
         } else {
@@ -59,14 +73,28 @@ pub(crate) fn run(out: &mut Output) -> Status {
         out.text(&super::nodeip::explain(&node_ip));
     }
     keyfiles(out);
-    vrrp(out);
+    vrrp(out, &vrrp_status);
     dns(out);
     Status::Ok
 }
 
+/// The VIPs of the VRRP daemons' instances (`ADDR/PREFIX` in their status), sorted, once each.
+fn status_vips(daemons: &[Value]) -> Vec<IpAddr> {
+    let mut vips: Vec<IpAddr> = daemons
+        .iter()
+        .flat_map(|d| d["instances"].as_array().into_iter().flatten())
+        .flat_map(|i| i["vips"].as_array().into_iter().flatten())
+        .filter_map(Value::as_str)
+        .filter_map(|v| v.split('/').next()?.parse().ok())
+        .collect();
+    vips.sort();
+    vips.dedup();
+    vips
+}
+
 /// The VRRP instances a `bmnet vrrp run` in this network namespace holds.
-fn vrrp(out: &mut Output) {
-    for daemon in super::status::read_all("vrrp") {
+fn vrrp(out: &mut Output, daemons: &[Value]) {
+    for daemon in daemons {
         let instances = daemon["instances"].as_array().cloned().unwrap_or_default();
         if out.json() {
             for i in instances {
