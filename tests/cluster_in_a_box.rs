@@ -44,21 +44,34 @@ fn cluster_in_a_box() {
     let (from, to, _) = &r.haproxy_kill;
     assert_eq!(*from, r.api_holder);
     assert!(to.starts_with("master-") && to != from, "{from} -> {to}");
-    // A dead node does, within the VRRP bound (Master_Down_Interval), with a generous margin
-    // for polling `ip -j addr` every 40 ms on a loaded machine.
+    // A dead node does, taken over by the RFC 5798 timer (Master_Down_Interval); how long it
+    // took is printed, not asserted (timing belongs to benches; the bound is checked on virtual
+    // time by crates/bm-vrrp/tests/simulator.rs).
     let (from, to, ms) = &r.node_kill;
     assert!(to.starts_with("master-") && to != from, "{from} -> {to}");
     let bound = cib::master_down_interval(advert, cib::api_priority_max()).as_millis() as u64;
     assert_eq!(r.node_kill_bound_ms, bound);
     println!("node death: the VIP moved in {ms} ms (VRRP log: {:?} ms); bound {bound} ms", r.node_kill_vrrp_ms);
-    assert!(*ms <= bound + 1500, "the VIP took {ms} ms to move after the node died; the VRRP bound is {bound} ms");
-
-    // The client follows each move: its neighbour entry names the new holder well before the
-    // 5 s re-announcement (two backups at equal priority announce together when the node dies;
-    // the winner announces again when it hears the loser).
-    for (what, arp) in [("HAProxy", r.haproxy_kill_arp_ms), ("node", r.node_kill_arp_ms)] {
-        let arp = arp.unwrap_or_else(|| panic!("{what} kill: the client's ARP entry never named the new holder"));
-        assert!(arp < 2500, "{what} kill: the client's ARP entry followed the VIP only after {arp} ms");
+    assert!(r.node_kill_vrrp_ms.is_some(), "{to} logged no transition to MASTER after the kill");
+    let killed_at = tl
+        .events
+        .iter()
+        .find(|e| e.kind == "step" && e.detail == format!("kill node {from}"))
+        .map(|e| e.t_ms)
+        .expect("the node kill on the timeline");
+    assert!(
+        tl.events.iter().any(|e| e.kind == "vrrp"
+            && e.node == *to
+            && e.t_ms >= killed_at
+            && e.detail.starts_with("BACKUP -> MASTER (master down interval expired)")),
+        "{to} did not take over on its master-down timer"
+    );
+    // The client follows each move: its neighbour entry names the new holder (printed: how
+    // soon; the simulator checks on virtual time that it is within two advert intervals).
+    for (what, arp, holder) in [("HAProxy", r.haproxy_kill_arp_ms, &r.haproxy_kill.1), ("node", r.node_kill_arp_ms, to)]
+    {
+        let arp = arp.unwrap_or_else(|| panic!("{what} kill: the client's ARP entry never named {holder}"));
+        println!("{what} kill: the client's ARP entry named {holder} {arp} ms after the VIP arrived");
     }
 
     // The timeline has every kind of observation, and renders.
