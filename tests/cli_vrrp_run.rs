@@ -69,14 +69,14 @@ fn config_errors_and_unsupported_keywords_are_refused() {
     assert_eq!(o.status.code(), Some(1), "{}", err(&o));
     assert!(err(&o).contains("bad.conf:"), "diagnostics name the file: {}", err(&o));
 
-    let notify = file(
-        "notify.conf",
+    let vmac = file(
+        "vmac.conf",
         "vrrp_instance A {\n    interface eth0\n    virtual_router_id 5\n    priority 50\n    \
-         notify_master /bin/true\n    virtual_ipaddress {\n        10.0.0.5/24\n    }\n}\n",
+         use_vmac\n    virtual_ipaddress {\n        10.0.0.5/24\n    }\n}\n",
     );
-    let o = bmnet(&["vrrp", "run", "--config", &notify]);
+    let o = bmnet(&["vrrp", "run", "--config", &vmac]);
     assert_eq!(o.status.code(), Some(1), "{}", err(&o));
-    assert!(err(&o).contains("instance A: notify scripts are not run by bmnet yet"), "{}", err(&o));
+    assert!(err(&o).contains("vmac.conf:5:5: error: use_vmac changes behaviour and is not supported"), "{}", err(&o));
 
     let o = bmnet(&["vrrp", "run", "--config", "/nonexistent/keepalived.conf"]);
     assert_eq!(o.status.code(), Some(2), "{}", err(&o));

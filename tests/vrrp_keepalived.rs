@@ -404,3 +404,93 @@ fn json_transitions() {
         assert!(r["at"].as_str().is_some_and(|s| s.ends_with('Z')), "{r}");
     }
 }
+
+/// One keepalived.conf template with notify scripts and tracked interfaces, run by keepalived
+/// on one host and by `bmnet vrrp run --config` on the other. bmnet (150) tracks `trk0` with
+/// weight -100 and `trk1` with weight 0: `trk0` down drops it to 50 and keepalived (100)
+/// preempts; `trk1` down is a FAULT. Both daemons' notify scripts log what they were called
+/// with, and bmnet's calls must read as keepalived's do.
+#[test]
+fn notify_scripts_and_tracked_interfaces() {
+    let lab = Lab::new("notify", 2);
+    let vip = lab.vip4();
+    let script = lab.dir.join("notify.sh");
+    std::fs::write(&script, "#!/bin/sh\nf=$1\nshift\necho \"$*\" >> \"$f\"\n").expect("notify script");
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
+    for host in 1..=2 {
+        for trk in ["trk0", "trk1"] {
+            let peer = format!("{trk}p");
+            for args in [
+                vec!["-n", lab.ns(host), "link", "add", trk, "type", "veth", "peer", "name", &peer],
+                vec!["-n", lab.ns(host), "link", "set", &peer, "up"],
+                vec!["-n", lab.ns(host), "link", "set", trk, "up"],
+            ] {
+                let o = Command::new("ip").args(&args).output().expect("ip");
+                assert!(o.status.success(), "ip {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+            }
+        }
+    }
+    let log = |host: usize, what: &str| lab.dir.join(format!("h{host}-{what}.log"));
+    let conf = |host: usize, priority: u8| {
+        let (states, all) = (log(host, "states"), log(host, "notify"));
+        let (s, states, all) = (script.display(), states.display(), all.display());
+        format!(
+            "global_defs {{\n    script_user root\n}}\n\
+             vrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 59\n    \
+             priority {priority}\n    advert_int 0.1\n    version 3\n    \
+             virtual_ipaddress {{\n        {vip}/24\n    }}\n    \
+             track_interface {{\n        trk0 weight -100\n        trk1\n    }}\n    \
+             notify_master \"{s} {states} MASTER\"\n    notify_backup \"{s} {states} BACKUP\"\n    \
+             notify_fault \"{s} {states} FAULT\"\n    notify_stop \"{s} {states} STOP\"\n    \
+             notify \"{s} {all}\"\n}}\n"
+        )
+    };
+    let mut ka = lab.keepalived(1, &conf(1, 100));
+    let path = lab.dir.join("bmnet-keepalived.conf");
+    std::fs::write(&path, conf(2, 150)).expect("write config");
+    let check = Command::new(bmnet_bin()).args(["vrrp", "check-config"]).arg(&path).output().expect("check-config");
+    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stdout));
+    let mut bm = lab.bmnet(bmnet_bin(), 2, &["--config".into(), path.display().to_string()]);
+    lab.converge(&vip, 2, CONVERGE, SETTLE, &[&ka, &bm]);
+
+    let link = |trk: &str, state: &str| {
+        let o = Command::new("ip").args(["-n", lab.ns(2), "link", "set", trk, state]).output().expect("ip link");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    link("trk0", "down");
+    let t = lab.converge(&vip, 1, CONVERGE, SETTLE, &[&ka, &bm]);
+    report("notify", "bmnet's tracked trk0 down (150 -> 50) -> keepalived (100) master", t);
+    link("trk0", "up");
+    let t = lab.converge(&vip, 2, CONVERGE, SETTLE, &[&ka, &bm]);
+    report("notify", "trk0 up -> bmnet preempts", t);
+    link("trk1", "down");
+    let t = lab.converge(&vip, 1, CONVERGE, SETTLE, &[&ka, &bm]);
+    report("notify", "bmnet's tracked trk1 (weight 0) down -> FAULT, keepalived master", t);
+    assert_logged(&bm, "MASTER -> FAULT (check interface:trk1 failing)");
+    link("trk1", "up");
+    let t = lab.converge(&vip, 2, CONVERGE, SETTLE, &[&ka, &bm]);
+    report("notify", "trk1 up -> bmnet preempts", t);
+    bm.stop();
+    lab.converge(&vip, 1, CONVERGE, SETTLE, &[&ka]);
+    ka.stop();
+
+    let read = |p: std::path::PathBuf| std::fs::read_to_string(&p).unwrap_or_default();
+    assert_eq!(
+        read(log(2, "states")),
+        "BACKUP\nMASTER\nBACKUP\nMASTER\nFAULT\nBACKUP\nMASTER\nSTOP\n",
+        "bmnet's notify_<state> calls"
+    );
+    assert_eq!(
+        read(log(2, "notify")),
+        "INSTANCE VI_1 BACKUP 150\nINSTANCE VI_1 MASTER 150\nINSTANCE VI_1 BACKUP 50\nINSTANCE VI_1 MASTER 150\n\
+         INSTANCE VI_1 FAULT 150\nINSTANCE VI_1 BACKUP 150\nINSTANCE VI_1 MASTER 150\nINSTANCE VI_1 STOP 150\n",
+        "bmnet's notify calls"
+    );
+    // keepalived, with the same template: the same scripts, the same arguments.
+    let ka_states = read(log(1, "states"));
+    let ka_notify = read(log(1, "notify"));
+    println!("keepalived's notify calls:\n{ka_notify}");
+    assert!(ka_states.starts_with("BACKUP\nMASTER\n") && ka_states.ends_with("STOP\n"), "{ka_states}");
+    assert!(ka_notify.starts_with("INSTANCE VI_1 BACKUP 100\nINSTANCE VI_1 MASTER 100\n"), "{ka_notify}");
+    assert!(ka_notify.ends_with("INSTANCE VI_1 STOP 100\n"), "{ka_notify}");
+}

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bmnet::vrrp::socket::{CheckScript, Daemon, Event, InstanceSetup, VipSpec};
-use bmnet::vrrp::{CheckConfig, Config, KeepalivedConfig, Severity, Version, parse_keepalived};
+use bmnet::vrrp::{CheckConfig, Config, KeepalivedConfig, Notify, Severity, Version, parse_keepalived};
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 
@@ -225,7 +225,7 @@ fn from_flags(args: &RunArgs) -> Result<(Vec<InstanceSetup>, Vec<CheckScript>), 
         });
         scripts.push(CheckScript { name: "check".into(), command: cmd.clone(), interval, timeout });
     }
-    Ok((vec![InstanceSetup { name: args.name.clone(), interface, config, vips }], scripts))
+    Ok((vec![InstanceSetup { name: args.name.clone(), interface, config, vips, notify: Notify::default() }], scripts))
 }
 
 /// The instances of a keepalived.conf; what the daemon would run differently is refused.
@@ -233,16 +233,6 @@ fn from_conf(conf: &KeepalivedConfig) -> Result<(Vec<InstanceSetup>, Vec<CheckSc
     let mut setups = Vec::new();
     for i in &conf.instances {
         let interface = i.interface.clone().ok_or_else(|| format!("instance {}: no interface", i.name))?;
-        if !i.track_interfaces.is_empty() {
-            return Err(format!("instance {}: track_interface is not run by bmnet yet; remove it", i.name));
-        }
-        let n = &i.notify;
-        if n.master.is_some() || n.backup.is_some() || n.fault.is_some() || n.stop.is_some() || n.any.is_some() {
-            return Err(format!(
-                "instance {}: notify scripts are not run by bmnet yet (use --json transitions); remove them",
-                i.name
-            ));
-        }
         let vips = i
             .vips
             .iter()
@@ -253,7 +243,13 @@ fn from_conf(conf: &KeepalivedConfig) -> Result<(Vec<InstanceSetup>, Vec<CheckSc
                 label: v.label.clone(),
             })
             .collect();
-        setups.push(InstanceSetup { name: i.name.clone(), interface, config: i.config.clone(), vips });
+        setups.push(InstanceSetup {
+            name: i.name.clone(),
+            interface,
+            config: i.config.clone(),
+            vips,
+            notify: i.notify.clone(),
+        });
     }
     let scripts = conf
         .scripts

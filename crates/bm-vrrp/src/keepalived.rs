@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::instance::{Config, ConfigError};
 use crate::packet::Version;
-use crate::track::CheckConfig;
+use crate::track::{CheckConfig, TRACK_INTERFACE_PREFIX};
 
 /// How bad a diagnostic is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -604,7 +604,17 @@ fn read_instance(p: &mut Parser<'_>, s: &Stmt, g: &Global, scripts: &[Script]) -
                         continue;
                     };
                     let weight = match (t.args.first(), t.args.get(1)) {
-                        (Some(w), Some(v)) if w.text == "weight" => v.text.parse().unwrap_or(script.weight),
+                        (Some(w), Some(v)) if w.text == "weight" => match v.text.parse::<i32>() {
+                            Ok(n) if (-253..=253).contains(&n) => n,
+                            _ => {
+                                p.report(
+                                    v,
+                                    Severity::Error,
+                                    format!("track_script {}: weight -253 to 253", t.key.text),
+                                );
+                                continue;
+                            }
+                        },
                         _ => script.weight,
                     };
                     c.checks.push(CheckConfig {
@@ -618,10 +628,32 @@ fn read_instance(p: &mut Parser<'_>, s: &Stmt, g: &Global, scripts: &[Script]) -
             "track_interface" => {
                 for t in k.block.as_deref().unwrap_or_default() {
                     let weight = match (t.args.first(), t.args.get(1)) {
-                        (Some(w), Some(v)) if w.text == "weight" => v.text.parse().unwrap_or(0),
-                        _ => 0,
+                        (None, _) => Some(0),
+                        (Some(w), Some(v)) if w.text == "weight" => match v.text.parse::<i32>() {
+                            Ok(n) if (-253..=253).contains(&n) => Some(n),
+                            _ => {
+                                p.report(
+                                    v,
+                                    Severity::Error,
+                                    format!("track_interface {}: weight -253 to 253", t.key.text),
+                                );
+                                None
+                            }
+                        },
+                        (Some(a), _) => {
+                            p.report(
+                                a,
+                                Severity::Error,
+                                format!("track_interface {}: expected `weight N`", t.key.text),
+                            );
+                            None
+                        }
                     };
-                    spec.track_interfaces.push((t.key.text.clone(), weight));
+                    if t.args.get(2).is_some_and(|r| r.text == "reverse") {
+                        p.report(&t.key, Severity::Error, "weight ... reverse is not supported".into());
+                    } else if let Some(weight) = weight {
+                        spec.track_interfaces.push((t.key.text.clone(), weight));
+                    }
                 }
             }
             "notify_master" => spec.notify.master = Some(joined(k)),
@@ -664,6 +696,27 @@ fn read_instance(p: &mut Parser<'_>, s: &Stmt, g: &Global, scripts: &[Script]) -
             }
             other => p.report(&k.key, Severity::Warning, format!("unknown vrrp_instance keyword {other}: ignored")),
         }
+    }
+    // Tracked interfaces become checks the backend feeds with their carrier; the instance's own
+    // interface is always tracked (FAULT), so keepalived ignores it there, and so do we.
+    spec.track_interfaces.retain(|(name, _)| {
+        let own = spec.interface.as_deref() == Some(name.as_str());
+        if own {
+            p.report(
+                &s.key,
+                Severity::Warning,
+                format!("vrrp_instance {}: track_interface {name} is its own interface: ignored", spec.name),
+            );
+        }
+        !own
+    });
+    for (name, weight) in &spec.track_interfaces {
+        spec.config.checks.push(CheckConfig {
+            name: format!("{TRACK_INTERFACE_PREFIX}{name}"),
+            weight: *weight,
+            rise: 1,
+            fall: 1,
+        });
     }
     if spec.initial_master && !priority_given {
         spec.config.priority = 255; // keepalived: state MASTER without a priority is the owner

@@ -19,6 +19,12 @@ pub struct CheckConfig {
     pub fall: u32,
 }
 
+/// A check named `interface:NAME` tracks interface `NAME`'s carrier instead of a script, as
+/// keepalived's `track_interface` does: [`parse_keepalived`](crate::parse_keepalived) names
+/// them so, and the socket backend reports each carrier change as the check's result (rise and
+/// fall 1). A core user reports them with [`Instance::set_check`](crate::Instance::set_check).
+pub const TRACK_INTERFACE_PREFIX: &str = "interface:";
+
 /// A check's counter and verdict.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Check {

@@ -256,3 +256,43 @@ proptest! {
         }
     }
 }
+
+/// `track_interface` becomes checks named `interface:NAME` (rise and fall 1) that the socket
+/// backend feeds with the carrier; the instance's own interface is ignored, as keepalived does;
+/// a bad weight is an error at its place.
+#[test]
+fn tracked_interfaces_are_checks() {
+    let text = "vrrp_instance A {\n  interface eth0\n  virtual_router_id 7\n  unicast_src_ip 10.0.0.1\n  \
+                track_interface {\n    eth1 weight -30\n    eth2\n    eth0\n  }\n  virtual_ipaddress {\n    10.0.0.5\n  }\n}\n";
+    let conf = parse_keepalived(text, "k.conf", &mut |_| Err("none".into()));
+    assert_eq!(conf.diagnostics.len(), 1, "{:#?}", conf.diagnostics);
+    assert_eq!(
+        conf.diagnostics[0].to_string(),
+        "k.conf:1:1: warning: vrrp_instance A: track_interface eth0 is its own interface: ignored"
+    );
+    let a = &conf.instances[0];
+    assert_eq!(a.track_interfaces, [("eth1".to_string(), -30), ("eth2".to_string(), 0)]);
+    let checks: Vec<_> = a.config.checks.iter().map(|c| (c.name.as_str(), c.weight, c.rise, c.fall)).collect();
+    assert_eq!(checks, [("interface:eth1", -30, 1, 1), ("interface:eth2", 0, 1, 1)]);
+
+    // Through the core: eth1 down costs 30, eth2 down is a fault.
+    let mut i = Instance::new(a.config.clone()).unwrap();
+    i.start(Duration::ZERO);
+    i.set_check(Duration::ZERO, "interface:eth1", false);
+    assert_eq!(i.priority(), 70);
+    i.set_check(Duration::ZERO, "interface:eth2", false);
+    assert_eq!(i.state(), State::Fault);
+
+    let text = "vrrp_instance A {\n  interface eth0\n  virtual_router_id 7\n  track_interface {\n    eth1 weight 300\n    \
+                eth2 wait 3\n    eth3 weight 5 reverse\n  }\n  virtual_ipaddress {\n    10.0.0.5\n  }\n}\n";
+    let conf = parse_keepalived(text, "k.conf", &mut |_| Err("none".into()));
+    let shown: Vec<String> = conf.diagnostics.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        shown,
+        [
+            "k.conf:5:17: error: track_interface eth1: weight -253 to 253",
+            "k.conf:6:10: error: track_interface eth2: expected `weight N`",
+            "k.conf:7:5: error: weight ... reverse is not supported",
+        ]
+    );
+}

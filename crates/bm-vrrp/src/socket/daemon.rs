@@ -8,11 +8,12 @@ use std::time::{Duration, Instant};
 
 use super::announce::Announcer;
 use super::netlink::{Address, Link, LinkMonitor, Netlink};
+use super::notify::Notifier;
 use super::script::{CheckScript, RunResult, ScriptRunner};
 use super::sys;
 use super::vrrp_socket::VrrpSocket;
 use super::{Error, Event};
-use crate::{Action, Config, Instance, State};
+use crate::{Action, Config, Instance, Notify, State, TRACK_INTERFACE_PREFIX};
 
 /// A VIP as it is added to the interface.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,7 +40,12 @@ pub struct InstanceSetup {
     pub config: Config,
     /// The VIPs with their prefix lengths; they must be `config.vips`, in any order.
     pub vips: Vec<VipSpec>,
+    /// Scripts to run on its transitions.
+    pub notify: Notify,
 }
+
+/// How long a stopping daemon waits for its notify scripts (`notify_stop`) to finish.
+const NOTIFY_STOP_WAIT: Duration = Duration::from_secs(2);
 
 /// How long a fresh IPv6 link-local address may stay tentative before the daemon gives up.
 const DAD_WAIT: Duration = Duration::from_secs(5);
@@ -51,6 +57,9 @@ struct Running {
     ipv6: bool,
     /// `(ifindex, addr, prefix, label)` for every VIP.
     vips: Vec<(u32, IpAddr, u8, Option<String>)>,
+    /// `(ifindex, check name)` of every tracked interface.
+    tracked: Vec<(u32, String)>,
+    notify: Notify,
 }
 
 /// The running daemon; see [`Daemon::run`].
@@ -62,6 +71,7 @@ pub struct Daemon {
     netlink: Netlink,
     monitor: LinkMonitor,
     scripts: Vec<ScriptRunner>,
+    notifier: Notifier,
     started: bool,
 }
 
@@ -140,12 +150,16 @@ impl Daemon {
                 // keepalived.conf leaves it 0.0.0.0 for both families: the VIPs decide.
                 config.primary = primary_address(&mut netlink, link, ipv6, &config.vips)?;
             }
+            let mut tracked = Vec::new();
             for check in &config.checks {
-                if !scripts.iter().any(|s| s.name == check.name) {
+                if let Some(name) = check.name.strip_prefix(TRACK_INTERFACE_PREFIX) {
+                    let tracked_link = find_link(&links, name)?;
+                    tracked.push((tracked_link.index, tracked_link.up, check.name.clone()));
+                } else if !scripts.iter().any(|s| s.name == check.name) {
                     return Err(Error::UnknownScript { instance: setup.name.clone(), script: check.name.clone() });
                 }
             }
-            let instance = Instance::new(config.clone())
+            let mut instance = Instance::new(config.clone())
                 .map_err(|source| Error::Config { instance: setup.name.clone(), source })?;
             let mut vips = Vec::new();
             for v in &setup.vips {
@@ -184,10 +198,20 @@ impl Daemon {
                     .map_err(io_error(format!("opening a raw VRRP socket on {}", link.name)))?;
                 sockets.push(socket);
             }
-            let mut instance = instance;
-            let epoch_zero = Duration::ZERO;
-            instance.set_link(epoch_zero, link.up);
-            instances.push(Running { name: setup.name, instance, ifindex: link.index, ipv6, vips });
+            instance.set_link(Duration::ZERO, link.up);
+            for (_, up, check) in &tracked {
+                instance.set_check(Duration::ZERO, check, *up);
+            }
+            let tracked = tracked.into_iter().map(|(index, _, check)| (index, check)).collect();
+            instances.push(Running {
+                name: setup.name,
+                instance,
+                ifindex: link.index,
+                ipv6,
+                vips,
+                tracked,
+                notify: setup.notify,
+            });
         }
         let mut announcers = HashMap::new();
         for (index, (name, mac, v4, v6)) in families {
@@ -197,7 +221,17 @@ impl Daemon {
         }
         let epoch = Instant::now();
         let scripts = scripts.into_iter().map(|s| ScriptRunner::new(s, epoch)).collect();
-        Ok(Daemon { epoch, instances, sockets, announcers, netlink, monitor, scripts, started: false })
+        Ok(Daemon {
+            epoch,
+            instances,
+            sockets,
+            announcers,
+            netlink,
+            monitor,
+            scripts,
+            notifier: Notifier::default(),
+            started: false,
+        })
     }
 
     fn now(&self) -> Duration {
@@ -245,6 +279,7 @@ impl Daemon {
 
     fn run_loop(&mut self, stop: BorrowedFd<'_>, events: &mut dyn FnMut(Event)) -> Result<(), Error> {
         loop {
+            self.notifier.reap();
             let now = self.now();
             for i in 0..self.instances.len() {
                 if self.instances[i].instance.poll_timeout().is_some_and(|t| t <= now) {
@@ -319,10 +354,14 @@ impl Daemon {
         let now = self.now();
         for (index, up) in changes {
             for i in 0..self.instances.len() {
-                if self.instances[i].ifindex == index {
-                    self.instances[i].instance.set_link(now, up);
-                    self.drain(i, events);
+                let r = &mut self.instances[i];
+                if r.ifindex == index {
+                    r.instance.set_link(now, up);
                 }
+                for (_, check) in r.tracked.iter().filter(|(k, _)| *k == index) {
+                    r.instance.set_check(now, check, up);
+                }
+                self.drain(i, events);
             }
         }
     }
@@ -401,7 +440,11 @@ impl Daemon {
                     }
                 }
                 Action::Transition { from, to, reason, priority } => {
+                    let failures = self.notifier.fire(&r.notify, &r.name, to, priority);
                     events(Event::Transition { instance: r.name.clone(), from, to, reason, priority });
+                    for message in failures {
+                        events(warn(message));
+                    }
                 }
             }
         }
@@ -418,5 +461,7 @@ impl Daemon {
         for s in &mut self.scripts {
             s.stop();
         }
+        // notify_stop scripts get a moment; keepalived does not wait for them at all.
+        self.notifier.finish(NOTIFY_STOP_WAIT);
     }
 }

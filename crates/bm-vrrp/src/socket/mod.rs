@@ -13,7 +13,11 @@
 //!   `RTMGRP_LINK` subscription and put instances in and out of FAULT.
 //! - Takeovers are announced with gratuitous ARPs ([`garp_frame`]) over an `AF_PACKET` socket and
 //!   unsolicited neighbour advertisements ([`na_message`]) over an ICMPv6 socket.
-//! - Check scripts ([`CheckScript`]) run as children with a timeout and never block the loop.
+//! - Check scripts ([`CheckScript`]) run as children with a timeout and never block the loop;
+//!   notify scripts run on every transition, unwaited.
+//! - Tracked interfaces (keepalived's `track_interface`) are checks named `interface:NAME`
+//!   (see [`TRACK_INTERFACE_PREFIX`](crate::TRACK_INTERFACE_PREFIX)) whose result is the
+//!   interface's carrier.
 //!
 //! Needs `CAP_NET_RAW` and `CAP_NET_ADMIN`. The only `unsafe` code of the crate is in the private
 //! `sys` module (poll, recvmsg/sendmsg with control messages, sockaddr_ll).
@@ -23,6 +27,7 @@
 mod announce;
 mod daemon;
 mod netlink;
+mod notify;
 mod script;
 mod sys;
 mod vrrp_socket;
