@@ -6,7 +6,7 @@
 //! Covered: VRRPv3 over IPv4 and IPv6 multicast, VRRPv2 with PASS authentication, unicast
 //! peers; elections won by either side, preemption and `nopreempt`; keepalived stopped with
 //! SIGTERM and killed with SIGKILL, bmnet stopped and killed; a failing check script lowering
-//! bmnet's priority. Takeover times are printed (`--nocapture`), never asserted: timing
+//! bmnet's priority; tracked interfaces and notify scripts from one keepalived.conf run by both. Takeover times are printed (`--nocapture`), never asserted: timing
 //! belongs to the bench (`benches/vrrp_failover.rs`).
 //!
 //! Needs root, iproute2 and keepalived (`apt-get install -y keepalived`); without them the
