@@ -78,7 +78,7 @@ pub fn read_addresses(doc: &Document, group: &str) -> AddressesRead {
 
 /// The entries of one group NetworkManager reads.
 pub(crate) fn group_entries<'d>(doc: &'d Document, group: &str) -> Vec<EntryRef<'d>> {
-    doc.entries().filter(|e| e.group == group).collect()
+    doc.entries_of(group).collect()
 }
 
 /// [`read_addresses`] on a group's entries.
@@ -90,10 +90,9 @@ pub(crate) fn read_addresses_in(entries: &[EntryRef<'_>], ipv6: bool) -> Address
         let value = unescaped(raw);
         let mut warn = |msg: String| out.warnings.push((key.to_string(), msg));
         let Some(Entry { addr, plen, gateway, .. }) = read_one(&value, key, ipv6, false, &mut warn) else { continue };
-        let gateway = gateway.map(|g| g.to_string());
         out.addresses.push((addr, plen));
         if out.gateway.is_none() {
-            out.gateway = gateway;
+            out.gateway = gateway.map(|g| g.to_string());
         }
     }
     out

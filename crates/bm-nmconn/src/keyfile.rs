@@ -37,11 +37,47 @@ impl Line {
         }
     }
 
+    /// The name, for a group header.
+    fn group_in<'a>(&'a self, text: &'a str) -> Option<&'a str> {
+        match self.kind {
+            Kind::Group { name } => Some(self.part(text, name)),
+            _ => None,
+        }
+    }
+
     /// The key, for an entry.
     fn key_in<'a>(&'a self, text: &'a str) -> Option<&'a str> {
         match self.kind {
-            Kind::Entry { key: (a, b), .. } => Some(&self.raw_in(text)[a..b]),
+            Kind::Entry { key, .. } => Some(self.part(text, key)),
             _ => None,
+        }
+    }
+
+    /// The part `a..b` of the line's bytes, for comparisons (no character-boundary checks).
+    fn part_bytes<'a>(&'a self, text: &'a str, (a, b): (usize, usize)) -> &'a [u8] {
+        match &self.raw {
+            Raw::Span(start, _) => &text.as_bytes()[start + a..start + b],
+            Raw::Owned(s) => &s.as_bytes()[a..b],
+        }
+    }
+
+    /// Whether this is the header of group `name`.
+    fn is_group(&self, text: &str, name: &str) -> bool {
+        matches!(self.kind, Kind::Group { name: r } if r.1 - r.0 == name.len() && self.part_bytes(text, r) == name.as_bytes())
+    }
+
+    /// Whether this is an entry of the group headed at line `group` with key `key`, translated
+    /// keys left out. The length first: most entries differ there.
+    fn is_entry(&self, text: &str, group: usize, key: &str) -> bool {
+        matches!(self.kind, Kind::Entry { key: r, group: g, locale: false, .. }
+            if g == group && r.1 - r.0 == key.len() && self.part_bytes(text, r) == key.as_bytes())
+    }
+
+    /// The part `a..b` of the line's text, sliced once.
+    fn part<'a>(&'a self, text: &'a str, (a, b): (usize, usize)) -> &'a str {
+        match &self.raw {
+            Raw::Span(start, _) => &text[start + a..start + b],
+            Raw::Owned(s) => &s[a..b],
         }
     }
 }
@@ -69,7 +105,8 @@ enum Kind {
     /// Blank or a comment.
     Other,
     Group {
-        name: String,
+        /// Where the name is in `raw` (between the brackets).
+        name: (usize, usize),
     },
     Entry {
         /// Where the key is in `raw`, as GLib stores it (a locale suffix included: `id[de]`).
@@ -204,6 +241,29 @@ pub struct Document {
     text: String,
     lines: Vec<Line>,
     notices: Vec<Notice>,
+    /// Each group once, for lookups (rebuilt whenever lines are added or removed).
+    spans: Vec<GroupSpan>,
+}
+
+/// A group as lookups see it: its first header line, where that first run of lines ends, and
+/// whether it is opened again further on (GLib merges the runs; lookups then search them all).
+#[derive(Clone, Debug)]
+struct GroupSpan {
+    header: usize,
+    end: usize,
+    repeated: bool,
+    /// The name's length and first 16 bytes: lookups compare these first, in two machine
+    /// words, and the whole name only when they agree and it is longer.
+    name_len: usize,
+    name_head: u128,
+}
+
+/// The first 16 bytes of `name`, zero-padded, as one number.
+fn head(name: &[u8]) -> u128 {
+    let mut buf = [0u8; 16];
+    let n = name.len().min(16);
+    buf[..n].copy_from_slice(&name[..n]);
+    u128::from_le_bytes(buf)
 }
 
 impl PartialEq for Document {
@@ -237,11 +297,13 @@ fn valid_group(name: &str) -> bool {
 
 /// `g_key_file_is_key_name`.
 pub(crate) fn valid_key(key: &str) -> bool {
-    let end = key.find(['=', '[', ']']).unwrap_or(key.len());
-    let base = &key[..end];
-    if base.is_empty() || base.starts_with(' ') || base.ends_with(' ') {
+    let bytes = key.as_bytes();
+    let end = bytes.iter().position(|&b| matches!(b, b'=' | b'[' | b']')).unwrap_or(bytes.len());
+    let base = &bytes[..end];
+    if base.is_empty() || base[0] == b' ' || base[end - 1] == b' ' {
         return false;
     }
+    // `end` is at an ASCII byte or the end: a character boundary.
     let mut rest = &key[end..];
     if let Some(locale) = rest.strip_prefix('[') {
         let close =
@@ -275,25 +337,25 @@ impl Document {
                 message: "File is empty".into(),
             });
         }
-        let mut lines = Vec::with_capacity(text.bytes().filter(|&b| b == b'\n').count() + 1);
-        let mut rest = text;
-        while !rest.is_empty() {
-            let (piece, ending, next) = match rest.find('\n') {
-                Some(i) => {
-                    let piece = &rest[..i];
-                    match piece.strip_suffix('\r') {
-                        Some(p) => (p, Ending::CrLf, &rest[i + 1..]),
-                        None => (piece, Ending::Lf, &rest[i + 1..]),
-                    }
-                }
-                None => (rest, Ending::None, ""),
-            };
-            let start = text.len() - rest.len();
-            lines.push(Line { raw: Raw::Span(start, start + piece.len()), ending, kind: Kind::Other });
-            rest = next;
+        // One pass over the bytes: lines are short, so a plain loop beats a memchr call per
+        // line. Capacity from a typical keyfile line length; most files need no regrowth.
+        let bytes = text.as_bytes();
+        let mut lines = Vec::with_capacity(bytes.len() / 10 + 4);
+        let mut start = 0;
+        for (i, &b) in bytes.iter().enumerate() {
+            if b == b'\n' {
+                let (end, ending) =
+                    if i > start && bytes[i - 1] == b'\r' { (i - 1, Ending::CrLf) } else { (i, Ending::Lf) };
+                lines.push(Line { raw: Raw::Span(start, end), ending, kind: Kind::Other });
+                start = i + 1;
+            }
         }
-        let mut doc = Document { text: text.to_string(), lines, notices: Vec::new() };
+        if start < bytes.len() {
+            lines.push(Line { raw: Raw::Span(start, bytes.len()), ending: Ending::None, kind: Kind::Other });
+        }
+        let mut doc = Document { text: text.to_string(), lines, notices: Vec::new(), spans: Vec::new() };
         doc.classify()?;
+        doc.index_groups();
         Ok(doc)
     }
 
@@ -301,10 +363,8 @@ impl Document {
     fn classify(&mut self) -> Result<(), ParseError> {
         let mut current: Option<usize> = None;
         let mut first_group: Option<usize> = None;
-        // (name's line, first line of that group) and (group, line) of each entry seen: indices
-        // into `lines`, so classifying allocates nothing per line but the kind itself.
-        let mut group_first_line: Vec<usize> = Vec::new();
-        let mut seen_keys: Vec<(usize, usize)> = Vec::new();
+        // Earlier groups and keys are found among the lines already classified: a keyfile is
+        // a few dozen lines, and classifying allocates nothing but the notices.
         let text = std::mem::take(&mut self.text);
         for n in 0..self.lines.len() {
             // Every line is a span right after parsing.
@@ -322,7 +382,7 @@ impl Document {
                 continue;
             }
             if let Some(after) = t.strip_prefix('[')
-                && let Some(close) = after.find(']')
+                && let Some(close) = after.bytes().position(|b| b == b']')
                 && after[close + 1..].chars().all(|c| c == ' ' || c == '\t')
             {
                 let name = &after[..close];
@@ -330,10 +390,7 @@ impl Document {
                     return Err(err(ParseErrorKind::GroupName, start, format!("Invalid group name: {name}")));
                 }
                 // GLib merges a repeated group into the first one.
-                let first = group_first_line
-                    .iter()
-                    .copied()
-                    .find(|&g| matches!(&self.lines[g].kind, Kind::Group { name: other } if other == name));
+                let first = self.lines[..n].iter().position(|l| l.is_group(&text, name));
                 let canonical = match first {
                     Some(first) => {
                         self.notices.push(Notice {
@@ -342,17 +399,14 @@ impl Document {
                         });
                         first
                     }
-                    None => {
-                        group_first_line.push(n);
-                        n
-                    }
+                    None => n,
                 };
-                self.lines[n].kind = Kind::Group { name: name.to_string() };
+                self.lines[n].kind = Kind::Group { name: (start + 1, start + 1 + close) };
                 current = Some(canonical);
                 first_group.get_or_insert(canonical);
                 continue;
             }
-            let Some(eq) = t.find('=').filter(|&i| i > 0) else {
+            let Some(eq) = t.bytes().position(|b| b == b'=').filter(|&i| i > 0) else {
                 return Err(err(
                     ParseErrorKind::NotKeyValue,
                     start,
@@ -376,11 +430,8 @@ impl Document {
                     format!("Key file contains unsupported encoding “{value}”"),
                 ));
             }
-            let group_name = || match &self.lines[group].kind {
-                Kind::Group { name } => name.clone(),
-                _ => String::new(),
-            };
-            if key.contains('[') {
+            let group_name = || self.lines[group].group_in(&text).unwrap_or_default().to_string();
+            if key.as_bytes().contains(&b'[') {
                 // Kept in the document, invisible to readers (GLib drops it at load).
                 let notice =
                     Notice { line: n + 1, kind: NoticeKind::LocaleKey { group: group_name(), key: key.into() } };
@@ -389,11 +440,7 @@ impl Document {
                     Kind::Entry { key: (start, start + key.len()), value_at, group, shadowed: false, locale: true };
                 continue;
             }
-            let earlier = seen_keys
-                .iter()
-                .rev()
-                .find(|&&(g, l)| g == group && self.lines[l].key_in(&text) == Some(key))
-                .map(|&(_, l)| l);
+            let earlier = self.lines[..n].iter().rposition(|l| l.is_entry(&text, group, key));
             if let Some(earlier) = earlier {
                 let kind = NoticeKind::DuplicateKey { group: group_name(), key: key.to_string(), earlier: earlier + 1 };
                 self.notices.push(Notice { line: n + 1, kind });
@@ -401,7 +448,6 @@ impl Document {
                     *shadowed = true;
                 }
             }
-            seen_keys.push((group, n));
             let key = (start, start + key.len());
             self.lines[n].kind = Kind::Entry { key, value_at, group, shadowed: false, locale: false };
         }
@@ -416,15 +462,50 @@ impl Document {
 
     /// Group names, each once, in order of first appearance.
     pub fn groups(&self) -> Vec<&str> {
-        let mut out: Vec<&str> = Vec::new();
-        for l in &self.lines {
-            if let Kind::Group { name } = &l.kind
-                && !out.contains(&name.as_str())
-            {
-                out.push(name);
+        self.spans.iter().map(|s| self.group_name(s.header)).collect()
+    }
+
+    /// The name of the group whose header is line index `n`.
+    fn group_name(&self, n: usize) -> &str {
+        self.lines[n].group_in(&self.text).unwrap_or_default()
+    }
+
+    /// Rebuilds `spans` from the lines.
+    fn index_groups(&mut self) {
+        let mut spans = std::mem::take(&mut self.spans);
+        spans.clear();
+        spans.reserve(8);
+        // The span whose first run is open, if the current run is a first one.
+        let mut open: Option<usize> = None;
+        for (i, l) in self.lines.iter().enumerate() {
+            let Some(name) = l.group_in(&self.text) else { continue };
+            if let Some(k) = open.take() {
+                spans[k].end = i;
+            }
+            let same = |s: &GroupSpan| s.name_len == name.len() && self.lines[s.header].is_group(&self.text, name);
+            match spans.iter().position(same) {
+                Some(k) => spans[k].repeated = true,
+                None => {
+                    spans.push(GroupSpan {
+                        header: i,
+                        end: self.lines.len(),
+                        repeated: false,
+                        name_len: name.len(),
+                        name_head: head(name.as_bytes()),
+                    });
+                    open = Some(spans.len() - 1);
+                }
             }
         }
-        out
+        self.spans = spans;
+    }
+
+    /// The span of `group`.
+    fn span(&self, group: &str) -> Option<&GroupSpan> {
+        let (len, h) = (group.len(), head(group.as_bytes()));
+        self.spans.iter().find(|s| {
+            s.name_len == len && s.name_head == h && (len <= 16 || self.lines[s.header].is_group(&self.text, group))
+        })
     }
 
     /// Every entry NetworkManager reads, in file order: translated keys and keys set again
@@ -434,11 +515,27 @@ impl Document {
             Kind::Entry { key, value_at, group, shadowed: false, locale: false } => {
                 let raw = l.raw_in(&self.text);
                 let key = &raw[key.0..key.1];
-                let group = match &self.lines[*group].kind {
-                    Kind::Group { name } => name.as_str(),
-                    _ => "",
-                };
+                let group = self.group_name(*group);
                 Some(EntryRef { group, key, value: &raw[*value_at..], line: n + 1 })
+            }
+            _ => None,
+        })
+    }
+
+    /// [`Document::entries`] of one group, found through its header rather than by comparing
+    /// every entry's group name.
+    pub fn entries_of<'d>(&'d self, group: &str) -> impl Iterator<Item = EntryRef<'d>> + 'd {
+        let (header, lines) = match self.span(group) {
+            // A repeated group's entries can be anywhere after its first header.
+            Some(s) if s.repeated => (s.header, &self.lines[s.header..]),
+            Some(s) => (s.header, &self.lines[s.header..s.end]),
+            None => (usize::MAX, &self.lines[..0]),
+        };
+        let name = if header == usize::MAX { "" } else { self.group_name(header) };
+        lines.iter().enumerate().filter_map(move |(i, l)| match &l.kind {
+            Kind::Entry { key, value_at, group, shadowed: false, locale: false } if *group == header => {
+                let raw = l.raw_in(&self.text);
+                Some(EntryRef { group: name, key: &raw[key.0..key.1], value: &raw[*value_at..], line: header + i + 1 })
             }
             _ => None,
         })
@@ -451,7 +548,7 @@ impl Document {
 
     /// The group line index (the first occurrence) of `group`.
     fn group_line(&self, group: &str) -> Option<usize> {
-        self.lines.iter().position(|l| matches!(&l.kind, Kind::Group { name } if name == group))
+        self.span(group).map(|s| s.header)
     }
 
     /// Keys of a group, each once, in order of first appearance (translated keys left out, as
@@ -474,24 +571,16 @@ impl Document {
     /// The line index of the entry that wins for (group, key): the last. Translated keys are
     /// never found, as GLib never loads them.
     fn entry(&self, group: &str, key: &str) -> Option<usize> {
-        if key.contains('[') {
-            return None;
-        }
-        let g = self.group_line(group)?;
-        let matches =
-            |l: &Line| matches!(&l.kind, Kind::Entry { group, .. } if *group == g) && l.key_in(&self.text) == Some(key);
+        let span = self.span(group)?;
+        let g = span.header;
+        // Translated keys never match (GLib never loads them), and only they can contain `[`.
+        let matches = |l: &Line| l.is_entry(&self.text, g, key);
         // A group opened once is one run of lines: search only that run. A repeated group
         // (rare) has entries further on: search the whole file.
-        let repeated =
-            self.notices.iter().any(|n| matches!(&n.kind, NoticeKind::RepeatedGroup { group: r, .. } if r == group));
-        if repeated {
+        if span.repeated {
             return self.lines.iter().rposition(matches);
         }
-        let end = self.lines[g + 1..]
-            .iter()
-            .position(|l| matches!(l.kind, Kind::Group { .. }))
-            .map_or(self.lines.len(), |i| g + 1 + i);
-        self.lines[g + 1..end].iter().rposition(matches).map(|i| g + 1 + i)
+        self.lines[g + 1..span.end].iter().rposition(matches).map(|i| g + 1 + i)
     }
 
     /// The raw value as written (escapes not processed), and its line (1-based).
@@ -603,9 +692,10 @@ impl Document {
                 self.lines.push(Line {
                     raw: Raw::Owned(format!("[{group}]")),
                     ending,
-                    kind: Kind::Group { name: group.to_string() },
+                    kind: Kind::Group { name: (1, 1 + group.len()) },
                 });
                 self.lines.push(entry_line(g));
+                self.index_groups();
             }
         }
     }
@@ -617,7 +707,7 @@ impl Document {
         let mut i = 0;
         let mut inside = false;
         while i < self.lines.len() {
-            if let Kind::Group { name } = &self.lines[i].kind {
+            if let Some(name) = self.lines[i].group_in(&self.text) {
                 inside = name == group;
             }
             if inside {
@@ -658,29 +748,30 @@ impl Document {
         self.lines.len() != before
     }
 
-    /// A line that gets a successor needs a newline of its own.
     /// Line `n`'s text.
     fn raw(&self, n: usize) -> &str {
         self.lines[n].raw_in(&self.text)
     }
 
+    /// A line that gets a successor needs a newline of its own.
     fn ensure_terminated(&mut self, n: usize) {
         if self.lines[n].ending == Ending::None {
             self.lines[n].ending = Ending::Lf;
         }
     }
 
-    /// Fixes the group indices after a line was inserted at or removed from `at`.
+    /// Fixes the group indices and spans after a line was inserted at or removed from `at`.
     fn reindex(&mut self, _at: usize) {
         let mut current = None;
         let mut firsts: Vec<(String, usize)> = Vec::new();
         for i in 0..self.lines.len() {
             match &self.lines[i].kind {
-                Kind::Group { name } => {
+                Kind::Group { .. } => {
+                    let name = self.lines[i].group_in(&self.text).unwrap_or_default();
                     let first = match firsts.iter().find(|(g, _)| g == name) {
                         Some((_, f)) => *f,
                         None => {
-                            firsts.push((name.clone(), i));
+                            firsts.push((name.to_string(), i));
                             i
                         }
                     };
@@ -694,6 +785,7 @@ impl Document {
                 Kind::Other => {}
             }
         }
+        self.index_groups();
     }
 }
 

@@ -1,7 +1,7 @@
 //! The document model through its public API: errors with their place, notices, lossless
 //! writes, and edits that touch only the lines they change.
 
-use bm_nmconn::{Document, NoticeKind, ParseErrorKind};
+use bm_nmconn::{Document, EntryRef, NoticeKind, ParseErrorKind};
 use proptest::prelude::*;
 
 #[test]
@@ -107,5 +107,37 @@ proptest! {
         let after: Vec<&str> = after.lines().collect();
         let changed = before.iter().filter(|l| !after.contains(l)).count();
         prop_assert!(changed <= 1, "{} lines changed", changed);
+    }
+
+    /// Lookups go through an index of the groups; they agree with a scan of every entry, for
+    /// repeated groups and after edits that add or remove lines.
+    #[test]
+    fn lookups_agree_with_a_scan(text in arb_doc(), group in "[a-z]{1,3}", key in "[a-z]{1,3}") {
+        let Ok(parsed) = Document::parse(&text) else { return Ok(()) };
+        let mut added = parsed.clone();
+        added.set_string(&group, &key, "v");
+        let mut removed = added.clone();
+        let first = removed.groups()[0].to_string();
+        removed.remove_group(&first);
+        let mut unset = parsed.clone();
+        if let Some(e) = parsed.entries().next() {
+            unset.remove(e.group, e.key);
+        }
+        prop_assert_eq!(added.get_string(&group, &key).unwrap(), Some("v".to_string()));
+        for doc in [parsed, added, removed, unset] {
+            // A fresh parse of the same text indexes from scratch: the edited index must agree.
+            let fresh = Document::parse(&doc.to_string()).unwrap();
+            prop_assert_eq!(doc.groups(), fresh.groups());
+            let all: Vec<EntryRef<'_>> = fresh.entries().collect();
+            prop_assert_eq!(doc.entries().collect::<Vec<_>>(), all.clone());
+            for g in fresh.groups() {
+                let scanned: Vec<EntryRef<'_>> = all.iter().filter(|e| e.group == g).copied().collect();
+                prop_assert_eq!(doc.entries_of(g).collect::<Vec<_>>(), scanned.clone());
+                for e in &scanned {
+                    prop_assert_eq!(doc.get_raw(g, e.key), Some((e.value, e.line)));
+                }
+            }
+            prop_assert_eq!(doc.entries_of("no-such-group").count(), 0);
+        }
     }
 }

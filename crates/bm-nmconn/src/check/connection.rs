@@ -93,11 +93,11 @@ pub(super) fn check(c: &mut Checker<'_>) -> ProfileSummary {
 
     // interface-name, also read from [vlan]/[bridge]… when [connection] has none.
     let (ifname, ifname_group) = match c.string(G, "interface-name") {
-        Some(n) => (Some(n), G.to_string()),
+        Some(n) => (Some(n), G),
         None => {
             match kind.as_deref().and_then(base_group).and_then(|g| c.string(g, "interface-name").map(|n| (n, g))) {
-                Some((n, g)) => (Some(n), g.to_string()),
-                None => (None, G.to_string()),
+                Some((n, g)) => (Some(n), g),
+                None => (None, G),
             }
         }
     };
@@ -105,7 +105,7 @@ pub(super) fn check(c: &mut Checker<'_>) -> ProfileSummary {
         if let Err(why) = ifname_valid(name) {
             c.at_value(
                 Code::InterfaceNameInvalid,
-                &ifname_group,
+                ifname_group,
                 "interface-name",
                 format!("connection.interface-name: '{name}': {why}"),
             );

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use super::{Checker, Help};
 use crate::diag::Code;
 use crate::keyfile::NoticeKind;
-use crate::schema::{ValueType, distance, group_is_known, is_modelled, key_type, keys_of, setting_of_group};
+use crate::schema::{ValueType, distance, group_is_known, key_type_in, keys_of, setting_of_group, tables_of};
 use crate::value::{IntError, Radix, list_key_index, parse_bool, parse_int, parse_mac, parse_uint};
 
 pub(super) fn check(c: &mut Checker<'_>) {
@@ -45,8 +45,9 @@ pub(super) fn check(c: &mut Checker<'_>) {
             }
         }
     }
-    let mut unknown_groups: Vec<&str> = Vec::new();
-    for group in c.doc.groups() {
+    // One pass over each group's entries, with what depends on the group worked out once.
+    let doc = c.doc;
+    for group in doc.groups() {
         if !group_is_known(group) {
             let lower = group.trim().to_ascii_lowercase();
             let d = c.at_group(
@@ -57,51 +58,49 @@ pub(super) fn check(c: &mut Checker<'_>) {
             if lower != group && group_is_known(&lower) {
                 d.help(format!("group names are case-sensitive: write [{lower}]"));
             }
-            unknown_groups.push(group);
-        }
-    }
-    // One pass over the entries NetworkManager reads: no lookup per key.
-    let doc = c.doc;
-    for e in doc.entries() {
-        if unknown_groups.contains(&e.group) {
             continue;
         }
-        let setting = setting_of_group(e.group);
+        let setting = setting_of_group(group);
         let ip = setting == "ipv4" || setting == "ipv6";
-        // Address and route keys are read from the raw text (ipconfig.rs reports them).
-        if ip && is_indexed_ip_key(e.key) {
-            continue;
-        }
-        let value: Cow<'_, str> = if e.value.contains('\\') {
-            match (doc.get_string(e.group, e.key), doc.get_list(e.group, e.key)) {
-                (Ok(Some(v)), _) => Cow::Owned(v),
-                (Err(_), Ok(_)) => continue, // a list value (`\;`): not one of the typed scalars
-                (_, Err(err)) => {
-                    c.at_value(
-                        Code::ValueUnreadable,
-                        e.group,
-                        e.key,
-                        format!("GLib cannot read this value ({err}): NetworkManager sees no `{}`", e.key),
-                    );
-                    continue;
-                }
-                (Ok(None), _) => continue,
+        let tables = tables_of(setting);
+        for e in doc.entries_of(group) {
+            // Address and route keys are read from the raw text (ipconfig.rs reports them).
+            if ip && is_indexed_ip_key(e.key) {
+                continue;
             }
-        } else {
-            Cow::Borrowed(e.value)
-        };
-        if !is_modelled(setting) {
-            continue;
-        }
-        match key_type(setting, e.key) {
-            Some(ty) => typed(c, e.group, e.key, &value, ty),
-            None => unknown_key(c, e.group, setting, e.key, &keys_of(setting).unwrap_or_default()),
+            let value: Cow<'_, str> = if e.value.as_bytes().contains(&b'\\') {
+                match (doc.get_string(e.group, e.key), doc.get_list(e.group, e.key)) {
+                    (Ok(Some(v)), _) => Cow::Owned(v),
+                    (Err(_), Ok(_)) => continue, // a list value (`\;`): not one of the typed scalars
+                    (_, Err(err)) => {
+                        c.at_value(
+                            Code::ValueUnreadable,
+                            e.group,
+                            e.key,
+                            format!("GLib cannot read this value ({err}): NetworkManager sees no `{}`", e.key),
+                        );
+                        continue;
+                    }
+                    (Ok(None), _) => continue,
+                }
+            } else {
+                Cow::Borrowed(e.value)
+            };
+            let Some(tables) = tables else { continue };
+            match key_type_in(tables, e.key) {
+                Some(ty) => typed(c, e.group, e.key, &value, ty),
+                None => unknown_key(c, e.group, setting, e.key, &keys_of(setting).unwrap_or_default()),
+            }
         }
     }
 }
 
 /// `addressN`, `addressesN`, `routeN`, `routesN`, `routeN_options`, `routing-ruleN`.
 fn is_indexed_ip_key(key: &str) -> bool {
+    // Every one starts with `a` or `r`; most keys of the group do not.
+    if !matches!(key.as_bytes().first(), Some(b'a' | b'r')) {
+        return false;
+    }
     let base = key.strip_suffix("_options").unwrap_or(key);
     list_key_index(key, "address").is_some()
         || list_key_index(base, "route").is_some()
