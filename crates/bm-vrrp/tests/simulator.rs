@@ -58,6 +58,10 @@ struct Lan {
     loss: f64,
     delay: Duration,
     partitioned: bool,
+    /// When the last packet from one node to another arrives: a LAN does not reorder one
+    /// sender's packets, so jitter never lets a later advert overtake an earlier one (a
+    /// priority-0 advert overtaken by the advert before it would restart the backups' timers).
+    last_arrival: Vec<Vec<Duration>>,
     /// A host on side 0 of any partition: whose MAC its neighbour entry for the VIP names (the
     /// last announcement it received wins, as Linux lets a gratuitous ARP override).
     client_arp: Option<usize>,
@@ -93,6 +97,7 @@ impl Lan {
             loss: 0.0,
             delay,
             partitioned: false,
+            last_arrival: vec![vec![Duration::ZERO; priorities.len()]; priorities.len()],
             client_arp: None,
         }
     }
@@ -121,14 +126,10 @@ impl Lan {
                             continue;
                         }
                         let jitter = self.delay / 10 * (self.rng.next() % 11) as u32 / 10;
+                        let at = (self.now + self.delay + jitter).max(self.last_arrival[i][to]);
+                        self.last_arrival[i][to] = at;
                         self.seq += 1;
-                        self.queue.push(Reverse(Delivery {
-                            at: self.now + self.delay + jitter,
-                            seq: self.seq,
-                            to,
-                            from: i,
-                            bytes: bytes.clone(),
-                        }));
+                        self.queue.push(Reverse(Delivery { at, seq: self.seq, to, from: i, bytes: bytes.clone() }));
                     }
                 }
                 Action::AddVips(_) => self.nodes[i].holds_vip = true,
