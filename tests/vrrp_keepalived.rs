@@ -494,3 +494,45 @@ fn notify_scripts_and_tracked_interfaces() {
     assert!(ka_notify.starts_with("INSTANCE VI_1 BACKUP 100\nINSTANCE VI_1 MASTER 100\n"), "{ka_notify}");
     assert!(ka_notify.ends_with("INSTANCE VI_1 STOP 100\n"), "{ka_notify}");
 }
+
+/// SIGHUP reloads bmnet's keepalived.conf in place, as keepalived's does (OpenShift re-renders
+/// the file and signals on every change of the peer list): bmnet first lists a wrong unicast
+/// peer with priority 50, so keepalived (100) never hears it and holds the VIP; the rewritten
+/// file names keepalived and priority 150, and after SIGHUP bmnet takes over without
+/// restarting. A broken file is refused and the running configuration kept.
+#[test]
+fn sighup_reloads_the_configuration_in_place() {
+    let lab = Lab::new("reload", 2);
+    let vip = lab.vip4();
+    let base =
+        Router { vrid: 60, version: 3, advert: "0.1", vips: vec![format!("{vip}/24")], auth: None, unicast: None };
+    let ka_side = Router { unicast: Some((lab.v4(1), vec![lab.v4(2)])), ..base.clone() };
+    let nobody = format!("10.{}.0.9", lab.v4(1).split('.').nth(1).unwrap_or("0"));
+    let ka = lab.keepalived(1, &ka_side.keepalived(100, false));
+    let path = lab.dir.join("bmnet-keepalived.conf");
+    let write = |peer: &str, priority: u8| {
+        let side = Router { unicast: Some((lab.v4(2), vec![peer.to_string()])), ..base.clone() };
+        std::fs::write(&path, side.keepalived(priority, false)).expect("write config");
+    };
+    write(&nobody, 50);
+    let mut bm = lab.bmnet(bmnet_bin(), 2, &["--config".into(), path.display().to_string()]);
+    lab.converge(&vip, 1, CONVERGE, SETTLE, &[&ka, &bm]);
+
+    write(&lab.v4(1), 150);
+    let hup = Command::new("kill").args(["-HUP", &bm.main_pid().to_string()]).status().expect("kill -HUP");
+    assert!(hup.success());
+    let t = lab.converge(&vip, 2, CONVERGE, SETTLE, &[&ka, &bm]);
+    report("reload", "SIGHUP with keepalived as peer and priority 150 -> bmnet master", t);
+    assert!(bm.running(), "bmnet kept running:\n{}", bm.log_text());
+    assert_logged(&bm, "reloaded");
+    assert_logged(&bm, "VI_1: priority 150");
+    let log = bm.log_text();
+    assert_eq!(log.matches("INIT -> BACKUP").count(), 1, "the state was kept, not restarted:\n{log}");
+
+    std::fs::write(&path, "vrrp_instance VI_1 {\n    virtual_router_id 0\n").expect("write config");
+    let hup = Command::new("kill").args(["-HUP", &bm.main_pid().to_string()]).status().expect("kill -HUP");
+    assert!(hup.success());
+    lab.converge(&vip, 2, CONVERGE, SETTLE, &[&ka, &bm]);
+    assert!(bm.running());
+    assert_logged(&bm, "still running the previous configuration");
+}

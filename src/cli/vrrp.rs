@@ -1,13 +1,13 @@
 //! `bmnet vrrp`: keepalived.conf validation, and the VRRP daemon (`run`) on the socket backend.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use bmnet::vrrp::socket::{CheckScript, Daemon, Event, InstanceSetup, VipSpec};
+use bmnet::vrrp::socket::{CheckScript, Daemon, Event, InstanceSetup, VipSpec, Wake};
 use bmnet::vrrp::{CheckConfig, Config, KeepalivedConfig, Notify, Severity, Version, parse_keepalived};
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
@@ -27,8 +27,9 @@ pub(crate) enum VrrpCommand {
     },
     /// Run VRRP instances (a keepalived replacement): from a keepalived.conf, or one instance
     /// from flags. Logs every transition (JSON Lines with --json); SIGTERM or SIGINT resigns
-    /// (priority 0), removes the VIPs and exits; SIGHUP is ignored (no reload yet: restart to
-    /// apply a changed file). Needs CAP_NET_RAW and CAP_NET_ADMIN.
+    /// (priority 0), removes the VIPs and exits; SIGHUP re-reads --config and applies it in
+    /// place, keeping every instance's state, as keepalived does (adding, removing or moving
+    /// instances needs a restart). Needs CAP_NET_RAW and CAP_NET_ADMIN.
     #[command(disable_version_flag = true)]
     Run(Box<RunArgs>),
 }
@@ -372,9 +373,18 @@ fn run_daemon(json: bool, args: &RunArgs) -> Status {
             return Status::Failure;
         }
     }
-    // keepalived reloads on SIGHUP; bmnet does not reload yet, and must not die of it either.
-    let hup = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    if let Err(e) = signal_hook::flag::register(signal_hook::consts::SIGHUP, std::sync::Arc::clone(&hup)) {
+    // SIGHUP reloads the configuration in place, as keepalived's does.
+    let (hup_read, hup_write) = match UnixStream::pair() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("bmnet: cannot create the signal pipe: {e}");
+            return Status::Failure;
+        }
+    };
+    let registered = hup_read
+        .set_nonblocking(true)
+        .and_then(|()| signal_hook::low_level::pipe::register(signal_hook::consts::SIGHUP, hup_write));
+    if let Err(e) = registered {
         eprintln!("bmnet: cannot handle signals: {e}");
         return Status::Failure;
     }
@@ -412,19 +422,52 @@ fn run_daemon(json: bool, args: &RunArgs) -> Status {
         }
         log_event(json, &e);
     };
-    match daemon.run(stop_read.as_fd(), &mut on_event) {
-        Ok(()) => {
-            if hup.load(std::sync::atomic::Ordering::Relaxed) {
-                eprintln!("{} bmnet: SIGHUP was ignored: bmnet does not reload its configuration", timestamp());
+    loop {
+        match daemon.run_until(stop_read.as_fd(), Some(hup_read.as_fd()), &mut on_event) {
+            Ok(Wake::Stopped) => {
+                eprintln!("{} bmnet: stopped", timestamp());
+                return Status::Ok;
             }
-            eprintln!("{} bmnet: stopped", timestamp());
-            Status::Ok
-        }
-        Err(e) => {
-            eprintln!("bmnet: {e}");
-            Status::Failure
+            Ok(Wake::Reload) => {
+                // Empty the pipe: several SIGHUPs in a row are one reload.
+                let mut buf = [0u8; 64];
+                while (&hup_read).read(&mut buf).is_ok_and(|n| n > 0) {}
+                let Some(file) = &args.config else {
+                    eprintln!("{} bmnet: SIGHUP: nothing to reload without --config", timestamp());
+                    continue;
+                };
+                match load_conf(file).and_then(|(setups, scripts)| {
+                    daemon.reload(setups, scripts, &mut on_event).map_err(|e| e.to_string())
+                }) {
+                    Ok(()) => {
+                        let states = daemon.states();
+                        eprintln!("{} bmnet: SIGHUP: {} reloaded", timestamp(), file.display());
+                        for (name, _, priority) in states {
+                            eprintln!("{} bmnet: {name}: priority {priority}", timestamp());
+                        }
+                    }
+                    Err(e) => eprintln!("{} bmnet: SIGHUP: {e}; still running the previous configuration", timestamp()),
+                }
+            }
+            Err(e) => {
+                eprintln!("bmnet: {e}");
+                return Status::Failure;
+            }
         }
     }
+}
+
+/// The instances and scripts of a keepalived.conf, its diagnostics printed.
+fn load_conf(file: &Path) -> Result<(Vec<InstanceSetup>, Vec<CheckScript>), String> {
+    let text = read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let conf = parse_keepalived(&text, &file.display().to_string(), &mut |p| read(Path::new(p)));
+    for d in &conf.diagnostics {
+        eprintln!("{d}");
+    }
+    if conf.has_errors() {
+        return Err(format!("{} has errors", file.display()));
+    }
+    from_conf(&conf)
 }
 
 #[cfg(test)]

@@ -195,6 +195,9 @@ pub enum ConfigError {
     /// A check with a weight outside -253..=253.
     #[error("check {0}: weight must be -253 to 253")]
     Weight(String),
+    /// A reload that would make this another virtual router.
+    #[error("a reload cannot change the virtual router id or the address family")]
+    Identity,
 }
 
 /// The states (RFC 5798 §6.4 plus keepalived's FAULT).
@@ -364,6 +367,42 @@ impl Instance {
         } else {
             self.become_backup(now, "startup".into());
         }
+    }
+
+    /// Applies a new configuration without leaving the current state, as keepalived's reload
+    /// (SIGHUP) does: peers, priority, interval, preemption, announcements, checks and VIPs
+    /// change in place. A check that keeps its name keeps its verdict; a master adds and
+    /// announces new VIPs and removes dropped ones. The virtual router id and the address
+    /// family cannot change: that is another router ([`ConfigError::Identity`]).
+    pub fn reconfigure(&mut self, now: Duration, config: Config) -> Result<(), ConfigError> {
+        if config.vrid != self.config.vrid || config.primary.is_ipv4() != self.config.primary.is_ipv4() {
+            return Err(ConfigError::Identity);
+        }
+        let fresh = Instance::new(config)?;
+        let mut checks = fresh.checks;
+        for c in &mut checks {
+            if let Some(old) = self.checks.iter().find(|o| o.config.name == c.config.name) {
+                c.carry_from(old);
+            }
+        }
+        let old = std::mem::replace(&mut self.config, fresh.config);
+        self.checks = checks;
+        if self.state == State::Master {
+            let dropped: Vec<IpAddr> = old.vips.iter().filter(|v| !self.config.vips.contains(v)).copied().collect();
+            let added: Vec<IpAddr> = self.config.vips.iter().filter(|v| !old.vips.contains(v)).copied().collect();
+            if !dropped.is_empty() {
+                self.actions.push_back(Action::RemoveVips(dropped));
+            }
+            if !added.is_empty() {
+                self.actions.push_back(Action::AddVips(added.clone()));
+                self.actions.push_back(Action::Announce { vips: added, count: self.config.garp_repeat });
+            }
+            // A master advertises its own interval, from the next advert on.
+            self.master_adver_interval = self.config.advert_interval;
+            self.adver_at = self.adver_at.map(|t| t.min(now + self.config.advert_interval));
+        }
+        self.reassess(now, "configuration reloaded".into());
+        Ok(())
     }
 
     /// Stops gracefully: a master resigns with priority 0 so that a backup takes over after

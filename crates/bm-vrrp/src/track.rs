@@ -42,6 +42,15 @@ impl Check {
         Check { result: rise - 1, known: false, config: CheckConfig { rise, fall: config.fall.max(1), ..config } }
     }
 
+    /// Takes over an earlier check's verdict (a reload keeps a script's state, as keepalived
+    /// does), expressed in this check's rise and fall.
+    pub(crate) fn carry_from(&mut self, old: &Check) {
+        if old.known {
+            self.known = true;
+            self.result = if old.passing() { self.config.rise + self.config.fall - 1 } else { 0 };
+        }
+    }
+
     pub(crate) fn passing(&self) -> bool {
         self.known && self.result >= self.config.rise
     }

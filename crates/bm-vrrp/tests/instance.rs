@@ -344,3 +344,38 @@ fn json_config_with_keepalived_defaults() {
             .is_err()
     );
 }
+
+/// A reload keeps the state: a master stays master with the new priority in its adverts, adds
+/// and announces new VIPs, removes dropped ones; checks keep their verdicts by name; another
+/// VRID is another router.
+#[test]
+fn reconfigure_keeps_the_state() {
+    let mut c = config(100);
+    c.checks = vec![CheckConfig { name: "lb".into(), weight: 20, rise: 3, fall: 3 }];
+    let mut m = Instance::new(c.clone()).unwrap();
+    m.start(Duration::ZERO);
+    m.set_check(Duration::ZERO, "lb", true);
+    m.handle_timeout(m.poll_timeout().unwrap());
+    assert_eq!((m.state(), m.priority()), (State::Master, 120));
+    actions(&mut m);
+
+    let mut c2 = c.clone();
+    c2.priority = 150;
+    c2.vips = vec![ip("10.0.0.101")];
+    c2.checks.push(CheckConfig { name: "new".into(), weight: -30, rise: 1, fall: 1 });
+    m.reconfigure(ms(5000), c2.clone()).unwrap();
+    let acts = actions(&mut m);
+    assert_eq!(m.state(), State::Master);
+    assert_eq!(m.priority(), 170, "lb still passing (+20), the new check not yet run");
+    assert!(acts.contains(&Action::RemoveVips(vec![ip("10.0.0.100")])), "{acts:?}");
+    assert!(acts.contains(&Action::AddVips(vec![ip("10.0.0.101")])), "{acts:?}");
+    assert!(acts.iter().any(|a| matches!(a, Action::Announce { vips, .. } if *vips == [ip("10.0.0.101")])));
+    assert!(transitions(&acts).is_empty(), "no transition: {acts:?}");
+    m.handle_timeout(m.poll_timeout().unwrap());
+    assert_eq!(sent_priorities(&actions(&mut m)), [170]);
+
+    let mut other = c2;
+    other.vrid = 52;
+    assert_eq!(m.reconfigure(ms(6000), other), Err(bm_vrrp::ConfigError::Identity));
+    assert_eq!((m.state(), m.priority()), (State::Master, 170), "a refused reload changes nothing");
+}

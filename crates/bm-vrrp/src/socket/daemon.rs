@@ -44,6 +44,16 @@ pub struct InstanceSetup {
     pub notify: Notify,
 }
 
+/// Why [`Daemon::run_until`] returned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wake {
+    /// The stop descriptor became readable: the daemon stopped gracefully.
+    Stopped,
+    /// The reload descriptor became readable: the daemon is still running; read the descriptor
+    /// empty, call [`Daemon::reload`] if there is something new, then `run_until` again.
+    Reload,
+}
+
 /// How long a stopping daemon waits for its notify scripts (`notify_stop`) to finish.
 const NOTIFY_STOP_WAIT: Duration = Duration::from_secs(2);
 
@@ -124,6 +134,62 @@ fn primary_address(netlink: &mut Netlink, link: &Link, ipv6: bool, vips: &[IpAdd
     }
 }
 
+/// An instance's setup checked against the host: its link found, a missing primary address
+/// filled in, every check's script or tracked interface found, every VIP's link and label.
+struct Prepared {
+    name: String,
+    interface: String,
+    ipv6: bool,
+    config: Config,
+    /// `(ifindex, addr, prefix, label)` for every VIP.
+    vips: Vec<(u32, IpAddr, u8, Option<String>)>,
+    /// `(ifindex, carrier now, check name)` for every tracked interface.
+    tracked: Vec<(u32, bool, String)>,
+    notify: Notify,
+}
+
+fn prepare(
+    netlink: &mut Netlink,
+    links: &[Link],
+    setup: InstanceSetup,
+    scripts: &[CheckScript],
+) -> Result<Prepared, Error> {
+    let link = find_link(links, &setup.interface)?;
+    let mut config = setup.config;
+    let ipv6 = config.vips.first().is_some_and(IpAddr::is_ipv6);
+    if config.primary.is_unspecified() {
+        // keepalived.conf leaves it 0.0.0.0 for both families: the VIPs decide.
+        config.primary = primary_address(netlink, link, ipv6, &config.vips)?;
+    }
+    let mut tracked = Vec::new();
+    for check in &config.checks {
+        if let Some(name) = check.name.strip_prefix(TRACK_INTERFACE_PREFIX) {
+            let tracked_link = find_link(links, name)?;
+            tracked.push((tracked_link.index, tracked_link.up, check.name.clone()));
+        } else if !scripts.iter().any(|s| s.name == check.name) {
+            return Err(Error::UnknownScript { instance: setup.name.clone(), script: check.name.clone() });
+        }
+    }
+    let mut vips = Vec::new();
+    for v in &setup.vips {
+        let vlink = match &v.interface {
+            Some(dev) => find_link(links, dev)?,
+            None => link,
+        };
+        let label = v.label.as_ref().map(|l| {
+            if l.contains(':') || l.starts_with(&vlink.name) { l.clone() } else { format!("{}:{l}", vlink.name) }
+        });
+        vips.push((vlink.index, v.addr, v.prefix_len, label));
+        if !config.vips.contains(&v.addr) {
+            return Err(Error::Interface {
+                name: setup.interface.clone(),
+                reason: format!("VIP {} is not in the instance's configuration", v.addr),
+            });
+        }
+    }
+    Ok(Prepared { name: setup.name, interface: setup.interface, ipv6, config, vips, tracked, notify: setup.notify })
+}
+
 fn forwarding(interface: &str) -> bool {
     std::fs::read_to_string(format!("/proc/sys/net/ipv6/conf/{interface}/forwarding")).is_ok_and(|s| s.trim() == "1")
 }
@@ -143,74 +209,43 @@ impl Daemon {
         let mut sockets: Vec<VrrpSocket> = Vec::new();
         let mut families: HashMap<u32, (String, [u8; 6], bool, bool)> = HashMap::new();
         for setup in setups {
-            let link = find_link(&links, &setup.interface)?;
-            let mut config = setup.config;
-            let ipv6 = config.vips.first().is_some_and(IpAddr::is_ipv6);
-            if config.primary.is_unspecified() {
-                // keepalived.conf leaves it 0.0.0.0 for both families: the VIPs decide.
-                config.primary = primary_address(&mut netlink, link, ipv6, &config.vips)?;
-            }
-            let mut tracked = Vec::new();
-            for check in &config.checks {
-                if let Some(name) = check.name.strip_prefix(TRACK_INTERFACE_PREFIX) {
-                    let tracked_link = find_link(&links, name)?;
-                    tracked.push((tracked_link.index, tracked_link.up, check.name.clone()));
-                } else if !scripts.iter().any(|s| s.name == check.name) {
-                    return Err(Error::UnknownScript { instance: setup.name.clone(), script: check.name.clone() });
-                }
-            }
-            let mut instance = Instance::new(config.clone())
-                .map_err(|source| Error::Config { instance: setup.name.clone(), source })?;
-            let mut vips = Vec::new();
-            for v in &setup.vips {
-                let vlink = match &v.interface {
-                    Some(dev) => find_link(&links, dev)?,
-                    None => link,
-                };
-                let label = v.label.as_ref().map(|l| {
-                    if l.contains(':') || l.starts_with(&vlink.name) {
-                        l.clone()
-                    } else {
-                        format!("{}:{l}", vlink.name)
-                    }
-                });
-                vips.push((vlink.index, v.addr, v.prefix_len, label));
-                if !config.vips.contains(&v.addr) {
-                    return Err(Error::Interface {
-                        name: setup.interface.clone(),
-                        reason: format!("VIP {} is not in the instance's configuration", v.addr),
-                    });
-                }
+            let p = prepare(&mut netlink, &links, setup, &scripts)?;
+            let link = find_link(&links, &p.interface)?;
+            let ipv6 = p.ipv6;
+            for (index, addr, _, _) in &p.vips {
+                let Some(vlink) = links.iter().find(|l| l.index == *index) else { continue };
                 let entry = families.entry(vlink.index).or_insert((
                     vlink.name.clone(),
                     vlink.mac.unwrap_or([0; 6]),
                     false,
                     false,
                 ));
-                if v.addr.is_ipv6() {
+                if addr.is_ipv6() {
                     entry.3 = true;
                 } else {
                     entry.2 = true;
                 }
             }
+            let mut instance =
+                Instance::new(p.config).map_err(|source| Error::Config { instance: p.name.clone(), source })?;
             if !sockets.iter().any(|s| s.ifindex() == link.index && s.is_ipv6() == ipv6) {
                 let socket = VrrpSocket::open(&link.name, link.index, ipv6)
                     .map_err(io_error(format!("opening a raw VRRP socket on {}", link.name)))?;
                 sockets.push(socket);
             }
             instance.set_link(Duration::ZERO, link.up);
-            for (_, up, check) in &tracked {
+            for (_, up, check) in &p.tracked {
                 instance.set_check(Duration::ZERO, check, *up);
             }
-            let tracked = tracked.into_iter().map(|(index, _, check)| (index, check)).collect();
+            let tracked = p.tracked.into_iter().map(|(index, _, check)| (index, check)).collect();
             instances.push(Running {
-                name: setup.name,
+                name: p.name,
                 instance,
                 ifindex: link.index,
                 ipv6,
-                vips,
+                vips: p.vips,
                 tracked,
-                notify: setup.notify,
+                notify: p.notify,
             });
         }
         let mut announcers = HashMap::new();
@@ -248,6 +283,17 @@ impl Daemon {
     /// to `events` as they happen. An `Err` is a failure of the loop itself (poll); errors of
     /// single sends, VIP changes and announcements are reported as [`Event::Warning`]s.
     pub fn run(&mut self, stop: BorrowedFd<'_>, events: &mut dyn FnMut(Event)) -> Result<(), Error> {
+        self.run_until(stop, None, events).map(|_| ())
+    }
+
+    /// [`Daemon::run`], also returning (without stopping anything) when `reload` becomes
+    /// readable, e.g. a signal pipe for SIGHUP.
+    pub fn run_until(
+        &mut self,
+        stop: BorrowedFd<'_>,
+        reload: Option<BorrowedFd<'_>>,
+        events: &mut dyn FnMut(Event),
+    ) -> Result<Wake, Error> {
         if !self.started {
             self.started = true;
             // Stale VIPs (a previous run killed) go first, as keepalived's static pod does; an
@@ -272,12 +318,88 @@ impl Daemon {
                 self.drain(i, events);
             }
         }
-        let result = self.run_loop(stop, events);
+        let result = self.run_loop(stop, reload, events);
+        if result.as_ref().is_ok_and(|w| *w == Wake::Reload) {
+            return result;
+        }
         self.shutdown(events);
         result
     }
 
-    fn run_loop(&mut self, stop: BorrowedFd<'_>, events: &mut dyn FnMut(Event)) -> Result<(), Error> {
+    /// Applies new setups in place, as keepalived's reload: the same instances (by name) on the
+    /// same interfaces, with their configurations (peers, priority, interval, checks, VIPs on
+    /// the interfaces bmnet started with), tracked interfaces, notify scripts and the check
+    /// scripts changed. States are kept; an unchanged check script keeps its schedule. Anything
+    /// else is refused with [`Error::Reload`] and nothing changes.
+    pub fn reload(
+        &mut self,
+        setups: Vec<InstanceSetup>,
+        scripts: Vec<CheckScript>,
+        events: &mut dyn FnMut(Event),
+    ) -> Result<(), Error> {
+        let same_names = setups.len() == self.instances.len()
+            && setups.iter().all(|s| self.instances.iter().any(|r| r.name == s.name));
+        if !same_names {
+            return Err(Error::Reload("instances were added, removed or renamed".into()));
+        }
+        let links = self.netlink.links().map_err(io_error("reading links over netlink"))?;
+        let mut prepared = Vec::new();
+        for setup in setups {
+            let p = prepare(&mut self.netlink, &links, setup, &scripts)?;
+            let Some(i) = self.instances.iter().position(|r| r.name == p.name) else { continue };
+            let r = &self.instances[i];
+            let link = find_link(&links, &p.interface)?;
+            if link.index != r.ifindex || p.ipv6 != r.ipv6 || p.config.vrid != r.instance.config().vrid {
+                return Err(Error::Reload(format!("instance {}: its interface, family or vrid changed", p.name)));
+            }
+            if let Some((_, addr, ..)) = p.vips.iter().find(|(index, ..)| !self.announcers.contains_key(index)) {
+                return Err(Error::Reload(format!(
+                    "instance {}: VIP {addr} is on an interface bmnet did not start with",
+                    p.name
+                )));
+            }
+            // Checked here so that a refused configuration changes nothing.
+            Instance::new(p.config.clone()).map_err(|source| Error::Config { instance: p.name.clone(), source })?;
+            prepared.push((i, p));
+        }
+        let mut old = std::mem::take(&mut self.scripts);
+        let wall = Instant::now();
+        for script in scripts {
+            match old.iter().position(|r| r.script == script) {
+                Some(k) => self.scripts.push(old.swap_remove(k)),
+                None => self.scripts.push(ScriptRunner::new(script, wall)),
+            }
+        }
+        for mut gone in old {
+            gone.stop();
+        }
+        let now = self.now();
+        for (i, p) in prepared {
+            let r = &mut self.instances[i];
+            r.instance
+                .reconfigure(now, p.config)
+                .map_err(|source| Error::Config { instance: p.name.clone(), source })?;
+            for (_, up, check) in &p.tracked {
+                r.instance.set_check(now, check, *up);
+            }
+            r.tracked = p.tracked.into_iter().map(|(index, _, check)| (index, check)).collect();
+            r.notify = p.notify;
+            // Dropped VIPs are removed through the old list, then the new one stays.
+            let mut both = p.vips.clone();
+            both.extend(r.vips.iter().filter(|v| !p.vips.iter().any(|n| n.1 == v.1)).cloned());
+            r.vips = both;
+            self.drain(i, events);
+            self.instances[i].vips = p.vips;
+        }
+        Ok(())
+    }
+
+    fn run_loop(
+        &mut self,
+        stop: BorrowedFd<'_>,
+        reload: Option<BorrowedFd<'_>>,
+        events: &mut dyn FnMut(Event),
+    ) -> Result<Wake, Error> {
         loop {
             self.notifier.reap();
             let now = self.now();
@@ -317,16 +439,22 @@ impl Daemon {
                 let d = s.next_wake(wall).saturating_duration_since(wall);
                 timeout = Some(timeout.map_or(d, |x| x.min(d)));
             }
-            let mut fds = vec![stop.as_raw_fd(), self.monitor.raw_fd()];
+            // The stop and reload descriptors (without a reload one, the stop one again), netlink,
+            // then one raw socket per interface and family.
+            let reload_fd = reload.map_or(stop.as_raw_fd(), |r| r.as_raw_fd());
+            let mut fds = vec![stop.as_raw_fd(), reload_fd, self.monitor.raw_fd()];
             fds.extend(self.sockets.iter().map(VrrpSocket::raw_fd));
             let ready = sys::poll(&fds, timeout).map_err(io_error("poll"))?;
             if ready[0] {
-                return Ok(());
+                return Ok(Wake::Stopped);
             }
-            if ready[1] {
+            if ready[1] && reload.is_some() {
+                return Ok(Wake::Reload);
+            }
+            if ready[2] {
                 self.read_links(events);
             }
-            for (k, &is_ready) in ready[2..].iter().enumerate() {
+            for (k, &is_ready) in ready[3..].iter().enumerate() {
                 if is_ready {
                     self.read_socket(k, events);
                 }

@@ -37,7 +37,7 @@ use std::net::IpAddr;
 use serde::Serialize;
 
 pub use announce::{GARP_FRAME_LEN, NA_MESSAGE_LEN, garp_frame, na_message};
-pub use daemon::{Daemon, InstanceSetup, VipSpec};
+pub use daemon::{Daemon, InstanceSetup, VipSpec, Wake};
 pub use script::CheckScript;
 
 use crate::{ConfigError, State};
@@ -66,6 +66,9 @@ pub enum Error {
         #[source]
         source: ConfigError,
     },
+    /// A reload that cannot be applied in place (restart to apply it); nothing was changed.
+    #[error("reload refused: {0}")]
+    Reload(String),
     /// An instance tracks a script that was not given.
     #[error("instance {instance}: track_script {script} is not defined")]
     UnknownScript {
