@@ -528,6 +528,21 @@ fn sighup_reloads_the_configuration_in_place() {
     assert_logged(&bm, "VI_1: priority 150");
     let log = bm.log_text();
     assert_eq!(log.matches("INIT -> BACKUP").count(), 1, "the state was kept, not restarted:\n{log}");
+    // `bmnet inspect` in the host sees the reloaded priority in the daemon's status.
+    let inspect = Command::new("ip")
+        .args(["netns", "exec", lab.ns(2)])
+        .arg(bmnet_bin())
+        .args(["inspect", "--json"])
+        .output()
+        .expect("bmnet inspect");
+    let records = String::from_utf8_lossy(&inspect.stdout).into_owned();
+    let vrrp: Vec<serde_json::Value> = records
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["type"] == "vrrp")
+        .collect();
+    assert_eq!(vrrp.len(), 1, "{records}");
+    assert_eq!((vrrp[0]["state"].as_str(), vrrp[0]["priority"].as_u64()), (Some("MASTER"), Some(150)), "{records}");
 
     std::fs::write(&path, "vrrp_instance VI_1 {\n    virtual_router_id 0\n").expect("write config");
     let hup = Command::new("kill").args(["-HUP", &bm.main_pid().to_string()]).status().expect("kill -HUP");

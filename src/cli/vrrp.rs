@@ -400,7 +400,7 @@ fn run_daemon(json: bool, args: &RunArgs) -> Status {
     }
     // What `bmnet inspect` shows: every instance's state, kept current on each transition.
     let status = StatusFile::new("vrrp");
-    let mut instances: Vec<Value> = setups
+    let instances: Vec<Value> = setups
         .iter()
         .zip(daemon.states())
         .map(|(s, (name, state, priority))| {
@@ -410,15 +410,18 @@ fn run_daemon(json: bool, args: &RunArgs) -> Status {
         })
         .collect();
     status.write(json!({ "instances": instances }));
+    // Shared by the event handler and the reload below, one at a time.
+    let instances = std::cell::RefCell::new(instances);
     let mut on_event = |e: Event| {
-        if let Event::Transition { instance, to, reason, priority, .. } = &e
-            && let Some(v) = instances.iter_mut().find(|v| v["name"] == instance.as_str())
-        {
-            v["state"] = json!(state_name(*to));
-            v["priority"] = json!(priority);
-            v["since"] = json!(timestamp());
-            v["reason"] = json!(reason);
-            status.write(json!({ "instances": instances }));
+        if let Event::Transition { instance, to, reason, priority, .. } = &e {
+            let mut instances = instances.borrow_mut();
+            if let Some(v) = instances.iter_mut().find(|v| v["name"] == instance.as_str()) {
+                v["state"] = json!(state_name(*to));
+                v["priority"] = json!(priority);
+                v["since"] = json!(timestamp());
+                v["reason"] = json!(reason);
+                status.write(json!({ "instances": *instances }));
+            }
         }
         log_event(json, &e);
     };
@@ -437,14 +440,31 @@ fn run_daemon(json: bool, args: &RunArgs) -> Status {
                     continue;
                 };
                 match load_conf(file).and_then(|(setups, scripts)| {
-                    daemon.reload(setups, scripts, &mut on_event).map_err(|e| e.to_string())
+                    // Each instance's VIPs, in the daemon's order, for the status file.
+                    let vips: Vec<Vec<String>> = daemon
+                        .states()
+                        .iter()
+                        .map(|(name, ..)| {
+                            setups
+                                .iter()
+                                .find(|s| &s.name == name)
+                                .map(|s| s.vips.iter().map(|v| format!("{}/{}", v.addr, v.prefix_len)).collect())
+                                .unwrap_or_default()
+                        })
+                        .collect();
+                    daemon.reload(setups, scripts, &mut on_event).map(|()| vips).map_err(|e| e.to_string())
                 }) {
-                    Ok(()) => {
-                        let states = daemon.states();
+                    Ok(vips) => {
                         eprintln!("{} bmnet: SIGHUP: {} reloaded", timestamp(), file.display());
-                        for (name, _, priority) in states {
+                        let mut instances = instances.borrow_mut();
+                        for ((name, _, priority), vips) in daemon.states().into_iter().zip(vips) {
                             eprintln!("{} bmnet: {name}: priority {priority}", timestamp());
+                            if let Some(v) = instances.iter_mut().find(|v| v["name"] == name.as_str()) {
+                                v["priority"] = json!(priority);
+                                v["vips"] = json!(vips);
+                            }
                         }
+                        status.write(json!({ "instances": *instances }));
                     }
                     Err(e) => eprintln!("{} bmnet: SIGHUP: {e}; still running the previous configuration", timestamp()),
                 }
