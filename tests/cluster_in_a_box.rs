@@ -106,7 +106,7 @@ fn vrrp_timestamps_and_bounds() {
 
 #[test]
 fn chart_summary_lines_wrap_to_the_width() {
-    assert_eq!(cib::wrap("short line", 150), ["short line"]);
-    assert_eq!(cib::wrap("aaa bbb ccc ddd", 8), ["aaa bbb", "    ccc", "    ddd"]);
-    assert_eq!(cib::wrap("a-very-long-word x", 5), ["a-very-long-word", "    x"]);
+    assert_eq!(cib::chart::wrap("short line", 150), ["short line"]);
+    assert_eq!(cib::chart::wrap("aaa bbb ccc ddd", 8), ["aaa bbb", "    ccc", "    ddd"]);
+    assert_eq!(cib::chart::wrap("a-very-long-word x", 5), ["a-very-long-word", "    x"]);
 }
