@@ -210,8 +210,9 @@ fn keyfiles(out: &mut Output) {
         if !out.json() && all.is_empty() {
             out.text(&format!("  {}: ok\n", c.path.display()));
         }
+        let lines = super::nmconn::Lines::new(&c.text);
         for d in all {
-            super::nmconn::emit(out, &c.path, &c.text, d);
+            super::nmconn::emit(out, &c.path, &lines, d);
         }
     }
 }

@@ -186,12 +186,13 @@ fn check(out: &mut Output, paths: &[PathBuf], nm_version: NmVersion) -> Status {
         let extra = set.iter().filter(|(j, _)| *j == i).map(|(_, d)| d);
         let mut all: Vec<&Diagnostic> = c.report.diagnostics.iter().chain(extra).collect();
         all.sort_by_key(|d| (d.line, d.column));
+        let lines = Lines::new(&c.text);
         for d in all {
             match d.severity {
                 Severity::Error => errors += 1,
                 Severity::Warning => warnings += 1,
             }
-            emit(out, &c.path, &c.text, d);
+            emit(out, &c.path, &lines, d);
         }
     }
     if out.json() {
@@ -208,15 +209,29 @@ fn check(out: &mut Output, paths: &[PathBuf], nm_version: NmVersion) -> Status {
     if errors > 0 { Status::Problems } else { Status::Ok }
 }
 
-pub(crate) fn emit(out: &mut Output, path: &Path, text: &str, d: &Diagnostic) {
+/// A file's lines, split once for the diagnostics that quote them (a search per diagnostic
+/// would make a file with many of them quadratic).
+pub(crate) struct Lines<'t>(Vec<&'t str>);
+
+impl<'t> Lines<'t> {
+    pub(crate) fn new(text: &'t str) -> Lines<'t> {
+        Lines(text.lines().collect())
+    }
+
+    /// Line `n` (1-based).
+    fn get(&self, n: usize) -> Option<&'t str> {
+        n.checked_sub(1).and_then(|i| self.0.get(i).copied())
+    }
+}
+
+pub(crate) fn emit(out: &mut Output, path: &Path, lines: &Lines<'_>, d: &Diagnostic) {
     if out.json() {
         let mut v = json!(d);
         v["type"] = json!("diagnostic");
         v["file"] = json!(path.display().to_string());
         out.json_line(&v);
     } else {
-        let line = d.line.checked_sub(1).and_then(|l| text.lines().nth(l));
-        out.text(&d.render(&path.display().to_string(), line));
+        out.text(&d.render(&path.display().to_string(), lines.get(d.line)));
         out.text("\n");
     }
 }
@@ -258,8 +273,9 @@ fn set(out: &mut Output, file: &Path, assignments: &[String], nm_version: NmVers
         after.diagnostics.iter().filter(|d| d.severity == Severity::Error && !old.contains(&key(d))).collect();
     if !introduced.is_empty() {
         eprintln!("bmnet: {}: not written; NetworkManager would not load the change as given:", file.display());
+        let lines = Lines::new(&new_text);
         for d in introduced {
-            emit(out, file, &new_text, d);
+            emit(out, file, &lines, d);
         }
         return Status::Problems;
     }
@@ -356,9 +372,10 @@ fn render(out: &mut Output, state_path: &Path, out_dir: &Path) -> Status {
     let set = check_set(&facts);
     for (i, ((name, text), r)) in files.iter().zip(&reports).enumerate() {
         let extra = set.iter().filter(|(j, _)| *j == i).map(|(_, d)| d);
+        let lines = Lines::new(text);
         for d in r.diagnostics.iter().chain(extra).filter(|d| d.severity == Severity::Error) {
             problems = true;
-            emit(out, &out_dir.join(name), text, d);
+            emit(out, &out_dir.join(name), &lines, d);
         }
     }
     if problems {

@@ -8,6 +8,7 @@
 //! the whole file, as `g_key_file_load_from_file` does. Duplicate keys: the last wins; repeated
 //! groups merge; both are reported as notices.
 
+use std::collections::HashMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -234,6 +235,9 @@ pub struct Location {
     pub value_column: usize,
 }
 
+/// Past this many lines, parsing finds earlier groups and keys through maps rather than scans.
+const BIG_FILE_LINES: usize = 256;
+
 /// A keyfile, every byte kept.
 #[derive(Clone, Debug)]
 pub struct Document {
@@ -364,8 +368,12 @@ impl Document {
         let mut current: Option<usize> = None;
         let mut first_group: Option<usize> = None;
         // Earlier groups and keys are found among the lines already classified: a keyfile is
-        // a few dozen lines, and classifying allocates nothing but the notices.
+        // a few dozen lines, so a scan costs less than a map and allocates nothing. A big file
+        // gets maps instead, so that parsing stays linear whatever the input.
         let text = std::mem::take(&mut self.text);
+        let big = self.lines.len() > BIG_FILE_LINES;
+        let mut group_at: Option<HashMap<&str, usize>> = big.then(HashMap::new);
+        let mut key_at: Option<HashMap<(usize, &str), usize>> = big.then(HashMap::new);
         for n in 0..self.lines.len() {
             // Every line is a span right after parsing.
             let Raw::Span(a, b) = self.lines[n].raw else { continue };
@@ -390,7 +398,14 @@ impl Document {
                     return Err(err(ParseErrorKind::GroupName, start, format!("Invalid group name: {name}")));
                 }
                 // GLib merges a repeated group into the first one.
-                let first = self.lines[..n].iter().position(|l| l.is_group(&text, name));
+                let first = match &mut group_at {
+                    Some(map) => {
+                        let first = map.get(name).copied();
+                        map.entry(name).or_insert(n);
+                        first
+                    }
+                    None => self.lines[..n].iter().position(|l| l.is_group(&text, name)),
+                };
                 let canonical = match first {
                     Some(first) => {
                         self.notices.push(Notice {
@@ -440,7 +455,10 @@ impl Document {
                     Kind::Entry { key: (start, start + key.len()), value_at, group, shadowed: false, locale: true };
                 continue;
             }
-            let earlier = self.lines[..n].iter().rposition(|l| l.is_entry(&text, group, key));
+            let earlier = match &mut key_at {
+                Some(map) => map.insert((group, key), n),
+                None => self.lines[..n].iter().rposition(|l| l.is_entry(&text, group, key)),
+            };
             if let Some(earlier) = earlier {
                 let kind = NoticeKind::DuplicateKey { group: group_name(), key: key.to_string(), earlier: earlier + 1 };
                 self.notices.push(Notice { line: n + 1, kind });
@@ -600,6 +618,16 @@ impl Document {
         let Kind::Entry { value_at, .. } = &self.lines[n].kind else { return None };
         let key_at = raw.len() - raw.trim_start_matches(is_space).len();
         Some(Location { line: n + 1, key_column: column(raw, key_at), value_column: column(raw, *value_at) })
+    }
+
+    /// Where an entry [`Document::entries`] or [`Document::entries_of`] yielded is, without a
+    /// lookup.
+    pub fn locate_entry(&self, e: &EntryRef<'_>) -> Location {
+        let raw = self.line_text(e.line).unwrap_or_default();
+        // The entry's key and value are slices of this line.
+        let offset = |part: &str| (part.as_ptr() as usize).saturating_sub(raw.as_ptr() as usize).min(raw.len());
+        let col = |at: usize| raw.get(..at).map_or(1, |s| s.chars().count() + 1);
+        Location { line: e.line, key_column: col(offset(e.key)), value_column: col(offset(e.value)) }
     }
 
     /// The line (1-based) of a group's first header.

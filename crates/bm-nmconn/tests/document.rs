@@ -75,6 +75,13 @@ fn arb_doc() -> impl Strategy<Value = String> {
         })
 }
 
+/// Documents over a few group and key names, so that repeated groups and duplicate keys are
+/// common.
+fn arb_clashing_doc() -> impl Strategy<Value = String> {
+    let line = prop_oneof!["\\[[abc]\\]", "[kmn]=[a-z]{0,3}", "#[a-z]{0,5}", ""];
+    prop::collection::vec(line, 0..30).prop_map(|lines| format!("[a]\n{}\n", lines.join("\n")))
+}
+
 proptest! {
     /// Parse then write is the identity on every accepted document.
     #[test]
@@ -107,6 +114,22 @@ proptest! {
         let after: Vec<&str> = after.lines().collect();
         let changed = before.iter().filter(|l| !after.contains(l)).count();
         prop_assert!(changed <= 1, "{} lines changed", changed);
+    }
+
+    /// A big file (past 256 lines) finds earlier groups and keys through maps instead of scans:
+    /// the same document padded with comments reads the same.
+    #[test]
+    fn big_files_read_like_small_ones(text in prop_oneof![arb_doc(), arb_clashing_doc()]) {
+        let Ok(small) = Document::parse(&text) else { return Ok(()) };
+        let padded = format!("{text}\n{}", "# padding\n".repeat(300));
+        let big = Document::parse(&padded).unwrap();
+        prop_assert_eq!(small.notices(), big.notices());
+        prop_assert_eq!(small.groups(), big.groups());
+        prop_assert_eq!(small.entries().collect::<Vec<_>>(), big.entries().collect::<Vec<_>>());
+        // An entry's place, from the entry itself, is where a lookup finds it.
+        for e in big.entries() {
+            prop_assert_eq!(Some(big.locate_entry(&e)), big.locate(e.group, e.key));
+        }
     }
 
     /// Lookups go through an index of the groups; they agree with a scan of every entry, for

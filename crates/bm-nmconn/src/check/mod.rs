@@ -36,7 +36,7 @@ pub use set::{FileFacts, check_set};
 pub(crate) use bond::valid as bond_value_valid;
 
 use crate::diag::{Code, Diagnostic, Severity};
-use crate::keyfile::Document;
+use crate::keyfile::{Document, EntryRef, Location};
 
 /// A NetworkManager version, `major.minor`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -152,7 +152,7 @@ pub fn check_text(text: &str, options: &CheckOptions) -> FileReport {
 
 /// Checks a parsed keyfile.
 pub fn check_document(doc: &Document, options: &CheckOptions) -> FileReport {
-    let mut c = Checker { doc, options, out: Vec::new() };
+    let mut c = Checker { doc, options, out: Vec::new(), here: None };
     values::check(&mut c);
     let profile = connection::check(&mut c);
     let port = profile.controller.is_some();
@@ -171,6 +171,9 @@ struct Checker<'a> {
     doc: &'a Document,
     options: &'a CheckOptions,
     out: Vec<Diagnostic>,
+    /// The entry the generic pass is at, already located: its diagnostics need no lookup
+    /// (a lookup per diagnostic would make a file of many unknown keys quadratic).
+    here: Option<EntryRef<'a>>,
 }
 
 impl<'a> Checker<'a> {
@@ -184,15 +187,23 @@ impl<'a> Checker<'a> {
         self.doc.get_str(group, key).ok().flatten()
     }
 
+    /// Where the winning entry of (group, key) is.
+    fn locate(&self, group: &str, key: &str) -> Option<Location> {
+        match self.here {
+            Some(e) if e.group == group && e.key == key => Some(self.doc.locate_entry(&e)),
+            _ => self.doc.locate(group, key),
+        }
+    }
+
     /// A diagnostic on a key's value.
     fn at_value(&mut self, code: Code, group: &str, key: &str, message: impl Into<String>) -> &mut Diagnostic {
-        let (line, column) = self.doc.locate(group, key).map_or((0, 0), |l| (l.line, l.value_column));
+        let (line, column) = self.locate(group, key).map_or((0, 0), |l| (l.line, l.value_column));
         self.push(code, line, column, Some(group), Some(key), message)
     }
 
     /// A diagnostic on a key's name.
     fn at_key(&mut self, code: Code, group: &str, key: &str, message: impl Into<String>) -> &mut Diagnostic {
-        let (line, column) = self.doc.locate(group, key).map_or((0, 0), |l| (l.line, l.key_column));
+        let (line, column) = self.locate(group, key).map_or((0, 0), |l| (l.line, l.key_column));
         self.push(code, line, column, Some(group), Some(key), message)
     }
 

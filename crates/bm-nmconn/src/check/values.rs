@@ -64,6 +64,7 @@ pub(super) fn check(c: &mut Checker<'_>) {
         let ip = setting == "ipv4" || setting == "ipv6";
         let tables = tables_of(setting);
         for e in doc.entries_of(group) {
+            c.here = Some(e);
             // Address and route keys are read from the raw text (ipconfig.rs reports them).
             if ip && is_indexed_ip_key(e.key) {
                 continue;
@@ -93,6 +94,7 @@ pub(super) fn check(c: &mut Checker<'_>) {
             }
         }
     }
+    c.here = None;
 }
 
 /// `addressN`, `addressesN`, `routeN`, `routesN`, `routeN_options`, `routing-ruleN`.
