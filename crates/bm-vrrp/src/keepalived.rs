@@ -368,6 +368,31 @@ fn num<T: std::str::FromStr>(p: &mut Parser<'_>, s: &Stmt, i: usize) -> Option<T
     v
 }
 
+/// The weight of one `track_script` / `track_interface` entry: `NAME [weight N]`, N within
+/// -253..=253, `default` without one. `reverse` is refused; anything else is an error at its
+/// place, and the entry is left out.
+fn tracked_weight(p: &mut Parser<'_>, t: &Stmt, what: &str, default: i32) -> Option<i32> {
+    let weight = match (t.args.first(), t.args.get(1)) {
+        (None, _) => default,
+        (Some(w), Some(v)) if w.text == "weight" => match v.text.parse::<i32>() {
+            Ok(n) if (-253..=253).contains(&n) => n,
+            _ => {
+                p.report(v, Severity::Error, format!("{what} {}: weight -253 to 253", t.key.text));
+                return None;
+            }
+        },
+        (Some(a), _) => {
+            p.report(a, Severity::Error, format!("{what} {}: expected `weight N`", t.key.text));
+            return None;
+        }
+    };
+    if t.args.get(2).is_some_and(|r| r.text == "reverse") {
+        p.report(&t.key, Severity::Error, "weight ... reverse is not supported".into());
+        return None;
+    }
+    Some(weight)
+}
+
 /// keepalived's optional boolean argument: none means true; `true`/`on`/`yes` or
 /// `false`/`off`/`no` (`check_true_false`).
 fn flag(p: &mut Parser<'_>, s: &Stmt) -> Option<bool> {
@@ -603,20 +628,7 @@ fn read_instance(p: &mut Parser<'_>, s: &Stmt, g: &Global, scripts: &[Script]) -
                         p.report(&t.key, Severity::Error, format!("track_script {}: no such vrrp_script", t.key.text));
                         continue;
                     };
-                    let weight = match (t.args.first(), t.args.get(1)) {
-                        (Some(w), Some(v)) if w.text == "weight" => match v.text.parse::<i32>() {
-                            Ok(n) if (-253..=253).contains(&n) => n,
-                            _ => {
-                                p.report(
-                                    v,
-                                    Severity::Error,
-                                    format!("track_script {}: weight -253 to 253", t.key.text),
-                                );
-                                continue;
-                            }
-                        },
-                        _ => script.weight,
-                    };
+                    let Some(weight) = tracked_weight(p, t, "track_script", script.weight) else { continue };
                     c.checks.push(CheckConfig {
                         name: script.name.clone(),
                         weight,
@@ -627,31 +639,7 @@ fn read_instance(p: &mut Parser<'_>, s: &Stmt, g: &Global, scripts: &[Script]) -
             }
             "track_interface" => {
                 for t in k.block.as_deref().unwrap_or_default() {
-                    let weight = match (t.args.first(), t.args.get(1)) {
-                        (None, _) => Some(0),
-                        (Some(w), Some(v)) if w.text == "weight" => match v.text.parse::<i32>() {
-                            Ok(n) if (-253..=253).contains(&n) => Some(n),
-                            _ => {
-                                p.report(
-                                    v,
-                                    Severity::Error,
-                                    format!("track_interface {}: weight -253 to 253", t.key.text),
-                                );
-                                None
-                            }
-                        },
-                        (Some(a), _) => {
-                            p.report(
-                                a,
-                                Severity::Error,
-                                format!("track_interface {}: expected `weight N`", t.key.text),
-                            );
-                            None
-                        }
-                    };
-                    if t.args.get(2).is_some_and(|r| r.text == "reverse") {
-                        p.report(&t.key, Severity::Error, "weight ... reverse is not supported".into());
-                    } else if let Some(weight) = weight {
+                    if let Some(weight) = tracked_weight(p, t, "track_interface", 0) {
                         spec.track_interfaces.push((t.key.text.clone(), weight));
                     }
                 }

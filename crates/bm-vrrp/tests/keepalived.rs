@@ -296,3 +296,22 @@ fn tracked_interfaces_are_checks() {
         ]
     );
 }
+
+/// `track_script` entries read their weight as `track_interface` entries do.
+#[test]
+fn track_script_weights_are_checked() {
+    let text = "vrrp_script chk {\n  script \"/bin/true\"\n  weight 10\n}\nvrrp_instance A {\n  interface eth0\n  \
+                virtual_router_id 7\n  track_script {\n    chk\n    chk weight -20\n    chk weight 999\n    chk wait 3\n  }\n  \
+                virtual_ipaddress {\n    10.0.0.5\n  }\n}\n";
+    let conf = parse_keepalived(text, "k.conf", &mut |_| Err("none".into()));
+    let shown: Vec<String> = conf.diagnostics.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        shown,
+        [
+            "k.conf:11:16: error: track_script chk: weight -253 to 253",
+            "k.conf:12:9: error: track_script chk: expected `weight N`"
+        ]
+    );
+    let weights: Vec<i32> = conf.instances[0].config.checks.iter().map(|c| c.weight).collect();
+    assert_eq!(weights, [10, -20], "the script's own weight, then the entry's");
+}
