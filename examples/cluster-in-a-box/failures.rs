@@ -20,11 +20,7 @@ impl Cluster {
                 _ => since = single.then(|| (Instant::now(), h.clone())),
             }
             if start.elapsed() > Duration::from_secs(30) {
-                let logs: String = self
-                    .nodes
-                    .iter()
-                    .filter_map(|n| n.procs.get("vrrp").map(|p| format!("--- {}\n{}\n", n.name, p.log())))
-                    .collect();
+                let logs = self.vrrp_logs();
                 return Err(format!(
                     "no single stable holder of each VIP after 30 s (API {:?}, ingress {:?})\n{logs}",
                     h.0, h.1
@@ -190,11 +186,7 @@ impl Cluster {
                 return Ok((h[0].clone(), started.elapsed()));
             }
             if started.elapsed() > timeout {
-                let logs: String = self
-                    .nodes
-                    .iter()
-                    .filter_map(|n| n.procs.get("vrrp").map(|p| format!("--- {}\n{}\n", n.name, p.log())))
-                    .collect();
+                let logs = self.vrrp_logs();
                 return Err(format!(
                     "the API VIP did not move off {from} within {timeout:?} (live holders {h:?})\n{logs}"
                 ));
@@ -370,5 +362,13 @@ impl Cluster {
             summary: Vec::new(),
             events,
         }
+    }
+
+    /// Every node's VRRP daemon log, for a failure message.
+    fn vrrp_logs(&self) -> String {
+        self.nodes
+            .iter()
+            .filter_map(|n| n.procs.get("vrrp").map(|p| format!("--- {}\n{}\n", n.name, p.log())))
+            .collect()
     }
 }

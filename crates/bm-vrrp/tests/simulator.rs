@@ -187,6 +187,13 @@ impl Lan {
         }
     }
 
+    /// Starts every node and runs three worst-case Master_Down_Intervals: the masters then.
+    fn start_and_settle(&mut self) -> Vec<usize> {
+        self.start_all();
+        self.run_until(self.worst_master_down() * 3);
+        self.masters()
+    }
+
     fn masters(&self) -> Vec<usize> {
         (0..self.nodes.len()).filter(|&i| self.nodes[i].alive && self.nodes[i].inst.state() == State::Master).collect()
     }
@@ -257,9 +264,7 @@ proptest! {
         let interval = if version == Version::V2 { Duration::from_secs(1) } else { Duration::from_millis(100) };
         let delay = Duration::from_millis(delay_ms);
         let mut lan = Lan::new(&vec![65; n], version, interval, delay, seed);
-        lan.start_all();
-        lan.run_until(lan.worst_master_down() * 3);
-        let old = lan.masters();
+        let old = lan.start_and_settle();
         prop_assert_eq!(old.len(), 1);
         lan.nodes[old[0]].alive = false;
         let died = lan.now;
@@ -274,9 +279,7 @@ proptest! {
     #[test]
     fn dead_master_replaced_within_master_down_interval((prios, version, interval, delay, seed) in arb_setup()) {
         let mut lan = Lan::new(&prios, version, interval, delay, seed);
-        lan.start_all();
-        lan.run_until(lan.worst_master_down() * 3);
-        let old = lan.masters();
+        let old = lan.start_and_settle();
         prop_assert_eq!(old.len(), 1);
         lan.nodes[old[0]].alive = false;
         let died = lan.now;
@@ -290,9 +293,7 @@ proptest! {
     #[test]
     fn graceful_stop_replaced_within_skew_time((prios, version, interval, delay, seed) in arb_setup()) {
         let mut lan = Lan::new(&prios, version, interval, delay, seed);
-        lan.start_all();
-        lan.run_until(lan.worst_master_down() * 3);
-        let old = lan.masters();
+        let old = lan.start_and_settle();
         prop_assert_eq!(old.len(), 1);
         let now = lan.now;
         lan.nodes[old[0]].inst.shutdown(now);
