@@ -332,30 +332,14 @@ fn state_name(s: bmnet::vrrp::State) -> &'static str {
 
 fn run_daemon(json: bool, args: &RunArgs) -> Status {
     let setup = match &args.config {
-        Some(file) => {
-            let text = match read(file) {
-                Ok(t) => t,
-                Err(e) => {
-                    eprintln!("bmnet: {}: {e}", file.display());
-                    return Status::Failure;
-                }
-            };
-            let conf = parse_keepalived(&text, &file.display().to_string(), &mut |p| read(Path::new(p)));
-            for d in &conf.diagnostics {
-                eprintln!("{d}");
-            }
-            if conf.has_errors() {
-                return Status::Problems;
-            }
-            from_conf(&conf)
-        }
-        None => from_flags(args),
+        Some(file) => load_conf(file),
+        None => from_flags(args).map_err(|e| (Status::Problems, e)),
     };
     let (setups, scripts) = match setup {
         Ok(s) => s,
-        Err(e) => {
+        Err((status, e)) => {
             eprintln!("bmnet: {e}");
-            return Status::Problems;
+            return status;
         }
     };
     // Signals arrive on a socket pair the daemon polls with everything else.
@@ -439,7 +423,7 @@ fn run_daemon(json: bool, args: &RunArgs) -> Status {
                     eprintln!("{} bmnet: SIGHUP: nothing to reload without --config", timestamp());
                     continue;
                 };
-                match load_conf(file).and_then(|(setups, scripts)| {
+                match load_conf(file).map_err(|(_, e)| e).and_then(|(setups, scripts)| {
                     // Each instance's VIPs, in the daemon's order, for the status file.
                     let vips: Vec<Vec<String>> = daemon
                         .states()
@@ -477,17 +461,18 @@ fn run_daemon(json: bool, args: &RunArgs) -> Status {
     }
 }
 
-/// The instances and scripts of a keepalived.conf, its diagnostics printed.
-fn load_conf(file: &Path) -> Result<(Vec<InstanceSetup>, Vec<CheckScript>), String> {
-    let text = read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+/// The instances and scripts of a keepalived.conf, its diagnostics printed; on failure, the
+/// exit status it deserves (an unreadable file is a failure, a wrong one a problem) and why.
+fn load_conf(file: &Path) -> Result<(Vec<InstanceSetup>, Vec<CheckScript>), (Status, String)> {
+    let text = read(file).map_err(|e| (Status::Failure, format!("{}: {e}", file.display())))?;
     let conf = parse_keepalived(&text, &file.display().to_string(), &mut |p| read(Path::new(p)));
     for d in &conf.diagnostics {
         eprintln!("{d}");
     }
     if conf.has_errors() {
-        return Err(format!("{} has errors", file.display()));
+        return Err((Status::Problems, format!("{} has errors", file.display())));
     }
-    from_conf(&conf)
+    from_conf(&conf).map_err(|e| (Status::Problems, e))
 }
 
 #[cfg(test)]
