@@ -261,7 +261,7 @@ impl Cluster {
         report.haproxy_kill_arp_ms = arp_at.zip(vip_at).map(|(a, v)| (a - v).max(0) as u64);
         self.say(&format!(
             "client: the longest HTTP outage while the VIP moved: {outage} ms; its ARP entry followed the VIP {}",
-            show_ms(report.haproxy_kill_arp_ms)
+            arp_delay(report.haproxy_kill_arp_ms)
         ));
         let i = self.idx(&holder);
         self.start_haproxy(i)?;
@@ -331,7 +331,7 @@ impl Cluster {
         report.node_kill_arp_ms = arp_at.zip(vip_at).map(|(a, v)| (a - v).max(0) as u64);
         self.say(&format!(
             "client: the longest HTTP outage while the VIP moved: {outage} ms; its ARP entry followed the VIP {}",
-            show_ms(report.node_kill_arp_ms)
+            arp_delay(report.node_kill_arp_ms)
         ));
         Ok(())
     }
