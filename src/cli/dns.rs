@@ -98,6 +98,16 @@ pub(crate) struct ServeArgs {
     /// UDP worker threads per address (default: one per CPU).
     #[arg(long)]
     workers: Option<usize>,
+    /// Answer UDP queries arriving on this interface over AF_XDP, before the kernel's IP
+    /// stack (as Knot DNS's XDP mode; needs root). One thread per receive queue; TCP and
+    /// forwarded queries still use the --listen sockets. Repeatable.
+    #[arg(long, value_name = "IFACE")]
+    xdp: Vec<String>,
+    /// Under load, how long an XDP worker lets a batch of queries gather before answering it,
+    /// in microseconds (0: answer as soon as woken). Trades up to this much latency, under
+    /// load only, for fewer wake-ups and system calls.
+    #[arg(long, value_name = "MICROSECONDS", default_value_t = 200)]
+    xdp_batch_wait: u64,
 }
 
 fn parse_node(s: &str) -> Result<(String, Vec<IpAddr>), String> {
@@ -293,6 +303,8 @@ fn serve(args: &ServeArgs) -> Status {
     if let Some(w) = args.workers {
         config.udp_workers = w;
     }
+    config.xdp = args.xdp.clone();
+    config.xdp_batch_wait = std::time::Duration::from_micros(args.xdp_batch_wait);
     let name = zone.config().zone();
     let server = match Server::start(zone, &config) {
         Ok(s) => s,

@@ -7,8 +7,11 @@
 //! [`ClusterZone::zone_file`]), not what OpenShift's CoreDNS templates give: negative answers
 //! carry the SOA, `apps.<zone>` is an empty non-terminal, the missing address family is NODATA
 //! rather than NXDOMAIN, and an IPv4-mapped VIP is refused when the zone is built.
+//!
+//! Feature `server` adds a UDP/TCP server with forwarding; feature `xdp` lets it answer UDP
+//! queries over AF_XDP, before the kernel's IP stack ([`xdp`]).
 
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)] // Only the XDP path's `sys` module allows it.
 
 mod answer;
 mod config;
@@ -17,6 +20,8 @@ mod request;
 mod resolv;
 #[cfg(feature = "server")]
 mod server;
+#[cfg(feature = "xdp")]
+pub mod xdp;
 mod zone;
 mod zonefile;
 

@@ -1,7 +1,9 @@
 //! The server (feature `server`): UDP and TCP on the given addresses, one `SO_REUSEPORT` UDP
 //! socket per worker thread, a TCP connection cap and idle timeout, forwarding on threads of
 //! its own so that a slow upstream never delays an authoritative answer, zone replacement
-//! without dropping queries, and graceful shutdown. No async runtime.
+//! without dropping queries, and graceful shutdown. No async runtime. With feature `xdp`, UDP
+//! queries on the interfaces of [`ServerConfig::xdp`] are answered over AF_XDP instead
+//! (`crate::xdp`), one thread per receive queue, beside the sockets.
 //!
 //! Signals are the caller's business (a library must not install handlers): `bmnet dns serve`
 //! maps SIGHUP to [`ServerHandle::replace_zone`] and SIGTERM/SIGINT to
@@ -38,6 +40,15 @@ pub struct ServerConfig {
     pub tcp_idle_timeout: Duration,
     /// How long one upstream gets before the next is tried.
     pub upstream_timeout: Duration,
+    /// Interfaces whose UDP queries to the listening port are taken before the kernel's stack
+    /// and answered over AF_XDP (feature `xdp`; needs root). TCP, and queries arriving
+    /// elsewhere, still use the sockets on `listen`, which must all have one port.
+    pub xdp: Vec<String>,
+    /// How long a busy XDP worker waits for a batch to gather before answering it (zero:
+    /// answer as soon as woken). Adds up to this much latency under load, in exchange for one
+    /// wake-up and one send call per batch rather than per query; at light load every query
+    /// is answered as it arrives.
+    pub xdp_batch_wait: Duration,
 }
 
 impl ServerConfig {
@@ -50,6 +61,8 @@ impl ServerConfig {
             tcp_max_connections: 128,
             tcp_idle_timeout: Duration::from_secs(10),
             upstream_timeout: Duration::from_secs(2),
+            xdp: Vec::new(),
+            xdp_batch_wait: Duration::from_micros(200),
         }
     }
 }
@@ -80,6 +93,15 @@ pub enum ServerError {
     /// No address to listen on.
     #[error("no address to listen on")]
     NoListen,
+    /// The AF_XDP path could not start on an interface.
+    #[error("XDP on {interface}: {source}")]
+    Xdp {
+        /// The interface.
+        interface: String,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
 }
 
 /// Controls a running server from other threads.
@@ -105,7 +127,12 @@ impl ServerHandle {
         self.stop.store(true, Ordering::SeqCst);
     }
 
-    fn zone(&self) -> Arc<ClusterZone> {
+    /// Whether [`ServerHandle::shutdown`] was called.
+    pub(crate) fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn zone(&self) -> Arc<ClusterZone> {
         self.zone.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 }
@@ -116,10 +143,13 @@ pub struct Server {
     handle: ServerHandle,
     local: Vec<SocketAddr>,
     threads: Vec<JoinHandle<()>>,
+    /// The XDP programs, detached when the server is dropped (after its threads end).
+    #[cfg(feature = "xdp")]
+    _xdp: Vec<crate::xdp::Attachment>,
 }
 
 /// How often blocked threads look at the stop flag.
-const TICK: Duration = Duration::from_millis(100);
+pub(crate) const TICK: Duration = Duration::from_millis(100);
 
 impl Server {
     /// Binds every address (UDP and TCP) and starts the threads.
@@ -141,6 +171,19 @@ impl Server {
             local.push(bound);
         }
         check_loops(&zone, &local)?;
+        // Clones of one UDP socket per address, for what the XDP path sends through the kernel.
+        let kernel: Vec<(SocketAddr, UdpSocket)> = local
+            .iter()
+            .zip(udp.iter().step_by(config.udp_workers.max(1)))
+            .filter_map(|(&a, s)| Some((a, s.try_clone().ok()?)))
+            .collect();
+        #[cfg(feature = "xdp")]
+        let (attachments, queues) = start_xdp(config, &local)?;
+        #[cfg(not(feature = "xdp"))]
+        if let Some(interface) = config.xdp.first() {
+            let source = io::Error::new(io::ErrorKind::Unsupported, "bm-dns was built without the `xdp` feature");
+            return Err(ServerError::Xdp { interface: interface.clone(), source });
+        }
         let handle = ServerHandle {
             zone: Arc::new(RwLock::new(Arc::new(zone))),
             stop: Arc::new(AtomicBool::new(false)),
@@ -157,13 +200,29 @@ impl Server {
             let (h, jobs) = (handle.clone(), jobs.clone());
             threads.push(std::thread::spawn(move || udp_worker(&socket, &h, &jobs)));
         }
-        drop(jobs);
+        #[cfg(feature = "xdp")]
+        for queue in queues {
+            let (h, jobs, kernel) = (
+                handle.clone(),
+                jobs.clone(),
+                kernel.iter().filter_map(|(a, s)| Some((*a, s.try_clone().ok()?))).collect::<Vec<_>>(),
+            );
+            let wait = config.xdp_batch_wait;
+            threads.push(std::thread::spawn(move || crate::xdp::worker(queue, &h, &jobs, &kernel, wait)));
+        }
+        drop((jobs, kernel));
         let active = Arc::new(AtomicUsize::new(0));
         for listener in tcp {
             let (h, active, cfg) = (handle.clone(), active.clone(), config.clone());
             threads.push(std::thread::spawn(move || tcp_acceptor(&listener, &h, &active, &cfg)));
         }
-        Ok(Server { handle, local, threads })
+        Ok(Server {
+            handle,
+            local,
+            threads,
+            #[cfg(feature = "xdp")]
+            _xdp: attachments,
+        })
     }
 
     /// The addresses actually bound (ports filled in).
@@ -182,6 +241,29 @@ impl Server {
             let _ = t.join();
         }
     }
+}
+
+/// Attaches the XDP program to each of `config.xdp`, for the one port of `local`.
+#[cfg(feature = "xdp")]
+fn start_xdp(
+    config: &ServerConfig,
+    local: &[SocketAddr],
+) -> Result<(Vec<crate::xdp::Attachment>, Vec<crate::xdp::Queue>), ServerError> {
+    let (mut attachments, mut queues) = (Vec::new(), Vec::new());
+    for interface in &config.xdp {
+        let err = |source| ServerError::Xdp { interface: interface.clone(), source };
+        let port = local[0].port();
+        if local.iter().any(|a| a.port() != port) {
+            return Err(err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "every --listen address must have the same port",
+            )));
+        }
+        let (a, q) = crate::xdp::attach(interface, port).map_err(err)?;
+        attachments.push(a);
+        queues.extend(q);
+    }
+    Ok((attachments, queues))
 }
 
 fn domain(addr: SocketAddr) -> Domain {
@@ -238,16 +320,34 @@ fn check_loops(zone: &ClusterZone, listen: &[SocketAddr]) -> Result<(), ServerEr
 }
 
 /// A query to forward, and where its answer goes.
-struct Job {
-    query: Vec<u8>,
-    client: SocketAddr,
-    socket: UdpSocket,
+pub(crate) struct Job {
+    pub(crate) query: Vec<u8>,
+    pub(crate) client: SocketAddr,
+    pub(crate) socket: UdpSocket,
+    /// The source address to answer from, when `socket` may be bound to a wildcard (queries
+    /// that came over XDP, not through `socket`).
+    pub(crate) from: Option<IpAddr>,
+}
+
+impl Job {
+    fn reply(&self, bytes: &[u8]) {
+        #[cfg(feature = "xdp")]
+        if let Some(from) = self.from {
+            use std::os::fd::AsRawFd;
+            let _ = crate::xdp::send_from(self.socket.as_raw_fd(), bytes, from, self.client);
+            return;
+        }
+        // Without the XDP path every query came through `socket`, which answers from its address.
+        #[cfg(not(feature = "xdp"))]
+        debug_assert!(self.from.is_none());
+        let _ = self.socket.send_to(bytes, self.client);
+    }
 }
 
 fn udp_worker(socket: &UdpSocket, h: &ServerHandle, jobs: &SyncSender<Job>) {
     let mut buf = vec![0u8; 65535];
     let mut out = Vec::with_capacity(4096);
-    while !h.stop.load(Ordering::Relaxed) {
+    while !h.stopped() {
         let Ok((n, client)) = socket.recv_from(&mut buf) else { continue };
         let zone = h.zone();
         match zone.answer_over(&buf[..n], Transport::Udp, &mut out) {
@@ -256,11 +356,11 @@ fn udp_worker(socket: &UdpSocket, h: &ServerHandle, jobs: &SyncSender<Job>) {
             }
             Outcome::Forward => {
                 let Ok(reply) = socket.try_clone() else { continue };
-                let job = Job { query: buf[..n].to_vec(), client, socket: reply };
+                let job = Job { query: buf[..n].to_vec(), client, socket: reply, from: None };
                 if let Err(TrySendError::Full(job) | TrySendError::Disconnected(job)) = jobs.try_send(job) {
                     // Overloaded: say so at once rather than let the client wait.
                     if servfail(&job.query, &mut out) {
-                        let _ = job.socket.send_to(&out, job.client);
+                        job.reply(&out);
                     }
                 }
             }
@@ -280,12 +380,10 @@ fn forwarder(queue: &Mutex<Receiver<Job>>, h: &ServerHandle, timeout: Duration) 
             Ok(job) => {
                 let zone = h.zone();
                 match forward(&job.query, &zone.upstreams, timeout, false) {
-                    Some(reply) => {
-                        let _ = job.socket.send_to(&reply, job.client);
-                    }
+                    Some(reply) => job.reply(&reply),
                     None => {
                         if servfail(&job.query, &mut out) {
-                            let _ = job.socket.send_to(&out, job.client);
+                            job.reply(&out);
                         }
                     }
                 }
@@ -354,7 +452,7 @@ fn read_framed(conn: &mut TcpStream) -> io::Result<Vec<u8>> {
 }
 
 fn tcp_acceptor(listener: &TcpListener, h: &ServerHandle, active: &Arc<AtomicUsize>, cfg: &ServerConfig) {
-    while !h.stop.load(Ordering::Relaxed) {
+    while !h.stopped() {
         let conn = match listener.accept() {
             Ok((conn, _)) => conn,
             Err(_) => {
@@ -381,7 +479,7 @@ fn tcp_connection(mut conn: TcpStream, h: &ServerHandle, idle: Duration, timeout
         return;
     }
     let mut out = Vec::new();
-    while !h.stop.load(Ordering::Relaxed) {
+    while !h.stopped() {
         let Ok(msg) = read_framed(&mut conn) else { return };
         let zone = h.zone();
         let reply = match zone.answer_over(&msg, Transport::Tcp, &mut out) {

@@ -1,0 +1,235 @@
+//! `bmnet dns serve --xdp`: queries answered over AF_XDP before the kernel's UDP layer sees
+//! them (its counters in `/proc/net/snmp` do not move), over IPv4 and IPv6, while TCP, forwarded
+//! queries and answers too large for the link still go through the kernel, from the address the
+//! client asked; the program is gone when the server stops. Two namespaces joined by a veth
+//! pair, made by the test (root needed), with dig and kdig as the clients.
+
+// Creates namespaces and runs servers and clients on purpose.
+#![allow(clippy::disallowed_methods)]
+
+mod util;
+
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use util::Netns;
+
+const ZONE: &str = r#"
+cluster = "ostest"
+base_domain = "example.com"
+api_vips = ["192.168.111.5"]
+ingress_vips = ["192.168.111.4"]
+upstreams = ["127.0.0.1:5300"]
+[nodes]
+master-0 = ["192.168.111.20", "fd2e:6f44:5dd8::20"]
+"#;
+
+const UPSTREAM: &str = r#"
+cluster = "upstream"
+base_domain = "test"
+api_vips = ["192.0.2.53"]
+ingress_vips = ["192.0.2.80"]
+"#;
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn need(program: &str, package: &str) {
+    let ok = Command::new("sh").arg("-c").arg(format!("command -v {program}")).status().is_ok_and(|s| s.success());
+    assert!(ok, "{program} not found: apt-get install -y {package}");
+}
+
+fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+fn serve(ns: &Netns, args: &[&str]) -> Server {
+    let child = Command::new("ip")
+        .args(["netns", "exec", &ns.name, env!("CARGO_BIN_EXE_bmnet"), "dns", "serve"])
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start bmnet dns serve");
+    Server(child)
+}
+
+/// `dig +short` from the client namespace; waits up to 10 s for a first answer.
+fn dig(cli: &Netns, args: &[&str]) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let o = cli.exec(&[&["dig", "+short", "+tries=1", "+time=1"], args].concat());
+        let out = String::from_utf8_lossy(&o.stdout).trim().to_string();
+        if (o.status.success() && !out.is_empty() && !out.starts_with(";;")) || Instant::now() > deadline {
+            return out;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A counter of the kernel's UDP layer in the namespace: `Udp: NAME` from /proc/net/snmp, or
+/// `Udp6NAME` from /proc/net/snmp6.
+fn udp_counter(ns: &Netns, name: &str) -> u64 {
+    let snmp = String::from_utf8(ns.exec(&["cat", "/proc/net/snmp"]).stdout).unwrap();
+    let udp: Vec<&str> = snmp.lines().filter(|l| l.starts_with("Udp: ")).collect();
+    let names: Vec<&str> = udp[0].split_whitespace().collect();
+    let values: Vec<&str> = udp[1].split_whitespace().collect();
+    let v4: u64 = values[names.iter().position(|n| *n == name).unwrap()].parse().unwrap();
+    let snmp6 = String::from_utf8(ns.exec(&["cat", "/proc/net/snmp6"]).stdout).unwrap();
+    let key = format!("Udp6{name}");
+    let v6: u64 = snmp6
+        .lines()
+        .find_map(|l| {
+            l.split_once(char::is_whitespace).filter(|(k, _)| *k == key).map(|(_, v)| v.trim().parse().unwrap())
+        })
+        .unwrap();
+    v4 + v6
+}
+
+fn config(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+#[test]
+fn xdp_answers_before_the_kernel_and_leaves_the_rest_to_it() {
+    need("dig", "bind9-dnsutils");
+    need("kdig", "knot-dnsutils");
+    need("python3", "python3");
+    let cli = Netns::new("xdpc");
+    let srv = Netns::new("xdps");
+    let n = std::process::id() % 100_000;
+    let (c, s) = (format!("bxc{n}"), format!("bxs{n}"));
+    cli.ip(&["link", "add", &c, "type", "veth", "peer", "name", &s, "netns", &srv.name]);
+    for (ns, dev, v4, v6) in [(&cli, &c, "10.78.0.1/24", "fd00:78::1/64"), (&srv, &s, "10.78.0.2/24", "fd00:78::2/64")]
+    {
+        ns.ip(&["addr", "add", v4, "dev", dev]);
+        ns.ip(&["addr", "add", v6, "dev", dev, "nodad"]);
+        ns.ip(&["link", "set", dev, "up"]);
+        ns.ip(&["link", "set", "lo", "up"]);
+    }
+    let dir = std::env::temp_dir().join(format!("bmnet-dns-xdp-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // A TXT record of about 1,100 bytes: more than a 600-byte link carries in one frame.
+    let chunks = vec![format!("\"{}\"", "x".repeat(200)); 5].join(", ");
+    let zone =
+        config(&dir, "zone.toml", &format!("{ZONE}\n[[records]]\ntype = \"TXT\"\nname = \"big\"\ntext = [{chunks}]\n"));
+    let upstream = config(&dir, "upstream.toml", UPSTREAM);
+
+    let _upstream = serve(&srv, &["--workers", "1", "--listen", "127.0.0.1:5300", "--config", &upstream]);
+    // Wildcard sockets: what leaves through the kernel needs the asked address as its source.
+    let mut server = serve(
+        &srv,
+        &["--workers", "1", "--listen", "0.0.0.0:53", "--listen", "[::]:53", "--xdp", &s, "--config", &zone],
+    );
+    assert_eq!(dig(&cli, &["@10.78.0.2", "api.ostest.example.com"]), "192.168.111.5", "the server never answered");
+    let link = String::from_utf8(srv.exec(&["ip", "link", "show", &s]).stdout).unwrap();
+    assert!(link.contains("prog/xdp") && link.contains("bmnet_dns"), "no XDP program on {s}: {link}");
+
+    // Over XDP, both families: the kernel's UDP layer sees none of these queries.
+    let before = udp_counter(&srv, "InDatagrams");
+    for _ in 0..10 {
+        assert_eq!(dig(&cli, &["@10.78.0.2", "api-int.ostest.example.com"]), "192.168.111.5");
+        assert_eq!(dig(&cli, &["@fd00:78::2", "master-0.ostest.example.com", "AAAA"]), "fd2e:6f44:5dd8::20");
+        assert_eq!(dig(&cli, &["@fd00:78::2", "x.y.apps.ostest.example.com"]), "192.168.111.4");
+    }
+    let o = cli.exec(&["dig", "+tries=1", "+time=2", "@10.78.0.2", "nope.ostest.example.com"]);
+    assert!(text(&o).contains("status: NXDOMAIN") && text(&o).contains("flags: qr aa rd"), "{}", text(&o));
+    assert_eq!(udp_counter(&srv, "InDatagrams"), before, "queries reached the kernel's UDP sockets");
+
+    // A burst: 500 queries sent back to back from one socket, so the worker drains full
+    // batches and paces itself; every one is answered once, with its own id and name.
+    let burst = r#"
+import socket, struct, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+def query(i):
+    name = b"".join(bytes([len(l)]) + l for l in [b"n%d" % i, b"apps", b"ostest", b"example", b"com"]) + b"\0"
+    return struct.pack(">HHHHHH", i, 0x0100, 1, 0, 0, 0) + name + struct.pack(">HH", 1, 1)
+for i in range(500):
+    s.sendto(query(i), ("10.78.0.2", 53))
+s.settimeout(3)
+seen = {}
+try:
+    while len(seen) < 500:
+        data = s.recv(2048)
+        i = struct.unpack(">H", data[:2])[0]
+        ok = data[2] & 0x84 == 0x84 and data[3] & 0x0f == 0 and (b"n%d" % i) in data and data.endswith(bytes([192, 168, 111, 4]))
+        seen[i] = seen.get(i, 0) + (1 if ok else 1000)
+except socket.timeout:
+    pass
+print(len(seen), sum(seen.values()))
+"#;
+    let o = cli.exec(&["python3", "-c", burst]);
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "500 500", "answered, answers: {}", text(&o));
+    assert_eq!(udp_counter(&srv, "InDatagrams"), before, "the burst reached the kernel's UDP sockets");
+
+    // TCP is the kernel's.
+    let o = cli.exec(&["kdig", "+tcp", "+short", "@10.78.0.2", "api.ostest.example.com"]);
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "192.168.111.5", "{}", text(&o));
+
+    // Forwarded: the answer leaves through the wildcard socket from 10.78.0.2 (dig ignores an
+    // answer from any other source), and over IPv6 from fd00:78::2.
+    assert_eq!(dig(&cli, &["@10.78.0.2", "api.upstream.test"]), "192.0.2.53");
+    assert_eq!(dig(&cli, &["@fd00:78::2", "api.upstream.test"]), "192.0.2.53");
+
+    // An answer larger than the link's MTU goes through the kernel, which fragments it; a small
+    // one still does not.
+    for (ns, dev) in [(&cli, &c), (&srv, &s)] {
+        ns.ip(&["link", "set", dev, "mtu", "600"]);
+    }
+    // The server reads the MTU again every second.
+    std::thread::sleep(Duration::from_millis(1500));
+    let sent = udp_counter(&srv, "OutDatagrams");
+    let o = cli.exec(&["dig", "+tries=1", "+time=2", "+bufsize=1232", "@10.78.0.2", "big.ostest.example.com", "TXT"]);
+    let t = text(&o);
+    assert!(t.contains("ANSWER: 1,") && !t.contains(" tc") && t.matches(&"x".repeat(200)).count() == 5, "{t}");
+    assert_eq!(udp_counter(&srv, "OutDatagrams"), sent + 1, "the big answer should leave through the kernel");
+    assert_eq!(dig(&cli, &["@10.78.0.2", "api.ostest.example.com"]), "192.168.111.5");
+    assert_eq!(udp_counter(&srv, "OutDatagrams"), sent + 1, "a small answer should not");
+
+    // A second server cannot take the interface while the first holds it, and says why.
+    let o = srv.exec(&[
+        env!("CARGO_BIN_EXE_bmnet"),
+        "dns",
+        "serve",
+        "--listen",
+        "10.78.0.2:5353",
+        "--xdp",
+        &s,
+        "--config",
+        &zone,
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains(&format!("XDP on {s}: queue 0 already has an AF_XDP socket")), "{}", text(&o));
+    let o = srv.exec(&[
+        env!("CARGO_BIN_EXE_bmnet"),
+        "dns",
+        "serve",
+        "--listen",
+        "10.78.0.2:5353",
+        "--xdp",
+        "nosuch0",
+        "--config",
+        &zone,
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("XDP on nosuch0: no interface nosuch0"), "{}", text(&o));
+
+    // Stopping the server detaches the program: the kernel answers the port again (refused).
+    let pid = server.0.id().to_string();
+    let _ = Command::new("kill").args(["-TERM", &pid]).status();
+    let status = server.0.wait().unwrap();
+    assert!(status.success(), "{status}");
+    let link = String::from_utf8(srv.exec(&["ip", "link", "show", &s]).stdout).unwrap();
+    assert!(!link.contains("prog/xdp"), "the XDP program outlived the server: {link}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
