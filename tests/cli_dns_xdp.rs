@@ -42,7 +42,8 @@ impl Drop for Server {
 }
 
 fn need(program: &str, package: &str) {
-    let ok = Command::new("sh").arg("-c").arg(format!("command -v {program}")).status().is_ok_and(|s| s.success());
+    let ok =
+        Command::new("sh").arg("-c").arg(format!("command -v {program}")).output().is_ok_and(|o| o.status.success());
     assert!(ok, "{program} not found: apt-get install -y {package}");
 }
 
@@ -133,6 +134,10 @@ fn xdp_answers_before_the_kernel_and_leaves_the_rest_to_it() {
     assert_eq!(dig(&cli, &["@10.78.0.2", "api.ostest.example.com"]), "192.168.111.5", "the server never answered");
     let link = String::from_utf8(srv.exec(&["ip", "link", "show", &s]).stdout).unwrap();
     assert!(link.contains("prog/xdp") && link.contains("bmnet_dns"), "no XDP program on {s}: {link}");
+
+    // `bmnet inspect` on the node says how the server answers.
+    let o = srv.exec(&[env!("CARGO_BIN_EXE_bmnet"), "inspect"]);
+    assert!(text(&o).contains(&format!("ostest.example.com on 0.0.0.0:53, UDP over XDP on {s})")), "{}", text(&o));
 
     // Over XDP, both families: the kernel's UDP layer sees none of these queries.
     let before = udp_counter(&srv, "InDatagrams");
@@ -231,5 +236,37 @@ print(len(seen), sum(seen.values()))
     assert!(status.success(), "{status}");
     let link = String::from_utf8(srv.exec(&["ip", "link", "show", &s]).stdout).unwrap();
     assert!(!link.contains("prog/xdp"), "the XDP program outlived the server: {link}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// On a bridge, as OpenShift's `br-ex`: no native XDP there, so the kernel runs the program in
+/// generic mode, and the answers still bypass the UDP layer.
+#[test]
+fn xdp_on_a_bridge_runs_in_generic_mode() {
+    need("dig", "bind9-dnsutils");
+    let cli = Netns::new("xdpbc");
+    let srv = Netns::new("xdpbs");
+    let n = std::process::id() % 100_000;
+    let (c, s, br) = (format!("bbc{n}"), format!("bbs{n}"), format!("bbr{n}"));
+    cli.ip(&["link", "add", &c, "type", "veth", "peer", "name", &s, "netns", &srv.name]);
+    srv.ip(&["link", "add", &br, "type", "bridge"]);
+    srv.ip(&["link", "set", &s, "master", &br]);
+    cli.ip(&["addr", "add", "10.79.0.1/24", "dev", &c]);
+    srv.ip(&["addr", "add", "10.79.0.2/24", "dev", &br]);
+    for (ns, dev) in [(&cli, &c), (&srv, &s), (&srv, &br)] {
+        ns.ip(&["link", "set", dev, "up"]);
+    }
+    let dir = std::env::temp_dir().join(format!("bmnet-dns-xdp-br-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let zone = config(&dir, "zone.toml", ZONE);
+    let _server = serve(&srv, &["--workers", "1", "--listen", "10.79.0.2:53", "--xdp", &br, "--config", &zone]);
+    assert_eq!(dig(&cli, &["@10.79.0.2", "api.ostest.example.com"]), "192.168.111.5", "the server never answered");
+    let link = String::from_utf8(srv.exec(&["ip", "link", "show", &br]).stdout).unwrap();
+    assert!(link.contains("xdpgeneric") && link.contains("bmnet_dns"), "not generic XDP on {br}: {link}");
+    let before = udp_counter(&srv, "InDatagrams");
+    for _ in 0..10 {
+        assert_eq!(dig(&cli, &["@10.79.0.2", "a.apps.ostest.example.com"]), "192.168.111.4");
+    }
+    assert_eq!(udp_counter(&srv, "InDatagrams"), before, "queries reached the kernel's UDP sockets");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -317,7 +317,7 @@ fn serve(args: &ServeArgs) -> Status {
     eprintln!("bmnet: serving {name} on {}", addrs.join(", "));
     // What `bmnet inspect` shows (and asks): the zone and where it is served.
     let status = super::status::StatusFile::new("dns");
-    status.write(json!({ "zone": name.to_string(), "listen": addrs }));
+    status.write(json!({ "zone": name.to_string(), "listen": addrs, "xdp": args.xdp }));
     let mut signals = match signal_hook::iterator::Signals::new([SIGHUP, SIGINT, SIGTERM]) {
         Ok(s) => s,
         Err(e) => {

@@ -133,7 +133,9 @@ fn dns(out: &mut Output) {
         };
         let Ok(server) = server.parse::<std::net::SocketAddr>() else { continue };
         if !out.json() {
-            out.text(&format!("\nCluster DNS (bmnet dns serve, pid {}, {zone} on {server}):\n", daemon["pid"]));
+            let xdp: Vec<&str> = daemon["xdp"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+            let xdp = if xdp.is_empty() { String::new() } else { format!(", UDP over XDP on {}", xdp.join(", ")) };
+            out.text(&format!("\nCluster DNS (bmnet dns serve, pid {}, {zone} on {server}{xdp}):\n", daemon["pid"]));
         }
         for name in [format!("api.{zone}"), format!("api-int.{zone}"), format!("test.apps.{zone}")] {
             for rtype in [hickory_proto::rr::RecordType::A, hickory_proto::rr::RecordType::AAAA] {
