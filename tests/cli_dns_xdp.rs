@@ -126,10 +126,31 @@ fn xdp_answers_before_the_kernel_and_leaves_the_rest_to_it() {
     let upstream = config(&dir, "upstream.toml", UPSTREAM);
 
     let _upstream = serve(&srv, &["--workers", "1", "--listen", "127.0.0.1:5300", "--config", &upstream]);
-    // Wildcard sockets: what leaves through the kernel needs the asked address as its source.
+    // Another resolver on another address of the same interface and port, on kernel sockets:
+    // the program must leave its queries alone.
+    srv.ip(&["addr", "add", "10.78.0.3/24", "dev", &s]);
+    let _other = serve(&srv, &["--workers", "1", "--listen", "10.78.0.3:53", "--config", &upstream]);
+    // A wildcard would take every host's DNS routed through this one: refused, saying why.
+    let o = srv.exec(&[
+        env!("CARGO_BIN_EXE_bmnet"),
+        "dns",
+        "serve",
+        "--listen",
+        "0.0.0.0:53",
+        "--xdp",
+        &s,
+        "--config",
+        &zone,
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("a wildcard listening address would take DNS traffic meant for other hosts"),
+        "{}",
+        text(&o)
+    );
     let mut server = serve(
         &srv,
-        &["--workers", "1", "--listen", "0.0.0.0:53", "--listen", "[::]:53", "--xdp", &s, "--config", &zone],
+        &["--workers", "1", "--listen", "10.78.0.2:53", "--listen", "[fd00:78::2]:53", "--xdp", &s, "--config", &zone],
     );
     assert_eq!(dig(&cli, &["@10.78.0.2", "api.ostest.example.com"]), "192.168.111.5", "the server never answered");
     let link = String::from_utf8(srv.exec(&["ip", "link", "show", &s]).stdout).unwrap();
@@ -137,7 +158,7 @@ fn xdp_answers_before_the_kernel_and_leaves_the_rest_to_it() {
 
     // `bmnet inspect` on the node says how the server answers.
     let o = srv.exec(&[env!("CARGO_BIN_EXE_bmnet"), "inspect"]);
-    assert!(text(&o).contains(&format!("ostest.example.com on 0.0.0.0:53, UDP over XDP on {s})")), "{}", text(&o));
+    assert!(text(&o).contains(&format!("ostest.example.com on 10.78.0.2:53, UDP over XDP on {s})")), "{}", text(&o));
 
     // Over XDP, both families: the kernel's UDP layer sees none of these queries.
     let before = udp_counter(&srv, "InDatagrams");
@@ -149,6 +170,10 @@ fn xdp_answers_before_the_kernel_and_leaves_the_rest_to_it() {
     let o = cli.exec(&["dig", "+tries=1", "+time=2", "@10.78.0.2", "nope.ostest.example.com"]);
     assert!(text(&o).contains("status: NXDOMAIN") && text(&o).contains("flags: qr aa rd"), "{}", text(&o));
     assert_eq!(udp_counter(&srv, "InDatagrams"), before, "queries reached the kernel's UDP sockets");
+    // The other resolver's query goes through the kernel, to it.
+    assert_eq!(dig(&cli, &["@10.78.0.3", "api.upstream.test"]), "192.0.2.53");
+    assert_eq!(udp_counter(&srv, "InDatagrams"), before + 1, "the other address's query should reach the kernel");
+    let before = before + 1;
 
     // A burst: 500 queries sent back to back from one socket, so the worker drains full
     // batches and paces itself; every one is answered once, with its own id and name.
@@ -181,7 +206,7 @@ print(len(seen), sum(seen.values()))
     let o = cli.exec(&["kdig", "+tcp", "+short", "@10.78.0.2", "api.ostest.example.com"]);
     assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "192.168.111.5", "{}", text(&o));
 
-    // Forwarded: the answer leaves through the wildcard socket from 10.78.0.2 (dig ignores an
+    // Forwarded: the answer leaves through the kernel's socket from 10.78.0.2 (dig ignores an
     // answer from any other source), and over IPv6 from fd00:78::2.
     assert_eq!(dig(&cli, &["@10.78.0.2", "api.upstream.test"]), "192.0.2.53");
     assert_eq!(dig(&cli, &["@fd00:78::2", "api.upstream.test"]), "192.0.2.53");

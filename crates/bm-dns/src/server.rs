@@ -157,6 +157,7 @@ impl Server {
         if config.listen.is_empty() {
             return Err(ServerError::NoListen);
         }
+        check_xdp(config)?;
         let mut udp = Vec::new();
         let mut tcp = Vec::new();
         let mut local = Vec::new();
@@ -253,17 +254,31 @@ fn start_xdp(
     for interface in &config.xdp {
         let err = |source| ServerError::Xdp { interface: interface.clone(), source };
         let port = local[0].port();
-        if local.iter().any(|a| a.port() != port) {
-            return Err(err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "every --listen address must have the same port",
-            )));
-        }
-        let (a, q) = crate::xdp::attach(interface, port).map_err(err)?;
+        let addresses: Vec<IpAddr> = local.iter().map(SocketAddr::ip).collect();
+        let (a, q) = crate::xdp::attach(interface, port, &addresses).map_err(err)?;
         attachments.push(a);
         queues.extend(q);
     }
     Ok((attachments, queues))
+}
+
+/// What the XDP path needs of the listening addresses, checked before anything is bound: one
+/// port, given, and named addresses — the program takes UDP for exactly those, and a wildcard
+/// would take the DNS traffic of other hosts routed through this one.
+fn check_xdp(config: &ServerConfig) -> Result<(), ServerError> {
+    let Some(interface) = config.xdp.first() else { return Ok(()) };
+    let refuse = |why: &str| {
+        let source = io::Error::new(io::ErrorKind::InvalidInput, why.to_string());
+        Err(ServerError::Xdp { interface: interface.clone(), source })
+    };
+    let port = config.listen[0].port();
+    if port == 0 || config.listen.iter().any(|a| a.port() != port) {
+        return refuse("every listening address must have the same port, not 0");
+    }
+    if config.listen.iter().any(|a| a.ip().is_unspecified()) {
+        return refuse("a wildcard listening address would take DNS traffic meant for other hosts; name the addresses");
+    }
+    Ok(())
 }
 
 fn domain(addr: SocketAddr) -> Domain {
@@ -324,17 +339,17 @@ pub(crate) struct Job {
     pub(crate) query: Vec<u8>,
     pub(crate) client: SocketAddr,
     pub(crate) socket: UdpSocket,
-    /// The source address to answer from, when `socket` may be bound to a wildcard (queries
-    /// that came over XDP, not through `socket`).
-    pub(crate) from: Option<IpAddr>,
+    /// The source address to answer from and the interface the query came in on, for queries
+    /// that came over XDP rather than through `socket`.
+    pub(crate) from: Option<(IpAddr, u32)>,
 }
 
 impl Job {
     fn reply(&self, bytes: &[u8]) {
         #[cfg(feature = "xdp")]
-        if let Some(from) = self.from {
+        if let Some((from, ifindex)) = self.from {
             use std::os::fd::AsRawFd;
-            let _ = crate::xdp::send_from(self.socket.as_raw_fd(), bytes, from, self.client);
+            let _ = crate::xdp::send_from(self.socket.as_raw_fd(), bytes, from, self.client, ifindex);
             return;
         }
         // Without the XDP path every query came through `socket`, which answers from its address.

@@ -10,7 +10,9 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::ops::Range;
 
-const ETH_LEN: usize = 14;
+/// The Ethernet header's length (no VLAN tag).
+pub const ETHERNET_HEADER: usize = 14;
+const ETH_LEN: usize = ETHERNET_HEADER;
 const IPV4_LEN: usize = 20;
 const IPV6_LEN: usize = 40;
 const UDP_LEN: usize = 8;
@@ -129,11 +131,35 @@ pub fn parse(frame: &[u8]) -> Result<Datagram, FrameError> {
     if udp_len < UDP_LEN || udp + udp_len > ip_end {
         return Err(FrameError::BadLength { at: udp + 4, claimed: udp_len, len: frame.len() });
     }
+    if source.is_ipv6() && be16(frame, udp + 6) == 0 {
+        // RFC 8200 §8.1: an IPv6 receiver discards UDP without a checksum.
+        return Err(FrameError::Unsupported { at: udp + 6, what: "IPv6 UDP without a checksum" });
+    }
+    // An answer swaps the addresses: both ends must be one host, not a group or nobody.
+    if frame[0] & 1 != 0 || frame[6] & 1 != 0 {
+        let at = if frame[0] & 1 != 0 { 0 } else { 6 };
+        return Err(FrameError::Unsupported { at, what: "a group MAC address" });
+    }
+    let (src_at, dst_at) = if source.is_ipv4() { (ETH_LEN + 12, ETH_LEN + 16) } else { (ETH_LEN + 8, ETH_LEN + 24) };
+    if !one_host(source) {
+        return Err(FrameError::Unsupported { at: src_at, what: "a source address that is not one host" });
+    }
+    if !one_host(destination) {
+        return Err(FrameError::Unsupported { at: dst_at, what: "a destination address that is not one host" });
+    }
     Ok(Datagram {
         source: SocketAddr::new(source, be16(frame, udp)),
         destination: SocketAddr::new(destination, be16(frame, udp + 2)),
         payload: udp + UDP_LEN..udp + udp_len,
     })
+}
+
+/// Whether `ip` names one host: not multicast, broadcast or unspecified.
+fn one_host(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(a) => !(a.is_multicast() || a.is_broadcast() || a.is_unspecified()),
+        IpAddr::V6(a) => !(a.is_multicast() || a.is_unspecified()),
+    }
 }
 
 /// Where an answer's payload goes in the frame of the query `d` (the headers keep their sizes).
@@ -320,6 +346,15 @@ mod tests {
         let mut f = good.clone();
         f[38] = 0x10;
         assert!(matches!(parse(&f), Err(FrameError::BadLength { at: 38, .. })));
+        let mut f = good.clone();
+        f[6] = 0x01; // A multicast source MAC.
+        assert_eq!(parse(&f), Err(FrameError::Unsupported { at: 6, what: "a group MAC address" }));
+        let f = frame(v4([224, 0, 0, 1], 40000), v4([10, 0, 0, 2], 53), b"query");
+        assert!(matches!(parse(&f), Err(FrameError::Unsupported { at: 26, .. })));
+        let f6 = frame("[fd00::1]:1".parse().unwrap(), "[fd00::2]:53".parse().unwrap(), b"q");
+        let mut f = f6.clone();
+        f[60..62].copy_from_slice(&[0, 0]);
+        assert_eq!(parse(&f), Err(FrameError::Unsupported { at: 60, what: "IPv6 UDP without a checksum" }));
         // Ethernet padding after the packet is not payload.
         let mut f = good.clone();
         f.extend([0; 6]);
@@ -346,6 +381,8 @@ mod tests {
             } else {
                 (v4(a[..4].try_into().unwrap(), cport), v4(b[..4].try_into().unwrap(), sport))
             };
+            // Groups and "nobody" are refused (the unit test above); the rest must round-trip.
+            prop_assume!(one_host(client.ip()) && one_host(server.ip()));
             let mut f = frame(client, server, &query);
             let d = parse(&f).unwrap();
             f.resize(d.payload.start + answer.len(), 0);

@@ -25,7 +25,7 @@ mod program;
 mod sys;
 
 use std::io;
-use std::net::{SocketAddr, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::mpsc::{SyncSender, TrySendError};
 use std::time::Duration;
@@ -37,6 +37,18 @@ pub(crate) use sys::send_from;
 
 /// Queries taken from the ring per batch.
 const BATCH: u32 = 64;
+
+/// Batches served before the worker looks at the stop flag, the zone and the MTU again.
+const BATCHES_PER_ROUND: u32 = 16;
+
+/// The largest IP packet sent over XDP: 1280 bytes, the minimum IPv6 MTU, which is what the
+/// default EDNS payload of 1232 fits (DNS Flag Day 2020). This path cannot learn a smaller path
+/// MTU (the ICMP errors go to the kernel), so larger answers leave through the kernel's socket,
+/// which does.
+const MAX_XDP_PACKET: usize = 1280;
+
+/// How long a worker with answers stuck in its TX ring (a busy device) waits before asking again.
+const TX_RETRY: Duration = Duration::from_micros(50);
 
 /// Queries found in one drain from which the worker counts as busy. A busy worker sleeps the
 /// server's `xdp_batch_wait` before draining again, rather than waiting in `poll(2)` to be woken
@@ -59,19 +71,26 @@ pub(crate) struct Queue {
     xsk: sys::Xsk,
     /// Where the interface's MTU is read.
     mtu_file: String,
+    ifindex: u32,
 }
-
-/// How often a worker reads the interface's MTU again (an answer larger than it must go
-/// through the kernel, which fragments; the driver would drop it).
-const MTU_REFRESH: Duration = Duration::from_secs(1);
 
 fn read_mtu(file: &str) -> usize {
     std::fs::read_to_string(file).ok().and_then(|m| m.trim().parse().ok()).unwrap_or(1500)
 }
 
 /// Opens a socket on every receive queue of `interface` and attaches the program sending UDP
-/// port `port` to them.
-pub(crate) fn attach(interface: &str, port: u16) -> io::Result<(Attachment, Vec<Queue>)> {
+/// port `port` for the addresses `listen` to them. The addresses must be named: a wildcard
+/// would take DNS traffic routed through this host, or meant for another resolver on it.
+pub(crate) fn attach(interface: &str, port: u16, listen: &[IpAddr]) -> io::Result<(Attachment, Vec<Queue>)> {
+    debug_assert!(!listen.iter().any(IpAddr::is_unspecified), "the server refuses wildcards first");
+    let v4: Vec<Ipv4Addr> = listen.iter().filter_map(|a| if let IpAddr::V4(a) = a { Some(*a) } else { None }).collect();
+    let v6: Vec<Ipv6Addr> = listen.iter().filter_map(|a| if let IpAddr::V6(a) = a { Some(*a) } else { None }).collect();
+    if v4.len() > program::MAX_ADDRESSES || v6.len() > program::MAX_ADDRESSES {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("at most {} addresses of each family", program::MAX_ADDRESSES),
+        ));
+    }
     let sysfs = format!("/sys/class/net/{interface}");
     let read = |what: &str| std::fs::read_to_string(format!("{sysfs}/{what}"));
     let ifindex: u32 = read("ifindex")
@@ -79,10 +98,14 @@ pub(crate) fn attach(interface: &str, port: u16) -> io::Result<(Attachment, Vec<
         .trim()
         .parse()
         .map_err(|_| io::Error::other(format!("{sysfs}/ifindex is not a number")))?;
-    let queues = std::fs::read_dir(format!("{sysfs}/queues"))
-        .map(|d| d.flatten().filter(|e| e.file_name().to_string_lossy().starts_with("rx-")).count())
-        .unwrap_or(1)
-        .max(1) as u32;
+    // A socket sends on the TX queue of its own number: only queues with both get one (the
+    // program passes what arrives on the others to the kernel).
+    let count = |prefix: &str| {
+        std::fs::read_dir(format!("{sysfs}/queues"))
+            .map(|d| d.flatten().filter(|e| e.file_name().to_string_lossy().starts_with(prefix)).count())
+            .unwrap_or(1)
+    };
+    let queues = count("rx-").min(count("tx-")).max(1) as u32;
     let map = sys::create_xskmap(queues)?;
     let mut sockets = Vec::new();
     for q in 0..queues {
@@ -95,9 +118,9 @@ pub(crate) fn attach(interface: &str, port: u16) -> io::Result<(Attachment, Vec<
             io::Error::new(e.kind(), why)
         })?;
         sys::map_set(&map, q, xsk.as_raw_fd())?;
-        sockets.push(Queue { xsk, mtu_file: format!("{sysfs}/mtu") });
+        sockets.push(Queue { xsk, mtu_file: format!("{sysfs}/mtu"), ifindex });
     }
-    let program = sys::load_xdp(&program::udp_port_redirect(port, map.as_raw_fd()))?;
+    let program = sys::load_xdp(&program::udp_port_redirect(port, &v4, &v6, map.as_raw_fd()))?;
     let link = sys::attach_xdp(&program, ifindex).map_err(|e| {
         let why = if e.raw_os_error() == Some(16) {
             format!("another XDP program is attached (`ip link set dev {interface} xdp off` removes it)")
@@ -127,55 +150,52 @@ pub(crate) fn worker(
 ) {
     let mut out = Vec::with_capacity(4096);
     let mut ip_id: u16 = 0;
-    let mut mtu = read_mtu(&queue.mtu_file);
-    let mut mtu_read = std::time::Instant::now();
+    let ifindex = queue.ifindex;
     // The pause must be what it says: the default slack would let 200 us become 250.
     sys::set_timer_slack(Duration::from_micros(1));
     while !h.stopped() {
-        if mtu_read.elapsed() >= MTU_REFRESH {
-            mtu = read_mtu(&queue.mtu_file);
-            mtu_read = std::time::Instant::now();
-        }
+        // Once a round: the MTU (answers larger than the link carries go through the kernel,
+        // which fragments; the driver would drop them) and the zone (a reload).
+        let max_packet = read_mtu(&queue.mtu_file).min(MAX_XDP_PACKET);
         let zone = h.zone();
         let mut answer = |buf: &mut [u8], len: usize| -> Option<usize> {
             let d = frame::parse(&buf[..len]).ok()?;
-            let (_, socket) = kernel.iter().find(|(a, _)| {
-                a.port() == d.destination.port()
-                    && (a.ip() == d.destination.ip()
-                        || (a.ip().is_unspecified() && a.is_ipv4() == d.destination.is_ipv4()))
-            })?;
+            let (_, socket) =
+                kernel.iter().find(|(a, _)| a.port() == d.destination.port() && a.ip() == d.destination.ip())?;
             let query = &buf[d.payload.clone()];
+            let to_kernel = |bytes: &[u8]| send_from(socket.as_raw_fd(), bytes, d.destination.ip(), d.source, ifindex);
             match zone.answer_over(query, Transport::Udp, &mut out) {
                 Outcome::Answered => {
                     let at = frame::reply_payload_offset(&d);
-                    // The frame must hold the answer, and the link must carry it unfragmented.
-                    if at + out.len() <= buf.len() && at - 14 + out.len() <= mtu {
+                    let ip_len = at - frame::ETHERNET_HEADER + out.len();
+                    if at + out.len() <= buf.len() && ip_len <= max_packet {
                         buf[at..at + out.len()].copy_from_slice(&out);
                         ip_id = ip_id.wrapping_add(1);
                         Some(frame::write_reply(buf, &d, out.len(), ip_id))
                     } else {
-                        let _ = send_from(socket.as_raw_fd(), &out, d.destination.ip(), d.source);
+                        let _ = to_kernel(&out);
                         None
                     }
                 }
                 Outcome::Forward => {
                     let Ok(reply) = socket.try_clone() else { return None };
-                    let job =
-                        Job { query: query.to_vec(), client: d.source, socket: reply, from: Some(d.destination.ip()) };
+                    let from = Some((d.destination.ip(), ifindex));
+                    let job = Job { query: query.to_vec(), client: d.source, socket: reply, from };
                     // Overloaded: say so at once rather than let the client wait.
                     if let Err(TrySendError::Full(job) | TrySendError::Disconnected(job)) = jobs.try_send(job)
                         && servfail(&job.query, &mut out)
                     {
-                        let _ = send_from(socket.as_raw_fd(), &out, d.destination.ip(), d.source);
+                        let _ = to_kernel(&out);
                     }
                     None
                 }
                 Outcome::Drop => None,
             }
         };
-        // Drain the ring, then wait for more: see `BUSY`.
+        // Drain the ring (a bounded number of batches, so that the round ends under any load),
+        // then wait for more: see `BUSY`.
         let mut served = Ok(0);
-        loop {
+        for _ in 0..BATCHES_PER_ROUND {
             match queue.xsk.serve(BATCH, &mut answer) {
                 Ok(n) => {
                     served = served.map(|t| t + n);
@@ -190,11 +210,14 @@ pub(crate) fn worker(
             }
         }
         match served {
-            Ok(0) => queue.xsk.wait(TICK),
+            Ok(n) if n >= BATCH * BATCHES_PER_ROUND => {}
             Ok(n) if n >= BUSY && !batch_wait.is_zero() => std::thread::sleep(batch_wait),
+            // Answers still in the TX ring (a busy device) need another kick, not a packet.
+            _ if queue.xsk.tx_pending() => std::thread::sleep(TX_RETRY),
+            Ok(0) => queue.xsk.wait(TICK),
             Ok(_) => {}
             // The ring's send failed (the interface went down, say): wait rather than spin.
-            Err(_) => queue.xsk.wait(TICK),
+            Err(_) => std::thread::sleep(TICK),
         }
     }
 }

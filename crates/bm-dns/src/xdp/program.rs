@@ -1,9 +1,12 @@
 //! The XDP program, assembled here rather than compiled by clang so that building bmnet needs
-//! no BPF toolchain: it sends UDP datagrams for one port (IPv4 without options or
-//! fragmentation, IPv6 with UDP as the first next header) to the AF_XDP socket of the receive
-//! queue they arrived on, and passes everything else (ARP, TCP, other ports, fragments, VLAN
-//! tags) to the kernel untouched. 38 instructions; the verifier proves every packet read is
+//! no BPF toolchain: it sends UDP datagrams for one port and one of the server's addresses
+//! (IPv4 without options or fragmentation, IPv6 with UDP as the first next header) to the
+//! AF_XDP socket of the receive queue they arrived on, and passes everything else (ARP, TCP,
+//! other ports and addresses — another resolver's, or DNS routed through this host —
+//! fragments, VLAN tags) to the kernel untouched. The verifier proves every packet read is
 //! inside the packet.
+
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// One eBPF instruction, as the kernel reads it (`struct bpf_insn`, 8 bytes).
 pub(crate) type Insn = [u8; 8];
@@ -26,6 +29,8 @@ enum Label {
     Ipv6,
     Redirect,
     Pass,
+    /// After the comparison with the IPv6 address of this index.
+    NextV6(usize),
 }
 
 /// An instruction before its jump offset is known.
@@ -59,6 +64,10 @@ const AND64_K: u8 = 0x57;
 const JA: u8 = 0x05;
 const JEQ_K: u8 = 0x15;
 const JNE_K: u8 = 0x55;
+// 32-bit comparisons (JMP32, kernel 5.1): a 64-bit one would sign-extend the immediate, and an
+// address word with its top bit set would never match the zero-extended load.
+const JEQ32_K: u8 = 0x16;
+const JNE32_K: u8 = 0x56;
 const JGT_X: u8 = 0x2d;
 const CALL: u8 = 0x85;
 const EXIT: u8 = 0x95;
@@ -69,14 +78,24 @@ fn wire16(value: u16) -> i32 {
     i32::from(u16::from_ne_bytes(value.to_be_bytes()))
 }
 
-/// The program for UDP port `port`, redirecting through the XSKMAP whose descriptor is `map_fd`.
-pub(crate) fn udp_port_redirect(port: u16, map_fd: i32) -> Vec<Insn> {
+/// An address word as the program loads it (`ldxw`, host byte order).
+fn wire32(bytes: [u8; 4]) -> i32 {
+    i32::from_ne_bytes(bytes)
+}
+
+/// The most addresses of one family the program compares with.
+pub(crate) const MAX_ADDRESSES: usize = 16;
+
+/// The program for UDP port `port` on the addresses `v4` and `v6` (at most [`MAX_ADDRESSES`]
+/// each; a family without any is left to the kernel), redirecting through the XSKMAP whose
+/// descriptor is `map_fd`.
+pub(crate) fn udp_port_redirect(port: u16, v4: &[Ipv4Addr], v6: &[Ipv6Addr], map_fd: i32) -> Vec<Insn> {
     use Label::*;
     let (r0, r1, r2, r3, r4, r5, r6) = (0, 1, 2, 3, 4, 5, 6);
     let fixed = Op::Fixed;
     let jump = |code, dst, src, imm, to| Op::Jump { code, dst, src, imm, to };
     // r2 = data, r3 = data_end, r4 = data + bytes needed, r5 = the field read, r6 = ctx.
-    let ops = [
+    let mut ops = vec![
         fixed(insn(MOV64_X, r6, r1, 0, 0)),
         fixed(insn(LDX_W, r2, r1, XDP_MD_DATA, 0)),
         fixed(insn(LDX_W, r3, r1, XDP_MD_DATA_END, 0)),
@@ -103,7 +122,14 @@ pub(crate) fn udp_port_redirect(port: u16, map_fd: i32) -> Vec<Insn> {
         jump(JNE_K, r5, 0, 0, Pass),
         fixed(insn(LDX_H, r5, r2, 36, 0)),
         jump(JNE_K, r5, 0, wire16(port), Pass),
-        jump(JA, 0, 0, 0, Redirect),
+    ];
+    // The destination address (bytes 30-33) must be one of ours.
+    for a in v4.iter().take(MAX_ADDRESSES) {
+        ops.push(fixed(insn(LDX_W, r5, r2, 30, 0)));
+        ops.push(jump(JEQ32_K, r5, 0, wire32(a.octets()), Redirect));
+    }
+    ops.extend([
+        jump(JA, 0, 0, 0, Pass),
         Op::Here(Ipv6),
         // Ethernet 14 + IPv6 40 + UDP 8.
         fixed(insn(MOV64_X, r4, r2, 0, 0)),
@@ -113,6 +139,19 @@ pub(crate) fn udp_port_redirect(port: u16, map_fd: i32) -> Vec<Insn> {
         jump(JNE_K, r5, 0, 17, Pass),
         fixed(insn(LDX_H, r5, r2, 56, 0)),
         jump(JNE_K, r5, 0, wire16(port), Pass),
+    ]);
+    // The destination address (bytes 38-53), four words at a time.
+    for (i, a) in v6.iter().take(MAX_ADDRESSES).enumerate() {
+        let o = a.octets();
+        for w in 0..4 {
+            ops.push(fixed(insn(LDX_W, r5, r2, 38 + 4 * w as i16, 0)));
+            ops.push(jump(JNE32_K, r5, 0, wire32([o[4 * w], o[4 * w + 1], o[4 * w + 2], o[4 * w + 3]]), NextV6(i)));
+        }
+        ops.push(jump(JA, 0, 0, 0, Redirect));
+        ops.push(Op::Here(NextV6(i)));
+    }
+    ops.extend([
+        jump(JA, 0, 0, 0, Pass),
         Op::Here(Redirect),
         fixed(insn(LDX_W, r2, r6, XDP_MD_RX_QUEUE_INDEX, 0)),
         fixed(insn(LD_IMM64, r1, PSEUDO_MAP_FD, 0, map_fd)),
@@ -124,7 +163,7 @@ pub(crate) fn udp_port_redirect(port: u16, map_fd: i32) -> Vec<Insn> {
         Op::Here(Pass),
         fixed(insn(MOV64_K, r0, 0, 0, XDP_PASS)),
         fixed(insn(EXIT, 0, 0, 0, 0)),
-    ];
+    ]);
     assemble(&ops)
 }
 
@@ -171,13 +210,22 @@ mod tests {
         assert_eq!(insn(JA, 0, 0, -2, 0)[2..4], [0xfe, 0xff]);
     }
 
+    fn v4() -> Vec<Ipv4Addr> {
+        vec!["10.0.0.2".parse().unwrap(), "192.168.111.20".parse().unwrap()]
+    }
+
+    fn v6() -> Vec<Ipv6Addr> {
+        vec!["fd00::2".parse().unwrap()]
+    }
+
     #[test]
     fn jumps_land_on_their_labels() {
-        let p = udp_port_redirect(53, 7);
-        assert_eq!(p.len(), 38);
+        let p = udp_port_redirect(53, &v4(), &v6(), 7);
+        // 37 fixed, 2 per IPv4 address, 9 per IPv6 address, a closing jump per family.
+        assert_eq!(p.len(), 37 + 2 * 2 + 9 + 2);
         // Every conditional or unconditional jump lands inside the program, forward.
         for (i, x) in p.iter().enumerate() {
-            if [JA, JEQ_K, JNE_K, JGT_X].contains(&x[0]) {
+            if [JA, JEQ_K, JNE_K, JGT_X, JEQ32_K, JNE32_K].contains(&x[0]) {
                 let to = i as i64 + 1 + i64::from(off(x));
                 assert!(to > i as i64 && to < p.len() as i64, "jump at {i} to {to}");
             }
@@ -190,8 +238,22 @@ mod tests {
     }
 
     #[test]
+    fn the_addresses_are_compared_as_32_bit_words() {
+        let p = udp_port_redirect(53, &v4(), &v6(), 7);
+        let imm = |i: &Insn| i32::from_le_bytes([i[4], i[5], i[6], i[7]]);
+        // 192.168.111.20 has its top bit set: a 64-bit compare would sign-extend it.
+        let v4_words: Vec<i32> = p.iter().filter(|i| i[0] == JEQ32_K).map(imm).collect();
+        assert_eq!(v4_words, [wire32([10, 0, 0, 2]), wire32([192, 168, 111, 20])]);
+        let v6_words: Vec<i32> = p.iter().filter(|i| i[0] == JNE32_K).map(imm).collect();
+        assert_eq!(v6_words, [wire32([0xfd, 0, 0, 0]), 0, 0, wire32([0, 0, 0, 2])]);
+        // No address of a family: none of its packets is taken.
+        let none = udp_port_redirect(53, &[], &[], 7);
+        assert!(!none.iter().any(|i| i[0] == JEQ32_K || i[0] == JNE32_K));
+    }
+
+    #[test]
     fn the_port_and_the_map_are_in_the_program() {
-        let p = udp_port_redirect(5353, 42);
+        let p = udp_port_redirect(5353, &v4(), &v6(), 42);
         let port = wire16(5353);
         assert!(
             p.iter().filter(|i| i[0] == JNE_K && i32::from_le_bytes([i[4], i[5], i[6], i[7]]) == port).count() == 2

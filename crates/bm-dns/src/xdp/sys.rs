@@ -394,6 +394,13 @@ impl Xsk {
         if r < 0 {
             return Err(io::Error::last_os_error());
         }
+        if len as usize != mem::size_of::<MmapOffsets>() {
+            // Kernels before 5.4 lack the rings' `flags`: a layout this code does not read.
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "AF_XDP ring offsets of an older kernel (5.4 or later needed)",
+            ));
+        }
         let (addr, desc) = (mem::size_of::<u64>(), mem::size_of::<Desc>());
         let fill = Ring::new(raw, off.fr, RING_SIZE, addr, XDP_UMEM_PGOFF_FILL_RING, true)?;
         let completion = Ring::new(raw, off.cr, RING_SIZE, addr, XDP_UMEM_PGOFF_COMPLETION_RING, false)?;
@@ -450,16 +457,24 @@ impl Xsk {
     ) -> io::Result<u32> {
         self.reclaim();
         self.refill();
-        let n = self.rx.ready().min(max).min(self.tx.free());
+        let n = self.rx.ready().min(max);
+        // Room in the TX ring; when it is full (the link cannot keep up) queries are dropped
+        // rather than left in the RX ring, which would stop the queue.
+        let mut room_tx = self.tx.free();
         let mut queued = 0;
         for _ in 0..n {
             // SAFETY: a slot the kernel published (`ready`).
             let d = unsafe { self.rx.desc_at(self.rx.local).read() };
             self.rx.local = self.rx.local.wrapping_add(1);
+            if d.addr >= self.umem.len as u64 {
+                // Not a frame of ours: never touch it (a kernel bug; no frame to give back).
+                continue;
+            }
+            // In bounds and without overflow: `addr` < the UMEM's length, a multiple of frames.
             let base = d.addr - d.addr % u64::from(FRAME_SIZE);
             let room = (base + u64::from(FRAME_SIZE) - d.addr) as usize;
-            if d.addr + room as u64 > self.umem.len as u64 || d.len as usize > room {
-                // Not a frame of ours: never touch it (a kernel bug, but not memory unsafety here).
+            if d.len as usize > room || room_tx == 0 {
+                self.spare.push(base);
                 continue;
             }
             // SAFETY: the frame lies inside the UMEM (checked above), and the kernel handed it to
@@ -469,9 +484,10 @@ impl Xsk {
             match answer(buf, d.len as usize) {
                 Some(len) if len <= room => {
                     let out = Desc { addr: d.addr, len: len as u32, options: 0 };
-                    // SAFETY: a slot of the TX ring this side owns (`free`, counted above).
+                    // SAFETY: a slot of the TX ring this side owns (`free`, counted in `room_tx`).
                     unsafe { self.tx.desc_at(self.tx.local).write(out) };
                     self.tx.local = self.tx.local.wrapping_add(1);
+                    room_tx -= 1;
                     queued += 1;
                 }
                 _ => self.spare.push(base),
@@ -482,28 +498,36 @@ impl Xsk {
         }
         if queued > 0 {
             self.tx.publish(self.tx.producer_index());
+        }
+        // Also what an earlier, refused kick left behind: in copy mode nothing leaves unasked.
+        if self.tx_pending() {
             self.kick()?;
         }
         Ok(n)
     }
 
-    /// Asks the kernel to send what the TX ring holds (copy mode sends at most a batch per call,
-    /// so ask until the ring is empty or the kernel is busy).
+    /// Whether the TX ring holds frames the kernel has not taken yet.
+    pub(crate) fn tx_pending(&self) -> bool {
+        self.tx.free() < self.tx.size
+    }
+
+    /// Asks the kernel to send what the TX ring holds. Copy mode sends a budget of frames per
+    /// call and says EAGAIN while more remain; a busy device (EBUSY, ENOBUFS) is asked again on
+    /// the next round.
     fn kick(&mut self) -> io::Result<()> {
         for _ in 0..64 {
             // SAFETY: sendto(2) with no buffer and no address, as AF_XDP defines the wake-up.
             let r = unsafe {
                 libc::sendto(self.fd.as_raw_fd(), std::ptr::null(), 0, libc::MSG_DONTWAIT, std::ptr::null(), 0)
             };
-            if r < 0 {
-                let e = io::Error::last_os_error();
-                match e.raw_os_error() {
-                    Some(libc::EAGAIN | libc::EBUSY | libc::ENOBUFS) => {}
-                    _ => return Err(e),
-                }
+            if r >= 0 {
+                return Ok(());
             }
-            if self.tx.free() == self.tx.size {
-                break;
+            let e = io::Error::last_os_error();
+            match e.raw_os_error() {
+                Some(libc::EAGAIN) if self.tx_pending() => {}
+                Some(libc::EAGAIN | libc::EBUSY | libc::ENOBUFS) => return Ok(()),
+                _ => return Err(e),
             }
         }
         Ok(())
@@ -529,12 +553,19 @@ fn poll_readable(fd: RawFd, timeout: Duration) {
 }
 
 /// Sends `bytes` from the UDP socket `fd` to `to`, with `from` as the source address (for a
-/// socket bound to a wildcard address): the answers this path hands to the kernel.
-pub(crate) fn send_from(fd: RawFd, bytes: &[u8], from: IpAddr, to: SocketAddr) -> io::Result<()> {
+/// socket bound to a wildcard address): the answers this path hands to the kernel. `ifindex`
+/// is the interface the query came in on, which IPv6 link-local addresses need.
+pub(crate) fn send_from(fd: RawFd, bytes: &[u8], from: IpAddr, to: SocketAddr, ifindex: u32) -> io::Result<()> {
     const CONTROL_LEN: usize = 64;
     #[repr(C, align(8))]
     struct Control([u8; CONTROL_LEN]);
     let mut control = Control([0; CONTROL_LEN]);
+    let link_local = |a: IpAddr| matches!(a, IpAddr::V6(v6) if v6.is_unicast_link_local());
+    let scope = if link_local(from) || link_local(to.ip()) { ifindex } else { 0 };
+    let to = match to {
+        SocketAddr::V6(v6) => SocketAddr::V6(std::net::SocketAddrV6::new(*v6.ip(), v6.port(), 0, scope)),
+        v4 => v4,
+    };
     let to = socket2::SockAddr::from(to);
     let (level, kind, info_len) = match from {
         IpAddr::V4(_) => (libc::IPPROTO_IP, libc::IP_PKTINFO, mem::size_of::<libc::in_pktinfo>()),
@@ -566,7 +597,7 @@ pub(crate) fn send_from(fd: RawFd, bytes: &[u8], from: IpAddr, to: SocketAddr) -
             }),
             IpAddr::V6(s) => data.cast::<libc::in6_pktinfo>().write_unaligned(libc::in6_pktinfo {
                 ipi6_addr: libc::in6_addr { s6_addr: s.octets() },
-                ipi6_ifindex: 0,
+                ipi6_ifindex: scope,
             }),
         }
     }
