@@ -47,6 +47,9 @@ const BATCHES_PER_ROUND: u32 = 16;
 /// which does.
 const MAX_XDP_PACKET: usize = 1280;
 
+/// How often a worker reads the interface's MTU again.
+const MTU_REFRESH: Duration = Duration::from_secs(1);
+
 /// How long a worker with answers stuck in its TX ring (a busy device) waits before asking again.
 const TX_RETRY: Duration = Duration::from_micros(50);
 
@@ -153,10 +156,15 @@ pub(crate) fn worker(
     let ifindex = queue.ifindex;
     // The pause must be what it says: the default slack would let 200 us become 250.
     sys::set_timer_slack(Duration::from_micros(1));
+    let mut max_packet = read_mtu(&queue.mtu_file).min(MAX_XDP_PACKET);
+    let mut mtu_read = std::time::Instant::now();
     while !h.stopped() {
-        // Once a round: the MTU (answers larger than the link carries go through the kernel,
-        // which fragments; the driver would drop them) and the zone (a reload).
-        let max_packet = read_mtu(&queue.mtu_file).min(MAX_XDP_PACKET);
+        // The MTU once a second (answers larger than the link carries go through the kernel,
+        // which fragments; the driver would drop them), the zone once a round (a reload).
+        if mtu_read.elapsed() >= MTU_REFRESH {
+            max_packet = read_mtu(&queue.mtu_file).min(MAX_XDP_PACKET);
+            mtu_read = std::time::Instant::now();
+        }
         let zone = h.zone();
         let mut answer = |buf: &mut [u8], len: usize| -> Option<usize> {
             let d = frame::parse(&buf[..len]).ok()?;
