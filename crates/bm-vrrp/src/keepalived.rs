@@ -416,6 +416,26 @@ fn seconds(p: &mut Parser<'_>, s: &Stmt) -> Option<Duration> {
     d
 }
 
+/// A `vrrp_script` `interval` or `timeout`: whole seconds from 1 to 4294, as keepalived 2.2.7
+/// reads them. keepalived ignores anything else (`0.5` included) with an error line and keeps
+/// its default; bmnet does the same, warning, so that one file behaves alike under both.
+fn whole_seconds(p: &mut Parser<'_>, s: &Stmt, script: &str) -> Option<Duration> {
+    let t = s.args.first()?;
+    match t.text.parse::<u64>() {
+        Ok(n @ 1..=4294) => Some(Duration::from_secs(n)),
+        _ => {
+            let default = if s.key.text == "interval" { "1 s" } else { "the interval" };
+            let why = format!(
+                "vrrp_script {script}: {} {:?}: keepalived takes whole seconds from 1 to 4294 and ignores this; \
+                 so does bmnet ({default})",
+                s.key.text, t.text
+            );
+            p.report(t, Severity::Warning, why);
+            None
+        }
+    }
+}
+
 impl Global {
     fn read(&mut self, p: &mut Parser<'_>, s: &Stmt) {
         for k in s.block.as_deref().unwrap_or_default() {
@@ -490,8 +510,8 @@ fn read_script(p: &mut Parser<'_>, s: &Stmt) -> Option<Script> {
     for k in s.block.as_deref().unwrap_or_default() {
         match k.key.text.as_str() {
             "script" => script.command = k.args.iter().map(|t| t.text.as_str()).collect::<Vec<_>>().join(" "),
-            "interval" => script.interval = seconds(p, k).unwrap_or(script.interval),
-            "timeout" => script.timeout = seconds(p, k).unwrap_or_default(),
+            "interval" => script.interval = whole_seconds(p, k, &name.text).unwrap_or(script.interval),
+            "timeout" => script.timeout = whole_seconds(p, k, &name.text).unwrap_or_default(),
             "weight" => {
                 script.weight = num(p, k, 0).unwrap_or(0);
                 if k.args.get(1).is_some_and(|t| t.text == "reverse") {

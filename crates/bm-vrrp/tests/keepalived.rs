@@ -315,3 +315,37 @@ fn track_script_weights_are_checked() {
     let weights: Vec<i32> = conf.instances[0].config.checks.iter().map(|c| c.weight).collect();
     assert_eq!(weights, [10, -20], "the script's own weight, then the entry's");
 }
+
+/// keepalived 2.2.7 ignores a fractional or out-of-range `interval` or `timeout` of a
+/// vrrp_script (`(chk): vrrp script interval '0.5' must be between 1 and 4294 - ignoring`) and
+/// keeps its defaults; bmnet warns and does the same, so one file runs its checks alike.
+#[test]
+fn script_intervals_are_whole_seconds_as_keepalived_reads_them() {
+    let text = "vrrp_script chk {\n  script \"/bin/true\"\n  interval 0.5\n  timeout 0.5\n}\n\
+                vrrp_script slow {\n  script \"/bin/true\"\n  interval 3\n  timeout 9999\n}\n\
+                vrrp_instance A {\n  interface eth0\n  virtual_router_id 7\n  track_script {\n    chk\n    slow\n  }\n  \
+                virtual_ipaddress {\n    10.0.0.5\n  }\n}\n";
+    let conf = parse_keepalived(text, "k.conf", &mut |_| Err("none".into()));
+    let shown: Vec<String> = conf.diagnostics.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        shown,
+        [
+            "k.conf:3:12: warning: vrrp_script chk: interval \"0.5\": keepalived takes whole seconds from 1 to 4294 and \
+             ignores this; so does bmnet (1 s)",
+            "k.conf:4:11: warning: vrrp_script chk: timeout \"0.5\": keepalived takes whole seconds from 1 to 4294 and \
+             ignores this; so does bmnet (the interval)",
+            "k.conf:9:11: warning: vrrp_script slow: timeout \"9999\": keepalived takes whole seconds from 1 to 4294 and \
+             ignores this; so does bmnet (the interval)",
+        ]
+    );
+    let checks: Vec<_> = conf.instances[0].config.checks.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(checks, ["chk", "slow"]);
+    let timing: Vec<_> = conf.scripts.iter().map(|s| (s.name.as_str(), s.interval, s.timeout)).collect();
+    assert_eq!(
+        timing,
+        [
+            ("chk", Duration::from_secs(1), Duration::from_secs(1)),
+            ("slow", Duration::from_secs(3), Duration::from_secs(3))
+        ]
+    );
+}
