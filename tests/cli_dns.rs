@@ -216,3 +216,49 @@ fn serve_reloads_its_config() {
     assert!(stderr.contains("kept the old zone"), "{stderr}");
     assert!(stderr.contains("reloaded"), "{stderr}");
 }
+
+/// `bmnet dns serve --json`: the server's log as JSON Lines events on standard output, each
+/// with its time: serving (zone, addresses), reloaded, reload_refused (with the error), stopping.
+#[test]
+fn serve_json_events() {
+    let port = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let cfg = config("events.toml", ZONE);
+    /// Kills the server if the test fails before it stops it.
+    struct Server(std::process::Child);
+    impl Drop for Server {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut server = Server(
+        std::process::Command::new(env!("CARGO_BIN_EXE_bmnet"))
+            .args(["--json", "dns", "serve", "--listen", &format!("127.0.0.1:{port}"), "--workers", "1", "--config"])
+            .arg(&cfg)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(server.0.stdout.take().unwrap()));
+    let mut next = || -> Value { serde_json::from_str(&lines.next().expect("an event").unwrap()).unwrap() };
+    let serving = next();
+    assert_eq!(serving["event"], "serving");
+    assert_eq!(serving["zone"], "ostest.example.com");
+    assert_eq!(serving["listen"][0], format!("127.0.0.1:{port}"));
+    assert!(serving["at"].as_str().is_some_and(|t| t.ends_with('Z')), "{serving}");
+    // At once, same length: the change is seen even within one tick of the file system's clock.
+    std::fs::write(&cfg, ZONE.replace("192.168.111.5", "192.168.111.6")).unwrap();
+    let reloaded = next();
+    assert_eq!(
+        (reloaded["event"].as_str(), reloaded["cause"].as_str()),
+        (Some("reloaded"), Some("configuration changed"))
+    );
+    std::fs::write(&cfg, "cluster = 5").unwrap();
+    let refused = next();
+    assert_eq!(refused["event"], "reload_refused", "{refused}");
+    assert!(refused["error"].is_string(), "{refused}");
+    std::process::Command::new("kill").args(["-TERM", &server.0.id().to_string()]).status().unwrap();
+    assert_eq!(next()["event"], "stopping");
+    assert_eq!(server.0.wait().unwrap().code(), Some(0));
+}

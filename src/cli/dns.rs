@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use bmnet::dns::{ClusterZone, Outcome, Server, ServerConfig, Severity, Transport, ZoneConfig};
 use clap::{Args, Subcommand};
@@ -128,7 +128,7 @@ fn parse_upstream(s: &str) -> Result<SocketAddr, String> {
 
 pub(crate) fn run(out: &mut Output, cmd: DnsCommand) -> Status {
     match cmd {
-        DnsCommand::Serve(args) => serve(&args),
+        DnsCommand::Serve(args) => serve(out.json(), &args),
         DnsCommand::ResolvConf { node_ip, cluster_domain, input, output, check } => {
             resolv_conf(out, node_ip, cluster_domain.as_deref(), &input, output.as_deref(), check.as_deref())
         }
@@ -288,13 +288,33 @@ fn serve_zone(args: &ServeArgs) -> Result<ClusterZone, Status> {
 }
 
 #[allow(clippy::disallowed_methods)] // Watches the configuration file's modification time.
-fn modified(path: &Path) -> Option<SystemTime> {
-    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+/// What the configuration file holds now, to notice a change: its bytes, not its modification
+/// time, which two writes within one clock tick of the file system share (a small file, read
+/// five times a second).
+#[allow(clippy::disallowed_methods)] // The CLI watches the file it is given.
+fn contents(path: &Path) -> Option<Vec<u8>> {
+    std::fs::read(path).ok()
+}
+
+/// One line of the server's log: text on standard error, or with --json a JSON Lines event on
+/// standard output with its time (as `bmnet vrrp run --json` writes transitions).
+fn log_serve(json: bool, event: &str, text: &str, fields: serde_json::Value) {
+    if json {
+        let mut v = json!({ "event": event, "at": super::vrrp::timestamp() });
+        if let (Some(v), serde_json::Value::Object(extra)) = (v.as_object_mut(), fields) {
+            v.extend(extra);
+        }
+        println!("{v}");
+    } else {
+        eprintln!("bmnet: {text}");
+    }
 }
 
 #[allow(clippy::disallowed_methods)] // The CLI's own loop: polls signals and the config file.
-fn serve(args: &ServeArgs) -> Status {
+fn serve(json: bool, args: &ServeArgs) -> Status {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    // Before the zone is read: a change made while it loads is then seen as a change.
+    let mut stamp = args.config.as_deref().and_then(contents);
     let zone = match serve_zone(args) {
         Ok(z) => z,
         Err(status) => return status,
@@ -314,7 +334,12 @@ fn serve(args: &ServeArgs) -> Status {
         }
     };
     let addrs: Vec<String> = server.local_addrs().iter().map(ToString::to_string).collect();
-    eprintln!("bmnet: serving {name} on {}", addrs.join(", "));
+    log_serve(
+        json,
+        "serving",
+        &format!("serving {name} on {}", addrs.join(", ")),
+        json!({ "zone": name.to_string(), "listen": addrs, "xdp": args.xdp }),
+    );
     // What `bmnet inspect` shows (and asks): the zone and where it is served.
     let status = super::status::StatusFile::new("dns");
     status.write(json!({ "zone": name.to_string(), "listen": addrs, "xdp": args.xdp }));
@@ -328,16 +353,31 @@ fn serve(args: &ServeArgs) -> Status {
         }
     };
     let handle = server.handle();
-    let mut stamp = args.config.as_deref().and_then(modified);
     let reload = |why: &str| {
         let Some(path) = &args.config else {
-            eprintln!("bmnet: {why}: nothing to reload (the zone came from flags)");
+            let text = format!("{why}: nothing to reload (the zone came from flags)");
+            log_serve(json, "reload_refused", &text, json!({ "cause": why, "error": "the zone came from flags" }));
             return;
         };
+        let config = path.display().to_string();
         match load(path).map(|z| handle.replace_zone(z)) {
-            Ok(Ok(())) => eprintln!("bmnet: {why}: reloaded {}", path.display()),
-            Ok(Err(e)) => eprintln!("bmnet: {why}: kept the old zone: {e}"),
-            Err(_) => eprintln!("bmnet: {why}: kept the old zone"),
+            Ok(Ok(())) => log_serve(
+                json,
+                "reloaded",
+                &format!("{why}: reloaded {config}"),
+                json!({ "cause": why, "config": config }),
+            ),
+            Ok(Err(e)) => {
+                let fields = json!({ "cause": why, "config": config, "error": e.to_string() });
+                log_serve(json, "reload_refused", &format!("{why}: kept the old zone: {e}"), fields);
+            }
+            // `load` has said why on standard error.
+            Err(_) => log_serve(
+                json,
+                "reload_refused",
+                &format!("{why}: kept the old zone"),
+                json!({ "cause": why, "config": config, "error": "the file does not load (see standard error)" }),
+            ),
         }
     };
     'run: loop {
@@ -348,7 +388,7 @@ fn serve(args: &ServeArgs) -> Status {
             }
         }
         if let Some(path) = &args.config {
-            let now = modified(path);
+            let now = contents(path);
             if now != stamp {
                 stamp = now;
                 reload("configuration changed");
@@ -356,7 +396,7 @@ fn serve(args: &ServeArgs) -> Status {
         }
         std::thread::sleep(Duration::from_millis(200));
     }
-    eprintln!("bmnet: stopping");
+    log_serve(json, "stopping", "stopping", json!({}));
     handle.shutdown();
     server.wait();
     Status::Ok

@@ -267,7 +267,7 @@ fn from_conf(conf: &KeepalivedConfig) -> Result<(Vec<InstanceSetup>, Vec<CheckSc
 
 /// UTC as RFC 3339 with milliseconds.
 #[allow(clippy::disallowed_methods)] // The CLI stamps its log lines with the wall clock.
-fn timestamp() -> String {
+pub(crate) fn timestamp() -> String {
     let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
     let secs = since.as_secs();
     let days = (secs / 86_400) as i64;
