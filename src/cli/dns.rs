@@ -287,7 +287,6 @@ fn serve_zone(args: &ServeArgs) -> Result<ClusterZone, Status> {
     })
 }
 
-#[allow(clippy::disallowed_methods)] // Watches the configuration file's modification time.
 /// What the configuration file holds now, to notice a change: its bytes, not its modification
 /// time, which two writes within one clock tick of the file system share (a small file, read
 /// five times a second).
