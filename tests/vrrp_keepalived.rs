@@ -6,7 +6,8 @@
 //! Covered: VRRPv3 over IPv4 and IPv6 multicast, VRRPv2 with PASS authentication, unicast
 //! peers; elections won by either side, preemption and `nopreempt`; keepalived stopped with
 //! SIGTERM and killed with SIGKILL, bmnet stopped and killed; a failing check script lowering
-//! bmnet's priority; tracked interfaces and notify scripts from one keepalived.conf run by both. Takeover times are printed (`--nocapture`), never asserted: timing
+//! bmnet's priority; tracked interfaces and notify scripts, and `reverse` weights, from one
+//! keepalived.conf run by both. Takeover times are printed (`--nocapture`), never asserted: timing
 //! belongs to the bench (`benches/vrrp_failover.rs`).
 //!
 //! Needs root, iproute2 and keepalived (`apt-get install -y keepalived`); without them the
@@ -550,4 +551,47 @@ fn sighup_reloads_the_configuration_in_place() {
     lab.converge(&vip, 2, CONVERGE, SETTLE, &[&ka, &bm]);
     assert!(bm.running());
     assert_logged(&bm, "still running the previous configuration");
+}
+
+/// `reverse` weights from one keepalived.conf run by both daemons, each host with its own
+/// flag files: `up` (+60 reverse) subtracts 60 while its check passes, `down` (-50, reversed
+/// on the track_script entry) adds 50 while its check fails. keepalived starts at 80 + 50,
+/// bmnet at 100 + 50; each flag created moves the VIP, so the election follows keepalived's
+/// arithmetic on both sides: bmnet's `up` passes (90 < 130), keepalived's (70 < 90), bmnet's
+/// `down` passes (40 < 70), keepalived's (20 < 40).
+#[test]
+fn reverse_weights_as_keepalived() {
+    let lab = Lab::new("reverse", 2);
+    let vip = lab.vip4();
+    let flag = |host: usize, what: &str| lab.dir.join(format!("h{host}-{what}"));
+    let conf = |host: usize, priority: u8| {
+        format!(
+            "global_defs {{\n    script_user root\n}}\n\
+             vrrp_script up {{\n    script \"/usr/bin/test -e {}\"\n    interval 1\n    weight 60 reverse\n}}\n\
+             vrrp_script down {{\n    script \"/usr/bin/test -e {}\"\n    interval 1\n    weight -50\n}}\n\
+             vrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 61\n    \
+             priority {priority}\n    advert_int 0.1\n    version 3\n    \
+             virtual_ipaddress {{\n        {vip}/24\n    }}\n    \
+             track_script {{\n        up\n        down weight -50 reverse\n    }}\n}}\n",
+            flag(host, "up").display(),
+            flag(host, "down").display()
+        )
+    };
+    let ka = lab.keepalived(1, &conf(1, 80));
+    let path = lab.dir.join("bmnet-keepalived.conf");
+    std::fs::write(&path, conf(2, 100)).expect("write config");
+    let check = Command::new(bmnet_bin()).args(["vrrp", "check-config"]).arg(&path).output().expect("check-config");
+    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stdout));
+    let bm = lab.bmnet(bmnet_bin(), 2, &["--config".into(), path.display().to_string()]);
+    lab.converge(&vip, 2, CONVERGE, SETTLE, &[&ka, &bm]);
+    for (host, what, winner, why) in [
+        (2, "up", 1, "bmnet's up passes: 150 - 60 = 90 < keepalived's 130"),
+        (1, "up", 2, "keepalived's up passes: 130 - 60 = 70 < 90"),
+        (2, "down", 1, "bmnet's down passes: 90 - 50 = 40 < 70"),
+        (1, "down", 2, "keepalived's down passes: 70 - 50 = 20 < 40"),
+    ] {
+        std::fs::write(flag(host, what), "").expect("flag file");
+        let t = lab.converge(&vip, winner, CONVERGE, SETTLE, &[&ka, &bm]);
+        report("reverse", why, t);
+    }
 }

@@ -223,6 +223,7 @@ fn from_flags(args: &RunArgs) -> Result<(Vec<InstanceSetup>, Vec<CheckScript>), 
             weight: args.check_weight,
             rise: args.check_rise,
             fall: args.check_fall,
+            reverse: false,
         });
         scripts.push(CheckScript { name: "check".into(), command: cmd.clone(), interval, timeout });
     }

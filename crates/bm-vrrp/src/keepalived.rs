@@ -47,6 +47,17 @@ impl std::fmt::Display for Diagnostic {
     }
 }
 
+/// A `track_interface` entry: `NAME [weight N [reverse]]`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrackedInterface {
+    /// The interface.
+    pub name: String,
+    /// -253..=253; 0 (the default) is FAULT while the carrier is down.
+    pub weight: i32,
+    /// `reverse`: the adjustment is negated (weight 0: FAULT while the carrier is up).
+    pub reverse: bool,
+}
+
 /// A `vrrp_script`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Script {
@@ -60,6 +71,9 @@ pub struct Script {
     pub timeout: Duration,
     /// Weight (default 0: FAULT while failing).
     pub weight: i32,
+    /// `weight N reverse`: the default for the `track_script` entries naming it.
+    #[serde(default)]
+    pub reverse: bool,
     /// Consecutive successes to pass (default 1).
     pub rise: u32,
     /// Consecutive failures to fail (default 1).
@@ -110,8 +124,8 @@ pub struct InstanceSpec {
     pub config: Config,
     /// The VIPs with their prefix, device and label.
     pub vips: Vec<Vip>,
-    /// `track_interface` (name, weight).
-    pub track_interfaces: Vec<(String, i32)>,
+    /// `track_interface` entries.
+    pub track_interfaces: Vec<TrackedInterface>,
     /// Notify scripts.
     pub notify: Notify,
 }
@@ -368,12 +382,13 @@ fn num<T: std::str::FromStr>(p: &mut Parser<'_>, s: &Stmt, i: usize) -> Option<T
     v
 }
 
-/// The weight of one `track_script` / `track_interface` entry: `NAME [weight N]`, N within
-/// -253..=253, `default` without one. `reverse` is refused; anything else is an error at its
-/// place, and the entry is left out.
-fn tracked_weight(p: &mut Parser<'_>, t: &Stmt, what: &str, default: i32) -> Option<i32> {
+/// The weight of one `track_script` / `track_interface` entry: `NAME [weight N [reverse]]`,
+/// N within -253..=253, `default` without one; `noreverse` too for a `track_script` entry (its
+/// script's `reverse` is the default), as keepalived reads them. Anything else is an error at
+/// its place, and the entry is left out.
+fn tracked_weight(p: &mut Parser<'_>, t: &Stmt, what: &str, default: (i32, bool)) -> Option<(i32, bool)> {
     let weight = match (t.args.first(), t.args.get(1)) {
-        (None, _) => default,
+        (None, _) => return Some(default),
         (Some(w), Some(v)) if w.text == "weight" => match v.text.parse::<i32>() {
             Ok(n) if (-253..=253).contains(&n) => n,
             _ => {
@@ -386,11 +401,21 @@ fn tracked_weight(p: &mut Parser<'_>, t: &Stmt, what: &str, default: i32) -> Opt
             return None;
         }
     };
-    if t.args.get(2).is_some_and(|r| r.text == "reverse") {
-        p.report(&t.key, Severity::Error, "weight ... reverse is not supported".into());
+    let reverse = match t.args.get(2).map(|r| r.text.as_str()) {
+        None => default.1,
+        Some("reverse") => true,
+        Some("noreverse") if what == "track_script" => false,
+        Some(_) => {
+            let r = &t.args[2];
+            p.report(r, Severity::Error, format!("{what} {}: expected `reverse` after the weight", t.key.text));
+            return None;
+        }
+    };
+    if let Some(extra) = t.args.get(3) {
+        p.report(extra, Severity::Error, format!("{what} {}: nothing may follow the weight", t.key.text));
         return None;
     }
-    Some(weight)
+    Some((weight, reverse))
 }
 
 /// keepalived's optional boolean argument: none means true; `true`/`on`/`yes` or
@@ -503,6 +528,7 @@ fn read_script(p: &mut Parser<'_>, s: &Stmt) -> Option<Script> {
         interval: Duration::from_secs(1),
         timeout: Duration::ZERO,
         weight: 0,
+        reverse: false,
         rise: 1,
         fall: 1,
         user: None,
@@ -514,8 +540,10 @@ fn read_script(p: &mut Parser<'_>, s: &Stmt) -> Option<Script> {
             "timeout" => script.timeout = whole_seconds(p, k, &name.text).unwrap_or_default(),
             "weight" => {
                 script.weight = num(p, k, 0).unwrap_or(0);
-                if k.args.get(1).is_some_and(|t| t.text == "reverse") {
-                    p.report(&k.key, Severity::Error, "weight ... reverse is not supported".into());
+                match k.args.get(1).map(|t| t.text.as_str()) {
+                    None => {}
+                    Some("reverse") => script.reverse = true,
+                    Some(_) => p.report(&k.args[1], Severity::Error, "weight N [reverse]: expected `reverse`".into()),
                 }
                 if !(-253..=253).contains(&script.weight) {
                     p.report(&k.key, Severity::Error, format!("weight {}: -253 to 253", script.weight));
@@ -648,19 +676,21 @@ fn read_instance(p: &mut Parser<'_>, s: &Stmt, g: &Global, scripts: &[Script]) -
                         p.report(&t.key, Severity::Error, format!("track_script {}: no such vrrp_script", t.key.text));
                         continue;
                     };
-                    let Some(weight) = tracked_weight(p, t, "track_script", script.weight) else { continue };
+                    let default = (script.weight, script.reverse);
+                    let Some((weight, reverse)) = tracked_weight(p, t, "track_script", default) else { continue };
                     c.checks.push(CheckConfig {
                         name: script.name.clone(),
                         weight,
                         rise: script.rise,
                         fall: script.fall,
+                        reverse,
                     });
                 }
             }
             "track_interface" => {
                 for t in k.block.as_deref().unwrap_or_default() {
-                    if let Some(weight) = tracked_weight(p, t, "track_interface", 0) {
-                        spec.track_interfaces.push((t.key.text.clone(), weight));
+                    if let Some((weight, reverse)) = tracked_weight(p, t, "track_interface", (0, false)) {
+                        spec.track_interfaces.push(TrackedInterface { name: t.key.text.clone(), weight, reverse });
                     }
                 }
             }
@@ -707,7 +737,7 @@ fn read_instance(p: &mut Parser<'_>, s: &Stmt, g: &Global, scripts: &[Script]) -
     }
     // Tracked interfaces become checks the backend feeds with their carrier; the instance's own
     // interface is always tracked (FAULT), so keepalived ignores it there, and so do we.
-    spec.track_interfaces.retain(|(name, _)| {
+    spec.track_interfaces.retain(|TrackedInterface { name, .. }| {
         let own = spec.interface.as_deref() == Some(name.as_str());
         if own {
             p.report(
@@ -718,12 +748,13 @@ fn read_instance(p: &mut Parser<'_>, s: &Stmt, g: &Global, scripts: &[Script]) -
         }
         !own
     });
-    for (name, weight) in &spec.track_interfaces {
+    for t in &spec.track_interfaces {
         spec.config.checks.push(CheckConfig {
-            name: format!("{TRACK_INTERFACE_PREFIX}{name}"),
-            weight: *weight,
+            name: format!("{TRACK_INTERFACE_PREFIX}{}", t.name),
+            weight: t.weight,
             rise: 1,
             fall: 1,
+            reverse: t.reverse,
         });
     }
     if spec.initial_master && !priority_given {

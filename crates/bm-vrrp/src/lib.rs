@@ -20,6 +20,8 @@ pub mod socket;
 mod track;
 
 pub use instance::{Action, Config, ConfigError, GROUP_V4, GROUP_V6, Instance, State};
-pub use keepalived::{Diagnostic, InstanceSpec, KeepalivedConfig, Notify, Script, Severity, Vip, parse_keepalived};
+pub use keepalived::{
+    Diagnostic, InstanceSpec, KeepalivedConfig, Notify, Script, Severity, TrackedInterface, Vip, parse_keepalived,
+};
 pub use packet::{Advert, ChecksumForm, Drop, RxCheck, V3Ipv4Checksum, Version, decode, encode};
 pub use track::{CheckConfig, TRACK_INTERFACE_PREFIX};

@@ -1,7 +1,9 @@
 //! Tracked checks and the effective priority, exactly as keepalived computes them
 //! (`vrrp_track.c`, `vrrp_scheduler.c`): rise/fall counters, positive weights added while a
 //! check passes, negative weights subtracted while it fails, the sum clamped to 1..=254, an
-//! owner's 255 never changed, and weight 0 meaning "fault while failing".
+//! owner's 255 never changed, and weight 0 meaning "fault while failing". `reverse` negates
+//! the adjustment (keepalived's `weight_multiplier` of -1): a positive weight is subtracted
+//! while passing, a negative one added while failing, and weight 0 faults while passing.
 
 use serde::{Deserialize, Serialize};
 
@@ -17,6 +19,9 @@ pub struct CheckConfig {
     pub rise: u32,
     /// Consecutive failures to count as failing (>= 1).
     pub fall: u32,
+    /// keepalived's `weight N reverse`: the adjustment is negated (see the module).
+    #[serde(default)]
+    pub reverse: bool,
 }
 
 /// A check named `interface:NAME` tracks interface `NAME`'s carrier instead of a script, as
@@ -90,15 +95,15 @@ pub(crate) fn effective_priority(base: u8, checks: &[Check]) -> u8 {
     for c in checks {
         let w = c.config.weight;
         if (w > 0 && c.passing()) || (w < 0 && c.failing()) {
-            total += w;
+            total += if c.config.reverse { -w } else { w };
         }
     }
     total.clamp(1, 254) as u8
 }
 
-/// Whether a weight-0 check is failing: the instance must be in FAULT.
+/// Whether a weight-0 check says FAULT: failing, or passing when reversed.
 pub(crate) fn faulted(checks: &[Check]) -> bool {
-    checks.iter().any(|c| c.config.weight == 0 && c.failing())
+    checks.iter().any(|c| c.config.weight == 0 && if c.config.reverse { c.passing() } else { c.failing() })
 }
 
 #[cfg(test)]
@@ -106,7 +111,31 @@ mod tests {
     use super::*;
 
     fn check(weight: i32, rise: u32, fall: u32) -> Check {
-        Check::new(CheckConfig { name: "c".into(), weight, rise, fall })
+        Check::new(CheckConfig { name: "c".into(), weight, rise, fall, reverse: false })
+    }
+
+    fn reversed(weight: i32) -> Check {
+        Check::new(CheckConfig { name: "c".into(), weight, rise: 1, fall: 1, reverse: true })
+    }
+
+    /// keepalived's `process_script_update_priority` with a multiplier of -1.
+    #[test]
+    fn reverse_negates_the_adjustment() {
+        let mut pos = vec![reversed(30)];
+        pos[0].report(true);
+        assert_eq!(effective_priority(100, &pos), 70, "+30 reverse: subtracted while passing");
+        pos[0].report(false);
+        assert_eq!(effective_priority(100, &pos), 100, "nothing while failing");
+        let mut neg = vec![reversed(-50)];
+        neg[0].report(false);
+        assert_eq!(effective_priority(100, &neg), 150, "-50 reverse: added while failing");
+        neg[0].report(true);
+        assert_eq!(effective_priority(100, &neg), 100);
+        let mut zero = vec![reversed(0)];
+        zero[0].report(false);
+        assert!(!faulted(&zero), "weight 0 reverse: failing is fine");
+        zero[0].report(true);
+        assert!(faulted(&zero), "and passing is a fault");
     }
 
     #[test]

@@ -241,8 +241,8 @@ fn shutdown_resigns_with_priority_zero() {
 fn tracked_checks_change_priority_and_fault() {
     let mut c = config(40);
     c.checks = vec![
-        CheckConfig { name: "haproxy".into(), weight: 20, rise: 2, fall: 2 },
-        CheckConfig { name: "fatal".into(), weight: 0, rise: 1, fall: 1 },
+        CheckConfig { name: "haproxy".into(), weight: 20, rise: 2, fall: 2, reverse: false },
+        CheckConfig { name: "fatal".into(), weight: 0, rise: 1, fall: 1, reverse: false },
     ];
     let mut m = Instance::new(c).unwrap();
     m.start(Duration::ZERO);
@@ -319,7 +319,7 @@ fn configurations_are_checked() {
     c.advert_interval = ms(500);
     assert!(Instance::new(c).is_err(), "v2 intervals are whole seconds");
     let mut c = config(100);
-    c.checks = vec![CheckConfig { name: "x".into(), weight: 300, rise: 1, fall: 1 }];
+    c.checks = vec![CheckConfig { name: "x".into(), weight: 300, rise: 1, fall: 1, reverse: false }];
     assert!(Instance::new(c).is_err());
 }
 
@@ -351,7 +351,7 @@ fn json_config_with_keepalived_defaults() {
 #[test]
 fn reconfigure_keeps_the_state() {
     let mut c = config(100);
-    c.checks = vec![CheckConfig { name: "lb".into(), weight: 20, rise: 3, fall: 3 }];
+    c.checks = vec![CheckConfig { name: "lb".into(), weight: 20, rise: 3, fall: 3, reverse: false }];
     let mut m = Instance::new(c.clone()).unwrap();
     m.start(Duration::ZERO);
     m.set_check(Duration::ZERO, "lb", true);
@@ -362,7 +362,7 @@ fn reconfigure_keeps_the_state() {
     let mut c2 = c.clone();
     c2.priority = 150;
     c2.vips = vec![ip("10.0.0.101")];
-    c2.checks.push(CheckConfig { name: "new".into(), weight: -30, rise: 1, fall: 1 });
+    c2.checks.push(CheckConfig { name: "new".into(), weight: -30, rise: 1, fall: 1, reverse: false });
     m.reconfigure(ms(5000), c2.clone()).unwrap();
     let acts = actions(&mut m);
     assert_eq!(m.state(), State::Master);

@@ -271,7 +271,8 @@ fn tracked_interfaces_are_checks() {
         "k.conf:1:1: warning: vrrp_instance A: track_interface eth0 is its own interface: ignored"
     );
     let a = &conf.instances[0];
-    assert_eq!(a.track_interfaces, [("eth1".to_string(), -30), ("eth2".to_string(), 0)]);
+    let tracked: Vec<_> = a.track_interfaces.iter().map(|t| (t.name.as_str(), t.weight, t.reverse)).collect();
+    assert_eq!(tracked, [("eth1", -30, false), ("eth2", 0, false)]);
     let checks: Vec<_> = a.config.checks.iter().map(|c| (c.name.as_str(), c.weight, c.rise, c.fall)).collect();
     assert_eq!(checks, [("interface:eth1", -30, 1, 1), ("interface:eth2", 0, 1, 1)]);
 
@@ -284,7 +285,7 @@ fn tracked_interfaces_are_checks() {
     assert_eq!(i.state(), State::Fault);
 
     let text = "vrrp_instance A {\n  interface eth0\n  virtual_router_id 7\n  track_interface {\n    eth1 weight 300\n    \
-                eth2 wait 3\n    eth3 weight 5 reverse\n  }\n  virtual_ipaddress {\n    10.0.0.5\n  }\n}\n";
+                eth2 wait 3\n    eth3 weight 5 reverse\n    eth4 weight 5 sideways\n  }\n  virtual_ipaddress {\n    10.0.0.5\n  }\n}\n";
     let conf = parse_keepalived(text, "k.conf", &mut |_| Err("none".into()));
     let shown: Vec<String> = conf.diagnostics.iter().map(ToString::to_string).collect();
     assert_eq!(
@@ -292,9 +293,13 @@ fn tracked_interfaces_are_checks() {
         [
             "k.conf:5:17: error: track_interface eth1: weight -253 to 253",
             "k.conf:6:10: error: track_interface eth2: expected `weight N`",
-            "k.conf:7:5: error: weight ... reverse is not supported",
+            "k.conf:8:19: error: track_interface eth4: expected `reverse` after the weight",
         ]
     );
+    // eth3's `reverse` is read (keepalived's negated adjustment).
+    let tracked: Vec<_> =
+        conf.instances[0].track_interfaces.iter().map(|t| (t.name.as_str(), t.weight, t.reverse)).collect();
+    assert_eq!(tracked, [("eth3", 5, true)]);
 }
 
 /// `track_script` entries read their weight as `track_interface` entries do.
@@ -348,4 +353,29 @@ fn script_intervals_are_whole_seconds_as_keepalived_reads_them() {
             ("slow", Duration::from_secs(3), Duration::from_secs(3))
         ]
     );
+}
+
+/// `reverse` as keepalived reads it: on a vrrp_script's weight (the default for the entries
+/// naming it), on a `track_script` entry (`noreverse` undoes the script's), and the arithmetic
+/// through the core: +30 reverse subtracts while passing, -20 reverse adds while failing.
+#[test]
+fn reverse_weights_negate_the_adjustment() {
+    let text = "vrrp_script up {\n  script \"/bin/true\"\n  weight 30 reverse\n}\n\
+                vrrp_script down {\n  script \"/bin/false\"\n  weight -20\n}\n\
+                vrrp_script plain {\n  script \"/bin/true\"\n  weight 10 reverse\n}\n\
+                vrrp_instance A {\n  interface eth0\n  virtual_router_id 7\n  priority 100\n  track_script {\n    up\n    \
+                down weight -20 reverse\n    plain weight 10 noreverse\n  }\n  virtual_ipaddress {\n    10.0.0.5\n  }\n}\n";
+    let conf = parse_keepalived(text, "k.conf", &mut |_| Err("none".into()));
+    assert!(conf.diagnostics.is_empty(), "{:?}", conf.diagnostics);
+    let checks: Vec<_> =
+        conf.instances[0].config.checks.iter().map(|c| (c.name.as_str(), c.weight, c.reverse)).collect();
+    assert_eq!(checks, [("up", 30, true), ("down", -20, true), ("plain", 10, false)]);
+    let mut i = Instance::new(conf.instances[0].config.clone()).unwrap();
+    i.start(Duration::ZERO);
+    i.set_check(Duration::ZERO, "up", true);
+    assert_eq!(i.priority(), 70, "+30 reverse, passing: -30");
+    i.set_check(Duration::ZERO, "down", false);
+    assert_eq!(i.priority(), 90, "-20 reverse, failing: +20");
+    i.set_check(Duration::ZERO, "plain", true);
+    assert_eq!(i.priority(), 100, "+10 noreverse, passing: +10");
 }
