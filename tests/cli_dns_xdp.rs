@@ -94,6 +94,13 @@ fn udp_counter(ns: &Netns, name: &str) -> u64 {
     v4 + v6
 }
 
+/// `bmnet dns serve ARGS` in the namespace must refuse to start (exit 2); what it said.
+fn refused(ns: &Netns, args: &[&str]) -> String {
+    let o = ns.exec(&[&[env!("CARGO_BIN_EXE_bmnet"), "dns", "serve"], args].concat());
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    text(&o)
+}
+
 fn config(dir: &Path, name: &str, text: &str) -> String {
     let path = dir.join(name);
     std::fs::write(&path, text).unwrap();
@@ -131,23 +138,8 @@ fn xdp_answers_before_the_kernel_and_leaves_the_rest_to_it() {
     srv.ip(&["addr", "add", "10.78.0.3/24", "dev", &s]);
     let _other = serve(&srv, &["--workers", "1", "--listen", "10.78.0.3:53", "--config", &upstream]);
     // A wildcard would take every host's DNS routed through this one: refused, saying why.
-    let o = srv.exec(&[
-        env!("CARGO_BIN_EXE_bmnet"),
-        "dns",
-        "serve",
-        "--listen",
-        "0.0.0.0:53",
-        "--xdp",
-        &s,
-        "--config",
-        &zone,
-    ]);
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(
-        text(&o).contains("a wildcard listening address would take DNS traffic meant for other hosts"),
-        "{}",
-        text(&o)
-    );
+    let t = refused(&srv, &["--listen", "0.0.0.0:53", "--xdp", &s, "--config", &zone]);
+    assert!(t.contains("a wildcard listening address would take DNS traffic meant for other hosts"), "{t}");
     let mut server = serve(
         &srv,
         &["--workers", "1", "--listen", "10.78.0.2:53", "--listen", "[fd00:78::2]:53", "--xdp", &s, "--config", &zone],
@@ -227,32 +219,10 @@ print(len(seen), sum(seen.values()))
     assert_eq!(udp_counter(&srv, "OutDatagrams"), sent + 1, "a small answer should not");
 
     // A second server cannot take the interface while the first holds it, and says why.
-    let o = srv.exec(&[
-        env!("CARGO_BIN_EXE_bmnet"),
-        "dns",
-        "serve",
-        "--listen",
-        "10.78.0.2:5353",
-        "--xdp",
-        &s,
-        "--config",
-        &zone,
-    ]);
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(text(&o).contains(&format!("XDP on {s}: queue 0 already has an AF_XDP socket")), "{}", text(&o));
-    let o = srv.exec(&[
-        env!("CARGO_BIN_EXE_bmnet"),
-        "dns",
-        "serve",
-        "--listen",
-        "10.78.0.2:5353",
-        "--xdp",
-        "nosuch0",
-        "--config",
-        &zone,
-    ]);
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(text(&o).contains("XDP on nosuch0: no interface nosuch0"), "{}", text(&o));
+    let t = refused(&srv, &["--listen", "10.78.0.2:5353", "--xdp", &s, "--config", &zone]);
+    assert!(t.contains(&format!("XDP on {s}: queue 0 already has an AF_XDP socket")), "{t}");
+    let t = refused(&srv, &["--listen", "10.78.0.2:5353", "--xdp", "nosuch0", "--config", &zone]);
+    assert!(t.contains("XDP on nosuch0: no interface nosuch0"), "{t}");
 
     // Stopping the server detaches the program: the kernel answers the port again (refused).
     let pid = server.0.id().to_string();

@@ -40,9 +40,10 @@ pub struct ServerConfig {
     pub tcp_idle_timeout: Duration,
     /// How long one upstream gets before the next is tried.
     pub upstream_timeout: Duration,
-    /// Interfaces whose UDP queries to the listening port are taken before the kernel's stack
-    /// and answered over AF_XDP (feature `xdp`; needs root). TCP, and queries arriving
-    /// elsewhere, still use the sockets on `listen`, which must all have one port.
+    /// Interfaces whose UDP queries to the listening addresses are taken before the kernel's
+    /// stack and answered over AF_XDP (feature `xdp`; needs root). TCP, and queries arriving
+    /// elsewhere, still use the sockets on `listen`, whose addresses must then be named (no
+    /// wildcard) and share one port.
     pub xdp: Vec<String>,
     /// How long a busy XDP worker waits for a batch to gather before answering it (zero:
     /// answer as soon as woken). Adds up to this much latency under load, in exchange for one
@@ -173,6 +174,7 @@ impl Server {
         }
         check_loops(&zone, &local)?;
         // Clones of one UDP socket per address, for what the XDP path sends through the kernel.
+        #[cfg(feature = "xdp")]
         let kernel: Vec<(SocketAddr, UdpSocket)> = local
             .iter()
             .zip(udp.iter().step_by(config.udp_workers.max(1)))
@@ -211,7 +213,7 @@ impl Server {
             let wait = config.xdp_batch_wait;
             threads.push(std::thread::spawn(move || crate::xdp::worker(queue, &h, &jobs, &kernel, wait)));
         }
-        drop((jobs, kernel));
+        drop(jobs);
         let active = Arc::new(AtomicUsize::new(0));
         for listener in tcp {
             let (h, active, cfg) = (handle.clone(), active.clone(), config.clone());

@@ -1,11 +1,12 @@
-//! The AF_XDP path (feature `xdp`): UDP queries to the server's port are taken off the
-//! interface by a small XDP program, before the kernel's IP and UDP layers, into an AF_XDP
-//! socket per receive queue, answered in place in shared memory and handed back to the driver
-//! in batches — no socket buffer, no per-packet system call. Everything else (ARP, TCP,
-//! other ports, IPv4 options and fragments, extension headers) goes on to the kernel, and so do
-//! the answers this path cannot send itself: forwarded queries and answers larger than a frame
-//! or the interface's MTU leave through the server's ordinary UDP socket, from the address the
-//! client asked.
+//! The AF_XDP path (feature `xdp`): UDP queries to the server's addresses and port are taken
+//! off the interface by a small XDP program, before the kernel's IP and UDP layers, into an
+//! AF_XDP socket per receive queue, answered in place in shared memory and handed back to the
+//! driver in batches — no socket buffer, no per-packet system call. Everything else (ARP, TCP,
+//! other ports and addresses, IPv4 options and fragments, extension headers) goes on to the
+//! kernel, and so do the answers this path cannot send itself: forwarded queries and answers
+//! larger than 1280 bytes or the interface's MTU leave through the server's ordinary UDP
+//! socket, from the address the client asked. The listening addresses must be named: a
+//! wildcard would take the DNS traffic of other hosts routed through this one.
 //!
 //! Knot DNS's XDP mode is the model. Needs `CAP_NET_ADMIN`, `CAP_NET_RAW` and `CAP_BPF` (or
 //! root). The program is attached with a BPF link, so it goes away with the process, crash
@@ -13,9 +14,8 @@
 //!
 //! Answers go back to the MAC address the query came from, untagged. Frames with a VLAN tag in
 //! them go to the kernel, but a NIC that strips tags on receive (VLAN offload) hides them from
-//! XDP: on such an interface, name the addresses in `--listen` so that a query to a VLAN
-//! sub-interface's address is not taken, or turn the offload off (`ethtool -K IFACE rxvlan
-//! off`).
+//! XDP: on such an interface, do not listen on a VLAN sub-interface's address with `--xdp` on
+//! the parent, or turn the offload off (`ethtool -K IFACE rxvlan off`).
 
 // The XDP path is I/O on purpose: sockets, threads, sysfs.
 #![allow(clippy::disallowed_methods)]
@@ -113,26 +113,25 @@ pub(crate) fn attach(interface: &str, port: u16, listen: &[IpAddr]) -> io::Resul
     let mut sockets = Vec::new();
     for q in 0..queues {
         let xsk = sys::Xsk::open(ifindex, q).map_err(|e| {
-            let why = if e.raw_os_error() == Some(16) {
-                format!("queue {q} already has an AF_XDP socket (another XDP server on {interface}?)")
-            } else {
-                format!("AF_XDP socket on queue {q}: {e}")
-            };
-            io::Error::new(e.kind(), why)
+            let busy = format!("queue {q} already has an AF_XDP socket (another XDP server on {interface}?)");
+            explained(e, busy, &format!("AF_XDP socket on queue {q}"))
         })?;
         sys::map_set(&map, q, xsk.as_raw_fd())?;
         sockets.push(Queue { xsk, mtu_file: format!("{sysfs}/mtu"), ifindex });
     }
     let program = sys::load_xdp(&program::udp_port_redirect(port, &v4, &v6, map.as_raw_fd()))?;
     let link = sys::attach_xdp(&program, ifindex).map_err(|e| {
-        let why = if e.raw_os_error() == Some(16) {
-            format!("another XDP program is attached (`ip link set dev {interface} xdp off` removes it)")
-        } else {
-            format!("attaching the XDP program: {e}")
-        };
-        io::Error::new(e.kind(), why)
+        let busy = format!("another XDP program is attached (`ip link set dev {interface} xdp off` removes it)");
+        explained(e, busy, "attaching the XDP program")
     })?;
     Ok((Attachment { _link: link, _program: program, _map: map }, sockets))
+}
+
+/// The error `e` of a step, said as what it means when the kernel answers EBUSY (something
+/// else holds the queue or the interface), else prefixed with the step.
+fn explained(e: io::Error, busy: String, step: &str) -> io::Error {
+    let why = if e.raw_os_error() == Some(libc::EBUSY) { busy } else { format!("{step}: {e}") };
+    io::Error::new(e.kind(), why)
 }
 
 impl AsRawFd for sys::Xsk {
@@ -142,8 +141,8 @@ impl AsRawFd for sys::Xsk {
 }
 
 /// Answers the queries arriving on one queue until the server stops. `kernel` are the server's
-/// UDP sockets by listening address: a query to an address the server does not listen on is
-/// dropped, as the kernel would; one this path cannot answer itself leaves through them.
+/// UDP sockets by listening address: what this path cannot answer itself leaves through them
+/// (and a query to any other address, which the program does not take, would be dropped).
 pub(crate) fn worker(
     mut queue: Queue,
     h: &ServerHandle,
