@@ -308,7 +308,10 @@ fn bind_tcp(addr: SocketAddr) -> Result<TcpListener, ServerError> {
     }
     s.bind(&addr.into()).map_err(err)?;
     s.listen(128).map_err(err)?;
-    s.set_nonblocking(true).map_err(err)?;
+    // accept(2) honours SO_RCVTIMEO: the acceptor blocks until a connection comes or a tick
+    // passes to look at the stop flag, instead of polling a non-blocking socket (whose wake-ups
+    // cost the UDP worker on the same CPU about 6% of its queries per second under dnsperf).
+    s.set_read_timeout(Some(TICK)).map_err(err)?;
     Ok(s.into())
 }
 
@@ -472,7 +475,10 @@ fn tcp_acceptor(listener: &TcpListener, h: &ServerHandle, active: &Arc<AtomicUsi
     while !h.stopped() {
         let conn = match listener.accept() {
             Ok((conn, _)) => conn,
+            // The tick: look at the stop flag again.
+            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => continue,
             Err(_) => {
+                // Out of descriptors, say: do not spin on it.
                 std::thread::sleep(Duration::from_millis(20));
                 continue;
             }
