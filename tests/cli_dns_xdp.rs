@@ -218,6 +218,19 @@ print(len(seen), sum(seen.values()))
     assert_eq!(dig(&cli, &["@10.78.0.2", "api.ostest.example.com"]), "192.168.111.5");
     assert_eq!(udp_counter(&srv, "OutDatagrams"), sent + 1, "a small answer should not");
 
+    // The link goes down and up again: the server answers over XDP again.
+    for state in ["down", "up"] {
+        srv.ip(&["link", "set", &s, state]);
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let before = udp_counter(&srv, "InDatagrams");
+    assert_eq!(
+        dig(&cli, &["@10.78.0.2", "api.ostest.example.com"]),
+        "192.168.111.5",
+        "no answer after the link flapped"
+    );
+    assert_eq!(udp_counter(&srv, "InDatagrams"), before, "after the flap, not over XDP");
+
     // A second server cannot take the interface while the first holds it, and says why.
     let t = refused(&srv, &["--listen", "10.78.0.2:5353", "--xdp", &s, "--config", &zone]);
     assert!(t.contains(&format!("XDP on {s}: queue 0 already has an AF_XDP socket")), "{t}");

@@ -217,14 +217,14 @@ pub(crate) fn worker(
             }
         }
         match served {
+            // The ring's send failed (the interface went down, say): wait rather than spin.
+            Err(_) => std::thread::sleep(TICK),
             Ok(n) if n >= BATCH * BATCHES_PER_ROUND => {}
             Ok(n) if n >= BUSY && !batch_wait.is_zero() => std::thread::sleep(batch_wait),
             // Answers still in the TX ring (a busy device) need another kick, not a packet.
-            _ if queue.xsk.tx_pending() => std::thread::sleep(TX_RETRY),
+            Ok(_) if queue.xsk.tx_pending() => std::thread::sleep(TX_RETRY),
             Ok(0) => queue.xsk.wait(TICK),
             Ok(_) => {}
-            // The ring's send failed (the interface went down, say): wait rather than spin.
-            Err(_) => std::thread::sleep(TICK),
         }
     }
 }
