@@ -445,7 +445,10 @@ fn seconds(p: &mut Parser<'_>, s: &Stmt) -> Option<Duration> {
 /// reads them. keepalived ignores anything else (`0.5` included) with an error line and keeps
 /// its default; bmnet does the same, warning, so that one file behaves alike under both.
 fn whole_seconds(p: &mut Parser<'_>, s: &Stmt, script: &str) -> Option<Duration> {
-    let t = s.args.first()?;
+    let Some(t) = s.args.first() else {
+        p.report(&s.key, Severity::Error, format!("{} needs a value", s.key.text));
+        return None;
+    };
     match t.text.parse::<u64>() {
         Ok(n @ 1..=4294) => Some(Duration::from_secs(n)),
         _ => {

@@ -327,7 +327,7 @@ fn track_script_weights_are_checked() {
 #[test]
 fn script_intervals_are_whole_seconds_as_keepalived_reads_them() {
     let text = "vrrp_script chk {\n  script \"/bin/true\"\n  interval 0.5\n  timeout 0.5\n}\n\
-                vrrp_script slow {\n  script \"/bin/true\"\n  interval 3\n  timeout 9999\n}\n\
+                vrrp_script slow {\n  script \"/bin/true\"\n  interval 3\n  timeout 9999\n  interval\n}\n\
                 vrrp_instance A {\n  interface eth0\n  virtual_router_id 7\n  track_script {\n    chk\n    slow\n  }\n  \
                 virtual_ipaddress {\n    10.0.0.5\n  }\n}\n";
     let conf = parse_keepalived(text, "k.conf", &mut |_| Err("none".into()));
@@ -341,6 +341,7 @@ fn script_intervals_are_whole_seconds_as_keepalived_reads_them() {
              ignores this; so does bmnet (the interval)",
             "k.conf:9:11: warning: vrrp_script slow: timeout \"9999\": keepalived takes whole seconds from 1 to 4294 and \
              ignores this; so does bmnet (the interval)",
+            "k.conf:10:3: error: interval needs a value",
         ]
     );
     let checks: Vec<_> = conf.instances[0].config.checks.iter().map(|c| c.name.as_str()).collect();
