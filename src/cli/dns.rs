@@ -5,7 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use bmnet::dns::{ClusterZone, Outcome, Server, ServerConfig, Severity, Transport, ZoneConfig};
+use bmnet::dns::{AclEntry, ClusterZone, Outcome, Server, ServerConfig, Severity, Transport, ZoneConfig};
 use clap::{Args, Subcommand};
 use hickory_proto::op::{Edns, Message, Query};
 use hickory_proto::rr::{Name, Record, RecordType};
@@ -19,7 +19,7 @@ pub(crate) enum DnsCommand {
     /// Serve the cluster zone over UDP and TCP, forwarding other names to the upstreams.
     /// SIGHUP (or a change of --config) reloads without dropping queries; SIGTERM stops.
     /// `dig @ADDR health.bmnet TXT CH` answers "ok" while it runs.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Render the node's resolv.conf from NetworkManager's: this node's IP first, the cluster
     /// domain first in `search`, at most three nameservers. With --check, report what in a
     /// resolv.conf would loop or lose resolvers instead (exit 1 on errors).
@@ -108,6 +108,52 @@ pub(crate) struct ServeArgs {
     /// load only, for fewer wake-ups and system calls.
     #[arg(long, value_name = "MICROSECONDS", default_value_t = 200)]
     xdp_batch_wait: u64,
+    /// Who may have names outside the zone forwarded: a CIDR or address, `localhost`,
+    /// `localnets` (the on-link subnets of the --listen addresses), `any` or `none`.
+    /// Repeatable; replaces the config's `allow_recursion` (default: localhost and localnets).
+    /// Others get REFUSED for such names; the zone is answered for everyone.
+    #[arg(long, value_name = "CIDR|localhost|localnets|any|none")]
+    allow_recursion: Vec<AclEntry>,
+    /// Who may query at all (same forms); replaces the config's `allow_query` (default: any).
+    #[arg(long, value_name = "CIDR|localhost|localnets|any|none")]
+    allow_query: Vec<AclEntry>,
+    /// Response-rate limiting: UDP answers per second per client /24 (IPv4) or /56 (IPv6) and
+    /// kind of answer, as NSD's rrl-ratelimit (off by default; 0 turns a config's off).
+    #[arg(long, value_name = "PER_SECOND")]
+    rate_limit: Option<u32>,
+    /// With --rate-limit: every Nth answer over the limit goes out truncated so that real
+    /// clients retry over TCP; the rest are dropped (0: drop all). Default 2, as NSD.
+    #[arg(long, value_name = "N", requires = "rate_limit")]
+    rate_limit_slip: Option<u32>,
+    /// How long each upstream gets before the next is tried, in milliseconds; after the last
+    /// the client gets SERVFAIL.
+    #[arg(long, value_name = "MILLISECONDS", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    upstream_timeout: u64,
+}
+
+impl ServeArgs {
+    /// The access and rate-limit flags applied over a configuration (its file's keys, or the
+    /// defaults): on every load, so that a reload keeps them.
+    fn apply(&self, config: &mut ZoneConfig) {
+        if !self.allow_recursion.is_empty() {
+            config.allow_recursion = self.allow_recursion.clone();
+        }
+        if !self.allow_query.is_empty() {
+            config.allow_query = self.allow_query.clone();
+        }
+        match self.rate_limit {
+            Some(0) => config.rate_limit = None,
+            Some(rate) => {
+                let mut rl = config.rate_limit.unwrap_or_default();
+                rl.responses_per_second = rate;
+                if let Some(slip) = self.rate_limit_slip {
+                    rl.slip = slip;
+                }
+                config.rate_limit = Some(rl);
+            }
+            None => {}
+        }
+    }
 }
 
 fn parse_node(s: &str) -> Result<(String, Vec<IpAddr>), String> {
@@ -156,12 +202,22 @@ pub(crate) fn run(out: &mut Output, cmd: DnsCommand) -> Status {
 
 /// Reads and builds the zone; errors name the file (and, for TOML, the line and column).
 fn load(path: &Path) -> Result<ClusterZone, Status> {
+    load_with(path, |_| {})
+}
+
+/// [`load`], with `adjust` applied to the configuration before the zone is built.
+fn load_with(path: &Path, adjust: impl FnOnce(&mut ZoneConfig)) -> Result<ClusterZone, Status> {
     #[allow(clippy::disallowed_methods)] // The CLI reads the file it is given.
     let text = std::fs::read_to_string(path).map_err(|e| {
         eprintln!("bmnet: {}: {e}", path.display());
         Status::Failure
     })?;
-    ZoneConfig::from_toml(&text).and_then(ClusterZone::new).map_err(|e| {
+    let mut config = ZoneConfig::from_toml(&text).map_err(|e| {
+        eprintln!("bmnet: {}: {e}", path.display());
+        Status::Problems
+    })?;
+    adjust(&mut config);
+    ClusterZone::new(config).map_err(|e| {
         eprintln!("bmnet: {}: {e}", path.display());
         Status::Problems
     })
@@ -260,7 +316,7 @@ fn query(out: &mut Output, zone: &ClusterZone, name: &str, rtype: &str, tcp: boo
 /// The zone from --config or from the flags.
 fn serve_zone(args: &ServeArgs) -> Result<ClusterZone, Status> {
     if let Some(path) = &args.config {
-        return load(path);
+        return load_with(path, |c| args.apply(c));
     }
     let zone = args.zone.clone().unwrap_or_default();
     let Some((cluster, base)) = zone.trim_end_matches('.').split_once('.') else {
@@ -280,7 +336,12 @@ fn serve_zone(args: &ServeArgs) -> Result<ClusterZone, Status> {
         upstreams: args.upstreams.clone(),
         edns_payload: 1232,
         short_names: false,
+        allow_recursion: AclEntry::DEFAULT_RECURSION.to_vec(),
+        allow_query: AclEntry::DEFAULT_QUERY.to_vec(),
+        rate_limit: None,
     };
+    let mut config = config;
+    args.apply(&mut config);
     ClusterZone::new(config).map_err(|e| {
         eprintln!("bmnet: {e}");
         Status::Problems
@@ -324,6 +385,7 @@ fn serve(json: bool, args: &ServeArgs) -> Status {
     }
     config.xdp = args.xdp.clone();
     config.xdp_batch_wait = std::time::Duration::from_micros(args.xdp_batch_wait);
+    config.upstream_timeout = Duration::from_millis(args.upstream_timeout);
     let name = zone.config().zone();
     let server = match Server::start(zone, &config) {
         Ok(s) => s,
@@ -339,9 +401,18 @@ fn serve(json: bool, args: &ServeArgs) -> Status {
         &format!("serving {name} on {}", addrs.join(", ")),
         json!({ "zone": name.to_string(), "listen": addrs, "xdp": args.xdp }),
     );
-    // What `bmnet inspect` shows (and asks): the zone and where it is served.
+    for w in server.warnings() {
+        log_serve(json, "warning", &format!("warning: {w}"), json!({ "warning": w.to_string() }));
+    }
+    // What `bmnet inspect` shows (and asks): the zone, where it is served, who may recurse,
+    // and what the defences turned away; refreshed every second.
     let status = super::status::StatusFile::new("dns");
-    status.write(json!({ "zone": name.to_string(), "listen": addrs, "xdp": args.xdp }));
+    let write_status = |handle: &bmnet::dns::ServerHandle| {
+        let recursion: Vec<String> = handle.recursion_allowed().nets().iter().map(ToString::to_string).collect();
+        status.write(json!({ "zone": name.to_string(), "listen": addrs, "xdp": args.xdp,
+                             "recursion": recursion, "stats": handle.stats() }));
+    };
+    write_status(&server.handle());
     let mut signals = match signal_hook::iterator::Signals::new([SIGHUP, SIGINT, SIGTERM]) {
         Ok(s) => s,
         Err(e) => {
@@ -359,7 +430,7 @@ fn serve(json: bool, args: &ServeArgs) -> Status {
             return;
         };
         let config = path.display().to_string();
-        match load(path).map(|z| handle.replace_zone(z)) {
+        match load_with(path, |c| args.apply(c)).map(|z| handle.replace_zone(z)) {
             Ok(Ok(())) => log_serve(
                 json,
                 "reloaded",
@@ -379,7 +450,12 @@ fn serve(json: bool, args: &ServeArgs) -> Status {
             ),
         }
     };
+    let mut ticks: u32 = 0;
     'run: loop {
+        ticks = ticks.wrapping_add(1);
+        if ticks.is_multiple_of(5) {
+            write_status(&handle);
+        }
         for signal in signals.pending() {
             match signal {
                 SIGHUP => reload("SIGHUP"),

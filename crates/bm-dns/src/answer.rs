@@ -3,7 +3,7 @@
 //! RFC 9619 one question).
 
 use crate::name::{self, label_starts};
-use crate::request::{self, Refusal, Request};
+use crate::request::{self, Refusal, Request, Tsig};
 use crate::zone::{ClusterZone, Rdata, rtype};
 
 /// What to do with a query.
@@ -121,6 +121,13 @@ impl ClusterZone {
     /// assert_eq!(r.answers[0].name.to_ascii(), "API.c.example.com."); // the query's case
     /// ```
     pub fn answer_over(&self, query: &[u8], transport: Transport, out: &mut Vec<u8>) -> Outcome {
+        self.answer_for(query, transport, true, out)
+    }
+
+    /// [`ClusterZone::answer_over`] for a client that may (`recursion`) or may not have names
+    /// outside the zone forwarded: a client that may not gets REFUSED for them, as from a
+    /// server without upstreams.
+    pub(crate) fn answer_for(&self, query: &[u8], transport: Transport, recursion: bool, out: &mut Vec<u8>) -> Outcome {
         out.clear();
         let req = match request::fast(query).ok_or(()).or_else(|()| request::general(query)) {
             Ok(r) => r,
@@ -134,7 +141,21 @@ impl ClusterZone {
                 return Outcome::Answered;
             }
         };
-        self.respond(query, &req, transport, out)
+        self.respond(query, &req, transport, recursion, out)
+    }
+
+    /// REFUSED for `query` (question and OPT echoed), or nothing for what is not a query: the
+    /// answer to a client that may not query at all.
+    pub(crate) fn refuse(&self, query: &[u8], transport: Transport, out: &mut Vec<u8>) -> Outcome {
+        out.clear();
+        match request::fast(query).ok_or(()).or_else(|()| request::general(query)) {
+            Ok(req) => {
+                let res = Resolution::new(REFUSED, false);
+                write_response(query, &req, REFUSED, false, &res, self, transport, out);
+                Outcome::Answered
+            }
+            Err(_) => Outcome::Drop,
+        }
     }
 
     /// `answer_over` with the query read by one path only (tests of fast/general equivalence).
@@ -142,10 +163,35 @@ impl ClusterZone {
     pub(crate) fn answer_by(&self, query: &[u8], general: bool, out: &mut Vec<u8>) -> Option<Outcome> {
         out.clear();
         let req = if general { request::general(query).ok()? } else { request::fast(query)? };
-        Some(self.respond(query, &req, Transport::Udp, out))
+        Some(self.respond(query, &req, Transport::Udp, true, out))
     }
 
-    fn respond(&self, query: &[u8], req: &Request, transport: Transport, out: &mut Vec<u8>) -> Outcome {
+    fn respond(
+        &self,
+        query: &[u8],
+        req: &Request,
+        transport: Transport,
+        recursion: bool,
+        out: &mut Vec<u8>,
+    ) -> Outcome {
+        let outcome = self.resolve_request(query, req, transport, recursion, out);
+        // A signed query: we hold no keys, so whatever we would have answered becomes NOTAUTH
+        // with TSIG error BADKEY (RFC 8945 §5.2.2), unsigned. A forwarded one goes on unchanged
+        // for the upstream to check (§5.5).
+        if let (Outcome::Answered, Some(tsig)) = (outcome, &req.tsig) {
+            write_badkey(query, req, tsig, self, out);
+        }
+        outcome
+    }
+
+    fn resolve_request(
+        &self,
+        query: &[u8],
+        req: &Request,
+        transport: Transport,
+        recursion: bool,
+        out: &mut Vec<u8>,
+    ) -> Outcome {
         if req.opcode != 0 {
             write_response(query, req, NOTIMP, false, &Resolution::new(NOERROR, false), self, transport, out);
             return Outcome::Answered;
@@ -183,9 +229,12 @@ impl ClusterZone {
             let want = if req.qtype == rtype::ANY { set[0].rtype() } else { req.qtype };
             res.push(Segment { owner: Owner::Qname, records: set, want });
             res
-        } else if !self.upstreams.is_empty() {
+        } else if !self.upstreams.is_empty() && req.rd && recursion {
             return Outcome::Forward;
         } else {
+            // No upstream, a client that may not recurse, or RD clear: a name we do not serve
+            // is REFUSED, as NSD and Knot answer (never forwarded without RD: the client asked
+            // this server, not the world).
             Resolution::new(REFUSED, false)
         };
         write_response(query, req, res.rcode, res.authoritative, &res, self, transport, out);
@@ -269,6 +318,36 @@ pub fn servfail(query: &[u8], out: &mut Vec<u8>) -> bool {
         Err(_) => raw_error(query, 2, out),
     }
     true
+}
+
+/// NOTAUTH with TSIG error BADKEY for a signed query: header, question, our OPT when the query
+/// had one, and an unsigned TSIG record (MAC size 0) naming the key and algorithm the query
+/// used, its time signed, fudge and original ID (RFC 8945 §5.2.2, §5.3.2; Knot's shape).
+fn write_badkey(query: &[u8], req: &Request, tsig: &Tsig, zone: &ClusterZone, out: &mut Vec<u8>) {
+    const NOTAUTH: u16 = 9;
+    const BADKEY: u16 = 17;
+    const TSIG: u16 = 250;
+    const CLASS_ANY: u16 = 255;
+    let mut w = Writer::new(out, req, &[]);
+    w.header(req, NOTAUTH, false, false);
+    w.question(query, req);
+    let opt = u16::from(w.opt(req, NOTAUTH, zone.payload));
+    let out = w.out;
+    out.extend_from_slice(&tsig.key);
+    out.extend_from_slice(&TSIG.to_be_bytes());
+    out.extend_from_slice(&CLASS_ANY.to_be_bytes());
+    out.extend_from_slice(&[0, 0, 0, 0]);
+    let rdata = tsig.algorithm.len() + 6 + 2 + 2 + 2 + 2 + 2;
+    out.extend_from_slice(&(rdata as u16).to_be_bytes());
+    out.extend_from_slice(&tsig.algorithm);
+    out.extend_from_slice(&tsig.time.to_be_bytes()[2..]);
+    out.extend_from_slice(&tsig.fudge.to_be_bytes());
+    out.extend_from_slice(&[0, 0]); // MAC size
+    out.extend_from_slice(&tsig.original_id.to_be_bytes());
+    out.extend_from_slice(&BADKEY.to_be_bytes());
+    out.extend_from_slice(&[0, 0]); // other len
+    out[6..12].copy_from_slice(&[0, 0, 0, 0, 0, 0]);
+    out[11] = (opt + 1) as u8;
 }
 
 /// FORMERR or NOTIMP from the raw header alone: same id and opcode, RD copied, no sections.

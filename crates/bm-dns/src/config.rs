@@ -6,7 +6,9 @@ use std::net::{IpAddr, SocketAddr};
 
 use serde::{Deserialize, Serialize};
 
+use crate::access::AclEntry;
 use crate::name::{self, NameError};
+use crate::rrl::RateLimitConfig;
 
 /// The cluster zone's configuration.
 ///
@@ -58,6 +60,17 @@ pub struct ZoneConfig {
     /// Answer single-label node names (`master-0`) too, not only `master-0.<zone>`.
     #[serde(default)]
     pub short_names: bool,
+    /// Who may have names outside the zone forwarded (BIND's `allow-recursion`): CIDRs or
+    /// addresses, `localhost`, `localnets` (the on-link subnets of the listening addresses),
+    /// `any`, `none`. Others get REFUSED for them. Default: `["localhost", "localnets"]`.
+    #[serde(default = "crate::access::default_recursion")]
+    pub allow_recursion: Vec<AclEntry>,
+    /// Who may query at all (default `["any"]`); others get REFUSED.
+    #[serde(default = "crate::access::default_query")]
+    pub allow_query: Vec<AclEntry>,
+    /// Response-rate limiting of UDP answers (off unless given; see [`RateLimitConfig`]).
+    #[serde(default)]
+    pub rate_limit: Option<RateLimitConfig>,
 }
 
 /// The SOA record's values. The primary name server is `api-int.<zone>` unless given.

@@ -138,6 +138,63 @@ pub fn read_lower<'b>(msg: &[u8], at: usize, buf: &'b mut [u8; MAX_NAME]) -> Opt
     }
 }
 
+/// The offset just past the name at `at`, which may end in a compression pointer. `None` for a
+/// name running past the message or a label type other than plain or pointer.
+pub fn skip(msg: &[u8], at: usize) -> Option<usize> {
+    let mut pos = at;
+    loop {
+        let l = *msg.get(pos)?;
+        match l & 0xC0 {
+            0x00 if l == 0 => return Some(pos + 1),
+            0x00 => pos += 1 + usize::from(l),
+            0xC0 => {
+                msg.get(pos + 1)?;
+                return Some(pos + 2);
+            }
+            _ => return None,
+        }
+        if pos - at > MAX_NAME {
+            return None;
+        }
+    }
+}
+
+/// Reads the name at `at`, following compression pointers (backwards only, so that a loop is
+/// impossible), lowercased into `buf`. `None` for anything malformed.
+pub fn read_compressed_lower<'b>(msg: &[u8], at: usize, buf: &'b mut [u8; MAX_NAME]) -> Option<&'b [u8]> {
+    let mut pos = at;
+    let mut len = 0;
+    loop {
+        let l = *msg.get(pos)?;
+        match l & 0xC0 {
+            0x00 => {
+                let l = usize::from(l);
+                if len + 1 + l > MAX_NAME {
+                    return None;
+                }
+                buf[len] = l as u8;
+                if l == 0 {
+                    return Some(&buf[..=len]);
+                }
+                let label = msg.get(pos + 1..pos + 1 + l)?;
+                for (d, s) in buf[len + 1..len + 1 + l].iter_mut().zip(label) {
+                    *d = s.to_ascii_lowercase();
+                }
+                len += 1 + l;
+                pos += 1 + l;
+            }
+            0xC0 => {
+                let target = usize::from(u16::from_be_bytes([l, *msg.get(pos + 1)?]) & 0x3FFF);
+                if target >= pos {
+                    return None;
+                }
+                pos = target;
+            }
+            _ => return None,
+        }
+    }
+}
+
 /// The address a reverse name stands for (`5.2.0.192.in-addr.arpa.`, the 32 nibbles of an
 /// `ip6.arpa.` name), if it is a complete one.
 pub fn reverse_addr(wire: &[u8]) -> Option<IpAddr> {
@@ -219,6 +276,21 @@ mod tests {
         assert_eq!(to_text(&reverse_name("192.0.2.5".parse().unwrap())), "5.2.0.192.in-addr.arpa.");
         assert_eq!(reverse_addr(&from_text("05.2.0.192.in-addr.arpa.").unwrap()), None);
         assert_eq!(reverse_addr(&from_text("2.0.192.in-addr.arpa.").unwrap()), None);
+    }
+
+    #[test]
+    fn compressed_names_are_followed_backwards_only() {
+        let mut buf = [0; MAX_NAME];
+        // "API.c." at 0, then "x" + pointer to 0 at 7.
+        let msg = b"\x03API\x01c\x00\x01x\xc0\x00\xc0\x0b";
+        assert_eq!(skip(msg, 0), Some(7));
+        assert_eq!(skip(msg, 7), Some(11));
+        assert_eq!(read_compressed_lower(msg, 7, &mut buf).unwrap(), b"\x01x\x03api\x01c\x00");
+        // A pointer to itself (offset 11) or forwards is refused.
+        assert_eq!(read_compressed_lower(msg, 11, &mut buf), None);
+        assert_eq!(read_compressed_lower(b"\xc0\x02\x00", 0, &mut buf), None);
+        assert_eq!(skip(b"\x05ab", 0), None);
+        assert_eq!(skip(b"\x80", 0), None);
     }
 
     #[test]

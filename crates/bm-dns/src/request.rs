@@ -21,6 +21,22 @@ pub(crate) struct Request {
     pub(crate) qtype: u16,
     pub(crate) qclass: u16,
     pub(crate) edns: Option<Edns>,
+    /// The query's TSIG record, when it is signed (read by the general path only: a signed
+    /// query never has the fast path's shape).
+    pub(crate) tsig: Option<Box<Tsig>>,
+}
+
+/// What a TSIG error response needs of the query's TSIG record (RFC 8945 §4.2).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Tsig {
+    /// The key's name, wire format.
+    pub(crate) key: Vec<u8>,
+    /// The algorithm's name, wire format.
+    pub(crate) algorithm: Vec<u8>,
+    /// Time signed (48 bits) and fudge.
+    pub(crate) time: u64,
+    pub(crate) fudge: u16,
+    pub(crate) original_id: u16,
 }
 
 impl Request {
@@ -114,7 +130,18 @@ pub(crate) fn fast(query: &[u8]) -> Option<Request> {
         qtype,
         qclass,
         edns,
+        tsig: None,
     })
+}
+
+/// Where the EDNS payload field (the OPT record's class) of a query of the fast path's shape
+/// is, when it has an OPT: the forwarder rewrites it.
+pub(crate) fn fast_opt_payload_at(query: &[u8], req: &Request) -> Option<usize> {
+    let at = req.qname_end + 4;
+    let shaped = u16_at(query, 6)? == 0 && u16_at(query, 8)? == 0 && u16_at(query, 10)? == 1;
+    (shaped && req.edns.is_some() && *query.get(at)? == 0 && u16_at(query, at + 1)? == rtype::OPT)
+        .then_some(at + 3)
+        .filter(|&p| p + 2 <= query.len())
 }
 
 /// The general path: hickory-proto reads the whole message (several records, OPT anywhere
@@ -147,6 +174,17 @@ pub(crate) fn general(query: &[u8]) -> Result<Request, Refusal> {
         version: e.version(),
         dnssec_ok: e.flags().dnssec_ok,
     });
+    let tsig = msg.signature.as_deref().map(|sig| {
+        use hickory_proto::serialize::binary::BinEncodable;
+        let wire = |n: &hickory_proto::rr::Name| n.to_bytes().unwrap_or_else(|_| vec![0]);
+        Box::new(Tsig {
+            key: wire(&sig.name),
+            algorithm: wire(&sig.data.algorithm.to_name()),
+            time: sig.data.time,
+            fudge: sig.data.fudge,
+            original_id: sig.data.oid,
+        })
+    });
     Ok(Request {
         id,
         opcode,
@@ -158,6 +196,7 @@ pub(crate) fn general(query: &[u8]) -> Result<Request, Refusal> {
         qtype: u16::from(q.query_type()),
         qclass: u16::from(q.query_class()),
         edns,
+        tsig,
     })
 }
 

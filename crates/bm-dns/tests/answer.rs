@@ -84,7 +84,14 @@ fn outside_the_zone_refused_or_forwarded() {
     assert!(!r.metadata.authoritative);
     let z = zone_with(r#"upstreams = ["192.0.2.53:53"]"#);
     let mut out = vec![1, 2, 3];
-    assert_eq!(z.answer(&query("www.example.org.", RecordType::A).to_vec().unwrap(), &mut out), Outcome::Forward);
+    let mut q = query("www.example.org.", RecordType::A);
+    q.metadata.recursion_desired = true;
+    assert_eq!(z.answer(&q.to_vec().unwrap(), &mut out), Outcome::Forward);
+    // Without RD the client asked this server, not the world: REFUSED, as NSD and Knot answer,
+    // even with upstreams.
+    let r = ask(&z, &query("www.example.org.", RecordType::A));
+    assert_eq!(r.metadata.response_code, ResponseCode::Refused);
+    assert!(!r.metadata.recursion_desired);
 }
 
 #[test]

@@ -42,8 +42,10 @@ fn start(zone: ClusterZone) -> Server {
     Server::start(zone, &cfg).unwrap()
 }
 
+/// A query as a stub resolver sends it (RD set).
 fn query(name: &str, rtype: RecordType, edns: bool) -> Vec<u8> {
     let mut q = Message::query();
+    q.metadata.recursion_desired = true;
     q.add_query(Query::query(Name::from_ascii(name).unwrap(), rtype));
     if edns {
         q.set_edns(Edns::new());
@@ -218,8 +220,22 @@ fn zone_replacement_under_load_loses_no_query() {
     server.wait();
 }
 
+/// Whether the server has closed `conn`: the end of the stream or a reset, not a read that
+/// merely timed out.
+fn closed(conn: &mut TcpStream) -> bool {
+    let mut buf = [0u8; 2];
+    match conn.read(&mut buf) {
+        Ok(0) => true,
+        Ok(_) => false,
+        Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => false,
+        Err(_) => true,
+    }
+}
+
+/// At the cap a new connection is served and the one idle longest is closed for it; a
+/// connection idle past the timeout is closed.
 #[test]
-fn tcp_connection_cap_and_idle_timeout() {
+fn tcp_connection_cap_evicts_the_idlest_and_idle_timeout() {
     let server = start(cluster(""));
     let addr = server.local_addrs()[0];
     let q = query("master-0.ostest.example.com.", RecordType::A, false);
@@ -233,20 +249,20 @@ fn tcp_connection_cap_and_idle_timeout() {
         })
         .collect();
     assert_eq!(tcp_on(&mut open[0], &q).answers.len(), 1);
-    // The fifth is closed at once.
+    // The fifth is answered; the second, idle longest, is closed for it.
     let mut fifth = TcpStream::connect(addr).unwrap();
     fifth.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
-    let mut framed = (q.len() as u16).to_be_bytes().to_vec();
-    framed.extend_from_slice(&q);
-    let _ = fifth.write_all(&framed);
-    let mut buf = [0u8; 2];
-    assert!(matches!(fifth.read(&mut buf), Ok(0) | Err(_)), "over the cap: closed");
-    // Idle past the timeout: closed, and the slot is free again.
-    std::thread::sleep(Duration::from_millis(800));
-    let mut buf = [0u8; 2];
-    assert!(matches!(open[1].read(&mut buf), Ok(0) | Err(_)), "idle: closed");
+    assert_eq!(tcp_on(&mut fifth, &q).answers.len(), 1);
+    open[1].set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+    assert!(closed(&mut open[1]), "the idlest is closed at the cap");
+    open[0].set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+    assert!(!closed(&mut open[0]), "the most recently used stays");
+    assert_eq!(server.handle().stats().tcp_evicted, 1);
+    // Idle past the timeout (500 ms): closed.
+    open[0].set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    assert!(closed(&mut open[0]), "idle: closed");
+    assert!(server.handle().stats().tcp_idle_timeouts >= 1);
     drop(open);
-    std::thread::sleep(Duration::from_millis(100));
     assert_eq!(tcp(addr, &q).answers.len(), 1);
     server.handle().shutdown();
     server.wait();

@@ -1,7 +1,6 @@
 //! The system interfaces the AF_XDP path needs and no safe crate wraps: `bpf(2)` (an XSKMAP, the
 //! program, a BPF link attaching it to an interface), the AF_XDP socket with its UMEM and four
-//! rings shared with the kernel, `poll(2)`, and `sendmsg(2)` with a source address for answers
-//! that leave through the kernel's stack.
+//! rings shared with the kernel, and `poll(2)`.
 //!
 //! This is the only module of the crate that may use `unsafe`; every block says why it is sound.
 
@@ -9,7 +8,6 @@
 
 use std::io;
 use std::mem;
-use std::net::{IpAddr, SocketAddr};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -550,60 +548,6 @@ fn poll_readable(fd: RawFd, timeout: Duration) {
     let ms = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
     // SAFETY: one live pollfd.
     unsafe { libc::poll(&raw mut p, 1, ms) };
-}
-
-/// Sends `bytes` from the UDP socket `fd` to `to`, with `from` as the source address (for a
-/// socket bound to a wildcard address): the answers this path hands to the kernel. `ifindex`
-/// is the interface the query came in on, which IPv6 link-local addresses need.
-pub(crate) fn send_from(fd: RawFd, bytes: &[u8], from: IpAddr, to: SocketAddr, ifindex: u32) -> io::Result<()> {
-    const CONTROL_LEN: usize = 64;
-    #[repr(C, align(8))]
-    struct Control([u8; CONTROL_LEN]);
-    let mut control = Control([0; CONTROL_LEN]);
-    let link_local = |a: IpAddr| matches!(a, IpAddr::V6(v6) if v6.is_unicast_link_local());
-    let scope = if link_local(from) || link_local(to.ip()) { ifindex } else { 0 };
-    let to = match to {
-        SocketAddr::V6(v6) => SocketAddr::V6(std::net::SocketAddrV6::new(*v6.ip(), v6.port(), 0, scope)),
-        v4 => v4,
-    };
-    let to = socket2::SockAddr::from(to);
-    let (level, kind, info_len) = match from {
-        IpAddr::V4(_) => (libc::IPPROTO_IP, libc::IP_PKTINFO, mem::size_of::<libc::in_pktinfo>()),
-        IpAddr::V6(_) => (libc::IPPROTO_IPV6, libc::IPV6_PKTINFO, mem::size_of::<libc::in6_pktinfo>()),
-    };
-    let mut iov = libc::iovec { iov_base: bytes.as_ptr().cast_mut().cast(), iov_len: bytes.len() };
-    // SAFETY: msghdr is plain data; all-zero is a valid (empty) value, filled in below.
-    let mut msg: libc::msghdr = unsafe { mem::zeroed() };
-    msg.msg_name = to.as_ptr().cast_mut().cast();
-    msg.msg_namelen = to.len();
-    msg.msg_iov = &raw mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control.0.as_mut_ptr().cast();
-    // SAFETY: CMSG_SPACE is a pure computation.
-    msg.msg_controllen = unsafe { libc::CMSG_SPACE(info_len as u32) } as _;
-    // SAFETY: the control buffer is aligned for cmsghdr and CMSG_SPACE(info_len) <= CONTROL_LEN
-    // bytes long, so the first header and its data (written unaligned) lie inside it.
-    unsafe {
-        let cmsg = libc::CMSG_FIRSTHDR(&raw const msg);
-        (*cmsg).cmsg_level = level;
-        (*cmsg).cmsg_type = kind;
-        (*cmsg).cmsg_len = libc::CMSG_LEN(info_len as u32) as _;
-        let data = libc::CMSG_DATA(cmsg);
-        match from {
-            IpAddr::V4(s) => data.cast::<libc::in_pktinfo>().write_unaligned(libc::in_pktinfo {
-                ipi_ifindex: 0,
-                ipi_spec_dst: libc::in_addr { s_addr: u32::from(s).to_be() },
-                ipi_addr: libc::in_addr { s_addr: 0 },
-            }),
-            IpAddr::V6(s) => data.cast::<libc::in6_pktinfo>().write_unaligned(libc::in6_pktinfo {
-                ipi6_addr: libc::in6_addr { s6_addr: s.octets() },
-                ipi6_ifindex: scope,
-            }),
-        }
-    }
-    // SAFETY: `msg` points at `to`, `iov` (over `bytes`) and `control`, all alive for the call.
-    let r = unsafe { libc::sendmsg(fd, &raw const msg, libc::MSG_DONTWAIT) };
-    if r < 0 { Err(io::Error::last_os_error()) } else { Ok(()) }
 }
 
 /// Sets this thread's timer slack: how late the kernel may end its sleeps (default 50 us).

@@ -12,6 +12,17 @@
 //! root). The program is attached with a BPF link, so it goes away with the process, crash
 //! included; another XDP program on the interface makes the start fail, saying so.
 //!
+//! **What this path skips.** The program takes the packets before the kernel's IP layer, so
+//! nothing the kernel would do to them happens: netfilter (iptables/nftables rules, conntrack,
+//! the `INPUT` chain a firewall relies on), reverse-path filtering (`rp_filter`), the kernel's
+//! martian-source checks, and socket-level filters. The server applies its own rules instead:
+//! the same access lists as on its sockets (`allow_query`, `allow_recursion`), the rate limit
+//! when configured, and it drops packets whose source can be no real client: loopback,
+//! unspecified, multicast, broadcast and reserved addresses, IPv4-mapped or -compatible IPv6
+//! sources, and its own listening addresses (`crate::Martian`). A firewall rule that should
+//! keep a network away from the DNS server does not apply to `--xdp`: put it in the access
+//! lists, or do not use XDP on that interface.
+//!
 //! Answers go back to the MAC address the query came from, untagged. Frames with a VLAN tag in
 //! them go to the kernel, but a NIC that strips tags on receive (VLAN offload) hides them from
 //! XDP: on such an interface, do not listen on a VLAN sub-interface's address with `--xdp` on
@@ -26,14 +37,17 @@ mod sys;
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
-use std::os::fd::{AsRawFd, OwnedFd};
-use std::sync::mpsc::{SyncSender, TrySendError};
-use std::time::Duration;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
-use crate::answer::{Outcome, Transport, servfail};
-use crate::server::{Job, ServerHandle, TICK};
-
-pub(crate) use sys::send_from;
+use super::forwarder::{ReplyTo, Submission};
+use super::shared::{Counters, Shared};
+use super::sys::send_from;
+use super::{ServerConfig, ServerError, TICK};
+use crate::access::martian;
+use crate::answer::{Outcome, Transport};
 
 /// Queries taken from the ring per batch.
 const BATCH: u32 = 64;
@@ -61,6 +75,49 @@ const TX_RETRY: Duration = Duration::from_micros(50);
 /// answers every one as it arrives.
 const BUSY: u32 = 8;
 
+/// What the XDP path needs of the listening addresses, checked before anything is bound: one
+/// port, given, and named addresses — the program takes UDP for exactly those, and a wildcard
+/// would take the DNS traffic of other hosts routed through this one.
+pub(crate) fn check(config: &ServerConfig) -> Result<(), ServerError> {
+    let Some(interface) = config.xdp.first() else { return Ok(()) };
+    let refuse = |why: &str| {
+        let source = io::Error::new(io::ErrorKind::InvalidInput, why.to_string());
+        Err(ServerError::Xdp { interface: interface.clone(), source })
+    };
+    let port = config.listen[0].port();
+    if port == 0 || config.listen.iter().any(|a| a.port() != port) {
+        return refuse("every listening address must have the same port, not 0");
+    }
+    if config.listen.iter().any(|a| a.ip().is_unspecified()) {
+        return refuse("a wildcard listening address would take DNS traffic meant for other hosts; name the addresses");
+    }
+    Ok(())
+}
+
+/// Attaches the program to each of `config.xdp` for the listening addresses `local` and starts
+/// a worker per receive queue. `kernel` holds a socket per listening address for the answers
+/// this path cannot send itself.
+pub(crate) fn start(
+    config: &ServerConfig,
+    local: &[SocketAddr],
+    shared: &Arc<Shared>,
+    kernel: &[UdpSocket],
+) -> Result<(Vec<Attachment>, Vec<JoinHandle<()>>), ServerError> {
+    let (mut attachments, mut threads) = (Vec::new(), Vec::new());
+    let addresses: Vec<IpAddr> = local.iter().map(SocketAddr::ip).collect();
+    for interface in &config.xdp {
+        let err = |source| ServerError::Xdp { interface: interface.clone(), source };
+        let (attachment, queues) = attach(interface, local[0].port(), &addresses).map_err(err)?;
+        attachments.push(attachment);
+        for queue in queues {
+            let sockets = kernel.iter().map(UdpSocket::try_clone).collect::<io::Result<Vec<_>>>().map_err(err)?;
+            let (s, local, wait) = (shared.clone(), local.to_vec(), config.xdp_batch_wait);
+            threads.push(std::thread::spawn(move || worker(queue, &s, &local, &sockets, wait)));
+        }
+    }
+    Ok((attachments, threads))
+}
+
 /// The program attached to one interface; dropping it detaches the program.
 #[derive(Debug)]
 pub(crate) struct Attachment {
@@ -84,7 +141,7 @@ fn read_mtu(file: &str) -> usize {
 /// Opens a socket on every receive queue of `interface` and attaches the program sending UDP
 /// port `port` for the addresses `listen` to them. The addresses must be named: a wildcard
 /// would take DNS traffic routed through this host, or meant for another resolver on it.
-pub(crate) fn attach(interface: &str, port: u16, listen: &[IpAddr]) -> io::Result<(Attachment, Vec<Queue>)> {
+fn attach(interface: &str, port: u16, listen: &[IpAddr]) -> io::Result<(Attachment, Vec<Queue>)> {
     debug_assert!(!listen.iter().any(IpAddr::is_unspecified), "the server refuses wildcards first");
     let v4: Vec<Ipv4Addr> = listen.iter().filter_map(|a| if let IpAddr::V4(a) = a { Some(*a) } else { None }).collect();
     let v6: Vec<Ipv6Addr> = listen.iter().filter_map(|a| if let IpAddr::V6(a) = a { Some(*a) } else { None }).collect();
@@ -140,39 +197,44 @@ impl AsRawFd for sys::Xsk {
     }
 }
 
-/// Answers the queries arriving on one queue until the server stops. `kernel` are the server's
-/// UDP sockets by listening address: what this path cannot answer itself leaves through them
-/// (and a query to any other address, which the program does not take, would be dropped).
-pub(crate) fn worker(
-    mut queue: Queue,
-    h: &ServerHandle,
-    jobs: &SyncSender<Job>,
-    kernel: &[(SocketAddr, UdpSocket)],
-    batch_wait: Duration,
-) {
+/// Answers the queries arriving on one queue until the server stops. `kernel[i]` is the UDP
+/// socket of listening address `local[i]`: what this path cannot answer itself leaves through
+/// it (and a query to any other address, which the program does not take, would be dropped).
+fn worker(mut queue: Queue, shared: &Shared, local: &[SocketAddr], kernel: &[UdpSocket], batch_wait: Duration) {
     let mut out = Vec::with_capacity(4096);
     let mut ip_id: u16 = 0;
     let ifindex = queue.ifindex;
+    let own: Vec<IpAddr> = local.iter().map(SocketAddr::ip).collect();
+    let counters = &shared.counters;
     // The pause must be what it says: the default slack would let 200 us become 250.
     sys::set_timer_slack(Duration::from_micros(1));
     let mut max_packet = read_mtu(&queue.mtu_file).min(MAX_XDP_PACKET);
-    let mut mtu_read = std::time::Instant::now();
-    while !h.stopped() {
+    let mut mtu_read = Instant::now();
+    while !shared.stopped() {
         // The MTU once a second (answers larger than the link carries go through the kernel,
-        // which fragments; the driver would drop them), the zone once a round (a reload).
+        // which fragments; the driver would drop them), what is served once a round (a reload).
         if mtu_read.elapsed() >= MTU_REFRESH {
             max_packet = read_mtu(&queue.mtu_file).min(MAX_XDP_PACKET);
-            mtu_read = std::time::Instant::now();
+            mtu_read = Instant::now();
         }
-        let zone = h.zone();
+        let served = shared.served();
+        let now = served.rrl.is_some().then(Instant::now);
         let mut answer = |buf: &mut [u8], len: usize| -> Option<usize> {
             let d = frame::parse(&buf[..len]).ok()?;
-            let (_, socket) =
-                kernel.iter().find(|(a, _)| a.port() == d.destination.port() && a.ip() == d.destination.ip())?;
+            // The kernel's martian and reverse-path checks never saw this packet.
+            if martian(d.source.ip(), &own).is_some() {
+                Counters::add(&counters.xdp_martians, 1);
+                return None;
+            }
+            let listen = local.iter().position(|a| a.port() == d.destination.port() && a.ip() == d.destination.ip())?;
+            let socket = &kernel[listen];
             let query = &buf[d.payload.clone()];
-            let to_kernel = |bytes: &[u8]| send_from(socket.as_raw_fd(), bytes, d.destination.ip(), d.source, ifindex);
-            match zone.answer_over(query, Transport::Udp, &mut out) {
+            let to_kernel = |bytes: &[u8]| send_from(socket.as_fd(), bytes, d.destination.ip(), d.source, ifindex);
+            match served.responder.respond(query, d.source.ip(), Transport::Udp, &mut out) {
                 Outcome::Answered => {
+                    if !super::udp::limit(&served, now, d.source.ip(), &mut out, counters) {
+                        return None;
+                    }
                     let at = frame::reply_payload_offset(&d);
                     let ip_len = at - frame::ETHERNET_HEADER + out.len();
                     if at + out.len() <= buf.len() && ip_len <= max_packet {
@@ -185,14 +247,11 @@ pub(crate) fn worker(
                     }
                 }
                 Outcome::Forward => {
-                    let Ok(reply) = socket.try_clone() else { return None };
                     let from = Some((d.destination.ip(), ifindex));
-                    let job = Job { query: query.to_vec(), client: d.source, socket: reply, from };
-                    // Overloaded: say so at once rather than let the client wait.
-                    if let Err(TrySendError::Full(job) | TrySendError::Disconnected(job)) = jobs.try_send(job)
-                        && servfail(&job.query, &mut out)
-                    {
-                        let _ = to_kernel(&out);
+                    let reply = ReplyTo::Udp { listen, client: d.source, from };
+                    let s = Submission { query: query.to_vec(), client: d.source, transport: Transport::Udp, reply };
+                    if !shared.inbox.submit(s) {
+                        Counters::add(&counters.forward_queue_full, 1);
                     }
                     None
                 }
@@ -201,22 +260,22 @@ pub(crate) fn worker(
         };
         // Drain the ring (a bounded number of batches, so that the round ends under any load),
         // then wait for more: see `BUSY`.
-        let mut served = Ok(0);
+        let mut taken = Ok(0);
         for _ in 0..BATCHES_PER_ROUND {
             match queue.xsk.serve(BATCH, &mut answer) {
                 Ok(n) => {
-                    served = served.map(|t| t + n);
+                    taken = taken.map(|t| t + n);
                     if n < BATCH {
                         break;
                     }
                 }
                 Err(e) => {
-                    served = Err(e);
+                    taken = Err(e);
                     break;
                 }
             }
         }
-        match served {
+        match taken {
             // The ring's send failed (the interface went down, say): wait rather than spin.
             Err(_) => std::thread::sleep(TICK),
             Ok(n) if n >= BATCH * BATCHES_PER_ROUND => {}
