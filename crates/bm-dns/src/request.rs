@@ -134,6 +134,29 @@ pub(crate) fn fast(query: &[u8]) -> Option<Request> {
     })
 }
 
+/// The TSIG record that ends a signed query's additional section (RFC 8945 §5.1), read from
+/// the bytes: hickory-proto only decodes TSIG with its DNSSEC features.
+fn tsig(query: &[u8]) -> Option<Tsig> {
+    const TSIG: u16 = 250;
+    let layout = crate::message::layout(query)?;
+    let record = *layout.additional.last()?;
+    if record.rtype != TSIG {
+        return None;
+    }
+    let mut key = [0u8; MAX_NAME];
+    let key = name::read_compressed_lower(query, record.start, &mut key)?.to_vec();
+    let rdata = name::skip(query, record.start)? + 10;
+    // The algorithm's name is never compressed (RFC 8945 §4.2).
+    let algorithm_end = name::skip(query, rdata)?;
+    let algorithm = query.get(rdata..algorithm_end)?.to_ascii_lowercase();
+    let fixed = query.get(algorithm_end..algorithm_end + 10)?;
+    let time = fixed[..6].iter().fold(0u64, |t, &b| (t << 8) | u64::from(b));
+    let fudge = u16::from_be_bytes([fixed[6], fixed[7]]);
+    let mac_len = usize::from(u16::from_be_bytes([fixed[8], fixed[9]]));
+    let original_id = u16_at(query, algorithm_end + 10 + mac_len)?;
+    Some(Tsig { key, algorithm, time, fudge, original_id })
+}
+
 /// Where the EDNS payload field (the OPT record's class) of a query of the fast path's shape
 /// is, when it has an OPT: the forwarder rewrites it.
 pub(crate) fn fast_opt_payload_at(query: &[u8], req: &Request) -> Option<usize> {
@@ -174,17 +197,7 @@ pub(crate) fn general(query: &[u8]) -> Result<Request, Refusal> {
         version: e.version(),
         dnssec_ok: e.flags().dnssec_ok,
     });
-    let tsig = msg.signature.as_deref().map(|sig| {
-        use hickory_proto::serialize::binary::BinEncodable;
-        let wire = |n: &hickory_proto::rr::Name| n.to_bytes().unwrap_or_else(|_| vec![0]);
-        Box::new(Tsig {
-            key: wire(&sig.name),
-            algorithm: wire(&sig.data.algorithm.to_name()),
-            time: sig.data.time,
-            fudge: sig.data.fudge,
-            original_id: sig.data.oid,
-        })
-    });
+    let tsig = tsig(query).map(Box::new);
     Ok(Request {
         id,
         opcode,

@@ -299,3 +299,44 @@ fn health_query() {
     assert_eq!(r.answers[0].dns_class, DNSClass::CH);
     assert_eq!(r.answers[0].data.to_string(), "okzone=ostest.example.comserial=1"); // hickory joins the strings
 }
+
+/// `query` signed with a key nobody has: a TSIG record (RFC 8945 §4.2) appended.
+fn signed(query: &Message) -> Vec<u8> {
+    let mut bytes = query.to_vec().unwrap();
+    let ar = u16::from_be_bytes([bytes[10], bytes[11]]) + 1;
+    bytes[10..12].copy_from_slice(&ar.to_be_bytes());
+    bytes.extend_from_slice(b"\x07somekey\x00\x00\xfa\x00\xff\x00\x00\x00\x00");
+    let mut rdata = b"\x0bhmac-sha256\x00".to_vec();
+    rdata.extend_from_slice(&[0, 0, 0x6b, 0x13, 0x5f, 0x00]); // time signed
+    rdata.extend_from_slice(&300u16.to_be_bytes());
+    rdata.extend_from_slice(&32u16.to_be_bytes());
+    rdata.extend_from_slice(&[0xab; 32]);
+    rdata.extend_from_slice(&query.metadata.id.to_be_bytes());
+    rdata.extend_from_slice(&[0, 0, 0, 0]);
+    bytes.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+    bytes.extend_from_slice(&rdata);
+    bytes
+}
+
+/// RFC 8945 §5.2.2: we hold no keys, so a signed query for the zone gets NOTAUTH with TSIG
+/// error BADKEY naming the key, unsigned; one for a name we forward goes on unchanged (§5.5).
+#[test]
+fn signed_queries_get_badkey_or_go_upstream_unchanged() {
+    let z = zone_with(r#"upstreams = ["192.0.2.53:53"]"#);
+    let mut q = query("api.ostest.example.com.", RecordType::A);
+    q.metadata.id = 0x1234;
+    let mut out = Vec::new();
+    assert_eq!(z.answer(&signed(&q), &mut out), Outcome::Answered);
+    assert_eq!(out[3] & 0x0f, 9, "NOTAUTH");
+    assert_eq!(&out[..2], &[0x12, 0x34]);
+    // The TSIG record ends the reply: key name, type TSIG, the algorithm, MAC size 0, BADKEY.
+    let tail = &out[out.len() - 8..];
+    assert_eq!(&tail[..2], &[0, 0], "MAC size 0");
+    assert_eq!(&tail[2..4], &[0x12, 0x34], "original ID");
+    assert_eq!(u16::from_be_bytes([tail[4], tail[5]]), 17, "BADKEY");
+    assert_eq!(&tail[6..], &[0, 0], "no other data");
+    assert!(out.windows(9).any(|w| w == b"\x07somekey\x00"), "names the key");
+    let mut q = query("www.example.org.", RecordType::A);
+    q.metadata.recursion_desired = true;
+    assert_eq!(z.answer(&signed(&q), &mut out), Outcome::Forward);
+}

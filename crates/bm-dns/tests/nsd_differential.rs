@@ -243,3 +243,139 @@ fn answers_match_nsd() {
     assert!(count(&|r| r.rcode == "REFUSED") >= 8);
     assert!(count(&|r| r.answer.iter().any(|a| a.contains(" cname "))) >= 3);
 }
+
+/// What a protocol-edge comparison looks at in one answer, as dig or kdig printed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Header {
+    opcode: String,
+    /// The RCODE (with kdig, a TSIG error is shown here, as `BADKEY`).
+    status: String,
+    /// Header flags, CD left out (we copy it from the query as RFC 4035 §3.1.6 says; NSD 4.6
+    /// clears it).
+    flags: Vec<String>,
+    /// The OPT record: version and flags, if any.
+    edns: Option<String>,
+    /// The TSIG error, if a TSIG record came back (dig only).
+    tsig: Option<String>,
+    questions: String,
+}
+
+/// Asks with `tool` (dig or kdig) and reads the header, flags, OPT and TSIG of the reply.
+#[cfg(feature = "server")]
+fn edge(tool: &str, port: u16, args: &[&str]) -> Header {
+    let tries = if tool == "kdig" { "+retry=0" } else { "+tries=1" };
+    let out = std::process::Command::new(tool)
+        .args(["@127.0.0.1", "-p", &port.to_string(), tries, "+time=2"])
+        .args(args)
+        .output()
+        .expect("run the client");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let field = |line: &str, key: &str| -> Option<String> {
+        let rest = line.split(key).nth(1)?;
+        Some(rest.split([',', ';']).next()?.trim().to_string())
+    };
+    let mut h = Header { opcode: String::new(), status: String::new(), flags: Vec::new(), edns: None, tsig: None, questions: String::new() };
+    let mut in_tsig = false;
+    for line in text.lines() {
+        if line.contains("->>HEADER<<-") {
+            h.opcode = field(line, "opcode: ").unwrap_or_default();
+            h.status = field(line, "status: ").unwrap_or_default();
+        } else if let Some(flags) = line.strip_prefix(";; flags: ").or_else(|| line.strip_prefix(";; Flags: ")) {
+            let (set, counts) = flags.split_once(';').unwrap_or((flags, ""));
+            h.flags = set.split_whitespace().filter(|f| *f != "cd").map(str::to_string).collect();
+            h.questions = field(counts, "QUERY: ").unwrap_or_default();
+        } else if let Some(e) = line.strip_prefix("; EDNS: ") {
+            h.edns = Some(e.split("; udp").next().unwrap_or(e).trim().to_string());
+        } else if let Some(e) = line.strip_prefix(";; Version: ") {
+            // kdig: `;; Version: 0; flags: do; UDP size: 1232 B; ext-rcode: NOERROR`
+            let flags = field(line, "flags: ").unwrap_or_default();
+            h.edns = Some(format!("version: {}, flags:{}", e.split(';').next().unwrap_or(""), if flags.is_empty() { String::new() } else { format!(" {flags}") }));
+        } else if line.contains("TSIG PSEUDOSECTION") {
+            in_tsig = true;
+        } else if in_tsig && line.contains("TSIG") && !line.starts_with(';') {
+            h.tsig = line.split_whitespace().rev().nth(1).map(str::to_string);
+            in_tsig = false;
+        }
+    }
+    assert!(!h.status.is_empty(), "{tool} {args:?}: no answer:\n{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    h
+}
+
+/// The protocol's edges, asked of NSD and of our server (the whole dispatch step, as a node
+/// runs it) with dig and kdig: a TSIG-signed query with a key we do not have (RFC 8945 §5.2:
+/// NOTAUTH with TSIG error BADKEY), EDNS version 1 (BADVERS), unknown EDNS options, NSID and
+/// cookies (ignored), DO (echoed), no EDNS, RD clear, the Z and AD bits (cleared), other
+/// opcodes (NOTIMP, nothing echoed). The answers must agree on opcode, status, flags, OPT
+/// and TSIG error (and the question, but for the TSIG error, see below). Not compared: NOTIFY (NSD answers NXDOMAIN without an allow-notify; we
+/// NOTIMP), a query without a question (NSD: NOERROR; we, as Knot: FORMERR) and CD (above).
+#[cfg(feature = "server")]
+#[test]
+fn protocol_edges_match_nsd() {
+    tool("nsd", "nsd");
+    tool("dig", "bind9-dnsutils");
+    tool("kdig", "knot-dnsutils");
+    let dir = std::env::temp_dir().join(format!("bm-dns-edges-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let _scratch = Scratch(dir.clone());
+    let zone = ClusterZone::new(ZoneConfig::from_toml(CONFIG).unwrap()).unwrap();
+    let (_nsd, nsd_port) = start_nsd(&dir, &zone);
+    let mut cfg = bm_dns::ServerConfig::new(vec!["127.0.0.1:0".parse().unwrap()]);
+    cfg.udp_workers = 1;
+    let server = bm_dns::Server::start(zone.clone(), &cfg).unwrap();
+    let port = server.local_addrs()[0].port();
+    let api = format!("api.{}.", zone.config().zone());
+    let key = "-y hmac-sha256:unknownkey:c2VjcmV0c2VjcmV0";
+    let cases: &[(&str, &str)] = &[
+        ("both", key),
+        ("both", "+norec"),
+        ("both", "+noedns"),
+        ("both", "+dnssec"),
+        ("both", "+nsid"),
+        ("both", "+ednsopt=65001:abcd"),
+        ("dig", "+cookie"),
+        ("dig", "+zflag"),
+        ("dig", "+adflag"),
+        ("dig", "+edns=1 +noednsnegotiation"),
+        ("kdig", "+edns=1"),
+        ("dig", "+opcode=iquery"),
+        ("dig", "+opcode=status"),
+        ("dig", "+opcode=update"),
+        ("dig", "+opcode=15"),
+        ("both", "+tcp"),
+        ("both", "+tcp +dnssec"),
+        ("both", &format!("+tcp {key}")),
+    ];
+    let mut mismatches = Vec::new();
+    let mut seen = Vec::new();
+    for (tools, opts) in cases {
+        for tool in ["dig", "kdig"] {
+            if *tools != "both" && *tools != tool {
+                continue;
+            }
+            let mut args: Vec<&str> = opts.split_whitespace().collect();
+            args.extend([api.as_str(), "A"]);
+            let (mut theirs, ours) = (edge(tool, nsd_port, &args), edge(tool, port, &args));
+            // A TSIG error: NSD leaves the question out, we echo it as Knot does; both are
+            // allowed (RFC 8945 §5.3.2 says nothing of it).
+            if theirs.tsig.is_some() && ours.tsig.is_some() {
+                assert_eq!(ours.questions, "1", "{tool} {opts}");
+                theirs.questions = ours.questions.clone();
+            }
+            if theirs != ours {
+                mismatches.push(format!("{tool} {opts}\n  nsd:  {theirs:?}\n  ours: {ours:?}"));
+            }
+            seen.push(ours);
+        }
+    }
+    assert!(mismatches.is_empty(), "{} of the edges differ from NSD:\n{}", mismatches.len(), mismatches.join("\n"));
+    // The cases exercised what they claim to.
+    assert!(seen.iter().any(|h| h.status == "NOTAUTH" && h.tsig.as_deref() == Some("BADKEY")), "{seen:?}");
+    assert!(seen.iter().any(|h| h.status == "BADKEY"), "kdig shows the TSIG error");
+    assert!(seen.iter().any(|h| h.status == "BADVERS"));
+    assert!(seen.iter().filter(|h| h.status == "NOTIMP").count() >= 4);
+    assert!(seen.iter().any(|h| h.edns.as_deref().is_some_and(|e| e.contains("do"))));
+    assert!(seen.iter().any(|h| h.edns.is_none() && h.status == "NOERROR"), "without EDNS, no OPT");
+    server.handle().shutdown();
+    server.wait();
+}

@@ -606,3 +606,281 @@ impl<T> Forwarder<T> {
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::disallowed_methods)] // A starting instant for the tests' clock.
+mod tests {
+    use std::collections::HashSet;
+
+    use hickory_proto::op::{Edns, Message, MessageType, Query};
+    use hickory_proto::rr::{Name, RData, Record, RecordType, rdata};
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const UP1: &str = "192.0.2.1:53";
+    const UP2: &str = "[2001:db8::2]:53";
+
+    fn query(name: &str, id: u16, edns: Option<u16>) -> Vec<u8> {
+        let mut m = Message::query();
+        m.metadata.id = id;
+        m.metadata.recursion_desired = true;
+        m.add_query(Query::query(Name::from_ascii(name).unwrap(), RecordType::A));
+        if let Some(payload) = edns {
+            let mut e = Edns::new();
+            e.set_max_payload(payload);
+            m.set_edns(e);
+        }
+        m.to_vec().unwrap()
+    }
+
+    /// The upstream's answer to `sent`, with `answers` A records.
+    fn answer(sent: &[u8], answers: u8) -> Vec<u8> {
+        let mut m = Message::from_vec(sent).unwrap();
+        m.metadata.message_type = MessageType::Response;
+        let name = m.queries[0].name().clone();
+        for i in 0..answers {
+            m.add_answer(Record::from_rdata(name.clone(), 60, RData::A(rdata::A::new(198, 51, 100, i))));
+        }
+        m.to_vec().unwrap()
+    }
+
+    fn forwarder(upstreams: &[&str], max_pending: usize) -> Forwarder<u32> {
+        let mut cfg = ForwarderConfig::new(upstreams.iter().map(|u| u.parse().unwrap()).collect());
+        cfg.max_pending = max_pending;
+        Forwarder::new(cfg, [9; 16])
+    }
+
+    fn sent(f: &mut Forwarder<u32>) -> Vec<(usize, SocketAddr, Vec<u8>)> {
+        let mut v = Vec::new();
+        while let Some(o) = f.poll_output() {
+            match o {
+                ForwardOutput::Query { socket, upstream, bytes } => v.push((socket, upstream, bytes)),
+                ForwardOutput::Reply { .. } => panic!("no reply expected"),
+            }
+        }
+        v
+    }
+
+    fn replies(f: &mut Forwarder<u32>) -> Vec<(u32, Message, Option<SocketAddr>)> {
+        let mut v = Vec::new();
+        while let Some(o) = f.poll_output() {
+            if let ForwardOutput::Reply { token, bytes, upstream } = o {
+                v.push((token, Message::from_vec(&bytes).unwrap(), upstream));
+            }
+        }
+        v
+    }
+
+    #[test]
+    fn forged_replies_are_ignored_and_the_real_one_relayed() {
+        let t = Instant::now();
+        let mut f = forwarder(&[UP1], 16);
+        let client: IpAddr = "10.0.0.1".parse().unwrap();
+        f.handle_query(t, &query("www.example.org.", 4242, None), client, Transport::Udp, 7).unwrap();
+        let [(socket, up, bytes)] = sent(&mut f).try_into().unwrap();
+        let id = u16::from_be_bytes([bytes[0], bytes[1]]);
+        assert_eq!(up, UP1.parse().unwrap());
+        let good = answer(&bytes, 1);
+        // From another address; on another socket; another ID; another question.
+        assert_eq!(f.handle_reply(t, socket, "192.0.2.99:53".parse().unwrap(), &good), Err(ReplyError::WrongSource));
+        assert_eq!(f.handle_reply(t, (socket + 1) % 4, up, &good), Err(ReplyError::Unknown));
+        let mut other_id = good.clone();
+        other_id[..2].copy_from_slice(&id.wrapping_add(1).to_be_bytes());
+        assert_eq!(f.handle_reply(t, socket, up, &other_id), Err(ReplyError::Unknown));
+        let other_name = answer(&{
+            let mut q = query("www.example.net.", 0, None);
+            q[..2].copy_from_slice(&id.to_be_bytes());
+            q
+        }, 1);
+        assert_eq!(f.handle_reply(t, socket, up, &other_name), Err(ReplyError::WrongQuestion));
+        assert_eq!(f.handle_reply(t, socket, up, &good[..good.len() - 2]), Err(ReplyError::Malformed));
+        // The name in another case is the same question (0x20).
+        let mut upper = good.clone();
+        upper[13..16].copy_from_slice(b"WWW");
+        f.handle_reply(t, socket, up, &upper).unwrap();
+        let [(token, m, from)] = replies(&mut f).try_into().unwrap();
+        assert_eq!((token, m.metadata.id, from), (7, 4242, Some(up)));
+        let s = f.stats();
+        assert_eq!((s.wrong_source, s.unknown_id, s.wrong_question, s.malformed, s.relayed), (1, 2, 1, 1, 1));
+        assert_eq!(f.pending(), 0);
+        // Late: the same reply again is unknown.
+        assert_eq!(f.handle_reply(t, socket, up, &good), Err(ReplyError::Unknown));
+    }
+
+    #[test]
+    fn a_silent_upstream_gives_way_to_the_next_then_servfail() {
+        let t = Instant::now();
+        let mut f = forwarder(&[UP1, UP2], 16);
+        f.handle_query(t, &query("a.example.org.", 1, Some(4096)), "10.0.0.1".parse().unwrap(), Transport::Udp, 1).unwrap();
+        let [(_, up, first)] = sent(&mut f).try_into().unwrap();
+        assert_eq!(up, UP1.parse().unwrap());
+        // Our payload, not the client's 4096, goes upstream.
+        assert_eq!(Message::from_vec(&first).unwrap().edns.unwrap().max_payload(), 1232);
+        assert_eq!(f.poll_timeout(), Some(t + Duration::from_secs(2)));
+        f.handle_timeout(t + Duration::from_millis(1999));
+        assert!(f.poll_output().is_none(), "not yet");
+        f.handle_timeout(t + Duration::from_secs(2));
+        let [(socket, up, second)] = sent(&mut f).try_into().unwrap();
+        assert_eq!(up, UP2.parse().unwrap());
+        // The first upstream's late answer is no longer taken.
+        assert_eq!(f.handle_reply(t, socket, UP1.parse().unwrap(), &answer(&first, 1)), Err(ReplyError::Unknown));
+        let _ = second;
+        f.handle_timeout(t + Duration::from_secs(4));
+        let [(token, m, from)] = replies(&mut f).try_into().unwrap();
+        assert_eq!((token, m.metadata.id, from), (1, 1, None));
+        assert_eq!(m.metadata.response_code, hickory_proto::op::ResponseCode::ServFail);
+        assert_eq!(f.poll_timeout(), None);
+        assert_eq!((f.stats().timeouts, f.stats().servfail), (2, 1));
+    }
+
+    /// The flood: 1,100 queries from one client to a silent upstream. The table stays
+    /// at its bound, another client's query still goes out at once and is answered, and one
+    /// timeout later nothing is left.
+    #[test]
+    fn a_flood_displaces_only_the_flooder_and_ends_within_one_timeout() {
+        let t = Instant::now();
+        let mut f = forwarder(&[UP1], 1024);
+        let attacker: IpAddr = "10.9.9.9".parse().unwrap();
+        for i in 0..1100u16 {
+            f.handle_query(t, &query(&format!("x{i}.flood.example."), i, None), attacker, Transport::Udp, 0).unwrap();
+            assert!(f.pending() <= 1024);
+        }
+        assert_eq!(sent(&mut f).len(), 1100);
+        assert_eq!(f.stats().displaced, 76);
+        let victim: IpAddr = "2001:db8:1:2::7".parse().unwrap();
+        let t1 = t + Duration::from_millis(500);
+        f.handle_query(t1, &query("www.example.org.", 99, None), victim, Transport::Udp, 1).unwrap();
+        let [(socket, up, bytes)] = sent(&mut f).try_into().unwrap();
+        assert_eq!(f.stats().displaced, 77, "the flooder's oldest made room");
+        f.handle_reply(t1, socket, up, &answer(&bytes, 1)).unwrap();
+        let [(token, m, _)] = replies(&mut f).try_into().unwrap();
+        assert_eq!((token, m.metadata.id), (1, 99));
+        // The flooder's queries all end by one timeout after the last was sent.
+        f.handle_timeout(t1 + Duration::from_secs(2));
+        assert_eq!(f.pending(), 0);
+        assert_eq!(f.poll_timeout(), None);
+    }
+
+    #[test]
+    fn many_clients_at_one_each_jostle_the_oldest() {
+        let t = Instant::now();
+        let mut f = forwarder(&[UP1], 4);
+        for i in 0..4u8 {
+            let ip = IpAddr::from([10, 0, 0, i]);
+            f.handle_query(t + Duration::from_millis(u64::from(i)), &query("a.example.", 0, None), ip, Transport::Udp, u32::from(i)).unwrap();
+        }
+        let _ = sent(&mut f);
+        f.handle_query(t, &query("b.example.", 0, None), "10.0.1.1".parse().unwrap(), Transport::Udp, 9).unwrap();
+        let _ = sent(&mut f);
+        // The oldest (client 0) went; its deadline no longer fires.
+        f.handle_timeout(t + Duration::from_secs(10));
+        let tokens: HashSet<u32> = replies(&mut f).into_iter().map(|r| r.0).collect();
+        assert_eq!(tokens, HashSet::from([1, 2, 3, 9]));
+    }
+
+    #[test]
+    fn a_tcp_client_is_not_cut_and_a_udp_one_is() {
+        let t = Instant::now();
+        let mut f = forwarder(&[UP1], 16);
+        let ip: IpAddr = "10.0.0.1".parse().unwrap();
+        f.handle_query(t, &query("big.example.", 1, None), ip, Transport::Udp, 1).unwrap();
+        f.handle_query(t, &query("big.example.", 2, None), ip, Transport::Tcp, 2).unwrap();
+        for (socket, up, bytes) in sent(&mut f) {
+            f.handle_reply(t, socket, up, &answer(&bytes, 60)).unwrap();
+        }
+        for (token, m, _) in replies(&mut f) {
+            match token {
+                1 => assert!(m.metadata.truncation && m.answers.len() < 60, "UDP without EDNS: 512 bytes"),
+                _ => assert!(!m.metadata.truncation && m.answers.len() == 60),
+            }
+        }
+        assert_eq!(f.stats().truncated, 1);
+    }
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        Query { client: u8, tcp: bool },
+        /// Answer the n-th query in flight (by send order), forged in some way or not.
+        Reply { pick: usize, forge: u8 },
+        Tick { ms: u16 },
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (0u8..6, any::<bool>()).prop_map(|(client, tcp)| Op::Query { client, tcp }),
+            (any::<usize>(), 0u8..5).prop_map(|(pick, forge)| Op::Reply { pick, forge }),
+            (0u16..3000).prop_map(|ms| Op::Tick { ms }),
+        ]
+    }
+
+    proptest! {
+        /// Whatever happens: never more in flight than the bound, each client gets at most one
+        /// reply per query with its own ID, forged replies are never relayed, and once enough
+        /// time passes nothing is left.
+        #[test]
+        fn invariants_hold(ops in prop::collection::vec(op(), 1..300)) {
+            let mut f = forwarder(&[UP1, UP2], 8);
+            let mut now = Instant::now();
+            let mut next_token = 0u32;
+            let mut asked: HashMap<u32, u16> = HashMap::new();
+            let mut answered: HashSet<u32> = HashSet::new();
+            let mut in_flight: Vec<(usize, SocketAddr, Vec<u8>)> = Vec::new();
+            for op in ops {
+                match op {
+                    Op::Query { client, tcp } => {
+                        next_token += 1;
+                        let id = (next_token * 7) as u16;
+                        let transport = if tcp { Transport::Tcp } else { Transport::Udp };
+                        f.handle_query(now, &query("q.example.", id, None), IpAddr::from([10, 0, 0, client]), transport, next_token).unwrap();
+                        asked.insert(next_token, id);
+                    }
+                    Op::Reply { pick, forge } if !in_flight.is_empty() => {
+                        let (socket, up, bytes) = in_flight[pick % in_flight.len()].clone();
+                        let mut r = answer(&bytes, 1);
+                        let from = match forge {
+                            1 => "198.51.100.1:53".parse().unwrap(),
+                            _ => up,
+                        };
+                        if forge == 2 { r[1] ^= 1; }
+                        if forge == 3 { r[20] ^= 0x20; r[21] ^= 1; }
+                        let result = f.handle_reply(now, socket, from, &r);
+                        match forge {
+                            1 => prop_assert!(matches!(result, Err(ReplyError::WrongSource | ReplyError::Unknown)), "{result:?}"),
+                            3 => prop_assert!(matches!(result, Err(ReplyError::WrongQuestion | ReplyError::Unknown)), "{result:?}"),
+                            _ => {}
+                        }
+                    }
+                    Op::Reply { .. } => {}
+                    Op::Tick { ms } => {
+                        now += Duration::from_millis(u64::from(ms));
+                        f.handle_timeout(now);
+                    }
+                }
+                prop_assert!(f.pending() <= 8);
+                while let Some(o) = f.poll_output() {
+                    match o {
+                        ForwardOutput::Query { socket, upstream, bytes } => in_flight.push((socket, upstream, bytes)),
+                        ForwardOutput::Reply { token, bytes, .. } => {
+                            prop_assert!(answered.insert(token), "one reply per query");
+                            let m = Message::from_vec(&bytes).unwrap();
+                            prop_assert_eq!(m.metadata.id, asked[&token]);
+                            if !m.answers.is_empty() {
+                                // Relayed: it answers the question asked (forge 3 changed it).
+                                prop_assert_eq!(m.queries[0].name().to_ascii().to_lowercase(), "q.example.");
+                            }
+                        }
+                    }
+                }
+            }
+            // Each upstream gets its timeout from when it is asked: two rounds end everything.
+            for round in 1..=2 {
+                f.handle_timeout(now + Duration::from_secs(2 * round));
+                while f.poll_output().is_some() {}
+            }
+            prop_assert_eq!(f.pending(), 0);
+            prop_assert_eq!(f.poll_timeout(), None);
+            prop_assert!(f.clients.is_empty() && f.max_count == 0);
+        }
+    }
+}
