@@ -65,6 +65,8 @@ struct Lab {
     srv: Netns,
     rtr: Netns,
     far: Netns,
+    /// The far namespace's interface.
+    far_if: String,
     dir: Scratch,
     _upstream: Proc,
 }
@@ -136,7 +138,7 @@ impl Lab {
         let mut ready = [0u8; 6];
         use std::io::Read;
         upstream.stdout.as_mut().unwrap().read_exact(&mut ready).expect("the fake upstream starts");
-        Lab { srv, rtr, far, dir: Scratch(dir), _upstream: Proc(upstream) }
+        Lab { srv, rtr, far, far_if: f0, dir: Scratch(dir), _upstream: Proc(upstream) }
     }
 
     /// IDs the upstream has seen.
@@ -405,4 +407,80 @@ fn bmnet_resists_the_attacks() {
 fn unbound_as_a_forwarder_passes_the_same_checks() {
     let lab = Lab::new("du");
     checks(&lab, Peer::Unbound);
+}
+
+/// The flags that widen, narrow and limit: `--allow-recursion` for another network only (the
+/// server's own subnet then refused, and still after a reload), `--allow-query` shutting out a
+/// network even from the zone, and `--rate-limit` with slip: a client over the limit gets
+/// truncated answers (to retry over TCP) and silence, never more than the limit in full.
+#[test]
+fn bmnet_access_and_rate_limit_flags() {
+    let lab = Lab::new("df");
+    lab.far.ip(&["addr", "add", "10.81.0.5/32", "dev", &lab.far_if]);
+    lab.rtr.ip(&["route", "add", "10.81.0.0/24", "via", "10.80.2.2"]);
+    let config = lab.dir.0.join("zone.toml");
+    std::fs::write(&config, ZONE).unwrap();
+    let child = Command::new("ip")
+        .args(["netns", "exec", &lab.srv.name, env!("CARGO_BIN_EXE_bmnet"), "dns", "serve"])
+        .args(["--listen", "10.80.1.2:53", "--workers", "1", "--config"])
+        .arg(&config)
+        .args(["--allow-recursion", "10.80.2.0/24", "--allow-query", "10.80.0.0/16"])
+        .args(["--rate-limit", "40", "--rate-limit-slip", "2"])
+        .env("BMNET_STATUS_DIR", &lab.dir.0)
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let server = Proc(child);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while dig(&lab.far, "10.80.1.2", &["+time=1", "api.ostest.example.com"]).status.is_empty() {
+        assert!(Instant::now() < deadline, "bmnet did not come up");
+    }
+    let checks = |when: &str| {
+        let far = dig(&lab.far, "10.80.1.2", &["+rec", "www.example.org"]);
+        assert_eq!((far.status.as_str(), far.answers), ("NOERROR", 1), "{when}: far may recurse:\n{}", far.raw);
+        let near = dig(&lab.rtr, "10.80.1.2", &["+rec", "www.example.org"]);
+        assert_eq!(near.status, "REFUSED", "{when}: the server's own subnet is off the list:\n{}", near.raw);
+        let zone = dig(&lab.rtr, "10.80.1.2", &["api.ostest.example.com"]);
+        assert_eq!(zone.status, "NOERROR", "{when}: the zone, for everyone allowed to query");
+        let outside = dig(&lab.far, "10.80.1.2", &["-b", "10.81.0.5", "api.ostest.example.com"]);
+        assert_eq!(outside.status, "REFUSED", "{when}: not allowed to query:\n{}", outside.raw);
+    };
+    checks("at start");
+    let _ = Command::new("kill").args(["-HUP", &server.0.id().to_string()]).status();
+    std::thread::sleep(Duration::from_millis(500));
+    checks("after SIGHUP");
+
+    // 200 queries in a burst from one client, a second apart from the checks above.
+    std::thread::sleep(Duration::from_secs(1));
+    let burst = r#"
+import socket, struct, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+name = b"\x03api\x06ostest\x07example\x03com\x00"
+for i in range(200):
+    s.sendto(struct.pack(">HHHHHH", i, 0x0100, 1, 0, 0, 0) + name + struct.pack(">HH", 1, 1), ("10.80.1.2", 53))
+s.settimeout(1.5)
+full = tc = 0
+try:
+    while True:
+        data = s.recv(2048)
+        if data[2] & 0x02:
+            tc += 1
+        elif struct.unpack(">H", data[6:8])[0] == 1:
+            full += 1
+except socket.timeout:
+    pass
+print(full, tc)
+"#;
+    let o = lab.far.exec(&["python3", "-c", burst]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    let (full, tc): (u32, u32) = {
+        let mut it = out.split_whitespace().map(|n| n.parse().unwrap());
+        (it.next().expect("counts"), it.next().expect("counts"))
+    };
+    // At most the limit per second (the burst may straddle two seconds), half the rest slipped.
+    assert!((40..=80).contains(&full), "{full} full answers");
+    assert!(tc >= 40 && full + tc < 200, "{full} full, {tc} truncated: the rest dropped");
+    drop(server);
 }
