@@ -89,7 +89,8 @@ pub(crate) struct ServeArgs {
     /// A node: `NAME=IP[,IP]`. Repeatable.
     #[arg(long = "node", value_name = "NAME=IP[,IP]", value_parser = parse_node)]
     nodes: Vec<(String, Vec<IpAddr>)>,
-    /// Upstream server for other names, `IP` or `IP:PORT`, tried in order. Repeatable.
+    /// Upstream server for other names, `IP` or `IP:PORT`, tried in order. Repeatable;
+    /// replaces the config's `upstreams`.
     #[arg(long = "upstream", value_name = "IP[:PORT]", value_parser = parse_upstream)]
     upstreams: Vec<SocketAddr>,
     /// TTL of every record.
@@ -132,9 +133,12 @@ pub(crate) struct ServeArgs {
 }
 
 impl ServeArgs {
-    /// The access and rate-limit flags applied over a configuration (its file's keys, or the
-    /// defaults): on every load, so that a reload keeps them.
+    /// The upstream, access and rate-limit flags applied over a configuration (its file's keys,
+    /// or the defaults): on every load, so that a reload keeps them.
     fn apply(&self, config: &mut ZoneConfig) {
+        if !self.upstreams.is_empty() {
+            config.upstreams = self.upstreams.clone();
+        }
         if !self.allow_recursion.is_empty() {
             config.allow_recursion = self.allow_recursion.clone();
         }

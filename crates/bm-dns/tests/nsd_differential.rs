@@ -274,7 +274,14 @@ fn edge(tool: &str, port: u16, args: &[&str]) -> Header {
         let rest = line.split(key).nth(1)?;
         Some(rest.split([',', ';']).next()?.trim().to_string())
     };
-    let mut h = Header { opcode: String::new(), status: String::new(), flags: Vec::new(), edns: None, tsig: None, questions: String::new() };
+    let mut h = Header {
+        opcode: String::new(),
+        status: String::new(),
+        flags: Vec::new(),
+        edns: None,
+        tsig: None,
+        questions: String::new(),
+    };
     let mut in_tsig = false;
     for line in text.lines() {
         if line.contains("->>HEADER<<-") {
@@ -289,7 +296,11 @@ fn edge(tool: &str, port: u16, args: &[&str]) -> Header {
         } else if let Some(e) = line.strip_prefix(";; Version: ") {
             // kdig: `;; Version: 0; flags: do; UDP size: 1232 B; ext-rcode: NOERROR`
             let flags = field(line, "flags: ").unwrap_or_default();
-            h.edns = Some(format!("version: {}, flags:{}", e.split(';').next().unwrap_or(""), if flags.is_empty() { String::new() } else { format!(" {flags}") }));
+            h.edns = Some(format!(
+                "version: {}, flags:{}",
+                e.split(';').next().unwrap_or(""),
+                if flags.is_empty() { String::new() } else { format!(" {flags}") }
+            ));
         } else if line.contains("TSIG PSEUDOSECTION") {
             in_tsig = true;
         } else if in_tsig && line.contains("TSIG") && !line.starts_with(';') {

@@ -688,11 +688,14 @@ mod tests {
         let mut other_id = good.clone();
         other_id[..2].copy_from_slice(&id.wrapping_add(1).to_be_bytes());
         assert_eq!(f.handle_reply(t, socket, up, &other_id), Err(ReplyError::Unknown));
-        let other_name = answer(&{
-            let mut q = query("www.example.net.", 0, None);
-            q[..2].copy_from_slice(&id.to_be_bytes());
-            q
-        }, 1);
+        let other_name = answer(
+            &{
+                let mut q = query("www.example.net.", 0, None);
+                q[..2].copy_from_slice(&id.to_be_bytes());
+                q
+            },
+            1,
+        );
         assert_eq!(f.handle_reply(t, socket, up, &other_name), Err(ReplyError::WrongQuestion));
         assert_eq!(f.handle_reply(t, socket, up, &good[..good.len() - 2]), Err(ReplyError::Malformed));
         // The name in another case is the same question (0x20).
@@ -712,7 +715,8 @@ mod tests {
     fn a_silent_upstream_gives_way_to_the_next_then_servfail() {
         let t = Instant::now();
         let mut f = forwarder(&[UP1, UP2], 16);
-        f.handle_query(t, &query("a.example.org.", 1, Some(4096)), "10.0.0.1".parse().unwrap(), Transport::Udp, 1).unwrap();
+        f.handle_query(t, &query("a.example.org.", 1, Some(4096)), "10.0.0.1".parse().unwrap(), Transport::Udp, 1)
+            .unwrap();
         let [(_, up, first)] = sent(&mut f).try_into().unwrap();
         assert_eq!(up, UP1.parse().unwrap());
         // Our payload, not the client's 4096, goes upstream.
@@ -768,7 +772,14 @@ mod tests {
         let mut f = forwarder(&[UP1], 4);
         for i in 0..4u8 {
             let ip = IpAddr::from([10, 0, 0, i]);
-            f.handle_query(t + Duration::from_millis(u64::from(i)), &query("a.example.", 0, None), ip, Transport::Udp, u32::from(i)).unwrap();
+            f.handle_query(
+                t + Duration::from_millis(u64::from(i)),
+                &query("a.example.", 0, None),
+                ip,
+                Transport::Udp,
+                u32::from(i),
+            )
+            .unwrap();
         }
         let _ = sent(&mut f);
         f.handle_query(t, &query("b.example.", 0, None), "10.0.1.1".parse().unwrap(), Transport::Udp, 9).unwrap();
@@ -800,10 +811,18 @@ mod tests {
 
     #[derive(Clone, Debug)]
     enum Op {
-        Query { client: u8, tcp: bool },
+        Query {
+            client: u8,
+            tcp: bool,
+        },
         /// Answer the n-th query in flight (by send order), forged in some way or not.
-        Reply { pick: usize, forge: u8 },
-        Tick { ms: u16 },
+        Reply {
+            pick: usize,
+            forge: u8,
+        },
+        Tick {
+            ms: u16,
+        },
     }
 
     fn op() -> impl Strategy<Value = Op> {
