@@ -498,9 +498,11 @@ fn notify_scripts_and_tracked_interfaces() {
 
 /// SIGHUP reloads bmnet's keepalived.conf in place, as keepalived's does (OpenShift re-renders
 /// the file and signals on every change of the peer list): bmnet first lists a wrong unicast
-/// peer with priority 50, so keepalived (100) never hears it and holds the VIP; the rewritten
-/// file names keepalived and priority 150, and after SIGHUP bmnet takes over without
-/// restarting. A broken file is refused and the running configuration kept.
+/// peer with priority 50, so keepalived (100) never hears it and holds the VIP, while bmnet,
+/// run with `--no-check-unicast-src` (keepalived's behaviour without check_unicast_src), hears
+/// keepalived although it is no listed peer; the rewritten file names keepalived and priority
+/// 150, and after SIGHUP bmnet takes over without restarting. A broken file is refused and
+/// the running configuration kept.
 #[test]
 fn sighup_reloads_the_configuration_in_place() {
     let lab = Lab::new("reload", 2);
@@ -516,7 +518,8 @@ fn sighup_reloads_the_configuration_in_place() {
         std::fs::write(&path, side.keepalived(priority, false)).expect("write config");
     };
     write(&nobody, 50);
-    let mut bm = lab.bmnet(bmnet_bin(), 2, &["--config".into(), path.display().to_string()]);
+    let args = ["--no-check-unicast-src".into(), "--config".into(), path.display().to_string()];
+    let mut bm = lab.bmnet(bmnet_bin(), 2, &args);
     lab.converge(&vip, 1, CONVERGE, SETTLE, &[&ka, &bm]);
 
     write(&lab.v4(1), 150);

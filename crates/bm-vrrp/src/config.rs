@@ -290,7 +290,8 @@ impl Config {
         let interval = AdvertInterval::from_duration(version, self.advert_interval)
             .map_err(|error| ConfigError::Interval { interval: self.advert_interval, error })?;
         for p in &self.unicast_peers {
-            let unusable = p.addr.is_multicast() || p.addr.is_unspecified() || p.addr == IpAddr::V4(Ipv4Addr::BROADCAST);
+            let unusable =
+                p.addr.is_multicast() || p.addr.is_unspecified() || p.addr == IpAddr::V4(Ipv4Addr::BROADCAST);
             if p.addr.is_ipv4() != self.primary.is_ipv4() || p.addr == self.primary || unusable {
                 return Err(ConfigError::Peer(p.addr));
             }

@@ -52,7 +52,13 @@ pub(crate) struct DropLog {
 
 impl DropLog {
     /// Notes one drop at `now`; `Some` when it deserves a line.
-    pub(crate) fn note(&mut self, now: Duration, instance: InstanceId, kind: DropKind, src: IpAddr) -> Option<DropReport> {
+    pub(crate) fn note(
+        &mut self,
+        now: Duration,
+        instance: InstanceId,
+        kind: DropKind,
+        src: IpAddr,
+    ) -> Option<DropReport> {
         if now >= self.window_start + WINDOW {
             self.window_start = now;
             self.lines = 0;
@@ -113,7 +119,10 @@ mod tests {
         let mut log = DropLog::default();
         let id = InstanceId::from_index(0);
         let src = ip(0x0a00_0009);
-        assert_eq!(log.note(ms(0), id, DropKind::NotAPeer, src), Some(DropReport { suppressed: 0, suppressed_elsewhere: 0 }));
+        assert_eq!(
+            log.note(ms(0), id, DropKind::NotAPeer, src),
+            Some(DropReport { suppressed: 0, suppressed_elsewhere: 0 })
+        );
         for t in 1..1000 {
             assert_eq!(log.note(ms(t), id, DropKind::NotAPeer, src), None, "quiet within the window");
         }

@@ -15,8 +15,9 @@ use serde::{Deserialize, Serialize};
 use crate::packet::DropReason;
 
 /// A unicast peer (keepalived's `unicast_peer { ADDR [min_ttl N] [max_ttl N] }`). In JSON it
-/// is an address (`"10.0.0.2"`) or `{"addr": "10.0.0.2", "min_ttl": 250}`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// is an address (`"10.0.0.2"`, written so when it has no TTL range) or
+/// `{"addr": "10.0.0.2", "min_ttl": 250, "max_ttl": 255}`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
 #[serde(from = "PeerRepr")]
 pub struct UnicastPeer {
     /// Its address: where adverts go, and the only source accepted from it.
@@ -29,6 +30,20 @@ pub struct UnicastPeer {
 
 fn max_ttl() -> u8 {
     u8::MAX
+}
+
+impl Serialize for UnicastPeer {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        if !self.has_ttl_range() {
+            return self.addr.serialize(s);
+        }
+        let mut st = s.serialize_struct("UnicastPeer", 3)?;
+        st.serialize_field("addr", &self.addr)?;
+        st.serialize_field("min_ttl", &self.min_ttl)?;
+        st.serialize_field("max_ttl", &self.max_ttl)?;
+        st.end()
+    }
 }
 
 /// The two JSON forms of a peer.
@@ -146,5 +161,10 @@ mod tests {
         assert_eq!((p[1].min_ttl, p[1].max_ttl), (250, 255));
         assert!(p[1].has_ttl_range());
         assert!(serde_json::from_str::<UnicastPeer>(r#"{"addr": "10.0.0.3", "bogus": 1}"#).is_err());
+        // Written as read: an address alone when there is no range.
+        assert_eq!(
+            serde_json::to_string(&p).unwrap(),
+            r#"["10.0.0.2",{"addr":"10.0.0.3","min_ttl":250,"max_ttl":255}]"#
+        );
     }
 }

@@ -294,7 +294,10 @@ impl Router {
     /// The next action of any instance, with its instance: each instance's in order, the
     /// instances by id.
     pub fn poll_action(&mut self) -> Option<(InstanceId, Action)> {
-        self.entries.iter_mut().enumerate().find_map(|(i, e)| e.instance.poll_action().map(|a| (InstanceId(i as u32), a)))
+        self.entries
+            .iter_mut()
+            .enumerate()
+            .find_map(|(i, e)| e.instance.poll_action().map(|a| (InstanceId(i as u32), a)))
     }
 
     /// `interface`'s carrier, for the instances running on it.

@@ -32,11 +32,12 @@ fn arb_addr(v6: bool) -> BoxedStrategy<IpAddr> {
 fn arb_config() -> impl Strategy<Value = Config> {
     (any::<bool>(), prop::bool::weighted(0.05)).prop_flat_map(|(v6, mixed)| {
         let vip = if mixed { any::<IpAddr>().boxed() } else { arb_addr(v6) };
-        let peer = (if mixed { any::<IpAddr>().boxed() } else { arb_addr(v6) }, any::<u8>(), any::<u8>(), any::<bool>())
-            .prop_map(|(addr, a, b, ranged)| {
-                let (min_ttl, max_ttl) = if ranged { (a.min(b), a.max(b)) } else { (0, 255) };
-                UnicastPeer { addr, min_ttl, max_ttl }
-            });
+        let peer =
+            (if mixed { any::<IpAddr>().boxed() } else { arb_addr(v6) }, any::<u8>(), any::<u8>(), any::<bool>())
+                .prop_map(|(addr, a, b, ranged)| {
+                    let (min_ttl, max_ttl) = if ranged { (a.min(b), a.max(b)) } else { (0, 255) };
+                    UnicastPeer { addr, min_ttl, max_ttl }
+                });
         (
             any::<u8>(),
             prop_oneof![Just(None), Just(Some(Version::V2)), Just(Some(Version::V3))],
@@ -47,16 +48,18 @@ fn arb_config() -> impl Strategy<Value = Config> {
             prop_oneof![Just(vec![]), vec(peer, 1..=3)],
             (any::<bool>(), any::<Option<[u8; 8]>>(), any::<bool>()),
         )
-            .prop_map(|(vrid, version, priority, interval, vips, primary, peers, (check_src, auth, check_vips))| {
-                let mut c = Config::new(vrid, priority, primary, vips);
-                c.version = version;
-                c.advert_interval = interval;
-                c.unicast_peers = peers;
-                c.check_unicast_src = check_src;
-                c.auth = auth;
-                c.check_vips = check_vips;
-                c
-            })
+            .prop_map(
+                |(vrid, version, priority, interval, vips, primary, peers, (check_src, auth, check_vips))| {
+                    let mut c = Config::new(vrid, priority, primary, vips);
+                    c.version = version;
+                    c.advert_interval = interval;
+                    c.unicast_peers = peers;
+                    c.check_unicast_src = check_src;
+                    c.auth = auth;
+                    c.check_vips = check_vips;
+                    c
+                },
+            )
     })
 }
 

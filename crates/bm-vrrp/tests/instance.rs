@@ -25,7 +25,13 @@ fn config(priority: u8) -> Config {
 
 /// An advert from `src` with `priority`, as a peer would send it.
 fn advert(src: &str, priority: u8, version: Version) -> Vec<u8> {
-    let a = Advert { vrid: 51, priority, interval: AdvertInterval::one_second(version), addrs: vec![ip("10.0.0.100")], auth: None };
+    let a = Advert {
+        vrid: 51,
+        priority,
+        interval: AdvertInterval::one_second(version),
+        addrs: vec![ip("10.0.0.100")],
+        auth: None,
+    };
     let mut out = Vec::new();
     encode(&a, ip(src), GROUP_V4, V3Ipv4Checksum::PseudoHeader, &mut out).unwrap();
     out
@@ -543,7 +549,10 @@ fn persistent_send_failures_are_a_fault() {
     assert!(acts.contains(&Action::RemoveVips(vec![ip("10.0.0.100")])));
     let failing = Reason::SendFailing { failures: 3, error: "Invalid argument (os error 22)".into() };
     assert_eq!(reasons(&acts), [failing]);
-    assert_eq!((m.stats().send_failures, m.stats().last_send_error.as_deref()), (5, Some("Invalid argument (os error 22)")));
+    assert_eq!(
+        (m.stats().send_failures, m.stats().last_send_error.as_deref()),
+        (5, Some("Invalid argument (os error 22)"))
+    );
     let mdi = m.master_down_interval();
     assert_eq!(timer(&m, Timer::SendRetry), Some(now + mdi));
     now += mdi;
@@ -642,7 +651,8 @@ fn transitions_carry_typed_reasons() {
     f.start(Duration::ZERO);
     f.set_check(ms(1), "fatal", false);
     f.set_check(ms(2), "fatal", true);
-    let expect = [Reason::Startup, Reason::CheckFailing { name: "fatal".into() }, Reason::CheckPassing { name: "fatal".into() }];
+    let expect =
+        [Reason::Startup, Reason::CheckFailing { name: "fatal".into() }, Reason::CheckPassing { name: "fatal".into() }];
     assert_eq!(reasons(&actions(&mut f)), expect);
     f.set_check(ms(3), "fatal", false);
     actions(&mut f);

@@ -400,7 +400,9 @@ fn shown(conf: &bm_vrrp::KeepalivedConfig) -> Vec<String> {
 
 /// One instance with `extra` lines, VRID 7, source 10.0.0.1, one VIP.
 fn one(extra: &str) -> String {
-    format!("vrrp_instance A {{\n  interface eth0\n  virtual_router_id 7\n  unicast_src_ip 10.0.0.1\n{extra}  virtual_ipaddress {{\n    10.0.0.5\n  }}\n}}\n")
+    format!(
+        "vrrp_instance A {{\n  interface eth0\n  virtual_router_id 7\n  unicast_src_ip 10.0.0.1\n{extra}  virtual_ipaddress {{\n    10.0.0.5\n  }}\n}}\n"
+    )
 }
 
 /// advert_int as keepalived 2.2.7 reads it (checked with `keepalived -t` and its SIGUSR1 data
@@ -425,8 +427,10 @@ fn advert_int_is_refused_rounded_or_clamped_as_keepalived_does() {
     assert_eq!(d, Duration::from_secs(2));
     assert_eq!(
         w,
-        ["k.conf:5:14: warning: advert_int 1.5: is not whole seconds, as VRRPv2 needs; keepalived 2.2.7 runs 2s, and so \
-          does bmnet"]
+        [
+            "k.conf:5:14: warning: advert_int 1.5: is not whole seconds, as VRRPv2 needs; keepalived 2.2.7 runs 2s, and so \
+          does bmnet"
+        ]
     );
     assert_eq!(interval("  advert_int 0.4\n").0, Duration::from_secs(1));
     let (d, w) = interval("  version 3\n  advert_int 50\n");
@@ -478,7 +482,8 @@ fn unicast_source_checks_and_ttl_ranges() {
     assert!(conf.instances[0].check_unicast_src_explicit);
     let conf = parse(&format!("global_defs {{\n  vrrp_check_unicast_src\n}}\n{}", one("")));
     assert!(conf.diagnostics.is_empty() && conf.instances[0].check_unicast_src_explicit);
-    let conf = parse(&one("  unicast_peer {\n    10.0.0.2 min_ttl 300\n    10.0.0.3 max_ttl\n    10.0.0.4 hops 3\n  }\n"));
+    let conf =
+        parse(&one("  unicast_peer {\n    10.0.0.2 min_ttl 300\n    10.0.0.3 max_ttl\n    10.0.0.4 hops 3\n  }\n"));
     assert_eq!(
         shown(&conf),
         [
@@ -499,12 +504,15 @@ fn scripts_users_and_security() {
     let text = "global_defs {\n  script_user nobody nogroup\n  enable_script_security\n}\n\
                 vrrp_script chk {\n  script \"/usr/bin/test -e '/run/a b'\"\n  user daemon\n}\n\
                 vrrp_script loose {\n  script /usr/bin/test -e /run/x\n}\n";
-    let conf = parse(&format!("{text}{}", one("  notify_master \"/bin/echo master\" daemon adm\n  notify \"/bin/logger\"\n")));
+    let conf =
+        parse(&format!("{text}{}", one("  notify_master \"/bin/echo master\" daemon adm\n  notify \"/bin/logger\"\n")));
     assert_eq!(
         shown(&conf),
-        ["k.conf:10:24: error: script: keepalived 2.2.7 runs only \"/usr/bin/test\" and ignores \"-e /run/x\"; quote \
+        [
+            "k.conf:10:24: error: script: keepalived 2.2.7 runs only \"/usr/bin/test\" and ignores \"-e /run/x\"; quote \
           the whole command",
-         "k.conf:9:1: error: vrrp_script loose: no script"]
+            "k.conf:9:1: error: vrrp_script loose: no script"
+        ]
     );
     let s = &conf.script_security;
     assert!(s.enabled);
@@ -522,8 +530,10 @@ fn scripts_users_and_security() {
     let conf = parse(&one("  notify_backup /bin/echo backup\n"));
     assert_eq!(
         shown(&conf),
-        ["k.conf:5:3: warning: notify_backup: \"backup\" is read as the user to run \"/bin/echo\" as, as keepalived does; \
-          quote the command if it is an argument"]
+        [
+            "k.conf:5:3: warning: notify_backup: \"backup\" is read as the user to run \"/bin/echo\" as, as keepalived does; \
+          quote the command if it is an argument"
+        ]
     );
 }
 

@@ -6,8 +6,8 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use bm_vrrp::{
-    Action, Advert, AdvertInterval, Config, DropKind, Instance, InstanceId, Routed, Router, RouterError,
-    UnicastPeer, V3Ipv4Checksum, Version, encode,
+    Action, Advert, AdvertInterval, Config, DropKind, Instance, InstanceId, Routed, Router, RouterError, UnicastPeer,
+    V3Ipv4Checksum, Version, encode,
 };
 
 fn ip(s: &str) -> IpAddr {
@@ -26,13 +26,8 @@ fn instance(vrid: u8, primary: &str, vip: &str, peers: &[&str]) -> Instance {
 }
 
 fn advert(vrid: u8, vip: &str, src: &str, dst: &str, priority: u8) -> Vec<u8> {
-    let a = Advert {
-        vrid,
-        priority,
-        interval: AdvertInterval::one_second(Version::V3),
-        addrs: vec![ip(vip)],
-        auth: None,
-    };
+    let a =
+        Advert { vrid, priority, interval: AdvertInterval::one_second(Version::V3), addrs: vec![ip(vip)], auth: None };
     let mut out = Vec::new();
     encode(&a, ip(src), ip(dst), V3Ipv4Checksum::PseudoHeader, &mut out).unwrap();
     out
@@ -69,8 +64,14 @@ fn demultiplexes_by_interface_family_vrid_and_source() {
     }
     // Nobody runs VRID 53; a packet too short for a VRID; our own advert looped back.
     let other = advert(53, "10.0.0.100", "10.0.0.1", group4, 200);
-    assert_eq!(r.handle_packet(ms(10), ETH0, ip("10.0.0.1"), ip(group4), 255, &other), Routed::NoInstance { vrid: Some(53) });
-    assert_eq!(r.handle_packet(ms(10), ETH0, ip("10.0.0.1"), ip(group4), 255, &[0x31]), Routed::NoInstance { vrid: None });
+    assert_eq!(
+        r.handle_packet(ms(10), ETH0, ip("10.0.0.1"), ip(group4), 255, &other),
+        Routed::NoInstance { vrid: Some(53) }
+    );
+    assert_eq!(
+        r.handle_packet(ms(10), ETH0, ip("10.0.0.1"), ip(group4), 255, &[0x31]),
+        Routed::NoInstance { vrid: None }
+    );
     let own = advert(51, "10.0.0.100", "10.0.0.2", group4, 100);
     assert_eq!(r.handle_packet(ms(10), ETH0, ip("10.0.0.2"), ip(group4), 255, &own), Routed::Own { instance: a });
     let s = r.stats();
@@ -92,7 +93,10 @@ fn instances_that_cannot_be_told_apart_are_refused() {
     clash.unicast_peers.push(UnicastPeer::from(ip("10.1.0.3")));
     assert!(matches!(r.reconfigure(ms(1), v, clash), Err(RouterError::Duplicate { .. })));
     assert_eq!(r.instance(v).unwrap().config().unicast_peers.len(), 1);
-    assert_eq!(r.report_send(ms(1), InstanceId::from_index(9), ip("10.0.0.1"), Ok(())), Err(RouterError::UnknownInstance(InstanceId::from_index(9))));
+    assert_eq!(
+        r.report_send(ms(1), InstanceId::from_index(9), ip("10.0.0.1"), Ok(())),
+        Err(RouterError::UnknownInstance(InstanceId::from_index(9)))
+    );
 }
 
 /// A link change reaches the instances on that interface only; a check every instance that

@@ -197,7 +197,8 @@ impl Lan {
                     self.client_arp = Some(d.from);
                 } else if self.nodes[d.to].alive {
                     let src = addr(d.from);
-                    let routed = self.nodes[d.to].router.handle_packet(self.now, ETH0, src, bm_vrrp::GROUP_V4, 255, &d.bytes);
+                    let routed =
+                        self.nodes[d.to].router.handle_packet(self.now, ETH0, src, bm_vrrp::GROUP_V4, 255, &d.bytes);
                     assert!(matches!(routed, Routed::Accepted { .. }), "{routed:?}");
                     self.drain(d.to);
                 }
@@ -207,7 +208,11 @@ impl Lan {
                     self.nodes[i].router.handle_timeout(self.now);
                     self.drain(i);
                     let next = self.nodes[i].router.poll_timeout();
-                    assert!(next.is_none_or(|t| t > self.now), "a deadline at {next:?}, now {:?}: a busy loop", self.now);
+                    assert!(
+                        next.is_none_or(|t| t > self.now),
+                        "a deadline at {next:?}, now {:?}: a busy loop",
+                        self.now
+                    );
                 }
             }
         }
@@ -221,7 +226,9 @@ impl Lan {
     }
 
     fn masters(&self) -> Vec<usize> {
-        (0..self.nodes.len()).filter(|&i| self.nodes[i].alive && self.nodes[i].inst().state() == State::Master).collect()
+        (0..self.nodes.len())
+            .filter(|&i| self.nodes[i].alive && self.nodes[i].inst().state() == State::Master)
+            .collect()
     }
 
     /// The node that must win: highest priority, then highest address, among the live ones.

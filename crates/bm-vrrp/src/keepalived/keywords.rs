@@ -82,14 +82,23 @@ pub(super) fn global(keyword: &str) -> Option<Unimplemented> {
         "vrrp_lower_prio_no_advert" => OffOnly,
         "vrrp_garp_master_refresh_repeat" => DefaultOnly(1.0),
         "vrrp_garp_interval" | "vrrp_gna_interval" => DefaultOnly(0.0),
-        "max_auto_priority" | "min_auto_priority_delay" | "vrrp_priority" | "vrrp_rt_priority" | "vrrp_rlimit_rttime"
-        | "vrrp_no_swap" | "vrrp_cpu_affinity" => {
-            NoEffect("bmnet runs no realtime scheduler and sets no process priority or affinity")
-        }
-        "vrrp_process_name" | "process_names" | "child_wait_time" | "instance" | "data_use_instance"
-        | "config_save_dir" | "tmp_config_directory" | "umask" | "random_seed" | "include_check" => {
-            NoEffect("it concerns keepalived's processes and files, not the VRRP bmnet runs")
-        }
+        "max_auto_priority"
+        | "min_auto_priority_delay"
+        | "vrrp_priority"
+        | "vrrp_rt_priority"
+        | "vrrp_rlimit_rttime"
+        | "vrrp_no_swap"
+        | "vrrp_cpu_affinity" => NoEffect("bmnet runs no realtime scheduler and sets no process priority or affinity"),
+        "vrrp_process_name"
+        | "process_names"
+        | "child_wait_time"
+        | "instance"
+        | "data_use_instance"
+        | "config_save_dir"
+        | "tmp_config_directory"
+        | "umask"
+        | "random_seed"
+        | "include_check" => NoEffect("it concerns keepalived's processes and files, not the VRRP bmnet runs"),
         "vrrp_rx_bufs_policy"
         | "vrrp_rx_bufs_multiplier"
         | "vrrp_netlink_cmd_rcv_bufs"
@@ -169,7 +178,11 @@ pub(super) fn top(keyword: &str) -> Option<Unimplemented> {
         | "static_routes"
         | "static_rules"
         | "garp_group" => Refused,
-        "vrrp_track_process" | "track_process" | "track_file" | "vrrp_track_file" | "bfd_instance"
+        "vrrp_track_process"
+        | "track_process"
+        | "track_file"
+        | "vrrp_track_file"
+        | "bfd_instance"
         | "linkbeat_interfaces" => NoEffect("bmnet tracks none of these; an instance that tracks one is refused"),
         _ => return None,
     })
@@ -177,7 +190,8 @@ pub(super) fn top(keyword: &str) -> Option<Unimplemented> {
 
 /// The finding for `keyword` used with `first_arg`, if it is one bmnet does not implement.
 pub(super) fn judge(kind: Option<Unimplemented>, keyword: &str, first_arg: Option<&str>) -> Option<(Severity, String)> {
-    let refused = || (Severity::Error, format!("{keyword} changes behaviour or security and is not supported by bmnet"));
+    let refused =
+        || (Severity::Error, format!("{keyword} changes behaviour or security and is not supported by bmnet"));
     Some(match kind? {
         Refused => refused(),
         NoEffect(why) => (Severity::Warning, format!("{keyword} has no effect in bmnet: {why}")),
@@ -187,7 +201,9 @@ pub(super) fn judge(kind: Option<Unimplemented>, keyword: &str, first_arg: Optio
             }
             (
                 Severity::Error,
-                format!("{keyword} other than keepalived's default {default} changes behaviour and is not supported by bmnet"),
+                format!(
+                    "{keyword} other than keepalived's default {default} changes behaviour and is not supported by bmnet"
+                ),
             )
         }
         OffOnly => {

@@ -312,7 +312,9 @@ pub fn parse_keepalived(
             k if k.starts_with('$') || k.starts_with('@') => p.report(
                 &s.key,
                 Severity::Error,
-                format!("{k}: keepalived's definitions ($NAME) and conditional lines (@NAME) are not supported by bmnet"),
+                format!(
+                    "{k}: keepalived's definitions ($NAME) and conditional lines (@NAME) are not supported by bmnet"
+                ),
             ),
             other => match keywords::judge(keywords::top(other), other, s.args.first().map(|t| t.text.as_str())) {
                 Some((severity, message)) => p.report(&s.key, severity, message),
@@ -512,8 +514,12 @@ impl Global {
                     self.security.script_user_at = Some(p.place(&k.key));
                 }
                 // Identity and e-mail settings: nothing uses them without smtp_alert (refused).
-                "router_id" | "notification_email" | "notification_email_from" | "smtp_server"
-                | "smtp_connect_timeout" | "smtp_helo_name" => {}
+                "router_id"
+                | "notification_email"
+                | "notification_email_from"
+                | "smtp_server"
+                | "smtp_connect_timeout"
+                | "smtp_helo_name" => {}
                 other => unimplemented(p, keywords::global(other), k, "global_defs"),
             }
         }
@@ -671,7 +677,11 @@ fn unicast_peers(p: &mut Parser<'_>, k: &Stmt, peers: &mut Vec<UnicastPeer>) -> 
                 "min_ttl" => &mut peer.min_ttl,
                 "max_ttl" => &mut peer.max_ttl,
                 other => {
-                    p.report(option, Severity::Error, format!("unicast_peer {addr}: {other:?}: min_ttl N or max_ttl N"));
+                    p.report(
+                        option,
+                        Severity::Error,
+                        format!("unicast_peer {addr}: {other:?}: min_ttl N or max_ttl N"),
+                    );
                     break;
                 }
             };
@@ -729,7 +739,13 @@ fn read_instance(p: &mut Parser<'_>, s: &Stmt, g: &Global, scripts: &[Script]) -
             "interface" => spec.interface = k.args.first().map(|t| t.text.clone()),
             "virtual_router_id" => c.vrid = num(p, k, 0).unwrap_or(0),
             "priority" => {
-                c.priority = num(p, k, 0).unwrap_or(100);
+                // keepalived 2.2.7: "Priority not valid! must be between 1 & 255. Using default
+                // 100"; bmnet refuses rather than run another priority than written.
+                match num::<u8>(p, k, 0) {
+                    Some(0) => p.report(&k.args[0], Severity::Error, "priority 0: 1 to 255".into()),
+                    Some(n) => c.priority = n,
+                    None => {}
+                }
                 priority_given = true;
             }
             "advert_int" => {

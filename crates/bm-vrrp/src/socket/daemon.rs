@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use super::announce::Announcer;
 use super::netlink::{Address, Change, Link, LinkMonitor, Netlink};
-use super::notify::{NotifyPrograms, Notifier};
+use super::notify::{Notifier, NotifyPrograms};
 use super::script::{CheckScript, RunResult, ScriptRunner};
 use super::security::{ScriptPolicy, policy_warning, resolve_script};
 use super::vrrp_socket::VrrpSocket;
@@ -304,7 +304,11 @@ impl Daemon {
     /// check found, and every script resolved and checked as keepalived checks it (its user,
     /// its file, and under `enable_script_security` the permissions of its path). Nothing is
     /// sent and no VIP touched until [`Daemon::run`].
-    pub fn with_options(setups: Vec<InstanceSetup>, scripts: Vec<CheckScript>, options: Options) -> Result<Daemon, Error> {
+    pub fn with_options(
+        setups: Vec<InstanceSetup>,
+        scripts: Vec<CheckScript>,
+        options: Options,
+    ) -> Result<Daemon, Error> {
         if setups.is_empty() {
             return Err(Error::NoInstance);
         }
@@ -398,7 +402,10 @@ impl Daemon {
 
     /// Each instance's name, state and effective priority.
     pub fn states(&self) -> Vec<(String, State, u8)> {
-        self.router.instances().map(|(id, _, i)| (self.meta[id.index()].name.clone(), i.state(), i.priority())).collect()
+        self.router
+            .instances()
+            .map(|(id, _, i)| (self.meta[id.index()].name.clone(), i.state(), i.priority()))
+            .collect()
     }
 
     /// Every instance's state, reason, counters and timers.
@@ -639,7 +646,8 @@ impl Daemon {
     /// Tells every instance whether its source address is usable now (an address dump).
     fn refresh_sources(&mut self, now: Duration) -> Result<(), Error> {
         let addrs = self.netlink.addresses().map_err(io_error("reading addresses over netlink"))?;
-        let ids: Vec<(InstanceId, IpAddr)> = self.router.instances().map(|(id, _, i)| (id, i.config().primary)).collect();
+        let ids: Vec<(InstanceId, IpAddr)> =
+            self.router.instances().map(|(id, _, i)| (id, i.config().primary)).collect();
         for (id, primary) in ids {
             let _ = self.router.set_source_usable(now, id, usable(&addrs, primary));
         }
@@ -655,7 +663,10 @@ impl Daemon {
                     message: format!("link and address notifications: {e}; re-reading links and addresses"),
                 });
                 match self.netlink.links() {
-                    Ok(links) => links.into_iter().flat_map(|l| [Change::Address(l.index), Change::Link(l.index, l.up)]).collect(),
+                    Ok(links) => links
+                        .into_iter()
+                        .flat_map(|l| [Change::Address(l.index), Change::Link(l.index, l.up)])
+                        .collect(),
                     Err(e) => {
                         events(Event::Warning { instance: None, message: format!("reading links: {e}") });
                         return;
@@ -736,7 +747,8 @@ impl Daemon {
 
     /// A status event when one is due, or later when only the advert counts changed.
     fn maybe_status(&mut self, events: &mut dyn FnMut(Event)) {
-        let seen: u64 = self.router.instances().map(|(_, _, i)| i.stats().adverts_accepted + i.stats().adverts_sent).sum();
+        let seen: u64 =
+            self.router.instances().map(|(_, _, i)| i.stats().adverts_accepted + i.stats().adverts_sent).sum();
         if seen != self.status_seen && self.status_due.is_none() {
             self.status_due = Some(Instant::now() + STATUS_LATER);
         }
@@ -766,7 +778,9 @@ impl Daemon {
                     // A failing streak is said once when it starts and once when it ends (the
                     // core counts every failure and turns a persistent one into FAULT).
                     match &outcome {
-                        Err(e) if failures == 0 => events(warn(format!("sending an advert to {to} from {primary}: {e}"))),
+                        Err(e) if failures == 0 => {
+                            events(warn(format!("sending an advert to {to} from {primary}: {e}")))
+                        }
                         Ok(()) if failures > 0 => events(warn(format!("adverts go out again after {failures} failed"))),
                         _ => {}
                     }
@@ -821,7 +835,10 @@ impl Daemon {
         }
         let verb = if op == VipOp::Add { "adding" } else { "removing" };
         for (addr, e) in &failed {
-            events(Event::Warning { instance: Some(m.name.clone()), message: format!("{verb} VIP {addr}: {e}; retrying") });
+            events(Event::Warning {
+                instance: Some(m.name.clone()),
+                message: format!("{verb} VIP {addr}: {e}; retrying"),
+            });
         }
         if !done.is_empty() {
             let _ = self.router.report_vips(now, id, op, &done, Ok(()));

@@ -141,7 +141,8 @@ mod tests {
     use crate::socket::security::{ScriptPolicy, resolve_script};
 
     fn program(words: &[&str]) -> ResolvedScript {
-        let policy = ScriptPolicy { security: false, script_user: Some(ScriptUser { user: "root".into(), group: None }) };
+        let policy =
+            ScriptPolicy { security: false, script_user: Some(ScriptUser { user: "root".into(), group: None }) };
         let words: Vec<String> = words.iter().map(|w| w.to_string()).collect();
         resolve_script(&words, None, &policy).unwrap()
     }

@@ -30,7 +30,12 @@ pub struct CheckScript {
 
 impl CheckScript {
     /// A script from a command line, split into words as keepalived splits a `script`.
-    pub fn from_command(name: &str, command: &str, interval: Duration, timeout: Duration) -> Result<CheckScript, String> {
+    pub fn from_command(
+        name: &str,
+        command: &str,
+        interval: Duration,
+        timeout: Duration,
+    ) -> Result<CheckScript, String> {
         let argv = split_words(command)?;
         if argv.is_empty() {
             return Err(format!("check {name}: an empty command"));
@@ -165,7 +170,8 @@ mod tests {
 
     fn runner(command: &str, timeout: Duration) -> ScriptRunner {
         let script = CheckScript::from_command("t", command, Duration::from_secs(60), timeout).unwrap();
-        let policy = ScriptPolicy { security: false, script_user: Some(ScriptUser { user: "root".into(), group: None }) };
+        let policy =
+            ScriptPolicy { security: false, script_user: Some(ScriptUser { user: "root".into(), group: None }) };
         let program = resolve_script(&script.argv, None, &policy).unwrap();
         ScriptRunner::new(script, program, Instant::now())
     }

@@ -129,8 +129,13 @@ impl fmt::Display for Insecurity {
 }
 
 /// Who runs a script: (name, uid, gid), and warnings.
-fn credentials(user: Option<&ScriptUser>, policy: &ScriptPolicy) -> Result<(String, u32, u32, Vec<String>), ScriptError> {
-    let lookup = |name: &str| sys::user_by_name(name).map_err(|e| ScriptError::Lookup { name: name.into(), error: e.to_string() });
+fn credentials(
+    user: Option<&ScriptUser>,
+    policy: &ScriptPolicy,
+) -> Result<(String, u32, u32, Vec<String>), ScriptError> {
+    let lookup = |name: &str| {
+        sys::user_by_name(name).map_err(|e| ScriptError::Lookup { name: name.into(), error: e.to_string() })
+    };
     if let Some(u) = user.or(policy.script_user.as_ref()) {
         let (uid, mut gid) = lookup(&u.user)?.ok_or_else(|| ScriptError::NoUser(u.user.clone()))?;
         if let Some(g) = &u.group {
@@ -186,11 +191,17 @@ fn check_security(path: &Path) -> Result<(), Result<Insecurity, ScriptError>> {
         prefix.push(c);
         let last = i + 1 == components.len();
         let meta = std::fs::symlink_metadata(&prefix).map_err(|e| {
-            Err(ScriptError::NotFound { command: path.display().to_string(), why: format!("{}: {e}", prefix.display()) })
+            Err(ScriptError::NotFound {
+                command: path.display().to_string(),
+                why: format!("{}: {e}", prefix.display()),
+            })
         })?;
         let ft = meta.file_type();
         if (!last && !ft.is_dir()) || (last && !ft.is_file() && !ft.is_symlink()) {
-            return Err(Ok(Insecurity { path: prefix, why: "is of the wrong file type (keepalived refuses it)".into() }));
+            return Err(Ok(Insecurity {
+                path: prefix,
+                why: "is of the wrong file type (keepalived refuses it)".into(),
+            }));
         }
         let mode = meta.mode();
         let changeable = (ft.is_dir() && mode & 0o1000 == 0) || ft.is_file();
@@ -199,7 +210,11 @@ fn check_security(path: &Path) -> Result<(), Result<Insecurity, ScriptError>> {
         } else if changeable && meta.gid() != 0 && mode & 0o020 != 0 {
             Some(format!("is writable by group {}", meta.gid()))
         } else if changeable && mode & 0o002 != 0 {
-            Some(if ft.is_dir() { "is writable by others and not sticky".into() } else { "is writable by others".into() })
+            Some(if ft.is_dir() {
+                "is writable by others and not sticky".into()
+            } else {
+                "is writable by others".into()
+            })
         } else {
             None
         };
@@ -239,12 +254,13 @@ pub fn resolve_script(
         Some(p) if p != real && same_file(&p, &real) => (p, Some(real.clone())),
         _ => (real.clone(), None),
     };
-    let meta = std::fs::metadata(&real).map_err(|e| ScriptError::NotFound { command: first.clone(), why: e.to_string() })?;
+    let meta =
+        std::fs::metadata(&real).map_err(|e| ScriptError::NotFound { command: first.clone(), why: e.to_string() })?;
     if !meta.is_file() || !executable(&meta, uid, gid) {
         return Err(ScriptError::NotExecutable { path: real, uid, gid });
     }
-    let setid_root = (meta.uid() == 0 && meta.mode() & 0o4100 == 0o4100)
-        || (meta.gid() == 0 && meta.mode() & 0o2010 == 0o2010);
+    let setid_root =
+        (meta.uid() == 0 && meta.mode() & 0o4100 == 0o4100) || (meta.gid() == 0 && meta.mode() & 0o2010 == 0o2010);
     if uid == 0 || gid == 0 || setid_root {
         for p in std::iter::once(&path).chain(also.as_ref()) {
             match check_security(p) {
@@ -352,7 +368,10 @@ mod tests {
     #[test]
     fn users_commands_and_paths() {
         let nobody = ScriptUser { user: "no-such-user-bmnet".into(), group: None };
-        assert_eq!(resolve_script(&["/bin/true".into()], Some(&nobody), &root()), Err(ScriptError::NoUser(nobody.user.clone())));
+        assert_eq!(
+            resolve_script(&["/bin/true".into()], Some(&nobody), &root()),
+            Err(ScriptError::NoUser(nobody.user.clone()))
+        );
         let r = resolve_script(&["true".into()], None, &root()).unwrap();
         assert!(r.path.is_absolute() && r.warnings[0].contains("path search"), "{r:?}");
         // Merged /usr: /bin/true is /usr/bin/true, checked and run there.
