@@ -165,9 +165,12 @@ fn primary_address(netlink: &mut Netlink, link: &Link, ipv6: bool, vips: &[IpAdd
     }
 }
 
-/// Whether `addr` is on this host and usable as a source (not tentative, not failed DAD).
-fn usable(addrs: &[Address], addr: IpAddr) -> bool {
-    addrs.iter().any(|a| a.addr == addr && a.usable())
+/// Whether `addr` is on this host and usable as a source (not tentative, not failed DAD): on
+/// `ifindex` for an IPv6 link-local address (the same one may be on every link), anywhere
+/// otherwise (`unicast_src_ip` may be another link's address).
+fn usable(addrs: &[Address], addr: IpAddr, ifindex: u32) -> bool {
+    let link_local = matches!(addr, IpAddr::V6(v6) if v6.is_unicast_link_local());
+    addrs.iter().any(|a| a.addr == addr && (!link_local || a.index == ifindex) && a.usable())
 }
 
 /// An instance's setup checked against the host: its link found, a missing primary address
@@ -646,10 +649,10 @@ impl Daemon {
     /// Tells every instance whether its source address is usable now (an address dump).
     fn refresh_sources(&mut self, now: Duration) -> Result<(), Error> {
         let addrs = self.netlink.addresses().map_err(io_error("reading addresses over netlink"))?;
-        let ids: Vec<(InstanceId, IpAddr)> =
-            self.router.instances().map(|(id, _, i)| (id, i.config().primary)).collect();
-        for (id, primary) in ids {
-            let _ = self.router.set_source_usable(now, id, usable(&addrs, primary));
+        let ids: Vec<(InstanceId, IpAddr, u32)> =
+            self.router.instances().map(|(id, ifindex, i)| (id, i.config().primary, ifindex)).collect();
+        for (id, primary, ifindex) in ids {
+            let _ = self.router.set_source_usable(now, id, usable(&addrs, primary, ifindex));
         }
         Ok(())
     }
@@ -874,5 +877,34 @@ impl Daemon {
         // notify_stop scripts get a moment; then they and everything they started are stopped.
         let _ = self.notifier.finish(NOTIFY_STOP_WAIT);
         events(Event::Status { instances: self.status(), unrouted: *self.router.stats() });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn address(index: u32, addr: &str, flags: u32) -> Address {
+        Address { index, addr: addr.parse().unwrap(), prefix_len: 64, flags, scope_link: true }
+    }
+
+    const TENTATIVE: u32 = 0x40;
+
+    #[test]
+    fn a_link_local_source_counts_only_on_its_own_link() {
+        // fe80::1 is configured on links 2 and 3; on link 2 (the instance's) it is still
+        // in DAD after a flap. The copy on link 3 must not make link 2's source usable.
+        let addrs = [address(2, "fe80::1", TENTATIVE), address(3, "fe80::1", 0)];
+        assert!(!usable(&addrs, "fe80::1".parse().unwrap(), 2));
+        assert!(usable(&addrs, "fe80::1".parse().unwrap(), 3));
+    }
+
+    #[test]
+    fn a_global_source_counts_on_any_link() {
+        // unicast_src_ip may be another link's address (keepalived allows it too).
+        let addrs = [address(3, "192.0.2.1", 0), address(3, "2001:db8::1", TENTATIVE)];
+        assert!(usable(&addrs, "192.0.2.1".parse().unwrap(), 2));
+        assert!(!usable(&addrs, "2001:db8::1".parse().unwrap(), 3));
+        assert!(!usable(&addrs, "192.0.2.2".parse().unwrap(), 2));
     }
 }
