@@ -8,7 +8,7 @@ use std::hint::black_box;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use bmnet::vrrp::{Advert, Config, GROUP_V4, Instance, V3Ipv4Checksum, Version, encode};
+use bmnet::vrrp::{Advert, AdvertInterval, Config, GROUP_V4, Instance, V3Ipv4Checksum, Version, encode};
 use criterion::{Criterion, Throughput};
 
 fn ip(s: &str) -> IpAddr {
@@ -24,7 +24,13 @@ fn main() {
     master.start(Duration::ZERO);
     while master.poll_action().is_some() {}
     let advert = |priority| {
-        let a = Advert { version: Version::V2, vrid: 51, priority, interval_cs: 100, addrs: vec![vip], auth: None };
+        let a = Advert {
+            vrid: 51,
+            priority,
+            interval: AdvertInterval::one_second(Version::V2),
+            addrs: vec![vip],
+            auth: None,
+        };
         let mut out = Vec::new();
         encode(&a, ip("192.168.111.20"), GROUP_V4, V3Ipv4Checksum::PseudoHeader, &mut out).unwrap();
         out

@@ -35,6 +35,41 @@ fn flags_are_checked_before_anything_runs() {
 
     let o = bmnet(&["vrrp", "run", "--interface", "eth0", "--vrid", "51", "--vip", "10.0.0.5", "--version", "4"]);
     assert_eq!(o.status.code(), Some(2), "{}", err(&o));
+
+    // The --check command is split as keepalived splits a script: an open quote is refused.
+    let o = bmnet(&["vrrp", "run", "--interface", "lo", "--vrid", "51", "--vip", "10.0.0.5", "--check", "test -e 'x"]);
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    assert!(err(&o).contains("--check:") && err(&o).contains("missing terminating '"), "{}", err(&o));
+}
+
+/// advert_int 0 (issue 14: a busy loop of adverts) and intervals the version cannot carry are
+/// refused before anything runs, as are more VIPs than one advert carries.
+#[test]
+fn intervals_and_vip_counts_are_checked_before_anything_runs() {
+    let run = |extra: &[&str]| {
+        let mut args = vec!["vrrp", "run", "--interface", "lo", "--vrid", "51", "--vip", "10.0.0.5/32"];
+        args.extend_from_slice(extra);
+        bmnet(&args)
+    };
+    for (extra, want) in [
+        (&["--advert-int", "0"][..], "an advertisement interval of 0 is not allowed"),
+        (&["--advert-int", "1.5"][..], "a VRRPv2 advertisement interval is a whole number of seconds"),
+        (&["--advert-int", "256"][..], "at most 255s"),
+        (&["--version", "3", "--advert-int", "0.015"][..], "a whole number of 10 ms"),
+        (&["--version", "3", "--advert-int", "41"][..], "at most 40.95s"),
+    ] {
+        let o = run(extra);
+        assert_eq!(o.status.code(), Some(2), "{extra:?}: {}", err(&o));
+        assert!(err(&o).contains(want), "{extra:?}: {}", err(&o));
+    }
+    let vips: Vec<String> = (0..256).map(|i| format!("10.1.{}.{}", i / 200, i % 200 + 1)).collect();
+    let mut args = vec!["vrrp", "run", "--interface", "lo", "--vrid", "51"];
+    for v in &vips {
+        args.extend(["--vip", v.as_str()]);
+    }
+    let o = bmnet(&args);
+    assert_eq!(o.status.code(), Some(2), "{}", err(&o));
+    assert!(err(&o).contains("256 VIPs: one advert carries at most 255"), "{}", err(&o));
 }
 
 #[test]
@@ -76,7 +111,11 @@ fn config_errors_and_unsupported_keywords_are_refused() {
     );
     let o = bmnet(&["vrrp", "run", "--config", &vmac]);
     assert_eq!(o.status.code(), Some(1), "{}", err(&o));
-    assert!(err(&o).contains("vmac.conf:5:5: error: use_vmac changes behaviour and is not supported"), "{}", err(&o));
+    assert!(
+        err(&o).contains("vmac.conf:5:5: error: use_vmac changes behaviour or security and is not supported by bmnet"),
+        "{}",
+        err(&o)
+    );
 
     let o = bmnet(&["vrrp", "run", "--config", "/nonexistent/keepalived.conf"]);
     assert_eq!(o.status.code(), Some(2), "{}", err(&o));

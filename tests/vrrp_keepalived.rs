@@ -24,7 +24,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use lab::{Daemon, Lab};
+use lab::{Daemon, Kind, Lab};
 
 fn bmnet_bin() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_bmnet"))
@@ -498,9 +498,11 @@ fn notify_scripts_and_tracked_interfaces() {
 
 /// SIGHUP reloads bmnet's keepalived.conf in place, as keepalived's does (OpenShift re-renders
 /// the file and signals on every change of the peer list): bmnet first lists a wrong unicast
-/// peer with priority 50, so keepalived (100) never hears it and holds the VIP; the rewritten
-/// file names keepalived and priority 150, and after SIGHUP bmnet takes over without
-/// restarting. A broken file is refused and the running configuration kept.
+/// peer with priority 50, so keepalived (100) never hears it and holds the VIP, while bmnet,
+/// run with `--no-check-unicast-src` (keepalived's behaviour without check_unicast_src), hears
+/// keepalived although it is no listed peer; the rewritten file names keepalived and priority
+/// 150, and after SIGHUP bmnet takes over without restarting. A broken file is refused and
+/// the running configuration kept.
 #[test]
 fn sighup_reloads_the_configuration_in_place() {
     let lab = Lab::new("reload", 2);
@@ -516,7 +518,8 @@ fn sighup_reloads_the_configuration_in_place() {
         std::fs::write(&path, side.keepalived(priority, false)).expect("write config");
     };
     write(&nobody, 50);
-    let mut bm = lab.bmnet(bmnet_bin(), 2, &["--config".into(), path.display().to_string()]);
+    let args = ["--no-check-unicast-src".into(), "--config".into(), path.display().to_string()];
+    let mut bm = lab.bmnet(bmnet_bin(), 2, &args);
     lab.converge(&vip, 1, CONVERGE, SETTLE, &[&ka, &bm]);
 
     write(&lab.v4(1), 150);
@@ -594,4 +597,339 @@ fn reverse_weights_as_keepalived() {
         let t = lab.converge(&vip, winner, CONVERGE, SETTLE, &[&ka, &bm]);
         report("reverse", why, t);
     }
+}
+
+/// Issue 14's IPv6 link flap, and its IPv4 twin, at 100 ms and 1 s: bmnet (150) is master over
+/// keepalived (100); its link goes down (keepalived takes over) and comes back. With IPv6 and
+/// DAD on bmnet's host, the link-local address adverts come from is tentative for 1-2 s after
+/// the link comes back, and every advert from it fails; bmnet must not become master before it
+/// is usable, or both hold the VIP. Never two holders for longer than one advert interval
+/// (plus 60 ms of slack for sampling `ip -j addr` and scheduling).
+fn link_flap(version_ipv6: bool, advert: &'static str) {
+    let lab = Lab::new(if version_ipv6 { "flap6" } else { "flap4" }, 2);
+    let vip = if version_ipv6 { lab.vip6() } else { lab.vip4() };
+    let prefix = if version_ipv6 { 64 } else { 24 };
+    let r = Router { vrid: 63, version: 3, advert, vips: vec![format!("{vip}/{prefix}")], auth: None, unicast: None };
+    if version_ipv6 {
+        lab.enable_dad(2);
+    }
+    let interval = Duration::from_secs_f64(advert.parse::<f64>().expect("seconds"));
+    let converge = CONVERGE + interval * 8;
+    let ka = lab.keepalived(1, &r.keepalived(100, false));
+    let bm = lab.bmnet(bmnet_bin(), 2, &r.bmnet(150, &[]));
+    lab.converge(&vip, 2, converge, SETTLE, &[&ka, &bm]);
+    let slack = Duration::from_millis(60);
+    for round in 0..2 {
+        lab.set_link(2, false);
+        let split = lab.longest_split(&vip, converge, |l| l.holders(&vip) == vec![1]);
+        assert!(split <= interval + slack, "round {round}: two masters for {split:?} while the link was down");
+        lab.set_link(2, true);
+        let split = lab.longest_split(&vip, converge, |l| l.holders(&vip) == vec![2]);
+        let family = if version_ipv6 { "IPv6" } else { "IPv4" };
+        report(
+            &format!("link flap {family} {advert} s"),
+            &format!("round {round}: longest split after link up"),
+            split,
+        );
+        let logs = format!("{}\n{}", ka.log_text(), bm.log_text());
+        assert!(split <= interval + slack, "round {round}: two masters for {split:?} after the link came back\n{logs}");
+        lab.converge(&vip, 2, converge, SETTLE, &[&ka, &bm]);
+    }
+    assert_logged(&bm, "MASTER -> FAULT (link down)");
+    if version_ipv6 {
+        // What the fix is about: the instance waited for DAD before listening again.
+        assert_logged(&bm, "FAULT -> BACKUP (source address fe80::");
+    }
+}
+
+#[test]
+fn link_flap_ipv6_100ms() {
+    link_flap(true, "0.1");
+}
+
+#[test]
+fn link_flap_ipv6_1s() {
+    link_flap(true, "1");
+}
+
+#[test]
+fn link_flap_ipv4_100ms() {
+    link_flap(false, "0.1");
+}
+
+#[test]
+fn link_flap_ipv4_1s() {
+    link_flap(false, "1");
+}
+
+/// A unicast pair's keepalived.conf for host `host` of 1-2 (priorities 150 and 100), v3 at
+/// 0.1 s; `check` adds `check_unicast_src` and a `min_ttl 255` on the peer.
+fn unicast_pair_conf(lab: &Lab, host: usize, check: bool) -> String {
+    let peer = lab.v4(3 - host);
+    let (check_line, ttl) = if check { ("    check_unicast_src\n", " min_ttl 255") } else { ("", "") };
+    format!(
+        "global_defs {{\n    script_user root\n}}\nvrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0\n    \
+         virtual_router_id 64\n    priority {}\n    advert_int 0.1\n    version 3\n    unicast_src_ip {}\n{check_line}    \
+         unicast_peer {{\n        {peer}{ttl}\n    }}\n    virtual_ipaddress {{\n        {}/24\n    }}\n}}\n",
+        if host == 1 { 150 } else { 100 },
+        lab.v4(host),
+        lab.vip4()
+    )
+}
+
+/// Issue 14's attacker, from a third namespace against a unicast pair (h1 master, h2 backup):
+/// priority-255 adverts from a host that is no peer with TTL 64 and 255, and from the peer's
+/// address with TTL 64. `daemon` runs h1; `check` turns the source check on in the file.
+/// Returns whether the VIP moved off h1, and h1's daemon.
+fn forge_against(daemon: Kind, check: bool, extra: &[&str]) -> (bool, Daemon, Lab) {
+    let lab = Lab::new("forge", 3);
+    let vip = lab.vip4();
+    let path = lab.dir.join("h1.conf");
+    std::fs::write(&path, unicast_pair_conf(&lab, 1, check)).expect("write config");
+    let h1 = match daemon {
+        Kind::Keepalived => lab.keepalived(1, &unicast_pair_conf(&lab, 1, check)),
+        Kind::Bmnet => {
+            let mut args: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+            args.extend(["--config".to_string(), path.display().to_string()]);
+            lab.bmnet(bmnet_bin(), 1, &args)
+        }
+    };
+    let h2 = lab.keepalived(2, &unicast_pair_conf(&lab, 2, check));
+    lab.converge(&vip, 1, CONVERGE, SETTLE, &[&h1, &h2]);
+    let advert = |src: &str| {
+        let a = bmnet::vrrp::Advert {
+            vrid: 64,
+            priority: 255,
+            interval: bmnet::vrrp::AdvertInterval::V3(bmnet::vrrp::V3Interval::new(10).expect("0.1 s")),
+            addrs: vec![vip.parse().expect("vip")],
+            auth: None,
+        };
+        let mut out = Vec::new();
+        bmnet::vrrp::encode(
+            &a,
+            src.parse().unwrap(),
+            lab.v4(1).parse().unwrap(),
+            bmnet::vrrp::V3Ipv4Checksum::PseudoHeader,
+            &mut out,
+        )
+        .expect("encode");
+        out
+    };
+    let (stranger, peer) = (lab.v4(3), lab.v4(2));
+    for _ in 0..5 {
+        for (src, ttl) in [(&stranger, 64), (&stranger, 255), (&peer, 64)] {
+            lab.send_raw_vrrp4(3, src, &lab.v4(1), ttl, &advert(src));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let moved = lab.wait(Duration::from_millis(800), |l| l.holders(&vip) != vec![1]).is_some();
+    (moved, h1, lab)
+}
+
+#[test]
+fn forged_adverts_leave_bmnet_unmoved() {
+    let (moved, bm, _lab) = forge_against(Kind::Bmnet, true, &[]);
+    assert!(!moved, "the VIP moved:\n{}", bm.log_text());
+    let log = bm.log_text();
+    assert!(log.contains("is not a unicast peer"), "{log}");
+    assert!(log.contains("TTL/hop limit 64 outside the peer's 255 to 255"), "{log}");
+    // Fifteen forged adverts, two kinds of drop, a handful of lines: not one per packet.
+    assert!(log.matches("dropped an advert").count() <= 3, "{log}");
+}
+
+/// Without check_unicast_src in the file bmnet checks sources anyway; the source check alone
+/// (no TTL range) drops the stranger's adverts, and the peer's address with TTL 64 gets
+/// through, as it would in keepalived with check_unicast_src.
+#[test]
+fn bmnet_checks_unicast_sources_by_default() {
+    let (moved, bm, _lab) = forge_against(Kind::Bmnet, false, &[]);
+    assert!(moved, "a forged advert from the peer's address and no TTL range moves the VIP:\n{}", bm.log_text());
+    assert!(bm.log_text().contains("10.") && bm.log_text().contains("is not a unicast peer"), "{}", bm.log_text());
+}
+
+/// The control: the forged adverts are valid, and keepalived's behaviour without
+/// check_unicast_src (`--no-check-unicast-src`) lets the stranger take the VIP at once.
+#[test]
+fn forged_adverts_move_an_unchecked_master() {
+    let (moved, bm, _lab) = forge_against(Kind::Bmnet, false, &["--no-check-unicast-src"]);
+    assert!(moved, "the forged adverts should have been accepted:\n{}", bm.log_text());
+    assert_logged(&bm, "MASTER -> BACKUP (advert from");
+}
+
+/// The baseline: keepalived 2.2.7 with check_unicast_src on the same file keeps the VIP, and
+/// says why in its own words.
+#[test]
+fn forged_adverts_leave_keepalived_with_check_unicast_src_unmoved() {
+    let (moved, ka, _lab) = forge_against(Kind::Keepalived, true, &[]);
+    assert!(!moved, "{}", ka.log_text());
+    assert_logged(&ka, "not a unicast peer");
+    assert_logged(&ka, "TTL/HL 64 not in range 255 - 255");
+}
+
+/// A root-owned directory with a script owned by `owner` printing its uid into a sticky
+/// directory both daemons' users can write, for one host.
+fn uid_script(lab: &Lab, name: &str, owner: u32) -> (std::path::PathBuf, std::path::PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = lab.dir.join(format!("scripts-{name}"));
+    std::fs::create_dir_all(&dir).expect("scripts dir");
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let out = lab.dir.join(format!("out-{name}"));
+    std::fs::create_dir_all(&out).expect("out dir");
+    std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o1777)).expect("chmod");
+    let script = dir.join("uid.sh");
+    std::fs::write(&script, format!("#!/bin/sh\nid -u > {}/uid\n", out.display())).expect("script");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    std::os::unix::fs::chown(&script, Some(owner), None).expect("chown");
+    // The lab's scratch directory is root's (0755) under the sticky /tmp: fine for script security.
+    (script, out.join("uid"))
+}
+
+fn script_conf(lab: &Lab, global: &str, script: &std::path::Path) -> String {
+    format!(
+        "global_defs {{\n{global}}}\nvrrp_script chk {{\n    script \"{}\"\n    interval 1\n    weight 10\n}}\n\
+         vrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 65\n    priority 100\n    \
+         advert_int 0.1\n    version 3\n    virtual_ipaddress {{\n        {}/24\n    }}\n    track_script {{\n        chk\n    \
+         }}\n}}\n",
+        script.display(),
+        lab.vip4()
+    )
+}
+
+/// keepalived refuses (disables) a check script owned by a non-root user under
+/// enable_script_security ("Unsafe permissions found for script"); bmnet refuses the same file
+/// at the script's place and does not start.
+#[test]
+fn an_insecure_check_script_is_refused_as_keepalived_refuses_it() {
+    let lab = Lab::new("insecure", 1);
+    let (script, _) = uid_script(&lab, "insecure", 65534);
+    let conf = script_conf(&lab, "    enable_script_security\n    script_user root\n", &script);
+    let mut ka = lab.keepalived(1, &conf);
+    let seen = lab.wait(Duration::from_secs(10), |_| ka.log_text().contains("Unsafe permissions found for script"));
+    assert!(seen.is_some(), "{}", ka.log_text());
+    assert_logged(&ka, "Disabling track script chk due to insecure");
+    ka.stop();
+    let path = lab.dir.join("bmnet.conf");
+    std::fs::write(&path, &conf).expect("write config");
+    let mut bm = lab.bmnet(bmnet_bin(), 1, &["--config".into(), path.display().to_string()]);
+    bm.wait_exit();
+    let log = bm.log_text();
+    let want = format!("{}:6:5: error: vrrp_script chk: {} is owned by uid 65534", path.display(), script.display());
+    assert!(log.contains(&want), "{log}");
+    assert!(!log.contains("starting"), "bmnet must not start:\n{log}");
+}
+
+/// `script_user nobody`: both daemons run the same check script as nobody (it writes its uid).
+#[test]
+fn script_user_takes_effect() {
+    let lab = Lab::new("scriptuser", 2);
+    for (host, kind) in [(1, Kind::Keepalived), (2, Kind::Bmnet)] {
+        let (script, uid) = uid_script(&lab, &format!("h{host}"), 0);
+        let conf = script_conf(&lab, "    enable_script_security\n    script_user nobody\n", &script);
+        let mut d = match kind {
+            Kind::Keepalived => lab.keepalived(host, &conf),
+            Kind::Bmnet => {
+                let path = lab.dir.join(format!("h{host}.conf"));
+                std::fs::write(&path, &conf).expect("write config");
+                lab.bmnet(bmnet_bin(), host, &["--config".into(), path.display().to_string()])
+            }
+        };
+        let ran = lab.wait(Duration::from_secs(10), |_| std::fs::read_to_string(&uid).is_ok_and(|s| s.ends_with('\n')));
+        assert!(ran.is_some(), "{kind:?}'s check never ran:\n{}", d.log_text());
+        assert_eq!(std::fs::read_to_string(&uid).expect("uid").trim(), "65534", "{kind:?}");
+        d.stop();
+    }
+}
+
+/// advert_int 60 in VRRPv2 (issue 14: received adverts were checked against 40.95 s and
+/// dropped, so both routers became master). keepalived, owner of the VIP, advertises at once;
+/// bmnet (backup) must hear it: keepalived's SIGTERM (priority 0, interval 60) then hands
+/// over after Skew_Time, not after a Master_Down_Interval of three minutes. Then the other
+/// way: keepalived as backup hears bmnet's priority 0.
+#[test]
+fn advert_int_60_between_bmnet_and_keepalived() {
+    let lab = Lab::new("int60", 2);
+    let vip = lab.vip4();
+    let r = Router { vrid: 66, version: 2, advert: "60", vips: vec![format!("{vip}/24")], auth: None, unicast: None };
+    let mut bm = lab.bmnet(bmnet_bin(), 2, &r.bmnet(100, &[]));
+    lab.wait(Duration::from_secs(10), |_| bm.log_text().contains("INIT -> BACKUP")).expect("bmnet started");
+    let owner = r.keepalived(255, false).replace("state BACKUP", "state MASTER");
+    let mut ka = lab.keepalived(1, &owner);
+    lab.converge(&vip, 1, CONVERGE, SETTLE, &[&ka, &bm]);
+    let sent = ka.terminate();
+    let t = lab
+        .wait_since(sent, Duration::from_secs(10), |l| l.has(2, &vip))
+        .unwrap_or_else(|| panic!("bmnet did not hear keepalived's priority 0 with interval 60:\n{}", bm.log_text()));
+    report("advert_int 60", "keepalived SIGTERM -> bmnet master (Skew_Time 0.61 s)", t);
+    ka.wait_exit();
+    assert!(!bm.log_text().contains("dropped an advert"), "{}", bm.log_text());
+    let ka = lab.keepalived(1, &r.keepalived(50, false));
+    lab.wait(Duration::from_secs(10), |_| ka.log_text().contains("Entering BACKUP STATE")).expect("keepalived started");
+    let sent = bm.terminate();
+    let t = lab
+        .wait_since(sent, Duration::from_secs(10), |l| l.has(1, &vip))
+        .unwrap_or_else(|| panic!("keepalived did not hear bmnet's priority 0 with interval 60:\n{}", ka.log_text()));
+    report("advert_int 60", "bmnet SIGTERM -> keepalived master (Skew_Time 0.80 s)", t);
+    bm.wait_exit();
+    assert!(!ka.log_text().contains("advertisement interval mismatch"), "{}", ka.log_text());
+}
+
+/// `keepalived -t` on a file, in `host`'s namespace: its exit status and output.
+fn keepalived_test(lab: &Lab, host: usize, conf: &str) -> (Option<i32>, String) {
+    let path = lab.dir.join(format!("t-{}.conf", conf.len()));
+    std::fs::write(&path, conf).expect("write config");
+    let o = Command::new("ip")
+        .args(["netns", "exec", lab.ns(host), lab::KEEPALIVED, "-t", "-l", "-f"])
+        .arg(&path)
+        .output()
+        .expect("keepalived -t");
+    (o.status.code(), String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr))
+}
+
+fn check_config(lab: &Lab, conf: &str) -> (Option<i32>, String) {
+    let path = lab.dir.join(format!("b-{}.conf", conf.len()));
+    std::fs::write(&path, conf).expect("write config");
+    let o = Command::new(bmnet_bin()).args(["vrrp", "check-config"]).arg(&path).output().expect("check-config");
+    (o.status.code(), String::from_utf8_lossy(&o.stdout).into_owned())
+}
+
+/// advert_int 0 and 256 VIPs: keepalived 2.2.7 reports both as configuration errors and runs
+/// something else (1 s; 255 VIPs advertised and one added silently); bmnet refuses both at
+/// their place. 255 VIPs interoperate: bmnet wins over keepalived with the same list.
+#[test]
+fn advert_int_0_and_256_vips() {
+    lab::need_keepalived();
+    let lab = Lab::new("edges", 2);
+    let vips = |n: usize| -> String {
+        (0..n).map(|i| format!("        10.{}.{}.{}/32\n", lab.net, 10 + i / 200, i % 200 + 1)).collect()
+    };
+    let conf = |extra: &str, n: usize, priority: u8| {
+        format!(
+            "vrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 67\n    priority {priority}\n\
+             {extra}    virtual_ipaddress {{\n{}    }}\n}}\n",
+            vips(n)
+        )
+    };
+    let zero = conf("    advert_int 0\n", 1, 100);
+    let (code, out) = keepalived_test(&lab, 1, &zero);
+    assert!(code != Some(0) && out.contains("Advert interval (0) not valid"), "{code:?} {out}");
+    let (code, out) = check_config(&lab, &zero);
+    assert!(code == Some(1) && out.contains(":6:16: error: advert_int 0: 0.01 to 255 seconds"), "{out}");
+    let many = conf("", 256, 100);
+    let (code, out) = keepalived_test(&lab, 1, &many);
+    assert!(code != Some(0) && out.contains("exceeds maximum/space available in packet (max 255 addresses)"), "{out}");
+    let (code, out) = check_config(&lab, &many);
+    assert!(code == Some(1) && out.contains(":262:9: error: VIP 256: one advert carries at most 255"), "{out}");
+    // 255 VIPs in one advert, between the two daemons.
+    let ka = lab.keepalived(
+        1,
+        &(String::from("global_defs {\n    script_user root\n}\n") + &conf("    advert_int 1\n", 255, 100)),
+    );
+    let first = format!("10.{}.10.1", lab.net);
+    lab.converge(&first, 1, CONVERGE, Duration::ZERO, &[&ka]);
+    let path = lab.dir.join("bm255.conf");
+    std::fs::write(&path, conf("    advert_int 1\n", 255, 150)).expect("write config");
+    let bm = lab.bmnet(bmnet_bin(), 2, &["--config".into(), path.display().to_string()]);
+    let t = lab.converge(&first, 2, CONVERGE, SETTLE, &[&ka, &bm]);
+    report("255 VIPs", "bmnet (150) preempts keepalived (100)", t);
+    assert_logged(&ka, "Master received advert from");
 }

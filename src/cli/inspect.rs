@@ -92,7 +92,9 @@ fn status_vips(daemons: &[Value]) -> Vec<IpAddr> {
     vips
 }
 
-/// The VRRP instances a `bmnet vrrp run` in this network namespace holds.
+/// The VRRP instances a `bmnet vrrp run` in this network namespace holds: state, priority,
+/// VIPs and why, then the source address, the counters (drops by reason, failed sends and VIP
+/// changes) and what no instance got.
 fn vrrp(out: &mut Output, daemons: &[Value]) {
     for daemon in daemons {
         let instances = daemon["instances"].as_array().cloned().unwrap_or_default();
@@ -103,24 +105,66 @@ fn vrrp(out: &mut Output, daemons: &[Value]) {
                 v["pid"] = daemon["pid"].clone();
                 out.json_line(&v);
             }
+            if daemon["unrouted"].is_object() {
+                out.json_line(
+                    &json!({ "type": "vrrp_unrouted", "pid": daemon["pid"], "unrouted": daemon["unrouted"] }),
+                );
+            }
             continue;
         }
         out.text(&format!("\nVRRP (bmnet vrrp run, pid {}):\n", daemon["pid"]));
         for i in instances {
-            let vips: Vec<&str> = i["vips"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
-            out.text(&format!(
-                "  {} on {} (vrid {}): {} priority {}, VIPs {} — since {} ({})\n",
-                i["name"].as_str().unwrap_or("?"),
-                i["interface"].as_str().unwrap_or("?"),
-                i["vrid"],
-                i["state"].as_str().unwrap_or("?"),
-                i["priority"],
-                vips.join(", "),
-                i["since"].as_str().unwrap_or("?"),
-                i["reason"].as_str().unwrap_or("?"),
-            ));
+            out.text(&vrrp_instance_text(&i));
+        }
+        let u = &daemon["unrouted"];
+        let (other, short) = (u["no_instance"].as_u64().unwrap_or(0), u["too_short"].as_u64().unwrap_or(0));
+        if other + short > 0 {
+            out.text(&format!("  adverts for no instance here: {other} (other VRIDs), {short} too short\n"));
         }
     }
+}
+
+/// One instance of a status file, as text.
+fn vrrp_instance_text(i: &Value) -> String {
+    let vips: Vec<&str> = i["vips"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    let mut s = format!(
+        "  {} on {} (vrid {}): {} priority {}, VIPs {} — since {} ({})\n",
+        i["name"].as_str().unwrap_or("?"),
+        i["interface"].as_str().unwrap_or("?"),
+        i["vrid"],
+        i["state"].as_str().unwrap_or("?"),
+        i["priority"],
+        vips.join(", "),
+        i["since"].as_str().unwrap_or("?"),
+        i["reason"].as_str().unwrap_or("?"),
+    );
+    if i["source"].is_string() {
+        let st = &i["stats"];
+        let n = |k: &str| st[k].as_u64().unwrap_or(0);
+        let drops: Vec<String> =
+            st["drops"].as_object().into_iter().flatten().map(|(kind, count)| format!("{kind} {count}")).collect();
+        let _ = writeln!(
+            s,
+            "    source {} ({}), link {}; adverts {} accepted, {} sent, {} failed to send; drops {}; VIP changes failed {}",
+            i["source"].as_str().unwrap_or("?"),
+            if i["source_usable"] == true { "usable" } else { "not usable" },
+            if i["link_up"] == true { "up" } else { "down" },
+            n("adverts_accepted"),
+            n("adverts_sent"),
+            n("send_failures"),
+            if drops.is_empty() { "none".to_string() } else { drops.join(", ") },
+            n("vip_failures"),
+        );
+        if let Some(e) = st["last_send_error"].as_str() {
+            let _ = writeln!(s, "    last send error: {e}");
+        }
+        let pending: Vec<&str> =
+            i["pending_vip_removal"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+        if !pending.is_empty() {
+            let _ = writeln!(s, "    VIP removal failed, retrying: {}", pending.join(", "));
+        }
+    }
+    s
 }
 
 /// What a `bmnet dns serve` in this network namespace answers for the cluster names.
@@ -409,6 +453,26 @@ mod tests {
                 // The mapped address duplicates a native one once unmapped.
                 ("duplicate_address", "192.168.0.14".into()),
             ]
+        );
+    }
+
+    /// A status file's instance as `bmnet vrrp run` writes it, as text.
+    #[test]
+    fn vrrp_instances_show_their_counters() {
+        let record = json!({
+            "name": "VI_1", "interface": "eth0", "vrid": 51, "state": "MASTER", "priority": 150,
+            "vips": ["10.0.0.100/24"], "since": "2026-01-01T00:00:00.000Z", "reason": "master down interval expired",
+            "source": "10.0.0.2", "source_usable": true, "link_up": true,
+            "stats": { "adverts_accepted": 3, "adverts_sent": 40, "send_failures": 0,
+                       "drops": { "not_a_peer": 12, "peer_ttl": 1 }, "vip_failures": 2, "last_send_error": null },
+            "pending_vip_removal": ["10.0.0.101"],
+        });
+        assert_eq!(
+            vrrp_instance_text(&record),
+            "  VI_1 on eth0 (vrid 51): MASTER priority 150, VIPs 10.0.0.100/24 — since 2026-01-01T00:00:00.000Z \
+             (master down interval expired)\n    source 10.0.0.2 (usable), link up; adverts 3 accepted, 40 sent, 0 \
+             failed to send; drops not_a_peer 12, peer_ttl 1; VIP changes failed 2\n    VIP removal failed, \
+             retrying: 10.0.0.101\n"
         );
     }
 

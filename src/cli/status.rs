@@ -19,7 +19,7 @@ pub(crate) fn dir() -> PathBuf {
 }
 
 /// This process's network namespace (the inode of `/proc/self/ns/net`).
-fn netns() -> Option<u64> {
+pub(crate) fn netns() -> Option<u64> {
     fs::metadata("/proc/self/ns/net").ok().map(|m| m.ino())
 }
 
@@ -42,7 +42,13 @@ impl StatusFile {
         if let (Some(dst), Value::Object(src)) = (v.as_object_mut(), body) {
             dst.extend(src);
         }
-        let text = v.to_string() + "\n";
+        self.write_text(&v.to_string());
+    }
+
+    /// Replaces the file with `text`, a whole JSON object that carries `kind`, `pid` and `netns`
+    /// as [`StatusFile::write`] adds them (for a daemon that serializes its own typed status).
+    pub(crate) fn write_text(&self, text: &str) {
+        let text = format!("{text}\n");
         if let Err(e) = super::write::write_atomically(&self.path, text.as_bytes(), 0o644) {
             eprintln!("bmnet: status file {}: {e}", self.path.display());
         }

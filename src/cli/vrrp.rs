@@ -7,26 +7,37 @@ use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use bmnet::vrrp::socket::{CheckScript, Daemon, Event, InstanceSetup, VipSpec, Wake};
-use bmnet::vrrp::{CheckConfig, Config, KeepalivedConfig, Notify, Severity, Version, parse_keepalived};
+use bmnet::vrrp::socket::security::policy_warning;
+use bmnet::vrrp::socket::{
+    CheckScript, Daemon, Event, InstanceSetup, InstanceStatus, Options, ScriptPolicy, TimerStatus, VipSpec, Wake,
+    resolve_script,
+};
+use bmnet::vrrp::{
+    CheckConfig, Config, Diagnostic, KeepalivedConfig, Notify, Place, Reason, RouterStats, ScriptSecurity, ScriptUser,
+    Severity, Stats, UnicastPeer, Version, parse_keepalived,
+};
 use clap::{Args, Subcommand};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::json;
 
 use super::Status;
 use super::output::Output;
-use super::status::StatusFile;
+use super::status::{self, StatusFile};
 
 #[derive(Subcommand, Debug)]
 pub(crate) enum VrrpCommand {
     /// Validate a keepalived.conf without running it: every unknown keyword by line and column,
-    /// errors for what bmnet would run differently, and each instance's effective settings.
-    /// Exit 1 on errors.
+    /// errors for what bmnet would run differently (keywords it does not implement that change
+    /// behaviour or security, values keepalived would ignore), every script checked as
+    /// `vrrp run` checks it (its user, its file, and under enable_script_security whether a
+    /// non-root user could change it), and each instance's effective settings. Exit 1 on errors.
     CheckConfig {
         /// The file (includes are read relative to the working directory, as keepalived does).
         file: PathBuf,
     },
     /// Run VRRP instances (a keepalived replacement): from a keepalived.conf, or one instance
-    /// from flags. Logs every transition (JSON Lines with --json); SIGTERM or SIGINT resigns
+    /// from flags. Logs every transition (JSON Lines with --json) and dropped adverts (at most
+    /// one line per instance, reason and source every 10 s); SIGTERM or SIGINT resigns
     /// (priority 0), removes the VIPs and exits; SIGHUP re-reads --config and applies it in
     /// place, keeping every instance's state, as keepalived does (adding, removing or moving
     /// instances needs a restart). Needs CAP_NET_RAW and CAP_NET_ADMIN.
@@ -38,7 +49,7 @@ pub(crate) enum VrrpCommand {
 #[derive(Args, Debug)]
 pub(crate) struct RunArgs {
     /// A keepalived.conf to run (exclusive with the single-instance flags).
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["interface", "vrid", "vip"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["interface", "vrid", "vip", "script_user", "enable_script_security"])]
     config: Option<PathBuf>,
     /// The instance's name in logs.
     #[arg(long, default_value = "VI_1")]
@@ -52,11 +63,11 @@ pub(crate) struct RunArgs {
     /// Base priority (1-255; 255 is the address owner).
     #[arg(long, default_value_t = 100)]
     priority: u8,
-    /// A virtual address with its prefix length (repeatable; one family).
+    /// A virtual address with its prefix length (repeatable; one family; at most 255).
     #[arg(long, value_name = "CIDR", required_unless_present = "config")]
     vip: Vec<String>,
-    /// Advertisement interval in seconds, decimal as keepalived's advert_int (v3: 0.01 to
-    /// 40.95; v2: whole seconds).
+    /// Advertisement interval in seconds, decimal as keepalived's advert_int (v3: a multiple
+    /// of 0.01 from 0.01 to 40.95; v2: whole seconds from 1 to 255).
     #[arg(long, value_name = "SECONDS", default_value = "1")]
     advert_int: String,
     /// VRRP version (default: 2 for IPv4, 3 for IPv6, as keepalived).
@@ -69,19 +80,26 @@ pub(crate) struct RunArgs {
     /// link-local address).
     #[arg(long, value_name = "ADDR")]
     unicast_src: Option<IpAddr>,
+    /// Accept unicast adverts from any source, as keepalived does without check_unicast_src
+    /// (bmnet drops adverts from anyone but the unicast peers by default; an instance of a
+    /// --config file that asks for check_unicast_src, vrrp_check_unicast_src or a peer's
+    /// min_ttl/max_ttl keeps the check).
+    #[arg(long)]
+    no_check_unicast_src: bool,
     /// Never preempt a lower-priority master.
     #[arg(long)]
     nopreempt: bool,
     /// VRRPv2 simple password (keepalived keeps the first 8 characters).
     #[arg(long, value_name = "PASSWORD")]
     auth_pass: Option<String>,
-    /// A check command (`sh -c`); exit status 0 means passing.
+    /// A check command, split into words as keepalived splits a vrrp_script's `script` and
+    /// run without a shell; exit status 0 means passing.
     #[arg(long, value_name = "CMD")]
     check: Option<String>,
     /// Seconds between two runs of the check.
     #[arg(long, value_name = "SECONDS", default_value = "1", requires = "check")]
     check_interval: String,
-    /// Seconds a run may take before it is killed and counts as failed (default: the interval).
+    /// Seconds a run may take before it is stopped and counts as failed (default: the interval).
     #[arg(long, value_name = "SECONDS", requires = "check")]
     check_timeout: Option<String>,
     /// Weight: added while passing if positive, subtracted while failing if negative, FAULT
@@ -94,6 +112,18 @@ pub(crate) struct RunArgs {
     /// Consecutive failures to count as failing.
     #[arg(long, default_value_t = 1, requires = "check")]
     check_fall: u32,
+    /// The user (and group) the check runs as, keepalived's script_user (default: the
+    /// keepalived_script user if it exists, else root).
+    #[arg(long, value_name = "USER[:GROUP]")]
+    script_user: Option<String>,
+    /// Refuse a check run as root that a non-root user could change (keepalived's
+    /// enable_script_security).
+    #[arg(long)]
+    enable_script_security: bool,
+    /// Seconds a notify script may run before it is stopped with everything it started
+    /// (keepalived has no limit).
+    #[arg(long, value_name = "SECONDS", default_value = "30")]
+    notify_timeout: String,
 }
 
 #[allow(clippy::disallowed_methods)] // The CLI reads the files it is given.
@@ -108,6 +138,45 @@ pub(crate) fn run(out: &mut Output, cmd: VrrpCommand) -> Status {
     }
 }
 
+/// The scripts of a keepalived.conf checked as the daemon checks them (users, files, script
+/// security), as diagnostics at their places: an error for a script the daemon refuses, a
+/// warning for what keepalived would log about one it runs.
+fn script_diagnostics(conf: &KeepalivedConfig) -> Vec<Diagnostic> {
+    let policy = policy_of(&conf.script_security);
+    let mut out = Vec::new();
+    let mut check =
+        |argv: &[String], user: Option<&bmnet::vrrp::ScriptUser>, place: &Place, what: String| match resolve_script(
+            argv, user, &policy,
+        ) {
+            Ok(r) => out.extend(r.warnings.iter().map(|w| place.diagnostic(Severity::Warning, format!("{what}: {w}")))),
+            Err(e) => out.push(place.diagnostic(Severity::Error, format!("{what}: {e}"))),
+        };
+    for s in conf.scripts.iter().filter(|s| !s.argv.is_empty()) {
+        check(&s.argv, s.user.as_ref(), &s.place, format!("vrrp_script {}", s.name));
+    }
+    for i in &conf.instances {
+        for n in i.notify.scripts() {
+            check(&n.argv, n.user.as_ref(), &n.place, format!("vrrp_instance {}", i.name));
+        }
+    }
+    let any = !conf.scripts.is_empty() || conf.instances.iter().any(|i| i.notify.scripts().next().is_some());
+    if let Some(w) = policy_warning(&policy, any) {
+        let place = conf
+            .scripts
+            .first()
+            .map(|s| s.place.clone())
+            .or_else(|| conf.instances.iter().flat_map(|i| i.notify.scripts()).next().map(|n| n.place.clone()));
+        if let Some(place) = place {
+            out.push(place.diagnostic(Severity::Warning, w));
+        }
+    }
+    out
+}
+
+fn policy_of(s: &ScriptSecurity) -> ScriptPolicy {
+    ScriptPolicy { security: s.enabled, script_user: s.script_user.clone() }
+}
+
 fn check_config(out: &mut Output, file: &Path) -> Status {
     let text = match read(file) {
         Ok(t) => t,
@@ -116,7 +185,9 @@ fn check_config(out: &mut Output, file: &Path) -> Status {
             return Status::Failure;
         }
     };
-    let conf = parse_keepalived(&text, &file.display().to_string(), &mut |p| read(Path::new(p)));
+    let mut conf = parse_keepalived(&text, &file.display().to_string(), &mut |p| read(Path::new(p)));
+    let scripts = script_diagnostics(&conf);
+    conf.diagnostics.extend(scripts);
     for d in &conf.diagnostics {
         if out.json() {
             out.json_line(&json!({ "type": "diagnostic", "diagnostic": d }));
@@ -142,24 +213,29 @@ fn check_config(out: &mut Output, file: &Path) -> Status {
                 if c.unicast_peers.is_empty() {
                     "multicast".to_string()
                 } else {
-                    format!(
-                        "unicast to {}",
-                        c.unicast_peers.iter().map(ToString::to_string).collect::<Vec<_>>().join(",")
-                    )
+                    let peers: Vec<String> = c.unicast_peers.iter().map(|p| p.addr.to_string()).collect();
+                    let checked = if c.checks_unicast_src() { "only from them" } else { "from any source" };
+                    format!("unicast to {} ({checked})", peers.join(","))
                 },
                 i.vips.iter().map(|v| format!("{}/{}", v.addr, v.prefix_len)).collect::<Vec<_>>().join(","),
                 if checks.is_empty() { String::new() } else { format!(", checks {}", checks.join(" ")) },
             ));
         }
     }
-    if conf.diagnostics.iter().any(|d| d.severity == Severity::Error) { Status::Problems } else { Status::Ok }
+    if conf.has_errors() { Status::Problems } else { Status::Ok }
 }
 
+/// Seconds as a decimal number, exact to the microsecond (as keepalived reads its timers).
 fn seconds(flag: &str, text: &str) -> Result<Duration, String> {
-    text.parse::<f64>()
-        .ok()
-        .and_then(|s| Duration::try_from_secs_f64(s).ok())
-        .ok_or_else(|| format!("--{flag} {text}: expected seconds (a non-negative decimal number)"))
+    let bad = || format!("--{flag} {text}: expected seconds (a non-negative decimal number)");
+    let (whole, frac) = text.split_once('.').unwrap_or((text, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if (whole.is_empty() && frac.is_empty()) || !digits(whole) || !digits(frac) || frac.len() > 6 {
+        return Err(bad());
+    }
+    let secs: u64 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| bad())? };
+    let micros: u64 = if frac.is_empty() { 0 } else { format!("{frac:0<6}").parse().map_err(|_| bad())? };
+    Duration::from_secs(secs).checked_add(Duration::from_micros(micros)).ok_or_else(bad)
 }
 
 fn parse_vip(text: &str) -> Result<VipSpec, String> {
@@ -180,8 +256,11 @@ fn parse_vip(text: &str) -> Result<VipSpec, String> {
     Ok(VipSpec { addr, prefix_len, interface: None, label: None })
 }
 
+/// What the daemon runs: instances, check scripts and options.
+type Runnable = (Vec<InstanceSetup>, Vec<CheckScript>, Options);
+
 /// The single instance described by the flags.
-fn from_flags(args: &RunArgs) -> Result<(Vec<InstanceSetup>, Vec<CheckScript>), String> {
+fn from_flags(args: &RunArgs) -> Result<Runnable, String> {
     let interface = args.interface.clone().ok_or("--interface is required without --config")?;
     let vrid = args.vrid.ok_or("--vrid is required without --config")?;
     let vips = args.vip.iter().map(|v| parse_vip(v)).collect::<Result<Vec<_>, _>>()?;
@@ -196,7 +275,8 @@ fn from_flags(args: &RunArgs) -> Result<(Vec<InstanceSetup>, Vec<CheckScript>), 
     );
     config.advert_interval = seconds("advert-int", &args.advert_int)?;
     config.version = args.version.as_deref().map(|v| if v == "2" { Version::V2 } else { Version::V3 });
-    config.unicast_peers.clone_from(&args.unicast_peer);
+    config.unicast_peers = args.unicast_peer.iter().map(|&p| UnicastPeer::from(p)).collect();
+    config.check_unicast_src = !args.no_check_unicast_src;
     config.preempt = !args.nopreempt;
     if let Some(pass) = &args.auth_pass {
         if pass.is_empty() {
@@ -225,13 +305,22 @@ fn from_flags(args: &RunArgs) -> Result<(Vec<InstanceSetup>, Vec<CheckScript>), 
             fall: args.check_fall,
             reverse: false,
         });
-        scripts.push(CheckScript { name: "check".into(), command: cmd.clone(), interval, timeout });
+        scripts.push(CheckScript::from_command("check", cmd, interval, timeout).map_err(|e| format!("--check: {e}"))?);
     }
-    Ok((vec![InstanceSetup { name: args.name.clone(), interface, config, vips, notify: Notify::default() }], scripts))
+    let script_user = args.script_user.as_deref().map(|s| match s.split_once(':') {
+        Some((user, group)) => ScriptUser { user: user.into(), group: Some(group.into()) },
+        None => ScriptUser { user: s.into(), group: None },
+    });
+    let options = Options {
+        script_policy: ScriptPolicy { security: args.enable_script_security, script_user },
+        notify_timeout: seconds("notify-timeout", &args.notify_timeout)?,
+    };
+    let setup = InstanceSetup { name: args.name.clone(), interface, config, vips, notify: Notify::default() };
+    Ok((vec![setup], scripts, options))
 }
 
 /// The instances of a keepalived.conf; what the daemon would run differently is refused.
-fn from_conf(conf: &KeepalivedConfig) -> Result<(Vec<InstanceSetup>, Vec<CheckScript>), String> {
+fn from_conf(conf: &KeepalivedConfig, args: &RunArgs) -> Result<Runnable, String> {
     let mut setups = Vec::new();
     for i in &conf.instances {
         let interface = i.interface.clone().ok_or_else(|| format!("instance {}: no interface", i.name))?;
@@ -245,25 +334,28 @@ fn from_conf(conf: &KeepalivedConfig) -> Result<(Vec<InstanceSetup>, Vec<CheckSc
                 label: v.label.clone(),
             })
             .collect();
-        setups.push(InstanceSetup {
-            name: i.name.clone(),
-            interface,
-            config: i.config.clone(),
-            vips,
-            notify: i.notify.clone(),
-        });
+        let mut config = i.config.clone();
+        if args.no_check_unicast_src && !i.check_unicast_src_explicit {
+            config.check_unicast_src = false;
+        }
+        setups.push(InstanceSetup { name: i.name.clone(), interface, config, vips, notify: i.notify.clone() });
     }
     let scripts = conf
         .scripts
         .iter()
         .map(|s| CheckScript {
             name: s.name.clone(),
-            command: s.command.clone(),
+            argv: s.argv.clone(),
             interval: s.interval,
             timeout: if s.timeout.is_zero() { s.interval } else { s.timeout },
+            user: s.user.clone(),
         })
         .collect();
-    Ok((setups, scripts))
+    let options = Options {
+        script_policy: policy_of(&conf.script_security),
+        notify_timeout: seconds("notify-timeout", &args.notify_timeout)?,
+    };
+    Ok((setups, scripts, options))
 }
 
 /// UTC as RFC 3339 with milliseconds.
@@ -298,16 +390,26 @@ fn log_event(json: bool, event: &Event) {
     let line = match event {
         Event::Transition { instance, from, to, reason, priority } => {
             if json {
-                json!({ "instance": instance, "from": from, "to": to, "reason": reason, "at": at, "priority": priority })
-                    .to_string()
+                // `reason` stays the sentence it has always been; `cause` is the typed reason.
+                json!({ "instance": instance, "from": from, "to": to, "reason": reason.to_string(), "cause": reason,
+                        "at": at, "priority": priority })
+                .to_string()
             } else {
                 format!("{at} {instance}: {} -> {} ({reason}), priority {priority}", state_name(*from), state_name(*to))
             }
         }
+        Event::Status { .. } => return,
         other => {
             let text = match other {
-                Event::Dropped { instance, from, reason } => {
-                    format!("{instance}: dropped an advert from {from}: {reason}")
+                Event::Dropped { instance, from, reason, report } => {
+                    let mut line = format!("{instance}: dropped an advert from {from}: {reason}");
+                    if report.suppressed > 0 || report.suppressed_elsewhere > 0 {
+                        line += &format!(
+                            " ({} more like it from {from} and {} others dropped since the last report)",
+                            report.suppressed, report.suppressed_elsewhere
+                        );
+                    }
+                    line
                 }
                 Event::CheckFailed { script, reason } => format!("check {script} failed: {reason}"),
                 Event::Warning { instance: Some(i), message } => format!("{i}: {message}"),
@@ -331,12 +433,84 @@ fn state_name(s: bmnet::vrrp::State) -> &'static str {
     }
 }
 
+/// An instance in the status file: the daemon's [`InstanceStatus`] with the state in capitals
+/// and the reason as a sentence (as `bmnet inspect` has always read them), the typed reason as
+/// `cause`, and when its state began. Typed and serialized straight to text: building a
+/// `serde_json::Value` of it at every update costs the daemon some 200 kB more resident code.
+#[derive(Serialize)]
+struct StatusRecord {
+    name: String,
+    interface: String,
+    vrid: u8,
+    state: &'static str,
+    priority: u8,
+    vips: Vec<String>,
+    since: String,
+    reason: String,
+    cause: Option<Reason>,
+    source: IpAddr,
+    source_usable: bool,
+    link_up: bool,
+    stats: Stats,
+    timers: Vec<TimerStatus>,
+    pending_vip_removal: Vec<IpAddr>,
+}
+
+impl StatusRecord {
+    fn new(s: InstanceStatus, since: String) -> StatusRecord {
+        StatusRecord {
+            state: state_name(s.state),
+            reason: s.reason.as_ref().map_or_else(|| "started".to_string(), ToString::to_string),
+            cause: s.reason,
+            since,
+            name: s.name,
+            interface: s.interface,
+            vrid: s.vrid,
+            priority: s.priority,
+            vips: s.vips,
+            source: s.source,
+            source_usable: s.source_usable,
+            link_up: s.link_up,
+            stats: s.stats,
+            timers: s.timers,
+            pending_vip_removal: s.pending_vip_removal,
+        }
+    }
+}
+
+/// The whole status file of `bmnet vrrp run`.
+#[derive(Serialize)]
+struct VrrpStatusFile<'a> {
+    kind: &'static str,
+    pid: u32,
+    netns: Option<u64>,
+    instances: &'a [StatusRecord],
+    unrouted: Option<RouterStats>,
+}
+
+fn write_status(file: &StatusFile, records: &[StatusRecord], unrouted: Option<RouterStats>) {
+    let body =
+        VrrpStatusFile { kind: "vrrp", pid: std::process::id(), netns: status::netns(), instances: records, unrouted };
+    match serde_json::to_string(&body) {
+        Ok(text) => file.write_text(&text),
+        Err(e) => eprintln!("bmnet: status file: {e}"),
+    }
+}
+
+/// Replaces `s`'s record, keeping when its state began.
+fn update_record(records: &mut [StatusRecord], s: InstanceStatus) {
+    if let Some(r) = records.iter_mut().find(|r| r.name == s.name) {
+        let since = std::mem::take(&mut r.since);
+        *r = StatusRecord::new(s, since);
+    }
+}
+
 fn run_daemon(json: bool, args: &RunArgs) -> Status {
     let setup = match &args.config {
-        Some(file) => load_conf(file),
+        Some(file) => load_conf(file, args),
         None => from_flags(args).map_err(|e| (Status::Problems, e)),
     };
-    let (setups, scripts) = match setup {
+    let (setups, scripts, options) = match setup {
         Ok(s) => s,
         Err((status, e)) => {
             eprintln!("bmnet: {e}");
@@ -373,7 +547,7 @@ fn run_daemon(json: bool, args: &RunArgs) -> Status {
         eprintln!("bmnet: cannot handle signals: {e}");
         return Status::Failure;
     }
-    let mut daemon = match Daemon::new(setups.clone(), scripts) {
+    let mut daemon = match Daemon::with_options(setups, scripts, options) {
         Ok(d) => d,
         Err(e) => {
             eprintln!("bmnet: {e}");
@@ -383,30 +557,38 @@ fn run_daemon(json: bool, args: &RunArgs) -> Status {
     for (name, _, priority) in daemon.states() {
         eprintln!("{} bmnet: {name}: starting, priority {priority}", timestamp());
     }
-    // What `bmnet inspect` shows: every instance's state, kept current on each transition.
+    // What `bmnet inspect` shows: every instance's state, reason, counters and timers, written
+    // on each transition at once and with the daemon's status events (at most every second).
     let status = StatusFile::new("vrrp");
-    let instances: Vec<Value> = setups
-        .iter()
-        .zip(daemon.states())
-        .map(|(s, (name, state, priority))| {
-            let vips: Vec<String> = s.vips.iter().map(|v| format!("{}/{}", v.addr, v.prefix_len)).collect();
-            json!({ "name": name, "interface": s.interface, "vrid": s.config.vrid, "state": state_name(state),
-                    "priority": priority, "vips": vips, "since": timestamp(), "reason": "started" })
-        })
-        .collect();
-    status.write(json!({ "instances": instances }));
+    let started = timestamp();
+    let records: Vec<StatusRecord> =
+        daemon.status().into_iter().map(|s| StatusRecord::new(s, started.clone())).collect();
+    write_status(&status, &records, None);
     // Shared by the event handler and the reload below, one at a time.
-    let instances = std::cell::RefCell::new(instances);
+    let records = std::cell::RefCell::new(records);
+    let unrouted = std::cell::Cell::new(None);
     let mut on_event = |e: Event| {
-        if let Event::Transition { instance, to, reason, priority, .. } = &e {
-            let mut instances = instances.borrow_mut();
-            if let Some(v) = instances.iter_mut().find(|v| v["name"] == instance.as_str()) {
-                v["state"] = json!(state_name(*to));
-                v["priority"] = json!(priority);
-                v["since"] = json!(timestamp());
-                v["reason"] = json!(reason);
-                status.write(json!({ "instances": *instances }));
+        match &e {
+            Event::Transition { instance, to, reason, priority, .. } => {
+                let mut records = records.borrow_mut();
+                if let Some(r) = records.iter_mut().find(|r| r.name == *instance) {
+                    r.state = state_name(*to);
+                    r.priority = *priority;
+                    r.since = timestamp();
+                    r.reason = reason.to_string();
+                    r.cause = Some(reason.clone());
+                    write_status(&status, &records, unrouted.get());
+                }
             }
+            Event::Status { instances, unrouted: u } => {
+                let mut records = records.borrow_mut();
+                for s in instances {
+                    update_record(&mut records, s.clone());
+                }
+                unrouted.set(Some(*u));
+                write_status(&status, &records, Some(*u));
+            }
+            _ => {}
         }
         log_event(json, &e);
     };
@@ -424,32 +606,17 @@ fn run_daemon(json: bool, args: &RunArgs) -> Status {
                     eprintln!("{} bmnet: SIGHUP: nothing to reload without --config", timestamp());
                     continue;
                 };
-                match load_conf(file).map_err(|(_, e)| e).and_then(|(setups, scripts)| {
-                    // Each instance's VIPs, in the daemon's order, for the status file.
-                    let vips: Vec<Vec<String>> = daemon
-                        .states()
-                        .iter()
-                        .map(|(name, ..)| {
-                            setups
-                                .iter()
-                                .find(|s| &s.name == name)
-                                .map(|s| s.vips.iter().map(|v| format!("{}/{}", v.addr, v.prefix_len)).collect())
-                                .unwrap_or_default()
-                        })
-                        .collect();
-                    daemon.reload(setups, scripts, &mut on_event).map(|()| vips).map_err(|e| e.to_string())
+                match load_conf(file, args).map_err(|(_, e)| e).and_then(|(setups, scripts, options)| {
+                    daemon.reload_with_options(setups, scripts, options, &mut on_event).map_err(|e| e.to_string())
                 }) {
-                    Ok(vips) => {
+                    Ok(()) => {
                         eprintln!("{} bmnet: SIGHUP: {} reloaded", timestamp(), file.display());
-                        let mut instances = instances.borrow_mut();
-                        for ((name, _, priority), vips) in daemon.states().into_iter().zip(vips) {
-                            eprintln!("{} bmnet: {name}: priority {priority}", timestamp());
-                            if let Some(v) = instances.iter_mut().find(|v| v["name"] == name.as_str()) {
-                                v["priority"] = json!(priority);
-                                v["vips"] = json!(vips);
-                            }
+                        let mut records = records.borrow_mut();
+                        for s in daemon.status() {
+                            eprintln!("{} bmnet: {}: priority {}", timestamp(), s.name, s.priority);
+                            update_record(&mut records, s);
                         }
-                        status.write(json!({ "instances": *instances }));
+                        write_status(&status, &records, unrouted.get());
                     }
                     Err(e) => eprintln!("{} bmnet: SIGHUP: {e}; still running the previous configuration", timestamp()),
                 }
@@ -462,18 +629,23 @@ fn run_daemon(json: bool, args: &RunArgs) -> Status {
     }
 }
 
-/// The instances and scripts of a keepalived.conf, its diagnostics printed; on failure, the
-/// exit status it deserves (an unreadable file is a failure, a wrong one a problem) and why.
-fn load_conf(file: &Path) -> Result<(Vec<InstanceSetup>, Vec<CheckScript>), (Status, String)> {
+/// The instances, scripts and options of a keepalived.conf, its diagnostics (and its scripts'
+/// checks) printed; on failure, the exit status it deserves (an unreadable file is a failure,
+/// a wrong one a problem) and why.
+fn load_conf(file: &Path, args: &RunArgs) -> Result<Runnable, (Status, String)> {
     let text = read(file).map_err(|e| (Status::Failure, format!("{}: {e}", file.display())))?;
-    let conf = parse_keepalived(&text, &file.display().to_string(), &mut |p| read(Path::new(p)));
+    let mut conf = parse_keepalived(&text, &file.display().to_string(), &mut |p| read(Path::new(p)));
+    if !conf.has_errors() {
+        let scripts = script_diagnostics(&conf);
+        conf.diagnostics.extend(scripts);
+    }
     for d in &conf.diagnostics {
         eprintln!("{d}");
     }
     if conf.has_errors() {
         return Err((Status::Problems, format!("{} has errors", file.display())));
     }
-    from_conf(&conf).map_err(|e| (Status::Problems, e))
+    from_conf(&conf, args).map_err(|e| (Status::Problems, e))
 }
 
 #[cfg(test)]
@@ -488,5 +660,8 @@ mod tests {
         assert!(parse_vip("nope/3").unwrap_err().contains("not an IP"));
         assert!(seconds("advert-int", "-1").is_err());
         assert_eq!(seconds("advert-int", "0.25"), Ok(Duration::from_millis(250)));
+        // Exact decimals: 0.07 is 70 ms (as an f64 it would be 69.999... ms, no multiple of 10 ms).
+        assert_eq!(seconds("advert-int", "0.07"), Ok(Duration::from_millis(70)));
+        assert!(seconds("advert-int", "1e3").is_err() && seconds("advert-int", ".").is_err());
     }
 }

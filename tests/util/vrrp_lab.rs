@@ -337,6 +337,69 @@ impl Lab {
         (1..=self.hosts.len()).filter(|&h| self.has(h, addr)).collect()
     }
 
+    /// Turns IPv6 duplicate address detection on for `host`'s `eth0` (the lab turns it off):
+    /// from then on, every time the link comes up its link-local address is tentative for
+    /// 1-2 s (RFC 4862 §5.4), as on a real node.
+    pub fn enable_dad(&self, host: usize) {
+        self.sysctl(host, "net.ipv6.conf.eth0.accept_dad=1");
+        self.sysctl(host, "net.ipv6.conf.eth0.dad_transmits=1");
+    }
+
+    /// `ip link set eth0 up|down` in `host`.
+    pub fn set_link(&self, host: usize, up: bool) {
+        ip(&["-n", self.ns(host), "link", "set", "eth0", if up { "up" } else { "down" }]);
+    }
+
+    /// Sends one IPv4 packet of protocol 112 from `host`, with any source and TTL (a raw socket
+    /// with the header included; the kernel fills in the header checksum), as an attacker on
+    /// the link would. Needs python3 (`apt-get install -y python3`).
+    pub fn send_raw_vrrp4(&self, host: usize, src: &str, dst: &str, ttl: u8, payload: &[u8]) {
+        let (s, d): (std::net::Ipv4Addr, std::net::Ipv4Addr) = (src.parse().expect("src"), dst.parse().expect("dst"));
+        let len = (20 + payload.len()) as u16;
+        let mut pkt = vec![0x45, 0xc0];
+        pkt.extend_from_slice(&len.to_be_bytes());
+        pkt.extend_from_slice(&[0, 0, 0, 0, ttl, 112, 0, 0]);
+        pkt.extend_from_slice(&s.octets());
+        pkt.extend_from_slice(&d.octets());
+        pkt.extend_from_slice(payload);
+        let hex: String = pkt.iter().map(|b| format!("{b:02x}")).collect();
+        let script = "import socket, sys\n\
+                      s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)\n\
+                      s.sendto(bytes.fromhex(sys.argv[1]), (sys.argv[2], 0))\n";
+        let o = Command::new("ip")
+            .args(["netns", "exec", self.ns(host), "/usr/bin/python3", "-c", script, &hex, dst])
+            .output()
+            .unwrap_or_else(|e| panic!("python3 ({e}): install it with `apt-get install -y python3`"));
+        assert!(o.status.success(), "raw send from h{host}: {}", String::from_utf8_lossy(&o.stderr));
+    }
+
+    /// Samples who holds `addr` until `done` holds (or `timeout`), and returns the longest time
+    /// two or more hosts held it at once, measured between samples (a few ms apart).
+    pub fn longest_split(&self, addr: &str, timeout: Duration, mut done: impl FnMut(&Lab) -> bool) -> Duration {
+        let start = Instant::now();
+        let mut longest = Duration::ZERO;
+        let mut since: Option<Instant> = None;
+        while start.elapsed() < timeout {
+            let now = Instant::now();
+            let split = self.holders(addr).len() > 1;
+            match (split, since) {
+                (true, None) => since = Some(now),
+                (false, Some(s)) => {
+                    longest = longest.max(now - s);
+                    since = None;
+                }
+                _ => {}
+            }
+            if !split && done(self) {
+                break;
+            }
+        }
+        if let Some(s) = since {
+            longest = longest.max(s.elapsed());
+        }
+        longest
+    }
+
     /// Polls until `f` holds; returns how long that took, or `None` after `timeout`.
     pub fn wait(&self, timeout: Duration, f: impl FnMut(&Lab) -> bool) -> Option<Duration> {
         self.wait_since(Instant::now(), timeout, f)

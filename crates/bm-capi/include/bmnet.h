@@ -7,8 +7,10 @@
 #include <stdint.h>
 
 // The ABI version: incremented on every incompatible change of a function's signature or of
-// the meaning of its JSON.
-#define BM_ABI_VERSION 1
+// the meaning of its JSON. 2: a VRRP configuration with unicast peers checks the source of
+// adverts by default (`check_unicast_src`), and a VRRPv2 interval in drop reasons is
+// `{"v2": SECONDS}`.
+#define BM_ABI_VERSION 2
 
 // Success: `*out_json` holds the result.
 #define BM_OK 0
@@ -35,6 +37,10 @@ typedef struct bm_dns_zone_t bm_dns_zone_t;
 // A virtual router, built by `bm_vrrp_new` and freed by `bm_vrrp_free`. Not thread-safe:
 // one thread at a time per handle (handles are independent of each other).
 typedef struct bm_vrrp_t bm_vrrp_t;
+
+// A router, built by `bm_vrrp_router_new` and freed by `bm_vrrp_router_free`. Not
+// thread-safe: one thread at a time per handle.
+typedef struct bm_vrrp_router_t bm_vrrp_router_t;
 
 #ifdef __cplusplus
 extern "C" {
@@ -220,7 +226,8 @@ int bm_vrrp_start(struct bm_vrrp_t *vrrp, uint64_t now_ns);
 
 // A received VRRP message (the IP payload) from `src` to `dst` (IP address text) with TTL /
 // hop limit `ttl`. Status 0: accepted. Status 1: dropped; `*err_json` (if not NULL) says why,
-// `{"kind": "dropped", "message": ..., "reason": ...}`.
+// `{"kind": "dropped", "message": ..., "reason": ..., "drop": "not_a_peer"|"ttl"|...}` (the
+// drop is counted in `bm_vrrp_status`).
 //
 // # Safety
 //
@@ -267,7 +274,9 @@ int bm_vrrp_shutdown(struct bm_vrrp_t *vrrp, uint64_t now_ns);
 // there is none: `{"action": "send", "to": IP, "priority": N, "bytes_hex": "..."}`,
 // `{"action": "add_vips"|"remove_vips", "vips": [...]}`,
 // `{"action": "announce", "vips": [...], "count": N}`,
-// `{"action": "transition", "from": S, "to": S, "reason": "...", "priority": N}`.
+// `{"action": "transition", "from": S, "to": S, "reason": "...", "cause": {"kind": ...},
+// "priority": N}`. Report how sends and VIP changes went with `bm_vrrp_report_send` and
+// `bm_vrrp_report_vips`.
 //
 // # Safety
 //
@@ -282,12 +291,209 @@ int bm_vrrp_poll_action(struct bm_vrrp_t *vrrp, char **action_json);
 // `vrrp` is NULL or a live handle used by this thread only; `at_ns` NULL or writable.
 int bm_vrrp_poll_timeout(struct bm_vrrp_t *vrrp, uint64_t *at_ns);
 
+// Whether the instance's source address can be sent from (present and, for IPv6, not
+// tentative). While it cannot, the instance stays in FAULT (`usable` 0).
+//
+// # Safety
+//
+// `vrrp` is NULL or a live handle used by this thread only.
+int bm_vrrp_set_source_usable(struct bm_vrrp_t *vrrp, uint64_t now_ns, int usable);
+
+// How a `send` action went: `error` NULL for sent, else what failed (persistent failures put
+// a master in FAULT). Status 1 for a `to` that is no address.
+//
+// # Safety
+//
+// `vrrp` is NULL or a live handle used by this thread only; `to` NULL or NUL-terminated;
+// `error` NULL or NUL-terminated.
+int bm_vrrp_report_send(struct bm_vrrp_t *vrrp, uint64_t now_ns, const char *to, const char *error);
+
+// How an `add_vips` or `remove_vips` action went: `report_json` is `{"op": "add"|"remove",
+// "vips": [...], "error": null|"..."}`. A failure is retried (the action comes again later).
+//
+// # Safety
+//
+// `vrrp` is NULL or a live handle used by this thread only; `report_json` NULL or
+// NUL-terminated; `err_json` NULL or writable.
+int bm_vrrp_report_vips(struct bm_vrrp_t *vrrp,
+                        uint64_t now_ns,
+                        const char *report_json,
+                        char **err_json);
+
+// The instance's state, counters (drops by reason, sends and their failures, VIP failures),
+// running timers and source address as JSON in `*out_json`.
+//
+// # Safety
+//
+// `vrrp` is NULL or a live handle used by this thread only; `out_json` and `err_json` NULL
+// or writable.
+int bm_vrrp_status(struct bm_vrrp_t *vrrp, uint64_t now_ns, char **out_json, char **err_json);
+
 // Frees a router. NULL is ignored.
 //
 // # Safety
 //
 // `vrrp` is NULL or a handle from `bm_vrrp_new`, freed once and not used afterwards.
 void bm_vrrp_free(struct bm_vrrp_t *vrrp);
+
+// A new router without instances in `*out`.
+//
+// # Safety
+//
+// `out` is NULL or writable.
+int bm_vrrp_router_new(struct bm_vrrp_router_t **out);
+
+// Adds an instance running on `interface`, configured as for `bm_vrrp_new` (JSON or
+// keepalived.conf text); its id (0, 1, ... in the order added) in `*id`. Status 1 with
+// `kind` `invalid_config`, or `duplicate` when another instance runs its VRID on that
+// interface and family and the two cannot be told apart by their unicast peers.
+//
+// # Safety
+//
+// `router` is NULL or a live handle used by this thread only; `config` NULL or
+// NUL-terminated; `id` NULL or writable; `err_json` NULL or writable.
+int bm_vrrp_router_add(struct bm_vrrp_router_t *router,
+                       uint32_t interface,
+                       const char *config,
+                       uint32_t *id,
+                       char **err_json);
+
+// Starts every instance.
+//
+// # Safety
+//
+// `router` is NULL or a live handle used by this thread only.
+int bm_vrrp_router_start(struct bm_vrrp_router_t *router, uint64_t now_ns);
+
+// Stops every instance gracefully (masters resign with priority 0 and drop their VIPs).
+//
+// # Safety
+//
+// `router` is NULL or a live handle used by this thread only.
+int bm_vrrp_router_shutdown(struct bm_vrrp_router_t *router, uint64_t now_ns);
+
+// A received VRRP message (the IP payload) on `interface`, from `src` to `dst` (address
+// text), TTL / hop limit `ttl`. Status 0 with what happened in `*out_json`:
+// `{"outcome": "accepted", "instance": N}`, `{"outcome": "dropped", "instance": N, "reason":
+// ..., "drop": "not_a_peer"|..., "message": "...", "report": null|{"suppressed": N,
+// "suppressed_elsewhere": N}}` (a `report` means the drop deserves a log line; floods get
+// few), `{"outcome": "own", ...}` or `{"outcome": "no_instance", "vrid": N|null}`. Status 1
+// for an address that is no address.
+//
+// # Safety
+//
+// `router` is NULL or a live handle used by this thread only; `src` and `dst` NULL or
+// NUL-terminated; `bytes` points to `len` readable bytes; `out_json` and `err_json` writable.
+int bm_vrrp_router_handle_packet(struct bm_vrrp_router_t *router,
+                                 uint64_t now_ns,
+                                 uint32_t interface,
+                                 const char *src,
+                                 const char *dst,
+                                 uint8_t ttl,
+                                 const uint8_t *bytes,
+                                 size_t len,
+                                 char **out_json,
+                                 char **err_json);
+
+// Runs every instance's timers due at `now_ns`.
+//
+// # Safety
+//
+// `router` is NULL or a live handle used by this thread only.
+int bm_vrrp_router_handle_timeout(struct bm_vrrp_router_t *router, uint64_t now_ns);
+
+// When `bm_vrrp_router_handle_timeout` must next run: status 0 with `*at_ns` set, or status
+// 1 when no timer runs.
+//
+// # Safety
+//
+// `router` is NULL or a live handle used by this thread only; `at_ns` NULL or writable.
+int bm_vrrp_router_poll_timeout(struct bm_vrrp_router_t *router, uint64_t *at_ns);
+
+// The next action of any instance as JSON in `*action_json`, or NULL when there is none: as
+// `bm_vrrp_poll_action`'s, with `"instance": N`. Drain until NULL after every input.
+//
+// # Safety
+//
+// `router` is NULL or a live handle used by this thread only; `action_json` NULL or writable.
+int bm_vrrp_router_poll_action(struct bm_vrrp_router_t *router, char **action_json);
+
+// `interface`'s carrier (`up` non-zero), for the instances running on it: down is FAULT.
+//
+// # Safety
+//
+// `router` is NULL or a live handle used by this thread only.
+int bm_vrrp_router_set_link(struct bm_vrrp_router_t *router,
+                            uint64_t now_ns,
+                            uint32_t interface,
+                            int up);
+
+// A tracked check's result (`passing` non-zero for success), for every instance tracking it.
+// Status 1 when none does.
+//
+// # Safety
+//
+// `router` is NULL or a live handle used by this thread only; `name` NULL or NUL-terminated.
+int bm_vrrp_router_set_check(struct bm_vrrp_router_t *router,
+                             uint64_t now_ns,
+                             const char *name,
+                             int passing);
+
+// Whether instance `instance`'s source address is usable (`bm_vrrp_set_source_usable`).
+// Status 1 for an unknown instance.
+//
+// # Safety
+//
+// `router` is NULL or a live handle used by this thread only.
+int bm_vrrp_router_set_source_usable(struct bm_vrrp_router_t *router,
+                                     uint64_t now_ns,
+                                     uint32_t instance,
+                                     int usable);
+
+// How instance `instance`'s send to `to` went: `error` NULL for sent. Status 1 for an unknown
+// instance or a `to` that is no address.
+//
+// # Safety
+//
+// `router` is NULL or a live handle used by this thread only; `to` and `error` NULL or
+// NUL-terminated.
+int bm_vrrp_router_report_send(struct bm_vrrp_router_t *router,
+                               uint64_t now_ns,
+                               uint32_t instance,
+                               const char *to,
+                               const char *error);
+
+// How instance `instance`'s VIP change went: `report_json` as for `bm_vrrp_report_vips`.
+//
+// # Safety
+//
+// `router` is NULL or a live handle used by this thread only; `report_json` NULL or
+// NUL-terminated; `err_json` NULL or writable.
+int bm_vrrp_router_report_vips(struct bm_vrrp_router_t *router,
+                               uint64_t now_ns,
+                               uint32_t instance,
+                               const char *report_json,
+                               char **err_json);
+
+// Every instance's state, counters, timers and source, and what no instance got, as JSON:
+// `{"instances": [{"instance": N, "interface": N, "state": ..., "stats": {...}, ...}],
+// "unrouted": {"no_instance": N, "too_short": N, "own": N}}`.
+//
+// # Safety
+//
+// `router` is NULL or a live handle used by this thread only; `out_json` and `err_json`
+// writable.
+int bm_vrrp_router_status(struct bm_vrrp_router_t *router,
+                          uint64_t now_ns,
+                          char **out_json,
+                          char **err_json);
+
+// Frees a router. NULL is ignored.
+//
+// # Safety
+//
+// `router` is NULL or a handle from `bm_vrrp_router_new`, freed once and not used afterwards.
+void bm_vrrp_router_free(struct bm_vrrp_router_t *router);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -118,6 +118,32 @@ pub(crate) unsafe fn run(
     status
 }
 
+/// [`run`] for calls whose only output is an error: `err_json` may be NULL (the error is
+/// dropped then), and a successful call writes nothing.
+///
+/// # Safety
+///
+/// `err_json` is NULL or points to a writable `char *` slot.
+pub(crate) unsafe fn run_optional_error(
+    err_json: *mut *mut c_char,
+    f: impl FnOnce() -> Result<String, Failure>,
+) -> c_int {
+    let mut ok: *mut c_char = std::ptr::null_mut();
+    let mut err: *mut c_char = std::ptr::null_mut();
+    // SAFETY: both slots are live locals.
+    let status = unsafe { run(&raw mut ok, &raw mut err, f) };
+    // SAFETY: `ok` and `err` are NULL or made by `run`, each freed or handed over once.
+    unsafe {
+        crate::bm_string_free(ok);
+        if err_json.is_null() {
+            crate::bm_string_free(err);
+        } else {
+            *err_json = err;
+        }
+    }
+    status
+}
+
 fn panic_message(panic: &(dyn Any + Send)) -> String {
     if let Some(s) = panic.downcast_ref::<&str>() {
         (*s).to_string()

@@ -32,6 +32,7 @@ mod ffi;
 mod nmconn;
 mod nodeip;
 mod vrrp;
+mod vrrp_router;
 
 pub use addr::bm_addr_classify;
 pub use dns::{
@@ -41,12 +42,21 @@ pub use nmconn::{bm_nmconn_check, bm_nmconn_render};
 pub use nodeip::{bm_nodeip_check_arg, bm_nodeip_select};
 pub use vrrp::{
     BmVrrp, bm_vrrp_free, bm_vrrp_handle_packet, bm_vrrp_handle_timeout, bm_vrrp_new, bm_vrrp_poll_action,
-    bm_vrrp_poll_timeout, bm_vrrp_set_check, bm_vrrp_set_link, bm_vrrp_shutdown, bm_vrrp_start,
+    bm_vrrp_poll_timeout, bm_vrrp_report_send, bm_vrrp_report_vips, bm_vrrp_set_check, bm_vrrp_set_link,
+    bm_vrrp_set_source_usable, bm_vrrp_shutdown, bm_vrrp_start, bm_vrrp_status,
+};
+pub use vrrp_router::{
+    BmVrrpRouter, bm_vrrp_router_add, bm_vrrp_router_free, bm_vrrp_router_handle_packet, bm_vrrp_router_handle_timeout,
+    bm_vrrp_router_new, bm_vrrp_router_poll_action, bm_vrrp_router_poll_timeout, bm_vrrp_router_report_send,
+    bm_vrrp_router_report_vips, bm_vrrp_router_set_check, bm_vrrp_router_set_link, bm_vrrp_router_set_source_usable,
+    bm_vrrp_router_shutdown, bm_vrrp_router_start, bm_vrrp_router_status,
 };
 
 /// The ABI version: incremented on every incompatible change of a function's signature or of
-/// the meaning of its JSON.
-pub const BM_ABI_VERSION: u32 = 1;
+/// the meaning of its JSON. 2: a VRRP configuration with unicast peers checks the source of
+/// adverts by default (`check_unicast_src`), and a VRRPv2 interval in drop reasons is
+/// `{"v2": SECONDS}`.
+pub const BM_ABI_VERSION: u32 = 2;
 /// Success: `*out_json` holds the result.
 pub const BM_OK: i32 = 0;
 /// The input was rejected: `*err_json` says why.

@@ -6,8 +6,8 @@ use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use bm_vrrp::{Action, Config, Instance};
-use serde_json::json;
+use bm_vrrp::{Action, Config, Instance, VipOp};
+use serde_json::{Value, json};
 
 use crate::ffi::{self, Failure};
 use crate::{BM_INTERNAL, BM_OK, BM_REJECTED};
@@ -49,12 +49,7 @@ pub unsafe extern "C" fn bm_vrrp_new(
     let call = || {
         // SAFETY: `config` is NULL or a NUL-terminated string, by this function's contract.
         let text = unsafe { ffi::input(config, "config") }?;
-        let cfg = if text.trim_start().starts_with('{') && !text.contains("\"keepalived\"") {
-            ffi::request::<Config>(text)?
-        } else {
-            from_keepalived(text)?
-        };
-        built = Some(Instance::new(cfg).map_err(|e| Failure::rejected("invalid_config", e))?);
+        built = Some(instance_from(text)?);
         Ok(String::new())
     };
     let mut ok: *mut c_char = std::ptr::null_mut();
@@ -69,6 +64,61 @@ pub unsafe extern "C" fn bm_vrrp_new(
         unsafe { *out = Box::into_raw(Box::new(BmVrrp { instance })) };
     }
     status
+}
+
+/// An instance from a JSON configuration or keepalived.conf text (see [`bm_vrrp_new`]).
+pub(crate) fn instance_from(text: &str) -> Result<Instance, Failure> {
+    let cfg = if text.trim_start().starts_with('{') && !text.contains("\"keepalived\"") {
+        ffi::request::<Config>(text)?
+    } else {
+        from_keepalived(text)?
+    };
+    Instance::new(cfg).map_err(|e| Failure::rejected("invalid_config", e))
+}
+
+/// An action as JSON: `send` with `bytes_hex`, `add_vips`/`remove_vips` with `vips`,
+/// `announce`, and `transition` with `reason` (a sentence, as in ABI 1) and `cause` (the
+/// typed reason, `{"kind": ...}`).
+pub(crate) fn action_value(action: Action) -> Value {
+    match action {
+        Action::Send { to, bytes, priority } => {
+            let mut hex = String::with_capacity(bytes.len() * 2);
+            for b in &bytes {
+                let _ = write!(hex, "{b:02x}");
+            }
+            json!({ "action": "send", "to": to, "priority": priority, "bytes_hex": hex })
+        }
+        Action::AddVips(vips) => json!({ "action": "add_vips", "vips": vips }),
+        Action::RemoveVips(vips) => json!({ "action": "remove_vips", "vips": vips }),
+        Action::Announce { vips, count } => json!({ "action": "announce", "vips": vips, "count": count }),
+        Action::Transition { from, to, reason, priority } => json!({
+            "action": "transition", "from": from, "to": to, "reason": reason.to_string(), "cause": reason,
+            "priority": priority,
+        }),
+    }
+}
+
+/// A `report_vips` request: `{"op": "add"|"remove", "vips": [...], "error": null|"..."}`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct VipReport {
+    pub(crate) op: VipOp,
+    pub(crate) vips: Vec<IpAddr>,
+    #[serde(default)]
+    pub(crate) error: Option<String>,
+}
+
+/// An instance's counters, timers and sources as JSON (`bm_vrrp_status`).
+pub(crate) fn instance_status(i: &Instance, now: std::time::Duration) -> Value {
+    let timers: Vec<Value> = i
+        .timers()
+        .map(|(t, at)| json!({ "timer": t, "due_in_ns": u64::try_from(at.saturating_sub(now).as_nanos()).unwrap_or(u64::MAX) }))
+        .collect();
+    json!({
+        "state": i.state(), "priority": i.priority(), "source": i.config().primary,
+        "source_usable": i.source_usable(), "link_up": i.link_up(), "stats": i.stats(),
+        "timers": timers, "pending_vip_removal": i.pending_removal(),
+    })
 }
 
 /// `{"keepalived": TEXT, "instance": NAME, "primary": IP}` (instance and primary optional) or
@@ -147,7 +197,8 @@ pub unsafe extern "C" fn bm_vrrp_start(vrrp: *mut BmVrrp, now_ns: u64) -> c_int 
 
 /// A received VRRP message (the IP payload) from `src` to `dst` (IP address text) with TTL /
 /// hop limit `ttl`. Status 0: accepted. Status 1: dropped; `*err_json` (if not NULL) says why,
-/// `{"kind": "dropped", "message": ..., "reason": ...}`.
+/// `{"kind": "dropped", "message": ..., "reason": ..., "drop": "not_a_peer"|"ttl"|...}` (the
+/// drop is counted in `bm_vrrp_status`).
 ///
 /// # Safety
 ///
@@ -184,7 +235,7 @@ pub unsafe extern "C" fn bm_vrrp_handle_packet(
         with(vrrp, |i| {
             let result = addr(src, "src").and_then(|s| addr(dst, "dst").map(|d| (s, d))).and_then(|(s, d)| {
                 i.handle_packet(at(now_ns), s, d, ttl, packet)
-                    .map_err(|drop| Failure::rejected("dropped", &drop).with("reason", &drop))
+                    .map_err(|drop| Failure::rejected("dropped", &drop).with("reason", &drop).with("drop", drop.kind()))
                     .map(|()| String::new())
             });
             let mut ok: *mut c_char = std::ptr::null_mut();
@@ -271,7 +322,9 @@ pub unsafe extern "C" fn bm_vrrp_shutdown(vrrp: *mut BmVrrp, now_ns: u64) -> c_i
 /// there is none: `{"action": "send", "to": IP, "priority": N, "bytes_hex": "..."}`,
 /// `{"action": "add_vips"|"remove_vips", "vips": [...]}`,
 /// `{"action": "announce", "vips": [...], "count": N}`,
-/// `{"action": "transition", "from": S, "to": S, "reason": "...", "priority": N}`.
+/// `{"action": "transition", "from": S, "to": S, "reason": "...", "cause": {"kind": ...},
+/// "priority": N}`. Report how sends and VIP changes went with `bm_vrrp_report_send` and
+/// `bm_vrrp_report_vips`.
 ///
 /// # Safety
 ///
@@ -287,18 +340,7 @@ pub unsafe extern "C" fn bm_vrrp_poll_action(vrrp: *mut BmVrrp, action_json: *mu
     unsafe {
         with(vrrp, |i| {
             let Some(action) = i.poll_action() else { return BM_OK };
-            let value = match action {
-                Action::Send { to, bytes, priority } => {
-                    let mut hex = String::with_capacity(bytes.len() * 2);
-                    for b in &bytes {
-                        let _ = write!(hex, "{b:02x}");
-                    }
-                    json!({ "action": "send", "to": to, "priority": priority, "bytes_hex": hex })
-                }
-                Action::AddVips(vips) => json!({ "action": "add_vips", "vips": vips }),
-                Action::RemoveVips(vips) => json!({ "action": "remove_vips", "vips": vips }),
-                other => serde_json::to_value(&other).unwrap_or_default(),
-            };
+            let value = action_value(action);
             let text = std::ffi::CString::new(value.to_string()).unwrap_or_default();
             *action_json = text.into_raw();
             BM_OK
@@ -327,6 +369,99 @@ pub unsafe extern "C" fn bm_vrrp_poll_timeout(vrrp: *mut BmVrrp, at_ns: *mut u64
             None => BM_REJECTED,
         })
     }
+}
+
+/// Whether the instance's source address can be sent from (present and, for IPv6, not
+/// tentative). While it cannot, the instance stays in FAULT (`usable` 0).
+///
+/// # Safety
+///
+/// `vrrp` is NULL or a live handle used by this thread only.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bm_vrrp_set_source_usable(vrrp: *mut BmVrrp, now_ns: u64, usable: c_int) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe {
+        with(vrrp, |i| {
+            i.set_source_usable(at(now_ns), usable != 0);
+            BM_OK
+        })
+    }
+}
+
+/// How a `send` action went: `error` NULL for sent, else what failed (persistent failures put
+/// a master in FAULT). Status 1 for a `to` that is no address.
+///
+/// # Safety
+///
+/// `vrrp` is NULL or a live handle used by this thread only; `to` NULL or NUL-terminated;
+/// `error` NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bm_vrrp_report_send(
+    vrrp: *mut BmVrrp,
+    now_ns: u64,
+    to: *const c_char,
+    error: *const c_char,
+) -> c_int {
+    // SAFETY: NULL or NUL-terminated by the contract.
+    let Ok(to) = (unsafe { ffi::input(to, "to") })
+        .and_then(|t| bm_addr::parse_addr(t).map_err(|e| Failure::rejected("invalid_address", e)))
+    else {
+        return BM_REJECTED;
+    };
+    // SAFETY: NULL or NUL-terminated by the contract; NULL means success.
+    let error = if error.is_null() { None } else { unsafe { ffi::input(error, "error") }.ok() };
+    // SAFETY: forwarded contract.
+    unsafe {
+        with(vrrp, |i| {
+            i.report_send(at(now_ns), to, error.map_or(Ok(()), Err));
+            BM_OK
+        })
+    }
+}
+
+/// How an `add_vips` or `remove_vips` action went: `report_json` is `{"op": "add"|"remove",
+/// "vips": [...], "error": null|"..."}`. A failure is retried (the action comes again later).
+///
+/// # Safety
+///
+/// `vrrp` is NULL or a live handle used by this thread only; `report_json` NULL or
+/// NUL-terminated; `err_json` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bm_vrrp_report_vips(
+    vrrp: *mut BmVrrp,
+    now_ns: u64,
+    report_json: *const c_char,
+    err_json: *mut *mut c_char,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe {
+        with(vrrp, |i| {
+            let call = || {
+                let r: VipReport = ffi::request(ffi::input(report_json, "report")?)?;
+                i.report_vips(at(now_ns), r.op, &r.vips, r.error.as_deref().map_or(Ok(()), Err));
+                Ok(String::new())
+            };
+            ffi::run_optional_error(err_json, call)
+        })
+    }
+}
+
+/// The instance's state, counters (drops by reason, sends and their failures, VIP failures),
+/// running timers and source address as JSON in `*out_json`.
+///
+/// # Safety
+///
+/// `vrrp` is NULL or a live handle used by this thread only; `out_json` and `err_json` NULL
+/// or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bm_vrrp_status(
+    vrrp: *mut BmVrrp,
+    now_ns: u64,
+    out_json: *mut *mut c_char,
+    err_json: *mut *mut c_char,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { with(vrrp, |i| ffi::run(out_json, err_json, || ffi::to_json(&instance_status(i, at(now_ns))))) }
 }
 
 /// Frees a router. NULL is ignored.

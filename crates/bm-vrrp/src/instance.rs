@@ -6,199 +6,19 @@
 //! instance can be simulated for hours in microseconds.
 
 use std::collections::VecDeque;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::packet::{self, Advert, Drop, RxCheck, V3Ipv4Checksum, Version};
-use crate::track::{self, Check, CheckConfig};
-
-/// IPv4 VRRP multicast group.
-pub const GROUP_V4: IpAddr = IpAddr::V4(Ipv4Addr::new(224, 0, 0, 18));
-/// IPv6 VRRP multicast group.
-pub const GROUP_V6: IpAddr = IpAddr::V6(Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12));
-
-/// One virtual router's configuration. In JSON, durations are seconds (fractions allowed, as
-/// keepalived's `advert_int`), and every field but `vrid`, `priority`, `vips` and `primary`
-/// has keepalived's default.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Config {
-    /// Virtual router id, 1..=255.
-    pub vrid: u8,
-    /// Protocol version (default: 2 for IPv4, 3 for IPv6, as keepalived).
-    #[serde(default)]
-    pub version: Option<Version>,
-    /// Base priority: 255 for the address owner, 1..=254 otherwise.
-    pub priority: u8,
-    /// Advertisement interval (v3: a multiple of 10 ms up to 40.95 s; v2: whole seconds).
-    #[serde(default = "one_second", with = "seconds")]
-    pub advert_interval: Duration,
-    /// The virtual addresses (one family), as added to the interface.
-    pub vips: Vec<IpAddr>,
-    /// This router's primary address on the link: the adverts' source and the tiebreak.
-    pub primary: IpAddr,
-    /// Unicast peers; empty for multicast.
-    #[serde(default)]
-    pub unicast_peers: Vec<IpAddr>,
-    /// Preempt a lower-priority master (keepalived's `nopreempt` is false).
-    #[serde(default = "yes")]
-    pub preempt: bool,
-    /// keepalived's `preempt_delay`: after startup, lower-priority masters are accepted this long.
-    #[serde(default, with = "seconds")]
-    pub preempt_delay: Duration,
-    /// v2 PASS authentication (8 bytes, zero-padded).
-    #[serde(default)]
-    pub auth: Option<[u8; 8]>,
-    /// Drop adverts whose address list differs from ours (keepalived does).
-    #[serde(default = "yes")]
-    pub check_vips: bool,
-    /// Adverts missed before a backup takes over (keepalived's `down_timer_adverts`, RFC: 3).
-    #[serde(default = "three")]
-    pub down_timer_adverts: u32,
-    /// Gratuitous ARPs / unsolicited NAs per burst (keepalived's `garp_master_repeat`).
-    #[serde(default = "five")]
-    pub garp_repeat: u32,
-    /// Delay of the second burst after becoming master (`garp_master_delay`; 0: none).
-    #[serde(default = "five_seconds", with = "seconds")]
-    pub garp_delay: Duration,
-    /// Periodic refresh while master (`garp_master_refresh`; OpenShift uses 60 s; 0: none).
-    #[serde(default, with = "seconds")]
-    pub garp_refresh: Duration,
-    /// Gratuitous ARPs / unsolicited NAs sent when, as master, we hear a lower-priority advert
-    /// (keepalived's `garp_lower_prio_repeat`; `None`: `garp_repeat`, keepalived's default; 0:
-    /// none). Another master existed, so clients may have learned its MAC for the VIPs: after
-    /// two backups time out together, the loser's announcement can arrive last and keep
-    /// clients on a router that no longer holds the VIP until the next burst.
-    #[serde(default)]
-    pub garp_lower_prio_repeat: Option<u32>,
-    /// Delay of a second such burst (`garp_lower_prio_delay`; `None`: `garp_delay`; 0: none).
-    #[serde(default, with = "optional_seconds")]
-    pub garp_lower_prio_delay: Option<Duration>,
-    /// Send one advert when yielding to a higher-priority master (keepalived's
-    /// `higher_prio_send_advert`), so that it hears a lower priority and announces the VIPs
-    /// again. On by default in bmnet, off in keepalived: without it, after a split brain heals
-    /// clients can stay on the yielding router's MAC until the next periodic refresh (60 s in
-    /// OpenShift's configuration, never by keepalived's default; keepalived#166).
-    #[serde(default = "yes")]
-    pub higher_prio_send_advert: bool,
-    /// Tracked checks.
-    #[serde(default)]
-    pub checks: Vec<CheckConfig>,
-}
-
-fn one_second() -> Duration {
-    Duration::from_secs(1)
-}
-fn five_seconds() -> Duration {
-    Duration::from_secs(5)
-}
-fn yes() -> bool {
-    true
-}
-fn three() -> u32 {
-    3
-}
-fn five() -> u32 {
-    5
-}
-
-/// Durations as (fractional) seconds on the wire.
-mod seconds {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub(super) fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_f64(d.as_secs_f64())
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        let secs = f64::deserialize(d)?;
-        Duration::try_from_secs_f64(secs).map_err(serde::de::Error::custom)
-    }
-}
-
-/// Optional durations as (fractional) seconds on the wire.
-mod optional_seconds {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub(super) fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
-        match d {
-            Some(d) => s.serialize_some(&d.as_secs_f64()),
-            None => s.serialize_none(),
-        }
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-        Option::<f64>::deserialize(d)?
-            .map(|secs| Duration::try_from_secs_f64(secs).map_err(serde::de::Error::custom))
-            .transpose()
-    }
-}
-
-impl Config {
-    /// keepalived's defaults for one instance.
-    pub fn new(vrid: u8, priority: u8, primary: IpAddr, vips: Vec<IpAddr>) -> Config {
-        Config {
-            vrid,
-            version: None,
-            priority,
-            advert_interval: Duration::from_secs(1),
-            vips,
-            primary,
-            unicast_peers: Vec::new(),
-            preempt: true,
-            preempt_delay: Duration::ZERO,
-            auth: None,
-            check_vips: true,
-            down_timer_adverts: 3,
-            garp_repeat: 5,
-            garp_delay: Duration::from_secs(5),
-            garp_refresh: Duration::ZERO,
-            garp_lower_prio_repeat: None,
-            garp_lower_prio_delay: None,
-            higher_prio_send_advert: true,
-            checks: Vec::new(),
-        }
-    }
-
-    /// The version in effect: as configured, else 2 for IPv4 and 3 for IPv6 (keepalived).
-    pub fn version(&self) -> Version {
-        self.version.unwrap_or(if self.primary.is_ipv6() { Version::V3 } else { Version::V2 })
-    }
-
-    fn interval_cs(&self) -> u16 {
-        (self.advert_interval.as_millis() / 10).clamp(1, 4095) as u16
-    }
-}
-
-/// Why a configuration is refused.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum ConfigError {
-    /// VRID 0.
-    #[error("virtual_router_id must be 1 to 255")]
-    Vrid,
-    /// Priority 0 is only ever sent, never configured.
-    #[error("priority must be 1 to 255")]
-    Priority,
-    /// No VIP, or VIPs of another family than the primary address.
-    #[error("VIPs must be of the primary address's family, and at least one")]
-    Vips,
-    /// v2 over IPv6, or an interval the version cannot carry.
-    #[error("{0}")]
-    Version(&'static str),
-    /// A check with a weight outside -253..=253.
-    #[error("check {0}: weight must be -253 to 253")]
-    Weight(String),
-    /// A reload that would make this another virtual router.
-    #[error("a reload cannot change the virtual router id or the address family")]
-    Identity,
-}
+use crate::config::{Config, ConfigError};
+use crate::interval::AdvertInterval;
+use crate::packet::{self, Advert, DropReason, RxCheck, V3Ipv4Checksum, Version};
+use crate::peer;
+use crate::reason::Reason;
+use crate::stats::Stats;
+use crate::timer::{Timer, TimerTable};
+use crate::track::{self, Check};
 
 /// The states (RFC 5798 §6.4 plus keepalived's FAULT).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -210,7 +30,8 @@ pub enum State {
     Backup,
     /// Holding the VIPs and advertising.
     Master,
-    /// Link down or a weight-0 check failing: neither advertising nor taking over.
+    /// Link down, source address unusable, a weight-0 check failing, or sends failing:
+    /// neither advertising nor taking over.
     Fault,
 }
 
@@ -218,7 +39,8 @@ pub enum State {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum Action {
-    /// Send this VRRP message (IP protocol 112, TTL/hop limit 255) from the primary address.
+    /// Send this VRRP message (IP protocol 112, TTL/hop limit 255) from the primary address;
+    /// then say how it went ([`Instance::report_send`]).
     Send {
         /// The multicast group or a unicast peer.
         to: IpAddr,
@@ -227,9 +49,9 @@ pub enum Action {
         /// The priority it carries (0 when resigning).
         priority: u8,
     },
-    /// Add the VIPs to the interface.
+    /// Add the VIPs to the interface; then say how it went ([`Instance::report_vips`]).
     AddVips(Vec<IpAddr>),
-    /// Remove the VIPs from the interface.
+    /// Remove the VIPs from the interface; then say how it went ([`Instance::report_vips`]).
     RemoveVips(Vec<IpAddr>),
     /// Announce the VIPs: `count` gratuitous ARPs (IPv4) or unsolicited NAs (IPv6) each.
     Announce {
@@ -245,90 +67,132 @@ pub enum Action {
         /// To.
         to: State,
         /// Why.
-        reason: String,
+        reason: Reason,
         /// The effective priority now.
         priority: u8,
     },
 }
 
+/// Which VIP action a report is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VipOp {
+    /// [`Action::AddVips`].
+    Add,
+    /// [`Action::RemoveVips`].
+    Remove,
+}
+
+/// The longest a failed VIP change waits for its next try.
+const VIP_RETRY_MAX: Duration = Duration::from_secs(32);
+/// The longest FAULT for failing sends lasts before listening again.
+const SEND_RETRY_MAX: Duration = Duration::from_secs(64);
+
 /// One virtual router.
+///
+/// # Driving it
+///
+/// Inputs are method calls that take `now` (a monotonic time since any epoch, never going
+/// backwards): [`start`](Instance::start), [`handle_packet`](Instance::handle_packet),
+/// [`handle_timeout`](Instance::handle_timeout), [`set_check`](Instance::set_check),
+/// [`set_link`](Instance::set_link), [`set_source_usable`](Instance::set_source_usable),
+/// [`report_send`](Instance::report_send), [`report_vips`](Instance::report_vips),
+/// [`reconfigure`](Instance::reconfigure), [`shutdown`](Instance::shutdown). Outputs are
+/// [`Action`]s. The drain rule: after every input, call [`poll_action`](Instance::poll_action)
+/// until it returns `None` and carry out each action (reporting sends and VIP changes back),
+/// then sleep until [`poll_timeout`](Instance::poll_timeout) or the next packet or event,
+/// whichever comes first, and call `handle_timeout` when the time has come. Getters
+/// ([`state`](Instance::state), [`stats`](Instance::stats), [`timers`](Instance::timers), ...)
+/// never change anything. No method panics.
+///
+/// ```
+/// use std::net::IpAddr;
+/// use std::time::Duration;
+/// use bm_vrrp::{Action, Config, Instance, State, VipOp};
+///
+/// let vip: IpAddr = "192.168.111.5".parse().unwrap();
+/// let mut r = Instance::new(Config::new(51, 40, "192.168.111.21".parse().unwrap(), vec![vip])).unwrap();
+/// let mut now = Duration::ZERO;
+/// let mut sent = 0;
+/// r.start(now);
+/// // A virtual clock: each round drains the actions, then jumps to the next deadline.
+/// for _ in 0..10 {
+///     while let Some(action) = r.poll_action() {
+///         match action {
+///             Action::Send { to, bytes, .. } => {
+///                 sent += 1; // socket.send_to(&bytes, to) in a daemon
+///                 r.report_send(now, to, Ok(()));
+///             }
+///             Action::AddVips(vips) => r.report_vips(now, VipOp::Add, &vips, Ok(())),
+///             Action::RemoveVips(vips) => r.report_vips(now, VipOp::Remove, &vips, Ok(())),
+///             Action::Announce { .. } | Action::Transition { .. } => {}
+///         }
+///     }
+///     let Some(next) = r.poll_timeout() else { break };
+///     now = next; // a daemon sleeps in poll(2) until then, or until a packet arrives
+///     r.handle_timeout(now);
+/// }
+/// // Nobody else advertised: it took over after Master_Down_Interval and advertises each second.
+/// assert_eq!(r.state(), State::Master);
+/// assert!(sent >= 5);
+/// ```
 #[derive(Clone, Debug)]
 pub struct Instance {
     config: Config,
+    /// The configured interval, validated.
+    interval: AdvertInterval,
     checks: Vec<Check>,
     link_up: bool,
+    source_usable: bool,
+    /// Why we are in FAULT for failing sends, while we are.
+    send_fault: Option<Reason>,
+    /// FAULTs for failing sends since the last send that worked: the retry backs off.
+    send_faults: u32,
     state: State,
     priority: u8,
     /// v3: learned from the master (RFC 5798 §6.4.2); our own interval while master.
-    master_adver_interval: Duration,
-    master_down_at: Option<Duration>,
-    adver_at: Option<Duration>,
-    garp_at: Option<Duration>,
-    /// The second burst after a lower-priority advert (`garp_lower_prio_delay`).
-    lower_prio_garp_at: Option<Duration>,
-    /// One advert interval after a lower-priority advert: the other master has heard our
-    /// reassertion and yielded by then, so its announcements can no longer race ours.
-    settle_garp_at: Option<Duration>,
-    /// Lower-priority masters are accepted until then (preempt_delay).
-    preempt_after: Duration,
+    master_adver_interval: AdvertInterval,
+    /// The master that resigned (priority 0), while we wait Skew_Time to take over.
+    resigned_by: Option<IpAddr>,
+    timers: TimerTable,
+    /// VIPs whose removal failed, tried again at [`Timer::VipRetry`].
+    pending_removal: Vec<IpAddr>,
+    /// VIPs whose addition failed, tried again at [`Timer::VipRetry`] while master.
+    pending_add: Vec<IpAddr>,
+    /// Failed VIP changes since the last one that worked: the retry backs off.
+    vip_failures: u32,
+    stats: Stats,
     actions: VecDeque<Action>,
     buf: Vec<u8>,
 }
 
 impl Instance {
-    /// A stopped instance (state Initialize); [`Instance::start`] starts it.
+    /// A stopped instance (state Initialize); [`Instance::start`] starts it. The configuration
+    /// is validated here, once ([`Config::validate`]).
     pub fn new(config: Config) -> Result<Instance, ConfigError> {
-        if config.vrid == 0 {
-            return Err(ConfigError::Vrid);
-        }
-        if config.priority == 0 {
-            return Err(ConfigError::Priority);
-        }
-        if config.vips.is_empty() || config.vips.iter().any(|v| v.is_ipv4() != config.primary.is_ipv4()) {
-            return Err(ConfigError::Vips);
-        }
-        if config.version() == Version::V2 && config.primary.is_ipv6() {
-            return Err(ConfigError::Version("VRRPv2 is IPv4 only"));
-        }
-        if config.version() == Version::V2 && config.advert_interval.subsec_nanos() != 0 {
-            return Err(ConfigError::Version("a VRRPv2 advert_int is whole seconds"));
-        }
-        if config.version() == Version::V3
-            && !(Duration::from_millis(10)..=Duration::from_millis(40950)).contains(&config.advert_interval)
-        {
-            return Err(ConfigError::Version("a VRRPv3 advert_int is 0.01 to 40.95 seconds"));
-        }
-        if let Some(c) = config.checks.iter().find(|c| !(-253..=253).contains(&c.weight)) {
-            return Err(ConfigError::Weight(c.name.clone()));
-        }
+        let interval = config.validate()?;
         let checks: Vec<Check> = config.checks.iter().cloned().map(Check::new).collect();
         let priority = track::effective_priority(config.priority, &checks);
         Ok(Instance {
-            master_adver_interval: config.advert_interval,
+            master_adver_interval: interval,
+            interval,
             config,
             checks,
             link_up: true,
+            source_usable: true,
+            send_fault: None,
+            send_faults: 0,
             state: State::Initialize,
             priority,
-            master_down_at: None,
-            adver_at: None,
-            garp_at: None,
-            lower_prio_garp_at: None,
-            settle_garp_at: None,
-            preempt_after: Duration::ZERO,
+            resigned_by: None,
+            timers: TimerTable::default(),
+            pending_removal: Vec::new(),
+            pending_add: Vec::new(),
+            vip_failures: 0,
+            stats: Stats::default(),
             actions: VecDeque::new(),
-            buf: Vec::with_capacity(64),
+            buf: Vec::new(),
         })
-    }
-
-    /// The state.
-    pub fn state(&self) -> State {
-        self.state
-    }
-
-    /// The effective priority (base and checks).
-    pub fn priority(&self) -> u8 {
-        self.priority
     }
 
     /// The configuration.
@@ -336,36 +200,81 @@ impl Instance {
         &self.config
     }
 
-    /// Skew_Time: `(256 - priority) * interval / 256`, in nanoseconds (keepalived's precision).
+    /// The configured advertisement interval, as validated.
+    pub fn interval(&self) -> AdvertInterval {
+        self.interval
+    }
+
+    /// The current state.
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// The effective priority (base priority adjusted by the tracked checks).
+    pub fn priority(&self) -> u8 {
+        self.priority
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// The running timers and their deadlines.
+    pub fn timers(&self) -> impl Iterator<Item = (Timer, Duration)> + '_ {
+        self.timers.running()
+    }
+
+    /// Whether the link is up, as last reported.
+    pub fn link_up(&self) -> bool {
+        self.link_up
+    }
+
+    /// Whether the source address is usable, as last reported.
+    pub fn source_usable(&self) -> bool {
+        self.source_usable
+    }
+
+    /// VIPs whose removal failed and is being retried.
+    pub fn pending_removal(&self) -> &[IpAddr] {
+        &self.pending_removal
+    }
+
+    /// Skew_Time: v3 `(256 - priority) * Master_Adver_Interval / 256`, v2 `(256 - priority) /
+    /// 256` seconds, both exact to the nanosecond (keepalived computes it in microseconds).
     pub fn skew_time(&self) -> Duration {
-        let unit = match self.config.version() {
-            Version::V3 => self.master_adver_interval,
-            Version::V2 => Duration::from_secs(1),
+        let unit = match self.interval {
+            AdvertInterval::V3(_) => self.master_adver_interval.duration(),
+            AdvertInterval::V2(_) => Duration::from_secs(1),
         };
         unit * (256 - u32::from(self.priority)) / 256
     }
 
     /// Master_Down_Interval: `down_timer_adverts * interval + Skew_Time`.
     pub fn master_down_interval(&self) -> Duration {
-        let interval = match self.config.version() {
-            Version::V3 => self.master_adver_interval,
-            Version::V2 => self.config.advert_interval,
+        let interval = match self.interval {
+            AdvertInterval::V3(_) => self.master_adver_interval.duration(),
+            AdvertInterval::V2(_) => self.interval.duration(),
         };
         interval * self.config.down_timer_adverts.max(1) + self.skew_time()
     }
 
-    /// Startup (RFC 5798 §6.4.1): the owner becomes master at once, everyone else backup.
+    /// Startup (RFC 5798 §6.4.1): the owner becomes master at once, everyone else backup;
+    /// FAULT if the link is down, the source address unusable or a weight-0 check failing.
     pub fn start(&mut self, now: Duration) {
         if self.state != State::Initialize {
             return;
         }
-        self.preempt_after = now + self.config.preempt_delay;
-        if !self.link_up || track::faulted(&self.checks) {
-            self.transition(State::Fault, "started while faulted".into());
+        self.send_fault = None;
+        if !self.config.preempt_delay.is_zero() {
+            self.timers.set(Timer::PreemptDelay, now + self.config.preempt_delay);
+        }
+        if let Some(cause) = self.fault_cause() {
+            self.transition(State::Fault, cause);
         } else if self.priority == 255 {
-            self.become_master(now, "address owner (priority 255)".into());
+            self.become_master(now, Reason::Owner);
         } else {
-            self.become_backup(now, "startup".into());
+            self.become_backup(now, Reason::Startup);
         }
     }
 
@@ -373,7 +282,8 @@ impl Instance {
     /// (SIGHUP) does: peers, priority, interval, preemption, announcements, checks and VIPs
     /// change in place. A check that keeps its name keeps its verdict; a master adds and
     /// announces new VIPs and removes dropped ones. The virtual router id and the address
-    /// family cannot change: that is another router ([`ConfigError::Identity`]).
+    /// family cannot change: that is another router ([`ConfigError::Identity`]). A refused
+    /// configuration changes nothing.
     pub fn reconfigure(&mut self, now: Duration, config: Config) -> Result<(), ConfigError> {
         if config.vrid != self.config.vrid || config.primary.is_ipv4() != self.config.primary.is_ipv4() {
             return Err(ConfigError::Identity);
@@ -386,6 +296,7 @@ impl Instance {
             }
         }
         let old = std::mem::replace(&mut self.config, fresh.config);
+        self.interval = fresh.interval;
         self.checks = checks;
         if self.state == State::Master {
             let dropped: Vec<IpAddr> = old.vips.iter().filter(|v| !self.config.vips.contains(v)).copied().collect();
@@ -398,30 +309,32 @@ impl Instance {
                 self.actions.push_back(Action::Announce { vips: added, count: self.config.garp_repeat });
             }
             // A master advertises its own interval, from the next advert on.
-            self.master_adver_interval = self.config.advert_interval;
-            self.adver_at = self.adver_at.map(|t| t.min(now + self.config.advert_interval));
+            self.master_adver_interval = self.interval;
+            let next = now + self.interval.duration();
+            self.timers.set(Timer::Advert, self.timers.get(Timer::Advert).map_or(next, |t| t.min(next)));
+        } else if self.master_adver_interval.version() != self.interval.version() {
+            self.master_adver_interval = self.interval;
         }
-        self.reassess(now, "configuration reloaded".into());
+        self.reassess(now, Reason::Reload);
         Ok(())
     }
 
     /// Stops gracefully: a master resigns with priority 0 so that a backup takes over after
-    /// Skew_Time, and drops the VIPs.
+    /// Skew_Time, and drops the VIPs. A VIP removal that fails is still retried while the
+    /// caller keeps calling [`Instance::handle_timeout`].
     pub fn shutdown(&mut self, _now: Duration) {
         if self.state == State::Master {
             self.send_adverts(0);
             self.actions.push_back(Action::RemoveVips(self.config.vips.clone()));
         }
-        self.master_down_at = None;
-        self.adver_at = None;
-        self.garp_at = None;
-        self.lower_prio_garp_at = None;
-        self.settle_garp_at = None;
-        self.transition(State::Initialize, "shutdown".into());
+        self.transition(State::Initialize, Reason::Shutdown);
     }
 
     /// A received VRRP message (the IP payload) from `src` to `dst` with TTL / hop limit `ttl`.
-    /// Returns why it was dropped, if it was.
+    /// Returns why it was dropped, if it was; every drop is counted in [`Instance::stats`]
+    /// under its [`DropKind`](crate::DropKind). The sender is checked first (unicast peers and
+    /// their TTL ranges, unicast against multicast; see [`Config::check_unicast_src`]), then
+    /// the packet ([`decode`](crate::decode)).
     pub fn handle_packet(
         &mut self,
         now: Duration,
@@ -429,59 +342,72 @@ impl Instance {
         dst: IpAddr,
         ttl: u8,
         bytes: &[u8],
-    ) -> Result<(), Drop> {
-        let unicast = !self.config.unicast_peers.is_empty();
+    ) -> Result<(), DropReason> {
+        match self.check_packet(src, dst, ttl, bytes) {
+            Ok(advert) => {
+                self.stats.adverts_accepted += 1;
+                self.handle_advert(now, src, &advert);
+                Ok(())
+            }
+            Err(drop) => {
+                self.stats.drops.count(drop.kind());
+                Err(drop)
+            }
+        }
+    }
+
+    fn check_packet(&self, src: IpAddr, dst: IpAddr, ttl: u8, bytes: &[u8]) -> Result<Advert, DropReason> {
+        let peers = &self.config.unicast_peers;
+        peer::check_sender(peers, self.config.checks_unicast_src(), src, dst, ttl)?;
         let check = RxCheck {
-            version: self.config.version(),
+            interval: self.interval,
             vrid: self.config.vrid,
-            check_ttl: !unicast,
+            // keepalived skips the TTL of 255 in unicast mode: a peer's range replaces it.
+            check_ttl: peers.is_empty(),
             auth: self.config.auth,
-            interval_cs: self.config.interval_cs(),
             vips: self.config.check_vips.then_some(self.config.vips.as_slice()),
         };
-        let (advert, _form) = packet::decode(bytes, src, dst, ttl, &check)?;
-        self.handle_advert(now, src, &advert);
-        Ok(())
+        packet::decode(bytes, src, dst, ttl, &check).map(|(advert, _form)| advert)
     }
 
     fn handle_advert(&mut self, now: Duration, src: IpAddr, advert: &Advert) {
         let theirs = advert.priority;
-        let interval = Duration::from_millis(u64::from(advert.interval_cs) * 10);
         match self.state {
             State::Initialize | State::Fault => {}
             State::Backup => {
                 if theirs == 0 {
                     // The master resigns: take over after Skew_Time (RFC 5798 §6.4.2).
-                    self.master_down_at = Some(now + self.skew_time());
-                } else if !self.config.preempt || now < self.preempt_after || theirs >= self.priority {
-                    if self.config.version() == Version::V3 {
-                        self.master_adver_interval = interval;
+                    self.resigned_by = Some(src);
+                    self.timers.set(Timer::MasterDown, now + self.skew_time());
+                } else if !self.config.preempt || !self.may_preempt(now) || theirs >= self.priority {
+                    self.resigned_by = None;
+                    if self.interval.version() == Version::V3 {
+                        self.master_adver_interval = advert.interval;
                     }
-                    self.master_down_at = Some(now + self.master_down_interval());
+                    self.timers.set(Timer::MasterDown, now + self.master_down_interval());
                 }
                 // Otherwise a lower-priority master is ignored: the timer runs out and we preempt.
             }
             State::Master => {
+                let higher_address = theirs == self.priority && addr_bits(src) > addr_bits(self.config.primary);
                 if theirs == 0 {
                     self.send_adverts(self.priority);
-                    self.adver_at = Some(now + self.config.advert_interval);
-                } else if theirs > self.priority
-                    || (theirs == self.priority && addr_bits(src) > addr_bits(self.config.primary))
-                {
+                    self.timers.set(Timer::Advert, now + self.interval.duration());
+                } else if theirs > self.priority || higher_address {
                     if self.config.higher_prio_send_advert {
                         self.send_adverts(self.priority);
                     }
-                    if self.config.version() == Version::V3 {
-                        self.master_adver_interval = interval;
-                    }
                     self.actions.push_back(Action::RemoveVips(self.config.vips.clone()));
-                    self.adver_at = None;
-                    self.garp_at = None;
-                    self.lower_prio_garp_at = None;
-                    self.settle_garp_at = None;
-                    let reason = format!("advert from {src} with priority {theirs}, ours {}", self.priority);
+                    let reason = if higher_address {
+                        Reason::HigherAddressAdvert { from: src, priority: theirs }
+                    } else {
+                        Reason::HigherPriorityAdvert { from: src, priority: theirs, ours: self.priority }
+                    };
                     self.transition(State::Backup, reason);
-                    self.master_down_at = Some(now + self.master_down_interval());
+                    if self.interval.version() == Version::V3 {
+                        self.master_adver_interval = advert.interval;
+                    }
+                    self.timers.set(Timer::MasterDown, now + self.master_down_interval());
                 } else {
                     // RFC 9568 (and keepalived): reassert at once against a lower-priority master,
                     // and win back the clients it may have announced the VIPs to (keepalived:
@@ -490,58 +416,68 @@ impl Instance {
                     // ours; bmnet announces once more an advert interval later, when the loser
                     // has heard us and stopped, rather than leave clients on it for 5 s.
                     self.send_adverts(self.priority);
-                    self.adver_at = Some(now + self.config.advert_interval);
+                    self.timers.set(Timer::Advert, now + self.interval.duration());
                     let count = self.lower_prio_garp_count();
                     if count > 0 {
                         self.actions.push_back(Action::Announce { vips: self.config.vips.clone(), count });
                         let delay = self.config.garp_lower_prio_delay.unwrap_or(self.config.garp_delay);
-                        self.lower_prio_garp_at = (!delay.is_zero()).then(|| now + delay);
-                        self.settle_garp_at = self.settle_garp_at.or(Some(now + self.config.advert_interval));
+                        match delay.is_zero() {
+                            true => self.timers.stop(Timer::GarpLowerPrio),
+                            false => self.timers.set(Timer::GarpLowerPrio, now + delay),
+                        }
+                        if self.timers.get(Timer::GarpSettle).is_none() {
+                            self.timers.set(Timer::GarpSettle, now + self.interval.duration());
+                        }
                     }
                 }
             }
         }
     }
 
-    /// Runs the timers due at `now`.
+    /// Whether `preempt_delay` has passed.
+    fn may_preempt(&self, now: Duration) -> bool {
+        self.timers.get(Timer::PreemptDelay).is_none_or(|t| now >= t)
+    }
+
+    /// Runs the timers due at `now`. Every timer due is taken, whatever the state, so that
+    /// [`Instance::poll_timeout`] is later than `now` afterwards.
     pub fn handle_timeout(&mut self, now: Duration) {
-        match self.state {
-            State::Backup => {
-                if self.master_down_at.is_some_and(|t| t <= now) {
-                    self.become_master(now, "master down interval expired".into());
-                }
+        // Nothing to do but no longer delay preemption.
+        self.timers.take_expired(Timer::PreemptDelay, now);
+        if self.timers.take_expired(Timer::VipRetry, now) {
+            self.retry_vips();
+        }
+        if self.timers.take_expired(Timer::SendRetry, now) && self.send_fault.take().is_some() {
+            self.reassess(now, Reason::SendRetry);
+        }
+        if self.timers.take_expired(Timer::MasterDown, now) && self.state == State::Backup {
+            let reason = match self.resigned_by.take() {
+                Some(from) => Reason::MasterResigned { from },
+                None => Reason::MasterDownExpired,
+            };
+            self.become_master(now, reason);
+        }
+        if self.timers.take_expired(Timer::Advert, now) && self.state == State::Master {
+            self.send_adverts(self.priority);
+            self.timers.set(Timer::Advert, now + self.interval.duration());
+        }
+        if self.timers.take_expired(Timer::GarpRepeat, now) && self.state == State::Master {
+            self.actions.push_back(Action::Announce { vips: self.config.vips.clone(), count: self.config.garp_repeat });
+            if !self.config.garp_refresh.is_zero() {
+                self.timers.set(Timer::GarpRepeat, now + self.config.garp_refresh);
             }
-            State::Master => {
-                if self.adver_at.is_some_and(|t| t <= now) {
-                    self.send_adverts(self.priority);
-                    self.adver_at = Some(now + self.config.advert_interval);
-                }
-                if self.garp_at.is_some_and(|t| t <= now) {
-                    self.actions
-                        .push_back(Action::Announce { vips: self.config.vips.clone(), count: self.config.garp_repeat });
-                    self.garp_at = (!self.config.garp_refresh.is_zero()).then(|| now + self.config.garp_refresh);
-                }
+        }
+        for timer in [Timer::GarpLowerPrio, Timer::GarpSettle] {
+            if self.timers.take_expired(timer, now) && self.state == State::Master {
                 let count = self.lower_prio_garp_count();
-                for at in [&mut self.lower_prio_garp_at, &mut self.settle_garp_at] {
-                    if at.is_some_and(|t| t <= now) {
-                        *at = None;
-                        self.actions.push_back(Action::Announce { vips: self.config.vips.clone(), count });
-                    }
-                }
+                self.actions.push_back(Action::Announce { vips: self.config.vips.clone(), count });
             }
-            State::Initialize | State::Fault => {}
         }
     }
 
     /// The next time [`Instance::handle_timeout`] must run, if any.
     pub fn poll_timeout(&self) -> Option<Duration> {
-        match self.state {
-            State::Backup => self.master_down_at,
-            State::Master => {
-                [self.adver_at, self.garp_at, self.lower_prio_garp_at, self.settle_garp_at].into_iter().flatten().min()
-            }
-            State::Initialize | State::Fault => None,
-        }
+        self.timers.next_timeout()
     }
 
     /// The next action, if any.
@@ -553,67 +489,172 @@ impl Instance {
     pub fn set_check(&mut self, now: Duration, name: &str, passing: bool) -> bool {
         let Some(check) = self.checks.iter_mut().find(|c| c.config.name == name) else { return false };
         if check.report(passing) {
-            self.reassess(now, format!("check {name} {}", if passing { "passing" } else { "failing" }));
+            let name = name.to_string();
+            let reason = if passing { Reason::CheckPassing { name } } else { Reason::CheckFailing { name } };
+            self.reassess(now, reason);
         }
         true
     }
 
-    /// The link's carrier.
+    /// The link's carrier. A link coming back also ends a FAULT for failing sends.
     pub fn set_link(&mut self, now: Duration, up: bool) {
         if self.link_up != up {
             self.link_up = up;
-            self.reassess(now, format!("link {}", if up { "up" } else { "down" }));
+            if up {
+                self.end_send_fault();
+            }
+            self.reassess(now, if up { Reason::LinkUp } else { Reason::LinkDown });
         }
     }
 
-    /// After a check or the link changed: FAULT in or out, and the new priority.
-    fn reassess(&mut self, now: Duration, reason: String) {
+    /// Whether the primary (source) address can be sent from: present and, for IPv6, not
+    /// tentative or failed DAD (RFC 4862 §5.4). While it cannot, the instance stays in FAULT,
+    /// so that it never becomes a master whose adverts nobody hears: after a link comes back,
+    /// IPv6 runs DAD on the link-local address again for 1–2 s, and every advert from it fails
+    /// with EINVAL meanwhile (issue 14). Usable again also ends a FAULT for failing sends.
+    pub fn set_source_usable(&mut self, now: Duration, usable: bool) {
+        if self.source_usable != usable {
+            self.source_usable = usable;
+            let addr = self.config.primary;
+            if usable {
+                self.end_send_fault();
+            }
+            self.reassess(now, if usable { Reason::SourceUsable { addr } } else { Reason::SourceUnusable { addr } });
+        }
+    }
+
+    /// How an [`Action::Send`] went. Failures are counted, and `down_timer_adverts` failures in
+    /// a row put a master in FAULT: its backups no longer hear it and take over, so holding
+    /// the VIPs would make two masters. It listens again (BACKUP) after Master_Down_Interval,
+    /// doubling each time the failures come back (up to 64 s), or at once when the link or
+    /// the source address comes back.
+    pub fn report_send(&mut self, now: Duration, _to: IpAddr, outcome: Result<(), &str>) {
+        match outcome {
+            Ok(()) => {
+                self.stats.consecutive_send_failures = 0;
+                self.send_faults = 0;
+            }
+            Err(error) => {
+                self.stats.send_failures += 1;
+                self.stats.consecutive_send_failures += 1;
+                self.stats.last_send_error = Some(error.to_string());
+                let failures = self.stats.consecutive_send_failures;
+                if self.state == State::Master && failures >= self.config.down_timer_adverts.max(1) {
+                    self.send_fault = Some(Reason::SendFailing { failures, error: error.to_string() });
+                    let backoff = self.master_down_interval().saturating_mul(1 << self.send_faults.min(16));
+                    self.timers.set(Timer::SendRetry, now + backoff.min(SEND_RETRY_MAX));
+                    self.send_faults += 1;
+                    self.reassess(now, Reason::SendFailing { failures, error: error.to_string() });
+                }
+            }
+        }
+    }
+
+    /// How an [`Action::AddVips`] or [`Action::RemoveVips`] went (for some or all of its
+    /// VIPs). A failure is tried again after 1 s, doubling up to 32 s, until it works: a
+    /// removal until the instance becomes master again (then the VIPs are wanted), an
+    /// addition while it stays master.
+    pub fn report_vips(&mut self, now: Duration, op: VipOp, vips: &[IpAddr], outcome: Result<(), &str>) {
+        let pending = match op {
+            VipOp::Add => &mut self.pending_add,
+            VipOp::Remove => &mut self.pending_removal,
+        };
+        match outcome {
+            Ok(()) => {
+                pending.retain(|v| !vips.contains(v));
+                if self.pending_add.is_empty() && self.pending_removal.is_empty() {
+                    self.vip_failures = 0;
+                    self.timers.stop(Timer::VipRetry);
+                }
+            }
+            Err(error) => {
+                for v in vips {
+                    if !pending.contains(v) {
+                        pending.push(*v);
+                    }
+                }
+                self.stats.vip_failures += 1;
+                self.stats.last_vip_error = Some(error.to_string());
+                let wait = Duration::from_secs(1).saturating_mul(1 << self.vip_failures.min(16));
+                self.timers.set(Timer::VipRetry, now + wait.min(VIP_RETRY_MAX));
+                self.vip_failures += 1;
+            }
+        }
+    }
+
+    /// Emits the pending VIP changes that are still wanted (the caller reports them again).
+    fn retry_vips(&mut self) {
+        let master = self.state == State::Master;
+        let vips = &self.config.vips;
+        let removal: Vec<IpAddr> =
+            std::mem::take(&mut self.pending_removal).into_iter().filter(|v| !master || !vips.contains(v)).collect();
+        let add: Vec<IpAddr> =
+            std::mem::take(&mut self.pending_add).into_iter().filter(|v| master && vips.contains(v)).collect();
+        if !removal.is_empty() {
+            self.actions.push_back(Action::RemoveVips(removal));
+        }
+        if !add.is_empty() {
+            self.actions.push_back(Action::AddVips(add));
+        }
+    }
+
+    fn end_send_fault(&mut self) {
+        self.send_fault = None;
+        self.timers.stop(Timer::SendRetry);
+    }
+
+    /// What keeps the instance in FAULT, if anything, the first of: link, source address,
+    /// a weight-0 check, failing sends.
+    fn fault_cause(&self) -> Option<Reason> {
+        if !self.link_up {
+            Some(Reason::LinkDown)
+        } else if !self.source_usable {
+            Some(Reason::SourceUnusable { addr: self.config.primary })
+        } else if let Some(name) = track::faulting(&self.checks) {
+            Some(Reason::CheckFailing { name: name.to_string() })
+        } else {
+            self.send_fault.clone()
+        }
+    }
+
+    /// After a check, the link, the source address, the sends or the configuration changed
+    /// (`trigger`): FAULT in or out, and the new priority.
+    fn reassess(&mut self, now: Duration, trigger: Reason) {
         let old_skew = self.skew_time();
         self.priority = track::effective_priority(self.config.priority, &self.checks);
-        let faulted = !self.link_up || track::faulted(&self.checks);
-        match (self.state, faulted) {
-            (State::Initialize, _) => {}
-            (State::Fault, false) => self.become_backup(now, reason),
-            (State::Fault, true) => {}
-            (State::Master, true) => {
+        match (self.state, self.fault_cause()) {
+            (State::Initialize, _) | (State::Fault, Some(_)) | (State::Master, None) => {}
+            (State::Fault, None) => self.become_backup(now, trigger),
+            (State::Master, Some(cause)) => {
                 // keepalived: leaving master for FAULT resigns with priority 0.
                 self.send_adverts(0);
                 self.actions.push_back(Action::RemoveVips(self.config.vips.clone()));
-                self.adver_at = None;
-                self.garp_at = None;
-                self.lower_prio_garp_at = None;
-                self.settle_garp_at = None;
-                self.transition(State::Fault, reason);
+                self.transition(State::Fault, cause);
             }
-            (State::Backup, true) => {
-                self.master_down_at = None;
-                self.transition(State::Fault, reason);
-            }
-            (State::Backup, false) => {
+            (State::Backup, Some(cause)) => self.transition(State::Fault, cause),
+            (State::Backup, None) => {
                 // keepalived shifts the running down timer by the change in skew.
-                if let Some(t) = self.master_down_at {
-                    self.master_down_at = Some((t + self.skew_time()).saturating_sub(old_skew));
+                if let Some(t) = self.timers.get(Timer::MasterDown) {
+                    self.timers.set(Timer::MasterDown, (t + self.skew_time()).saturating_sub(old_skew));
                 }
             }
-            (State::Master, false) => {}
         }
     }
 
-    fn become_master(&mut self, now: Duration, reason: String) {
-        self.master_adver_interval = self.config.advert_interval;
-        self.master_down_at = None;
+    fn become_master(&mut self, now: Duration, reason: Reason) {
+        self.master_adver_interval = self.interval;
         self.transition(State::Master, reason);
         self.send_adverts(self.priority);
+        let vips = &self.config.vips;
+        self.pending_removal.retain(|v| !vips.contains(v));
         self.actions.push_back(Action::AddVips(self.config.vips.clone()));
         self.actions.push_back(Action::Announce { vips: self.config.vips.clone(), count: self.config.garp_repeat });
-        self.adver_at = Some(now + self.config.advert_interval);
-        self.garp_at = if !self.config.garp_delay.is_zero() {
-            Some(now + self.config.garp_delay)
+        self.timers.set(Timer::Advert, now + self.interval.duration());
+        if !self.config.garp_delay.is_zero() {
+            self.timers.set(Timer::GarpRepeat, now + self.config.garp_delay);
         } else if !self.config.garp_refresh.is_zero() {
-            Some(now + self.config.garp_refresh)
-        } else {
-            None
-        };
+            self.timers.set(Timer::GarpRepeat, now + self.config.garp_refresh);
+        }
     }
 
     /// GARPs / NAs per burst after a lower-priority advert.
@@ -621,39 +662,59 @@ impl Instance {
         self.config.garp_lower_prio_repeat.unwrap_or(self.config.garp_repeat)
     }
 
-    fn become_backup(&mut self, now: Duration, reason: String) {
-        self.master_adver_interval = self.config.advert_interval;
+    fn become_backup(&mut self, now: Duration, reason: Reason) {
+        self.master_adver_interval = self.interval;
+        self.resigned_by = None;
         self.transition(State::Backup, reason);
-        self.master_down_at = Some(now + self.master_down_interval());
+        self.timers.set(Timer::MasterDown, now + self.master_down_interval());
     }
 
-    fn transition(&mut self, to: State, reason: String) {
-        if self.state != to {
-            let from = self.state;
-            self.state = to;
-            self.actions.push_back(Action::Transition { from, to, reason, priority: self.priority });
+    /// Changes state, stopping every timer the new state does not run (a timer left running
+    /// in the wrong state would be due forever).
+    fn transition(&mut self, to: State, reason: Reason) {
+        if self.state == to {
+            return;
         }
+        let master_timers = [Timer::Advert, Timer::GarpRepeat, Timer::GarpLowerPrio, Timer::GarpSettle];
+        let stop: &[Timer] = match to {
+            State::Master => &[Timer::MasterDown, Timer::SendRetry],
+            State::Backup => &[Timer::SendRetry],
+            State::Fault => &[Timer::MasterDown],
+            State::Initialize => &[Timer::MasterDown, Timer::SendRetry, Timer::PreemptDelay],
+        };
+        for &t in stop {
+            self.timers.stop(t);
+        }
+        if to != State::Master {
+            for t in master_timers {
+                self.timers.stop(t);
+            }
+            self.pending_add.clear();
+        }
+        let from = self.state;
+        self.state = to;
+        self.stats.transitions += 1;
+        self.actions.push_back(Action::Transition { from, to, reason, priority: self.priority });
     }
 
     /// One advert to the group, or one per unicast peer.
     fn send_adverts(&mut self, priority: u8) {
         let advert = Advert {
-            version: self.config.version(),
             vrid: self.config.vrid,
             priority,
-            interval_cs: match self.config.version() {
-                Version::V3 => self.config.interval_cs(),
-                Version::V2 => (self.config.advert_interval.as_secs().clamp(1, 255) * 100) as u16,
-            },
+            interval: self.interval,
             addrs: self.config.vips.clone(),
             auth: self.config.auth,
         };
-        let group = if self.config.primary.is_ipv4() { GROUP_V4 } else { GROUP_V6 };
-        let targets: Vec<IpAddr> =
-            if self.config.unicast_peers.is_empty() { vec![group] } else { self.config.unicast_peers.clone() };
-        for to in targets {
-            if packet::encode(&advert, self.config.primary, to, V3Ipv4Checksum::PseudoHeader, &mut self.buf).is_ok() {
-                self.actions.push_back(Action::Send { to, bytes: self.buf.clone(), priority });
+        for to in self.config.destinations() {
+            match packet::encode(&advert, self.config.primary, to, V3Ipv4Checksum::PseudoHeader, &mut self.buf) {
+                Ok(()) => {
+                    self.stats.adverts_sent += 1;
+                    self.actions.push_back(Action::Send { to, bytes: self.buf.clone(), priority });
+                }
+                // Config::validate encoded these very adverts (only the priority differs),
+                // so this cannot happen; if it ever did, it is counted, never silent.
+                Err(_) => self.stats.encode_failures += 1,
             }
         }
     }

@@ -7,16 +7,21 @@
 //! checks in a fixed order, so a packet failing several is always dropped for the same reason:
 //! TTL, header length, version, type, family, address count, exact length, checksum, VRID,
 //! then v3's non-zero interval or v2's authentication and interval, and last keepalived's
-//! address-list comparison.
+//! address-list comparison. Who may send (unicast peers, their TTL range, unicast against
+//! multicast) is not the packet's business: [`Instance`](crate::Instance) checks it first.
 //!
 //! Checksums are the RFC 1071 internet checksum. v2 covers the message alone (authentication
 //! data included), v3 over IPv6 adds the IPv6 pseudo-header, and v3 over IPv4 exists in two
 //! incompatible forms in the field (see [`V3Ipv4Checksum`]): a receiver accepts both and reports
-//! which one verified, so that a router can talk to peers of either kind.
+//! which one verified, so that a router can talk to peers of either kind. Built with
+//! `--cfg fuzzing` (as cargo-fuzz does), the checksum is not verified, so that a fuzzer reaches
+//! the checks behind it; every other build verifies it.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use serde::{Deserialize, Serialize};
+
+use crate::interval::{AdvertInterval, V2Interval, V3Interval};
 
 /// Protocol version (`"v2"`, `"v3"` in JSON).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -39,22 +44,27 @@ pub enum V3Ipv4Checksum {
     MessageOnly,
 }
 
-/// One advertisement.
+/// One advertisement. Its version is its interval's.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Advert {
-    /// Version.
-    pub version: Version,
     /// Virtual router id, 1..=255.
     pub vrid: u8,
     /// Priority: 255 owner, 1..=254 backups, 0 the master resigns.
     pub priority: u8,
-    /// The advertisement interval in centiseconds (v3: 1..=4095; v2: whole seconds × 100).
-    pub interval_cs: u16,
+    /// The advertisement interval, of the advert's version.
+    pub interval: AdvertInterval,
     /// The virtual addresses, all of the packet's family.
     pub addrs: Vec<IpAddr>,
     /// v2 authentication: `Some(password)` for type 1 (PASS, 8 bytes, zero-padded), `None`
     /// for type 0. Always `None` for v3.
     pub auth: Option<[u8; 8]>,
+}
+
+impl Advert {
+    /// The protocol version (its interval's).
+    pub const fn version(&self) -> Version {
+        self.interval.version()
+    }
 }
 
 /// Which checksum form a received v3/IPv4 advert verified with.
@@ -68,28 +78,28 @@ pub enum ChecksumForm {
     Only,
 }
 
-/// What a receiver expects; a packet failing any check is dropped with its [`Drop`] reason.
+/// What a receiver expects; a packet failing any check is dropped with its [`DropReason`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RxCheck<'a> {
-    /// The local instance's version.
-    pub version: Version,
+    /// The local interval, which gives the local version; v2 adverts must carry exactly it
+    /// (RFC 3768 §7.1), v3 adverts any non-zero one (RFC 9568 §7.1 only logs a mismatch).
+    pub interval: AdvertInterval,
     /// The local VRID.
     pub vrid: u8,
     /// Check TTL / hop limit == 255 (RFC 5798 §7.1; keepalived skips it for unicast).
     pub check_ttl: bool,
     /// v2: the local authentication (must match: type and password).
     pub auth: Option<[u8; 8]>,
-    /// v2: the local interval in centiseconds (a v2 advert with another interval is dropped).
-    pub interval_cs: u16,
     /// keepalived's check: the advert's address list must equal these (order-insensitive).
     /// `None` skips it.
     pub vips: Option<&'a [IpAddr]>,
 }
 
-/// Why a received packet was dropped (RFC 5798 / 3768 / 9568 §7.1 and keepalived's extras).
+/// Why a received packet was dropped (RFC 5798 / 3768 / 9568 §7.1, keepalived's extras, and
+/// the unicast peer filter). Each variant is counted under its [`DropKind`].
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 #[non_exhaustive]
-pub enum Drop {
+pub enum DropReason {
     /// TTL / hop limit is not 255.
     #[error("TTL/hop limit {0}, not 255")]
     Ttl(u8),
@@ -122,7 +132,7 @@ pub enum Drop {
     /// Another VRID.
     #[error("VRID {0} is not ours")]
     Vrid(u8),
-    /// v3 interval 0 (RFC 9568 erratum 8301).
+    /// Interval 0 (RFC 9568 erratum 8301 for v3; no v2 router sends it).
     #[error("advertisement interval 0")]
     IntervalZero,
     /// v2 auth type differs from the local one.
@@ -132,16 +142,149 @@ pub enum Drop {
     #[error("authentication failed")]
     AuthFailed,
     /// v2 interval differs from the local one (RFC 3768 §7.1).
-    #[error("advertisement interval {got} cs, ours is {want} cs")]
+    #[error("advertisement interval {got}, ours is {want}")]
     Interval {
-        /// Received, centiseconds.
-        got: u16,
-        /// Local, centiseconds.
-        want: u16,
+        /// Received.
+        got: AdvertInterval,
+        /// Local.
+        want: AdvertInterval,
     },
     /// The address list differs from ours (keepalived's check).
     #[error("address list differs from ours")]
     VipList,
+    /// In unicast mode, a source that is no unicast peer (keepalived's `check_unicast_src`).
+    #[error("source {0} is not a unicast peer")]
+    NotAPeer(IpAddr),
+    /// From a unicast peer, but with a TTL / hop limit outside its `min_ttl`..`max_ttl`.
+    #[error("TTL/hop limit {ttl} outside the peer's {min} to {max}")]
+    PeerTtl {
+        /// Received.
+        ttl: u8,
+        /// The peer's `min_ttl`.
+        min: u8,
+        /// The peer's `max_ttl`.
+        max: u8,
+    },
+    /// Sent to a unicast address, but the instance runs multicast (keepalived drops it too).
+    #[error("a unicast advert, but this instance is multicast")]
+    UnicastInMulticastMode,
+    /// Sent to a multicast group, but the instance has unicast peers (keepalived drops it too).
+    #[error("a multicast advert, but this instance is unicast")]
+    MulticastInUnicastMode,
+}
+
+/// A [`DropReason`] without its data: what drops are counted and rate-limited by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum DropKind {
+    /// [`DropReason::Ttl`].
+    Ttl,
+    /// [`DropReason::Short`].
+    Short,
+    /// [`DropReason::Version`].
+    Version,
+    /// [`DropReason::Type`].
+    Type,
+    /// [`DropReason::NoAddresses`].
+    NoAddresses,
+    /// [`DropReason::Length`].
+    Length,
+    /// [`DropReason::Family`].
+    Family,
+    /// [`DropReason::Checksum`].
+    Checksum,
+    /// [`DropReason::Vrid`].
+    Vrid,
+    /// [`DropReason::IntervalZero`].
+    IntervalZero,
+    /// [`DropReason::AuthType`].
+    AuthType,
+    /// [`DropReason::AuthFailed`].
+    AuthFailed,
+    /// [`DropReason::Interval`].
+    Interval,
+    /// [`DropReason::VipList`].
+    VipList,
+    /// [`DropReason::NotAPeer`].
+    NotAPeer,
+    /// [`DropReason::PeerTtl`].
+    PeerTtl,
+    /// [`DropReason::UnicastInMulticastMode`].
+    UnicastInMulticastMode,
+    /// [`DropReason::MulticastInUnicastMode`].
+    MulticastInUnicastMode,
+}
+
+impl DropKind {
+    /// Every kind, in declaration order.
+    pub const ALL: [DropKind; 18] = [
+        DropKind::Ttl,
+        DropKind::Short,
+        DropKind::Version,
+        DropKind::Type,
+        DropKind::NoAddresses,
+        DropKind::Length,
+        DropKind::Family,
+        DropKind::Checksum,
+        DropKind::Vrid,
+        DropKind::IntervalZero,
+        DropKind::AuthType,
+        DropKind::AuthFailed,
+        DropKind::Interval,
+        DropKind::VipList,
+        DropKind::NotAPeer,
+        DropKind::PeerTtl,
+        DropKind::UnicastInMulticastMode,
+        DropKind::MulticastInUnicastMode,
+    ];
+
+    /// Its position in [`DropKind::ALL`].
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl DropReason {
+    /// The kind it is counted under.
+    pub const fn kind(&self) -> DropKind {
+        match self {
+            DropReason::Ttl(_) => DropKind::Ttl,
+            DropReason::Short(_) => DropKind::Short,
+            DropReason::Version(_) => DropKind::Version,
+            DropReason::Type(_) => DropKind::Type,
+            DropReason::NoAddresses => DropKind::NoAddresses,
+            DropReason::Length { .. } => DropKind::Length,
+            DropReason::Family => DropKind::Family,
+            DropReason::Checksum => DropKind::Checksum,
+            DropReason::Vrid(_) => DropKind::Vrid,
+            DropReason::IntervalZero => DropKind::IntervalZero,
+            DropReason::AuthType(_) => DropKind::AuthType,
+            DropReason::AuthFailed => DropKind::AuthFailed,
+            DropReason::Interval { .. } => DropKind::Interval,
+            DropReason::VipList => DropKind::VipList,
+            DropReason::NotAPeer(_) => DropKind::NotAPeer,
+            DropReason::PeerTtl { .. } => DropKind::PeerTtl,
+            DropReason::UnicastInMulticastMode => DropKind::UnicastInMulticastMode,
+            DropReason::MulticastInUnicastMode => DropKind::MulticastInUnicastMode,
+        }
+    }
+}
+
+/// Why an advert cannot be encoded. [`Instance::new`](crate::Instance::new) refuses every
+/// configuration whose adverts would hit one, so a running instance never meets them.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum EncodeError {
+    /// No address: RFC 9568 erratum 8299 makes a receiver drop it.
+    #[error("an advert needs at least one address")]
+    NoAddresses,
+    /// More addresses than the 8-bit count field carries.
+    #[error("{0} addresses: an advert carries at most 255")]
+    TooManyAddresses(usize),
+    /// Source, destination and addresses not all of one family, or v2 over IPv6.
+    #[error("source, destination and addresses must be of one family (and VRRPv2 is IPv4 only)")]
+    Family,
 }
 
 /// Version/type, VRID, priority, count, interval (v2: auth type, interval), checksum.
@@ -158,64 +301,70 @@ const TYPE_ADVERTISEMENT: u8 = 1;
 const AUTH_NONE: u8 = 0;
 /// v2 authentication type 1, the plain-text password ("PASS").
 const AUTH_PASS: u8 = 1;
-/// v3's interval field has 12 bits.
-const V3_MAX_INTERVAL_CS: u16 = 0x0fff;
-/// v2 counts the interval in seconds, the API in centiseconds.
-const CS_PER_SECOND: u16 = 100;
 /// RFC 5798 §5.1.1.3 / §5.1.2.3: the IP TTL / hop limit of every advertisement.
 const TTL: u8 = 255;
+/// The most addresses one advert carries (the 8-bit count field).
+pub const MAX_ADDRESSES: usize = u8::MAX as usize;
+
+/// The length of the message `advert` encodes to (for an MTU check: add the IP header), or
+/// why it cannot be encoded at all.
+pub fn message_len_of(advert: &Advert) -> Result<usize, EncodeError> {
+    let count = u8::try_from(advert.addrs.len()).map_err(|_| EncodeError::TooManyAddresses(advert.addrs.len()))?;
+    let per = if advert.addrs.first().is_some_and(IpAddr::is_ipv6) { 16 } else { 4 };
+    let fixed = match advert.version() {
+        Version::V2 => HEADER_LEN + AUTH_LEN,
+        Version::V3 => HEADER_LEN,
+    };
+    Ok(fixed + usize::from(count) * per)
+}
 
 /// Encodes `advert` as sent from `src` to `dst` (multicast group or unicast peer), with the
-/// checksum `v3_ipv4` says for v3 over IPv4. Errors when the advert cannot be encoded (no
-/// address, mixed families, v2 over IPv6, v2 interval not whole seconds, v3 interval out of
-/// 1..=4095, more than 255 addresses).
+/// checksum `v3_ipv4` says for v3 over IPv4, or says why it cannot be sent.
 ///
-/// `out` is cleared first and holds exactly the message on success. `advert.auth` is ignored
-/// for v3, which has no authentication field. A v3 interval above 4095 is reported as
-/// [`Drop::Interval`] with `want` 4095, a v2 interval that is not 1..=255 whole seconds as
-/// [`Drop::Interval`] with `want` 100 (one second), and more than 255 addresses as
-/// [`Drop::Length`] with `want` 255 (addresses, not bytes).
+/// `out` is cleared first and holds exactly the message on success, nothing on error.
+/// `advert.auth` is ignored for v3, which has no authentication field. The interval always
+/// fits: its type ([`AdvertInterval`]) only holds what the version's field carries.
 pub fn encode(
     advert: &Advert,
     src: IpAddr,
     dst: IpAddr,
     v3_ipv4: V3Ipv4Checksum,
     out: &mut Vec<u8>,
-) -> Result<(), Drop> {
+) -> Result<(), EncodeError> {
     out.clear();
-    let ends = Endpoints::new(src, dst)?;
-    if advert.version == Version::V2 && !ends.is_ipv4() {
-        return Err(Drop::Family);
+    let ends = Endpoints::new(src, dst).ok_or(EncodeError::Family)?;
+    if advert.version() == Version::V2 && !ends.is_ipv4() {
+        return Err(EncodeError::Family);
     }
     if advert.addrs.is_empty() {
-        return Err(Drop::NoAddresses);
+        return Err(EncodeError::NoAddresses);
     }
     if advert.addrs.iter().any(|a| a.is_ipv4() != ends.is_ipv4()) {
-        return Err(Drop::Family);
+        return Err(EncodeError::Family);
     }
-    let count = u8::try_from(advert.addrs.len())
-        .map_err(|_| Drop::Length { got: advert.addrs.len(), want: usize::from(u8::MAX) })?;
-    let [field4, field5] = match advert.version {
-        Version::V3 => v3_interval(advert.interval_cs)?.to_be_bytes(),
-        Version::V2 => {
+    let count = u8::try_from(advert.addrs.len()).map_err(|_| EncodeError::TooManyAddresses(advert.addrs.len()))?;
+    let [field4, field5] = match advert.interval {
+        AdvertInterval::V3(i) => i.centiseconds().to_be_bytes(),
+        AdvertInterval::V2(i) => {
             let auth_type = if advert.auth.is_some() { AUTH_PASS } else { AUTH_NONE };
-            [auth_type, v2_seconds(advert.interval_cs)?]
+            [auth_type, i.seconds()]
         }
     };
 
-    let len = message_len(advert.version, ends, count);
+    let version = advert.version();
+    let len = message_len(version, ends, count);
     out.reserve(usize::from(len));
-    out.extend_from_slice(&[advert.version.first_byte(), advert.vrid, advert.priority, count, field4, field5, 0, 0]);
+    out.extend_from_slice(&[version.first_byte(), advert.vrid, advert.priority, count, field4, field5, 0, 0]);
     for addr in &advert.addrs {
         match addr {
             IpAddr::V4(a) => out.extend_from_slice(&a.octets()),
             IpAddr::V6(a) => out.extend_from_slice(&a.octets()),
         }
     }
-    if advert.version == Version::V2 {
+    if version == Version::V2 {
         out.extend_from_slice(&advert.auth.unwrap_or([0; AUTH_LEN]));
     }
-    let checksum = !covered_sum(out, advert.version, ends, v3_ipv4, len);
+    let checksum = !covered_sum(out, version, ends, v3_ipv4, len);
     out[CHECKSUM].copy_from_slice(&checksum.to_be_bytes());
     Ok(())
 }
@@ -232,62 +381,61 @@ pub fn decode(
     dst: IpAddr,
     ttl: u8,
     check: &RxCheck<'_>,
-) -> Result<(Advert, ChecksumForm), Drop> {
+) -> Result<(Advert, ChecksumForm), DropReason> {
+    let version = check.interval.version();
     if check.check_ttl && ttl != TTL {
-        return Err(Drop::Ttl(ttl));
+        return Err(DropReason::Ttl(ttl));
     }
     let Some((header, body)) = bytes.split_first_chunk::<HEADER_LEN>() else {
-        return Err(Drop::Short(bytes.len()));
+        return Err(DropReason::Short(bytes.len()));
     };
     let [version_type, vrid, priority, count, field4, field5, _, _] = *header;
-    let version = version_type >> 4;
-    if version != check.version.nibble() {
-        return Err(Drop::Version(version));
+    let got_version = version_type >> 4;
+    if got_version != version.nibble() {
+        return Err(DropReason::Version(got_version));
     }
     let kind = version_type & 0x0f;
     if kind != TYPE_ADVERTISEMENT {
-        return Err(Drop::Type(kind));
+        return Err(DropReason::Type(kind));
     }
-    let ends = Endpoints::new(src, dst)?;
-    if check.version == Version::V2 && !ends.is_ipv4() {
-        return Err(Drop::Family);
+    let ends = Endpoints::new(src, dst).ok_or(DropReason::Family)?;
+    if version == Version::V2 && !ends.is_ipv4() {
+        return Err(DropReason::Family);
     }
     if count == 0 {
-        return Err(Drop::NoAddresses);
+        return Err(DropReason::NoAddresses);
     }
-    let len = message_len(check.version, ends, count);
+    let len = message_len(version, ends, count);
     if bytes.len() != usize::from(len) {
-        return Err(Drop::Length { got: bytes.len(), want: usize::from(len) });
+        return Err(DropReason::Length { got: bytes.len(), want: usize::from(len) });
     }
-    let form = verify_checksum(bytes, check.version, ends, len)?;
+    let form = verify_checksum(bytes, version, ends, len)?;
     if vrid != check.vrid {
-        return Err(Drop::Vrid(vrid));
+        return Err(DropReason::Vrid(vrid));
     }
 
-    let (interval_cs, auth, addr_bytes) = match check.version {
-        Version::V3 => {
-            let interval_cs = u16::from_be_bytes([field4 & 0x0f, field5]);
-            if interval_cs == 0 {
-                return Err(Drop::IntervalZero);
-            }
-            (interval_cs, None, body)
+    let (interval, auth, addr_bytes) = match check.interval {
+        AdvertInterval::V3(_) => {
+            let centiseconds = u16::from_be_bytes([field4 & 0x0f, field5]);
+            let interval = V3Interval::new(centiseconds).map_err(|_| DropReason::IntervalZero)?;
+            (AdvertInterval::V3(interval), None, body)
         }
-        Version::V2 => {
+        AdvertInterval::V2(want) => {
             // The exact length check above guarantees the authentication data is there.
             let Some((addr_bytes, auth_data)) = body.split_last_chunk::<AUTH_LEN>() else {
-                return Err(Drop::Length { got: bytes.len(), want: usize::from(len) });
+                return Err(DropReason::Length { got: bytes.len(), want: usize::from(len) });
             };
             let auth = match (field4, check.auth) {
                 (AUTH_NONE, None) => None,
                 (AUTH_PASS, Some(password)) if *auth_data == password => Some(password),
-                (AUTH_PASS, Some(_)) => return Err(Drop::AuthFailed),
-                (got, _) => return Err(Drop::AuthType(got)),
+                (AUTH_PASS, Some(_)) => return Err(DropReason::AuthFailed),
+                (got, _) => return Err(DropReason::AuthType(got)),
             };
-            let interval_cs = u16::from(field5) * CS_PER_SECOND;
-            if interval_cs != check.interval_cs {
-                return Err(Drop::Interval { got: interval_cs, want: check.interval_cs });
+            let got = V2Interval::new(field5).map_err(|_| DropReason::IntervalZero)?;
+            if got != want {
+                return Err(DropReason::Interval { got: AdvertInterval::V2(got), want: AdvertInterval::V2(want) });
             }
-            (interval_cs, auth, addr_bytes)
+            (AdvertInterval::V2(got), auth, addr_bytes)
         }
     };
 
@@ -295,9 +443,9 @@ pub fn decode(
     if let Some(vips) = check.vips
         && !same_addresses(&addrs, vips)
     {
-        return Err(Drop::VipList);
+        return Err(DropReason::VipList);
     }
-    Ok((Advert { version: check.version, vrid, priority, interval_cs, addrs, auth }, form))
+    Ok((Advert { vrid, priority, interval, addrs, auth }, form))
 }
 
 impl Version {
@@ -315,21 +463,13 @@ impl Version {
     }
 }
 
-/// The v3 interval field, reserved bits zero.
-fn v3_interval(interval_cs: u16) -> Result<u16, Drop> {
-    match interval_cs {
-        0 => Err(Drop::IntervalZero),
-        1..=V3_MAX_INTERVAL_CS => Ok(interval_cs),
-        got => Err(Drop::Interval { got, want: V3_MAX_INTERVAL_CS }),
+impl std::fmt::Display for Version {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Version::V2 => "v2",
+            Version::V3 => "v3",
+        })
     }
-}
-
-/// The v2 interval field: whole seconds, 1..=255.
-fn v2_seconds(interval_cs: u16) -> Result<u8, Drop> {
-    u8::try_from(interval_cs / CS_PER_SECOND)
-        .ok()
-        .filter(|&seconds| seconds != 0 && interval_cs.is_multiple_of(CS_PER_SECOND))
-        .ok_or(Drop::Interval { got: interval_cs, want: CS_PER_SECOND })
 }
 
 /// The exact message length for `count` addresses. At most 8 + 255 × 16 bytes, so it always
@@ -361,11 +501,11 @@ enum Endpoints {
 }
 
 impl Endpoints {
-    fn new(src: IpAddr, dst: IpAddr) -> Result<Self, Drop> {
+    fn new(src: IpAddr, dst: IpAddr) -> Option<Self> {
         match (src, dst) {
-            (IpAddr::V4(src), IpAddr::V4(dst)) => Ok(Self::V4(src, dst)),
-            (IpAddr::V6(src), IpAddr::V6(dst)) => Ok(Self::V6(src, dst)),
-            _ => Err(Drop::Family),
+            (IpAddr::V4(src), IpAddr::V4(dst)) => Some(Self::V4(src, dst)),
+            (IpAddr::V6(src), IpAddr::V6(dst)) => Some(Self::V6(src, dst)),
+            _ => None,
         }
     }
 
@@ -417,9 +557,10 @@ fn covered_sum(msg: &[u8], version: Version, ends: Endpoints, v3_ipv4: V3Ipv4Che
 }
 
 /// Which form, if any, `msg`'s checksum verifies in. v3/IPv4 tries RFC 5798's pseudo-header
-/// form first, as the default that keepalived and FRR send.
-fn verify_checksum(msg: &[u8], version: Version, ends: Endpoints, len: u16) -> Result<ChecksumForm, Drop> {
-    let verifies = |form| covered_sum(msg, version, ends, form, len) == 0xffff;
+/// form first, as the default that keepalived and FRR send. Under `cfg(fuzzing)` every message
+/// passes (in the form it would be tried first), so that fuzzers reach the later checks.
+fn verify_checksum(msg: &[u8], version: Version, ends: Endpoints, len: u16) -> Result<ChecksumForm, DropReason> {
+    let verifies = |form| cfg!(fuzzing) || covered_sum(msg, version, ends, form, len) == 0xffff;
     match (version, ends) {
         (Version::V3, Endpoints::V4(..)) => {
             if verifies(V3Ipv4Checksum::PseudoHeader) {
@@ -427,12 +568,12 @@ fn verify_checksum(msg: &[u8], version: Version, ends: Endpoints, len: u16) -> R
             } else if verifies(V3Ipv4Checksum::MessageOnly) {
                 Ok(ChecksumForm::MessageOnly)
             } else {
-                Err(Drop::Checksum)
+                Err(DropReason::Checksum)
             }
         }
         // The form argument only matters for v3 over IPv4.
         _ if verifies(V3Ipv4Checksum::default()) => Ok(ChecksumForm::Only),
-        _ => Err(Drop::Checksum),
+        _ => Err(DropReason::Checksum),
     }
 }
 
@@ -478,18 +619,26 @@ mod tests {
         s.split_whitespace().map(|b| u8::from_str_radix(b, 16).unwrap()).collect()
     }
 
+    /// An interval of `version` from centiseconds (v2: a multiple of 100).
+    fn interval(version: Version, interval_cs: u16) -> AdvertInterval {
+        match version {
+            Version::V2 => AdvertInterval::V2(V2Interval::new((interval_cs / 100) as u8).unwrap()),
+            Version::V3 => AdvertInterval::V3(V3Interval::new(interval_cs).unwrap()),
+        }
+    }
+
     fn advert(version: Version, vrid: u8, priority: u8, interval_cs: u16, addrs: &[&str]) -> Advert {
-        Advert { version, vrid, priority, interval_cs, addrs: addrs.iter().map(|a| ip(a)).collect(), auth: None }
+        let interval = interval(version, interval_cs);
+        Advert { vrid, priority, interval, addrs: addrs.iter().map(|a| ip(a)).collect(), auth: None }
     }
 
     /// Accepts exactly `advert`.
     fn check_for(advert: &Advert) -> RxCheck<'_> {
         RxCheck {
-            version: advert.version,
             vrid: advert.vrid,
             check_ttl: true,
             auth: advert.auth,
-            interval_cs: advert.interval_cs,
+            interval: advert.interval,
             vips: Some(&advert.addrs),
         }
     }
@@ -539,7 +688,7 @@ mod tests {
         assert_vector(&a, "10.99.0.1", "10.99.0.3", V3Ipv4Checksum::PseudoHeader, wire, ChecksumForm::PseudoHeader);
         // keepalived ≤ 1.3.6 put the multicast group in the pseudo-header even for unicast.
         let got = decode(&hex(wire), ip("10.99.0.1"), ip("224.0.0.18"), 255, &check_for(&a));
-        assert_eq!(got, Err(Drop::Checksum));
+        assert_eq!(got, Err(DropReason::Checksum));
     }
 
     #[test]
@@ -649,7 +798,7 @@ mod tests {
 
     // One test per drop reason, each starting from a packet that decodes.
 
-    fn rx(bytes: &[u8], version: Version) -> Result<(Advert, ChecksumForm), Drop> {
+    fn rx(bytes: &[u8], version: Version) -> Result<(Advert, ChecksumForm), DropReason> {
         let a = synthetic(version);
         decode(bytes, ip(SRC), ip(GROUP), 255, &check_for(&a))
     }
@@ -665,126 +814,137 @@ mod tests {
     fn drop_ttl() {
         let a = synthetic(Version::V3);
         let wire = hex(PSEUDO);
-        assert_eq!(decode(&wire, ip(SRC), ip(GROUP), 254, &check_for(&a)), Err(Drop::Ttl(254)));
+        assert_eq!(decode(&wire, ip(SRC), ip(GROUP), 254, &check_for(&a)), Err(DropReason::Ttl(254)));
         // The unicast case: keepalived does not check the TTL there.
         let lax = RxCheck { check_ttl: false, ..check_for(&a) };
         assert!(decode(&wire, ip(SRC), ip(GROUP), 1, &lax).is_ok());
         // The TTL is checked before anything else.
-        assert_eq!(decode(&[], ip(SRC), ip(GROUP), 64, &check_for(&a)), Err(Drop::Ttl(64)));
+        assert_eq!(decode(&[], ip(SRC), ip(GROUP), 64, &check_for(&a)), Err(DropReason::Ttl(64)));
     }
 
     #[test]
     fn drop_short() {
-        assert_eq!(rx(&[], Version::V3), Err(Drop::Short(0)));
-        assert_eq!(rx(&hex(PSEUDO)[..7], Version::V3), Err(Drop::Short(7)));
+        assert_eq!(rx(&[], Version::V3), Err(DropReason::Short(0)));
+        assert_eq!(rx(&hex(PSEUDO)[..7], Version::V3), Err(DropReason::Short(7)));
     }
 
     #[test]
     fn drop_version() {
-        assert_eq!(rx(&hex(PSEUDO), Version::V2), Err(Drop::Version(3)));
-        assert_eq!(rx(&v2_packet(None), Version::V3), Err(Drop::Version(2)));
+        assert_eq!(rx(&hex(PSEUDO), Version::V2), Err(DropReason::Version(3)));
+        assert_eq!(rx(&v2_packet(None), Version::V3), Err(DropReason::Version(2)));
     }
 
     #[test]
     fn drop_type() {
         let mut wire = hex(PSEUDO);
         wire[0] = 0x32;
-        assert_eq!(rx(&wire, Version::V3), Err(Drop::Type(2)));
+        assert_eq!(rx(&wire, Version::V3), Err(DropReason::Type(2)));
     }
 
     #[test]
     fn drop_family() {
         let a = synthetic(Version::V3);
         let got = decode(&hex(PSEUDO), ip(SRC), ip("ff02::12"), 255, &check_for(&a));
-        assert_eq!(got, Err(Drop::Family));
+        assert_eq!(got, Err(DropReason::Family));
         // v2 over IPv6, even with a length that would fit.
         let v2 = Advert { addrs: vec![ip("2001:db8::1")], ..synthetic(Version::V2) };
         let mut wire = hex("21 33 64 01 00 01 00 00");
         wire.extend_from_slice(&[0; 24]);
         let got = decode(&wire, ip("fe80::a"), ip("ff02::12"), 255, &check_for(&v2));
-        assert_eq!(got, Err(Drop::Family));
+        assert_eq!(got, Err(DropReason::Family));
     }
 
     #[test]
     fn drop_no_addresses() {
         let mut wire = hex("31 33 64 00 00 64 00 00");
         fix_checksum(&mut wire, Version::V3, ip(SRC), ip(GROUP));
-        assert_eq!(rx(&wire, Version::V3), Err(Drop::NoAddresses));
+        assert_eq!(rx(&wire, Version::V3), Err(DropReason::NoAddresses));
     }
 
     #[test]
     fn drop_length() {
         let wire = hex(PSEUDO);
-        assert_eq!(rx(&wire[..11], Version::V3), Err(Drop::Length { got: 11, want: 12 }));
+        assert_eq!(rx(&wire[..11], Version::V3), Err(DropReason::Length { got: 11, want: 12 }));
         let mut long = wire.clone();
         long.push(0);
-        assert_eq!(rx(&long, Version::V3), Err(Drop::Length { got: 13, want: 12 }));
+        assert_eq!(rx(&long, Version::V3), Err(DropReason::Length { got: 13, want: 12 }));
         // v2 without its authentication data.
-        assert_eq!(rx(&v2_packet(None)[..12], Version::V2), Err(Drop::Length { got: 12, want: 20 }));
+        assert_eq!(rx(&v2_packet(None)[..12], Version::V2), Err(DropReason::Length { got: 12, want: 20 }));
         // An IPv4-sized message over IPv6.
         let v6 = advert(Version::V3, 51, 100, 100, &["fe80::51"]);
         let got = decode(&wire, ip("fe80::a"), ip("ff02::12"), 255, &check_for(&v6));
-        assert_eq!(got, Err(Drop::Length { got: 12, want: 24 }));
+        assert_eq!(got, Err(DropReason::Length { got: 12, want: 24 }));
     }
 
     #[test]
     fn drop_checksum() {
         let mut wire = hex(PSEUDO);
         wire[11] ^= 1;
-        assert_eq!(rx(&wire, Version::V3), Err(Drop::Checksum));
+        assert_eq!(rx(&wire, Version::V3), Err(DropReason::Checksum));
         let mut v2 = v2_packet(Some(*b"password"));
         v2[19] ^= 1;
-        assert_eq!(rx(&v2, Version::V2), Err(Drop::Checksum));
+        assert_eq!(rx(&v2, Version::V2), Err(DropReason::Checksum));
     }
 
     #[test]
     fn drop_vrid() {
         let a = synthetic(Version::V3);
         let other = RxCheck { vrid: 52, ..check_for(&a) };
-        assert_eq!(decode(&hex(PSEUDO), ip(SRC), ip(GROUP), 255, &other), Err(Drop::Vrid(51)));
+        assert_eq!(decode(&hex(PSEUDO), ip(SRC), ip(GROUP), 255, &other), Err(DropReason::Vrid(51)));
     }
 
     #[test]
     fn drop_interval_zero() {
         let mut wire = hex("31 33 64 01 00 00 00 00 c0 a8 01 64");
         fix_checksum(&mut wire, Version::V3, ip(SRC), ip(GROUP));
-        assert_eq!(rx(&wire, Version::V3), Err(Drop::IntervalZero));
+        assert_eq!(rx(&wire, Version::V3), Err(DropReason::IntervalZero));
         // Reserved bits do not make an interval.
         wire[4] = 0xf0;
         fix_checksum(&mut wire, Version::V3, ip(SRC), ip(GROUP));
-        assert_eq!(rx(&wire, Version::V3), Err(Drop::IntervalZero));
+        assert_eq!(rx(&wire, Version::V3), Err(DropReason::IntervalZero));
+        // No v2 router sends 0 either: dropped as such, not as a mismatch.
+        let mut v2 = v2_packet(None);
+        v2[5] = 0;
+        fix_checksum(&mut v2, Version::V2, ip(SRC), ip(GROUP));
+        assert_eq!(rx(&v2, Version::V2), Err(DropReason::IntervalZero));
     }
 
     #[test]
     fn drop_auth_type() {
-        assert_eq!(rx(&v2_packet(Some(*b"password")), Version::V2), Err(Drop::AuthType(1)));
+        assert_eq!(rx(&v2_packet(Some(*b"password")), Version::V2), Err(DropReason::AuthType(1)));
         let a = Advert { auth: Some(*b"password"), ..synthetic(Version::V2) };
         let got = decode(&v2_packet(None), ip(SRC), ip(GROUP), 255, &check_for(&a));
-        assert_eq!(got, Err(Drop::AuthType(0)));
+        assert_eq!(got, Err(DropReason::AuthType(0)));
         // Type 2 (IP AH, RFC 2338) is not supported whatever the local setting.
         let mut ah = v2_packet(None);
         ah[4] = 2;
         fix_checksum(&mut ah, Version::V2, ip(SRC), ip(GROUP));
-        assert_eq!(rx(&ah, Version::V2), Err(Drop::AuthType(2)));
-        assert_eq!(decode(&ah, ip(SRC), ip(GROUP), 255, &check_for(&a)), Err(Drop::AuthType(2)));
+        assert_eq!(rx(&ah, Version::V2), Err(DropReason::AuthType(2)));
+        assert_eq!(decode(&ah, ip(SRC), ip(GROUP), 255, &check_for(&a)), Err(DropReason::AuthType(2)));
     }
 
     #[test]
     fn drop_auth_failed() {
         let a = Advert { auth: Some(*b"password"), ..synthetic(Version::V2) };
         let got = decode(&v2_packet(Some(*b"passwore")), ip(SRC), ip(GROUP), 255, &check_for(&a));
-        assert_eq!(got, Err(Drop::AuthFailed));
+        assert_eq!(got, Err(DropReason::AuthFailed));
     }
 
     #[test]
     fn drop_interval() {
         let a = synthetic(Version::V2);
-        let slower = RxCheck { interval_cs: 200, ..check_for(&a) };
+        let slower = RxCheck { interval: interval(Version::V2, 200), ..check_for(&a) };
         let got = decode(&v2_packet(None), ip(SRC), ip(GROUP), 255, &slower);
-        assert_eq!(got, Err(Drop::Interval { got: 100, want: 200 }));
+        let (one, two) = (interval(Version::V2, 100), interval(Version::V2, 200));
+        assert_eq!(got, Err(DropReason::Interval { got: one, want: two }));
+        // advert_int 60 (the interval that used to be clamped to 40.95 s on receive).
+        let minute = Advert { interval: interval(Version::V2, 6000), ..a.clone() };
+        let mut wire = Vec::new();
+        encode(&minute, ip(SRC), ip(GROUP), V3Ipv4Checksum::default(), &mut wire).unwrap();
+        assert!(decode(&wire, ip(SRC), ip(GROUP), 255, &check_for(&minute)).is_ok());
         // v3 only logs an interval mismatch (RFC 9568 §7.1).
         let v3 = synthetic(Version::V3);
-        let other = RxCheck { interval_cs: 200, ..check_for(&v3) };
+        let other = RxCheck { interval: interval(Version::V3, 200), ..check_for(&v3) };
         assert!(decode(&hex(PSEUDO), ip(SRC), ip(GROUP), 255, &other).is_ok());
     }
 
@@ -793,10 +953,10 @@ mod tests {
         let a = synthetic(Version::V3);
         let theirs = [ip("192.168.1.101")];
         let check = RxCheck { vips: Some(&theirs), ..check_for(&a) };
-        assert_eq!(decode(&hex(PSEUDO), ip(SRC), ip(GROUP), 255, &check), Err(Drop::VipList));
+        assert_eq!(decode(&hex(PSEUDO), ip(SRC), ip(GROUP), 255, &check), Err(DropReason::VipList));
         let more = [ip("192.168.1.100"), ip("192.168.1.101")];
         let check = RxCheck { vips: Some(&more), ..check_for(&a) };
-        assert_eq!(decode(&hex(PSEUDO), ip(SRC), ip(GROUP), 255, &check), Err(Drop::VipList));
+        assert_eq!(decode(&hex(PSEUDO), ip(SRC), ip(GROUP), 255, &check), Err(DropReason::VipList));
         let check = RxCheck { vips: None, ..check_for(&a) };
         assert!(decode(&hex(PSEUDO), ip(SRC), ip(GROUP), 255, &check).is_ok());
     }
@@ -828,27 +988,23 @@ mod tests {
             got
         };
         let v3 = synthetic(Version::V3);
-        let v2 = synthetic(Version::V2);
-        assert_eq!(enc(&Advert { addrs: vec![], ..v3.clone() }, SRC, GROUP), Err(Drop::NoAddresses));
-        assert_eq!(enc(&v3, SRC, "ff02::12"), Err(Drop::Family));
-        assert_eq!(enc(&v3, "fe80::a", "ff02::12"), Err(Drop::Family));
+        assert_eq!(enc(&Advert { addrs: vec![], ..v3.clone() }, SRC, GROUP), Err(EncodeError::NoAddresses));
+        assert_eq!(enc(&v3, SRC, "ff02::12"), Err(EncodeError::Family));
+        assert_eq!(enc(&v3, "fe80::a", "ff02::12"), Err(EncodeError::Family));
         let mixed = advert(Version::V3, 51, 100, 100, &["192.168.1.100", "2001:db8::1"]);
-        assert_eq!(enc(&mixed, SRC, GROUP), Err(Drop::Family));
+        assert_eq!(enc(&mixed, SRC, GROUP), Err(EncodeError::Family));
         let v2_ipv6 = advert(Version::V2, 51, 100, 100, &["2001:db8::1"]);
-        assert_eq!(enc(&v2_ipv6, "fe80::a", "ff02::12"), Err(Drop::Family));
+        assert_eq!(enc(&v2_ipv6, "fe80::a", "ff02::12"), Err(EncodeError::Family));
         let many = Advert { addrs: (0..=255u8).map(|i| IpAddr::from([10, 0, 0, i])).collect(), ..v3.clone() };
-        assert_eq!(enc(&many, SRC, GROUP), Err(Drop::Length { got: 256, want: 255 }));
+        assert_eq!(enc(&many, SRC, GROUP), Err(EncodeError::TooManyAddresses(256)));
+        assert_eq!(message_len_of(&many), Err(EncodeError::TooManyAddresses(256)));
         let most = Advert { addrs: many.addrs[..255].to_vec(), ..v3.clone() };
         assert_eq!(enc(&most, SRC, GROUP), Ok(()));
-        assert_eq!(enc(&Advert { interval_cs: 0, ..v3.clone() }, SRC, GROUP), Err(Drop::IntervalZero));
-        assert_eq!(enc(&Advert { interval_cs: 4095, ..v3.clone() }, SRC, GROUP), Ok(()));
-        let slow = Advert { interval_cs: 4096, ..v3 };
-        assert_eq!(enc(&slow, SRC, GROUP), Err(Drop::Interval { got: 4096, want: 4095 }));
-        for bad in [0, 50, 150, 25_600] {
-            let a = Advert { interval_cs: bad, ..v2.clone() };
-            assert_eq!(enc(&a, SRC, GROUP), Err(Drop::Interval { got: bad, want: 100 }));
-        }
-        assert_eq!(enc(&Advert { interval_cs: 25_500, ..v2 }, SRC, GROUP), Ok(()));
+        assert_eq!(message_len_of(&most), Ok(8 + 255 * 4));
+        // The longest intervals of both versions go out as they are.
+        assert_eq!(enc(&Advert { interval: interval(Version::V3, 4095), ..v3 }, SRC, GROUP), Ok(()));
+        let v2 = synthetic(Version::V2);
+        assert_eq!(enc(&Advert { interval: interval(Version::V2, 25_500), ..v2 }, SRC, GROUP), Ok(()));
     }
 
     #[test]
@@ -859,6 +1015,14 @@ mod tests {
         assert_eq!(out, hex(PSEUDO));
     }
 
+    /// Any interval of `version`.
+    fn arb_interval(version: Version) -> BoxedStrategy<AdvertInterval> {
+        match version {
+            Version::V2 => (1..=255u8).prop_map(|s| AdvertInterval::V2(V2Interval::new(s).unwrap())).boxed(),
+            Version::V3 => (1..=4095u16).prop_map(|c| AdvertInterval::V3(V3Interval::new(c).unwrap())).boxed(),
+        }
+    }
+
     /// An advert with a source and destination it can be sent with, and a v3/IPv4 form.
     fn arb_sendable() -> impl Strategy<Value = (Advert, IpAddr, IpAddr, V3Ipv4Checksum)> {
         (any::<bool>(), any::<bool>()).prop_flat_map(|(v2, ipv6)| {
@@ -867,15 +1031,15 @@ mod tests {
             } else {
                 any::<Ipv4Addr>().prop_map(IpAddr::V4).boxed()
             };
-            let (version, interval, auth) = if v2 {
-                (Version::V2, (1..=255u16).prop_map(|s| s * 100).boxed(), any::<Option<[u8; 8]>>().boxed())
+            let (interval, auth) = if v2 {
+                (arb_interval(Version::V2), any::<Option<[u8; 8]>>().boxed())
             } else {
-                (Version::V3, (1..=4095u16).boxed(), Just(None).boxed())
+                (arb_interval(Version::V3), Just(None).boxed())
             };
             let form = prop_oneof![Just(V3Ipv4Checksum::PseudoHeader), Just(V3Ipv4Checksum::MessageOnly)];
             (any::<u8>(), any::<u8>(), interval, vec(addr.clone(), 1..=20), auth, addr.clone(), addr, form).prop_map(
-                move |(vrid, priority, interval_cs, addrs, auth, src, dst, form)| {
-                    (Advert { version, vrid, priority, interval_cs, addrs, auth }, src, dst, form)
+                move |(vrid, priority, interval, addrs, auth, src, dst, form)| {
+                    (Advert { vrid, priority, interval, addrs, auth }, src, dst, form)
                 },
             )
         })
@@ -924,7 +1088,6 @@ mod tests {
         *vips = ends.parse_addrs(&msg[HEADER_LEN..addr_end]);
         vips.reverse();
         RxCheck {
-            version,
             vrid: if vrid { msg[1] } else { other.vrid },
             check_ttl: true,
             auth: if auth && msg[4] == AUTH_PASS {
@@ -935,7 +1098,10 @@ mod tests {
                 other.auth
             },
             // No configuration has an interval of 0, so no receiver expects one.
-            interval_cs: if interval && msg[5] != 0 { u16::from(msg[5]) * CS_PER_SECOND } else { other.interval_cs },
+            interval: match (version, V2Interval::new(msg[5])) {
+                (Version::V2, Ok(got)) if interval => AdvertInterval::V2(got),
+                _ => other.interval,
+            },
             vips: if addrs { Some(vips) } else { other.vips },
         }
     }
@@ -947,7 +1113,7 @@ mod tests {
         fn decode_inverts_encode((a, src, dst, form) in arb_sendable()) {
             let mut wire = Vec::new();
             encode(&a, src, dst, form, &mut wire).unwrap();
-            let want = match (a.version, src) {
+            let want = match (a.version(), src) {
                 (Version::V3, IpAddr::V4(_)) => {
                     // A pseudo-header summing to zero makes both forms the same bytes, and
                     // the receiver tries the pseudo-header form first.
@@ -971,18 +1137,16 @@ mod tests {
             ttl: u8,
             src: IpAddr,
             dst: IpAddr,
-            v2: bool,
+            interval in prop_oneof![arb_interval(Version::V2), arb_interval(Version::V3)],
             check_ttl: bool,
             auth: Option<[u8; 8]>,
-            interval_cs: u16,
             vips: Option<Vec<IpAddr>>,
         ) {
             let mut bytes = bytes;
             if let Some(b) = bytes.first_mut() {
                 *b = first;
             }
-            let version = if v2 { Version::V2 } else { Version::V3 };
-            let check = RxCheck { version, vrid: 51, check_ttl, auth, interval_cs, vips: vips.as_deref() };
+            let check = RxCheck { interval, vrid: 51, check_ttl, auth, vips: vips.as_deref() };
             let _ = decode(&bytes, src, dst, ttl, &check);
         }
 
@@ -992,18 +1156,19 @@ mod tests {
             fits in prop::array::uniform4(prop::bool::weighted(0.8)),
             vrid: u8,
             auth: Option<[u8; 8]>,
-            interval_cs in 1..=u16::MAX,
+            (v2_interval, v3_interval) in (arb_interval(Version::V2), arb_interval(Version::V3)),
             other_vips: Option<Vec<IpAddr>>,
         ) {
-            let other = RxCheck { version, vrid, check_ttl: true, auth, interval_cs, vips: other_vips.as_deref() };
+            let interval = if version == Version::V2 { v2_interval } else { v3_interval };
+            let other = RxCheck { interval, vrid, check_ttl: true, auth, vips: other_vips.as_deref() };
             let ends = Endpoints::new(src, dst).unwrap();
             let mut vips = Vec::new();
             let check = check_fitting(&msg, version, ends, fits, &other, &mut vips);
             let got = decode(&msg, src, dst, 255, &check);
             prop_assert!(!matches!(
                 got,
-                Err(Drop::Ttl(_) | Drop::Short(_) | Drop::Version(_) | Drop::Type(_)
-                    | Drop::Family | Drop::NoAddresses | Drop::Length { .. } | Drop::Checksum)
+                Err(DropReason::Ttl(_) | DropReason::Short(_) | DropReason::Version(_) | DropReason::Type(_)
+                    | DropReason::Family | DropReason::NoAddresses | DropReason::Length { .. } | DropReason::Checksum)
             ), "{:?}", got);
             // Whatever is accepted re-encodes to the message, but for what a receiver ignores:
             // v3's reserved bits and v2's authentication data under type 0.

@@ -102,8 +102,17 @@ pub(crate) fn effective_priority(base: u8, checks: &[Check]) -> u8 {
 }
 
 /// Whether a weight-0 check says FAULT: failing, or passing when reversed.
+#[cfg(test)]
 pub(crate) fn faulted(checks: &[Check]) -> bool {
-    checks.iter().any(|c| c.config.weight == 0 && if c.config.reverse { c.passing() } else { c.failing() })
+    faulting(checks).is_some()
+}
+
+/// The first weight-0 check that says FAULT (failing, or passing when reversed), by name.
+pub(crate) fn faulting(checks: &[Check]) -> Option<&str> {
+    checks
+        .iter()
+        .find(|c| c.config.weight == 0 && if c.config.reverse { c.passing() } else { c.failing() })
+        .map(|c| c.config.name.as_str())
 }
 
 #[cfg(test)]

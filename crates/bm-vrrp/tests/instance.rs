@@ -4,7 +4,10 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use bm_vrrp::{Action, Advert, CheckConfig, Config, GROUP_V4, Instance, State, V3Ipv4Checksum, Version, encode};
+use bm_vrrp::{
+    Action, Advert, AdvertInterval, CheckConfig, Config, ConfigError, DropKind, DropReason, GROUP_V4, Instance,
+    IntervalError, Reason, State, Timer, UnicastPeer, V3Ipv4Checksum, Version, VipOp, encode,
+};
 
 fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
@@ -22,10 +25,20 @@ fn config(priority: u8) -> Config {
 
 /// An advert from `src` with `priority`, as a peer would send it.
 fn advert(src: &str, priority: u8, version: Version) -> Vec<u8> {
-    let a = Advert { version, vrid: 51, priority, interval_cs: 100, addrs: vec![ip("10.0.0.100")], auth: None };
+    let a = Advert {
+        vrid: 51,
+        priority,
+        interval: AdvertInterval::one_second(version),
+        addrs: vec![ip("10.0.0.100")],
+        auth: None,
+    };
     let mut out = Vec::new();
     encode(&a, ip(src), GROUP_V4, V3Ipv4Checksum::PseudoHeader, &mut out).unwrap();
     out
+}
+
+fn timer(i: &Instance, which: Timer) -> Option<Duration> {
+    i.timers().find(|(t, _)| *t == which).map(|(_, at)| at)
 }
 
 fn actions(i: &mut Instance) -> Vec<Action> {
@@ -100,16 +113,21 @@ fn preemption_and_nopreempt() {
     b.start(Duration::ZERO);
     b.handle_packet(ms(500), ip("10.0.0.1"), GROUP_V4, 255, &advert("10.0.0.1", 50, Version::V3)).unwrap();
     assert_eq!(b.poll_timeout(), Some(ms(500) + b.master_down_interval()));
-    // preempt_delay: accepted until the delay passes, ignored after.
+    // preempt_delay: accepted until the delay passes, ignored after. The delay is a timer of
+    // its own, so it shows (and wakes the caller, for nothing but to end it).
     let mut c = config(100);
     c.preempt_delay = ms(2000);
     let mut b = Instance::new(c).unwrap();
     b.start(Duration::ZERO);
+    assert_eq!(timer(&b, Timer::PreemptDelay), Some(ms(2000)));
     b.handle_packet(ms(1500), ip("10.0.0.1"), GROUP_V4, 255, &advert("10.0.0.1", 50, Version::V3)).unwrap();
-    assert_eq!(b.poll_timeout(), Some(ms(1500) + b.master_down_interval()));
-    let before = b.poll_timeout();
+    assert_eq!(timer(&b, Timer::MasterDown), Some(ms(1500) + b.master_down_interval()));
+    assert_eq!(b.poll_timeout(), Some(ms(2000)));
+    b.handle_timeout(ms(2000));
+    assert_eq!(timer(&b, Timer::PreemptDelay), None);
+    let before = timer(&b, Timer::MasterDown);
     b.handle_packet(ms(2500), ip("10.0.0.1"), GROUP_V4, 255, &advert("10.0.0.1", 50, Version::V3)).unwrap();
-    assert_eq!(b.poll_timeout(), before);
+    assert_eq!(timer(&b, Timer::MasterDown), before);
 }
 
 #[test]
@@ -289,10 +307,9 @@ fn receive_checks_drop_with_a_reason() {
         "version"
     );
     let mut other_vip = Advert {
-        version: Version::V3,
         vrid: 51,
         priority: 150,
-        interval_cs: 100,
+        interval: AdvertInterval::one_second(Version::V3),
         addrs: vec![ip("10.0.0.200")],
         auth: None,
     };
@@ -378,4 +395,313 @@ fn reconfigure_keeps_the_state() {
     other.vrid = 52;
     assert_eq!(m.reconfigure(ms(6000), other), Err(bm_vrrp::ConfigError::Identity));
     assert_eq!((m.state(), m.priority()), (State::Master, 170), "a refused reload changes nothing");
+}
+
+fn reasons(acts: &[Action]) -> Vec<Reason> {
+    acts.iter()
+        .filter_map(|a| match a {
+            Action::Transition { reason, .. } => Some(reason.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A unicast pair 10.0.0.2 (us) and `peer`, we master at 100.
+fn unicast_master(peer: UnicastPeer, check: bool) -> Instance {
+    let mut c = config(100);
+    c.unicast_peers = vec![peer];
+    c.check_unicast_src = check;
+    let mut m = Instance::new(c).unwrap();
+    m.start(Duration::ZERO);
+    m.handle_timeout(m.poll_timeout().unwrap());
+    assert_eq!(m.state(), State::Master);
+    actions(&mut m);
+    m
+}
+
+/// An advert from `src` to `dst` (the pseudo-header covers it).
+fn advert_to(src: &str, dst: &str, priority: u8) -> Vec<u8> {
+    let a = Advert {
+        vrid: 51,
+        priority,
+        interval: AdvertInterval::one_second(Version::V3),
+        addrs: vec![ip("10.0.0.100")],
+        auth: None,
+    };
+    let mut out = Vec::new();
+    encode(&a, ip(src), ip(dst), V3Ipv4Checksum::PseudoHeader, &mut out).unwrap();
+    out
+}
+
+/// Issue 14's attacker against a unicast master: a priority-255 advert from a host that is no
+/// peer (TTL 64 or 255), from a peer's address with TTL 64, and to the multicast group. Each is
+/// dropped and counted by kind; the master keeps the VIP. The peer itself is heard.
+#[test]
+fn forged_adverts_do_not_move_a_unicast_master() {
+    let mut m = unicast_master(UnicastPeer { addr: ip("10.0.0.3"), min_ttl: 255, max_ttl: 255 }, true);
+    let me = "10.0.0.2";
+    let forged = [
+        ("10.0.0.9", me, 64, DropKind::NotAPeer),
+        ("10.0.0.9", me, 255, DropKind::NotAPeer),
+        ("10.0.0.3", me, 64, DropKind::PeerTtl),
+        ("10.0.0.3", "224.0.0.18", 255, DropKind::MulticastInUnicastMode),
+    ];
+    for (src, dst, ttl, kind) in forged {
+        let got = m.handle_packet(ms(1500), ip(src), ip(dst), ttl, &advert_to(src, dst, 255));
+        assert_eq!(got.map_err(|d| d.kind()), Err(kind), "{src} -> {dst} TTL {ttl}");
+        assert_eq!(m.state(), State::Master);
+        assert!(actions(&mut m).is_empty(), "nothing sent, no VIP touched");
+    }
+    let drops = &m.stats().drops;
+    assert_eq!((drops.get(DropKind::NotAPeer), drops.get(DropKind::PeerTtl), drops.total()), (2, 1, 4));
+    // The real peer with a higher priority is heard.
+    m.handle_packet(ms(1600), ip("10.0.0.3"), ip(me), 255, &advert_to("10.0.0.3", me, 200)).unwrap();
+    assert_eq!(m.state(), State::Backup);
+    assert_eq!(m.stats().adverts_accepted, 1);
+
+    // keepalived's behaviour (check_unicast_src off): anyone on the path moves the VIP.
+    let mut m = unicast_master(UnicastPeer::from(ip("10.0.0.3")), false);
+    m.handle_packet(ms(1500), ip("10.0.0.9"), ip(me), 64, &advert_to("10.0.0.9", me, 255)).unwrap();
+    assert_eq!(m.state(), State::Backup);
+    // A peer TTL range turns the check on regardless, as in keepalived.
+    let mut c = m.config().clone();
+    c.unicast_peers[0].min_ttl = 250;
+    assert!(c.checks_unicast_src());
+}
+
+/// In multicast mode an advert sent to one of our addresses is dropped (keepalived: "Expected
+/// multicast packet but received unicast packet").
+#[test]
+fn unicast_adverts_are_dropped_in_multicast_mode() {
+    let mut b = Instance::new(config(100)).unwrap();
+    b.start(Duration::ZERO);
+    let got = b.handle_packet(ms(1), ip("10.0.0.1"), ip("10.0.0.2"), 255, &advert_to("10.0.0.1", "10.0.0.2", 200));
+    assert_eq!(got, Err(DropReason::UnicastInMulticastMode));
+}
+
+/// Issue 14's IPv6 link flap, on the core: the link comes back, the link-local source is still
+/// tentative, so the instance stays in FAULT (it would advertise into the void and become a
+/// second master); usable again, it listens for Master_Down_Interval before taking over.
+#[test]
+fn no_master_before_the_source_address_is_usable() {
+    let mut c = Config::new(51, 150, ip("fe80::2"), vec![ip("fd00::100")]);
+    c.advert_interval = ms(100);
+    let mut i = Instance::new(c).unwrap();
+    i.start(Duration::ZERO);
+    i.handle_timeout(i.poll_timeout().unwrap());
+    assert_eq!(i.state(), State::Master);
+    actions(&mut i);
+    i.set_link(ms(1000), false);
+    assert_eq!(reasons(&actions(&mut i)), [Reason::LinkDown]);
+    // What the daemon reports on link up: the address first (tentative again), then the link.
+    i.set_source_usable(ms(2000), false);
+    i.set_link(ms(2000), true);
+    assert_eq!((i.state(), i.poll_timeout()), (State::Fault, None), "no master down timer runs");
+    assert!(actions(&mut i).is_empty());
+    i.set_source_usable(ms(3500), true);
+    let acts = actions(&mut i);
+    assert_eq!(transitions(&acts), [(State::Fault, State::Backup)]);
+    assert_eq!(reasons(&acts), [Reason::SourceUsable { addr: ip("fe80::2") }]);
+    assert_eq!(i.poll_timeout(), Some(ms(3500) + i.master_down_interval()));
+    // A source that goes away under a master: FAULT, resigning.
+    i.handle_timeout(i.poll_timeout().unwrap());
+    actions(&mut i);
+    i.set_source_usable(ms(9000), false);
+    let acts = actions(&mut i);
+    assert_eq!(sent_priorities(&acts), [0]);
+    assert_eq!(reasons(&acts), [Reason::SourceUnusable { addr: ip("fe80::2") }]);
+    // Started with an unusable source: FAULT from the start, with that reason.
+    let mut j = Instance::new(i.config().clone()).unwrap();
+    j.set_source_usable(Duration::ZERO, false);
+    j.start(Duration::ZERO);
+    assert_eq!(reasons(&actions(&mut j)), [Reason::SourceUnusable { addr: ip("fe80::2") }]);
+}
+
+/// Failed sends are counted; `down_timer_adverts` in a row make a master give up (FAULT,
+/// VIPs removed); it listens again after Master_Down_Interval, then twice that when they fail
+/// again; a send that works resets the count and the backoff.
+#[test]
+fn persistent_send_failures_are_a_fault() {
+    let mut m = Instance::new(config(100)).unwrap();
+    m.start(Duration::ZERO);
+    let mut now = m.poll_timeout().unwrap();
+    m.handle_timeout(now);
+    actions(&mut m);
+    let group = ip("224.0.0.18");
+    m.report_send(now, group, Err("Invalid argument (os error 22)"));
+    for _ in 0..1 {
+        now += ms(1000);
+        m.handle_timeout(now);
+        actions(&mut m);
+        m.report_send(now, group, Err("Invalid argument (os error 22)"));
+    }
+    assert_eq!((m.state(), m.stats().consecutive_send_failures), (State::Master, 2), "two are not persistent");
+    m.report_send(now, group, Ok(()));
+    assert_eq!(m.stats().consecutive_send_failures, 0);
+    for _ in 0..3 {
+        now += ms(1000);
+        m.handle_timeout(now);
+        actions(&mut m);
+        m.report_send(now, group, Err("Invalid argument (os error 22)"));
+    }
+    let acts = actions(&mut m);
+    assert_eq!(m.state(), State::Fault);
+    assert!(acts.contains(&Action::RemoveVips(vec![ip("10.0.0.100")])));
+    let failing = Reason::SendFailing { failures: 3, error: "Invalid argument (os error 22)".into() };
+    assert_eq!(reasons(&acts), [failing]);
+    assert_eq!(
+        (m.stats().send_failures, m.stats().last_send_error.as_deref()),
+        (5, Some("Invalid argument (os error 22)"))
+    );
+    let mdi = m.master_down_interval();
+    assert_eq!(timer(&m, Timer::SendRetry), Some(now + mdi));
+    now += mdi;
+    m.handle_timeout(now);
+    assert_eq!(reasons(&actions(&mut m)), [Reason::SendRetry]);
+    assert_eq!(m.state(), State::Backup);
+    // Nobody else: master again, and the sends still fail: FAULT for twice as long.
+    now = m.poll_timeout().unwrap();
+    m.handle_timeout(now);
+    actions(&mut m);
+    for _ in 0..3 {
+        m.report_send(now, group, Err("Network is unreachable (os error 101)"));
+    }
+    assert_eq!(m.state(), State::Fault);
+    assert_eq!(timer(&m, Timer::SendRetry), Some(now + mdi * 2));
+    // The link coming back ends it at once.
+    m.set_link(now, false);
+    m.set_link(now + ms(10), true);
+    assert_eq!(m.state(), State::Backup);
+}
+
+/// A VIP removal that fails is tried again, backing off, until it works; becoming master again
+/// makes it unwanted. An addition that fails is retried while master.
+#[test]
+fn failed_vip_changes_are_retried() {
+    let vip = ip("10.0.0.100");
+    let mut m = Instance::new(config(100)).unwrap();
+    m.start(Duration::ZERO);
+    let became = m.poll_timeout().unwrap();
+    m.handle_timeout(became);
+    actions(&mut m);
+    m.report_vips(became, VipOp::Add, &[vip], Err("No buffer space available (os error 105)"));
+    let retry = timer(&m, Timer::VipRetry).unwrap();
+    assert_eq!(retry, became + ms(1000));
+    m.handle_timeout(retry);
+    assert!(actions(&mut m).contains(&Action::AddVips(vec![vip])), "the addition again");
+    m.report_vips(retry, VipOp::Add, &[vip], Ok(()));
+    assert_eq!(timer(&m, Timer::VipRetry), None);
+
+    // A higher priority takes over; our removal fails, twice.
+    let t = retry + ms(100);
+    m.handle_packet(t, ip("10.0.0.3"), GROUP_V4, 255, &advert("10.0.0.3", 200, Version::V3)).unwrap();
+    assert!(actions(&mut m).contains(&Action::RemoveVips(vec![vip])));
+    m.report_vips(t, VipOp::Remove, &[vip], Err("Operation not permitted (os error 1)"));
+    assert_eq!(m.pending_removal(), [vip]);
+    assert_eq!(timer(&m, Timer::VipRetry), Some(t + ms(1000)));
+    m.handle_timeout(t + ms(1000));
+    assert!(actions(&mut m).contains(&Action::RemoveVips(vec![vip])));
+    m.report_vips(t + ms(1000), VipOp::Remove, &[vip], Err("Operation not permitted (os error 1)"));
+    assert_eq!(timer(&m, Timer::VipRetry), Some(t + ms(3000)), "backing off");
+    assert_eq!(m.stats().vip_failures, 3);
+    m.handle_timeout(t + ms(3000));
+    assert!(actions(&mut m).contains(&Action::RemoveVips(vec![vip])));
+    m.report_vips(t + ms(3000), VipOp::Remove, &[vip], Ok(()));
+    assert!(m.pending_removal().is_empty());
+    assert_eq!(timer(&m, Timer::VipRetry), None);
+
+    // Pending when the instance becomes master again: the VIP is wanted, not removed.
+    m.report_vips(t + ms(3000), VipOp::Remove, &[vip], Err("Operation not permitted (os error 1)"));
+    let due = timer(&m, Timer::MasterDown).unwrap();
+    m.handle_timeout(due);
+    assert_eq!(m.state(), State::Master);
+    assert!(m.pending_removal().is_empty());
+    let retry = timer(&m, Timer::VipRetry).unwrap();
+    actions(&mut m);
+    m.handle_timeout(retry);
+    assert!(!actions(&mut m).iter().any(|a| matches!(a, Action::RemoveVips(_))));
+}
+
+/// Every transition says why, typed.
+#[test]
+fn transitions_carry_typed_reasons() {
+    let mut o = Instance::new(config(255)).unwrap();
+    o.start(Duration::ZERO);
+    assert_eq!(reasons(&actions(&mut o)), [Reason::Owner]);
+    let mut b = Instance::new(config(100)).unwrap();
+    b.start(Duration::ZERO);
+    assert_eq!(reasons(&actions(&mut b)), [Reason::Startup]);
+    b.handle_timeout(b.poll_timeout().unwrap());
+    assert_eq!(reasons(&actions(&mut b)), [Reason::MasterDownExpired]);
+    let t = b.poll_timeout().unwrap();
+    b.handle_packet(t, ip("10.0.0.3"), GROUP_V4, 255, &advert("10.0.0.3", 100, Version::V3)).unwrap();
+    assert_eq!(reasons(&actions(&mut b)), [Reason::HigherAddressAdvert { from: ip("10.0.0.3"), priority: 100 }]);
+    b.handle_packet(t, ip("10.0.0.3"), GROUP_V4, 255, &advert("10.0.0.3", 0, Version::V3)).unwrap();
+    b.handle_timeout(b.poll_timeout().unwrap());
+    assert_eq!(reasons(&actions(&mut b)), [Reason::MasterResigned { from: ip("10.0.0.3") }]);
+    let t = b.poll_timeout().unwrap();
+    b.handle_packet(t, ip("10.0.0.1"), GROUP_V4, 255, &advert("10.0.0.1", 200, Version::V3)).unwrap();
+    let why = Reason::HigherPriorityAdvert { from: ip("10.0.0.1"), priority: 200, ours: 100 };
+    assert_eq!(reasons(&actions(&mut b)), [why]);
+    b.shutdown(t);
+    assert_eq!(reasons(&actions(&mut b)), [Reason::Shutdown]);
+    let mut c = config(100);
+    c.checks = vec![CheckConfig { name: "fatal".into(), weight: 0, rise: 1, fall: 1, reverse: false }];
+    let mut f = Instance::new(c.clone()).unwrap();
+    f.start(Duration::ZERO);
+    f.set_check(ms(1), "fatal", false);
+    f.set_check(ms(2), "fatal", true);
+    let expect =
+        [Reason::Startup, Reason::CheckFailing { name: "fatal".into() }, Reason::CheckPassing { name: "fatal".into() }];
+    assert_eq!(reasons(&actions(&mut f)), expect);
+    f.set_check(ms(3), "fatal", false);
+    actions(&mut f);
+    c.checks.clear();
+    f.reconfigure(ms(4), c).unwrap();
+    assert_eq!(reasons(&actions(&mut f)), [Reason::Reload], "a reload that drops the failing check");
+}
+
+/// Issue 14's edges, refused once at build time: `advert_int 0` (a busy loop of adverts),
+/// intervals a version cannot carry, more VIPs than one advert carries, peers of the other
+/// family; and `advert_int 60` in v2 now works both ways (it was clamped to 40.95 s on
+/// receive, so both routers became master).
+#[test]
+fn edge_configurations() {
+    let mut c = config(100);
+    c.advert_interval = Duration::ZERO;
+    assert!(matches!(Instance::new(c), Err(ConfigError::Interval { error: IntervalError::Zero, .. })));
+    let mut c = config(100);
+    c.advert_interval = ms(15);
+    assert!(matches!(Instance::new(c), Err(ConfigError::Interval { error: IntervalError::NotAMultiple { .. }, .. })));
+    let mut c = config(100);
+    c.version = Some(Version::V2);
+    c.advert_interval = ms(256_000);
+    assert!(matches!(Instance::new(c), Err(ConfigError::Interval { error: IntervalError::TooLong { .. }, .. })));
+    let mut c = config(100);
+    c.vips = (0..256u32).map(|i| IpAddr::from((0x0a01_0000 + i).to_be_bytes())).collect();
+    assert_eq!(Instance::new(c.clone()).err(), Some(ConfigError::TooManyVips(256)));
+    c.vips.pop();
+    assert!(Instance::new(c).is_ok(), "255 fit");
+    let mut c = config(100);
+    c.unicast_peers = vec![UnicastPeer::from(ip("fd00::3"))];
+    assert_eq!(Instance::new(c).err(), Some(ConfigError::Peer(ip("fd00::3"))));
+
+    let minute = |primary: &str, priority: u8| {
+        let mut c = Config::new(51, priority, ip(primary), vec![ip("10.0.0.100")]);
+        c.version = Some(Version::V2);
+        c.advert_interval = Duration::from_secs(60);
+        Instance::new(c).unwrap()
+    };
+    let (mut a, mut b) = (minute("10.0.0.1", 200), minute("10.0.0.2", 100));
+    a.start(Duration::ZERO);
+    b.start(Duration::ZERO);
+    a.handle_timeout(a.poll_timeout().unwrap());
+    let sent: Vec<Vec<u8>> = actions(&mut a)
+        .into_iter()
+        .filter_map(|x| if let Action::Send { bytes, .. } = x { Some(bytes) } else { None })
+        .collect();
+    assert_eq!(sent[0][5], 60, "the v2 interval field");
+    let t = a.poll_timeout().unwrap();
+    b.handle_packet(t, ip("10.0.0.1"), GROUP_V4, 255, &sent[0]).expect("a peer with advert_int 60 hears it");
+    assert_eq!(b.master_down_interval(), Duration::from_secs(180) + Duration::from_secs(1) * 156 / 256);
 }

@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use bm_vrrp::{Instance, Severity, State, Version, parse_keepalived};
+use bm_vrrp::{Instance, ScriptUser, Severity, State, Version, parse_keepalived};
 use proptest::prelude::*;
 
 const OPENSHIFT_MASTER: &str = r#"
@@ -94,8 +94,15 @@ fn openshift_master_template() {
     assert_eq!(conf.diagnostics.len(), 1, "only max_auto_priority is worth a word: {:#?}", conf.diagnostics);
     assert_eq!(
         conf.diagnostics[0].to_string(),
-        "keepalived.conf:5:5: warning: max_auto_priority has no effect: bmnet runs no realtime scheduler"
+        "keepalived.conf:5:5: warning: max_auto_priority has no effect in bmnet: bmnet runs no realtime scheduler \
+         and sets no process priority or affinity"
     );
+    // Script security as OpenShift sets it, and each command split as keepalived splits it.
+    let security = &conf.script_security;
+    assert!(security.enabled);
+    assert_eq!(security.script_user, Some(ScriptUser { user: "root".into(), group: None }));
+    assert_eq!(conf.scripts[0].argv, ["/usr/bin/timeout", "1.9", "/etc/keepalived/chk_ocp_script.sh"]);
+    assert_eq!((conf.scripts[0].place.line, conf.scripts[0].place.column), (11, 5));
     assert_eq!(conf.scripts.len(), 3);
     assert_eq!(conf.scripts[0].timeout, Duration::from_secs(2), "timeout defaults to the interval");
     let api = &conf.instances[0];
@@ -104,7 +111,9 @@ fn openshift_master_template() {
     let c = &api.config;
     assert_eq!((c.vrid, c.priority, c.version()), (62, 40, Version::V2));
     assert_eq!(c.primary, ip("192.168.111.20"));
-    assert_eq!(c.unicast_peers, [ip("192.168.111.21"), ip("192.168.111.22")]);
+    let peers: Vec<IpAddr> = c.unicast_peers.iter().map(|p| p.addr).collect();
+    assert_eq!(peers, [ip("192.168.111.21"), ip("192.168.111.22")]);
+    assert!(c.check_unicast_src && !api.check_unicast_src_explicit, "bmnet's default, not the file's");
     assert_eq!(c.auth, Some(*b"ostest_a"));
     assert_eq!(c.garp_refresh, Duration::from_secs(60));
     // keepalived's default: re-announce on a lower-priority advert as on becoming master.
@@ -143,12 +152,12 @@ fn unknown_and_unsupported_keywords_are_reported_by_line() {
     assert_eq!(
         found,
         [
-            (2, Severity::Error, "vrrp_strict changes behaviour and is not supported"),
+            (2, Severity::Error, "vrrp_strict changes behaviour or security and is not supported by bmnet"),
             (3, Severity::Warning, "unknown global_defs keyword fancy_option: ignored"),
-            (7, Severity::Error, "use_vmac changes behaviour and is not supported"),
+            (7, Severity::Error, "use_vmac changes behaviour or security and is not supported by bmnet"),
             (8, Severity::Warning, "unknown vrrp_instance keyword colour: ignored"),
             (13, Severity::Error, "track_script missing: no such vrrp_script"),
-            (16, Severity::Error, "virtual_server is not supported"),
+            (16, Severity::Error, "virtual_server changes behaviour or security and is not supported by bmnet"),
         ]
     );
     assert_eq!(conf.instances[0].vips[0].prefix_len, 24);
@@ -371,7 +380,7 @@ fn reverse_weights_negate_the_adjustment() {
     let checks: Vec<_> =
         conf.instances[0].config.checks.iter().map(|c| (c.name.as_str(), c.weight, c.reverse)).collect();
     assert_eq!(checks, [("up", 30, true), ("down", -20, true), ("plain", 10, false)]);
-    let mut i = Instance::new(conf.instances[0].config.clone()).unwrap();
+    let mut i = Instance::new(conf.instances[0].config_for(ip("10.0.0.1")).unwrap()).unwrap();
     i.start(Duration::ZERO);
     i.set_check(Duration::ZERO, "up", true);
     assert_eq!(i.priority(), 70, "+30 reverse, passing: -30");
@@ -379,4 +388,195 @@ fn reverse_weights_negate_the_adjustment() {
     assert_eq!(i.priority(), 90, "-20 reverse, failing: +20");
     i.set_check(Duration::ZERO, "plain", true);
     assert_eq!(i.priority(), 100, "+10 noreverse, passing: +10");
+}
+
+fn parse(text: &str) -> bm_vrrp::KeepalivedConfig {
+    parse_keepalived(text, "k.conf", &mut |_| Err("none".into()))
+}
+
+fn shown(conf: &bm_vrrp::KeepalivedConfig) -> Vec<String> {
+    conf.diagnostics.iter().map(ToString::to_string).collect()
+}
+
+/// One instance with `extra` lines, VRID 7, source 10.0.0.1, one VIP.
+fn one(extra: &str) -> String {
+    format!(
+        "vrrp_instance A {{\n  interface eth0\n  virtual_router_id 7\n  unicast_src_ip 10.0.0.1\n{extra}  virtual_ipaddress {{\n    10.0.0.5\n  }}\n}}\n"
+    )
+}
+
+/// advert_int as keepalived 2.2.7 reads it (checked with `keepalived -t` and its SIGUSR1 data
+/// dump): 0 and anything outside 0.01..255 s is ignored by keepalived with an error, and
+/// refused by bmnet; v2 rounds half up to whole seconds, v3 to 10 ms and clamps to 40.95 s,
+/// each with a warning; advert_int 60 stays 60 s in v2 (it used to be clamped to 40.95 s on
+/// receive, so two routers dropped each other's adverts).
+#[test]
+fn advert_int_is_refused_rounded_or_clamped_as_keepalived_does() {
+    for bad in ["0", "300", "0.005", "-1", "soon"] {
+        let conf = parse(&one(&format!("  advert_int {bad}\n")));
+        assert!(conf.has_errors(), "advert_int {bad}: {:?}", shown(&conf));
+        assert_eq!((conf.diagnostics[0].line, conf.diagnostics[0].column), (5, 14), "{:?}", shown(&conf));
+    }
+    let interval = |extra: &str| {
+        let conf = parse(&one(extra));
+        assert!(!conf.has_errors(), "{:?}", shown(&conf));
+        (conf.instances[0].config.advert_interval, shown(&conf))
+    };
+    assert_eq!(interval("  advert_int 60\n"), (Duration::from_secs(60), vec![]));
+    let (d, w) = interval("  advert_int 1.5\n");
+    assert_eq!(d, Duration::from_secs(2));
+    assert_eq!(
+        w,
+        [
+            "k.conf:5:14: warning: advert_int 1.5: is not whole seconds, as VRRPv2 needs; keepalived 2.2.7 runs 2s, and so \
+          does bmnet"
+        ]
+    );
+    assert_eq!(interval("  advert_int 0.4\n").0, Duration::from_secs(1));
+    let (d, w) = interval("  version 3\n  advert_int 50\n");
+    assert_eq!(d, Duration::from_millis(40_950));
+    assert!(w[0].contains("longer than VRRPv3 carries; keepalived 2.2.7 runs 40.95s"), "{w:?}");
+    assert_eq!(interval("  advert_int 0.015\n  version 3\n").0, Duration::from_millis(20));
+    assert_eq!(interval("  advert_int 0.014\n  version 3\n").0, Duration::from_millis(10));
+    // What the file asks for runs: the core accepts every interval the reader produces.
+    for extra in ["  advert_int 255\n", "  version 3\n  advert_int 40.95\n", "  version 3\n  advert_int 255\n"] {
+        let conf = parse(&one(extra));
+        Instance::new(conf.instances[0].config.clone()).expect(extra);
+    }
+}
+
+/// keepalived 2.2.7 "moves the excess to eVIPs" beyond 255 VIPs: added, never advertised, so
+/// its peers drop every advert for the address list. bmnet refuses, at the 256th VIP.
+#[test]
+fn more_vips_than_one_advert_carries_are_refused() {
+    let vips = |n: u32| -> String { (0..n).map(|i| format!("    10.1.{}.{}\n", i / 200, i % 200 + 1)).collect() };
+    let conf = parse(&format!(
+        "vrrp_instance A {{\n  virtual_router_id 7\n  unicast_src_ip 10.0.0.1\n  virtual_ipaddress {{\n{}  }}\n}}\n",
+        vips(256)
+    ));
+    assert_eq!(
+        shown(&conf),
+        ["k.conf:260:5: error: VIP 256: one advert carries at most 255 addresses (keepalived 2.2.7 adds the excess \
+          without advertising it)"]
+    );
+    let conf = parse(&format!(
+        "vrrp_instance A {{\n  virtual_router_id 7\n  unicast_src_ip 10.0.0.1\n  virtual_ipaddress {{\n{}  }}\n}}\n",
+        vips(255)
+    ));
+    assert!(conf.diagnostics.is_empty());
+    Instance::new(conf.instances[0].config.clone()).expect("255 VIPs run");
+}
+
+/// `check_unicast_src`, `vrrp_check_unicast_src` and a peer's TTL range ask for the source
+/// check explicitly (keepalived: "Specifying min_ttl or max_ttl turns on check_unicast_src").
+#[test]
+fn unicast_source_checks_and_ttl_ranges() {
+    let peers = "  unicast_peer {\n    10.0.0.2 min_ttl 250 max_ttl 255\n    10.0.0.3\n  }\n";
+    let conf = parse(&one(peers));
+    assert!(conf.diagnostics.is_empty(), "{:?}", shown(&conf));
+    let a = &conf.instances[0];
+    assert!(a.check_unicast_src_explicit);
+    let ranges: Vec<_> = a.config.unicast_peers.iter().map(|p| (p.addr.to_string(), p.min_ttl, p.max_ttl)).collect();
+    assert_eq!(ranges, [("10.0.0.2".into(), 250, 255), ("10.0.0.3".into(), 0, 255)]);
+    let conf = parse(&one("  check_unicast_src\n  unicast_peer {\n    10.0.0.2\n  }\n"));
+    assert!(conf.instances[0].check_unicast_src_explicit);
+    let conf = parse(&format!("global_defs {{\n  vrrp_check_unicast_src\n}}\n{}", one("")));
+    assert!(conf.diagnostics.is_empty() && conf.instances[0].check_unicast_src_explicit);
+    let conf =
+        parse(&one("  unicast_peer {\n    10.0.0.2 min_ttl 300\n    10.0.0.3 max_ttl\n    10.0.0.4 hops 3\n  }\n"));
+    assert_eq!(
+        shown(&conf),
+        [
+            "k.conf:6:22: error: min_ttl: 0 to 255",
+            "k.conf:7:14: error: max_ttl needs a value",
+            "k.conf:8:14: error: unicast_peer 10.0.0.4: \"hops\": min_ttl N or max_ttl N",
+        ]
+    );
+    let conf = parse(&one("  unicast_peer {\n    10.0.0.2 min_ttl 9 max_ttl 8\n  }\n"));
+    assert_eq!(shown(&conf), ["k.conf:6:5: error: unicast_peer 10.0.0.2: min_ttl is above max_ttl"]);
+}
+
+/// Scripts as keepalived reads them: the quoted command split into words (no shell), `user`,
+/// `script_user`, `enable_script_security`, notify scripts with a user; and the unquoted
+/// `script` line whose arguments keepalived 2.2.7 silently drops is refused.
+#[test]
+fn scripts_users_and_security() {
+    let text = "global_defs {\n  script_user nobody nogroup\n  enable_script_security\n}\n\
+                vrrp_script chk {\n  script \"/usr/bin/test -e '/run/a b'\"\n  user daemon\n}\n\
+                vrrp_script loose {\n  script /usr/bin/test -e /run/x\n}\n";
+    let conf =
+        parse(&format!("{text}{}", one("  notify_master \"/bin/echo master\" daemon adm\n  notify \"/bin/logger\"\n")));
+    assert_eq!(
+        shown(&conf),
+        [
+            "k.conf:10:24: error: script: keepalived 2.2.7 runs only \"/usr/bin/test\" and ignores \"-e /run/x\"; quote \
+          the whole command",
+            "k.conf:9:1: error: vrrp_script loose: no script"
+        ]
+    );
+    let s = &conf.script_security;
+    assert!(s.enabled);
+    assert_eq!(s.script_user, Some(ScriptUser { user: "nobody".into(), group: Some("nogroup".into()) }));
+    assert_eq!(s.script_user_at.as_ref().map(|p| (p.line, p.column)), Some((2, 3)));
+    let chk = &conf.scripts[0];
+    assert_eq!(chk.argv, ["/usr/bin/test", "-e", "/run/a b"]);
+    assert_eq!(chk.user, Some(ScriptUser { user: "daemon".into(), group: None }));
+    let notify = &conf.instances[0].notify;
+    let master = notify.master.as_ref().unwrap();
+    assert_eq!(master.argv, ["/bin/echo", "master"]);
+    assert_eq!(master.user, Some(ScriptUser { user: "daemon".into(), group: Some("adm".into()) }));
+    assert_eq!(notify.any.as_ref().unwrap().user, None);
+    // An unquoted notify command: the next word is its user, as keepalived reads it.
+    let conf = parse(&one("  notify_backup /bin/echo backup\n"));
+    assert_eq!(
+        shown(&conf),
+        [
+            "k.conf:5:3: warning: notify_backup: \"backup\" is read as the user to run \"/bin/echo\" as, as keepalived does; \
+          quote the command if it is an argument"
+        ]
+    );
+}
+
+/// keepalived keywords bmnet does not implement: refused when they change behaviour or
+/// security, accepted at their default value, warned about when they change nothing here.
+#[test]
+fn unimplemented_keywords_are_errors_unless_harmless() {
+    let conf = parse(&format!(
+        "global_defs {{\n  vrrp_garp_interval 0\n  vrrp_gna_interval 0.5\n  vrrp_lower_prio_no_advert false\n  \
+         vrrp_iptables\n  enable_snmp_vrrp\n  lvs_flush\n}}\n{}$IF=eth0\n",
+        one("  unicast_ttl 255\n  garp_master_refresh_repeat 2\n  lower_prio_no_advert\n  notify_master_rx_lower_pri \
+             \"/bin/true\"\n  debug 2\n  track_src_ip\n")
+    ));
+    assert_eq!(
+        shown(&conf),
+        [
+            "k.conf:3:3: error: vrrp_gna_interval other than keepalived's default 0 changes behaviour and is not \
+             supported by bmnet",
+            "k.conf:5:3: error: vrrp_iptables changes behaviour or security and is not supported by bmnet",
+            "k.conf:6:3: error: enable_snmp_vrrp changes behaviour or security and is not supported by bmnet",
+            "k.conf:7:3: warning: lvs_flush has no effect in bmnet: it configures keepalived's checker, BFD or LVS, \
+             which bmnet does not run",
+            "k.conf:14:3: error: garp_master_refresh_repeat other than keepalived's default 1 changes behaviour and is \
+             not supported by bmnet",
+            "k.conf:15:3: error: lower_prio_no_advert changes behaviour or security and is not supported by bmnet",
+            "k.conf:16:3: error: notify_master_rx_lower_pri changes behaviour or security and is not supported by bmnet",
+            "k.conf:17:3: warning: debug has no effect in bmnet: bmnet's logs do not depend on it",
+            "k.conf:18:3: error: track_src_ip changes behaviour or security and is not supported by bmnet",
+            "k.conf:23:1: error: $IF=eth0: keepalived's definitions ($NAME) and conditional lines (@NAME) are not \
+             supported by bmnet",
+        ]
+    );
+}
+
+/// `vrrp_version 2` applies to IPv4 instances: keepalived runs IPv6 ones as v3 whatever it
+/// says; an instance's own `version 2` with IPv6 VIPs is refused.
+#[test]
+fn ipv6_instances_run_v3() {
+    let v6 = "vrrp_instance B {\n  virtual_router_id 8\n  virtual_ipaddress {\n    fd00::5\n  }\n}\n";
+    let conf = parse(&format!("global_defs {{\n  vrrp_version 2\n}}\n{}{v6}", one("")));
+    assert!(conf.diagnostics.is_empty(), "{:?}", shown(&conf));
+    assert_eq!(conf.instances[0].config.version(), Version::V2);
+    assert_eq!(conf.instances[1].config.version(), Version::V3);
+    let conf = parse(&v6.replace("  virtual_router_id 8\n", "  virtual_router_id 8\n  version 2\n"));
+    assert_eq!(shown(&conf), ["k.conf:3:3: error: version 2 with IPv6 VIPs: VRRPv2 is IPv4 only"]);
 }

@@ -1,18 +1,21 @@
-//! A deterministic simulator: N instances on a virtual LAN with loss, delay, partitions and a
-//! virtual clock, driven only through the public API (`start`, `handle_packet`,
-//! `handle_timeout`, `poll_action`, `poll_timeout`, `shutdown`). Properties:
+//! A deterministic simulator: N hosts on a virtual LAN with loss, delay, partitions and a
+//! virtual clock, each a [`Router`] with one instance, driven only through the public API
+//! (`start`, `handle_packet`, `handle_timeout`, `poll_action`, `poll_timeout`, the reports,
+//! `shutdown`). Properties:
 //!
 //! - after the network heals and one Master_Down_Interval passes, exactly one master, holding
 //!   the VIP, and it is the highest effective priority (ties: the highest primary address);
 //! - a dead master is replaced within Master_Down_Interval (plus the link delay);
-//! - a master that stops gracefully is replaced within Skew_Time (plus the link delay).
+//! - a master that stops gracefully is replaced within Skew_Time (plus the link delay);
+//! - after `handle_timeout(now)` no deadline is at or before `now` (no busy loop), and every
+//!   advert sent is accepted by every other host (none dropped).
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
-use bm_vrrp::{Action, Config, Instance, State, Version};
+use bm_vrrp::{Action, Config, Instance, InstanceId, Routed, Router, State, Version, VipOp};
 use proptest::prelude::*;
 
 /// splitmix64, so that runs are reproducible from the proptest seed.
@@ -33,7 +36,8 @@ impl Rng {
 }
 
 struct Node {
-    inst: Instance,
+    router: Router,
+    id: InstanceId,
     alive: bool,
     holds_vip: bool,
     side: u8,
@@ -72,6 +76,15 @@ const CLIENT: usize = usize::MAX;
 
 const VIP: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 100));
 
+/// The one link every host has.
+const ETH0: u32 = 2;
+
+impl Node {
+    fn inst(&self) -> &Instance {
+        self.router.instance(self.id).expect("the node's instance")
+    }
+}
+
 fn addr(i: usize) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1 + i as u8))
 }
@@ -85,7 +98,9 @@ impl Lan {
                 let mut cfg = Config::new(51, p, addr(i), vec![VIP]);
                 cfg.version = Some(version);
                 cfg.advert_interval = interval;
-                Node { inst: Instance::new(cfg).unwrap(), alive: true, holds_vip: false, side: (i % 2) as u8 }
+                let mut router = Router::new();
+                let id = router.add(ETH0, Instance::new(cfg).unwrap()).unwrap();
+                Node { router, id, alive: true, holds_vip: false, side: (i % 2) as u8 }
             })
             .collect();
         Lan {
@@ -104,7 +119,7 @@ impl Lan {
 
     fn start_all(&mut self) {
         for i in 0..self.nodes.len() {
-            self.nodes[i].inst.start(self.now);
+            self.nodes[i].router.start(self.now);
             self.drain(i);
         }
     }
@@ -112,9 +127,11 @@ impl Lan {
     /// Carries out node `i`'s actions: adverts go to every other live node on its side of a
     /// partition, minus losses, after the link delay (with up to 10 % jitter).
     fn drain(&mut self, i: usize) {
-        while let Some(a) = self.nodes[i].inst.poll_action() {
+        let now = self.now;
+        while let Some((id, a)) = self.nodes[i].router.poll_action() {
             match a {
-                Action::Send { bytes, .. } => {
+                Action::Send { to, bytes, .. } => {
+                    self.nodes[i].router.report_send(now, id, to, Ok(())).unwrap();
                     for to in 0..self.nodes.len() {
                         if to == i || !self.nodes[to].alive {
                             continue;
@@ -132,8 +149,14 @@ impl Lan {
                         self.queue.push(Reverse(Delivery { at, seq: self.seq, to, from: i, bytes: bytes.clone() }));
                     }
                 }
-                Action::AddVips(_) => self.nodes[i].holds_vip = true,
-                Action::RemoveVips(_) => self.nodes[i].holds_vip = false,
+                Action::AddVips(vips) => {
+                    self.nodes[i].holds_vip = true;
+                    self.nodes[i].router.report_vips(now, id, VipOp::Add, &vips, Ok(())).unwrap();
+                }
+                Action::RemoveVips(vips) => {
+                    self.nodes[i].holds_vip = false;
+                    self.nodes[i].router.report_vips(now, id, VipOp::Remove, &vips, Ok(())).unwrap();
+                }
                 Action::Announce { .. } => {
                     // Announcements are repeated bursts: modelled as never lost, only delayed.
                     if !self.partitioned || self.nodes[i].side == 0 {
@@ -158,7 +181,7 @@ impl Lan {
     fn run_until(&mut self, until: Duration) {
         loop {
             let next_packet = self.queue.peek().map(|Reverse(d)| d.at);
-            let next_timer = self.nodes.iter().filter(|n| n.alive).filter_map(|n| n.inst.poll_timeout()).min();
+            let next_timer = self.nodes.iter().filter(|n| n.alive).filter_map(|n| n.router.poll_timeout()).min();
             let Some(next) = [next_packet, next_timer].into_iter().flatten().min() else {
                 self.now = until;
                 return;
@@ -174,14 +197,22 @@ impl Lan {
                     self.client_arp = Some(d.from);
                 } else if self.nodes[d.to].alive {
                     let src = addr(d.from);
-                    self.nodes[d.to].inst.handle_packet(self.now, src, bm_vrrp::GROUP_V4, 255, &d.bytes).unwrap();
+                    let routed =
+                        self.nodes[d.to].router.handle_packet(self.now, ETH0, src, bm_vrrp::GROUP_V4, 255, &d.bytes);
+                    assert!(matches!(routed, Routed::Accepted { .. }), "{routed:?}");
                     self.drain(d.to);
                 }
             }
             for i in 0..self.nodes.len() {
-                if self.nodes[i].alive && self.nodes[i].inst.poll_timeout().is_some_and(|t| t <= self.now) {
-                    self.nodes[i].inst.handle_timeout(self.now);
+                if self.nodes[i].alive && self.nodes[i].router.poll_timeout().is_some_and(|t| t <= self.now) {
+                    self.nodes[i].router.handle_timeout(self.now);
                     self.drain(i);
+                    let next = self.nodes[i].router.poll_timeout();
+                    assert!(
+                        next.is_none_or(|t| t > self.now),
+                        "a deadline at {next:?}, now {:?}: a busy loop",
+                        self.now
+                    );
                 }
             }
         }
@@ -195,19 +226,21 @@ impl Lan {
     }
 
     fn masters(&self) -> Vec<usize> {
-        (0..self.nodes.len()).filter(|&i| self.nodes[i].alive && self.nodes[i].inst.state() == State::Master).collect()
+        (0..self.nodes.len())
+            .filter(|&i| self.nodes[i].alive && self.nodes[i].inst().state() == State::Master)
+            .collect()
     }
 
     /// The node that must win: highest priority, then highest address, among the live ones.
     fn expected_winner(&self) -> usize {
         (0..self.nodes.len())
             .filter(|&i| self.nodes[i].alive)
-            .max_by_key(|&i| (self.nodes[i].inst.priority(), addr(i)))
+            .max_by_key(|&i| (self.nodes[i].inst().priority(), addr(i)))
             .unwrap()
     }
 
     fn worst_master_down(&self) -> Duration {
-        self.nodes.iter().map(|n| n.inst.master_down_interval()).max().unwrap()
+        self.nodes.iter().map(|n| n.inst().master_down_interval()).max().unwrap()
     }
 }
 
@@ -284,9 +317,9 @@ proptest! {
         lan.nodes[old[0]].alive = false;
         let died = lan.now;
         let next = lan.expected_winner();
-        let bound = died + lan.nodes[next].inst.master_down_interval() + delay + delay / 10;
+        let bound = died + lan.nodes[next].inst().master_down_interval() + delay + delay / 10;
         lan.run_until(bound);
-        prop_assert_eq!(lan.nodes[next].inst.state(), State::Master, "not master by {:?} after the crash", bound - died);
+        prop_assert_eq!(lan.nodes[next].inst().state(), State::Master, "not master by {:?} after the crash", bound - died);
     }
 
     /// A master that stops gracefully (priority 0) is replaced within Skew_Time (plus the delay).
@@ -296,13 +329,13 @@ proptest! {
         let old = lan.start_and_settle();
         prop_assert_eq!(old.len(), 1);
         let now = lan.now;
-        lan.nodes[old[0]].inst.shutdown(now);
+        lan.nodes[old[0]].router.shutdown(now);
         lan.drain(old[0]);
         prop_assert!(!lan.nodes[old[0]].holds_vip, "the VIP is removed on stop");
         lan.nodes[old[0]].alive = false;
         let next = lan.expected_winner();
-        let bound = now + lan.nodes[next].inst.skew_time() + delay + delay / 10;
+        let bound = now + lan.nodes[next].inst().skew_time() + delay + delay / 10;
         lan.run_until(bound);
-        prop_assert_eq!(lan.nodes[next].inst.state(), State::Master);
+        prop_assert_eq!(lan.nodes[next].inst().state(), State::Master);
     }
 }

@@ -3,6 +3,7 @@ package bmnet
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/netip"
 	"strings"
 	"sync"
@@ -11,7 +12,7 @@ import (
 )
 
 func TestVersion(t *testing.T) {
-	if ABIVersion != 1 {
+	if ABIVersion != 2 {
 		t.Fatalf("ABIVersion = %d", ABIVersion)
 	}
 	if v := Version(); v != "0.1.0" {
@@ -496,5 +497,125 @@ spec:
 	var e *Error
 	if !errors.As(err, &e) || !e.Rejected() {
 		t.Fatalf("%v", err)
+	}
+}
+
+func drainHost(t *testing.T, h *VRRPHost) []*HostAction {
+	var out []*HostAction
+	for {
+		a, err := h.PollAction()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a == nil {
+			return out
+		}
+		out = append(out, a)
+	}
+}
+
+// Two hosts in unicast mode and a third that forges adverts: routing by link and VRID, the
+// forgery dropped with its reason and counted, the master unmoved; failed sends give up
+// mastership.
+func TestVRRPHostRoutesAndDropsForgedAdverts(t *testing.T) {
+	const eth0, eth1 = 2, 3
+	a, b, forger := NewVRRPHost(), NewVRRPHost(), NewVRRPHost()
+	defer a.Close()
+	defer b.Close()
+	defer forger.Close()
+	unicast := func(prio int, me, peer string) string {
+		return fmt.Sprintf(`{"vrid": 51, "priority": %d, "vips": ["10.0.0.100"], "primary": %q, "unicast_peers": [%q]}`, prio, me, peer)
+	}
+	if id, err := a.Add(eth0, unicast(60, "10.0.0.1", "10.0.0.2")); err != nil || id != 0 {
+		t.Fatal(id, err)
+	}
+	if id, err := a.Add(eth1, `{"vrid": 51, "priority": 60, "vips": ["10.1.0.100"], "primary": "10.1.0.1"}`); err != nil || id != 1 {
+		t.Fatal(id, err)
+	}
+	var e *Error
+	if _, err := a.Add(eth1, `{"vrid": 51, "priority": 10, "vips": ["10.1.0.101"], "primary": "10.1.0.9"}`); !errors.As(err, &e) || e.Kind != "duplicate" {
+		t.Fatalf("%v", err)
+	}
+	if _, err := b.Add(eth0, unicast(40, "10.0.0.2", "10.0.0.1")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := forger.Add(eth0, unicast(255, "10.0.0.9", "10.0.0.2")); err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range []*VRRPHost{a, b, forger} {
+		h.Start(0)
+	}
+	drainHost(t, a)
+	drainHost(t, b)
+	due, _ := a.PollTimeout()
+	a.HandleTimeout(due)
+	var advert []byte
+	masters := map[int]bool{}
+	for _, act := range drainHost(t, a) {
+		if act.Action == "send" && act.Instance == 0 {
+			advert = act.Bytes
+			if err := a.ReportSend(due, act.Instance, act.To, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if act.Action == "transition" && act.State == "master" {
+			masters[act.Instance] = true
+		}
+	}
+	if !masters[0] || !masters[1] || len(advert) != 20 {
+		t.Fatalf("masters %v advert % x", masters, advert)
+	}
+	r, err := b.HandlePacket(due, eth0, "10.0.0.1", "10.0.0.2", 255, advert)
+	if err != nil || r.Outcome != "accepted" || r.Instance != 0 {
+		t.Fatalf("%+v %v", r, err)
+	}
+	if r, _ := b.HandlePacket(due, eth1, "10.0.0.1", "10.0.0.2", 255, advert); r.Outcome != "no_instance" {
+		t.Fatalf("%+v", r)
+	}
+	// The forger, priority 255 from an address that is no peer: dropped, counted, logged once.
+	drainHost(t, forger)
+	fdue, _ := forger.PollTimeout()
+	forger.HandleTimeout(fdue)
+	var forged []byte
+	for _, act := range drainHost(t, forger) {
+		if act.Action == "send" {
+			forged = act.Bytes
+		}
+	}
+	r, err = b.HandlePacket(due+time.Millisecond, eth0, "10.0.0.9", "10.0.0.2", 64, forged)
+	if err != nil || r.Outcome != "dropped" || r.Drop != "not_a_peer" || r.Report == nil {
+		t.Fatalf("%+v %v", r, err)
+	}
+	r, _ = b.HandlePacket(due+2*time.Millisecond, eth0, "10.0.0.9", "10.0.0.2", 64, forged)
+	if r.Report != nil {
+		t.Fatalf("a second report within the window: %+v", r)
+	}
+	st, err := b.Status(due)
+	if err != nil || st.Instances[0].State != "backup" || st.Instances[0].Stats.Drops["not_a_peer"] != 2 {
+		t.Fatalf("%+v %v", st, err)
+	}
+	// Instance 0 of host A cannot send: three in a row and it gives up (FAULT, VIP removed).
+	for i := 0; i < 3; i++ {
+		if err := a.ReportSend(due, 0, "10.0.0.2", errors.New("Network is unreachable")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fault, removed := false, false
+	for _, act := range drainHost(t, a) {
+		fault = fault || (act.Instance == 0 && act.Action == "transition" && act.State == "fault")
+		removed = removed || (act.Instance == 0 && act.Action == "remove_vips")
+	}
+	if !fault || !removed {
+		t.Fatalf("fault %v removed %v", fault, removed)
+	}
+	if err := a.ReportVIPs(due, 0, "remove", []string{"10.0.0.100"}, errors.New("EPERM")); err != nil {
+		t.Fatal(err)
+	}
+	st, _ = a.Status(due)
+	if st.Instances[0].State != "fault" || st.Instances[0].Stats.SendFailures != 3 || len(st.Instances[0].PendingVIPRemoval) != 1 {
+		t.Fatalf("%+v", st.Instances[0])
+	}
+	if err := a.SetSourceUsable(due, 7, true); err == nil {
+		t.Fatal("unknown instance accepted")
 	}
 }

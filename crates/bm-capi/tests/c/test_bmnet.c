@@ -121,6 +121,27 @@ static int drain(bm_vrrp_t *r, uint8_t *advert, size_t *advert_len, int *added, 
     }
 }
 
+/* Drains a router's actions: counts those of `instance`, copies its last advert, counts its
+ * transitions to `state` (e.g. "\"to\":\"fault\""). */
+static int router_drain(bm_vrrp_router_t *r, int instance, uint8_t *advert, size_t *advert_len, const char *state,
+                        int *seen_state) {
+    int n = 0;
+    char needle[32];
+    snprintf(needle, sizeof needle, "\"instance\":%d", instance);
+    for (;;) {
+        char *a = NULL;
+        CHECK(bm_vrrp_router_poll_action(r, &a) == BM_OK, "router_poll_action");
+        if (!a) return n;
+        if (strstr(a, needle)) {
+            n++;
+            const char *hex = strstr(a, "\"bytes_hex\":\"");
+            if (hex && advert) *advert_len = unhex(hex + 13, advert, 512);
+            if (state && seen_state && strstr(a, state)) (*seen_state)++;
+        }
+        bm_string_free(a);
+    }
+}
+
 static void *classify_many(void *arg) {
     (void)arg;
     for (int i = 0; i < 200; i++) {
@@ -139,7 +160,7 @@ static void *classify_many(void *arg) {
 
 int main(void) {
     /* Version. */
-    CHECK(BM_ABI_VERSION == 1, "ABI %d", BM_ABI_VERSION);
+    CHECK(BM_ABI_VERSION == 2, "ABI %d", BM_ABI_VERSION);
     CHECK(strcmp(bm_version(), "0.1.0") == 0, "version %s", bm_version());
 
     /* bm_addr_classify. */
@@ -359,6 +380,96 @@ int main(void) {
                           &verr) == BM_REJECTED && strstr(verr, "\"line\":3") && strstr(verr, "use_vmac"), "%s", verr);
         bm_string_free(verr);
         printf("ok bm_vrrp_*: election, preemption by a tracked check, graceful stop, fault, keepalived.conf\n");
+    }
+
+    /* bm_vrrp_router_*: host A runs VRID 51 on two links (ifindex 2 and 3), host B on link 2;
+     * adverts are routed to their instance, forged ones dropped with a reason, failed sends
+     * make a master give up. */
+    {
+        const uint64_t S = 1000000000ull;
+        bm_vrrp_router_t *a = NULL, *b = NULL;
+        char *rerr = NULL, *out = NULL;
+        uint32_t a0 = 99, a1 = 99, b0 = 99;
+        CHECK(bm_vrrp_router_new(&a) == BM_OK && a && bm_vrrp_router_new(&b) == BM_OK && b, "router_new");
+        CHECK(bm_vrrp_router_add(a, 2, "{\"vrid\": 51, \"priority\": 60, \"vips\": [\"10.0.0.100\"], \"primary\": \"10.0.0.1\"}",
+                                 &a0, &rerr) == BM_OK && a0 == 0, "add a0: %s", rerr ? rerr : "");
+        CHECK(bm_vrrp_router_add(a, 3, "{\"vrid\": 51, \"priority\": 60, \"vips\": [\"10.1.0.100\"], \"primary\": \"10.1.0.1\"}",
+                                 &a1, NULL) == BM_OK && a1 == 1, "add a1");
+        CHECK(bm_vrrp_router_add(b, 2, "{\"vrid\": 51, \"priority\": 40, \"vips\": [\"10.0.0.100\"], \"primary\": \"10.0.0.2\"}",
+                                 &b0, NULL) == BM_OK && b0 == 0, "add b0");
+        /* The same VRID twice on one link and family cannot be told apart. */
+        CHECK(bm_vrrp_router_add(a, 2, "{\"vrid\": 51, \"priority\": 50, \"vips\": [\"10.0.0.101\"], \"primary\": \"10.0.0.9\"}",
+                                 NULL, &rerr) == BM_REJECTED && strstr(rerr, "\"kind\":\"duplicate\""), "%s", rerr);
+        bm_string_free(rerr);
+        rerr = NULL;
+        CHECK(bm_vrrp_router_start(a, 0) == BM_OK && bm_vrrp_router_start(b, 0) == BM_OK, "router_start");
+        router_drain(a, 0, NULL, NULL, NULL, NULL);
+        router_drain(b, 0, NULL, NULL, NULL, NULL);
+        uint64_t t_a = 0;
+        CHECK(bm_vrrp_router_poll_timeout(a, &t_a) == BM_OK && t_a == 3 * S + S * (256 - 60) / 256, "t_a %llu",
+              (unsigned long long)t_a);
+        CHECK(bm_vrrp_router_handle_timeout(a, t_a) == BM_OK, "a times out");
+        uint8_t adv[512];
+        size_t adv_len = 0;
+        int masters = 0;
+        /* Both of A's instances became master; collect instance 0's advert. */
+        CHECK(bm_vrrp_router_poll_action(a, &out) == BM_OK && out && strstr(out, "\"instance\":0"), "%s", out);
+        bm_string_free(out);
+        out = NULL;
+        router_drain(a, 0, adv, &adv_len, NULL, NULL);
+        CHECK(adv_len == 20, "advert %zu", adv_len);
+        CHECK(bm_vrrp_router_handle_packet(b, t_a + 1000, 2, "10.0.0.1", "224.0.0.18", 255, adv, adv_len, &out, &rerr) == BM_OK
+                  && strstr(out, "\"outcome\":\"accepted\"") && strstr(out, "\"instance\":0"), "%s", out);
+        bm_string_free(out);
+        out = NULL;
+        /* On link 3 host B runs nothing: routed nowhere. */
+        CHECK(bm_vrrp_router_handle_packet(b, t_a + 1000, 3, "10.0.0.1", "224.0.0.18", 255, adv, adv_len, &out, &rerr) == BM_OK
+                  && strstr(out, "\"outcome\":\"no_instance\"") && strstr(out, "\"vrid\":51"), "%s", out);
+        bm_string_free(out);
+        out = NULL;
+        /* A forged TTL: dropped with its reason, and the first deserves a log line. */
+        CHECK(bm_vrrp_router_handle_packet(b, t_a + 2000, 2, "10.0.0.1", "224.0.0.18", 64, adv, adv_len, &out, &rerr) == BM_OK
+                  && strstr(out, "\"outcome\":\"dropped\"") && strstr(out, "\"drop\":\"ttl\"")
+                  && strstr(out, "\"report\":{"), "%s", out);
+        bm_string_free(out);
+        out = NULL;
+        CHECK(bm_vrrp_router_handle_packet(b, t_a + 3000, 2, "10.0.0.1", "224.0.0.18", 64, adv, adv_len, &out, &rerr) == BM_OK
+                  && strstr(out, "\"report\":null"), "the second within the window gets none: %s", out);
+        bm_string_free(out);
+        out = NULL;
+        CHECK(bm_vrrp_router_handle_packet(b, 1, 2, "10.0.0.1", "nope", 255, adv, adv_len, &out, &rerr) == BM_REJECTED
+                  && strstr(rerr, "invalid_address"), "%s", rerr);
+        bm_string_free(rerr);
+        rerr = NULL;
+        /* A's instance 0 cannot send (three in a row): FAULT, its VIP removed; the removal fails
+         * and is reported, to be retried. */
+        for (int k = 0; k < 3; k++)
+            CHECK(bm_vrrp_router_report_send(a, t_a + 10, 0, "224.0.0.18", "Invalid argument") == BM_OK, "report_send");
+        CHECK(router_drain(a, 0, NULL, NULL, "\"to\":\"fault\"", &masters) >= 2 && masters == 1, "fault %d", masters);
+        CHECK(bm_vrrp_router_report_vips(a, t_a + 20, 0, "{\"op\": \"remove\", \"vips\": [\"10.0.0.100\"], \"error\": \"EPERM\"}",
+                                         &rerr) == BM_OK && !rerr, "report_vips");
+        CHECK(bm_vrrp_router_report_vips(a, 0, 7, "{\"op\": \"add\", \"vips\": []}", &rerr) == BM_REJECTED
+                  && strstr(rerr, "unknown_instance"), "%s", rerr);
+        bm_string_free(rerr);
+        rerr = NULL;
+        CHECK(bm_vrrp_router_status(a, t_a + 20, &out, &rerr) == BM_OK && strstr(out, "\"send_failures\":3")
+                  && strstr(out, "\"pending_vip_removal\":[\"10.0.0.100\"]") && strstr(out, "\"vip_retry\""), "%s", out);
+        bm_string_free(out);
+        out = NULL;
+        CHECK(bm_vrrp_router_set_source_usable(a, t_a + 30, 1, 0) == BM_OK, "source unusable");
+        CHECK(router_drain(a, 1, NULL, NULL, "source_unusable", &masters) >= 1 && masters == 2, "source fault");
+        CHECK(bm_vrrp_router_set_source_usable(a, 0, 9, 1) == BM_REJECTED, "unknown instance");
+        CHECK(bm_vrrp_router_set_link(b, t_a + 40, 2, 0) == BM_OK && bm_vrrp_router_set_check(b, 0, "nope", 1) == BM_REJECTED,
+              "link, check");
+        CHECK(bm_vrrp_router_shutdown(a, t_a + 50) == BM_OK && bm_vrrp_router_shutdown(b, t_a + 50) == BM_OK, "shutdown");
+        router_drain(a, 0, NULL, NULL, NULL, NULL);
+        router_drain(b, 0, NULL, NULL, NULL, NULL);
+        CHECK(bm_vrrp_router_start(NULL, 0) == BM_REJECTED && bm_vrrp_router_poll_action(a, NULL) == BM_REJECTED
+                  && bm_vrrp_router_new(NULL) == BM_REJECTED, "NULLs");
+        bm_vrrp_router_free(a);
+        bm_vrrp_router_free(b);
+        bm_vrrp_router_free(NULL);
+        printf("ok bm_vrrp_router_*: routing by link and VRID, drops with reasons, send failures, VIP retries\n");
     }
 
     /* Concurrent calls. */

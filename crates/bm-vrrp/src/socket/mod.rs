@@ -1,46 +1,55 @@
-//! The socket backend (feature `socket`, Linux): what turns [`Instance`](crate::Instance)s into a
-//! daemon that can stand in for keepalived.
+//! The socket backend (feature `socket`, Linux): what turns a [`Router`](crate::Router) into a
+//! daemon that can stand in for keepalived. The daemon is I/O only: which instance a packet is
+//! for, what to send, what to add, when to take over, all comes from the core.
 //!
-//! - [`Daemon`] runs any number of instances on one thread around one `poll(2)`, waking for the
-//!   earliest instance timer, a check script, a received advert, a link change or the stop
-//!   descriptor (a signal pipe).
+//! - [`Daemon`] runs a [`Router`](crate::Router) of instances on one thread around one
+//!   `poll(2)`, waking for the earliest instance timer, a check or notify script, a received
+//!   advert, a link or address change, or the stop descriptor (a signal pipe).
 //! - Adverts go over one raw IP protocol 112 socket per interface and family, bound to the
 //!   device with `SO_BINDTODEVICE`, the group (224.0.0.18 / ff02::12) joined on it, sent with
 //!   TTL / hop limit 255 from the instance's primary address (`IP_PKTINFO` / `IPV6_PKTINFO`),
 //!   and the received TTL / hop limit and destination read from ancillary data (`IP_RECVTTL`,
-//!   `IPV6_RECVHOPLIMIT`), which the core checks.
-//! - VIPs are added and removed over rtnetlink (IPv6 with `nodad`); carrier changes arrive on a
-//!   `RTMGRP_LINK` subscription and put instances in and out of FAULT.
+//!   `IPV6_RECVHOPLIMIT`), which the core checks. Each send's outcome goes back to the core,
+//!   which counts failures and gives up mastership when they persist.
+//! - VIPs are added and removed over rtnetlink (IPv6 with `nodad`), each outcome reported back
+//!   (a failed removal is retried by the core). Carrier changes and address changes arrive on
+//!   an rtnetlink subscription: a link down is FAULT, and an advert source address that is
+//!   missing or still tentative (IPv6 DAD after the link came back) keeps the instance in FAULT.
 //! - Takeovers are announced with gratuitous ARPs ([`garp_frame`]) over an `AF_PACKET` socket and
 //!   unsolicited neighbour advertisements ([`na_message`]) over an ICMPv6 socket.
-//! - Check scripts ([`CheckScript`]) run as children with a timeout and never block the loop;
-//!   notify scripts run on every transition, unwaited.
+//! - Check scripts ([`CheckScript`]) and notify scripts run as keepalived runs them ([`security`]:
+//!   users, `enable_script_security`; `exec`: no shell, a minimal environment, a process group,
+//!   SIGTERM when the daemon dies), with timeouts, and never block the loop.
 //! - Tracked interfaces (keepalived's `track_interface`) are checks named `interface:NAME`
 //!   (see [`TRACK_INTERFACE_PREFIX`](crate::TRACK_INTERFACE_PREFIX)) whose result is the
 //!   interface's carrier.
 //!
-//! Needs `CAP_NET_RAW` and `CAP_NET_ADMIN`. The only `unsafe` code of the crate is in the private
-//! `sys` module (poll, recvmsg/sendmsg with control messages, sockaddr_ll).
+//! Needs `CAP_NET_RAW` and `CAP_NET_ADMIN` (and `CAP_SETUID`/`CAP_SETGID` to run scripts as
+//! another user). The only `unsafe` code of the crate is in the private `sys` module.
 
 #![allow(clippy::disallowed_methods)] // The backend: clocks, sleeps, files and processes on purpose.
 
 mod announce;
 mod daemon;
+mod exec;
 mod netlink;
 mod notify;
 mod script;
+pub mod security;
 mod sys;
 mod vrrp_socket;
 
 use std::net::IpAddr;
+use std::time::Duration;
 
 use serde::Serialize;
 
 pub use announce::{GARP_FRAME_LEN, NA_MESSAGE_LEN, garp_frame, na_message};
-pub use daemon::{Daemon, InstanceSetup, VipSpec, Wake};
+pub use daemon::{Daemon, InstanceSetup, Options, VipSpec, Wake};
 pub use script::CheckScript;
+pub use security::{ResolvedScript, ScriptError, ScriptPolicy, resolve_script};
 
-use crate::{ConfigError, State};
+use crate::{ConfigError, DropReason, DropReport, Reason, RouterError, RouterStats, State, Stats, Timer};
 
 /// Why the daemon could not start or had to stop.
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +75,15 @@ pub enum Error {
         #[source]
         source: ConfigError,
     },
+    /// Two instances the router cannot tell apart.
+    #[error("instance {instance}: {source}")]
+    Router {
+        /// The instance.
+        instance: String,
+        /// Why.
+        #[source]
+        source: RouterError,
+    },
     /// A reload that cannot be applied in place (restart to apply it); nothing was changed.
     #[error("reload refused: {0}")]
     Reload(String),
@@ -77,6 +95,16 @@ pub enum Error {
         /// The missing script.
         script: String,
     },
+    /// A check or notify script that cannot run: a missing user, a file that is not executable,
+    /// or, under `enable_script_security`, one a non-root user could change.
+    #[error("{script}: {source}")]
+    Script {
+        /// Which script (`vrrp_script NAME`, or `INSTANCE notify_master`).
+        script: String,
+        /// Why.
+        #[source]
+        source: ScriptError,
+    },
     /// A system call failed.
     #[error("{what}: {source}")]
     Io {
@@ -86,6 +114,51 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// A running timer, relative to when the status was taken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct TimerStatus {
+    /// Which.
+    pub timer: Timer,
+    /// Due in this long.
+    #[serde(serialize_with = "millis")]
+    pub due_in: Duration,
+}
+
+fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// One instance as the daemon sees it: what the status file and `bmnet inspect` show.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct InstanceStatus {
+    /// Its name.
+    pub name: String,
+    /// Its interface.
+    pub interface: String,
+    /// Its VRID.
+    pub vrid: u8,
+    /// Its state.
+    pub state: State,
+    /// Its effective priority.
+    pub priority: u8,
+    /// Why it is in that state (its last transition's reason).
+    pub reason: Option<Reason>,
+    /// Its VIPs as `ADDR/PREFIX`.
+    pub vips: Vec<String>,
+    /// Its advert source address.
+    pub source: IpAddr,
+    /// Whether the source address is usable.
+    pub source_usable: bool,
+    /// Whether its link is up.
+    pub link_up: bool,
+    /// Its counters.
+    pub stats: Stats,
+    /// Its running timers.
+    pub timers: Vec<TimerStatus>,
+    /// VIPs whose removal failed and is being retried.
+    pub pending_vip_removal: Vec<IpAddr>,
 }
 
 /// Something the daemon reports as it runs.
@@ -102,18 +175,23 @@ pub enum Event {
         /// To.
         to: State,
         /// Why.
-        reason: String,
+        reason: Reason,
         /// Its effective priority now.
         priority: u8,
     },
-    /// A received advert was dropped by the receive checks.
+    /// A received advert was dropped by the receive checks. Drops are rate-limited (a line per
+    /// instance, reason and source every 10 s, 20 lines per 10 s in all); the counts in
+    /// [`Event::Status`] are exact.
     Dropped {
         /// The instance.
         instance: String,
         /// The sender.
         from: IpAddr,
         /// The failed check.
-        reason: String,
+        reason: DropReason,
+        /// What the previous reports left out.
+        #[serde(flatten)]
+        report: DropReport,
     },
     /// A check script run failed.
     CheckFailed {
@@ -122,11 +200,20 @@ pub enum Event {
         /// How.
         reason: String,
     },
-    /// Something failed without stopping the daemon (a send, a VIP change, an announcement).
+    /// Something failed without stopping the daemon (a send, a VIP change, an announcement, a
+    /// script), or deserves a word.
     Warning {
         /// The instance concerned, if one.
         instance: Option<String>,
         /// What happened.
         message: String,
+    },
+    /// Every instance's state and counters: after a transition or a failure within a second,
+    /// otherwise every 10 s while counters change.
+    Status {
+        /// The instances.
+        instances: Vec<InstanceStatus>,
+        /// What no instance got.
+        unrouted: RouterStats,
     },
 }

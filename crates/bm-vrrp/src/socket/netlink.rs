@@ -1,6 +1,7 @@
-//! rtnetlink for the daemon: the interface's index, MAC, carrier and addresses; VIPs added
+//! rtnetlink for the daemon: the interface's index, MAC, MTU, carrier and addresses; VIPs added
 //! (IPv6 with `IFA_F_NODAD`, as keepalived does, so that a VIP is usable at once) and removed;
-//! and a `RTMGRP_LINK` subscription that reports carrier changes.
+//! and a subscription (`RTMGRP_LINK`, `RTMGRP_IPV4_IFADDR`, `RTMGRP_IPV6_IFADDR`) that reports
+//! carrier changes and address changes (an IPv6 address leaving or entering DAD).
 
 use std::io;
 use std::net::IpAddr;
@@ -20,6 +21,8 @@ pub(crate) struct Link {
     pub(crate) index: u32,
     pub(crate) name: String,
     pub(crate) mac: Option<[u8; 6]>,
+    /// Its MTU, when the kernel said.
+    pub(crate) mtu: Option<u32>,
     /// Administratively up with carrier (`IFF_UP` and `IFF_LOWER_UP`).
     pub(crate) up: bool,
 }
@@ -60,6 +63,7 @@ fn link_from(msg: &LinkMessage) -> Link {
         index: msg.header.index,
         name: String::new(),
         mac: None,
+        mtu: None,
         up: msg.header.flags.contains(LinkFlags::Up) && msg.header.flags.contains(LinkFlags::LowerUp),
     };
     for a in &msg.attributes {
@@ -70,6 +74,7 @@ fn link_from(msg: &LinkMessage) -> Link {
                 mac.copy_from_slice(m);
                 link.mac = Some(mac);
             }
+            LinkAttribute::Mtu(m) => link.mtu = Some(*m),
             _ => {}
         }
     }
@@ -221,7 +226,16 @@ impl Netlink {
     }
 }
 
-/// A `RTMGRP_LINK` subscription: carrier changes, as they happen.
+/// What the subscription reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Change {
+    /// A link's carrier (index, up).
+    Link(u32, bool),
+    /// Some address of a link came, went or changed flags (index).
+    Address(u32),
+}
+
+/// A subscription to link and address changes, as they happen.
 pub(crate) struct LinkMonitor {
     socket: Socket,
 }
@@ -229,7 +243,8 @@ pub(crate) struct LinkMonitor {
 impl LinkMonitor {
     pub(crate) fn open() -> io::Result<LinkMonitor> {
         let mut socket = Socket::new(NETLINK_ROUTE)?;
-        socket.bind(&SocketAddr::new(0, libc::RTMGRP_LINK as u32))?;
+        let groups = libc::RTMGRP_LINK | libc::RTMGRP_IPV4_IFADDR | libc::RTMGRP_IPV6_IFADDR;
+        socket.bind(&SocketAddr::new(0, groups as u32))?;
         socket.set_non_blocking(true)?;
         Ok(LinkMonitor { socket })
     }
@@ -238,9 +253,9 @@ impl LinkMonitor {
         self.socket.as_raw_fd()
     }
 
-    /// Every link notification queued: (index, up). `Err` only for socket errors other than
-    /// "nothing queued"; an overrun (`ENOBUFS`) is reported so the caller re-reads the links.
-    pub(crate) fn drain(&mut self) -> io::Result<Vec<(u32, bool)>> {
+    /// Every notification queued. `Err` only for socket errors other than "nothing queued";
+    /// an overrun (`ENOBUFS`) is reported so the caller re-reads links and addresses.
+    pub(crate) fn drain(&mut self) -> io::Result<Vec<Change>> {
         let mut out = Vec::new();
         loop {
             let data = match self.socket.recv_from_full() {
@@ -255,11 +270,17 @@ impl LinkMonitor {
                 if len < 16 || offset + len > data.len() {
                     break;
                 }
-                if let Ok(m) = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&data[offset..offset + len])
-                    && let NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(l)) = m.payload
-                {
-                    let link = link_from(&l);
-                    out.push((link.index, link.up));
+                if let Ok(m) = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&data[offset..offset + len]) {
+                    match m.payload {
+                        NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(l)) => {
+                            let link = link_from(&l);
+                            out.push(Change::Link(link.index, link.up));
+                        }
+                        NetlinkPayload::InnerMessage(
+                            RouteNetlinkMessage::NewAddress(a) | RouteNetlinkMessage::DelAddress(a),
+                        ) => out.push(Change::Address(a.header.index)),
+                        _ => {}
+                    }
                 }
                 offset += (len + 3) & !3;
             }

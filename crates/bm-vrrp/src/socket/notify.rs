@@ -1,14 +1,29 @@
 //! Notify scripts (keepalived's `notify_master`, `notify_backup`, `notify_fault`, `notify_stop`
-//! and `notify`): started on each transition as `/bin/sh -c COMMAND` in a process group of their
-//! own, and never waited for by the loop (keepalived does not wait either); finished ones are
-//! reaped as the loop goes round.
+//! and `notify`): started on each transition as keepalived starts them (see `exec`: no shell,
+//! their user, a process group of their own, a minimal environment, SIGTERM if the daemon
+//! dies), never waited for by the loop. keepalived gives them no timeout and leaves them
+//! running when it stops; bmnet stops one that runs longer than its timeout, and at exit gives
+//! the running ones (`notify_stop` among them) a moment, then stops them with everything they
+//! started.
 
 use std::io;
-use std::os::unix::process::CommandExt;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
-use crate::{Notify, State};
+use super::exec;
+use super::script::{CHILD_POLL, Stopping};
+use super::security::ResolvedScript;
+use crate::State;
+
+/// An instance's notify scripts, resolved.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct NotifyPrograms {
+    pub(crate) master: Option<ResolvedScript>,
+    pub(crate) backup: Option<ResolvedScript>,
+    pub(crate) fault: Option<ResolvedScript>,
+    pub(crate) stop: Option<ResolvedScript>,
+    pub(crate) any: Option<ResolvedScript>,
+}
 
 /// keepalived's name of a state in notify arguments; `Initialize` is only reached by stopping.
 fn state_word(state: State) -> &'static str {
@@ -20,17 +35,32 @@ fn state_word(state: State) -> &'static str {
     }
 }
 
+struct Running {
+    child: Child,
+    command: String,
+    deadline: Instant,
+}
+
 /// The notify scripts' children.
-#[derive(Default)]
 pub(crate) struct Notifier {
-    children: Vec<Child>,
+    timeout: Duration,
+    running: Vec<Running>,
+    stopping: Vec<Stopping>,
 }
 
 impl Notifier {
+    pub(crate) fn new(timeout: Duration) -> Notifier {
+        Notifier { timeout, running: Vec::new(), stopping: Vec::new() }
+    }
+
+    pub(crate) fn set_timeout(&mut self, timeout: Duration) {
+        self.timeout = timeout;
+    }
+
     /// Starts the scripts for `instance` entering `to` with `priority`: the state's own script,
-    /// then `notify` with keepalived's arguments `INSTANCE <name> <STATE> <priority>`. Returns
-    /// what could not be started.
-    pub(crate) fn fire(&mut self, notify: &Notify, instance: &str, to: State, priority: u8) -> Vec<String> {
+    /// then `notify` with keepalived's arguments `INSTANCE <name> <STATE> <priority>` after its
+    /// own. Returns what could not be started.
+    pub(crate) fn fire(&mut self, notify: &NotifyPrograms, instance: &str, to: State, priority: u8) -> Vec<String> {
         let own = match to {
             State::Master => &notify.master,
             State::Backup => &notify.backup,
@@ -40,79 +70,130 @@ impl Notifier {
         let mut errors = Vec::new();
         let priority = priority.to_string();
         let runs = [
-            own.as_deref().map(|cmd| (cmd.to_string(), Vec::new())),
-            notify.any.as_deref().map(|cmd| {
-                // The arguments go through "$@", so an instance name is never re-split by the shell.
-                (format!("{cmd} \"$@\""), vec!["INSTANCE", instance, state_word(to), priority.as_str()])
-            }),
+            own.as_ref().map(|p| (p, Vec::new())),
+            notify.any.as_ref().map(|p| (p, vec!["INSTANCE", instance, state_word(to), priority.as_str()])),
         ];
-        for (command, args) in runs.into_iter().flatten() {
-            match spawn(&command, &args) {
-                Ok(child) => self.children.push(child),
-                Err(e) => errors.push(format!("notify script {command:?} for {}: {e}", state_word(to))),
+        let now = Instant::now();
+        for (program, args) in runs.into_iter().flatten() {
+            let command = program.path.display().to_string();
+            match exec::spawn(program, &args) {
+                Ok(child) => self.running.push(Running { child, command, deadline: now + self.timeout }),
+                Err(e) => errors.push(format!("notify script {command} for {}: {e}", state_word(to))),
             }
         }
         errors
     }
 
-    /// Collects the scripts that have finished.
-    pub(crate) fn reap(&mut self) {
-        self.children.retain_mut(|c| !matches!(c.try_wait(), Ok(Some(_)) | Err(_)));
+    /// Collects the scripts that have finished, and stops those past their timeout; returns
+    /// what was stopped.
+    pub(crate) fn reap(&mut self) -> Vec<String> {
+        let now = Instant::now();
+        self.stopping.retain_mut(|s| !s.reap(now));
+        let mut overdue = Vec::new();
+        let mut still = Vec::new();
+        for mut r in std::mem::take(&mut self.running) {
+            match r.child.try_wait() {
+                Ok(Some(_)) | Err(_) => {}
+                Ok(None) if now >= r.deadline => {
+                    overdue.push(format!("notify script {} ran longer than {:?}: stopped", r.command, self.timeout));
+                    self.stopping.push(Stopping::terminate(r.child, now));
+                }
+                Ok(None) => still.push(r),
+            }
+        }
+        self.running = still;
+        overdue
+    }
+
+    /// When [`Notifier::reap`] should run next: a deadline, or soon while children are stopping.
+    pub(crate) fn next_wake(&self, now: Instant) -> Option<Instant> {
+        let deadline = self.running.iter().map(|r| r.deadline).min();
+        let stopping = (!self.stopping.is_empty()).then(|| now + CHILD_POLL);
+        deadline.into_iter().chain(stopping).min()
     }
 
     /// At shutdown: gives the running scripts (`notify_stop` among them) up to `within` to
-    /// finish, and leaves the others running on their own.
-    pub(crate) fn finish(&mut self, within: Duration) {
+    /// finish, then stops the rest (SIGTERM, SIGKILL a second later) with whatever they
+    /// started. Nothing outlives the daemon.
+    pub(crate) fn finish(&mut self, within: Duration) -> io::Result<()> {
         let deadline = Instant::now() + within;
-        while !self.children.is_empty() && Instant::now() < deadline {
-            self.reap();
-            std::thread::sleep(Duration::from_millis(5));
+        while !self.running.is_empty() && Instant::now() < deadline {
+            let _ = self.reap();
+            std::thread::sleep(CHILD_POLL);
         }
-        self.children.clear();
+        let now = Instant::now();
+        for r in std::mem::take(&mut self.running) {
+            self.stopping.push(Stopping::terminate(r.child, now));
+        }
+        while !self.stopping.is_empty() {
+            let now = Instant::now();
+            self.stopping.retain_mut(|s| !s.reap(now));
+            std::thread::sleep(CHILD_POLL);
+        }
+        Ok(())
     }
-}
-
-fn spawn(command: &str, args: &[&str]) -> io::Result<Child> {
-    Command::new("/bin/sh")
-        .arg("-c")
-        .arg(command)
-        .arg("sh")
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0)
-        .spawn()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ScriptUser;
+    use crate::socket::security::{ScriptPolicy, resolve_script};
+
+    fn program(words: &[&str]) -> ResolvedScript {
+        let policy =
+            ScriptPolicy { security: false, script_user: Some(ScriptUser { user: "root".into(), group: None }) };
+        let words: Vec<String> = words.iter().map(|w| w.to_string()).collect();
+        resolve_script(&words, None, &policy).unwrap()
+    }
 
     #[test]
     fn state_scripts_and_the_generic_one_get_keepalived_arguments() {
         let dir = std::env::temp_dir().join(format!("bm-vrrp-notify-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let (own, any) = (dir.join("own"), dir.join("any"));
-        let notify = Notify {
-            master: Some(format!("echo master >> {}", own.display())),
-            backup: None,
-            fault: None,
-            stop: Some(format!("echo stop >> {}", own.display())),
-            any: Some(format!("printf '%s|' >> {}", any.display())),
+        let append = |file: &std::path::Path, what: &str| {
+            program(&["/bin/sh", "-c", &format!("echo {what} >> {}", file.display())])
         };
-        let mut n = Notifier::default();
-        assert!(n.fire(&notify, "VI 1; rm -rf /", State::Master, 150).is_empty());
-        n.finish(Duration::from_secs(5));
-        assert!(n.fire(&notify, "VI 1; rm -rf /", State::Backup, 40).is_empty());
-        n.finish(Duration::from_secs(5));
-        assert!(n.fire(&notify, "VI 1; rm -rf /", State::Initialize, 40).is_empty());
-        n.finish(Duration::from_secs(5));
+        let notify = NotifyPrograms {
+            master: Some(append(&own, "master")),
+            stop: Some(append(&own, "stop")),
+            any: Some(program(&["/bin/sh", "-c", &format!("printf '%s|' \"$@\" >> {}", any.display()), "sh"])),
+            ..NotifyPrograms::default()
+        };
+        let mut n = Notifier::new(Duration::from_secs(30));
+        for (state, priority) in [(State::Master, 150), (State::Backup, 40), (State::Initialize, 40)] {
+            assert!(n.fire(&notify, "VI 1; rm -rf /", state, priority).is_empty());
+            n.finish(Duration::from_secs(5)).unwrap();
+        }
         assert_eq!(std::fs::read_to_string(&own).unwrap(), "master\nstop\n");
         assert_eq!(
             std::fs::read_to_string(&any).unwrap(),
             "INSTANCE|VI 1; rm -rf /|MASTER|150|INSTANCE|VI 1; rm -rf /|BACKUP|40|INSTANCE|VI 1; rm -rf /|STOP|40|"
         );
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A notify script that hangs is stopped at its timeout, and at exit nothing is left.
+    #[test]
+    fn hanging_scripts_are_stopped() {
+        let mut n = Notifier::new(Duration::from_millis(100));
+        let hang = NotifyPrograms { master: Some(program(&["/bin/sleep", "30"])), ..NotifyPrograms::default() };
+        n.fire(&hang, "VI_1", State::Master, 100);
+        let start = Instant::now();
+        let stopped = loop {
+            let s = n.reap();
+            if !s.is_empty() {
+                break s;
+            }
+            assert!(start.elapsed() < Duration::from_secs(5));
+            std::thread::sleep(CHILD_POLL);
+        };
+        assert!(stopped[0].contains("ran longer than 100ms"), "{stopped:?}");
+        n.fire(&hang, "VI_1", State::Master, 100);
+        let started = Instant::now();
+        n.finish(Duration::from_millis(50)).unwrap();
+        assert!(started.elapsed() < Duration::from_secs(2));
+        assert!(n.running.is_empty() && n.stopping.is_empty());
     }
 }

@@ -1,6 +1,8 @@
-//! The few system calls socket2 and netlink-sys do not wrap safely: `poll(2)`, `recvmsg(2)` and
-//! `sendmsg(2)` with ancillary data (received TTL / hop limit and destination, the source
-//! address to send from), integer socket options, and `sendto(2)` with a `sockaddr_ll`.
+//! The few system calls socket2, netlink-sys and std do not wrap safely: `poll(2)`,
+//! `recvmsg(2)` and `sendmsg(2)` with ancillary data (received TTL / hop limit and destination,
+//! the source address to send from), integer socket options, `sendto(2)` with a `sockaddr_ll`,
+//! user and group lookups (`getpwnam_r`, `getgrnam_r`), and a script child's parent-death signal
+//! (`prctl(PR_SET_PDEATHSIG)` between fork and exec).
 //!
 //! This is the only module of the crate that may use `unsafe`; every block says why it is sound.
 
@@ -263,15 +265,93 @@ pub(crate) fn block_all_icmpv6(fd: RawFd) -> io::Result<()> {
     if r < 0 { Err(io::Error::last_os_error()) } else { Ok(()) }
 }
 
-/// `kill(-pgid, SIGKILL)`: ends a check script and everything it started (it runs in a process
+/// `kill(-pgid, SIGKILL)`: ends a script and everything it started (it runs in a process
 /// group of its own).
 pub(crate) fn kill_process_group(pgid: u32) -> io::Result<()> {
+    signal_process_group(pgid, libc::SIGKILL)
+}
+
+/// `kill(-pgid, SIGTERM)`: asks a script and everything it started to end.
+pub(crate) fn terminate_process_group(pgid: u32) -> io::Result<()> {
+    signal_process_group(pgid, libc::SIGTERM)
+}
+
+fn signal_process_group(pgid: u32, signal: libc::c_int) -> io::Result<()> {
     let pgid = libc::pid_t::try_from(pgid).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
     if pgid <= 1 {
         return Err(io::Error::from(io::ErrorKind::InvalidInput));
     }
     // SAFETY: kill(2) has no memory-safety preconditions; a positive pgid > 1 was checked above
     // so this never signals every process (-1) or our own group (0).
-    let r = unsafe { libc::kill(-pgid, libc::SIGKILL) };
+    let r = unsafe { libc::kill(-pgid, signal) };
     if r < 0 { Err(io::Error::last_os_error()) } else { Ok(()) }
+}
+
+/// Makes the child of `cmd` get SIGTERM when the thread that spawns it dies
+/// (`PR_SET_PDEATHSIG`, as keepalived sets on its scripts), and fail to start if we are already
+/// gone. It runs after std has set the child's uid and gid, which would clear the setting.
+pub(crate) fn die_with_parent(cmd: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt as _;
+    let parent = libc::pid_t::try_from(std::process::id()).unwrap_or(0);
+    let hook = move || {
+        // SAFETY: prctl(PR_SET_PDEATHSIG) takes a signal number and no pointers.
+        if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM as libc::c_ulong) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: getppid(2) has no preconditions.
+        if unsafe { libc::getppid() } != parent {
+            // The daemon died between fork and prctl: the signal would never come.
+            return Err(io::Error::from_raw_os_error(libc::ESRCH));
+        }
+        Ok(())
+    };
+    // SAFETY: the hook runs in the forked child before exec and calls only prctl(2) and
+    // getppid(2), both async-signal-safe; it allocates nothing (the errors are raw os errors).
+    unsafe { cmd.pre_exec(hook) };
+}
+
+/// A user's uid and primary gid, by name (`getpwnam_r`, so NSS sources count as they
+/// do for keepalived); `Ok(None)` when there is no such user.
+pub(crate) fn user_by_name(name: &str) -> io::Result<Option<(u32, u32)>> {
+    let name = std::ffi::CString::new(name).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        // SAFETY: passwd is plain data; all-zero is a valid value, filled in by the call.
+        let mut pwd: libc::passwd = unsafe { mem::zeroed() };
+        let mut result: *mut libc::passwd = std::ptr::null_mut();
+        // SAFETY: `name` is NUL-terminated, `pwd`, `buf` (of the length passed) and `result`
+        // are live and exclusively borrowed for the call.
+        let r = unsafe { libc::getpwnam_r(name.as_ptr(), &mut pwd, buf.as_mut_ptr().cast(), buf.len(), &mut result) };
+        match r {
+            0 if result.is_null() => return Ok(None),
+            0 => return Ok(Some((pwd.pw_uid, pwd.pw_gid))),
+            libc::ERANGE if buf.len() < 1 << 20 => buf.resize(buf.len() * 4, 0),
+            e => return Err(io::Error::from_raw_os_error(e)),
+        }
+    }
+}
+
+/// A group's gid, by name (`getgrnam_r`); `Ok(None)` when there is no such group.
+pub(crate) fn group_by_name(name: &str) -> io::Result<Option<u32>> {
+    let name = std::ffi::CString::new(name).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        // SAFETY: group is plain data; all-zero is a valid value, filled in by the call.
+        let mut grp: libc::group = unsafe { mem::zeroed() };
+        let mut result: *mut libc::group = std::ptr::null_mut();
+        // SAFETY: as in user_by_name, for getgrnam_r and a group.
+        let r = unsafe { libc::getgrnam_r(name.as_ptr(), &mut grp, buf.as_mut_ptr().cast(), buf.len(), &mut result) };
+        match r {
+            0 if result.is_null() => return Ok(None),
+            0 => return Ok(Some(grp.gr_gid)),
+            libc::ERANGE if buf.len() < 1 << 20 => buf.resize(buf.len() * 4, 0),
+            e => return Err(io::Error::from_raw_os_error(e)),
+        }
+    }
+}
+
+/// Our effective uid and gid (`geteuid`, `getegid`).
+pub(crate) fn effective_ids() -> (u32, u32) {
+    // SAFETY: geteuid(2) and getegid(2) have no preconditions and cannot fail.
+    unsafe { (libc::geteuid(), libc::getegid()) }
 }

@@ -1,16 +1,26 @@
-//! keepalived.conf, the subset OpenShift's templates use: `global_defs`, `vrrp_script`,
-//! `vrrp_instance`, `include`, comments. Unknown keywords are reported by line and column,
-//! never silently ignored; keywords that would change behaviour and are not supported are
-//! errors. Includes are read through a callback, so parsing stays free of I/O.
+//! keepalived.conf as keepalived 2.2.7 reads it, for the subset bmnet runs: `global_defs`,
+//! `vrrp_script`, `vrrp_instance`, `include`, comments. Every finding has its file:line:column;
+//! keywords bmnet does not implement are errors when they would change behaviour or security,
+//! warnings when they have no effect here ([`keywords`]); values keepalived rounds or clamps are
+//! rounded or clamped alike, with a warning saying so. Includes are read through a callback,
+//! so parsing stays free of I/O: whether scripts and users exist is the backend's business
+//! (`bmnet vrrp check-config` asks it, and reports at the places recorded here).
+
+mod keywords;
+mod lexer;
+mod words;
 
 use std::net::IpAddr;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::instance::{Config, ConfigError};
-use crate::packet::Version;
+use crate::config::{Config, ConfigError};
+use crate::packet::{MAX_ADDRESSES, Version};
+use crate::peer::UnicastPeer;
 use crate::track::{CheckConfig, TRACK_INTERFACE_PREFIX};
+use lexer::{Parser, Stmt, Token, tokenize};
+pub use words::split_words;
 
 /// How bad a diagnostic is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,6 +57,34 @@ impl std::fmt::Display for Diagnostic {
     }
 }
 
+/// Where something was written.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Place {
+    /// The file.
+    pub file: String,
+    /// Line, 1-based.
+    pub line: usize,
+    /// Column, 1-based.
+    pub column: usize,
+}
+
+impl Place {
+    /// A finding at this place.
+    pub fn diagnostic(&self, severity: Severity, message: String) -> Diagnostic {
+        Diagnostic { file: self.file.clone(), line: self.line, column: self.column, severity, message }
+    }
+}
+
+/// A user (and optionally a group) to run a script as: `script_user`, a `vrrp_script`'s
+/// `user`, or the names after a notify command.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ScriptUser {
+    /// The user name.
+    pub user: String,
+    /// The group name (default: the user's group).
+    pub group: Option<String>,
+}
+
 /// A `track_interface` entry: `NAME [weight N [reverse]]`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TrackedInterface {
@@ -63,8 +101,10 @@ pub struct TrackedInterface {
 pub struct Script {
     /// Its name.
     pub name: String,
-    /// The command (run by the backend, with a timeout).
+    /// The command as written (the quoted string).
     pub command: String,
+    /// Its words, as keepalived splits them ([`split_words`]); run without a shell.
+    pub argv: Vec<String>,
     /// How often it runs (default 1 s).
     pub interval: Duration,
     /// How long a run may take (default: the interval).
@@ -78,8 +118,11 @@ pub struct Script {
     pub rise: u32,
     /// Consecutive failures to fail (default 1).
     pub fall: u32,
-    /// The user it runs as.
-    pub user: Option<String>,
+    /// `user USER [GROUP]`: the user it runs as (default: `script_user`, else
+    /// `keepalived_script` if that user exists, else root).
+    pub user: Option<ScriptUser>,
+    /// Where its `script` keyword is (or its `vrrp_script` block, without one).
+    pub place: Place,
 }
 
 /// A virtual address as keepalived adds it.
@@ -95,19 +138,50 @@ pub struct Vip {
     pub label: Option<String>,
 }
 
+/// One notify script: `notify_master "COMMAND" [USER [GROUP]]`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotifyScript {
+    /// The command as written.
+    pub command: String,
+    /// Its words, as keepalived splits them; run without a shell.
+    pub argv: Vec<String>,
+    /// The user it runs as (default as [`Script::user`]).
+    pub user: Option<ScriptUser>,
+    /// Where its keyword is.
+    pub place: Place,
+}
+
+impl NotifyScript {
+    /// A script from a command line, as keepalived splits it, run as the default user.
+    pub fn from_command(command: &str) -> Result<NotifyScript, String> {
+        let argv = split_words(command)?;
+        if argv.is_empty() {
+            return Err("an empty command".into());
+        }
+        Ok(NotifyScript { command: command.to_string(), argv, user: None, place: Place::default() })
+    }
+}
+
 /// The notify scripts.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Notify {
     /// `notify_master`.
-    pub master: Option<String>,
+    pub master: Option<NotifyScript>,
     /// `notify_backup`.
-    pub backup: Option<String>,
+    pub backup: Option<NotifyScript>,
     /// `notify_fault`.
-    pub fault: Option<String>,
+    pub fault: Option<NotifyScript>,
     /// `notify_stop`.
-    pub stop: Option<String>,
+    pub stop: Option<NotifyScript>,
     /// `notify` (called with type, name, state, priority).
-    pub any: Option<String>,
+    pub any: Option<NotifyScript>,
+}
+
+impl Notify {
+    /// Every script set.
+    pub fn scripts(&self) -> impl Iterator<Item = &NotifyScript> {
+        [&self.master, &self.backup, &self.fault, &self.stop, &self.any].into_iter().flatten()
+    }
 }
 
 /// A `vrrp_instance`, with what the core's [`Config`] does not carry.
@@ -119,15 +193,22 @@ pub struct InstanceSpec {
     pub interface: Option<String>,
     /// `state MASTER` (only meaningful with priority 255).
     pub initial_master: bool,
-    /// The core's configuration; `primary` is `unicast_src_ip`, or unspecified when the
-    /// interface's primary address must be filled in (see [`InstanceSpec::config_for`]).
+    /// The core's configuration; `primary` is `unicast_src_ip` (or `mcast_src_ip`), or
+    /// unspecified when the interface's primary address must be filled in (see
+    /// [`InstanceSpec::config_for`]).
     pub config: Config,
+    /// Whether the file asks for the unicast source check (`check_unicast_src`,
+    /// `vrrp_check_unicast_src`, or a peer's `min_ttl`/`max_ttl`). bmnet checks by default
+    /// anyway; a runner may turn its default off (keepalived's behaviour) but not this.
+    pub check_unicast_src_explicit: bool,
     /// The VIPs with their prefix, device and label.
     pub vips: Vec<Vip>,
     /// `track_interface` entries.
     pub track_interfaces: Vec<TrackedInterface>,
     /// Notify scripts.
     pub notify: Notify,
+    /// Where its `vrrp_instance` keyword is.
+    pub place: Place,
 }
 
 impl InstanceSpec {
@@ -142,6 +223,20 @@ impl InstanceSpec {
     }
 }
 
+/// `global_defs`' script settings.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScriptSecurity {
+    /// `enable_script_security`: a script run as root (or group root) whose file or any
+    /// directory on its path a non-root user can write is refused.
+    pub enabled: bool,
+    /// Where `enable_script_security` is.
+    pub enabled_at: Option<Place>,
+    /// `script_user USER [GROUP]`: the default user of every script.
+    pub script_user: Option<ScriptUser>,
+    /// Where `script_user` is.
+    pub script_user_at: Option<Place>,
+}
+
 /// A parsed keepalived.conf.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeepalivedConfig {
@@ -149,6 +244,8 @@ pub struct KeepalivedConfig {
     pub instances: Vec<InstanceSpec>,
     /// The scripts.
     pub scripts: Vec<Script>,
+    /// The script settings.
+    pub script_security: ScriptSecurity,
     /// Every finding, in file order.
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -157,141 +254,6 @@ impl KeepalivedConfig {
     /// Whether any finding is an error.
     pub fn has_errors(&self) -> bool {
         self.diagnostics.iter().any(|d| d.severity == Severity::Error)
-    }
-}
-
-/// A token and where it is.
-#[derive(Clone, Debug)]
-struct Token {
-    text: String,
-    line: usize,
-    column: usize,
-    file: usize,
-}
-
-/// A statement: a keyword, its arguments, and a block if it has one.
-#[derive(Clone, Debug)]
-struct Stmt {
-    key: Token,
-    args: Vec<Token>,
-    block: Option<Vec<Stmt>>,
-}
-
-/// Splits text into tokens: `#` and `!` start comments, `"..."` is one token, braces are
-/// tokens of their own.
-fn tokenize(text: &str, file: usize) -> Vec<Token> {
-    let mut out = Vec::new();
-    for (n, line) in text.lines().enumerate() {
-        let chars: Vec<(usize, char)> = line.char_indices().collect();
-        let mut i = 0;
-        while i < chars.len() {
-            let (at, c) = chars[i];
-            if c == '#' || c == '!' {
-                break;
-            }
-            if c.is_whitespace() {
-                i += 1;
-                continue;
-            }
-            let column = line[..at].chars().count() + 1;
-            if c == '{' || c == '}' {
-                out.push(Token { text: c.to_string(), line: n + 1, column, file });
-                i += 1;
-            } else if c == '"' {
-                let mut s = String::new();
-                i += 1;
-                while i < chars.len() && chars[i].1 != '"' {
-                    s.push(chars[i].1);
-                    i += 1;
-                }
-                i += 1;
-                out.push(Token { text: s, line: n + 1, column, file });
-            } else {
-                let mut s = String::new();
-                while i < chars.len() && !chars[i].1.is_whitespace() && !matches!(chars[i].1, '{' | '}' | '#' | '!') {
-                    s.push(chars[i].1);
-                    i += 1;
-                }
-                out.push(Token { text: s, line: n + 1, column, file });
-            }
-        }
-    }
-    out
-}
-
-struct Parser<'i> {
-    files: Vec<String>,
-    diagnostics: Vec<Diagnostic>,
-    include: &'i mut dyn FnMut(&str) -> Result<String, String>,
-}
-
-impl Parser<'_> {
-    fn report(&mut self, t: &Token, severity: Severity, message: String) {
-        self.diagnostics.push(Diagnostic {
-            file: self.files[t.file].clone(),
-            line: t.line,
-            column: t.column,
-            severity,
-            message,
-        });
-    }
-
-    /// Statements from `tokens[*at..]` until a `}` (consumed) or the end; `include` splices the
-    /// included file's statements in place.
-    fn statements(&mut self, tokens: &[Token], at: &mut usize, depth: usize) -> Vec<Stmt> {
-        let mut out = Vec::new();
-        while *at < tokens.len() {
-            let key = tokens[*at].clone();
-            *at += 1;
-            if key.text == "}" {
-                return out;
-            }
-            if key.text == "{" {
-                // An anonymous block: its contents belong to the enclosing statement list.
-                let inner = self.statements(tokens, at, depth);
-                out.extend(inner);
-                continue;
-            }
-            let mut args = Vec::new();
-            while *at < tokens.len()
-                && tokens[*at].line == key.line
-                && tokens[*at].file == key.file
-                && tokens[*at].text != "{"
-                && tokens[*at].text != "}"
-            {
-                args.push(tokens[*at].clone());
-                *at += 1;
-            }
-            let block = if *at < tokens.len() && tokens[*at].text == "{" {
-                *at += 1;
-                Some(self.statements(tokens, at, depth))
-            } else {
-                None
-            };
-            if key.text == "include" {
-                let Some(path) = args.first() else {
-                    self.report(&key, Severity::Error, "include needs a file".into());
-                    continue;
-                };
-                if depth >= 8 {
-                    self.report(&key, Severity::Error, "includes nested more than 8 deep".into());
-                    continue;
-                }
-                match (self.include)(&path.text) {
-                    Ok(text) => {
-                        self.files.push(path.text.clone());
-                        let inner = tokenize(&text, self.files.len() - 1);
-                        let mut i = 0;
-                        let stmts = self.statements(&inner, &mut i, depth + 1);
-                        out.extend(stmts);
-                    }
-                    Err(e) => self.report(path, Severity::Error, format!("cannot include {}: {e}", path.text)),
-                }
-                continue;
-            }
-            out.push(Stmt { key, args, block });
-        }
-        out
     }
 }
 
@@ -324,7 +286,7 @@ pub fn parse_keepalived(
     file: &str,
     include: &mut dyn FnMut(&str) -> Result<String, String>,
 ) -> KeepalivedConfig {
-    let mut p = Parser { files: vec![file.to_string()], diagnostics: Vec::new(), include };
+    let mut p = Parser::new(file, text, include);
     let tokens = tokenize(text, 0);
     let mut at = 0;
     let stmts = p.statements(&tokens, &mut at, 0);
@@ -333,6 +295,7 @@ pub fn parse_keepalived(
     for s in stmts.iter().filter(|s| s.key.text == "global_defs") {
         global.read(&mut p, s);
     }
+    out.script_security = global.security.clone();
     for s in &stmts {
         match s.key.text.as_str() {
             "global_defs" => {}
@@ -346,10 +309,17 @@ pub fn parse_keepalived(
                     out.instances.push(inst);
                 }
             }
-            "vrrp_sync_group" | "virtual_server" | "virtual_server_group" | "static_ipaddress" | "static_routes" => {
-                p.report(&s.key, Severity::Error, format!("{} is not supported", s.key.text));
-            }
-            other => p.report(&s.key, Severity::Warning, format!("unknown keyword {other}: ignored")),
+            k if k.starts_with('$') || k.starts_with('@') => p.report(
+                &s.key,
+                Severity::Error,
+                format!(
+                    "{k}: keepalived's definitions ($NAME) and conditional lines (@NAME) are not supported by bmnet"
+                ),
+            ),
+            other => match keywords::judge(keywords::top(other), other, s.args.first().map(|t| t.text.as_str())) {
+                Some((severity, message)) => p.report(&s.key, severity, message),
+                None => p.report(&s.key, Severity::Warning, format!("unknown keyword {other}: ignored")),
+            },
         }
     }
     out.diagnostics = p.diagnostics;
@@ -368,6 +338,8 @@ struct Global {
     higher_prio_send_advert: Option<bool>,
     down_timer_adverts: Option<u32>,
     skip_check_adv_addr: bool,
+    check_unicast_src: bool,
+    security: ScriptSecurity,
 }
 
 fn num<T: std::str::FromStr>(p: &mut Parser<'_>, s: &Stmt, i: usize) -> Option<T> {
@@ -432,11 +404,32 @@ fn flag(p: &mut Parser<'_>, s: &Stmt) -> Option<bool> {
     }
 }
 
+/// A decimal number of seconds, exact to the microsecond (keepalived's timer resolution,
+/// `TIMER_HZ_DIGITS`); further digits round half up.
+fn parse_seconds(text: &str) -> Option<Duration> {
+    let (whole, frac) = text.split_once('.').unwrap_or((text, ""));
+    if whole.is_empty() && frac.is_empty() || !whole.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let secs: u64 = if whole.is_empty() { 0 } else { whole.parse().ok()? };
+    let mut micros: u64 = 0;
+    for (i, d) in frac.bytes().chain(std::iter::repeat(b'0')).take(6).enumerate() {
+        micros += u64::from(d - b'0') * 10u64.pow(5 - i as u32);
+    }
+    if frac.as_bytes().get(6).is_some_and(|&d| d >= b'5') {
+        micros += 1;
+    }
+    Duration::from_secs(secs).checked_add(Duration::from_micros(micros))
+}
+
 fn seconds(p: &mut Parser<'_>, s: &Stmt) -> Option<Duration> {
-    let v: f64 = num(p, s, 0)?;
-    let d = Duration::try_from_secs_f64(v).ok();
+    let Some(t) = s.args.first() else {
+        p.report(&s.key, Severity::Error, format!("{} needs a value", s.key.text));
+        return None;
+    };
+    let d = parse_seconds(&t.text);
     if d.is_none() {
-        p.report(&s.args[0], Severity::Error, format!("{}: {v} is not a duration", s.key.text));
+        p.report(t, Severity::Error, format!("{}: {:?} is not a number of seconds", s.key.text, t.text));
     }
     d
 }
@@ -464,6 +457,29 @@ fn whole_seconds(p: &mut Parser<'_>, s: &Stmt, script: &str) -> Option<Duration>
     }
 }
 
+/// `USER [GROUP]` from `args` (a `user` or `script_user` statement's).
+fn script_user(p: &mut Parser<'_>, s: &Stmt) -> Option<ScriptUser> {
+    let Some(user) = s.args.first() else {
+        p.report(&s.key, Severity::Error, format!("{} needs a user name", s.key.text));
+        return None;
+    };
+    if let Some(extra) = s.args.get(2) {
+        p.report(extra, Severity::Error, format!("{}: USER [GROUP], nothing more", s.key.text));
+        return None;
+    }
+    Some(ScriptUser { user: user.text.clone(), group: s.args.get(1).map(|g| g.text.clone()) })
+}
+
+/// Reports a keyword bmnet does not implement, or an unknown one.
+fn unimplemented(p: &mut Parser<'_>, kind: Option<keywords::Unimplemented>, k: &Stmt, block: &str) {
+    let first = k.args.first().map(|t| t.text.as_str());
+    match keywords::judge(kind, &k.key.text, first) {
+        Some((severity, message)) => p.report(&k.key, severity, message),
+        None if kind.is_some() => {}
+        None => p.report(&k.key, Severity::Warning, format!("unknown {block} keyword {}: ignored", k.key.text)),
+    }
+}
+
 impl Global {
     fn read(&mut self, p: &mut Parser<'_>, s: &Stmt) {
         for k in s.block.as_deref().unwrap_or_default() {
@@ -486,35 +502,25 @@ impl Global {
                 "vrrp_garp_lower_prio_repeat" => self.garp_lower_prio_repeat = num(p, k, 0),
                 "vrrp_down_timer_adverts" => self.down_timer_adverts = num(p, k, 0),
                 "vrrp_skip_check_adv_addr" => self.skip_check_adv_addr = true,
-                // Accepted: identity, the script runner's and the backend's settings.
+                "vrrp_higher_prio_send_advert" => self.higher_prio_send_advert = flag(p, k),
+                // keepalived 2.2.7 takes no argument and turns it on whatever follows.
+                "vrrp_check_unicast_src" => self.check_unicast_src = true,
+                "enable_script_security" => {
+                    self.security.enabled = true;
+                    self.security.enabled_at = Some(p.place(&k.key));
+                }
+                "script_user" => {
+                    self.security.script_user = script_user(p, k);
+                    self.security.script_user_at = Some(p.place(&k.key));
+                }
+                // Identity and e-mail settings: nothing uses them without smtp_alert (refused).
                 "router_id"
-                | "enable_script_security"
-                | "script_user"
-                | "vrrp_garp_master_refresh_repeat"
-                | "vrrp_garp_interval"
-                | "vrrp_gna_interval"
                 | "notification_email"
                 | "notification_email_from"
                 | "smtp_server"
-                | "smtp_connect_timeout" => {}
-                "max_auto_priority" => p.report(
-                    &k.key,
-                    Severity::Warning,
-                    "max_auto_priority has no effect: bmnet runs no realtime scheduler".into(),
-                ),
-                "vrrp_higher_prio_send_advert" => self.higher_prio_send_advert = flag(p, k),
-                "vrrp_strict"
-                | "vrrp_lower_prio_no_advert"
-                | "vrrp_mcast_group4"
-                | "vrrp_mcast_group6"
-                | "vrrp_startup_delay"
-                | "vrrp_min_garp"
-                | "use_pid_dir"
-                | "net_namespace"
-                | "vrrp_check_unicast_src" => {
-                    p.report(&k.key, Severity::Error, format!("{} changes behaviour and is not supported", k.key.text));
-                }
-                other => p.report(&k.key, Severity::Warning, format!("unknown global_defs keyword {other}: ignored")),
+                | "smtp_connect_timeout"
+                | "smtp_helo_name" => {}
+                other => unimplemented(p, keywords::global(other), k, "global_defs"),
             }
         }
     }
@@ -528,6 +534,7 @@ fn read_script(p: &mut Parser<'_>, s: &Stmt) -> Option<Script> {
     let mut script = Script {
         name: name.text.clone(),
         command: String::new(),
+        argv: Vec::new(),
         interval: Duration::from_secs(1),
         timeout: Duration::ZERO,
         weight: 0,
@@ -535,10 +542,17 @@ fn read_script(p: &mut Parser<'_>, s: &Stmt) -> Option<Script> {
         rise: 1,
         fall: 1,
         user: None,
+        place: p.place(&s.key),
     };
     for k in s.block.as_deref().unwrap_or_default() {
         match k.key.text.as_str() {
-            "script" => script.command = k.args.iter().map(|t| t.text.as_str()).collect::<Vec<_>>().join(" "),
+            "script" => {
+                script.place = p.place(&k.key);
+                if let Some((command, argv)) = script_command(p, k) {
+                    script.command = command;
+                    script.argv = argv;
+                }
+            }
             "interval" => script.interval = whole_seconds(p, k, &name.text).unwrap_or(script.interval),
             "timeout" => script.timeout = whole_seconds(p, k, &name.text).unwrap_or_default(),
             "weight" => {
@@ -554,18 +568,136 @@ fn read_script(p: &mut Parser<'_>, s: &Stmt) -> Option<Script> {
             }
             "rise" => script.rise = num(p, k, 0).unwrap_or(1),
             "fall" => script.fall = num(p, k, 0).unwrap_or(1),
-            "user" => script.user = k.args.first().map(|t| t.text.clone()),
-            "init_fail" => p.report(&k.key, Severity::Error, "init_fail is not supported".into()),
-            other => p.report(&k.key, Severity::Warning, format!("unknown vrrp_script keyword {other}: ignored")),
+            "user" => script.user = script_user(p, k),
+            other => unimplemented(p, keywords::script(other), k, "vrrp_script"),
         }
     }
-    if script.command.is_empty() {
+    if script.argv.is_empty() {
         p.report(&s.key, Severity::Error, format!("vrrp_script {}: no script", script.name));
     }
     if script.timeout.is_zero() {
         script.timeout = script.interval;
     }
     Some(script)
+}
+
+/// The words of `k`'s line as keepalived re-reads a script line, or an error at `k`.
+fn line_words(p: &mut Parser<'_>, k: &Stmt) -> Option<Vec<String>> {
+    match split_words(&p.raw_from(&k.key)) {
+        Ok(words) => Some(words),
+        Err(e) => {
+            p.report(&k.key, Severity::Error, format!("{}: {e}", k.key.text));
+            None
+        }
+    }
+}
+
+/// A `vrrp_script`'s `script "COMMAND"`: the command and its words. keepalived 2.2.7 runs
+/// only the first word after `script` (the quoted string, or one unquoted word) and drops
+/// the rest of the line without a word; bmnet refuses such a line, which cannot mean what
+/// it says.
+fn script_command(p: &mut Parser<'_>, k: &Stmt) -> Option<(String, Vec<String>)> {
+    let words = line_words(p, k)?;
+    let Some(command) = words.get(1) else {
+        p.report(&k.key, Severity::Error, "script needs a command".into());
+        return None;
+    };
+    if words.len() > 2 {
+        let at = k.args.get(1).unwrap_or(&k.key);
+        p.report(
+            at,
+            Severity::Error,
+            format!(
+                "script: keepalived 2.2.7 runs only {command:?} and ignores {:?}; quote the whole command",
+                words[2..].join(" ")
+            ),
+        );
+        return None;
+    }
+    command_words(p, k, command).map(|argv| (command.clone(), argv))
+}
+
+fn command_words(p: &mut Parser<'_>, k: &Stmt, command: &str) -> Option<Vec<String>> {
+    match split_words(command) {
+        Ok(argv) if !argv.is_empty() => Some(argv),
+        Ok(_) => {
+            p.report(&k.key, Severity::Error, format!("{}: an empty command", k.key.text));
+            None
+        }
+        Err(e) => {
+            p.report(&k.key, Severity::Error, format!("{}: {e}", k.key.text));
+            None
+        }
+    }
+}
+
+/// `notify_<state> "COMMAND" [USER [GROUP]]`, as keepalived's `notify_script_init` reads it.
+fn notify_script(p: &mut Parser<'_>, k: &Stmt) -> Option<NotifyScript> {
+    let words = line_words(p, k)?;
+    let Some(command) = words.get(1) else {
+        p.report(&k.key, Severity::Error, format!("{} needs a command", k.key.text));
+        return None;
+    };
+    if words.len() > 4 {
+        p.report(&k.key, Severity::Error, format!("{}: \"COMMAND\" [USER [GROUP]], nothing more", k.key.text));
+        return None;
+    }
+    let quoted = k.args.first().is_some_and(|a| {
+        let raw = p.raw_from(a);
+        raw.starts_with('"') || raw.starts_with('\'')
+    });
+    if words.len() > 2 && !quoted {
+        p.report(
+            &k.key,
+            Severity::Warning,
+            format!(
+                "{}: {:?} is read as the user to run {command:?} as, as keepalived does; quote the command if it is \
+                 an argument",
+                k.key.text, words[2]
+            ),
+        );
+    }
+    let argv = command_words(p, k, command)?;
+    let user = words.get(2).map(|u| ScriptUser { user: u.clone(), group: words.get(3).cloned() });
+    Some(NotifyScript { command: command.clone(), argv, user, place: p.place(&k.key) })
+}
+
+/// `unicast_peer { ADDR [min_ttl N] [max_ttl N] ... }`.
+fn unicast_peers(p: &mut Parser<'_>, k: &Stmt, peers: &mut Vec<UnicastPeer>) -> bool {
+    let mut ttl_given = false;
+    for line in k.block.as_deref().unwrap_or_default() {
+        let Ok(addr) = line.key.text.parse::<IpAddr>() else {
+            p.report(&line.key, Severity::Error, format!("unicast_peer: {:?} is not an IP address", line.key.text));
+            continue;
+        };
+        let mut peer = UnicastPeer::from(addr);
+        let mut args = line.args.iter();
+        while let Some(option) = args.next() {
+            let slot = match option.text.as_str() {
+                "min_ttl" => &mut peer.min_ttl,
+                "max_ttl" => &mut peer.max_ttl,
+                other => {
+                    p.report(
+                        option,
+                        Severity::Error,
+                        format!("unicast_peer {addr}: {other:?}: min_ttl N or max_ttl N"),
+                    );
+                    break;
+                }
+            };
+            match args.next().map(|v| (v, v.text.parse::<u8>())) {
+                Some((_, Ok(n))) => *slot = n,
+                Some((v, Err(_))) => p.report(v, Severity::Error, format!("{}: 0 to 255", option.text)),
+                None => p.report(option, Severity::Error, format!("{} needs a value", option.text)),
+            }
+            ttl_given = true;
+        }
+        if peer.min_ttl > peer.max_ttl {
+            p.report(&line.key, Severity::Error, format!("unicast_peer {addr}: min_ttl is above max_ttl"));
+        }
+        peers.push(peer);
+    }
+    ttl_given
 }
 
 fn read_instance(p: &mut Parser<'_>, s: &Stmt, g: &Global, scripts: &[Script]) -> Option<InstanceSpec> {
@@ -575,7 +707,6 @@ fn read_instance(p: &mut Parser<'_>, s: &Stmt, g: &Global, scripts: &[Script]) -
     };
     let unspecified = IpAddr::from([0, 0, 0, 0]);
     let mut c = Config::new(0, 100, unspecified, Vec::new());
-    c.version = g.version;
     c.garp_delay = g.garp_delay.unwrap_or(c.garp_delay);
     c.garp_repeat = g.garp_repeat.unwrap_or(c.garp_repeat);
     c.garp_refresh = g.garp_refresh.unwrap_or(c.garp_refresh);
@@ -592,11 +723,15 @@ fn read_instance(p: &mut Parser<'_>, s: &Stmt, g: &Global, scripts: &[Script]) -
         interface: None,
         initial_master: false,
         config: c,
+        check_unicast_src_explicit: g.check_unicast_src,
         vips: Vec::new(),
         track_interfaces: Vec::new(),
         notify: Notify::default(),
+        place: p.place(&s.key),
     };
     let mut priority_given = false;
+    let mut advert_int: Option<(Duration, Token)> = None;
+    let mut version: Option<(Version, Token)> = None;
     for k in s.block.as_deref().unwrap_or_default() {
         let c = &mut spec.config;
         match k.key.text.as_str() {
@@ -604,44 +739,57 @@ fn read_instance(p: &mut Parser<'_>, s: &Stmt, g: &Global, scripts: &[Script]) -
             "interface" => spec.interface = k.args.first().map(|t| t.text.clone()),
             "virtual_router_id" => c.vrid = num(p, k, 0).unwrap_or(0),
             "priority" => {
-                c.priority = num(p, k, 0).unwrap_or(100);
+                // keepalived 2.2.7: "Priority not valid! must be between 1 & 255. Using default
+                // 100"; bmnet refuses rather than run another priority than written.
+                match num::<u8>(p, k, 0) {
+                    Some(0) => p.report(&k.args[0], Severity::Error, "priority 0: 1 to 255".into()),
+                    Some(n) => c.priority = n,
+                    None => {}
+                }
                 priority_given = true;
             }
-            "advert_int" => c.advert_interval = seconds(p, k).unwrap_or(c.advert_interval),
-            "version" => {
-                c.version = match num::<u8>(p, k, 0) {
-                    Some(2) => Some(Version::V2),
-                    Some(3) => Some(Version::V3),
-                    _ => c.version,
+            "advert_int" => {
+                // keepalived 2.2.7 reads 0.01 to 255 s and ignores anything else with a config
+                // error ("Advert interval (0) not valid! Must be > 0 - ignoring"), running the
+                // default of 1 s instead; bmnet refuses the file.
+                if let Some(d) = seconds(p, k) {
+                    if (Duration::from_millis(10)..=Duration::from_secs(255)).contains(&d) {
+                        advert_int = Some((d, k.args[0].clone()));
+                    } else {
+                        p.report(
+                            &k.args[0],
+                            Severity::Error,
+                            format!(
+                                "advert_int {}: 0.01 to 255 seconds (keepalived 2.2.7 ignores it and runs 1 s)",
+                                k.args[0].text
+                            ),
+                        );
+                    }
                 }
             }
+            "version" => match num::<u8>(p, k, 0) {
+                Some(2) => version = Some((Version::V2, k.key.clone())),
+                Some(3) => version = Some((Version::V3, k.key.clone())),
+                Some(n) => p.report(&k.key, Severity::Error, format!("version {n}: 2 or 3")),
+                None => {}
+            },
             "nopreempt" => c.preempt = false,
+            "preempt" => c.preempt = true,
             "preempt_delay" => c.preempt_delay = seconds(p, k).unwrap_or_default(),
-            "unicast_src_ip" => {
+            // keepalived sets the advert source from either.
+            "unicast_src_ip" | "mcast_src_ip" => {
                 if let Some(ip) = ip_arg(p, k, 0) {
                     c.primary = ip;
                 }
             }
             "unicast_peer" => {
-                for t in k
-                    .block
-                    .as_deref()
-                    .unwrap_or_default()
-                    .iter()
-                    .flat_map(|st| std::iter::once(&st.key).chain(&st.args))
-                {
-                    match t.text.parse::<IpAddr>() {
-                        Ok(ip) => c.unicast_peers.push(ip),
-                        Err(_) if matches!(t.text.as_str(), "min_ttl" | "max_ttl") => {
-                            p.report(t, Severity::Error, format!("{} is not supported", t.text));
-                        }
-                        Err(_) if t.text.chars().all(|ch| ch.is_ascii_digit()) => {}
-                        Err(_) => {
-                            p.report(t, Severity::Error, format!("unicast_peer: {:?} is not an IP address", t.text))
-                        }
-                    }
+                if unicast_peers(p, k, &mut c.unicast_peers) {
+                    // keepalived: "Specifying min_ttl or max_ttl turns on check_unicast_src".
+                    spec.check_unicast_src_explicit = true;
                 }
             }
+            // keepalived 2.2.7 takes no argument and turns it on whatever follows.
+            "check_unicast_src" => spec.check_unicast_src_explicit = true,
             "authentication" => {
                 for a in k.block.as_deref().unwrap_or_default() {
                     match (a.key.text.as_str(), a.args.first().map(|t| t.text.as_str())) {
@@ -667,6 +815,21 @@ fn read_instance(p: &mut Parser<'_>, s: &Stmt, g: &Global, scripts: &[Script]) -
             }
             "virtual_ipaddress" => {
                 for v in k.block.as_deref().unwrap_or_default() {
+                    if c.vips.len() == MAX_ADDRESSES {
+                        // keepalived 2.2.7: "Number of VIPs (256) exceeds maximum/space available
+                        // in packet (max 255 addresses) - excess moved to eVIPs": added, but never
+                        // advertised, so a peer drops every advert for its address list.
+                        p.report(
+                            &v.key,
+                            Severity::Error,
+                            format!(
+                                "VIP {}: one advert carries at most {MAX_ADDRESSES} addresses (keepalived 2.2.7 adds \
+                                 the excess without advertising it)",
+                                MAX_ADDRESSES + 1
+                            ),
+                        );
+                        break;
+                    }
                     if let Some(vip) = read_vip(p, v) {
                         c.vips.push(vip.addr);
                         spec.vips.push(vip);
@@ -697,11 +860,11 @@ fn read_instance(p: &mut Parser<'_>, s: &Stmt, g: &Global, scripts: &[Script]) -
                     }
                 }
             }
-            "notify_master" => spec.notify.master = Some(joined(k)),
-            "notify_backup" => spec.notify.backup = Some(joined(k)),
-            "notify_fault" => spec.notify.fault = Some(joined(k)),
-            "notify_stop" => spec.notify.stop = Some(joined(k)),
-            "notify" => spec.notify.any = Some(joined(k)),
+            "notify_master" => spec.notify.master = notify_script(p, k),
+            "notify_backup" => spec.notify.backup = notify_script(p, k),
+            "notify_fault" => spec.notify.fault = notify_script(p, k),
+            "notify_stop" => spec.notify.stop = notify_script(p, k),
+            "notify" => spec.notify.any = notify_script(p, k),
             "garp_master_delay" => c.garp_delay = seconds(p, k).unwrap_or(c.garp_delay),
             "garp_master_repeat" => c.garp_repeat = num(p, k, 0).unwrap_or(c.garp_repeat),
             "garp_master_refresh" => c.garp_refresh = seconds(p, k).unwrap_or_default(),
@@ -714,28 +877,7 @@ fn read_instance(p: &mut Parser<'_>, s: &Stmt, g: &Global, scripts: &[Script]) -
             }
             "down_timer_adverts" => c.down_timer_adverts = num(p, k, 0).unwrap_or(3),
             "skip_check_adv_addr" => c.check_vips = false,
-            "use_vmac"
-            | "vmac_xmit_base"
-            | "use_ipvlan"
-            | "accept"
-            | "strict_mode"
-            | "lower_prio_no_advert"
-            | "mcast_src_ip"
-            | "mcast_dst_ip"
-            | "unicast_ttl"
-            | "track_file"
-            | "track_process"
-            | "track_bfd"
-            | "virtual_ipaddress_excluded"
-            | "virtual_routes"
-            | "virtual_rules"
-            | "old_unicast_checksum" => {
-                p.report(&k.key, Severity::Error, format!("{} changes behaviour and is not supported", k.key.text));
-            }
-            "debug" | "notify_master_rx_lower_pri" | "notify_priority_changes" | "garp_master_refresh_repeat" => {
-                p.report(&k.key, Severity::Warning, format!("{} has no effect in bmnet", k.key.text));
-            }
-            other => p.report(&k.key, Severity::Warning, format!("unknown vrrp_instance keyword {other}: ignored")),
+            other => unimplemented(p, keywords::instance(other), k, "vrrp_instance"),
         }
     }
     // Tracked interfaces become checks the backend feeds with their carrier; the instance's own
@@ -773,31 +915,67 @@ fn read_instance(p: &mut Parser<'_>, s: &Stmt, g: &Global, scripts: &[Script]) -
     if spec.config.vips.is_empty() {
         p.report(&s.key, Severity::Error, format!("vrrp_instance {}: no virtual_ipaddress", spec.name));
     }
-    if spec.config.primary.is_unspecified()
-        && let Some(v) = spec.config.vips.first()
-        && v.is_ipv6()
-    {
+    let ipv6 = spec.config.vips.first().is_some_and(IpAddr::is_ipv6);
+    if spec.config.primary.is_unspecified() && ipv6 {
         spec.config.primary = IpAddr::from([0u16; 8]);
+    }
+    // keepalived: the instance's `version`, else `vrrp_version`, but "IPv6 instances will
+    // always use version 3" (keepalived.conf(5)); an explicit `version 2` there is refused.
+    spec.config.version = match version {
+        Some((Version::V2, at)) if ipv6 => {
+            p.report(&at, Severity::Error, "version 2 with IPv6 VIPs: VRRPv2 is IPv4 only".into());
+            Some(Version::V3)
+        }
+        Some((v, _)) => Some(v),
+        None if ipv6 => Some(Version::V3),
+        None => g.version,
+    };
+    if let Some((given, at)) = advert_int {
+        spec.config.advert_interval = keepalived_interval(p, &at, given, spec.config.version());
     }
     Some(spec)
 }
 
-fn joined(s: &Stmt) -> String {
-    s.args.iter().map(|t| t.text.as_str()).collect::<Vec<_>>().join(" ")
+/// The interval keepalived 2.2.7 runs for `advert_int given` (0.01 to 255 s) in `version`, as
+/// its `vrrp_complete_instance` makes it, with a warning where it differs (checked against the
+/// installed 2.2.7's data dump, SIGUSR1): v2 rounds half up to whole seconds, at least 1 ("must
+/// be an integer. rounding": 1.5 runs 2 s, 0.4 runs 1 s); v3 rounds half up to 10 ms ("must be
+/// in units of 10ms - rounding": 0.015 runs 20 ms) and clamps to 40.95 s ("Setting to 40.95s").
+fn keepalived_interval(p: &mut Parser<'_>, at: &Token, given: Duration, version: Version) -> Duration {
+    let micros = given.as_micros();
+    let (unit, max) = match version {
+        Version::V2 => (1_000_000u128, 255),
+        Version::V3 => (10_000u128, 4095),
+    };
+    let units = ((micros + unit / 2) / unit).clamp(1, max);
+    let runs = Duration::from_micros((units * unit) as u64);
+    if runs != given {
+        let why = if micros > max * unit {
+            "is longer than VRRPv3 carries"
+        } else if version == Version::V2 {
+            "is not whole seconds, as VRRPv2 needs"
+        } else {
+            "is not a multiple of 10 ms, as VRRPv3 needs"
+        };
+        p.report(
+            at,
+            Severity::Warning,
+            format!("advert_int {}: {why}; keepalived 2.2.7 runs {runs:?}, and so does bmnet", at.text),
+        );
+    }
+    runs
 }
 
 fn ip_arg(p: &mut Parser<'_>, s: &Stmt, i: usize) -> Option<IpAddr> {
-    let t = s.args.get(i)?;
-    let ip = bm_addr_like(&t.text);
+    let Some(t) = s.args.get(i) else {
+        p.report(&s.key, Severity::Error, format!("{} needs an address", s.key.text));
+        return None;
+    };
+    let ip = t.text.parse().ok();
     if ip.is_none() {
         p.report(t, Severity::Error, format!("{}: {:?} is not an IP address", s.key.text, t.text));
     }
     ip
-}
-
-/// An IP address as keepalived accepts it (std's strict grammar: no leading zeros).
-fn bm_addr_like(text: &str) -> Option<IpAddr> {
-    text.parse().ok()
 }
 
 fn read_vip(p: &mut Parser<'_>, s: &Stmt) -> Option<Vip> {
@@ -805,7 +983,7 @@ fn read_vip(p: &mut Parser<'_>, s: &Stmt) -> Option<Vip> {
         Some((a, l)) => (a, Some(l)),
         None => (s.key.text.as_str(), None),
     };
-    let Some(addr) = bm_addr_like(addr_text) else {
+    let Ok(addr) = addr_text.parse::<IpAddr>() else {
         p.report(&s.key, Severity::Error, format!("virtual_ipaddress: {:?} is not an address", s.key.text));
         return None;
     };
@@ -833,4 +1011,21 @@ fn read_vip(p: &mut Parser<'_>, s: &Stmt) -> Option<Vip> {
         i += 2;
     }
     Some(vip)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds_are_exact_decimals() {
+        assert_eq!(parse_seconds("0.1"), Some(Duration::from_millis(100)));
+        assert_eq!(parse_seconds("60"), Some(Duration::from_secs(60)));
+        assert_eq!(parse_seconds(".5"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_seconds("0.0000005"), Some(Duration::from_micros(1)));
+        assert_eq!(parse_seconds("1.2345674"), Some(Duration::from_micros(1_234_567)));
+        for bad in ["", ".", "-1", "1e3", "0x10", "1.2.3", "nan"] {
+            assert_eq!(parse_seconds(bad), None, "{bad}");
+        }
+    }
 }
