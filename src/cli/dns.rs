@@ -104,11 +104,11 @@ pub(crate) struct ServeArgs {
     /// forwarded queries still use the --listen sockets. Repeatable.
     #[arg(long, value_name = "IFACE")]
     xdp: Vec<String>,
-    /// Under load, how long an XDP worker lets a batch of queries gather before answering it,
-    /// in microseconds (0: answer as soon as woken). Trades up to this much latency, under
+    /// Under load, how long a worker (UDP sockets or XDP) lets a batch of queries gather before
+    /// taking it, in microseconds (0: as soon as woken). Trades up to this much latency, under
     /// load only, for fewer wake-ups and system calls.
-    #[arg(long, value_name = "MICROSECONDS", default_value_t = 200)]
-    xdp_batch_wait: u64,
+    #[arg(long, value_name = "MICROSECONDS", default_value_t = 200, alias = "xdp-batch-wait")]
+    batch_wait: u64,
     /// Who may have names outside the zone forwarded: a CIDR or address, `localhost`,
     /// `localnets` (the on-link subnets of the --listen addresses), `any` or `none`.
     /// Repeatable; replaces the config's `allow_recursion` (default: localhost and localnets).
@@ -388,7 +388,7 @@ fn serve(json: bool, args: &ServeArgs) -> Status {
         config.udp_workers = w;
     }
     config.xdp = args.xdp.clone();
-    config.xdp_batch_wait = std::time::Duration::from_micros(args.xdp_batch_wait);
+    config.batch_wait = std::time::Duration::from_micros(args.batch_wait);
     config.upstream_timeout = Duration::from_millis(args.upstream_timeout);
     let name = zone.config().zone();
     let server = match Server::start(zone, &config) {

@@ -11,8 +11,9 @@ use std::sync::Mutex;
 use std::sync::mpsc::SyncSender;
 use std::time::{Duration, Instant};
 
+use super::TICK;
 use super::shared::Shared;
-use super::{TICK, sys};
+use super::sys::{self, BATCH, Outgoing, Receiver, Sender};
 use crate::answer::{Transport, servfail};
 use crate::forward::{ForwardOutput, Forwarder, ForwarderConfig};
 
@@ -81,8 +82,18 @@ impl Inbox {
     }
 }
 
-/// Datagrams read from one upstream socket per round, at most: the round ends under any load.
-const READS_PER_ROUND: usize = 256;
+/// Upstream datagrams read per `recvmmsg(2)`, and batches read from one socket per round at
+/// most (the round ends under any load).
+const RECV_BATCH: usize = 16;
+const RECV_BATCHES_PER_ROUND: usize = 16;
+
+/// An answer for a UDP client, waiting to go out through listening socket `listen`.
+struct UdpAnswer {
+    listen: usize,
+    to: SocketAddr,
+    from: Option<(IpAddr, u32)>,
+    bytes: Vec<u8>,
+}
 
 /// Sockets per address family.
 pub(crate) const SOCKETS: usize = 4;
@@ -108,9 +119,16 @@ pub(crate) struct Limits {
 
 /// Runs the forwarder until the server stops. `replies` holds one socket per listening
 /// address, through which UDP clients get their answers.
+///
+/// Each round takes the queued queries, reads the upstream sockets `poll(2)` found readable (a
+/// batch per `recvmmsg(2)`), gives up what timed out, then sends what the core asked for in
+/// batches: the queries by upstream socket, the answers by listening socket.
 pub(crate) fn run(shared: &Shared, replies: &[UdpSocket], limits: Limits) {
     let v4 = open_family(IpAddr::V4(Ipv4Addr::UNSPECIFIED)).unwrap_or_default();
     let v6 = open_family(IpAddr::V6(Ipv6Addr::UNSPECIFIED)).unwrap_or_default();
+    // The core numbers sockets within a family; here they are one list, IPv4 first.
+    let upstream_socket = |upstream: SocketAddr, slot: usize| if upstream.is_ipv4() { slot } else { v4.len() + slot };
+    let sockets: Vec<&UdpSocket> = v4.iter().chain(&v6).collect();
     let config = |upstreams: Vec<SocketAddr>, payload: u16| ForwarderConfig {
         upstreams,
         timeout: limits.timeout,
@@ -121,7 +139,14 @@ pub(crate) fn run(shared: &Shared, replies: &[UdpSocket], limits: Limits) {
     let mut served = shared.served();
     let zone = served.responder.zone();
     let mut core: Forwarder<ReplyTo> = Forwarder::new(config(zone.upstreams.clone(), zone.payload), sys::random_seed());
-    let mut buf = vec![0u8; 65_535];
+    let mut rx = Receiver::new(RECV_BATCH, 65_535);
+    let mut tx = Box::new(Sender::<BATCH>::new());
+    let mut queries: Vec<(usize, SocketAddr, Vec<u8>)> = Vec::new();
+    let mut answers: Vec<UdpAnswer> = Vec::new();
+    let fds: Vec<BorrowedFd<'_>> =
+        std::iter::once(shared.inbox.wake.fd()).chain(sockets.iter().map(|s| s.as_fd())).collect();
+    // The first round looks at everything.
+    let mut ready = vec![true; fds.len()];
     while !shared.stopped() {
         let now = Instant::now();
         let latest = shared.served();
@@ -130,20 +155,29 @@ pub(crate) fn run(shared: &Shared, replies: &[UdpSocket], limits: Limits) {
             let zone = served.responder.zone();
             core.reconfigure(config(zone.upstreams.clone(), zone.payload));
         }
-        for s in shared.inbox.take() {
-            if let Err(refused) = core.handle_query(now, &s.query, s.client.ip(), s.transport, s.reply) {
-                // Only a reload racing the dispatch step (upstreams just removed) gets here.
-                let mut out = Vec::new();
-                if servfail(&s.query, &mut out) {
-                    deliver(replies, refused.token, out, None);
+        if ready[0] {
+            for s in shared.inbox.take() {
+                if let Err(refused) = core.handle_query(now, &s.query, s.client.ip(), s.transport, s.reply) {
+                    // Only a reload racing the dispatch step (upstreams just removed) gets here.
+                    let mut out = Vec::new();
+                    if servfail(&s.query, &mut out) {
+                        answer(refused.token, out, None, &mut answers);
+                    }
                 }
             }
         }
-        for sockets in [&v4, &v6] {
-            for (slot, socket) in sockets.iter().enumerate() {
-                for _ in 0..READS_PER_ROUND {
-                    let Ok((n, from)) = socket.recv_from(&mut buf) else { break };
-                    let _ = core.handle_reply(now, slot, from, &buf[..n]);
+        for (i, socket) in sockets.iter().enumerate() {
+            if !ready[1 + i] {
+                continue;
+            }
+            let slot = if i < v4.len() { i } else { i - v4.len() };
+            for _ in 0..RECV_BATCHES_PER_ROUND {
+                let Ok(n) = rx.recv(socket.as_fd(), false) else { break };
+                for d in (0..n).filter_map(|j| rx.get(j)) {
+                    let _ = core.handle_reply(now, slot, d.source, d.bytes);
+                }
+                if n < RECV_BATCH {
+                    break;
                 }
             }
         }
@@ -151,43 +185,44 @@ pub(crate) fn run(shared: &Shared, replies: &[UdpSocket], limits: Limits) {
         while let Some(output) = core.poll_output() {
             match output {
                 ForwardOutput::Query { socket, upstream, bytes } => {
-                    let family = if upstream.is_ipv4() { &v4 } else { &v6 };
-                    // A refused send (no route) is left to the attempt's deadline, which then
-                    // tries the next upstream.
-                    if let Some(s) = family.get(socket) {
-                        let _ = s.send_to(&bytes, upstream);
-                    }
+                    queries.push((upstream_socket(upstream, socket), upstream, bytes));
                 }
-                ForwardOutput::Reply { token, bytes, upstream } => {
-                    if let Some(b) = deliver(replies, token, bytes, upstream) {
-                        core.recycle(b);
-                    }
-                }
+                ForwardOutput::Reply { token, bytes, upstream } => answer(token, bytes, upstream, &mut answers),
             }
+        }
+        // A refused send (no route) is left to the attempt's deadline, which then tries the next
+        // upstream.
+        queries.sort_by_key(|q| q.0);
+        for group in queries.chunk_by(|a, b| a.0 == b.0) {
+            let Some(socket) = sockets.get(group[0].0) else { continue };
+            for chunk in group.chunks(BATCH) {
+                tx.send(socket.as_fd(), chunk.iter().map(|(_, to, bytes)| Outgoing { bytes, to: *to, from: None }));
+            }
+        }
+        queries.clear();
+        answers.sort_by_key(|a| a.listen);
+        for group in answers.chunk_by(|a, b| a.listen == b.listen) {
+            let Some(socket) = replies.get(group[0].listen) else { continue };
+            for chunk in group.chunks(BATCH) {
+                tx.send(socket.as_fd(), chunk.iter().map(|a| Outgoing { bytes: &a.bytes, to: a.to, from: a.from }));
+            }
+        }
+        for a in answers.drain(..) {
+            core.recycle(a.bytes);
         }
         *shared.forwarder.lock().unwrap_or_else(|e| e.into_inner()) = core.stats();
         let wait = core.poll_timeout().map_or(TICK, |t| t.saturating_duration_since(Instant::now()).min(TICK));
-        let mut fds: Vec<BorrowedFd<'_>> = vec![shared.inbox.wake.fd()];
-        fds.extend(v4.iter().chain(&v6).map(AsFd::as_fd));
-        sys::wait_readable(&fds, wait);
+        sys::poll_readable(&fds, &mut ready, wait);
     }
 }
 
-/// Sends a reply to its client; gives the buffer back when it is free again.
-fn deliver(replies: &[UdpSocket], to: ReplyTo, bytes: Vec<u8>, upstream: Option<SocketAddr>) -> Option<Vec<u8>> {
+/// Queues a UDP client's answer for sending, or hands a TCP client's to its connection's thread
+/// (which may have gone: nothing to do then).
+fn answer(to: ReplyTo, bytes: Vec<u8>, upstream: Option<SocketAddr>, answers: &mut Vec<UdpAnswer>) {
     match to {
-        ReplyTo::Udp { listen, client, from } => {
-            let socket = replies.get(listen)?;
-            let _ = match from {
-                Some((from, ifindex)) => sys::send_from(socket.as_fd(), &bytes, from, client, ifindex),
-                None => socket.send_to(&bytes, client).map(drop),
-            };
-            Some(bytes)
-        }
+        ReplyTo::Udp { listen, client, from } => answers.push(UdpAnswer { listen, to: client, from, bytes }),
         ReplyTo::Tcp(tx) => {
-            // The connection may have gone: nothing to do then.
             let _ = tx.try_send(Relayed { bytes, upstream });
-            None
         }
     }
 }

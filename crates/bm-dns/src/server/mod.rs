@@ -74,11 +74,11 @@ pub struct ServerConfig {
     /// wildcard) and share one port. Packets taken this way skip netfilter and reverse-path
     /// filtering: see `xdp`.
     pub xdp: Vec<String>,
-    /// How long a busy XDP worker waits for a batch to gather before answering it (zero:
-    /// answer as soon as woken). Adds up to this much latency under load, in exchange for one
-    /// wake-up and one send call per batch rather than per query; at light load every query
+    /// How long a busy worker (UDP or XDP) waits for a batch to gather before taking it
+    /// (zero: as soon as woken). Adds up to this much latency under load, in exchange for one
+    /// wake-up and one system call per batch rather than per query; at light load every query
     /// is answered as it arrives.
-    pub xdp_batch_wait: Duration,
+    pub batch_wait: Duration,
 }
 
 impl ServerConfig {
@@ -95,7 +95,7 @@ impl ServerConfig {
             upstream_timeout: Duration::from_secs(2),
             forward_max_pending: 1024,
             xdp: Vec::new(),
-            xdp_batch_wait: Duration::from_micros(200),
+            batch_wait: Duration::from_micros(200),
         }
     }
 }
@@ -224,7 +224,8 @@ impl Server {
                 sys::enable_pktinfo(socket.as_fd(), local[listen].is_ipv6()).map_err(system("IP_PKTINFO"))?;
             }
             let s = shared.clone();
-            threads.push(std::thread::spawn(move || udp::worker(&socket, listen, pktinfo, &s)));
+            let wait = config.batch_wait;
+            threads.push(std::thread::spawn(move || udp::worker(&socket, listen, pktinfo, &s, wait)));
         }
         let tcp_limits = tcp::Limits {
             max: config.tcp_max_connections,

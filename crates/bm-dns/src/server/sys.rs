@@ -37,12 +37,14 @@ pub(crate) struct Datagram<'a> {
     pub(crate) source: SocketAddr,
     /// The address it was sent to and the interface it came in on, when packet info is on.
     pub(crate) local: Option<(IpAddr, u32)>,
-    /// Longer than [`DATAGRAM`]: cut.
+    /// Longer than the receiver's datagram size: cut.
     pub(crate) truncated: bool,
 }
 
 /// Buffers for receiving a batch of datagrams with one `recvmmsg(2)`.
 pub(crate) struct Receiver {
+    /// Bytes per datagram.
+    size: usize,
     bufs: Box<[u8]>,
     names: Box<[libc::sockaddr_storage]>,
     controls: Box<[Control]>,
@@ -56,28 +58,31 @@ pub(crate) struct Receiver {
 unsafe impl Send for Receiver {}
 
 impl Receiver {
-    pub(crate) fn new() -> Receiver {
+    /// Room for `batch` datagrams of `size` bytes each.
+    pub(crate) fn new(batch: usize, size: usize) -> Receiver {
         // SAFETY: sockaddr_storage, iovec and mmsghdr are plain data for which all-zero bytes
         // are valid (empty) values; every pointer in them is set before use.
         let zeroed = || unsafe { mem::zeroed() };
         Receiver {
-            bufs: vec![0; BATCH * DATAGRAM].into_boxed_slice(),
-            names: (0..BATCH).map(|_| zeroed()).collect(),
-            controls: vec![Control([0; CONTROL_LEN]); BATCH].into_boxed_slice(),
+            size,
+            bufs: vec![0; batch * size].into_boxed_slice(),
+            names: (0..batch).map(|_| zeroed()).collect(),
+            controls: vec![Control([0; CONTROL_LEN]); batch].into_boxed_slice(),
             // SAFETY: as above.
-            iovs: (0..BATCH).map(|_| unsafe { mem::zeroed() }).collect(),
+            iovs: (0..batch).map(|_| unsafe { mem::zeroed() }).collect(),
             // SAFETY: as above.
-            hdrs: (0..BATCH).map(|_| unsafe { mem::zeroed() }).collect(),
+            hdrs: (0..batch).map(|_| unsafe { mem::zeroed() }).collect(),
             count: 0,
         }
     }
 
-    /// Waits (up to the socket's receive timeout) for at least one datagram on `fd`, then takes
-    /// every one already queued, up to [`BATCH`]. Returns how many.
-    pub(crate) fn recv(&mut self, fd: BorrowedFd<'_>) -> io::Result<usize> {
+    /// Takes every datagram queued on `fd`, up to the batch; with `wait`, first waits (up to the
+    /// socket's receive timeout) for one to come. Returns how many.
+    pub(crate) fn recv(&mut self, fd: BorrowedFd<'_>, wait: bool) -> io::Result<usize> {
         self.count = 0;
-        for i in 0..BATCH {
-            self.iovs[i] = libc::iovec { iov_base: self.bufs[i * DATAGRAM..].as_mut_ptr().cast(), iov_len: DATAGRAM };
+        let (size, batch) = (self.size, self.hdrs.len());
+        for i in 0..batch {
+            self.iovs[i] = libc::iovec { iov_base: self.bufs[i * size..].as_mut_ptr().cast(), iov_len: size };
             let h = &mut self.hdrs[i];
             h.msg_len = 0;
             h.msg_hdr.msg_name = (&raw mut self.names[i]).cast();
@@ -88,17 +93,12 @@ impl Receiver {
             h.msg_hdr.msg_controllen = CONTROL_LEN as _;
             h.msg_hdr.msg_flags = 0;
         }
-        // SAFETY: every header points at its own name, iovec (over its own DATAGRAM bytes of
-        // `bufs`) and control buffer, all owned by `self` and alive for the call; BATCH
-        // headers are passed.
+        let flags = if wait { libc::MSG_WAITFORONE } else { libc::MSG_DONTWAIT };
+        // SAFETY: every header points at its own name, iovec (over its own `size` bytes of
+        // `bufs`) and control buffer, all owned by `self` and alive for the call; as many
+        // headers as there are are passed.
         let n = unsafe {
-            libc::recvmmsg(
-                fd.as_raw_fd(),
-                self.hdrs.as_mut_ptr(),
-                BATCH as libc::c_uint,
-                libc::MSG_WAITFORONE,
-                std::ptr::null_mut(),
-            )
+            libc::recvmmsg(fd.as_raw_fd(), self.hdrs.as_mut_ptr(), batch as libc::c_uint, flags, std::ptr::null_mut())
         };
         if n < 0 {
             return Err(io::Error::last_os_error());
@@ -113,13 +113,13 @@ impl Receiver {
             return None;
         }
         let h = &self.hdrs[i];
-        let len = (h.msg_len as usize).min(DATAGRAM);
+        let len = (h.msg_len as usize).min(self.size);
         let source = from_storage(&self.names[i])?;
         // SAFETY: the kernel filled `msg_controllen` bytes of this header's control buffer
         // with well-formed control messages, which the CMSG macros walk within that length.
         let local = unsafe { read_pktinfo(&h.msg_hdr) };
         Some(Datagram {
-            bytes: &self.bufs[i * DATAGRAM..i * DATAGRAM + len],
+            bytes: &self.bufs[i * self.size..i * self.size + len],
             source,
             local,
             truncated: h.msg_hdr.msg_flags & libc::MSG_TRUNC != 0,
@@ -252,63 +252,85 @@ pub(crate) struct Outgoing<'a> {
     pub(crate) from: Option<(IpAddr, u32)>,
 }
 
-/// Sends `datagrams` (at most [`BATCH`]) from `fd` with `sendmmsg(2)`, without blocking. A
-/// datagram the kernel refuses (an unreachable destination) is skipped and the rest still go;
-/// a full socket buffer drops the rest, as a full queue would. Returns how many were sent.
-pub(crate) fn send_batch<'a>(fd: BorrowedFd<'_>, datagrams: impl IntoIterator<Item = Outgoing<'a>>) -> usize {
-    // SAFETY: all-zero bytes are valid empty values of these plain C structs; every pointer
-    // is set below before the call.
-    let mut names: [libc::sockaddr_storage; BATCH] = unsafe { mem::zeroed() };
-    let mut controls = [Control([0; CONTROL_LEN]); BATCH];
-    // SAFETY: as above.
-    let mut iovs: [libc::iovec; BATCH] = unsafe { mem::zeroed() };
-    // SAFETY: as above.
-    let mut hdrs: [libc::mmsghdr; BATCH] = unsafe { mem::zeroed() };
-    let mut n = 0;
-    for (i, d) in datagrams.into_iter().take(BATCH).enumerate() {
-        n = i + 1;
-        let to = match d.to {
-            SocketAddr::V6(v6) => {
-                let s = d.from.map_or(0, |(from, ifindex)| scope(from, d.to.ip(), ifindex));
-                SocketAddr::V6(SocketAddrV6::new(
-                    *v6.ip(),
-                    v6.port(),
-                    0,
-                    if v6.scope_id() != 0 { v6.scope_id() } else { s },
-                ))
+/// Room for sending up to `N` datagrams with one `sendmmsg(2)`, kept between calls so that a
+/// batch costs no allocation and no clearing of kilobytes of headers.
+pub(crate) struct Sender<const N: usize> {
+    names: [libc::sockaddr_storage; N],
+    controls: [Control; N],
+    iovs: [libc::iovec; N],
+    hdrs: [libc::mmsghdr; N],
+}
+
+// SAFETY: the raw pointers in `iovs` and `hdrs` are set again before every call and point only
+// into this value or into the caller's bytes for the duration of that call.
+unsafe impl<const N: usize> Send for Sender<N> {}
+
+impl<const N: usize> Sender<N> {
+    pub(crate) fn new() -> Sender<N> {
+        // SAFETY: all-zero bytes are valid empty values of these plain C structs; every pointer
+        // in them is set before use.
+        unsafe { mem::zeroed() }
+    }
+
+    /// Sends `datagrams` (at most `N`) from `fd`, without blocking. A datagram the kernel
+    /// refuses (an unreachable destination) is skipped and the rest still go; a full socket
+    /// buffer drops the rest, as a full queue would. Returns how many were sent.
+    pub(crate) fn send<'a>(&mut self, fd: BorrowedFd<'_>, datagrams: impl IntoIterator<Item = Outgoing<'a>>) -> usize {
+        let mut n = 0;
+        for (i, d) in datagrams.into_iter().take(N).enumerate() {
+            n = i + 1;
+            let to = match d.to {
+                SocketAddr::V6(v6) => {
+                    let s = d.from.map_or(0, |(from, ifindex)| scope(from, d.to.ip(), ifindex));
+                    let scope_id = if v6.scope_id() != 0 { v6.scope_id() } else { s };
+                    SocketAddr::V6(SocketAddrV6::new(*v6.ip(), v6.port(), 0, scope_id))
+                }
+                v4 => v4,
+            };
+            let h = &mut self.hdrs[i].msg_hdr;
+            h.msg_namelen = to_storage(to, &mut self.names[i]);
+            h.msg_name = (&raw mut self.names[i]).cast();
+            self.iovs[i] = libc::iovec { iov_base: d.bytes.as_ptr().cast_mut().cast(), iov_len: d.bytes.len() };
+            h.msg_iov = &raw mut self.iovs[i];
+            h.msg_iovlen = 1;
+            h.msg_flags = 0;
+            match d.from {
+                Some((from, ifindex)) => {
+                    write_pktinfo(&mut self.controls[i], h, from, scope(from, d.to.ip(), ifindex));
+                }
+                None => {
+                    h.msg_control = std::ptr::null_mut();
+                    h.msg_controllen = 0;
+                }
             }
-            v4 => v4,
-        };
-        hdrs[i].msg_hdr.msg_namelen = to_storage(to, &mut names[i]);
-        hdrs[i].msg_hdr.msg_name = (&raw mut names[i]).cast();
-        iovs[i] = libc::iovec { iov_base: d.bytes.as_ptr().cast_mut().cast(), iov_len: d.bytes.len() };
-        hdrs[i].msg_hdr.msg_iov = &raw mut iovs[i];
-        hdrs[i].msg_hdr.msg_iovlen = 1;
-        if let Some((from, ifindex)) = d.from {
-            write_pktinfo(&mut controls[i], &mut hdrs[i].msg_hdr, from, scope(from, d.to.ip(), ifindex));
         }
+        let mut sent = 0;
+        let mut at = 0;
+        while at < n {
+            // SAFETY: headers `at..n` point at names, iovecs (over the callers' bytes, which the
+            // kernel only reads) and control buffers, all alive for the call.
+            let r = unsafe {
+                libc::sendmmsg(
+                    fd.as_raw_fd(),
+                    self.hdrs[at..].as_mut_ptr(),
+                    (n - at) as libc::c_uint,
+                    libc::MSG_DONTWAIT,
+                )
+            };
+            if r > 0 {
+                sent += r as usize;
+                at += r as usize;
+                continue;
+            }
+            match io::Error::last_os_error().kind() {
+                _ if r == 0 => break,
+                io::ErrorKind::Interrupted => {}
+                io::ErrorKind::WouldBlock => break,
+                _ => at += 1, // refused for this destination: skip it
+            }
+        }
+        sent
     }
-    let mut sent = 0;
-    let mut at = 0;
-    while at < n {
-        // SAFETY: headers `at..n` point at names, iovecs (over the callers' bytes, which the
-        // kernel only reads) and control buffers alive for the call.
-        let r = unsafe {
-            libc::sendmmsg(fd.as_raw_fd(), hdrs[at..].as_mut_ptr(), (n - at) as libc::c_uint, libc::MSG_DONTWAIT)
-        };
-        if r > 0 {
-            sent += r as usize;
-            at += r as usize;
-            continue;
-        }
-        match io::Error::last_os_error().kind() {
-            _ if r == 0 => break,
-            io::ErrorKind::Interrupted => {}
-            io::ErrorKind::WouldBlock => break,
-            _ => at += 1, // refused for this destination: skip it
-        }
-    }
-    sent
 }
 
 /// Sends `bytes` from the UDP socket `fd` to `to`, with `from` as the source address (for a
@@ -321,7 +343,7 @@ pub(crate) fn send_from(
     to: SocketAddr,
     ifindex: u32,
 ) -> io::Result<()> {
-    let sent = send_batch(fd, [Outgoing { bytes, to, from: Some((from, ifindex)) }]);
+    let sent = Sender::<1>::new().send(fd, [Outgoing { bytes, to, from: Some((from, ifindex)) }]);
     if sent == 1 { Ok(()) } else { Err(io::Error::last_os_error()) }
 }
 
@@ -337,15 +359,34 @@ pub(crate) fn enable_pktinfo(fd: BorrowedFd<'_>, ipv6: bool) -> io::Result<()> {
     if r < 0 { Err(io::Error::last_os_error()) } else { Ok(()) }
 }
 
-/// Waits until one of `fds` is readable or `timeout` passes; whether one is (an error or a
-/// signal counts as a wake-up without one).
-pub(crate) fn wait_readable(fds: &[BorrowedFd<'_>], timeout: Duration) -> bool {
-    let mut polls: Vec<libc::pollfd> =
-        fds.iter().map(|fd| libc::pollfd { fd: fd.as_raw_fd(), events: libc::POLLIN, revents: 0 }).collect();
+/// Waits until one of `fds` is readable or `timeout` passes; sets `ready[i]` for each that is
+/// (none: the timeout, an error or a signal). `ready` is as long as `fds`.
+pub(crate) fn poll_readable(fds: &[BorrowedFd<'_>], ready: &mut [bool], timeout: Duration) {
+    const MAX: usize = 16;
+    let mut polls = [libc::pollfd { fd: -1, events: libc::POLLIN, revents: 0 }; MAX];
+    let n = fds.len().min(MAX);
+    for (p, fd) in polls.iter_mut().zip(fds) {
+        p.fd = fd.as_raw_fd();
+    }
     let ms = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
-    // SAFETY: `polls` is a live array of as many pollfds as passed.
-    let r = unsafe { libc::poll(polls.as_mut_ptr(), polls.len() as libc::nfds_t, ms) };
-    r > 0
+    // SAFETY: `polls` is a live array of at least `n` pollfds.
+    let r = unsafe { libc::poll(polls.as_mut_ptr(), n as libc::nfds_t, ms) };
+    for (flag, p) in ready.iter_mut().zip(&polls[..n]) {
+        *flag = r > 0 && p.revents != 0;
+    }
+}
+
+/// Waits until one of `fds` is readable or `timeout` passes; whether one is.
+pub(crate) fn wait_readable(fds: &[BorrowedFd<'_>], timeout: Duration) -> bool {
+    let mut ready = [false; 16];
+    poll_readable(fds, &mut ready[..fds.len().min(16)], timeout);
+    ready.iter().any(|&r| r)
+}
+
+/// Sets this thread's timer slack: how late the kernel may end its sleeps (default 50 us).
+pub(crate) fn set_timer_slack(slack: Duration) {
+    // SAFETY: prctl(PR_SET_TIMERSLACK) takes an integer and touches no memory of ours.
+    unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, slack.as_nanos() as libc::c_ulong, 0, 0, 0) };
 }
 
 /// An `eventfd(2)` counter: one thread wakes another's `poll`.
@@ -469,12 +510,13 @@ mod tests {
         let to = server.local_addr().unwrap();
         let payloads: Vec<Vec<u8>> = (0..40u8).map(|i| vec![i; usize::from(i) + 1]).collect();
         let out: Vec<Outgoing<'_>> = payloads.iter().map(|p| Outgoing { bytes: p, to, from: None }).collect();
-        assert_eq!(send_batch(client.as_fd(), out[..BATCH].iter().copied()), BATCH);
-        assert_eq!(send_batch(client.as_fd(), out[BATCH..].iter().copied()), 40 - BATCH);
-        let mut r = Receiver::new();
+        let mut sender = Sender::<BATCH>::new();
+        assert_eq!(sender.send(client.as_fd(), out[..BATCH].iter().copied()), BATCH);
+        assert_eq!(sender.send(client.as_fd(), out[BATCH..].iter().copied()), 40 - BATCH);
+        let mut r = Receiver::new(BATCH, DATAGRAM);
         let mut seen = Vec::new();
         while seen.len() < 40 {
-            let n = r.recv(server.as_fd()).unwrap();
+            let n = r.recv(server.as_fd(), true).unwrap();
             for i in 0..n {
                 let d = r.get(i).unwrap();
                 assert_eq!(d.source, client.local_addr().unwrap());
@@ -486,8 +528,10 @@ mod tests {
         assert_eq!(seen, payloads);
         // An oversize datagram is flagged.
         client.send_to(&vec![7u8; DATAGRAM + 1], to).unwrap();
-        assert_eq!(r.recv(server.as_fd()).unwrap(), 1);
+        assert_eq!(r.recv(server.as_fd(), true).unwrap(), 1);
         assert!(r.get(0).unwrap().truncated);
+        // Nothing more queued: without waiting, nothing.
+        assert_eq!(r.recv(server.as_fd(), false).unwrap_err().kind(), io::ErrorKind::WouldBlock);
         // A reply from the destination address reaches the client.
         send_from(server.as_fd(), b"back", to.ip(), client.local_addr().unwrap(), 0).unwrap();
         let mut buf = [0u8; 8];

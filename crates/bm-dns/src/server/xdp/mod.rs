@@ -68,7 +68,7 @@ const MTU_REFRESH: Duration = Duration::from_secs(1);
 const TX_RETRY: Duration = Duration::from_micros(50);
 
 /// Queries found in one drain from which the worker counts as busy. A busy worker sleeps the
-/// server's `xdp_batch_wait` before draining again, rather than waiting in `poll(2)` to be woken
+/// server's `batch_wait` before draining again, rather than waiting in `poll(2)` to be woken
 /// by the next packet: under load one wake-up and one send call then serve a whole batch (what
 /// NAPI does for a NIC's interrupts), and the client's stack delivers answers in bursts. The
 /// price, under load only, is up to that wait in latency; a worker that finds fewer queries
@@ -111,7 +111,7 @@ pub(crate) fn start(
         attachments.push(attachment);
         for queue in queues {
             let sockets = kernel.iter().map(UdpSocket::try_clone).collect::<io::Result<Vec<_>>>().map_err(err)?;
-            let (s, local, wait) = (shared.clone(), local.to_vec(), config.xdp_batch_wait);
+            let (s, local, wait) = (shared.clone(), local.to_vec(), config.batch_wait);
             threads.push(std::thread::spawn(move || worker(queue, &s, &local, &sockets, wait)));
         }
     }
@@ -207,7 +207,7 @@ fn worker(mut queue: Queue, shared: &Shared, local: &[SocketAddr], kernel: &[Udp
     let own: Vec<IpAddr> = local.iter().map(SocketAddr::ip).collect();
     let counters = &shared.counters;
     // The pause must be what it says: the default slack would let 200 us become 250.
-    sys::set_timer_slack(Duration::from_micros(1));
+    super::sys::set_timer_slack(Duration::from_micros(1));
     let mut max_packet = read_mtu(&queue.mtu_file).min(MAX_XDP_PACKET);
     let mut mtu_read = Instant::now();
     while !shared.stopped() {

@@ -8,7 +8,7 @@
 
 use std::io;
 use std::mem;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -538,20 +538,6 @@ impl Xsk {
 
     /// Waits until a frame arrives or `timeout` passes.
     pub(crate) fn wait(&self, timeout: Duration) {
-        poll_readable(self.fd.as_raw_fd(), timeout);
+        super::super::sys::wait_readable(&[self.fd.as_fd()], timeout);
     }
-}
-
-/// Waits until `fd` is readable or `timeout` passes; an error or a signal counts as a wake-up.
-fn poll_readable(fd: RawFd, timeout: Duration) {
-    let mut p = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
-    let ms = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
-    // SAFETY: one live pollfd.
-    unsafe { libc::poll(&raw mut p, 1, ms) };
-}
-
-/// Sets this thread's timer slack: how late the kernel may end its sleeps (default 50 us).
-pub(crate) fn set_timer_slack(slack: Duration) {
-    // SAFETY: prctl(PR_SET_TIMERSLACK) takes an integer and touches no memory of ours.
-    unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, slack.as_nanos() as libc::c_ulong, 0, 0, 0) };
 }
