@@ -107,7 +107,7 @@ pub(crate) struct ServeArgs {
     /// Under load, how long a worker (UDP sockets or XDP) lets a batch of queries gather before
     /// taking it, in microseconds (0: as soon as woken). Trades up to this much latency, under
     /// load only, for fewer wake-ups and system calls.
-    #[arg(long, value_name = "MICROSECONDS", default_value_t = 200, alias = "xdp-batch-wait")]
+    #[arg(long, value_name = "MICROSECONDS", default_value_t = 500, alias = "xdp-batch-wait")]
     batch_wait: u64,
     /// Who may have names outside the zone forwarded: a CIDR or address, `localhost`,
     /// `localnets` (the on-link subnets of the --listen addresses), `any` or `none`.

@@ -153,6 +153,7 @@ impl AccessList {
     }
 
     /// Whether `client` is on the list (an IPv4-mapped client as the IPv4 address it is).
+    #[inline]
     pub fn allows(&self, client: IpAddr) -> bool {
         let client = bm_addr::unmap(client);
         self.nets.iter().any(|n| n.contains(&client))

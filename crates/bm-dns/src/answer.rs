@@ -121,13 +121,19 @@ impl ClusterZone {
     /// assert_eq!(r.answers[0].name.to_ascii(), "API.c.example.com."); // the query's case
     /// ```
     pub fn answer_over(&self, query: &[u8], transport: Transport, out: &mut Vec<u8>) -> Outcome {
-        self.answer_for(query, transport, true, out)
+        self.answer_for(query, transport, &|| true, out)
     }
 
-    /// [`ClusterZone::answer_over`] for a client that may (`recursion`) or may not have names
-    /// outside the zone forwarded: a client that may not gets REFUSED for them, as from a
-    /// server without upstreams.
-    pub(crate) fn answer_for(&self, query: &[u8], transport: Transport, recursion: bool, out: &mut Vec<u8>) -> Outcome {
+    /// [`ClusterZone::answer_over`] for a client that may (`recursion()`, asked only for a name
+    /// that would be forwarded) or may not have names outside the zone forwarded: a client that
+    /// may not gets REFUSED for them, as from a server without upstreams.
+    pub(crate) fn answer_for(
+        &self,
+        query: &[u8],
+        transport: Transport,
+        recursion: &dyn Fn() -> bool,
+        out: &mut Vec<u8>,
+    ) -> Outcome {
         out.clear();
         let req = match request::fast(query).ok_or(()).or_else(|()| request::general(query)) {
             Ok(r) => r,
@@ -163,7 +169,7 @@ impl ClusterZone {
     pub(crate) fn answer_by(&self, query: &[u8], general: bool, out: &mut Vec<u8>) -> Option<Outcome> {
         out.clear();
         let req = if general { request::general(query).ok()? } else { request::fast(query)? };
-        Some(self.respond(query, &req, Transport::Udp, true, out))
+        Some(self.respond(query, &req, Transport::Udp, &|| true, out))
     }
 
     fn respond(
@@ -171,7 +177,7 @@ impl ClusterZone {
         query: &[u8],
         req: &Request,
         transport: Transport,
-        recursion: bool,
+        recursion: &dyn Fn() -> bool,
         out: &mut Vec<u8>,
     ) -> Outcome {
         let outcome = self.resolve_request(query, req, transport, recursion, out);
@@ -189,7 +195,7 @@ impl ClusterZone {
         query: &[u8],
         req: &Request,
         transport: Transport,
-        recursion: bool,
+        recursion: &dyn Fn() -> bool,
         out: &mut Vec<u8>,
     ) -> Outcome {
         if req.opcode != 0 {
@@ -229,7 +235,7 @@ impl ClusterZone {
             let want = if req.qtype == rtype::ANY { set[0].rtype() } else { req.qtype };
             res.push(Segment { owner: Owner::Qname, records: set, want });
             res
-        } else if !self.upstreams.is_empty() && req.rd && recursion {
+        } else if !self.upstreams.is_empty() && req.rd && recursion() {
             return Outcome::Forward;
         } else {
             // No upstream, a client that may not recurse, or RD clear: a name we do not serve

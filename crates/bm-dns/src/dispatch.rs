@@ -64,6 +64,6 @@ impl Responder {
         if !self.access.query.allows(client) {
             return self.zone.refuse(query, transport, out);
         }
-        self.zone.answer_for(query, transport, self.access.recursion.allows(client), out)
+        self.zone.answer_for(query, transport, &|| self.access.recursion.allows(client), out)
     }
 }

@@ -180,6 +180,23 @@ pub struct ForwarderStats {
     pub malformed: u64,
 }
 
+impl std::ops::AddAssign for ForwarderStats {
+    /// Adds another forwarder's counters (a server runs one per worker).
+    fn add_assign(&mut self, o: ForwarderStats) {
+        self.queries += o.queries;
+        self.relayed += o.relayed;
+        self.truncated += o.truncated;
+        self.timeouts += o.timeouts;
+        self.servfail += o.servfail;
+        self.displaced += o.displaced;
+        self.refused += o.refused;
+        self.unknown_id += o.unknown_id;
+        self.wrong_source += o.wrong_source;
+        self.wrong_question += o.wrong_question;
+        self.malformed += o.malformed;
+    }
+}
+
 /// Index into the slab; `NIL` ends a list.
 type Ix = u32;
 const NIL: Ix = Ix::MAX;

@@ -1,14 +1,18 @@
-//! The forwarder's thread: one event loop driving the sans-IO [`Forwarder`] over a fixed set of
-//! non-blocking sockets (four per address family, each on its own random port), fed by the
-//! transports through a bounded queue. No thread and no descriptor per query: a flood can fill
-//! the queue and the table of queries in flight, both bounded, and nothing else.
+//! Forwarding's I/O: [`Upstreams`] drives the sans-IO [`Forwarder`] over a fixed set of
+//! non-blocking sockets (four per address family, each on its own random port). Each UDP
+//! worker owns one and forwards what it receives itself, in its own event loop (a hand-off to
+//! another thread on the same CPU cost a scheduling delay per round: 2.6 ms of latency under
+//! dnsperf). TCP connections and the XDP path hand their queries to one more, on a thread of
+//! its own, through a bounded queue ([`Inbox`], [`run`]). No thread and no descriptor per
+//! query: a flood can fill the queue and the tables of queries in flight, all bounded, and
+//! nothing else.
 
 use std::collections::VecDeque;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::os::fd::{AsFd, BorrowedFd};
-use std::sync::Mutex;
 use std::sync::mpsc::SyncSender;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::TICK;
@@ -87,6 +91,9 @@ impl Inbox {
 const RECV_BATCH: usize = 16;
 const RECV_BATCHES_PER_ROUND: usize = 16;
 
+/// Sockets per address family.
+pub(crate) const SOCKETS: usize = 4;
+
 /// An answer for a UDP client, waiting to go out through listening socket `listen`.
 struct UdpAnswer {
     listen: usize,
@@ -95,19 +102,17 @@ struct UdpAnswer {
     bytes: Vec<u8>,
 }
 
-/// Sockets per address family.
-pub(crate) const SOCKETS: usize = 4;
-
-/// Opens the upstream sockets of one family: non-blocking, each on a random port. `None` when
+/// Opens the upstream sockets of one family: non-blocking, each on a random port. None when
 /// the family is not available (no IPv6 on the host: its upstreams time out).
-fn open_family(any: IpAddr) -> Option<Vec<UdpSocket>> {
-    (0..SOCKETS)
+fn open_family(any: IpAddr) -> Vec<UdpSocket> {
+    let sockets: Option<Vec<UdpSocket>> = (0..SOCKETS)
         .map(|_| {
             let s = UdpSocket::bind((any, 0)).ok()?;
             s.set_nonblocking(true).ok()?;
             Some(s)
         })
-        .collect()
+        .collect();
+    sockets.unwrap_or_default()
 }
 
 /// The limits the forwarder keeps, besides the upstreams of the zone being served.
@@ -117,101 +122,170 @@ pub(crate) struct Limits {
     pub(crate) max_pending: usize,
 }
 
-/// Runs the forwarder until the server stops. `replies` holds one socket per listening
-/// address, through which UDP clients get their answers.
-///
-/// Each round takes the queued queries, reads the upstream sockets `poll(2)` found readable (a
-/// batch per `recvmmsg(2)`), gives up what timed out, then sends what the core asked for in
-/// batches: the queries by upstream socket, the answers by listening socket.
-pub(crate) fn run(shared: &Shared, replies: &[UdpSocket], limits: Limits) {
-    let v4 = open_family(IpAddr::V4(Ipv4Addr::UNSPECIFIED)).unwrap_or_default();
-    let v6 = open_family(IpAddr::V6(Ipv6Addr::UNSPECIFIED)).unwrap_or_default();
-    // The core numbers sockets within a family; here they are one list, IPv4 first.
-    let upstream_socket = |upstream: SocketAddr, slot: usize| if upstream.is_ipv4() { slot } else { v4.len() + slot };
-    let sockets: Vec<&UdpSocket> = v4.iter().chain(&v6).collect();
-    let config = |upstreams: Vec<SocketAddr>, payload: u16| ForwarderConfig {
-        upstreams,
-        timeout: limits.timeout,
-        max_pending: limits.max_pending,
-        sockets: SOCKETS,
-        payload,
-    };
-    let mut served = shared.served();
-    let zone = served.responder.zone();
-    let mut core: Forwarder<ReplyTo> = Forwarder::new(config(zone.upstreams.clone(), zone.payload), sys::random_seed());
-    let mut rx = Receiver::new(RECV_BATCH, 65_535);
-    let mut tx = Box::new(Sender::<BATCH>::new());
-    let mut queries: Vec<(usize, SocketAddr, Vec<u8>)> = Vec::new();
-    let mut answers: Vec<UdpAnswer> = Vec::new();
-    let fds: Vec<BorrowedFd<'_>> =
-        std::iter::once(shared.inbox.wake.fd()).chain(sockets.iter().map(|s| s.as_fd())).collect();
-    // The first round looks at everything.
-    let mut ready = vec![true; fds.len()];
-    while !shared.stopped() {
-        let now = Instant::now();
-        let latest = shared.served();
-        if !std::sync::Arc::ptr_eq(&latest, &served) {
-            served = latest;
-            let zone = served.responder.zone();
-            core.reconfigure(config(zone.upstreams.clone(), zone.payload));
+/// One forwarder with its sockets and buffers: what a thread needs to forward.
+pub(crate) struct Upstreams {
+    core: Forwarder<ReplyTo>,
+    limits: Limits,
+    /// The zone whose upstreams and payload the core was configured with.
+    served: Arc<super::shared::Served>,
+    /// IPv4 sockets first, then IPv6 (the core numbers them within a family).
+    sockets: Vec<UdpSocket>,
+    v4: usize,
+    rx: Receiver,
+    tx: Box<Sender<BATCH>>,
+    queries: Vec<(usize, SocketAddr, Vec<u8>)>,
+    answers: Vec<UdpAnswer>,
+    /// Where this forwarder's counters go in the server's.
+    slot: usize,
+}
+
+impl Upstreams {
+    /// A forwarder for the zone `shared` serves, reporting its counters as number `slot`.
+    pub(crate) fn new(shared: &Shared, limits: Limits, slot: usize) -> Upstreams {
+        let mut sockets = open_family(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        let v4 = sockets.len();
+        sockets.extend(open_family(IpAddr::V6(Ipv6Addr::UNSPECIFIED)));
+        let served = shared.served();
+        let core = Forwarder::new(Self::config(&served, limits), sys::random_seed());
+        Upstreams {
+            core,
+            limits,
+            served,
+            sockets,
+            v4,
+            rx: Receiver::new(RECV_BATCH, 65_535),
+            tx: Box::new(Sender::new()),
+            queries: Vec::new(),
+            answers: Vec::new(),
+            slot,
         }
-        if ready[0] {
-            for s in shared.inbox.take() {
-                if let Err(refused) = core.handle_query(now, &s.query, s.client.ip(), s.transport, s.reply) {
-                    // Only a reload racing the dispatch step (upstreams just removed) gets here.
-                    let mut out = Vec::new();
-                    if servfail(&s.query, &mut out) {
-                        answer(refused.token, out, None, &mut answers);
-                    }
-                }
+    }
+
+    fn config(served: &super::shared::Served, limits: Limits) -> ForwarderConfig {
+        let zone = served.responder.zone();
+        ForwarderConfig {
+            upstreams: zone.upstreams.clone(),
+            timeout: limits.timeout,
+            max_pending: limits.max_pending,
+            sockets: SOCKETS,
+            payload: zone.payload,
+        }
+    }
+
+    /// The upstream sockets, to wait on.
+    pub(crate) fn fds(&self) -> impl Iterator<Item = BorrowedFd<'_>> {
+        self.sockets.iter().map(AsFd::as_fd)
+    }
+
+    /// Whether queries are in flight (replies to wait for).
+    pub(crate) fn busy(&self) -> bool {
+        self.core.pending() > 0
+    }
+
+    /// When [`Upstreams::pump`] must run next at the latest.
+    pub(crate) fn deadline(&self) -> Option<Instant> {
+        self.core.poll_timeout()
+    }
+
+    /// Takes new upstreams after a reload.
+    fn sync(&mut self, shared: &Shared) {
+        let latest = shared.served();
+        if !Arc::ptr_eq(&latest, &self.served) {
+            self.served = latest;
+            self.core.reconfigure(Self::config(&self.served, self.limits));
+        }
+    }
+
+    /// Takes a query to forward; one that cannot be (a reload just removed the upstreams) is
+    /// answered SERVFAIL.
+    pub(crate) fn forward(
+        &mut self,
+        now: Instant,
+        query: &[u8],
+        client: SocketAddr,
+        transport: Transport,
+        reply: ReplyTo,
+    ) {
+        if let Err(refused) = self.core.handle_query(now, query, client.ip(), transport, reply) {
+            let mut out = Vec::new();
+            if servfail(query, &mut out) {
+                answer(refused.token, out, None, &mut self.answers);
             }
         }
-        for (i, socket) in sockets.iter().enumerate() {
-            if !ready[1 + i] {
+    }
+
+    /// One round: reads the upstream sockets marked in `readable` (one flag per socket of
+    /// [`Upstreams::fds`]), gives up what timed out, and sends what the core asks for in
+    /// batches: queries by upstream socket, answers by listening socket of `replies`.
+    pub(crate) fn pump(&mut self, now: Instant, readable: &[bool], replies: &[UdpSocket], shared: &Shared) {
+        self.sync(shared);
+        for (i, socket) in self.sockets.iter().enumerate() {
+            if !readable.get(i).copied().unwrap_or(true) {
                 continue;
             }
-            let slot = if i < v4.len() { i } else { i - v4.len() };
+            let slot = if i < self.v4 { i } else { i - self.v4 };
             for _ in 0..RECV_BATCHES_PER_ROUND {
-                let Ok(n) = rx.recv(socket.as_fd(), false) else { break };
-                for d in (0..n).filter_map(|j| rx.get(j)) {
-                    let _ = core.handle_reply(now, slot, d.source, d.bytes);
+                let Ok(n) = self.rx.recv(socket.as_fd(), false) else { break };
+                for d in (0..n).filter_map(|j| self.rx.get(j)) {
+                    let _ = self.core.handle_reply(now, slot, d.source, d.bytes);
                 }
                 if n < RECV_BATCH {
                     break;
                 }
             }
         }
-        core.handle_timeout(now);
-        while let Some(output) = core.poll_output() {
+        self.core.handle_timeout(now);
+        while let Some(output) = self.core.poll_output() {
             match output {
                 ForwardOutput::Query { socket, upstream, bytes } => {
-                    queries.push((upstream_socket(upstream, socket), upstream, bytes));
+                    let at = if upstream.is_ipv4() { socket } else { self.v4 + socket };
+                    self.queries.push((at, upstream, bytes));
                 }
-                ForwardOutput::Reply { token, bytes, upstream } => answer(token, bytes, upstream, &mut answers),
+                ForwardOutput::Reply { token, bytes, upstream } => answer(token, bytes, upstream, &mut self.answers),
             }
         }
         // A refused send (no route) is left to the attempt's deadline, which then tries the next
         // upstream.
-        queries.sort_by_key(|q| q.0);
-        for group in queries.chunk_by(|a, b| a.0 == b.0) {
-            let Some(socket) = sockets.get(group[0].0) else { continue };
+        self.queries.sort_by_key(|q| q.0);
+        for group in self.queries.chunk_by(|a, b| a.0 == b.0) {
+            let Some(socket) = self.sockets.get(group[0].0) else { continue };
             for chunk in group.chunks(BATCH) {
-                tx.send(socket.as_fd(), chunk.iter().map(|(_, to, bytes)| Outgoing { bytes, to: *to, from: None }));
+                self.tx
+                    .send(socket.as_fd(), chunk.iter().map(|(_, to, bytes)| Outgoing { bytes, to: *to, from: None }));
             }
         }
-        queries.clear();
-        answers.sort_by_key(|a| a.listen);
-        for group in answers.chunk_by(|a, b| a.listen == b.listen) {
+        self.queries.clear();
+        self.answers.sort_by_key(|a| a.listen);
+        for group in self.answers.chunk_by(|a, b| a.listen == b.listen) {
             let Some(socket) = replies.get(group[0].listen) else { continue };
             for chunk in group.chunks(BATCH) {
-                tx.send(socket.as_fd(), chunk.iter().map(|a| Outgoing { bytes: &a.bytes, to: a.to, from: a.from }));
+                self.tx
+                    .send(socket.as_fd(), chunk.iter().map(|a| Outgoing { bytes: &a.bytes, to: a.to, from: a.from }));
             }
         }
-        for a in answers.drain(..) {
-            core.recycle(a.bytes);
+        for a in self.answers.drain(..) {
+            self.core.recycle(a.bytes);
         }
-        *shared.forwarder.lock().unwrap_or_else(|e| e.into_inner()) = core.stats();
-        let wait = core.poll_timeout().map_or(TICK, |t| t.saturating_duration_since(Instant::now()).min(TICK));
+        shared.report_forwarder(self.slot, self.core.stats());
+    }
+}
+
+/// Runs the shared forwarder, for TCP connections and the XDP path, until the server stops.
+/// `replies` holds one socket per listening address, through which UDP clients get their
+/// answers.
+pub(crate) fn run(shared: &Shared, replies: &[UdpSocket], limits: Limits, slot: usize) {
+    let mut up = Upstreams::new(shared, limits, slot);
+    let mut ready = vec![true; 1 + up.sockets.len()];
+    while !shared.stopped() {
+        let now = Instant::now();
+        if ready[0] {
+            for s in shared.inbox.take() {
+                up.forward(now, &s.query, s.client, s.transport, s.reply);
+            }
+        }
+        up.pump(now, &ready[1..], replies, shared);
+        let wait = up.deadline().map_or(TICK, |t| t.saturating_duration_since(Instant::now()).min(TICK));
+        let fds: Vec<BorrowedFd<'_>> = std::iter::once(shared.inbox.wake.fd()).chain(up.fds()).collect();
         sys::poll_readable(&fds, &mut ready, wait);
     }
 }

@@ -65,8 +65,9 @@ pub struct ServerConfig {
     /// How long one upstream gets before the next is tried (a query waits at most this long
     /// per upstream, then the client gets SERVFAIL).
     pub upstream_timeout: Duration,
-    /// Queries in flight to the upstreams at most; when full, the oldest of the client with the
-    /// most in flight makes room.
+    /// Queries in flight to the upstreams at most, per forwarder (each UDP worker forwards what
+    /// it receives; one more forwarder serves TCP and XDP); when full, the oldest of the client
+    /// with the most in flight makes room.
     pub forward_max_pending: usize,
     /// Interfaces whose UDP queries to the listening addresses are taken before the kernel's
     /// stack and answered over AF_XDP (feature `xdp`; needs root). TCP, and queries arriving
@@ -95,7 +96,7 @@ impl ServerConfig {
             upstream_timeout: Duration::from_secs(2),
             forward_max_pending: 1024,
             xdp: Vec::new(),
-            batch_wait: Duration::from_micros(200),
+            batch_wait: Duration::from_micros(500),
         }
     }
 }
@@ -203,7 +204,8 @@ impl Server {
         let system = |what| move |source| ServerError::System { what, source };
         let (localnets, warnings) = localnets(&local, &zone.config().allow_recursion).map_err(system("interfaces"))?;
         let inbox = forwarder::Inbox::new(INBOX).map_err(system("eventfd"))?;
-        let shared = Arc::new(shared::Shared::new(zone, local.clone(), localnets, inbox));
+        // A forwarder per UDP worker, and one for TCP and XDP.
+        let shared = Arc::new(shared::Shared::new(zone, local.clone(), localnets, inbox, udp.len() + 1));
         // One socket per listening address for what leaves outside its worker: forwarded
         // answers, and XDP's answers that go through the kernel.
         let kernel: Vec<UdpSocket> = udp
@@ -215,8 +217,8 @@ impl Server {
         let (attachments, xdp_threads) = xdp::start(config, &local, &shared, &kernel)?;
         let mut threads = xdp_threads;
         let limits = forwarder::Limits { timeout: config.upstream_timeout, max_pending: config.forward_max_pending };
-        let s = shared.clone();
-        threads.push(std::thread::spawn(move || forwarder::run(&s, &kernel, limits)));
+        let (s, slot) = (shared.clone(), udp.len());
+        threads.push(std::thread::spawn(move || forwarder::run(&s, &kernel, limits, slot)));
         for (i, socket) in udp.into_iter().enumerate() {
             let listen = i / workers;
             let pktinfo = local[listen].ip().is_unspecified();
@@ -224,8 +226,8 @@ impl Server {
                 sys::enable_pktinfo(socket.as_fd(), local[listen].is_ipv6()).map_err(system("IP_PKTINFO"))?;
             }
             let s = shared.clone();
-            let wait = config.batch_wait;
-            threads.push(std::thread::spawn(move || udp::worker(&socket, listen, pktinfo, &s, wait)));
+            let worker = udp::Worker { pktinfo, batch_wait: config.batch_wait, limits, slot: i };
+            threads.push(std::thread::spawn(move || worker.run(&socket, &s)));
         }
         let tcp_limits = tcp::Limits {
             max: config.tcp_max_connections,

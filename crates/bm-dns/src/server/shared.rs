@@ -52,7 +52,7 @@ impl Counters {
 /// A snapshot of a server's counters.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct ServerStats {
-    /// The forwarder's counters.
+    /// The forwarders' counters, summed.
     pub forwarder: ForwarderStats,
     /// UDP queries longer than the server takes (dropped).
     pub udp_oversize: u64,
@@ -93,11 +93,18 @@ pub(crate) struct Shared {
     pub(crate) start: Instant,
     pub(crate) counters: Counters,
     pub(crate) inbox: Inbox,
-    pub(crate) forwarder: Mutex<ForwarderStats>,
+    /// Each forwarder's counters (one per UDP worker, one for TCP and XDP).
+    forwarders: Mutex<Vec<ForwarderStats>>,
 }
 
 impl Shared {
-    pub(crate) fn new(zone: ClusterZone, listen: Vec<SocketAddr>, localnets: Vec<IpNet>, inbox: Inbox) -> Shared {
+    pub(crate) fn new(
+        zone: ClusterZone,
+        listen: Vec<SocketAddr>,
+        localnets: Vec<IpNet>,
+        inbox: Inbox,
+        forwarders: usize,
+    ) -> Shared {
         let start = Instant::now();
         let served = serve(zone, &localnets, None, start);
         Shared {
@@ -108,7 +115,7 @@ impl Shared {
             start,
             counters: Counters::default(),
             inbox,
-            forwarder: Mutex::new(ForwarderStats::default()),
+            forwarders: Mutex::new(vec![ForwarderStats::default(); forwarders]),
         }
     }
 
@@ -118,6 +125,13 @@ impl Shared {
 
     pub(crate) fn stopped(&self) -> bool {
         self.stop.load(Ordering::Relaxed)
+    }
+
+    /// Records forwarder number `slot`'s counters.
+    pub(crate) fn report_forwarder(&self, slot: usize, stats: ForwarderStats) {
+        if let Some(s) = self.forwarders.lock().unwrap_or_else(|e| e.into_inner()).get_mut(slot) {
+            *s = stats;
+        }
     }
 }
 
@@ -161,7 +175,13 @@ impl ServerHandle {
         let c = &self.shared.counters;
         let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
         ServerStats {
-            forwarder: *self.shared.forwarder.lock().unwrap_or_else(|e| e.into_inner()),
+            forwarder: self.shared.forwarders.lock().unwrap_or_else(|e| e.into_inner()).iter().fold(
+                ForwarderStats::default(),
+                |mut total, s| {
+                    total += *s;
+                    total
+                },
+            ),
             udp_oversize: get(&c.udp_oversize),
             rrl_slipped: get(&c.rrl_slipped),
             rrl_dropped: get(&c.rrl_dropped),

@@ -9,7 +9,8 @@ use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
-use super::forwarder::{ReplyTo, Submission};
+use super::TICK;
+use super::forwarder::{Limits, ReplyTo, Upstreams};
 use super::shared::{Counters, Served, Shared};
 use super::sys::{self, BATCH, DATAGRAM, Outgoing, Receiver, Sender};
 use crate::answer::{Outcome, Transport};
@@ -22,55 +23,84 @@ struct Ready {
     from: Option<(IpAddr, u32)>,
 }
 
-/// Answers the queries arriving on `socket` (listening address number `listen`) until the
-/// server stops. `pktinfo`: the socket is bound to a wildcard address, so each answer names
-/// the address its query was sent to as its source.
-pub(crate) fn worker(socket: &UdpSocket, listen: usize, pktinfo: bool, shared: &Shared, batch_wait: Duration) {
-    /// Queries in one batch from which the socket counts as busy.
-    const BUSY: usize = 8;
-    let mut rx = Receiver::new(BATCH, DATAGRAM);
-    let mut tx = Box::new(Sender::<BATCH>::new());
-    // The pause must be what it says: the default slack would let 200 us become 250.
-    sys::set_timer_slack(Duration::from_micros(1));
-    let mut answers: Vec<Vec<u8>> = (0..BATCH).map(|_| Vec::with_capacity(1232)).collect();
-    let mut ready: Vec<Ready> = Vec::with_capacity(BATCH);
-    let counters = &shared.counters;
-    while !shared.stopped() {
-        // A timeout (the tick, to look at the stop flag) or an error: nothing to do.
-        let Ok(n) = rx.recv(socket.as_fd(), true) else { continue };
-        let served = shared.served();
-        let now = served.rrl.is_some().then(Instant::now);
-        ready.clear();
-        let mut oversize = 0;
-        for (i, out) in answers.iter_mut().enumerate().take(n) {
-            let Some(d) = rx.get(i) else { continue };
-            if d.truncated {
-                oversize += 1;
-                continue;
-            }
-            let from = if pktinfo { d.local } else { None };
-            match served.responder.respond(d.bytes, d.source.ip(), Transport::Udp, out) {
-                Outcome::Answered => {
-                    if limit(&served, now, d.source.ip(), out, counters) {
-                        ready.push(Ready { index: i, to: d.source, from });
-                    }
+/// What a UDP worker needs besides its socket.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Worker {
+    /// The socket is bound to a wildcard address: each answer names the address its query was
+    /// sent to as its source.
+    pub(crate) pktinfo: bool,
+    pub(crate) batch_wait: Duration,
+    pub(crate) limits: Limits,
+    /// This worker's number among the server's forwarders.
+    pub(crate) slot: usize,
+}
+
+/// Queries in one batch from which the socket counts as busy (measured under dnsperf: 4 with a
+/// 500 us wait gave 0.9-1.0x Knot's CPU per query at 1.4x its qps; 8, about 1.1x).
+const BUSY: usize = 4;
+
+impl Worker {
+    /// Answers the queries arriving on `socket` until the server stops, forwarding those that
+    /// go upstream itself. While none is in flight it sleeps in `recvmmsg(2)`; while some are,
+    /// in `poll(2)` on its socket and its upstream sockets.
+    pub(crate) fn run(self, socket: &UdpSocket, shared: &Shared) {
+        let mut rx = Receiver::new(BATCH, DATAGRAM);
+        let mut tx = Box::new(Sender::<BATCH>::new());
+        let mut upstreams = Upstreams::new(shared, self.limits, self.slot);
+        let mut answers: Vec<Vec<u8>> = (0..BATCH).map(|_| Vec::with_capacity(1232)).collect();
+        let mut ready: Vec<Ready> = Vec::with_capacity(BATCH);
+        let mut readable = vec![true; 1 + upstreams.fds().count()];
+        let replies = std::slice::from_ref(socket);
+        let counters = &shared.counters;
+        // The pause must be what it says: the default slack would let 500 us become 550.
+        sys::set_timer_slack(Duration::from_micros(1));
+        while !shared.stopped() {
+            let received = if upstreams.busy() {
+                let wait = upstreams.deadline().map_or(TICK, |t| t.saturating_duration_since(Instant::now()).min(TICK));
+                let fds: Vec<_> = std::iter::once(socket.as_fd()).chain(upstreams.fds()).collect();
+                sys::poll_readable(&fds, &mut readable, wait);
+                if readable[0] { rx.recv(socket.as_fd(), false) } else { Ok(0) }
+            } else {
+                // Nothing in flight: no reply to wait for, only queries (or the stop tick).
+                readable.fill(false);
+                rx.recv(socket.as_fd(), true)
+            };
+            let n = received.unwrap_or(0);
+            let now = Instant::now();
+            let served = shared.served();
+            ready.clear();
+            let mut oversize = 0;
+            for (i, out) in answers.iter_mut().enumerate().take(n) {
+                let Some(d) = rx.get(i) else { continue };
+                if d.truncated {
+                    oversize += 1;
+                    continue;
                 }
-                Outcome::Forward => {
-                    let reply = ReplyTo::Udp { listen, client: d.source, from };
-                    let s = Submission { query: d.bytes.to_vec(), client: d.source, transport: Transport::Udp, reply };
-                    if !shared.inbox.submit(s) {
-                        Counters::add(&counters.forward_queue_full, 1);
+                let from = if self.pktinfo { d.local } else { None };
+                match served.responder.respond(d.bytes, d.source.ip(), Transport::Udp, out) {
+                    Outcome::Answered => {
+                        if limit(&served, Some(now), d.source.ip(), out, counters) {
+                            ready.push(Ready { index: i, to: d.source, from });
+                        }
                     }
+                    Outcome::Forward => {
+                        let reply = ReplyTo::Udp { listen: 0, client: d.source, from };
+                        upstreams.forward(now, d.bytes, d.source, Transport::Udp, reply);
+                    }
+                    Outcome::Drop => {}
                 }
-                Outcome::Drop => {}
             }
-        }
-        Counters::add(&counters.udp_oversize, oversize);
-        let batch = ready.iter().map(|r| Outgoing { bytes: &answers[r.index], to: r.to, from: r.from });
-        tx.send(socket.as_fd(), batch);
-        // Busy but not full (a full batch means more are waiting already): let the next gather.
-        if (BUSY..BATCH).contains(&n) && !batch_wait.is_zero() {
-            std::thread::sleep(batch_wait);
+            Counters::add(&counters.udp_oversize, oversize);
+            let batch = ready.iter().map(|r| Outgoing { bytes: &answers[r.index], to: r.to, from: r.from });
+            tx.send(socket.as_fd(), batch);
+            if upstreams.busy() || readable[1..].iter().any(|&r| r) {
+                upstreams.pump(now, &readable[1..], replies, shared);
+            }
+            // Busy but not full (a full batch means more are waiting already): let the next
+            // gather.
+            if (BUSY..BATCH).contains(&n) && !self.batch_wait.is_zero() {
+                std::thread::sleep(self.batch_wait);
+            }
         }
     }
 }
