@@ -317,6 +317,10 @@ fn inspect_shows_the_nodes_vrrp_and_dns() {
         .unwrap();
     assert_eq!(apps["answer"]["Ok"], serde_json::json!(["192.168.111.4"]), "{apps}");
     assert!(!stdout(&inspect()).contains("elsewhere"), "another namespace's daemon is not this node's");
+    // Who may recurse: loopback and the listening address's subnet (the default).
+    let server = lines.iter().find(|v| v["type"] == "dns_server").unwrap_or_else(|| panic!("no dns_server: {lines:?}"));
+    assert_eq!(server["recursion"], serde_json::json!(["127.0.0.0/8", "192.168.111.0/24", "::1/128"]), "{server}");
+    assert!(server["stats"]["forwarder"]["queries"].is_u64(), "{server}");
     // No default route here: the node IP comes from the VRRP instance's VIP subnet, as kubelet's
     // would, and the VIP itself never qualifies.
     let node_ip = lines.iter().find(|v| v["type"] == "node_ip").unwrap_or_else(|| panic!("no node_ip: {lines:?}"));
@@ -331,6 +335,7 @@ fn inspect_shows_the_nodes_vrrp_and_dns() {
     assert!(text.contains("VRRP (bmnet vrrp run, pid"), "{text}");
     assert!(text.contains("VI_1 on eth0 (vrid 51): MASTER priority 150, VIPs 192.168.111.5/32"), "{text}");
     assert!(text.contains("api.ostest.example.com A: 192.168.111.5"), "{text}");
+    assert!(text.contains("other names forwarded for: 127.0.0.0/8, 192.168.111.0/24, ::1/128"), "{text}");
     assert!(text.contains("Node IP (VIP subnets of this node's VRRP instances: 192.168.111.5;"), "{text}");
     assert!(text.contains("--node-ip=192.168.111.20\n"), "{text}");
     let _ = std::fs::remove_dir_all(&status_dir);

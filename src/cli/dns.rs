@@ -352,6 +352,52 @@ fn serve_zone(args: &ServeArgs) -> Result<ClusterZone, Status> {
     })
 }
 
+/// What `bmnet dns serve` puts in its status file for `bmnet inspect`: the zone, where it is
+/// served, who may recurse, and what the server's defences turned away.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub(crate) struct DnsStatus {
+    pub(crate) zone: String,
+    pub(crate) listen: Vec<SocketAddr>,
+    #[serde(default)]
+    pub(crate) xdp: Vec<String>,
+    /// The prefixes whose clients may have other names forwarded.
+    #[serde(default)]
+    pub(crate) recursion: Vec<bmnet::addr::ipnet::IpNet>,
+    #[serde(default)]
+    pub(crate) stats: bmnet::dns::ServerStats,
+}
+
+impl DnsStatus {
+    /// What the defences turned away and the forwarder did, as `N what` phrases (non-zero only).
+    pub(crate) fn summary(&self) -> Vec<String> {
+        let (s, f) = (&self.stats, &self.stats.forwarder);
+        let ignored = f.unknown_id + f.wrong_source + f.wrong_question + f.malformed;
+        [
+            (f.queries, "forwarded"),
+            (f.servfail, "SERVFAIL (no upstream answered)"),
+            (f.displaced, "forwarded queries displaced by a flood"),
+            (ignored, "upstream replies ignored (unknown ID, wrong source or question, malformed)"),
+            (f.truncated, "relayed replies cut to the client's size"),
+            (s.forward_queue_full, "dropped: forwarder queue full"),
+            (s.rrl_slipped, "over the rate limit, sent truncated"),
+            (s.rrl_dropped, "over the rate limit, dropped"),
+            (s.udp_oversize, "oversize UDP queries dropped"),
+            (s.xdp_martians, "XDP packets from impossible sources dropped"),
+            (s.tcp_refused_per_client, "TCP connections over a client's limit"),
+            (s.tcp_refused_full, "TCP connections refused, all busy"),
+            (s.tcp_evicted, "idle TCP connections closed for new ones"),
+            (s.tcp_message_timeouts, "TCP connections closed: message too slow"),
+            (s.tcp_idle_timeouts, "TCP connections closed: idle"),
+            (s.tcp_write_timeouts, "TCP connections closed: answer not taken"),
+            (s.tcp_spawn_failures, "TCP connections closed: no thread"),
+        ]
+        .into_iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!("{n} {what}"))
+        .collect()
+    }
+}
+
 /// What the configuration file holds now, to notice a change: its bytes, not its modification
 /// time, which two writes within one clock tick of the file system share (a small file, read
 /// five times a second).
@@ -412,9 +458,14 @@ fn serve(json: bool, args: &ServeArgs) -> Status {
     // and what the defences turned away; refreshed every second.
     let status = super::status::StatusFile::new("dns");
     let write_status = |handle: &bmnet::dns::ServerHandle| {
-        let recursion: Vec<String> = handle.recursion_allowed().nets().iter().map(ToString::to_string).collect();
-        status.write(json!({ "zone": name.to_string(), "listen": addrs, "xdp": args.xdp,
-                             "recursion": recursion, "stats": handle.stats() }));
+        let body = DnsStatus {
+            zone: name.to_string(),
+            listen: server.local_addrs().to_vec(),
+            xdp: args.xdp.clone(),
+            recursion: handle.recursion_allowed().nets().to_vec(),
+            stats: handle.stats(),
+        };
+        status.write(serde_json::to_value(body).unwrap_or_default());
     };
     write_status(&server.handle());
     let mut signals = match signal_hook::iterator::Signals::new([SIGHUP, SIGINT, SIGTERM]) {

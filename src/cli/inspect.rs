@@ -167,19 +167,37 @@ fn vrrp_instance_text(i: &Value) -> String {
     s
 }
 
-/// What a `bmnet dns serve` in this network namespace answers for the cluster names.
+/// What a `bmnet dns serve` in this network namespace answers for the cluster names, who may
+/// recurse through it, and what its defences turned away.
 fn dns(out: &mut Output) {
     for daemon in super::status::read_all("dns") {
-        let Some(zone) = daemon["zone"].as_str() else { continue };
-        let zone = zone.trim_end_matches('.');
-        let Some(server) = daemon["listen"].as_array().and_then(|l| l.first()).and_then(Value::as_str) else {
-            continue;
+        let pid = daemon["pid"].clone();
+        let status: super::dns::DnsStatus = match serde_json::from_value(daemon) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("bmnet: the status of bmnet dns serve (pid {pid}) does not read: {e}");
+                continue;
+            }
         };
-        let Ok(server) = server.parse::<std::net::SocketAddr>() else { continue };
-        if !out.json() {
-            let xdp: Vec<&str> = daemon["xdp"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
-            let xdp = if xdp.is_empty() { String::new() } else { format!(", UDP over XDP on {}", xdp.join(", ")) };
-            out.text(&format!("\nCluster DNS (bmnet dns serve, pid {}, {zone} on {server}{xdp}):\n", daemon["pid"]));
+        let zone = status.zone.trim_end_matches('.');
+        let Some(&server) = status.listen.first() else { continue };
+        let recursion: Vec<String> = status.recursion.iter().map(ToString::to_string).collect();
+        if out.json() {
+            out.json_line(&json!({ "type": "dns_server", "pid": pid, "zone": zone, "listen": status.listen,
+                                   "xdp": status.xdp, "recursion": recursion, "stats": status.stats }));
+        } else {
+            let xdp = if status.xdp.is_empty() {
+                String::new()
+            } else {
+                format!(", UDP over XDP on {}", status.xdp.join(", "))
+            };
+            out.text(&format!("\nCluster DNS (bmnet dns serve, pid {pid}, {zone} on {server}{xdp}):\n"));
+            let who = if recursion.is_empty() { "nobody".to_string() } else { recursion.join(", ") };
+            out.text(&format!("  other names forwarded for: {who}\n"));
+            let summary = status.summary();
+            if !summary.is_empty() {
+                out.text(&format!("  so far: {}\n", summary.join("; ")));
+            }
         }
         for name in [format!("api.{zone}"), format!("api-int.{zone}"), format!("test.apps.{zone}")] {
             for rtype in [hickory_proto::rr::RecordType::A, hickory_proto::rr::RecordType::AAAA] {

@@ -59,7 +59,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::answer::Transport;
 use crate::request;
@@ -154,7 +154,8 @@ pub enum ForwardOutput<T> {
 }
 
 /// Counters, one per fate of a query or a datagram.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ForwarderStats {
     /// Queries taken.
     pub queries: u64,

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
 use ipnet::IpNet;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::ServerError;
 use super::forwarder::Inbox;
@@ -50,7 +50,8 @@ impl Counters {
 }
 
 /// A snapshot of a server's counters.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ServerStats {
     /// The forwarders' counters, summed.
     pub forwarder: ForwarderStats,
