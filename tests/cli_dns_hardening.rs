@@ -281,11 +281,16 @@ for i in range({count}):
 /// Opens 130 TCP connections to `server` from twenty addresses of `ns`, each sending one byte
 /// every 4 s, for `seconds`.
 fn slowloris(ns: &Netns, server: &str, seconds: u64) -> Proc {
+    slowloris_for(ns, server, 130, seconds)
+}
+
+/// [`slowloris`] with `count` connections.
+fn slowloris_for(ns: &Netns, server: &str, count: usize, seconds: u64) -> Proc {
     let script = format!(
         r#"
 import socket, time
 conns = []
-for i in range(130):
+for i in range({count}):
     c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     c.bind(("10.80.2.%d" % (10 + i % 20), 0))
     c.setblocking(False)
@@ -305,6 +310,28 @@ while time.time() < end:
 "#
     );
     Proc(Command::new("ip").args(["netns", "exec", &ns.name, "python3", "-c", &script]).spawn().unwrap())
+}
+
+/// Counter `name` of the server's stats in its status file under `dir` (rewritten every
+/// second: waits up to 3 s for it to be non-zero), or 0.
+fn stat(dir: &std::path::Path, name: &str) -> u64 {
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        let n = std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with("dns-"))
+            .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+            .filter_map(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .filter_map(|v| v["stats"][name].as_u64())
+            .max()
+            .unwrap_or(0);
+        if n > 0 || Instant::now() > deadline {
+            return n;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
 
 /// Open descriptors of `pid`.
@@ -483,4 +510,117 @@ print(full, tc)
     assert!((40..=80).contains(&full), "{full} full answers");
     assert!(tc >= 40 && full + tc < 200, "{full} full, {tc} truncated: the rest dropped");
     drop(server);
+}
+
+/// Out of descriptors (the server started under `prlimit --nofile=64`), accepting fails: each
+/// failure costs one connection, never the acceptor. Once the flood of connections closes,
+/// `dig +tcp` is answered again.
+#[test]
+fn bmnet_survives_running_out_of_descriptors() {
+    need("prlimit", "util-linux");
+    let lab = Lab::new("dn");
+    let config = lab.dir.0.join("zone.toml");
+    std::fs::write(&config, ZONE).unwrap();
+    let child = Command::new("ip")
+        .args(["netns", "exec", &lab.srv.name, "prlimit", "--nofile=64", env!("CARGO_BIN_EXE_bmnet"), "dns", "serve"])
+        .args(["--listen", "10.80.1.2:53", "--workers", "1", "--config"])
+        .arg(&config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .env("BMNET_STATUS_DIR", &lab.dir.0)
+        .spawn()
+        .unwrap();
+    let server = Proc(child);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while dig(&lab.rtr, "10.80.1.2", &["+time=1", "api.ostest.example.com"]).status.is_empty() {
+        assert!(Instant::now() < deadline, "bmnet did not come up");
+    }
+    // 100 connections from twenty addresses, held for 3 s: more than the server has descriptors.
+    let attack = slowloris_for(&lab.far, "10.80.1.2", 100, 3);
+    std::thread::sleep(Duration::from_millis(1500));
+    drop(attack);
+    std::thread::sleep(Duration::from_millis(500));
+    let t = dig(&lab.rtr, "10.80.1.2", &["+tcp", "+time=3", "api.ostest.example.com", "A"]);
+    assert_eq!(t.status, "NOERROR", "dig +tcp after the descriptors ran out:\n{}", t.raw);
+    assert!(descriptors(server.0.id()) < 64);
+    drop(server);
+}
+
+/// A pids cgroup holding the processes moved into it, removed on drop. cgroup v1's `pids`
+/// hierarchy, or v2's with the `pids` controller.
+struct PidsCgroup(PathBuf);
+
+impl PidsCgroup {
+    fn new(tag: &str) -> PidsCgroup {
+        let v1 = PathBuf::from("/sys/fs/cgroup/pids");
+        let root = if v1.join("cgroup.procs").exists() {
+            v1
+        } else {
+            let v2 = PathBuf::from("/sys/fs/cgroup");
+            let controllers = std::fs::read_to_string(v2.join("cgroup.controllers")).unwrap_or_default();
+            assert!(controllers.contains("pids"), "this test needs the pids cgroup controller (v1 or v2), as root");
+            let _ = std::fs::write(v2.join("cgroup.subtree_control"), "+pids");
+            v2
+        };
+        let dir = root.join(format!("bmnet-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        PidsCgroup(dir)
+    }
+
+    /// Moves process `pid` in and lets it have `max` tasks (threads count) in all.
+    fn hold(&self, pid: u32, max: usize) {
+        std::fs::write(self.0.join("cgroup.procs"), pid.to_string()).unwrap();
+        std::fs::write(self.0.join("pids.max"), max.to_string()).unwrap();
+    }
+}
+
+impl Drop for PidsCgroup {
+    fn drop(&mut self) {
+        // Empty once its processes are gone.
+        for _ in 0..50 {
+            if std::fs::remove_dir(&self.0).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+/// Out of threads (a pids cgroup allowing the server two more than it runs at start), each
+/// connection that cannot get one is closed: the acceptor goes on, and once the connections
+/// close `dig +tcp` is answered again. (The previous server's acceptor panicked in
+/// `thread::spawn` and TCP was gone for good.)
+#[test]
+fn bmnet_survives_running_out_of_threads() {
+    let lab = Lab::new("dt");
+    let config = lab.dir.0.join("zone.toml");
+    std::fs::write(&config, ZONE).unwrap();
+    let child = Command::new("ip")
+        .args(["netns", "exec", &lab.srv.name, env!("CARGO_BIN_EXE_bmnet"), "dns", "serve"])
+        .args(["--listen", "10.80.1.2:53", "--workers", "1", "--config"])
+        .arg(&config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .env("BMNET_STATUS_DIR", &lab.dir.0)
+        .spawn()
+        .unwrap();
+    let server = Proc(child);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while dig(&lab.rtr, "10.80.1.2", &["+time=1", "api.ostest.example.com"]).status.is_empty() {
+        assert!(Instant::now() < deadline, "bmnet did not come up");
+    }
+    let pid = server.0.id();
+    let threads = std::fs::read_dir(format!("/proc/{pid}/task")).unwrap().count();
+    let cgroup = PidsCgroup::new("dns-threads");
+    cgroup.hold(pid, threads + 2);
+    let attack = slowloris_for(&lab.far, "10.80.1.2", 30, 3);
+    std::thread::sleep(Duration::from_millis(1500));
+    drop(attack);
+    std::thread::sleep(Duration::from_millis(1500));
+    let t = dig(&lab.rtr, "10.80.1.2", &["+tcp", "+time=3", "api.ostest.example.com", "A"]);
+    assert_eq!(t.status, "NOERROR", "dig +tcp after threads ran out:\n{}", t.raw);
+    assert!(std::fs::metadata(format!("/proc/{pid}")).is_ok(), "the server is still running");
+    assert!(stat(&lab.dir.0, "tcp_spawn_failures") > 0, "the test ran the server out of threads");
+    drop(server);
+    drop(cgroup);
 }

@@ -214,11 +214,11 @@ impl Server {
             .map(UdpSocket::try_clone)
             .collect::<io::Result<_>>()
             .map_err(system("socket"))?;
-        let (attachments, xdp_threads) = xdp::start(config, &local, &shared, &kernel)?;
-        let mut threads = xdp_threads;
+        let mut threads = Threads { shared: shared.clone(), handles: Vec::new() };
+        let attachments = xdp::start(config, &local, &shared, &kernel, &mut threads)?;
         let limits = forwarder::Limits { timeout: config.upstream_timeout, max_pending: config.forward_max_pending };
         let (s, slot) = (shared.clone(), udp.len());
-        threads.push(std::thread::spawn(move || forwarder::run(&s, &kernel, limits, slot)));
+        threads.spawn("bm-dns-forward", move || forwarder::run(&s, &kernel, limits, slot))?;
         for (i, socket) in udp.into_iter().enumerate() {
             let listen = i / workers;
             let pktinfo = local[listen].ip().is_unspecified();
@@ -227,7 +227,7 @@ impl Server {
             }
             let s = shared.clone();
             let worker = udp::Worker { pktinfo, batch_wait: config.batch_wait, limits, slot: i };
-            threads.push(std::thread::spawn(move || worker.run(&socket, &s)));
+            threads.spawn("bm-dns-udp", move || worker.run(&socket, &s))?;
         }
         let tcp_limits = tcp::Limits {
             max: config.tcp_max_connections,
@@ -240,8 +240,9 @@ impl Server {
         let conns = Arc::new(tcp::Connections::default());
         for listener in tcp {
             let (s, c) = (shared.clone(), conns.clone());
-            threads.push(std::thread::spawn(move || tcp::acceptor(&listener, &s, &c, tcp_limits)));
+            threads.spawn("bm-dns-accept", move || tcp::acceptor(&listener, &s, &c, tcp_limits))?;
         }
+        let threads = std::mem::take(&mut threads.handles);
         Ok(Server { handle: ServerHandle { shared }, local, warnings, threads, _xdp: attachments })
     }
 
@@ -263,6 +264,37 @@ impl Server {
     /// Waits until every thread has finished (after [`ServerHandle::shutdown`]).
     pub fn wait(self) {
         for t in self.threads {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The threads of a server being started: if the start fails part-way, those already running
+/// are stopped and joined when this is dropped.
+pub(crate) struct Threads {
+    shared: Arc<shared::Shared>,
+    handles: Vec<JoinHandle<()>>,
+}
+
+impl Threads {
+    /// Starts a thread; when the system has none to give, the start fails (it does not panic).
+    pub(crate) fn spawn(&mut self, name: &str, f: impl FnOnce() + Send + 'static) -> Result<(), ServerError> {
+        let handle = std::thread::Builder::new()
+            .name(name.into())
+            .spawn(f)
+            .map_err(|source| ServerError::System { what: "starting a thread", source })?;
+        self.handles.push(handle);
+        Ok(())
+    }
+}
+
+impl Drop for Threads {
+    fn drop(&mut self) {
+        if self.handles.is_empty() {
+            return;
+        }
+        ServerHandle { shared: self.shared.clone() }.shutdown();
+        for t in self.handles.drain(..) {
             let _ = t.join();
         }
     }

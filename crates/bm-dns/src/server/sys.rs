@@ -336,6 +336,7 @@ impl<const N: usize> Sender<N> {
 /// Sends `bytes` from the UDP socket `fd` to `to`, with `from` as the source address (for a
 /// socket bound to a wildcard address, or for answers to queries that came over XDP).
 /// `ifindex` is the interface the query came in on, which IPv6 link-local addresses need.
+#[cfg_attr(not(feature = "xdp"), allow(dead_code))] // The XDP path's.
 pub(crate) fn send_from(
     fd: BorrowedFd<'_>,
     bytes: &[u8],
@@ -377,6 +378,7 @@ pub(crate) fn poll_readable(fds: &[BorrowedFd<'_>], ready: &mut [bool], timeout:
 }
 
 /// Waits until one of `fds` is readable or `timeout` passes; whether one is.
+#[cfg_attr(not(feature = "xdp"), allow(dead_code))] // The XDP path's.
 pub(crate) fn wait_readable(fds: &[BorrowedFd<'_>], timeout: Duration) -> bool {
     let mut ready = [false; 16];
     poll_readable(fds, &mut ready[..fds.len().min(16)], timeout);

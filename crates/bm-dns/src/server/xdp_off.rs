@@ -4,10 +4,9 @@
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;
-use std::thread::JoinHandle;
 
 use super::shared::Shared;
-use super::{ServerConfig, ServerError};
+use super::{ServerConfig, ServerError, Threads};
 
 /// Nothing is attached without the feature.
 #[derive(Debug)]
@@ -30,6 +29,7 @@ pub(crate) fn start(
     _local: &[SocketAddr],
     _shared: &Arc<Shared>,
     _kernel: &[UdpSocket],
-) -> Result<(Vec<Attachment>, Vec<JoinHandle<()>>), ServerError> {
-    Ok((Vec::new(), Vec::new()))
+    _threads: &mut Threads,
+) -> Result<Vec<Attachment>, ServerError> {
+    Ok(Vec::new())
 }

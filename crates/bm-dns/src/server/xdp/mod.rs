@@ -39,13 +39,12 @@ use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::forwarder::{ReplyTo, Submission};
 use super::shared::{Counters, Shared};
 use super::sys::send_from;
-use super::{ServerConfig, ServerError, TICK};
+use super::{ServerConfig, ServerError, TICK, Threads};
 use crate::access::martian;
 use crate::answer::{Outcome, Transport};
 
@@ -102,8 +101,9 @@ pub(crate) fn start(
     local: &[SocketAddr],
     shared: &Arc<Shared>,
     kernel: &[UdpSocket],
-) -> Result<(Vec<Attachment>, Vec<JoinHandle<()>>), ServerError> {
-    let (mut attachments, mut threads) = (Vec::new(), Vec::new());
+    threads: &mut Threads,
+) -> Result<Vec<Attachment>, ServerError> {
+    let mut attachments = Vec::new();
     let addresses: Vec<IpAddr> = local.iter().map(SocketAddr::ip).collect();
     for interface in &config.xdp {
         let err = |source| ServerError::Xdp { interface: interface.clone(), source };
@@ -112,10 +112,10 @@ pub(crate) fn start(
         for queue in queues {
             let sockets = kernel.iter().map(UdpSocket::try_clone).collect::<io::Result<Vec<_>>>().map_err(err)?;
             let (s, local, wait) = (shared.clone(), local.to_vec(), config.batch_wait);
-            threads.push(std::thread::spawn(move || worker(queue, &s, &local, &sockets, wait)));
+            threads.spawn("bm-dns-xdp", move || worker(queue, &s, &local, &sockets, wait))?;
         }
     }
-    Ok((attachments, threads))
+    Ok(attachments)
 }
 
 /// The program attached to one interface; dropping it detaches the program.
