@@ -7,84 +7,17 @@
 //! query: a flood can fill the queue and the tables of queries in flight, all bounded, and
 //! nothing else.
 
-use std::collections::VecDeque;
-use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::os::fd::{AsFd, BorrowedFd};
-use std::sync::mpsc::SyncSender;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::TICK;
-use super::shared::Shared;
+use super::config::TICK;
+use super::queue::{Relayed, ReplyTo};
+use super::shared::{Served, Shared};
 use super::sys::{self, BATCH, Outgoing, Receiver, Sender};
 use crate::answer::{Transport, servfail};
 use crate::forward::{ForwardOutput, Forwarder, ForwarderConfig};
-
-/// Where the answer to a forwarded query goes.
-#[derive(Debug)]
-pub(crate) enum ReplyTo {
-    /// Over UDP through the listening socket `listen`, from `from` (the address the query was
-    /// sent to, and its interface) when that socket cannot choose it itself.
-    Udp { listen: usize, client: SocketAddr, from: Option<(IpAddr, u32)> },
-    /// To the thread serving a TCP connection.
-    Tcp(SyncSender<Relayed>),
-}
-
-/// An answer for a TCP connection's thread.
-#[derive(Debug)]
-pub(crate) struct Relayed {
-    pub(crate) bytes: Vec<u8>,
-    /// The upstream that answered (`None`: SERVFAIL).
-    pub(crate) upstream: Option<SocketAddr>,
-}
-
-/// A query handed to the forwarder.
-#[derive(Debug)]
-pub(crate) struct Submission {
-    pub(crate) query: Vec<u8>,
-    pub(crate) client: SocketAddr,
-    pub(crate) transport: Transport,
-    pub(crate) reply: ReplyTo,
-}
-
-/// The bounded queue from the transports to the forwarder's thread, with the descriptor that
-/// wakes it.
-#[derive(Debug)]
-pub(crate) struct Inbox {
-    queue: Mutex<VecDeque<Submission>>,
-    capacity: usize,
-    wake: sys::EventFd,
-}
-
-impl Inbox {
-    pub(crate) fn new(capacity: usize) -> io::Result<Inbox> {
-        Ok(Inbox { queue: Mutex::new(VecDeque::new()), capacity: capacity.max(1), wake: sys::EventFd::new()? })
-    }
-
-    /// Queues `s`, waking the forwarder; `false` (and `s` dropped) when the queue is full.
-    #[must_use]
-    pub(crate) fn submit(&self, s: Submission) -> bool {
-        let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
-        if q.len() >= self.capacity {
-            return false;
-        }
-        q.push_back(s);
-        if q.len() == 1 {
-            self.wake.wake();
-        }
-        true
-    }
-
-    pub(crate) fn wake(&self) {
-        self.wake.wake();
-    }
-
-    fn take(&self) -> VecDeque<Submission> {
-        self.wake.clear();
-        std::mem::take(&mut *self.queue.lock().unwrap_or_else(|e| e.into_inner()))
-    }
-}
 
 /// Upstream datagrams read per `recvmmsg(2)`, and batches read from one socket per round at
 /// most (the round ends under any load).
@@ -127,7 +60,7 @@ pub(crate) struct Upstreams {
     core: Forwarder<ReplyTo>,
     limits: Limits,
     /// The zone whose upstreams and payload the core was configured with.
-    served: Arc<super::shared::Served>,
+    served: Arc<Served>,
     /// IPv4 sockets first, then IPv6 (the core numbers them within a family).
     sockets: Vec<UdpSocket>,
     v4: usize,
@@ -161,7 +94,7 @@ impl Upstreams {
         }
     }
 
-    fn config(served: &super::shared::Served, limits: Limits) -> ForwarderConfig {
+    fn config(served: &Served, limits: Limits) -> ForwarderConfig {
         let zone = served.responder.zone();
         ForwarderConfig {
             upstreams: zone.upstreams.clone(),

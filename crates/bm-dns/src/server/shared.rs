@@ -1,7 +1,7 @@
 //! What every thread of a server shares: what is served (zone, access rules, rate limiter;
 //! replaced whole on reload), the stop flag, the queue to the forwarder, and the counters.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
@@ -9,12 +9,12 @@ use std::time::Instant;
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
-use super::ServerError;
-use super::forwarder::Inbox;
+use super::error::ServerError;
+use super::queue::Inbox;
 use crate::access::{Access, AccessList};
 use crate::dispatch::Responder;
 use crate::forward::ForwarderStats;
-use crate::rrl::RateLimiter;
+use crate::rrl::{self, AnswerKind, RateLimiter, Verdict};
 use crate::zone::ClusterZone;
 
 /// What the workers answer with; replaced whole on reload.
@@ -159,7 +159,7 @@ impl ServerHandle {
     /// query on; queries being answered finish with the old one. Refused (and the old zone
     /// kept) when one of its upstreams would loop.
     pub fn replace_zone(&self, zone: ClusterZone) -> Result<(), ServerError> {
-        super::check_loops(&zone, &self.shared.listen)?;
+        check_loops(&zone, &self.shared.listen)?;
         let mut current = self.shared.served.write().unwrap_or_else(|e| e.into_inner());
         *current = Arc::new(serve(zone, &self.shared.localnets, Some(&current), self.shared.start));
         Ok(())
@@ -206,5 +206,53 @@ impl ServerHandle {
     /// Whether `client` may have names outside the zone forwarded.
     pub fn may_recurse(&self, client: IpAddr) -> bool {
         self.shared.served().responder.access().recursion.allows(client)
+    }
+}
+
+/// Refuses upstreams that are this server: one of its addresses (also written IPv4-mapped), a
+/// loopback address on its port when it listens on a wildcard, or systemd-resolved's stub
+/// `127.0.0.53`, which forwards to the node's resolv.conf — which points here.
+pub(crate) fn check_loops(zone: &ClusterZone, listen: &[SocketAddr]) -> Result<(), ServerError> {
+    for &upstream in &zone.upstreams {
+        let ip = bm_addr::unmap(upstream.ip());
+        if ip == IpAddr::V4(Ipv4Addr::new(127, 0, 0, 53)) {
+            return Err(ServerError::Loop {
+                upstream,
+                why: "127.0.0.53 is systemd-resolved's stub, which forwards back here",
+            });
+        }
+        for l in listen {
+            let same_port = l.port() == upstream.port();
+            let mine =
+                bm_addr::unmap(l.ip()) == ip || (l.ip().is_unspecified() && (ip.is_loopback() || ip.is_unspecified()));
+            if same_port && mine {
+                return Err(ServerError::Loop { upstream, why: "it is an address this server listens on" });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Applies the rate limit, if any, to the answer `out` for `client`: whether to send it (cut
+/// to its question when it slips).
+pub(crate) fn limit(
+    served: &Served,
+    now: Option<Instant>,
+    client: IpAddr,
+    out: &mut Vec<u8>,
+    counters: &Counters,
+) -> bool {
+    let (Some(rrl), Some(now)) = (&served.rrl, now) else { return true };
+    match rrl.check(now, client, AnswerKind::of(out)) {
+        Verdict::Send => true,
+        Verdict::Slip => {
+            rrl::slip(out);
+            Counters::add(&counters.rrl_slipped, 1);
+            true
+        }
+        Verdict::Drop => {
+            Counters::add(&counters.rrl_dropped, 1);
+            false
+        }
     }
 }

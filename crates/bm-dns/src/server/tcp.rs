@@ -14,7 +14,8 @@ use std::sync::mpsc::sync_channel;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::forwarder::{Relayed, ReplyTo, Submission};
+use super::config::TICK;
+use super::queue::{Relayed, ReplyTo, Submission};
 use super::shared::{Counters, Shared};
 use crate::answer::{Outcome, Transport, servfail};
 use crate::forward::relay;
@@ -230,7 +231,7 @@ fn answer(message: &[u8], peer: SocketAddr, shared: &Shared, limits: Limits) -> 
                 reply: ReplyTo::Tcp(tx),
             };
             let relayed = if shared.inbox.submit(s) {
-                rx.recv_timeout(limits.upstream_timeout * upstreams + super::TICK).ok()
+                rx.recv_timeout(limits.upstream_timeout * upstreams + TICK).ok()
             } else {
                 Counters::add(&shared.counters.forward_queue_full, 1);
                 None

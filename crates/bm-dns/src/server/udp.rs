@@ -9,12 +9,12 @@ use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
-use super::TICK;
-use super::forwarder::{Limits, ReplyTo, Upstreams};
-use super::shared::{Counters, Served, Shared};
+use super::config::TICK;
+use super::forwarder::{Limits, Upstreams};
+use super::queue::ReplyTo;
+use super::shared::{Counters, Shared, limit};
 use super::sys::{self, BATCH, DATAGRAM, Outgoing, Receiver, Sender};
 use crate::answer::{Outcome, Transport};
-use crate::rrl::{self, AnswerKind, Verdict};
 
 /// An answer of the batch ready to go: which, to whom, from where.
 struct Ready {
@@ -101,30 +101,6 @@ impl Worker {
             if (BUSY..BATCH).contains(&n) && !self.batch_wait.is_zero() {
                 std::thread::sleep(self.batch_wait);
             }
-        }
-    }
-}
-
-/// Applies the rate limit, if any, to the answer `out` for `client`: whether to send it (cut
-/// to its question when it slips).
-pub(crate) fn limit(
-    served: &Served,
-    now: Option<Instant>,
-    client: IpAddr,
-    out: &mut Vec<u8>,
-    counters: &Counters,
-) -> bool {
-    let (Some(rrl), Some(now)) = (&served.rrl, now) else { return true };
-    match rrl.check(now, client, AnswerKind::of(out)) {
-        Verdict::Send => true,
-        Verdict::Slip => {
-            rrl::slip(out);
-            Counters::add(&counters.rrl_slipped, 1);
-            true
-        }
-        Verdict::Drop => {
-            Counters::add(&counters.rrl_dropped, 1);
-            false
         }
     }
 }

@@ -5,8 +5,10 @@ use std::io;
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;
 
+use super::config::ServerConfig;
+use super::error::ServerError;
 use super::shared::Shared;
-use super::{ServerConfig, ServerError, Threads};
+use super::threads::Threads;
 
 /// Nothing is attached without the feature.
 #[derive(Debug)]

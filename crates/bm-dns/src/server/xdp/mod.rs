@@ -41,10 +41,12 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::forwarder::{ReplyTo, Submission};
-use super::shared::{Counters, Shared};
+use super::config::{ServerConfig, TICK};
+use super::error::ServerError;
+use super::queue::{ReplyTo, Submission};
+use super::shared::{Counters, Shared, limit};
 use super::sys::send_from;
-use super::{ServerConfig, ServerError, TICK, Threads};
+use super::threads::Threads;
 use crate::access::martian;
 use crate::answer::{Outcome, Transport};
 
@@ -232,7 +234,7 @@ fn worker(mut queue: Queue, shared: &Shared, local: &[SocketAddr], kernel: &[Udp
             let to_kernel = |bytes: &[u8]| send_from(socket.as_fd(), bytes, d.destination.ip(), d.source, ifindex);
             match served.responder.respond(query, d.source.ip(), Transport::Udp, &mut out) {
                 Outcome::Answered => {
-                    if !super::udp::limit(&served, now, d.source.ip(), &mut out, counters) {
+                    if !limit(&served, now, d.source.ip(), &mut out, counters) {
                         return None;
                     }
                     let at = frame::reply_payload_offset(&d);
