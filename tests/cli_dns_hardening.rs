@@ -141,6 +141,32 @@ impl Lab {
         Lab { srv, rtr, far, far_if: f0, dir: Scratch(dir), _upstream: Proc(upstream) }
     }
 
+    /// `bmnet dns serve` in `srv` on 10.80.1.2 (and `extra` arguments), its command prefixed by
+    /// `wrapper` (a `prlimit`, say), its status file in the scratch directory; waits until a
+    /// client on another subnet gets an answer.
+    fn bmnet(&self, wrapper: &[&str], extra: &[&str]) -> Proc {
+        let config = self.dir.0.join("zone.toml");
+        std::fs::write(&config, ZONE).unwrap();
+        let child = Command::new("ip")
+            .args(["netns", "exec", &self.srv.name])
+            .args(wrapper)
+            .args([env!("CARGO_BIN_EXE_bmnet"), "dns", "serve", "--listen", "10.80.1.2:53", "--workers", "1"])
+            .arg("--config")
+            .arg(&config)
+            .args(extra)
+            .env("BMNET_STATUS_DIR", &self.dir.0)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let server = Proc(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while dig(&self.far, "10.80.1.2", &["+time=1", "api.ostest.example.com"]).status.is_empty() {
+            assert!(Instant::now() < deadline, "bmnet did not come up");
+        }
+        server
+    }
+
     /// IDs the upstream has seen.
     fn upstream_ids(&self) -> Vec<u16> {
         std::fs::read_to_string(self.dir.0.join("upstream-ids.log"))
@@ -201,18 +227,8 @@ enum Peer {
 fn start(lab: &Lab, peer: Peer) -> (Proc, &'static str, &'static str) {
     let (child, v4, v6) = match peer {
         Peer::Bmnet => {
-            let config = lab.dir.0.join("zone.toml");
-            std::fs::write(&config, ZONE).unwrap();
-            let child = Command::new("ip")
-                .args(["netns", "exec", &lab.srv.name, env!("CARGO_BIN_EXE_bmnet"), "dns", "serve"])
-                .args(["--listen", "10.80.1.2:53", "--listen", "[fd00:80:1::2]:53", "--workers", "1", "--config"])
-                .arg(&config)
-                .stdout(Stdio::null())
-                .stderr(Stdio::inherit())
-                .env("BMNET_STATUS_DIR", &lab.dir.0)
-                .spawn()
-                .unwrap();
-            (child, "10.80.1.2", "fd00:80:1::2")
+            let server = lab.bmnet(&[], &["--listen", "[fd00:80:1::2]:53"]);
+            return (server, "10.80.1.2", "fd00:80:1::2");
         }
         Peer::Unbound => {
             need("unbound", "unbound");
@@ -445,24 +461,19 @@ fn bmnet_access_and_rate_limit_flags() {
     let lab = Lab::new("df");
     lab.far.ip(&["addr", "add", "10.81.0.5/32", "dev", &lab.far_if]);
     lab.rtr.ip(&["route", "add", "10.81.0.0/24", "via", "10.80.2.2"]);
-    let config = lab.dir.0.join("zone.toml");
-    std::fs::write(&config, ZONE).unwrap();
-    let child = Command::new("ip")
-        .args(["netns", "exec", &lab.srv.name, env!("CARGO_BIN_EXE_bmnet"), "dns", "serve"])
-        .args(["--listen", "10.80.1.2:53", "--workers", "1", "--config"])
-        .arg(&config)
-        .args(["--allow-recursion", "10.80.2.0/24", "--allow-query", "10.80.0.0/16"])
-        .args(["--rate-limit", "40", "--rate-limit-slip", "2"])
-        .env("BMNET_STATUS_DIR", &lab.dir.0)
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let server = Proc(child);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while dig(&lab.far, "10.80.1.2", &["+time=1", "api.ostest.example.com"]).status.is_empty() {
-        assert!(Instant::now() < deadline, "bmnet did not come up");
-    }
+    let server = lab.bmnet(
+        &[],
+        &[
+            "--allow-recursion",
+            "10.80.2.0/24",
+            "--allow-query",
+            "10.80.0.0/16",
+            "--rate-limit",
+            "40",
+            "--rate-limit-slip",
+            "2",
+        ],
+    );
     let checks = |when: &str| {
         let far = dig(&lab.far, "10.80.1.2", &["+rec", "www.example.org"]);
         assert_eq!((far.status.as_str(), far.answers), ("NOERROR", 1), "{when}: far may recurse:\n{}", far.raw);
@@ -519,22 +530,7 @@ print(full, tc)
 fn bmnet_survives_running_out_of_descriptors() {
     need("prlimit", "util-linux");
     let lab = Lab::new("dn");
-    let config = lab.dir.0.join("zone.toml");
-    std::fs::write(&config, ZONE).unwrap();
-    let child = Command::new("ip")
-        .args(["netns", "exec", &lab.srv.name, "prlimit", "--nofile=64", env!("CARGO_BIN_EXE_bmnet"), "dns", "serve"])
-        .args(["--listen", "10.80.1.2:53", "--workers", "1", "--config"])
-        .arg(&config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .env("BMNET_STATUS_DIR", &lab.dir.0)
-        .spawn()
-        .unwrap();
-    let server = Proc(child);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while dig(&lab.rtr, "10.80.1.2", &["+time=1", "api.ostest.example.com"]).status.is_empty() {
-        assert!(Instant::now() < deadline, "bmnet did not come up");
-    }
+    let server = lab.bmnet(&["prlimit", "--nofile=64"], &[]);
     // 100 connections from twenty addresses, held for 3 s: more than the server has descriptors.
     let attack = slowloris_for(&lab.far, "10.80.1.2", 100, 3);
     std::thread::sleep(Duration::from_millis(1500));
@@ -593,22 +589,7 @@ impl Drop for PidsCgroup {
 #[test]
 fn bmnet_survives_running_out_of_threads() {
     let lab = Lab::new("dt");
-    let config = lab.dir.0.join("zone.toml");
-    std::fs::write(&config, ZONE).unwrap();
-    let child = Command::new("ip")
-        .args(["netns", "exec", &lab.srv.name, env!("CARGO_BIN_EXE_bmnet"), "dns", "serve"])
-        .args(["--listen", "10.80.1.2:53", "--workers", "1", "--config"])
-        .arg(&config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .env("BMNET_STATUS_DIR", &lab.dir.0)
-        .spawn()
-        .unwrap();
-    let server = Proc(child);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while dig(&lab.rtr, "10.80.1.2", &["+time=1", "api.ostest.example.com"]).status.is_empty() {
-        assert!(Instant::now() < deadline, "bmnet did not come up");
-    }
+    let server = lab.bmnet(&[], &[]);
     let pid = server.0.id();
     let threads = std::fs::read_dir(format!("/proc/{pid}/task")).unwrap().count();
     let cgroup = PidsCgroup::new("dns-threads");
