@@ -14,7 +14,7 @@
 //! Feature `server` adds a UDP/TCP server with forwarding; feature `xdp` lets it answer UDP
 //! queries over AF_XDP, before the kernel's IP stack (`xdp`).
 
-#![deny(unsafe_code)] // Only the server's `sys` modules allow it.
+#![forbid(unsafe_code)]
 
 mod access;
 mod answer;

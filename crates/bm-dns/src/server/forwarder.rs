@@ -15,9 +15,10 @@ use std::time::{Duration, Instant};
 use super::config::TICK;
 use super::queue::{Relayed, ReplyTo};
 use super::shared::{Served, Shared};
-use super::sys::{self, BATCH, Outgoing, Receiver, Sender};
 use crate::answer::{Transport, servfail};
 use crate::forward::{ForwardOutput, Forwarder, ForwarderConfig};
+use bm_sys::poll;
+use bm_sys::udp::{BATCH, Outgoing, Receiver, Sender};
 
 /// Upstream datagrams read per `recvmmsg(2)`, and batches read from one socket per round at
 /// most (the round ends under any load).
@@ -79,7 +80,7 @@ impl Upstreams {
         let v4 = sockets.len();
         sockets.extend(open_family(IpAddr::V6(Ipv6Addr::UNSPECIFIED)));
         let served = shared.served();
-        let core = Forwarder::new(Self::config(&served, limits), sys::random_seed());
+        let core = Forwarder::new(Self::config(&served, limits), bm_sys::random::seed());
         Upstreams {
             core,
             limits,
@@ -219,7 +220,7 @@ pub(crate) fn run(shared: &Shared, replies: &[UdpSocket], limits: Limits, slot: 
         up.pump(now, &ready[1..], replies, shared);
         let wait = up.deadline().map_or(TICK, |t| t.saturating_duration_since(Instant::now()).min(TICK));
         let fds: Vec<BorrowedFd<'_>> = std::iter::once(shared.inbox.wake.fd()).chain(up.fds()).collect();
-        sys::poll_readable(&fds, &mut ready, wait);
+        poll::poll_readable(&fds, &mut ready, wait);
     }
 }
 

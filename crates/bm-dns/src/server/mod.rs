@@ -2,7 +2,7 @@
 //! daemon on a node address needs (`README.md`, Security). Its modules depend one way, each
 //! only on those above it:
 //!
-//! - `sys`: the system calls std does not wrap; `config` and `error`: settings and errors;
+//! - `config` and `error`: settings and errors (the system calls are `bm-sys`'s);
 //! - `queue`: the bounded queue to the shared forwarder;
 //! - `shared`: what every thread shares (what is served, the stop flag, counters, the rate
 //!   limit step) and the [`ServerHandle`] over it;
@@ -26,7 +26,6 @@ mod error;
 mod forwarder;
 mod queue;
 mod shared;
-mod sys;
 mod tcp;
 mod threads;
 mod udp;
@@ -114,7 +113,7 @@ impl Server {
             let listen = i / workers;
             let pktinfo = local[listen].ip().is_unspecified();
             if pktinfo {
-                sys::enable_pktinfo(socket.as_fd(), local[listen].is_ipv6()).map_err(system("IP_PKTINFO"))?;
+                bm_sys::udp::enable_pktinfo(socket.as_fd(), local[listen].is_ipv6()).map_err(system("IP_PKTINFO"))?;
             }
             let s = shared.clone();
             let worker = udp::Worker { pktinfo, batch_wait: config.batch_wait, limits, slot: i };
@@ -163,7 +162,7 @@ impl Server {
 /// The on-link subnets of the named listening addresses (`localnets`), from the interfaces'
 /// addresses; a warning for each wildcard when the recursion list relies on `localnets`.
 fn localnets(local: &[SocketAddr], recursion: &[AclEntry]) -> io::Result<(Vec<IpNet>, Vec<ServerWarning>)> {
-    let interfaces = sys::interface_nets()?;
+    let interfaces = bm_sys::ifaddrs::interface_nets()?;
     let mut nets = Vec::new();
     let mut warnings = Vec::new();
     for addr in local {

@@ -7,7 +7,6 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Mutex;
 use std::sync::mpsc::SyncSender;
 
-use super::sys;
 use crate::answer::Transport;
 
 /// Where the answer to a forwarded query goes.
@@ -43,12 +42,12 @@ pub(crate) struct Submission {
 pub(crate) struct Inbox {
     queue: Mutex<VecDeque<Submission>>,
     capacity: usize,
-    pub(crate) wake: sys::EventFd,
+    pub(crate) wake: bm_sys::poll::EventFd,
 }
 
 impl Inbox {
     pub(crate) fn new(capacity: usize) -> io::Result<Inbox> {
-        Ok(Inbox { queue: Mutex::new(VecDeque::new()), capacity: capacity.max(1), wake: sys::EventFd::new()? })
+        Ok(Inbox { queue: Mutex::new(VecDeque::new()), capacity: capacity.max(1), wake: bm_sys::poll::EventFd::new()? })
     }
 
     /// Queues `s`, waking the forwarder; `false` (and `s` dropped) when the queue is full.

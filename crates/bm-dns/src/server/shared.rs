@@ -143,7 +143,7 @@ fn serve(zone: ClusterZone, localnets: &[IpNet], current: Option<&Served>, start
     let access = Access::resolve(&config.allow_recursion, &config.allow_query, localnets);
     let rrl = config.rate_limit.map(|settings| match current.and_then(|c| c.rrl.clone()) {
         Some(rrl) if rrl.config() == settings => rrl,
-        _ => Arc::new(RateLimiter::new(settings, start, super::sys::random_seed())),
+        _ => Arc::new(RateLimiter::new(settings, start, bm_sys::random::seed())),
     });
     Served { responder: Responder::new(zone, access), rrl }
 }

@@ -13,8 +13,8 @@ use super::config::TICK;
 use super::forwarder::{Limits, Upstreams};
 use super::queue::ReplyTo;
 use super::shared::{Counters, Shared, limit};
-use super::sys::{self, BATCH, DATAGRAM, Outgoing, Receiver, Sender};
 use crate::answer::{Outcome, Transport};
+use bm_sys::udp::{BATCH, DATAGRAM, Outgoing, Receiver, Sender};
 
 /// An answer of the batch ready to go: which, to whom, from where.
 struct Ready {
@@ -53,12 +53,12 @@ impl Worker {
         let replies = std::slice::from_ref(socket);
         let counters = &shared.counters;
         // The pause must be what it says: the default slack would let 500 us become 550.
-        sys::set_timer_slack(Duration::from_micros(1));
+        bm_sys::thread::set_timer_slack(Duration::from_micros(1));
         while !shared.stopped() {
             let received = if upstreams.busy() {
                 let wait = upstreams.deadline().map_or(TICK, |t| t.saturating_duration_since(Instant::now()).min(TICK));
                 let fds: Vec<_> = std::iter::once(socket.as_fd()).chain(upstreams.fds()).collect();
-                sys::poll_readable(&fds, &mut readable, wait);
+                bm_sys::poll::poll_readable(&fds, &mut readable, wait);
                 if readable[0] { rx.recv(socket.as_fd(), false) } else { Ok(0) }
             } else {
                 // Nothing in flight: no reply to wait for, only queries (or the stop tick).

@@ -33,7 +33,6 @@
 
 pub mod frame;
 mod program;
-mod sys;
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
@@ -45,10 +44,11 @@ use super::config::{ServerConfig, TICK};
 use super::error::ServerError;
 use super::queue::{ReplyTo, Submission};
 use super::shared::{Counters, Shared, limit};
-use super::sys::send_from;
 use super::threads::Threads;
 use crate::access::martian;
 use crate::answer::{Outcome, Transport};
+use bm_sys::udp::send_from;
+use bm_sys::xdp as sys;
 
 /// Queries taken from the ring per batch.
 const BATCH: u32 = 64;
@@ -186,17 +186,14 @@ fn attach(interface: &str, port: u16, listen: &[IpAddr]) -> io::Result<(Attachme
     Ok((Attachment { _link: link, _program: program, _map: map }, sockets))
 }
 
+/// `EBUSY` (asm-generic/errno-base.h).
+const EBUSY: i32 = 16;
+
 /// The error `e` of a step, said as what it means when the kernel answers EBUSY (something
 /// else holds the queue or the interface), else prefixed with the step.
 fn explained(e: io::Error, busy: String, step: &str) -> io::Error {
-    let why = if e.raw_os_error() == Some(libc::EBUSY) { busy } else { format!("{step}: {e}") };
+    let why = if e.raw_os_error() == Some(EBUSY) { busy } else { format!("{step}: {e}") };
     io::Error::new(e.kind(), why)
-}
-
-impl AsRawFd for sys::Xsk {
-    fn as_raw_fd(&self) -> std::os::fd::RawFd {
-        self.raw_fd()
-    }
 }
 
 /// Answers the queries arriving on one queue until the server stops. `kernel[i]` is the UDP
@@ -209,7 +206,7 @@ fn worker(mut queue: Queue, shared: &Shared, local: &[SocketAddr], kernel: &[Udp
     let own: Vec<IpAddr> = local.iter().map(SocketAddr::ip).collect();
     let counters = &shared.counters;
     // The pause must be what it says: the default slack would let 200 us become 250.
-    super::sys::set_timer_slack(Duration::from_micros(1));
+    bm_sys::thread::set_timer_slack(Duration::from_micros(1));
     let mut max_packet = read_mtu(&queue.mtu_file).min(MAX_XDP_PACKET);
     let mut mtu_read = Instant::now();
     while !shared.stopped() {

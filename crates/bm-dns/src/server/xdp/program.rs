@@ -9,7 +9,7 @@
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// One eBPF instruction, as the kernel reads it (`struct bpf_insn`, 8 bytes).
-pub(crate) type Insn = [u8; 8];
+pub(crate) use bm_sys::xdp::Insn;
 
 /// Offsets into `struct xdp_md`.
 const XDP_MD_DATA: i16 = 0;

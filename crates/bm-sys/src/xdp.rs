@@ -2,9 +2,6 @@
 //! program, a BPF link attaching it to an interface), the AF_XDP socket with its UMEM and four
 //! rings shared with the kernel, and `poll(2)`.
 //!
-//! This is the only module of the crate that may use `unsafe`; every block says why it is sound.
-
-#![allow(unsafe_code)]
 
 use std::io;
 use std::mem;
@@ -13,7 +10,8 @@ use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use super::program::Insn;
+/// One eBPF instruction, as the kernel reads it (`struct bpf_insn`).
+pub type Insn = [u8; 8];
 
 // bpf(2) commands and types (linux/bpf.h).
 const BPF_MAP_CREATE: libc::c_long = 0;
@@ -141,14 +139,14 @@ fn bpf<T>(cmd: libc::c_long, attr: &mut T) -> io::Result<OwnedFd> {
 }
 
 /// An XSKMAP with `entries` slots: receive queue index -> AF_XDP socket.
-pub(crate) fn create_xskmap(entries: u32) -> io::Result<OwnedFd> {
+pub fn create_xskmap(entries: u32) -> io::Result<OwnedFd> {
     let mut attr =
         MapCreateAttr { map_type: BPF_MAP_TYPE_XSKMAP, key_size: 4, value_size: 4, max_entries: entries, map_flags: 0 };
     bpf(BPF_MAP_CREATE, &mut attr)
 }
 
 /// Puts the socket `fd` in slot `key` of the XSKMAP `map`.
-pub(crate) fn map_set(map: &OwnedFd, key: u32, fd: RawFd) -> io::Result<()> {
+pub fn map_set(map: &OwnedFd, key: u32, fd: RawFd) -> io::Result<()> {
     let value = fd as u32;
     let mut attr = MapUpdateAttr {
         map_fd: map.as_raw_fd() as u32,
@@ -171,7 +169,7 @@ pub(crate) fn map_set(map: &OwnedFd, key: u32, fd: RawFd) -> io::Result<()> {
 }
 
 /// Loads an XDP program. On a verifier refusal the error carries the verifier's log.
-pub(crate) fn load_xdp(insns: &[Insn]) -> io::Result<OwnedFd> {
+pub fn load_xdp(insns: &[Insn]) -> io::Result<OwnedFd> {
     let license = c"MIT OR Apache-2.0";
     let mut name = [0u8; 16];
     name[..10].copy_from_slice(b"bmnet_dns\0");
@@ -212,7 +210,7 @@ pub(crate) fn load_xdp(insns: &[Insn]) -> io::Result<OwnedFd> {
 /// Attaches the program to interface `ifindex` (native mode where the driver has it, else
 /// generic) through a BPF link: closing the returned descriptor, or the process ending,
 /// detaches it, so a crash never leaves the interface's DNS traffic going nowhere.
-pub(crate) fn attach_xdp(prog: &OwnedFd, ifindex: u32) -> io::Result<OwnedFd> {
+pub fn attach_xdp(prog: &OwnedFd, ifindex: u32) -> io::Result<OwnedFd> {
     let mut attr =
         LinkCreateAttr { prog_fd: prog.as_raw_fd() as u32, target_ifindex: ifindex, attach_type: BPF_XDP, flags: 0 };
     bpf(BPF_LINK_CREATE, &mut attr)
@@ -333,13 +331,13 @@ impl Ring {
 }
 
 /// Geometry of one socket's memory.
-pub(crate) const FRAME_SIZE: u32 = 2048;
+pub const FRAME_SIZE: u32 = 2048;
 const FRAMES: u32 = 2048;
 const RING_SIZE: u32 = 1024;
 
 /// An AF_XDP socket bound to one receive queue, with its own UMEM of `FRAMES` frames. Frames
 /// cycle fill ring -> RX ring -> (answered in place) TX ring -> completion ring -> fill ring.
-pub(crate) struct Xsk {
+pub struct Xsk {
     fd: OwnedFd,
     umem: Mapping,
     fill: Ring,
@@ -363,7 +361,7 @@ fn setsockopt<T>(fd: RawFd, name: libc::c_int, value: &T) -> io::Result<()> {
 impl Xsk {
     /// Opens a socket for queue `queue` of interface `ifindex`, registers its UMEM and rings,
     /// fills the fill ring and binds (zero-copy where the driver can, else copy mode).
-    pub(crate) fn open(ifindex: u32, queue: u32) -> io::Result<Xsk> {
+    pub fn open(ifindex: u32, queue: u32) -> io::Result<Xsk> {
         // SAFETY: plain socket(2); the descriptor is owned at once.
         let raw = unsafe { libc::socket(AF_XDP, libc::SOCK_RAW | libc::SOCK_CLOEXEC, 0) };
         if raw < 0 {
@@ -448,11 +446,7 @@ impl Xsk {
     /// the packet's first byte to the end of its UMEM frame) and the packet's length, and
     /// returns the length of the answer it wrote in place, or `None` to send nothing. Answers
     /// are queued and the kernel asked to send them. Returns how many frames were received.
-    pub(crate) fn serve(
-        &mut self,
-        max: u32,
-        mut answer: impl FnMut(&mut [u8], usize) -> Option<usize>,
-    ) -> io::Result<u32> {
+    pub fn serve(&mut self, max: u32, mut answer: impl FnMut(&mut [u8], usize) -> Option<usize>) -> io::Result<u32> {
         self.reclaim();
         self.refill();
         let n = self.rx.ready().min(max);
@@ -505,7 +499,7 @@ impl Xsk {
     }
 
     /// Whether the TX ring holds frames the kernel has not taken yet.
-    pub(crate) fn tx_pending(&self) -> bool {
+    pub fn tx_pending(&self) -> bool {
         self.tx.free() < self.tx.size
     }
 
@@ -532,12 +526,18 @@ impl Xsk {
     }
 
     /// The socket's descriptor (for the XSKMAP).
-    pub(crate) fn raw_fd(&self) -> RawFd {
+    pub fn raw_fd(&self) -> RawFd {
         self.fd.as_raw_fd()
     }
 
     /// Waits until a frame arrives or `timeout` passes.
-    pub(crate) fn wait(&self, timeout: Duration) {
-        super::super::sys::wait_readable(&[self.fd.as_fd()], timeout);
+    pub fn wait(&self, timeout: Duration) {
+        crate::poll::wait_readable(&[self.fd.as_fd()], timeout);
+    }
+}
+
+impl AsRawFd for Xsk {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
     }
 }

@@ -1,27 +1,17 @@
-//! The system calls the server needs that std and socket2 do not wrap: `recvmmsg(2)` and
-//! `sendmmsg(2)` with packet info (a batch of datagrams per system call, and the address each
-//! query was sent to), `sendmsg(2)` from a given source address, `poll(2)`, an `eventfd(2)`,
-//! `getifaddrs(3)` and `getrandom(2)`.
-//!
-//! With `server/xdp/sys.rs`, the only code of the crate that may use `unsafe`; every block
-//! says why it is sound.
-
-#![allow(unsafe_code)]
+//! UDP in batches: `recvmmsg(2)` and `sendmmsg(2)` with packet info (the address each
+//! datagram was sent to, and the source to answer from), and `sendmsg(2)` from a given source.
 
 use std::io;
 use std::mem;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
-use std::time::Duration;
-
-use ipnet::IpNet;
+use std::os::fd::{AsRawFd, BorrowedFd};
 
 /// Datagrams per system call.
-pub(crate) const BATCH: usize = 32;
+pub const BATCH: usize = 32;
 
 /// The largest query taken over UDP: far above any real one (a question and an OPT); a larger
 /// datagram is cut by the kernel, flagged, and dropped.
-pub(crate) const DATAGRAM: usize = 4096;
+pub const DATAGRAM: usize = 4096;
 
 const CONTROL_LEN: usize = 64;
 
@@ -32,17 +22,19 @@ struct Control([u8; CONTROL_LEN]);
 
 /// One received datagram.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Datagram<'a> {
-    pub(crate) bytes: &'a [u8],
-    pub(crate) source: SocketAddr,
+pub struct Datagram<'a> {
+    /// Its bytes.
+    pub bytes: &'a [u8],
+    /// Who sent it.
+    pub source: SocketAddr,
     /// The address it was sent to and the interface it came in on, when packet info is on.
-    pub(crate) local: Option<(IpAddr, u32)>,
+    pub local: Option<(IpAddr, u32)>,
     /// Longer than the receiver's datagram size: cut.
-    pub(crate) truncated: bool,
+    pub truncated: bool,
 }
 
 /// Buffers for receiving a batch of datagrams with one `recvmmsg(2)`.
-pub(crate) struct Receiver {
+pub struct Receiver {
     /// Bytes per datagram.
     size: usize,
     bufs: Box<[u8]>,
@@ -59,7 +51,7 @@ unsafe impl Send for Receiver {}
 
 impl Receiver {
     /// Room for `batch` datagrams of `size` bytes each.
-    pub(crate) fn new(batch: usize, size: usize) -> Receiver {
+    pub fn new(batch: usize, size: usize) -> Receiver {
         // SAFETY: sockaddr_storage, iovec and mmsghdr are plain data for which all-zero bytes
         // are valid (empty) values; every pointer in them is set before use.
         let zeroed = || unsafe { mem::zeroed() };
@@ -78,7 +70,7 @@ impl Receiver {
 
     /// Takes every datagram queued on `fd`, up to the batch; with `wait`, first waits (up to the
     /// socket's receive timeout) for one to come. Returns how many.
-    pub(crate) fn recv(&mut self, fd: BorrowedFd<'_>, wait: bool) -> io::Result<usize> {
+    pub fn recv(&mut self, fd: BorrowedFd<'_>, wait: bool) -> io::Result<usize> {
         self.count = 0;
         let (size, batch) = (self.size, self.hdrs.len());
         for i in 0..batch {
@@ -108,7 +100,7 @@ impl Receiver {
     }
 
     /// Datagram `i` of the last batch.
-    pub(crate) fn get(&self, i: usize) -> Option<Datagram<'_>> {
+    pub fn get(&self, i: usize) -> Option<Datagram<'_>> {
         if i >= self.count {
             return None;
         }
@@ -155,7 +147,7 @@ unsafe fn read_pktinfo(msg: &libc::msghdr) -> Option<(IpAddr, u32)> {
     None
 }
 
-fn from_storage(s: &libc::sockaddr_storage) -> Option<SocketAddr> {
+pub(crate) fn from_storage(s: &libc::sockaddr_storage) -> Option<SocketAddr> {
     match i32::from(s.ss_family) {
         libc::AF_INET => {
             // SAFETY: the family says the storage holds a sockaddr_in, which it is large and
@@ -245,16 +237,18 @@ fn write_pktinfo(control: &mut Control, msg: &mut libc::msghdr, from: IpAddr, sc
 
 /// One datagram to send.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Outgoing<'a> {
-    pub(crate) bytes: &'a [u8],
-    pub(crate) to: SocketAddr,
+pub struct Outgoing<'a> {
+    /// Its bytes.
+    pub bytes: &'a [u8],
+    /// Where to.
+    pub to: SocketAddr,
     /// The source address and the interface of the query, for a socket bound to a wildcard.
-    pub(crate) from: Option<(IpAddr, u32)>,
+    pub from: Option<(IpAddr, u32)>,
 }
 
 /// Room for sending up to `N` datagrams with one `sendmmsg(2)`, kept between calls so that a
 /// batch costs no allocation and no clearing of kilobytes of headers.
-pub(crate) struct Sender<const N: usize> {
+pub struct Sender<const N: usize> {
     names: [libc::sockaddr_storage; N],
     controls: [Control; N],
     iovs: [libc::iovec; N],
@@ -265,8 +259,15 @@ pub(crate) struct Sender<const N: usize> {
 // into this value or into the caller's bytes for the duration of that call.
 unsafe impl<const N: usize> Send for Sender<N> {}
 
+impl<const N: usize> Default for Sender<N> {
+    fn default() -> Sender<N> {
+        Sender::new()
+    }
+}
+
 impl<const N: usize> Sender<N> {
-    pub(crate) fn new() -> Sender<N> {
+    /// Room for `N` datagrams.
+    pub fn new() -> Sender<N> {
         // SAFETY: all-zero bytes are valid empty values of these plain C structs; every pointer
         // in them is set before use.
         unsafe { mem::zeroed() }
@@ -275,7 +276,7 @@ impl<const N: usize> Sender<N> {
     /// Sends `datagrams` (at most `N`) from `fd`, without blocking. A datagram the kernel
     /// refuses (an unreachable destination) is skipped and the rest still go; a full socket
     /// buffer drops the rest, as a full queue would. Returns how many were sent.
-    pub(crate) fn send<'a>(&mut self, fd: BorrowedFd<'_>, datagrams: impl IntoIterator<Item = Outgoing<'a>>) -> usize {
+    pub fn send<'a>(&mut self, fd: BorrowedFd<'_>, datagrams: impl IntoIterator<Item = Outgoing<'a>>) -> usize {
         let mut n = 0;
         for (i, d) in datagrams.into_iter().take(N).enumerate() {
             n = i + 1;
@@ -336,20 +337,13 @@ impl<const N: usize> Sender<N> {
 /// Sends `bytes` from the UDP socket `fd` to `to`, with `from` as the source address (for a
 /// socket bound to a wildcard address, or for answers to queries that came over XDP).
 /// `ifindex` is the interface the query came in on, which IPv6 link-local addresses need.
-#[cfg_attr(not(feature = "xdp"), allow(dead_code))] // The XDP path's.
-pub(crate) fn send_from(
-    fd: BorrowedFd<'_>,
-    bytes: &[u8],
-    from: IpAddr,
-    to: SocketAddr,
-    ifindex: u32,
-) -> io::Result<()> {
+pub fn send_from(fd: BorrowedFd<'_>, bytes: &[u8], from: IpAddr, to: SocketAddr, ifindex: u32) -> io::Result<()> {
     let sent = Sender::<1>::new().send(fd, [Outgoing { bytes, to, from: Some((from, ifindex)) }]);
     if sent == 1 { Ok(()) } else { Err(io::Error::last_os_error()) }
 }
 
 /// Asks the kernel to report each datagram's destination address and interface on `fd`.
-pub(crate) fn enable_pktinfo(fd: BorrowedFd<'_>, ipv6: bool) -> io::Result<()> {
+pub fn enable_pktinfo(fd: BorrowedFd<'_>, ipv6: bool) -> io::Result<()> {
     let on: libc::c_int = 1;
     let (level, name) =
         if ipv6 { (libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO) } else { (libc::IPPROTO_IP, libc::IP_PKTINFO) };
@@ -360,145 +354,11 @@ pub(crate) fn enable_pktinfo(fd: BorrowedFd<'_>, ipv6: bool) -> io::Result<()> {
     if r < 0 { Err(io::Error::last_os_error()) } else { Ok(()) }
 }
 
-/// Waits until one of `fds` is readable or `timeout` passes; sets `ready[i]` for each that is
-/// (none: the timeout, an error or a signal). `ready` is as long as `fds`.
-pub(crate) fn poll_readable(fds: &[BorrowedFd<'_>], ready: &mut [bool], timeout: Duration) {
-    const MAX: usize = 16;
-    let mut polls = [libc::pollfd { fd: -1, events: libc::POLLIN, revents: 0 }; MAX];
-    let n = fds.len().min(MAX);
-    for (p, fd) in polls.iter_mut().zip(fds) {
-        p.fd = fd.as_raw_fd();
-    }
-    let ms = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
-    // SAFETY: `polls` is a live array of at least `n` pollfds.
-    let r = unsafe { libc::poll(polls.as_mut_ptr(), n as libc::nfds_t, ms) };
-    for (flag, p) in ready.iter_mut().zip(&polls[..n]) {
-        *flag = r > 0 && p.revents != 0;
-    }
-}
-
-/// Waits until one of `fds` is readable or `timeout` passes; whether one is.
-#[cfg_attr(not(feature = "xdp"), allow(dead_code))] // The XDP path's.
-pub(crate) fn wait_readable(fds: &[BorrowedFd<'_>], timeout: Duration) -> bool {
-    let mut ready = [false; 16];
-    poll_readable(fds, &mut ready[..fds.len().min(16)], timeout);
-    ready.iter().any(|&r| r)
-}
-
-/// Sets this thread's timer slack: how late the kernel may end its sleeps (default 50 us).
-pub(crate) fn set_timer_slack(slack: Duration) {
-    // SAFETY: prctl(PR_SET_TIMERSLACK) takes an integer and touches no memory of ours.
-    unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, slack.as_nanos() as libc::c_ulong, 0, 0, 0) };
-}
-
-/// An `eventfd(2)` counter: one thread wakes another's `poll`.
-#[derive(Debug)]
-pub(crate) struct EventFd(OwnedFd);
-
-impl EventFd {
-    pub(crate) fn new() -> io::Result<EventFd> {
-        // SAFETY: plain eventfd(2); the descriptor is owned at once.
-        let raw = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
-        if raw < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: `raw` is a new descriptor nothing else owns.
-        Ok(EventFd(unsafe { OwnedFd::from_raw_fd(raw) }))
-    }
-
-    /// Makes the descriptor readable.
-    pub(crate) fn wake(&self) {
-        let one: u64 = 1;
-        // SAFETY: writes the 8 bytes of a live u64. A full counter (EAGAIN) is already awake.
-        unsafe { libc::write(self.0.as_raw_fd(), (&raw const one).cast(), 8) };
-    }
-
-    /// Makes it unreadable again.
-    pub(crate) fn clear(&self) {
-        let mut n: u64 = 0;
-        // SAFETY: reads at most 8 bytes into a live u64.
-        unsafe { libc::read(self.0.as_raw_fd(), (&raw mut n).cast(), 8) };
-    }
-
-    pub(crate) fn fd(&self) -> BorrowedFd<'_> {
-        use std::os::fd::AsFd;
-        self.0.as_fd()
-    }
-}
-
-/// Every address of every interface with its prefix length (`getifaddrs(3)`).
-pub(crate) fn interface_nets() -> io::Result<Vec<IpNet>> {
-    let mut list: *mut libc::ifaddrs = std::ptr::null_mut();
-    // SAFETY: getifaddrs writes a list head we free below.
-    if unsafe { libc::getifaddrs(&raw mut list) } < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    let mut nets = Vec::new();
-    let mut at = list;
-    while !at.is_null() {
-        // SAFETY: `at` is a node of the list getifaddrs returned, not yet freed; its address
-        // and netmask, when not null, point at sockaddrs of the family they say.
-        unsafe {
-            let ifa = &*at;
-            let (addr, mask) = (ifa.ifa_addr, ifa.ifa_netmask);
-            if !addr.is_null() && !mask.is_null() {
-                let family = i32::from((*addr).sa_family);
-                if family == libc::AF_INET || family == libc::AF_INET6 {
-                    let copy = |p: *const libc::sockaddr| {
-                        let mut s: libc::sockaddr_storage = mem::zeroed();
-                        let len = if family == libc::AF_INET {
-                            mem::size_of::<libc::sockaddr_in>()
-                        } else {
-                            mem::size_of::<libc::sockaddr_in6>()
-                        };
-                        std::ptr::copy_nonoverlapping(p.cast::<u8>(), (&raw mut s).cast::<u8>(), len);
-                        s.ss_family = family as libc::sa_family_t;
-                        from_storage(&s)
-                    };
-                    if let (Some(a), Some(m)) = (copy(addr), copy(mask)) {
-                        let prefix = match m.ip() {
-                            IpAddr::V4(m) => u32::from(m).count_ones() as u8,
-                            IpAddr::V6(m) => u128::from(m).count_ones() as u8,
-                        };
-                        if let Ok(net) = IpNet::new(a.ip(), prefix) {
-                            nets.push(net);
-                        }
-                    }
-                }
-            }
-            at = ifa.ifa_next;
-        }
-    }
-    // SAFETY: the list getifaddrs returned, freed once, nothing of it kept.
-    unsafe { libc::freeifaddrs(list) };
-    Ok(nets)
-}
-
-/// 16 random bytes from the kernel (`getrandom(2)`), to key what an attacker must not guess.
-pub(crate) fn random_seed() -> [u8; 16] {
-    let mut seed = [0u8; 16];
-    let mut filled = 0;
-    while filled < seed.len() {
-        // SAFETY: writes at most the remaining bytes of `seed`.
-        let r = unsafe { libc::getrandom(seed[filled..].as_mut_ptr().cast(), seed.len() - filled, 0) };
-        if r > 0 {
-            filled += r as usize;
-        } else if io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
-            // No getrandom (a kernel before 3.17): std's per-process random hash keys.
-            use std::hash::BuildHasher;
-            let s = std::collections::hash_map::RandomState::new();
-            seed[..8].copy_from_slice(&s.hash_one(1u8).to_le_bytes());
-            seed[8..].copy_from_slice(&s.hash_one(2u8).to_le_bytes());
-            break;
-        }
-    }
-    seed
-}
-
 #[cfg(test)]
 mod tests {
     use std::net::UdpSocket;
     use std::os::fd::AsFd;
+    use std::time::Duration;
 
     use super::*;
 
@@ -540,23 +400,5 @@ mod tests {
         client.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
         let (n, from) = client.recv_from(&mut buf).unwrap();
         assert_eq!((&buf[..n], from), (&b"back"[..], to));
-    }
-
-    #[test]
-    fn loopback_is_among_the_interface_nets_and_seeds_differ() {
-        let nets = interface_nets().unwrap();
-        assert!(nets.contains(&"127.0.0.1/8".parse().unwrap()), "{nets:?}");
-        assert_ne!(random_seed(), random_seed());
-    }
-
-    #[test]
-    fn an_eventfd_wakes_a_poll() {
-        let e = EventFd::new().unwrap();
-        assert!(!wait_readable(&[e.fd()], Duration::ZERO));
-        e.wake();
-        e.wake();
-        assert!(wait_readable(&[e.fd()], Duration::ZERO));
-        e.clear();
-        assert!(!wait_readable(&[e.fd()], Duration::ZERO));
     }
 }
