@@ -18,6 +18,7 @@
 pub mod ifaddrs;
 pub mod poll;
 pub mod random;
+pub mod rtnetlink;
 pub mod thread;
 pub mod udp;
 pub mod xdp;
