@@ -50,23 +50,7 @@ pub(crate) fn interfaces(snapshot: &HostSnapshot) -> Vec<Interface> {
                 .addresses
                 .iter()
                 .filter(|a| a.link == l.index)
-                .map(|a| {
-                    let f = a.flags;
-                    let flags = [
-                        (f.permanent, "permanent"),
-                        (a.is_deprecated(), "deprecated"),
-                        (f.tentative, "tentative"),
-                        (f.optimistic, "optimistic"),
-                        (f.dadfailed, "dadfailed"),
-                        (f.temporary && a.ip().is_ipv6(), "temporary"),
-                        (f.secondary && a.ip().is_ipv4(), "secondary"),
-                        (f.nodad, "nodad"),
-                    ]
-                    .into_iter()
-                    .filter_map(|(set, name)| set.then_some(name))
-                    .collect();
-                    HostAddr { addr: a.ip(), prefix_len: a.addr.prefix_len(), flags }
-                })
+                .map(|a| HostAddr { addr: a.ip(), prefix_len: a.addr.prefix_len(), flags: a.flag_names() })
                 .collect(),
         })
         .collect();

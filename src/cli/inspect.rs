@@ -1,28 +1,16 @@
 //! `bmnet inspect`: this host's interfaces and addresses, classified, and the pitfalls found.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
-use bmnet::addr::{self, Kind, ScopedAddr};
+use bmnet::addr::{self, Kind};
 use bmnet::nmconn::check::NmVersion;
-use bmnet::nodeip::{self, Policy};
-use serde::Serialize;
+use bmnet::nodeip::{self, Pitfall, Policy};
 use serde_json::{Value, json};
 
 use super::Status;
 use super::host::{self, Interface};
 use super::output::Output;
-
-/// Something on this host that is known to break clusters.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub(crate) struct Pitfall {
-    /// Stable snake_case identifier.
-    pub(crate) kind: &'static str,
-    pub(crate) interfaces: Vec<String>,
-    pub(crate) address: IpAddr,
-    pub(crate) message: String,
-}
 
 pub(crate) fn run(out: &mut Output) -> Status {
     let snapshot = match host::collect() {
@@ -33,7 +21,7 @@ pub(crate) fn run(out: &mut Output) -> Status {
         }
     };
     let ifaces = host::interfaces(&snapshot);
-    let pitfalls = analyze(&ifaces);
+    let pitfalls = nodeip::pitfalls(&snapshot);
     // What `bmnet node-ip` would choose here: with the VIPs of this namespace's VRRP daemons,
     // OpenShift's chain (the VIP subnets first), as the node's kubelet would be configured;
     // with none, the default route's link.
@@ -305,63 +293,6 @@ fn interface_record(iface: &Interface) -> Value {
     })
 }
 
-/// Finds the pitfalls in a set of interfaces. Pure, so it is tested without a host.
-pub(crate) fn analyze(ifaces: &[Interface]) -> Vec<Pitfall> {
-    let mut out = Vec::new();
-    let mut seen: BTreeMap<IpAddr, Vec<String>> = BTreeMap::new();
-    for iface in ifaces {
-        for a in &iface.addresses {
-            let c = addr::classify(a.addr);
-            let mut flag = |kind: &'static str, message: String| {
-                out.push(Pitfall { kind, interfaces: vec![iface.name.clone()], address: a.addr, message })
-            };
-            match (c.kind, c.embedded_ipv4) {
-                (Kind::Ipv4Mapped, Some(v4)) => flag(
-                    "mapped_address",
-                    format!(
-                        "{} on {} is an IPv4-mapped address configured as IPv6: an IPv6-only socket cannot bind it (EINVAL), and tools disagree on its family; configure {v4}/{} as IPv4 instead",
-                        a.addr,
-                        iface.name,
-                        a.prefix_len.saturating_sub(96)
-                    ),
-                ),
-                (Kind::Ipv4Compatible, Some(v4)) => flag(
-                    "compatible_address",
-                    format!(
-                        "{} on {} is a deprecated IPv4-compatible address (RFC 4291 §2.5.5.1): it is an IPv6 address that looks like {v4}; remove it",
-                        a.addr, iface.name
-                    ),
-                ),
-                _ => {}
-            }
-            for (state, why) in [
-                ("dadfailed", "duplicate address detection failed: another host on the link has it"),
-                ("tentative", "still in duplicate address detection: it cannot be bound yet"),
-                ("deprecated", "deprecated (preferred lifetime 0): new connections should not use it"),
-            ] {
-                if a.flags.contains(&state) {
-                    flag(state, format!("{}/{} on {} is {state}: {why}", a.addr, a.prefix_len, iface.name));
-                }
-            }
-            // The same link-scoped address on two links is normal (the zone tells them apart).
-            if !ScopedAddr::takes_zone(a.addr) && !c.is_loopback {
-                seen.entry(addr::unmap(a.addr)).or_default().push(iface.name.clone());
-            }
-        }
-    }
-    for (address, interfaces) in seen {
-        if interfaces.len() > 1 {
-            let message = format!(
-                "{address} is configured {} times ({}): replies may leave through either interface, and node-IP selection becomes ambiguous",
-                interfaces.len(),
-                interfaces.join(", ")
-            );
-            out.push(Pitfall { kind: "duplicate_address", interfaces, address, message });
-        }
-    }
-    out
-}
-
 fn render(ifaces: &[Interface], pitfalls: &[Pitfall]) -> String {
     let mut s = String::new();
     for iface in ifaces {
@@ -443,37 +374,6 @@ mod tests {
         }
     }
 
-    #[test]
-    fn finds_each_pitfall() {
-        let ifaces = [
-            iface("lo", &[("127.0.0.1", 8, &[]), ("::1", 128, &["permanent"])]),
-            iface(
-                "eth0",
-                &[
-                    ("10.0.0.5", 24, &[]),
-                    ("::ffff:192.168.0.14", 128, &["permanent"]),
-                    ("::10.1.1.1", 128, &["permanent"]),
-                    ("fe80::1", 64, &["permanent"]),
-                    ("2001:db8::5", 64, &["dadfailed", "tentative"]),
-                ],
-            ),
-            iface("eth1", &[("10.0.0.5", 24, &[]), ("fe80::1", 64, &[]), ("192.168.0.14", 24, &[])]),
-        ];
-        let found: Vec<_> = analyze(&ifaces).into_iter().map(|p| (p.kind, p.address.to_string())).collect();
-        assert_eq!(
-            found,
-            vec![
-                ("mapped_address", "::ffff:192.168.0.14".into()),
-                ("compatible_address", "::a01:101".into()),
-                ("dadfailed", "2001:db8::5".into()),
-                ("tentative", "2001:db8::5".into()),
-                ("duplicate_address", "10.0.0.5".into()),
-                // The mapped address duplicates a native one once unmapped.
-                ("duplicate_address", "192.168.0.14".into()),
-            ]
-        );
-    }
-
     /// A status file's instance as `bmnet vrrp run` writes it, as text.
     #[test]
     fn vrrp_instances_show_their_counters() {
@@ -495,9 +395,8 @@ mod tests {
     }
 
     #[test]
-    fn a_clean_host_has_none() {
+    fn a_clean_host_says_so() {
         let ifaces = [iface("lo", &[("127.0.0.1", 8, &[])]), iface("eth0", &[("10.0.0.5", 24, &[])])];
-        assert!(analyze(&ifaces).is_empty());
         assert!(render(&ifaces, &[]).contains("No pitfalls found."));
     }
 }

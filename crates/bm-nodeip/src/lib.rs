@@ -14,6 +14,7 @@ pub mod netlink;
 mod order;
 mod output;
 mod pattern;
+mod pitfall;
 mod policy;
 mod select;
 mod snapshot;
@@ -26,6 +27,7 @@ pub use kubelet_arg::{
 };
 pub use output::{CRIO_DROPIN, IPV4_FILE, IPV6_FILE, KUBELET_DROPIN, PRIMARY_IP_FILE, RenderedFile, render_files};
 pub use pattern::{Pattern, PatternError};
+pub use pitfall::{Pitfall, PitfallKind, pitfalls};
 pub use policy::{Hint, HintError, HintProblem, Method, MethodName, Policy};
 pub use select::{CandidateReport, Chosen, PreviousReport, Selection, Selector, Verdict, select};
 pub use snapshot::{
