@@ -149,7 +149,7 @@ pub struct NodeIpArg {
     /// The family of the first entry; when autodetecting, the family kubelet prefers (IPv6
     /// only for `::`).
     pub primary_family: Family,
-    /// The value kubelet sets in [`PROVIDED_NODE_IP_ANNOTATION`]: with a cloud provider and a
+    /// The value kubelet sets in [`PROVIDED_NODE_IP_ANNOTATION`](crate::PROVIDED_NODE_IP_ANNOTATION): with a cloud provider and a
     /// specified IP. `None` when kubelet removes the annotation, and when the value holds a
     /// family keyword (the annotation then depends on what the keyword resolves to).
     pub annotation: Option<String>,

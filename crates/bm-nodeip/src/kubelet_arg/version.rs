@@ -33,7 +33,7 @@ impl KubeletVersion {
     /// The version assumed when none is given.
     pub const CURRENT: KubeletVersion = KubeletVersion::new(1, 33);
     /// The oldest version modelled: dual-stack `--node-ip` behind the `IPv6DualStack` gate.
-    /// [`parse_node_ip_arg`] checks older versions, built directly, with these rules and a
+    /// [`parse_node_ip_arg`](crate::parse_node_ip_arg) checks older versions, built directly, with these rules and a
     /// warning; [`KubeletVersion::parse`] refuses them.
     pub const OLDEST: KubeletVersion = KubeletVersion::new(1, 20);
     /// Parsing moved to `k8s.io/component-helpers`, with new wording (kubernetes 1.27).
