@@ -285,3 +285,57 @@ fn graceful_shutdown() {
     // Nothing listens any more.
     assert!(UdpSocket::bind(addr).is_ok(), "the port is free");
 }
+
+/// A client that sends a message a byte at a time is closed once the whole-message deadline
+/// passes, however often its bytes come; one that stops reading its answers is closed once the
+/// write deadline passes. Each is counted.
+#[test]
+fn tcp_deadlines_bound_a_whole_message_and_a_whole_answer() {
+    let strings: Vec<String> = (0..30).map(|i| format!("\"{}\"", format!("{i:02}").repeat(100))).collect();
+    let zone = cluster(&format!("[[records]]\ntype = \"TXT\"\nname = \"big\"\ntext = [{}]\n", strings.join(", ")));
+    let mut cfg = ServerConfig::new(vec!["127.0.0.1:0".parse().unwrap()]);
+    cfg.udp_workers = 1;
+    cfg.tcp_message_timeout = Duration::from_millis(300);
+    cfg.tcp_write_timeout = Duration::from_millis(300);
+    let server = Server::start(zone, &cfg).unwrap();
+    let addr = server.local_addrs()[0];
+
+    // Slowloris: a byte every 100 ms, each read well within any per-read timeout.
+    let q = query("master-0.ostest.example.com.", RecordType::A, false);
+    let mut framed = (q.len() as u16).to_be_bytes().to_vec();
+    framed.extend_from_slice(&q);
+    let mut slow = TcpStream::connect(addr).unwrap();
+    slow.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+    let started = Instant::now();
+    let mut closed_after = None;
+    for b in &framed[..framed.len() - 1] {
+        if slow.write_all(&[*b]).is_err() || closed(&mut slow) {
+            closed_after = Some(started.elapsed());
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let closed_after = closed_after.expect("closed before the message was whole");
+    assert!(closed_after < Duration::from_secs(2), "{closed_after:?}");
+    assert_eq!(server.handle().stats().tcp_message_timeouts, 1);
+
+    // A reader that stops: a tiny receive window and 2,000 pipelined queries for a 6 KB answer
+    // (more than the kernel buffers on both sides hold).
+    let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    sock.set_recv_buffer_size(4096).unwrap();
+    sock.connect(&addr.into()).unwrap();
+    let mut stuck: TcpStream = sock.into();
+    let big = query("big.ostest.example.com.", RecordType::TXT, false);
+    let mut one = (big.len() as u16).to_be_bytes().to_vec();
+    one.extend_from_slice(&big);
+    let _ = stuck.write_all(&one.repeat(2000));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while server.handle().stats().tcp_write_timeouts == 0 {
+        assert!(Instant::now() < deadline, "the server kept waiting on a client that does not read");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Others are still served.
+    assert_eq!(tcp(addr, &q).answers.len(), 1);
+    server.handle().shutdown();
+    server.wait();
+}

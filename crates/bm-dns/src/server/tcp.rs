@@ -165,23 +165,32 @@ fn serve(mut stream: TcpStream, peer: SocketAddr, id: u64, shared: &Shared, conn
     let _ = stream.set_nodelay(true);
     let mut framing = TcpFraming::default();
     let mut chunk = vec![0u8; 4096];
-    // When the message under way began to arrive.
+    // When the message under way began to arrive, and when the last bytes came.
     let mut started: Option<Instant> = None;
-    let mut idle_since = Instant::now();
+    let mut last_read = Instant::now();
+    let mut idle_since = last_read;
     loop {
+        let mut answered = false;
         while let Some(message) = framing.next_message() {
             conns.touch(id, Instant::now(), true);
             let Some(answer) = answer(&message, peer, shared, limits) else { return };
             let Some(framed) = frame(&answer) else { return };
-            if write_by(&mut stream, &framed, Instant::now() + limits.write).is_err() {
-                Counters::add(&counters.tcp_write_timeouts, 1);
-                return;
+            match write_by(&mut stream, &framed, Instant::now() + limits.write) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::TimedOut => {
+                    Counters::add(&counters.tcp_write_timeouts, 1);
+                    return;
+                }
+                Err(_) => return,
             }
             idle_since = Instant::now();
             conns.touch(id, idle_since, false);
+            answered = true;
         }
-        if !framing.in_progress() {
-            started = None;
+        // A message still under way after one was taken began in the last read (the one before
+        // it ended there); with none under way, the connection is idle.
+        if answered || !framing.in_progress() {
+            started = framing.in_progress().then_some(last_read);
         }
         if shared.stopped() {
             return;
@@ -199,10 +208,10 @@ fn serve(mut stream: TcpStream, peer: SocketAddr, id: u64, shared: &Shared, conn
         match stream.read(&mut chunk) {
             Ok(0) => return,
             Ok(n) => {
-                let now = Instant::now();
+                last_read = Instant::now();
                 framing.push(&chunk[..n]);
-                started.get_or_insert(now);
-                conns.touch(id, now, false);
+                started.get_or_insert(last_read);
+                conns.touch(id, last_read, false);
             }
             Err(e)
                 if matches!(
