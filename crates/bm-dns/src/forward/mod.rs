@@ -71,7 +71,7 @@ pub struct ForwarderConfig {
     pub upstreams: Vec<SocketAddr>,
     /// How long each upstream gets to answer before the next is tried.
     pub timeout: Duration,
-    /// Queries in flight at most.
+    /// Queries in flight at most (and at most 32,768 per socket).
     pub max_pending: usize,
     /// Sockets per address family the caller sends from ([`ForwardOutput::Query`] names one).
     pub sockets: usize,
@@ -356,7 +356,10 @@ impl<T> Forwarder<T> {
             bytes[opt..opt + 2].copy_from_slice(&payload.to_be_bytes());
         }
         let client = ClientKey::of(client);
-        if self.by_id.len() >= self.config.max_pending.max(1) {
+        // At most half the (socket, ID) pairs in flight, so that a free pair is always found at
+        // once: a larger configured bound is cut to that.
+        let cap = self.config.max_pending.clamp(1, self.config.sockets.max(1) * 32_768);
+        if self.by_id.len() >= cap {
             self.displace();
         }
         let job = Job {
