@@ -1,0 +1,37 @@
+//! bm-fuzz: the bodies of bmnet's fuzz targets, one module each, so that the same code runs
+//! under libFuzzer (`fuzz/`, with cargo-fuzz) and, over the committed corpora
+//! (`fuzz/corpus/TARGET/`), under the plain test harness on every `scripts/test`
+//! (`tests/corpus.rs`): a regression fails CI without a fuzzer.
+//!
+//! Each target takes arbitrary bytes, must never panic on them, and checks its own properties
+//! with assertions (a round trip, an agreement between two paths, a bound); see each module.
+
+#![forbid(unsafe_code)]
+#![allow(missing_docs, clippy::disallowed_methods)] // Test code: panics are its verdicts.
+
+pub mod addr_parse;
+pub mod dns_answer;
+pub mod dns_dispatch;
+pub mod dns_tcp_framing;
+pub mod keepalived_parse;
+pub mod keyfile_parse;
+pub mod nmconn_check;
+pub mod nodeip_arg;
+pub mod nodeip_select;
+pub mod vrrp_packet;
+pub mod xdp_frame;
+
+/// Every target, by the name of its `fuzz/fuzz_targets/` binary and corpus directory.
+pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+    ("addr_parse", addr_parse::run),
+    ("dns_answer", dns_answer::run),
+    ("dns_dispatch", dns_dispatch::run),
+    ("dns_tcp_framing", dns_tcp_framing::run),
+    ("keepalived_parse", keepalived_parse::run),
+    ("keyfile_parse", keyfile_parse::run),
+    ("nmconn_check", nmconn_check::run),
+    ("nodeip_arg", nodeip_arg::run),
+    ("nodeip_select", nodeip_select::run),
+    ("vrrp_packet", vrrp_packet::run),
+    ("xdp_frame", xdp_frame::run),
+];
