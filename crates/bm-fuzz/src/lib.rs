@@ -21,8 +21,11 @@ pub mod nodeip_select;
 pub mod vrrp_packet;
 pub mod xdp_frame;
 
+/// A target's body: one input, checked.
+pub type Target = fn(&[u8]);
+
 /// Every target, by the name of its `fuzz/fuzz_targets/` binary and corpus directory.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("addr_parse", addr_parse::run),
     ("dns_answer", dns_answer::run),
     ("dns_dispatch", dns_dispatch::run),
