@@ -2,6 +2,8 @@
 //! plain test harness: an input that once passed and now panics fails `scripts/test`, without a
 //! fuzzer. Every target must have a corpus.
 
+#![allow(clippy::disallowed_methods)] // Reads the corpus files.
+
 use std::path::Path;
 
 #[test]
