@@ -88,12 +88,23 @@ fn bad_configurations_exit_1_naming_the_file() {
     assert_eq!(o.status.code(), Some(2));
 }
 
+/// A daemon killed when the test ends, also when it fails half-way.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        // Does nothing once the test has reaped it.
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// `bmnet dns serve` from flags: answers dig, reloads nothing (flags), stops on SIGTERM.
 #[test]
 fn serve_from_flags_answers_dig_and_stops_on_sigterm() {
     let port = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let listen = format!("127.0.0.1:{port}");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_bmnet"))
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_bmnet"))
         .args(["dns", "serve", "--listen", &listen, "--zone", "ostest.example.com", "--api-vip", "192.168.111.5"])
         .args([
             "--ingress-vip",
@@ -106,6 +117,7 @@ fn serve_from_flags_answers_dig_and_stops_on_sigterm() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
+    let mut child = KillOnDrop(child);
     let dig = |name: &str, rtype: &str| -> String {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         loop {
@@ -121,14 +133,21 @@ fn serve_from_flags_answers_dig_and_stops_on_sigterm() {
     };
     assert_eq!(dig("master-0.ostest.example.com", "AAAA"), "fd2e:6f44:5dd8::20\n");
     assert_eq!(dig("x.apps.ostest.example.com", "A"), "192.168.111.4\n");
-    let kill = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    // The liveness probe: `bmnet dns health` says ok while it runs, exit 0.
+    let health = bmnet(&["dns", "health", "--server", &listen]);
+    assert_eq!(health.status.code(), Some(0), "{}", err(&health));
+    assert!(out(&health).contains("\"ok\" \"zone=ostest.example.com\""), "{}", out(&health));
+    let kill = std::process::Command::new("kill").args(["-TERM", &child.0.id().to_string()]).status().unwrap();
     assert!(kill.success());
-    let status = child.wait().unwrap();
+    let status = child.0.wait().unwrap();
     assert_eq!(status.code(), Some(0));
     let mut stderr = String::new();
-    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    std::io::Read::read_to_string(child.0.stderr.as_mut().unwrap(), &mut stderr).unwrap();
     assert!(stderr.contains(&format!("serving ostest.example.com on {listen}")), "{stderr}");
     assert!(stderr.contains("stopping"), "{stderr}");
+    // Stopped: the probe fails, exit 1, saying why.
+    let health = bmnet(&["dns", "health", "--server", &listen, "--timeout", "300"]);
+    assert_eq!(health.status.code(), Some(1), "{}", out(&health));
 }
 
 #[test]

@@ -46,6 +46,17 @@ pub(crate) enum DnsCommand {
         #[arg(long, value_name = "FILE")]
         config: PathBuf,
     },
+    /// Ask a running server whether it is up: `health.bmnet TXT CH` over UDP (what
+    /// `dig @ADDR health.bmnet TXT CH` asks), exit 0 when it answers "ok" within the timeout, 1
+    /// otherwise. The liveness probe of the static pod and the systemd unit's health check.
+    Health {
+        /// The server, `IP` or `IP:PORT`.
+        #[arg(long, value_name = "IP[:PORT]", value_parser = parse_upstream, default_value = "127.0.0.1")]
+        server: SocketAddr,
+        /// How long to wait for the answer, in milliseconds.
+        #[arg(long, value_name = "MILLISECONDS", default_value_t = 1000)]
+        timeout: u64,
+    },
     /// Answer one query from the zone, offline, as the server would (exit 0 for any answer).
     Query {
         /// The name to ask for.
@@ -194,6 +205,7 @@ pub(crate) fn run(out: &mut Output, cmd: DnsCommand) -> Status {
             }
             Err(status) => status,
         },
+        DnsCommand::Health { server, timeout } => health(out, server, Duration::from_millis(timeout)),
         DnsCommand::Query { name, rtype, config, tcp, no_edns } => {
             let zone = match load(&config) {
                 Ok(z) => z,
@@ -315,6 +327,60 @@ fn query(out: &mut Output, zone: &ClusterZone, name: &str, rtype: &str, tcp: boo
         }
     }
     Status::Ok
+}
+
+/// `bmnet dns health`: one CHAOS TXT query for `health.bmnet`.
+#[allow(clippy::disallowed_methods)] // The CLI asks the server over the network.
+fn health(out: &mut Output, server: SocketAddr, timeout: Duration) -> Status {
+    let mut q = Message::query();
+    let mut question = Query::query(Name::from_ascii("health.bmnet.").expect("a valid name"), RecordType::TXT);
+    question.set_query_class(hickory_proto::rr::DNSClass::CH);
+    q.add_query(question);
+    let asked = q.to_vec().map_err(|e| e.to_string()).and_then(|bytes| {
+        let any: SocketAddr = if server.is_ipv4() { ([0, 0, 0, 0], 0).into() } else { ([0u16; 8], 0).into() };
+        let sock = std::net::UdpSocket::bind(any).map_err(|e| e.to_string())?;
+        sock.send_to(&bytes, server).map_err(|e| e.to_string())?;
+        let deadline = std::time::Instant::now() + timeout;
+        let mut buf = [0u8; 1232];
+        loop {
+            // One deadline for the whole wait: stray datagrams do not extend it.
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return Err(format!("no answer from {server} within {} ms", timeout.as_millis()));
+            }
+            sock.set_read_timeout(Some(left)).map_err(|e| e.to_string())?;
+            let (n, from) = sock.recv_from(&mut buf).map_err(|e| format!("no answer from {server}: {e}"))?;
+            let Ok(reply) = Message::from_vec(&buf[..n]) else { continue };
+            if from == server && reply.metadata.id == q.metadata.id {
+                return Ok(reply);
+            }
+        }
+    });
+    // Each TXT record as its character-strings, quoted: `"ok" "zone=…" "serial=…"`.
+    let texts: Result<Vec<String>, String> = asked.map(|reply| {
+        let quoted = |t: &hickory_proto::rr::rdata::TXT| {
+            t.txt_data.iter().map(|s| format!("\"{}\"", String::from_utf8_lossy(s))).collect::<Vec<_>>().join(" ")
+        };
+        reply
+            .answers
+            .iter()
+            .filter_map(|r| match &r.data {
+                hickory_proto::rr::RData::TXT(t) => Some(quoted(t)),
+                _ => None,
+            })
+            .collect()
+    });
+    let ok = texts.as_ref().is_ok_and(|t| t.first().is_some_and(|t| t.starts_with("\"ok\"")));
+    if out.json() {
+        out.json_line(&json!({ "server": server, "ok": ok, "answer": texts }));
+    } else {
+        match &texts {
+            Ok(t) if ok => out.text(&format!("{server}: {}\n", t.join(" "))),
+            Ok(t) => eprintln!("bmnet: {server} answered but not \"ok\": {t:?}"),
+            Err(e) => eprintln!("bmnet: {e}"),
+        }
+    }
+    if ok { Status::Ok } else { Status::Problems }
 }
 
 /// The zone from --config or from the flags.
