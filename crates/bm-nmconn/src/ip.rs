@@ -115,13 +115,7 @@ fn indexed<'d>(entries: &[EntryRef<'d>], prefix: &str) -> Vec<(i64, u8, &'d str,
 /// A value unescaped as GLib does; GLib 2.74 hands NetworkManager the raw text when an escape
 /// is invalid.
 fn unescaped(raw: &str) -> std::borrow::Cow<'_, str> {
-    if !raw.contains('\\') {
-        return std::borrow::Cow::Borrowed(raw);
-    }
-    match crate::keyfile::unescape_value(raw) {
-        Some(v) => std::borrow::Cow::Owned(v),
-        None => std::borrow::Cow::Borrowed(raw),
-    }
+    crate::keyfile::unescape(raw, crate::keyfile::Escape::String).unwrap_or(std::borrow::Cow::Borrowed(raw))
 }
 
 /// One `addressN` / `routeN` value, its fields cut and checked.
@@ -318,7 +312,7 @@ pub fn read_dns(doc: &Document, group: &str) -> (Vec<IpAddr>, Vec<String>) {
 pub(crate) fn read_dns_in(entries: &[EntryRef<'_>], ipv6: bool) -> (Vec<IpAddr>, Vec<String>) {
     // An unreadable list (a bad escape) gives NetworkManager nothing at all.
     let Some(e) = entries.iter().find(|e| e.key == "dns") else { return (Vec::new(), Vec::new()) };
-    let Some(list) = crate::keyfile::unescape_list(e.value) else { return (Vec::new(), Vec::new()) };
+    let Some(list) = crate::keyfile::split_list(e.value).ok() else { return (Vec::new(), Vec::new()) };
     let mut servers = Vec::new();
     let mut warnings = Vec::new();
     for item in list {

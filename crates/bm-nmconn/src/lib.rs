@@ -17,4 +17,7 @@ pub mod state;
 pub mod value;
 pub mod writer;
 
-pub use keyfile::{Document, EntryRef, Location, Notice, NoticeKind, ParseError, ParseErrorKind, ValueError};
+pub use keyfile::{
+    Document, EntryRef, Escape, Location, Notice, NoticeKind, ParseError, ParseErrorKind, ValueError, escape,
+    split_list, unescape,
+};

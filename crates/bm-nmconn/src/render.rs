@@ -71,16 +71,14 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 
 use crate::ip::{read_addresses, read_dns, read_routes};
-use crate::keyfile::Document;
+use crate::keyfile::{Document, Escape, escape, escape_list};
 use crate::schema::{BOND_OPTIONS, BondValue, bond_option_unsupported_in};
 use crate::state::{
     AddrGenMode, Address, Bond, BondMode, Bridge, BridgeOptions, BridgePort, DnsConfig, DnsResolver, Interface,
     InterfaceState, InterfaceType, Ip, Route, Routes, State, StateError, Stp, Vlan,
 };
 use crate::value::{list_key_index, parse_bool, parse_mac, parse_uint};
-use crate::writer::{
-    canonical, escape_list_element, escape_string, file_name, normalise_options, ntop, one_key, only_benign,
-};
+use crate::writer::{canonical, file_name, normalise_options, ntop, one_key, only_benign};
 
 /// nmstate's deterministic profile UUID: UUIDv5 in the URL namespace of
 /// `"{nmstate interface type}://{interface name}"`.
@@ -674,7 +672,7 @@ fn write_ip(
         p.set(g, "dns", servers.iter().map(|s| ntop(*s) + ";").collect());
     }
     if !search.is_empty() {
-        p.set(g, "dns-search", search.iter().map(|s| escape_list_element(s) + ";").collect());
+        p.set(g, "dns-search", escape_list(search));
     }
     if !servers.is_empty() || !search.is_empty() {
         p.set(g, "dns-priority", "40".into());
@@ -727,7 +725,7 @@ pub fn render(state: &State) -> Result<Vec<(String, String)>, StateError> {
     let mut files = Vec::new();
     for iface in &ifaces {
         let mut p = Profile::new();
-        let name = escape_string(&iface.name);
+        let name = escape(&iface.name, Escape::String).into_owned();
         p.set("connection", "id", name.clone());
         p.set("connection", "uuid", profile_uuid(iface.kind, &iface.name));
         p.set("connection", "type", iface.kind.nm_type().into());
@@ -737,7 +735,7 @@ pub fn render(state: &State) -> Result<Vec<(String, String)>, StateError> {
         }
         let port = plan.ports.get(&iface.name);
         if let Some((controller, kind)) = port {
-            p.set("connection", "master", escape_string(controller));
+            p.set("connection", "master", escape(controller, Escape::String).into_owned());
             p.set("connection", "slave-type", (*kind).into());
         }
         if iface.kind != InterfaceType::Bond || iface.mtu.is_some() || iface.mac_address.is_some() {
@@ -757,7 +755,7 @@ pub fn render(state: &State) -> Result<Vec<(String, String)>, StateError> {
                 if let Some(b) = &iface.link_aggregation {
                     p.set("bond", "mode", b.mode.as_str().into());
                     for (k, v) in &b.options {
-                        p.set("bond", k, escape_string(v));
+                        p.set("bond", k, escape(v, Escape::String).into_owned());
                     }
                 }
             }
@@ -765,7 +763,7 @@ pub fn render(state: &State) -> Result<Vec<(String, String)>, StateError> {
                 if let Some(v) = &iface.vlan {
                     p.set("vlan", "flags", "1".into());
                     p.set("vlan", "id", v.id.to_string());
-                    p.set("vlan", "parent", escape_string(&v.base_iface));
+                    p.set("vlan", "parent", escape(&v.base_iface, Escape::String).into_owned());
                 }
             }
             InterfaceType::LinuxBridge => {

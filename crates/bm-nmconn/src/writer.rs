@@ -47,7 +47,7 @@
 use std::net::{IpAddr, Ipv6Addr};
 
 use crate::ip::{read_addresses, read_routes};
-use crate::keyfile::Document;
+use crate::keyfile::{Document, escape_list};
 use crate::schema::{ValueType, keys_of, setting_of_group};
 use crate::value::{list_key_index, parse_bool, parse_mac};
 
@@ -228,58 +228,6 @@ fn lex(doc: &Document) -> (Vec<String>, Vec<Group>) {
     (head, groups)
 }
 
-/// `g_key_file_parse_string_as_value`, for one list element (the escaping GLib's
-/// `g_key_file_set_string_list` applies).
-pub fn escape_list_element(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    let mut leading = true;
-    for c in value.chars() {
-        match c {
-            ' ' if leading => out.push_str("\\s"),
-            '\t' if leading => out.push_str("\\t"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\\' => {
-                leading = false;
-                out.push_str("\\\\");
-            }
-            ';' => {
-                leading = true;
-                out.push_str("\\;");
-            }
-            c => {
-                leading = false;
-                out.push(c);
-            }
-        }
-    }
-    out
-}
-
-/// `g_key_file_parse_string_as_value` for a plain string (`g_key_file_set_string`): leading
-/// spaces and tabs, newlines, carriage returns and backslashes escaped; `;` is not.
-pub fn escape_string(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    let mut leading = true;
-    for c in value.chars() {
-        match c {
-            ' ' if leading => out.push_str("\\s"),
-            '\t' if leading => out.push_str("\\t"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\\' => {
-                leading = false;
-                out.push_str("\\\\");
-            }
-            c => {
-                leading = false;
-                out.push(c);
-            }
-        }
-    }
-    out
-}
-
 /// An address as `inet_ntop` prints it (glibc): Rust's form, except that an IPv4-compatible
 /// IPv6 address (`::a.b.c.d`, the first 96 bits zero and the next 16 not) keeps the dotted tail.
 pub fn ntop(ip: IpAddr) -> String {
@@ -318,7 +266,7 @@ fn normalise_value(doc: &Document, group: &str, key: &str, raw: &str) -> String 
         if (group == "ipv4" || group == "ipv6") && key == "dns" { Some(ValueType::List) } else { key_type(group, key) };
     match ty {
         Some(ValueType::List) => match doc.get_list(group, key) {
-            Ok(Some(items)) => items.iter().map(|i| escape_list_element(i) + ";").collect(),
+            Ok(Some(items)) => escape_list(&items),
             _ => raw.to_string(),
         },
         Some(ValueType::Bool) => match parse_bool(raw) {

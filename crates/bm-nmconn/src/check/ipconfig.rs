@@ -8,7 +8,7 @@ use ipnet::IpNet;
 use super::{Checker, Help};
 use crate::diag::Code;
 use crate::ip::{Route, group_entries, read_addresses_in, read_dns_in, read_routes_in};
-use crate::keyfile::{EntryRef, unescape_list, unescape_value};
+use crate::keyfile::{EntryRef, Escape, split_list, unescape};
 use crate::value::{list_key_index, parse_bool};
 
 const V4_METHODS: &[&str] = &["auto", "link-local", "manual", "shared", "disabled"];
@@ -23,7 +23,7 @@ pub(super) fn check(c: &mut Checker<'_>, group: &str, port: bool) {
     let entries = group_entries(c.doc, group);
     let get = |key: &str| -> Option<Cow<'_, str>> {
         let e = entries.iter().find(|e| e.key == key)?;
-        if e.value.contains('\\') { unescape_value(e.value).map(Cow::Owned) } else { Some(Cow::Borrowed(e.value)) }
+        unescape(e.value, Escape::String).ok()
     };
     if port {
         let has_content = !entries.is_empty();
@@ -272,7 +272,7 @@ pub(super) fn check(c: &mut Checker<'_>, group: &str, port: bool) {
         }
     }
     let search =
-        entries.iter().find(|e| e.key == "dns-search").and_then(|e| unescape_list(e.value)).unwrap_or_default();
+        entries.iter().find(|e| e.key == "dns-search").and_then(|e| split_list(e.value).ok()).unwrap_or_default();
     if !c.version_at_least(1, 56) && search.iter().any(|s| s.contains([',', ' '])) {
         let fixed: Vec<&str> = search.iter().flat_map(|s| s.split([',', ' '])).filter(|s| !s.is_empty()).collect();
         c.at_value(
