@@ -21,3 +21,4 @@ pub use keyfile::{
     Document, EntryRef, Escape, Location, Notice, NoticeKind, ParseError, ParseErrorKind, ValueError, escape,
     split_list, unescape,
 };
+pub use profile::Profile;

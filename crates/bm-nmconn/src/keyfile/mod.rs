@@ -486,7 +486,12 @@ impl Document {
 
     /// Group names, each once, in order of first appearance.
     pub fn groups(&self) -> Vec<&str> {
-        self.spans.iter().map(|s| self.group_name(s.header)).collect()
+        self.group_names().collect()
+    }
+
+    /// [`Document::groups`], without collecting them.
+    pub fn group_names(&self) -> impl Iterator<Item = &str> {
+        self.spans.iter().map(|s| self.group_name(s.header))
     }
 
     /// The name of the group whose header is line index `n`.
