@@ -267,3 +267,31 @@ fn fmt_rewrites_to_networkmanagers_order() {
     assert_eq!(std::fs::read_to_string(&f).unwrap(), GOOD);
     assert_eq!(std::fs::metadata(&f).unwrap().permissions().mode() & 0o777, 0o600);
 }
+
+/// What an nmstate state cannot hold is said like `check` says things: a code, the place, the
+/// line quoted (on stderr beside the YAML; JSON Lines records before the state with --json).
+#[test]
+fn to_nmstate_says_what_the_state_leaves_out() {
+    let d = dir("to-nmstate");
+    let f = d.join("eth0.nmconnection");
+    write(&f, &GOOD.replace("[ethernet]\n", "[ethernet]\nspeed=1000\n"), 0o600);
+    let p = f.to_str().unwrap();
+    let o = bmnet(&["nmconn", "to-nmstate", p]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert!(out(&o).contains("- name: eth0\n"), "{}", out(&o));
+    let e = err(&o);
+    assert!(e.contains("warning[state-key-left-out]: ethernet.speed is not represented"), "{e}");
+    assert!(e.contains(&format!("--> {p}:8:1")) && e.contains("8 | speed=1000"), "{e}");
+
+    let o = bmnet(&["nmconn", "to-nmstate", "--json", p]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let lines: Vec<Value> = out(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    // The speed, and GOOD's addr-gen-mode=default (nmstate says eui64 or stable-privacy).
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert_eq!(lines[0]["type"], "diagnostic");
+    assert_eq!(lines[0]["code"], "state-key-left-out");
+    assert_eq!((lines[0]["file"].as_str(), lines[0]["line"].as_u64()), (Some(p), Some(8)));
+    assert_eq!(lines[1]["key"], "addr-gen-mode");
+    assert_eq!(lines[2]["type"], "state");
+    std::fs::remove_dir_all(&d).unwrap();
+}

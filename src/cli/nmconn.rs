@@ -416,8 +416,16 @@ fn to_nmstate(out: &mut Output, paths: &[PathBuf]) -> Status {
         }
     }
     let read = bmnet::nmconn::render::to_state(&docs);
-    for w in &read.warnings {
-        eprintln!("bmnet: {w}");
+    // What the state leaves out, quoted like `check`'s diagnostics: to stderr beside the YAML,
+    // as JSON Lines records before the state's with --json.
+    for (i, w) in &read.warnings {
+        let c = &checked[*i];
+        let lines = Lines::new(&c.text);
+        if out.json() {
+            emit(out, &c.path, &lines, w);
+        } else {
+            eprint!("{}", w.render(&c.path.display().to_string(), lines.get(w.line)));
+        }
     }
     if out.json() {
         let mut v = json!(read.state);

@@ -237,6 +237,8 @@ pub struct Route {
 pub(crate) struct RoutesRead<'d> {
     /// The routes kept, in NetworkManager's order.
     pub(crate) routes: Vec<Route>,
+    /// The key each kept route was read from.
+    pub(crate) keys: Vec<&'d str>,
     /// Every warning, with its key.
     pub(crate) warnings: Vec<(String, String)>,
     /// Every `routeN_options` entry (whether or not its route was kept), in file order, as read.
@@ -345,6 +347,7 @@ pub(crate) fn read_routes_in<'d>(entries: &[EntryRef<'d>], ipv6: bool) -> Routes
         }
     }
     let mut routes = Vec::new();
+    let mut kept = Vec::new();
     let mut warnings = Vec::new();
     for (_, _, key, raw) in indexed(entries, "route") {
         let value = unescaped(raw);
@@ -390,8 +393,9 @@ pub(crate) fn read_routes_in<'d>(entries: &[EntryRef<'d>], ipv6: bool) -> Routes
             .map(|o| o.known.clone())
             .unwrap_or_default();
         routes.push(Route { dest: e.addr, plen: e.plen, next_hop, metric, attributes });
+        kept.push(key);
     }
-    RoutesRead { routes, warnings, options }
+    RoutesRead { routes, keys: kept, warnings, options }
 }
 
 /// `inet_pton(AF_INET)`: exactly four decimal octets (no shorthand, no octal), the grammar of
