@@ -1,7 +1,8 @@
 //! The validator: what NetworkManager would do with a keyfile, said before a node boots.
 //!
 //! [`check_text`] runs every rule on one file; [`check_set`] adds the rules that need every
-//! file of a directory (duplicate UUIDs, dangling controllers). Each rule is pinned to the
+//! file of a directory (duplicate UUIDs, dangling controllers); [`check_files`] does both for a
+//! directory's files on several cores. Each rule is pinned to the
 //! NetworkManager version in [`CheckOptions`] (default 1.42, Debian 12's).
 //!
 //! ```
@@ -20,6 +21,7 @@
 
 mod bond;
 mod connection;
+mod files;
 mod ipconfig;
 mod link;
 mod set;
@@ -30,6 +32,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+pub use files::{FileInput, SetReport, check_bytes, check_files};
 pub use set::{FileFacts, check_set};
 
 use crate::diag::{Code, Diagnostic, Severity};
