@@ -8,10 +8,10 @@ use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 
 use bmnet::nmconn::Document;
+use bmnet::nmconn::canonical;
 use bmnet::nmconn::check::{CheckOptions, FileFacts, FileReport, NmVersion, check_document, check_set, check_text};
 use bmnet::nmconn::diag::{Diagnostic, Severity};
 use bmnet::nmconn::edit::set_property;
-use bmnet::nmconn::writer::canonical;
 use clap::Subcommand;
 use serde_json::json;
 

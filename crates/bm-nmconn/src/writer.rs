@@ -33,7 +33,7 @@
 //! its comments kept; repeated groups are merged, as GLib merges them.
 //!
 //! ```
-//! use bm_nmconn::{Document, writer::canonical};
+//! use bm_nmconn::{Document, canonical};
 //! let shuffled = "[ipv4]\nmethod=manual\ndns=1.1.1.1;8.8.8.8\ngateway=10.0.0.1\naddress0=10.0.0.5/24\n\
 //!                 [802-3-ethernet]\n[connection]\ntype=802-3-ethernet\nid=eth0\n";
 //! let doc = Document::parse(shuffled).unwrap();
@@ -230,7 +230,7 @@ fn lex(doc: &Document) -> (Vec<String>, Vec<Group>) {
 
 /// An address as `inet_ntop` prints it (glibc): Rust's form, except that an IPv4-compatible
 /// IPv6 address (`::a.b.c.d`, the first 96 bits zero and the next 16 not) keeps the dotted tail.
-pub fn ntop(ip: IpAddr) -> String {
+pub(crate) fn ntop(ip: IpAddr) -> String {
     match ip {
         IpAddr::V6(v6) => ntop6(v6),
         IpAddr::V4(v4) => v4.to_string(),
@@ -485,7 +485,7 @@ fn rewrite_routes(group: &str, entries: &[Entry]) -> Option<Vec<(String, String)
 /// and list form (see the module documentation for what is kept and what is normalised).
 ///
 /// ```
-/// use bm_nmconn::{Document, writer::canonical};
+/// use bm_nmconn::{Document, canonical};
 /// let nm = "[connection]\nid=eno1\nuuid=c1ef9e0b-51f2-48a3-90b9-9bdde9c22987\ntype=ethernet\n\
 ///           interface-name=eno1\nmaster=bond0\nslave-type=bond\n\n[ethernet]\n\n[bond-port]\n";
 /// assert_eq!(canonical(&Document::parse(nm).unwrap()), nm);
@@ -592,7 +592,7 @@ pub fn canonical(doc: &Document) -> String {
 /// empty.
 ///
 /// ```
-/// use bm_nmconn::writer::file_name;
+/// use bm_nmconn::file_name;
 /// assert_eq!(file_name("lab/rack1").as_deref(), Some("lab_rack1.nmconnection"));
 /// assert_eq!(file_name(".hidden").as_deref(), Some("_hidden.nmconnection"));
 /// ```

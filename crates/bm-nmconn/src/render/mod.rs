@@ -5,7 +5,7 @@
 //! listed under `interfaces`, as a plain Ethernet port), each as `(file name, contents)`:
 //!
 //! * the id and `interface-name` are the interface name; the file name is the id escaped as
-//!   NetworkManager's writer escapes it ([`crate::writer::file_name`]); the UUID is nmstate's
+//!   NetworkManager's writer escapes it ([`crate::file_name`]); the UUID is nmstate's
 //!   deterministic one ([`profile_uuid`]);
 //! * ports get `master=` / `slave-type=` (what 1.42 reads; `controller=` is 1.46's and 1.42
 //!   ignores it), an empty `[bond-port]` or `[bridge-port]`, and no IP settings; bonds and
@@ -24,7 +24,7 @@
 //!   interface with `auto-dns: false` (nmstate's rule: static DNS needs a place NetworkManager
 //!   will not override), with `dns-priority=40` as nmstate writes it; search domains go with the
 //!   IPv4 servers, else the IPv6 ones;
-//! * the bytes are [`crate::writer::canonical`]'s, so `nmcli --offline connection modify` with a
+//! * the bytes are [`crate::canonical`]'s, so `nmcli --offline connection modify` with a
 //!   no-op change gives them back unchanged.
 //!
 //! What NetworkManager would refuse or silently change is an error naming the field: an
