@@ -4,8 +4,9 @@
 #![allow(clippy::disallowed_methods)]
 
 use std::fs;
+use std::io;
 use std::num::NonZeroUsize;
-use std::os::unix::fs::MetadataExt as _;
+use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 
 use bmnet::nmconn::check::{CheckOptions, FileInput, FileReport, NmVersion, check_files};
@@ -33,7 +34,8 @@ pub(crate) enum NmconnCommand {
     },
     /// Rewrite keyfiles as NetworkManager 1.42's own writer would (group and key order, list
     /// and address forms), keeping every value, unknown key and comment. The files are
-    /// replaced atomically, their mode kept.
+    /// replaced atomically with mode 0600, as NetworkManager writes them (a tighter mode is
+    /// kept).
     Fmt {
         /// The keyfiles.
         #[arg(required = true, value_name = "FILE")]
@@ -59,7 +61,8 @@ pub(crate) enum NmconnCommand {
         paths: Vec<PathBuf>,
     },
     /// Set properties in a keyfile offline, like `nmcli connection modify`, refusing any change
-    /// NetworkManager would drop or reject. The file is replaced atomically, its mode kept.
+    /// NetworkManager would drop or reject. The file is replaced atomically with mode 0600, as
+    /// NetworkManager writes it (a tighter mode is kept).
     Set {
         /// The keyfile.
         file: PathBuf,
@@ -142,6 +145,26 @@ pub(crate) fn check_paths(paths: &[PathBuf], nm_version: NmVersion) -> Result<(V
         })
         .collect();
     Ok((checked, report.set))
+}
+
+/// Replaces a keyfile as NetworkManager writes one: atomically, with mode 0600 — or the file's
+/// own mode, where that is already tighter — and owned by whoever writes it (root, when run as
+/// root: the file is created anew, not rewritten in place). NetworkManager refuses a keyfile
+/// that anyone but its owner may read, and one that holds a secret must not be readable anyway.
+fn write_keyfile(path: &Path, contents: &[u8]) -> io::Result<()> {
+    // `write_atomically` gives the new file the old one's mode: tighten that first, so that the
+    // contents are never readable by more than the old file allowed.
+    match fs::metadata(path) {
+        Ok(meta) => {
+            let mode = meta.permissions().mode() & 0o7777;
+            if mode & !0o600 != 0 {
+                fs::set_permissions(path, fs::Permissions::from_mode(mode & 0o600))?;
+            }
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    super::write::write_atomically(path, contents, 0o600)
 }
 
 fn check(out: &mut Output, paths: &[PathBuf], nm_version: NmVersion) -> Status {
@@ -250,7 +273,7 @@ fn set(out: &mut Output, file: &Path, assignments: &[String], nm_version: NmVers
     if new_text == text {
         return Status::Ok;
     }
-    if let Err(e) = super::write::write_atomically(file, new_text.as_bytes(), 0o600) {
+    if let Err(e) = write_keyfile(file, new_text.as_bytes()) {
         eprintln!("bmnet: writing {}: {e}", file.display());
         return Status::Failure;
     }
@@ -290,7 +313,7 @@ fn fmt(out: &mut Output, files: &[PathBuf], check_only: bool) -> Status {
         }
         if check_only {
             status = Status::Problems;
-        } else if let Err(e) = super::write::write_atomically(file, canonical.as_bytes(), 0o600) {
+        } else if let Err(e) = write_keyfile(file, canonical.as_bytes()) {
             eprintln!("bmnet: writing {}: {e}", file.display());
             return Status::Failure;
         }
@@ -344,7 +367,7 @@ fn render(out: &mut Output, state_path: &Path, out_dir: &Path) -> Status {
     }
     for (name, text) in &files {
         let path = out_dir.join(name);
-        if let Err(e) = super::write::write_atomically(&path, text.as_bytes(), 0o600) {
+        if let Err(e) = write_keyfile(&path, text.as_bytes()) {
             eprintln!("bmnet: writing {}: {e}", path.display());
             return Status::Failure;
         }
