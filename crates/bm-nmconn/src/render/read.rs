@@ -13,7 +13,7 @@ use crate::keyfile::Document;
 use crate::profile::{EntryNote, IpConfig, Load, Note, load};
 use crate::state::{
     AddrGenMode, Address, Bond, BondMode, Bridge, BridgeOptions, BridgePort, DnsConfig, DnsResolver, Interface,
-    InterfaceState, InterfaceType, Ip, Route, Routes, State, Stp, Vlan,
+    InterfaceType, Ip, Route, Routes, State, Stp, Vlan,
 };
 use crate::value::list_key_index;
 
@@ -169,18 +169,7 @@ pub fn to_state(docs: &[Document]) -> FromKeyfiles {
     for r in &read {
         let (doc, p) = (r.doc, &r.load.profile);
         let mut w = Warnings { out: &mut warnings, n: r.n, doc };
-        let mut iface = Interface {
-            name: r.name.clone(),
-            kind: r.kind,
-            state: InterfaceState::Up,
-            mtu: None,
-            mac_address: None,
-            ipv4: None,
-            ipv6: None,
-            link_aggregation: None,
-            vlan: None,
-            bridge: None,
-        };
+        let mut iface = Interface::new(r.name.clone(), r.kind);
         let eth = if doc.has_group("802-3-ethernet") { "802-3-ethernet" } else { "ethernet" };
         if let Some(e) = &p.ethernet {
             for key in doc.keys(eth) {

@@ -8,7 +8,7 @@ use super::place::{place_dns, place_routes};
 use super::validate::check_interfaces;
 use super::{NMSTATE_DHCP, profile_uuid};
 use crate::keyfile::{Document, Escape, escape, escape_list};
-use crate::state::{AddrGenMode, DnsConfig, Interface, InterfaceState, InterfaceType, Ip, Route, State, StateError};
+use crate::state::{AddrGenMode, DnsConfig, Interface, InterfaceType, Ip, Route, State, StateError};
 use crate::value::parse_mac;
 use crate::writer::{canonical, file_name, ntop};
 
@@ -150,18 +150,7 @@ pub fn render(state: &State) -> Result<Vec<(String, String)>, StateError> {
     let mut ifaces: Vec<Interface> = plan.up.iter().map(|(_, i)| (*i).clone()).collect();
     for port in plan.ports.keys() {
         if !state.interfaces.iter().any(|i| &i.name == port) {
-            ifaces.push(Interface {
-                name: port.clone(),
-                kind: InterfaceType::Ethernet,
-                state: InterfaceState::Up,
-                mtu: None,
-                mac_address: None,
-                ipv4: None,
-                ipv6: None,
-                link_aggregation: None,
-                vlan: None,
-                bridge: None,
-            });
+            ifaces.push(Interface::new(port.clone(), InterfaceType::Ethernet));
         }
     }
     // Unlisted ports in the order their controllers list them.
