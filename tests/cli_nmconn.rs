@@ -267,3 +267,107 @@ fn fmt_rewrites_to_networkmanagers_order() {
     assert_eq!(std::fs::read_to_string(&f).unwrap(), GOOD);
     assert_eq!(std::fs::metadata(&f).unwrap().permissions().mode() & 0o777, 0o600);
 }
+
+/// What an nmstate state cannot hold is said like `check` says things: a code, the place, the
+/// line quoted (on stderr beside the YAML; JSON Lines records before the state with --json).
+#[test]
+fn to_nmstate_says_what_the_state_leaves_out() {
+    let d = dir("to-nmstate");
+    let f = d.join("eth0.nmconnection");
+    write(&f, &GOOD.replace("[ethernet]\n", "[ethernet]\nspeed=1000\n"), 0o600);
+    let p = f.to_str().unwrap();
+    let o = bmnet(&["nmconn", "to-nmstate", p]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert!(out(&o).contains("- name: eth0\n"), "{}", out(&o));
+    let e = err(&o);
+    assert!(e.contains("warning[state-key-left-out]: ethernet.speed is not represented"), "{e}");
+    assert!(e.contains(&format!("--> {p}:8:1")) && e.contains("8 | speed=1000"), "{e}");
+
+    let o = bmnet(&["nmconn", "to-nmstate", "--json", p]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let lines: Vec<Value> = out(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    // The speed, and GOOD's addr-gen-mode=default (nmstate says eui64 or stable-privacy).
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert_eq!(lines[0]["type"], "diagnostic");
+    assert_eq!(lines[0]["code"], "state-key-left-out");
+    assert_eq!((lines[0]["file"].as_str(), lines[0]["line"].as_u64()), (Some(p), Some(8)));
+    assert_eq!(lines[1]["key"], "addr-gen-mode");
+    assert_eq!(lines[2]["type"], "state");
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+/// The uid files this test creates get: root's, when the suite runs as root.
+fn my_uid(d: &std::path::Path) -> u32 {
+    use std::os::unix::fs::MetadataExt as _;
+    let probe = d.join("uid-probe");
+    std::fs::write(&probe, "").unwrap();
+    let uid = std::fs::metadata(&probe).unwrap().uid();
+    std::fs::remove_file(&probe).unwrap();
+    uid
+}
+
+/// A keyfile holding a secret, left 0644 and someone else's by hand: NetworkManager refuses it,
+/// and `check` says so. `set`, `fmt` and `render` write it back as NetworkManager writes its
+/// own: mode 0600 (a tighter mode is kept) and owned by whoever writes it — root, as root.
+#[test]
+fn rewritten_keyfiles_are_0600_and_owned_by_the_writer() {
+    use std::os::unix::fs::MetadataExt as _;
+    let d = dir("mode");
+    let me = my_uid(&d);
+    let secret = GOOD.replace("[proxy]\n", "[proxy]\n\n[802-1x]\neap=peap;\nidentity=node\npassword=s3cret\n");
+    let f = d.join("eth0.nmconnection");
+    let p = f.to_str().unwrap();
+    let other = |path: &std::path::Path, mode: u32| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+        // Someone else's file, where this test may give it away (as root).
+        if me == 0 {
+            std::os::unix::fs::chown(path, Some(1000), Some(1000)).unwrap();
+        }
+    };
+    let mode_and_owner = |path: &std::path::Path| {
+        let m = std::fs::metadata(path).unwrap();
+        (m.permissions().mode() & 0o7777, m.uid())
+    };
+    write(&f, &secret, 0o644);
+    other(&f, 0o644);
+    let o = bmnet(&["nmconn", "check", "--json", p]);
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    assert!(out(&o).contains("\"code\":\"file-insecure\""), "{}", out(&o));
+
+    let o = bmnet(&["nmconn", "set", p, "connection.zone=trusted"]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert!(std::fs::read_to_string(&f).unwrap().contains("zone=trusted\n"));
+    assert_eq!(mode_and_owner(&f), (0o600, me), "set writes 0600, the writer's");
+    let o = bmnet(&["nmconn", "check", p]);
+    assert_eq!(o.status.code(), Some(0), "NetworkManager loads it now: {}", out(&o));
+
+    // fmt, on a file it reorders.
+    let shuffled = secret.replace("[ethernet]\n\n", "") + "\n[ethernet]\n";
+    write(&f, &shuffled, 0o640);
+    other(&f, 0o640);
+    let o = bmnet(&["nmconn", "fmt", p]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert_ne!(std::fs::read_to_string(&f).unwrap(), shuffled, "reformatted");
+    assert_eq!(mode_and_owner(&f), (0o600, me), "fmt writes 0600, the writer's");
+
+    // A tighter mode is kept.
+    write(&f, &shuffled, 0o400);
+    let o = bmnet(&["nmconn", "fmt", p]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert_eq!(mode_and_owner(&f).0, 0o400);
+
+    // render, over a 0644 file of a previous run.
+    let state = d.join("state.yaml");
+    write(&state, "interfaces:\n- {name: eno1, type: ethernet, ipv4: {enabled: true, dhcp: true}}\n", 0o644);
+    let out_dir = d.join("out");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let old = out_dir.join("eno1.nmconnection");
+    write(&old, "[connection]\nid=old\n", 0o644);
+    other(&old, 0o644);
+    let o = bmnet(&["nmconn", "render", state.to_str().unwrap(), "--out-dir", out_dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert_eq!(mode_and_owner(&old), (0o600, me), "render writes 0600, the writer's");
+    let leftovers: Vec<_> = std::fs::read_dir(&d).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(leftovers.len(), 3, "no temporary file left behind: {leftovers:?}");
+    std::fs::remove_dir_all(&d).unwrap();
+}

@@ -4,14 +4,15 @@
 #![allow(clippy::disallowed_methods)]
 
 use std::fs;
-use std::os::unix::fs::MetadataExt as _;
+use std::io;
+use std::num::NonZeroUsize;
+use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 
-use bmnet::nmconn::Document;
-use bmnet::nmconn::check::{CheckOptions, FileFacts, FileReport, NmVersion, check_document, check_set, check_text};
+use bmnet::nmconn::check::{CheckOptions, FileInput, FileReport, NmVersion, check_files};
 use bmnet::nmconn::diag::{Diagnostic, Severity};
-use bmnet::nmconn::edit::set_property;
-use bmnet::nmconn::writer::canonical;
+use bmnet::nmconn::edit::{EditError, set_properties};
+use bmnet::nmconn::{Document, canonical};
 use clap::Subcommand;
 use serde_json::json;
 
@@ -33,7 +34,8 @@ pub(crate) enum NmconnCommand {
     },
     /// Rewrite keyfiles as NetworkManager 1.42's own writer would (group and key order, list
     /// and address forms), keeping every value, unknown key and comment. The files are
-    /// replaced atomically, their mode kept.
+    /// replaced atomically with mode 0600, as NetworkManager writes them (a tighter mode is
+    /// kept).
     Fmt {
         /// The keyfiles.
         #[arg(required = true, value_name = "FILE")]
@@ -59,7 +61,8 @@ pub(crate) enum NmconnCommand {
         paths: Vec<PathBuf>,
     },
     /// Set properties in a keyfile offline, like `nmcli connection modify`, refusing any change
-    /// NetworkManager would drop or reject. The file is replaced atomically, its mode kept.
+    /// NetworkManager would drop or reject. The file is replaced atomically with mode 0600, as
+    /// NetworkManager writes it (a tighter mode is kept).
     Set {
         /// The keyfile.
         file: PathBuf,
@@ -101,27 +104,8 @@ fn ignored_name(name: &str) -> bool {
 /// Diagnostics of the rules over a set of files, by index of the file.
 pub(crate) type SetDiagnostics = Vec<(usize, Diagnostic)>;
 
-/// Checks one file's bytes: text that is not UTF-8 is a load error at its first bad byte.
-fn check_bytes(path: &Path, bytes: &[u8], nm_version: NmVersion) -> (String, FileReport) {
-    let options = CheckOptions { nm_version, file_name: path.file_name().map(|n| n.to_string_lossy().into_owned()) };
-    match std::str::from_utf8(bytes) {
-        Ok(text) => (text.to_string(), check_text(text, &options)),
-        Err(e) => {
-            let at = e.valid_up_to();
-            let text = String::from_utf8_lossy(bytes).into_owned();
-            let line = bytes[..at].iter().filter(|&&b| b == b'\n').count() + 1;
-            let d = Diagnostic::new(
-                bmnet::nmconn::diag::Code::LoadError,
-                line,
-                1,
-                format!("NetworkManager cannot load this file: it is not UTF-8 (byte offset {at})"),
-            );
-            (text, FileReport { diagnostics: vec![d], profile: None })
-        }
-    }
-}
-
-/// Reads and checks every keyfile under `paths`, then the rules over the whole set.
+/// Reads every keyfile under `paths` (directories as NetworkManager's keyfile plugin lists
+/// them), then checks them on every core, with the rules over the whole set.
 pub(crate) fn check_paths(paths: &[PathBuf], nm_version: NmVersion) -> Result<(Vec<Checked>, SetDiagnostics), String> {
     let mut files = Vec::new();
     for p in paths {
@@ -142,35 +126,45 @@ pub(crate) fn check_paths(paths: &[PathBuf], nm_version: NmVersion) -> Result<(V
     for path in files {
         let bytes = fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
         let meta = fs::metadata(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        read.push((path, bytes, meta.mode() & 0o7777, meta.uid()));
+        read.push((path.display().to_string(), path, bytes, meta.mode() & 0o7777, meta.uid()));
     }
-    // Checking is CPU work on independent files: one chunk per core.
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(read.len().max(1));
-    let chunk = read.len().div_ceil(threads).max(1);
-    let results: Vec<(String, FileReport)> = std::thread::scope(|scope| {
-        let workers: Vec<_> = read
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter().map(|(path, bytes, _, _)| check_bytes(path, bytes, nm_version)).collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        workers.into_iter().flat_map(|w| w.join().unwrap_or_default()).collect()
-    });
-    let mut checked = Vec::with_capacity(read.len());
-    let mut facts = Vec::with_capacity(read.len());
-    for ((path, _, mode, uid), (text, report)) in read.into_iter().zip(results) {
-        facts.push(FileFacts {
-            name: path.display().to_string(),
-            profile: report.profile.clone(),
-            mode: Some(mode),
-            uid: Some(uid),
-        });
-        checked.push(Checked { path, text, report });
+    let inputs: Vec<FileInput<'_>> = read
+        .iter()
+        .map(|(name, _, bytes, mode, uid)| FileInput { path: name, bytes, mode: Some(*mode), uid: Some(*uid) })
+        .collect();
+    let threads = std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN);
+    let options = CheckOptions { nm_version, file_name: None };
+    let report = check_files(&inputs, &options, threads);
+    let checked = read
+        .into_iter()
+        .zip(report.files)
+        .map(|((_, path, bytes, _, _), report)| Checked {
+            path,
+            text: String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+            report,
+        })
+        .collect();
+    Ok((checked, report.set))
+}
+
+/// Replaces a keyfile as NetworkManager writes one: atomically, with mode 0600 — or the file's
+/// own mode, where that is already tighter — and owned by whoever writes it (root, when run as
+/// root: the file is created anew, not rewritten in place). NetworkManager refuses a keyfile
+/// that anyone but its owner may read, and one that holds a secret must not be readable anyway.
+fn write_keyfile(path: &Path, contents: &[u8]) -> io::Result<()> {
+    // `write_atomically` gives the new file the old one's mode: tighten that first, so that the
+    // contents are never readable by more than the old file allowed.
+    match fs::metadata(path) {
+        Ok(meta) => {
+            let mode = meta.permissions().mode() & 0o7777;
+            if mode & !0o600 != 0 {
+                fs::set_permissions(path, fs::Permissions::from_mode(mode & 0o600))?;
+            }
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
     }
-    let set = check_set(&facts);
-    Ok((checked, set))
+    super::write::write_atomically(path, contents, 0o600)
 }
 
 fn check(out: &mut Output, paths: &[PathBuf], nm_version: NmVersion) -> Status {
@@ -251,38 +245,35 @@ fn set(out: &mut Output, file: &Path, assignments: &[String], nm_version: NmVers
             return Status::Problems;
         }
     };
-    let options = CheckOptions { nm_version, file_name: file.file_name().map(|n| n.to_string_lossy().into_owned()) };
-    let before = check_document(&doc, &options);
+    let mut pairs = Vec::with_capacity(assignments.len());
     for a in assignments {
         let Some((prop, value)) = a.split_once('=') else {
             eprintln!("bmnet: `{a}` is not PROPERTY=VALUE");
             return Status::Failure;
         };
-        if let Err(e) = set_property(&mut doc, prop.trim(), value) {
+        pairs.push((prop.trim(), value));
+    }
+    let options = CheckOptions { nm_version, file_name: file.file_name().map(|n| n.to_string_lossy().into_owned()) };
+    match set_properties(&mut doc, &pairs, &options) {
+        Ok(()) => {}
+        Err(EditError::Refused { diagnostics, text }) => {
+            eprintln!("bmnet: {}: not written; NetworkManager would not load the change as given:", file.display());
+            let lines = Lines::new(&text);
+            for d in &diagnostics {
+                emit(out, file, &lines, d);
+            }
+            return Status::Problems;
+        }
+        Err(e) => {
             eprintln!("bmnet: {}: {e}", file.display());
             return Status::Problems;
         }
     }
-    let after = check_document(&doc, &options);
     let new_text = doc.to_string();
-    // Refuse any error the edit introduces (compared by what and where, not by line: an edit
-    // moves lines).
-    let key = |d: &Diagnostic| (d.code, d.group.clone(), d.key.clone());
-    let old: Vec<_> = before.diagnostics.iter().map(key).collect();
-    let introduced: Vec<&Diagnostic> =
-        after.diagnostics.iter().filter(|d| d.severity == Severity::Error && !old.contains(&key(d))).collect();
-    if !introduced.is_empty() {
-        eprintln!("bmnet: {}: not written; NetworkManager would not load the change as given:", file.display());
-        let lines = Lines::new(&new_text);
-        for d in introduced {
-            emit(out, file, &lines, d);
-        }
-        return Status::Problems;
-    }
     if new_text == text {
         return Status::Ok;
     }
-    if let Err(e) = super::write::write_atomically(file, new_text.as_bytes(), 0o600) {
+    if let Err(e) = write_keyfile(file, new_text.as_bytes()) {
         eprintln!("bmnet: writing {}: {e}", file.display());
         return Status::Failure;
     }
@@ -322,7 +313,7 @@ fn fmt(out: &mut Output, files: &[PathBuf], check_only: bool) -> Status {
         }
         if check_only {
             status = Status::Problems;
-        } else if let Err(e) = super::write::write_atomically(file, canonical.as_bytes(), 0o600) {
+        } else if let Err(e) = write_keyfile(file, canonical.as_bytes()) {
             eprintln!("bmnet: writing {}: {e}", file.display());
             return Status::Failure;
         }
@@ -357,23 +348,15 @@ fn render(out: &mut Output, state_path: &Path, out_dir: &Path) -> Status {
         }
     };
     // Check what would be written, as a set, before writing anything.
+    let inputs: Vec<FileInput<'_>> = files
+        .iter()
+        .map(|(name, text)| FileInput { path: name, bytes: text.as_bytes(), mode: None, uid: None })
+        .collect();
+    let report = check_files(&inputs, &CheckOptions::default(), NonZeroUsize::MIN);
     let mut problems = false;
-    let reports: Vec<FileReport> = files
-        .iter()
-        .map(|(name, text)| {
-            check_text(text, &CheckOptions { file_name: Some(name.clone()), ..CheckOptions::default() })
-        })
-        .collect();
-    let facts: Vec<FileFacts> = files
-        .iter()
-        .zip(&reports)
-        .map(|((name, _), r)| FileFacts { name: name.clone(), profile: r.profile.clone(), ..FileFacts::default() })
-        .collect();
-    let set = check_set(&facts);
-    for (i, ((name, text), r)) in files.iter().zip(&reports).enumerate() {
-        let extra = set.iter().filter(|(j, _)| *j == i).map(|(_, d)| d);
+    for (i, (name, text)) in files.iter().enumerate() {
         let lines = Lines::new(text);
-        for d in r.diagnostics.iter().chain(extra).filter(|d| d.severity == Severity::Error) {
+        for d in report.diagnostics_of(i).into_iter().filter(|d| d.severity == Severity::Error) {
             problems = true;
             emit(out, &out_dir.join(name), &lines, d);
         }
@@ -384,7 +367,7 @@ fn render(out: &mut Output, state_path: &Path, out_dir: &Path) -> Status {
     }
     for (name, text) in &files {
         let path = out_dir.join(name);
-        if let Err(e) = super::write::write_atomically(&path, text.as_bytes(), 0o600) {
+        if let Err(e) = write_keyfile(&path, text.as_bytes()) {
             eprintln!("bmnet: writing {}: {e}", path.display());
             return Status::Failure;
         }
@@ -416,8 +399,16 @@ fn to_nmstate(out: &mut Output, paths: &[PathBuf]) -> Status {
         }
     }
     let read = bmnet::nmconn::render::to_state(&docs);
-    for w in &read.warnings {
-        eprintln!("bmnet: {w}");
+    // What the state leaves out, quoted like `check`'s diagnostics: to stderr beside the YAML,
+    // as JSON Lines records before the state's with --json.
+    for (i, w) in &read.warnings {
+        let c = &checked[*i];
+        let lines = Lines::new(&c.text);
+        if out.json() {
+            emit(out, &c.path, &lines, w);
+        } else {
+            eprint!("{}", w.render(&c.path.display().to_string(), lines.get(w.line)));
+        }
     }
     if out.json() {
         let mut v = json!(read.state);

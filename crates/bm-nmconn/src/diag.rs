@@ -3,7 +3,10 @@
 //!
 //! Every [`Code`] belongs to one [`Class`]: NetworkManager **refuses** the file or the profile,
 //! NetworkManager **alters** it (loads something other than what is written: a dropped address,
-//! an ignored key, an octal number), or it is a **risk** worth a look. The first two are errors.
+//! an ignored key, an octal number), or it is a **risk** worth a look; the first two are errors.
+//! The validator gives those three. Reading keyfiles back into an nmstate state
+//! ([`crate::render::to_state`]) gives a fourth, warnings: what nmstate's state cannot hold and
+//! so leaves **unrepresented**.
 
 use std::fmt::{self, Write as _};
 
@@ -29,6 +32,8 @@ pub enum Class {
     Altered,
     /// Loads as written; worth a look.
     Risk,
+    /// What an nmstate state read back from keyfiles leaves out.
+    Unrepresented,
 }
 
 macro_rules! codes {
@@ -187,14 +192,32 @@ codes! {
     ControllerDangling = "controller-dangling", Risk;
     /// File mode other than 0600.
     FileMode = "file-mode", Risk;
+
+    /// A profile whose type the state has no interface type for: left out.
+    StateTypeUnsupported = "state-type-unsupported", Unrepresented;
+    /// A profile without an interface name (nmstate names interfaces): left out.
+    StateInterfaceNameMissing = "state-interface-name-missing", Unrepresented;
+    /// A second profile for an interface: left out (NetworkManager activates one of them).
+    StateInterfaceDuplicate = "state-interface-duplicate", Unrepresented;
+    /// A key or value the state has no field for: left out.
+    StateKeyLeftOut = "state-key-left-out", Unrepresented;
+    /// A value NetworkManager does not load as written: the state holds what it loads.
+    StateValueUnread = "state-value-unread", Unrepresented;
+    /// No `ipvX.method`: NetworkManager uses `auto`, and so does the state.
+    StateMethodDefault = "state-method-default", Unrepresented;
+    /// A port that is no port the state can say: its controller is missing from the set, is
+    /// no bond or bridge of its `slave-type`, or only one of `master`/`slave-type` is written.
+    StatePortUnresolved = "state-port-unresolved", Unrepresented;
+    /// IP settings on a port: NetworkManager removes them, and so does the state.
+    StatePortIp = "state-port-ip", Unrepresented;
 }
 
 impl Code {
-    /// Error for refused and altered, warning for risks.
+    /// Error for refused and altered, warning for risks and what a state leaves out.
     pub fn severity(self) -> Severity {
         match self.class() {
             Class::Refused | Class::Altered => Severity::Error,
-            Class::Risk => Severity::Warning,
+            Class::Risk | Class::Unrepresented => Severity::Warning,
         }
     }
 }

@@ -2,6 +2,11 @@
 //! (`ipv4.addresses`, `bond.options`, `802-3-ethernet.mtu`), writing the keys NetworkManager
 //! 1.42 reads, and touching no other line.
 //!
+//! [`set_property`] writes one property; [`set_properties`] writes several and refuses the whole
+//! edit when NetworkManager would not load the result as asked: the validator runs before and
+//! after, and an error the edit introduces (a dropped address, a method that forbids the
+//! addresses) leaves the document as it was.
+//!
 //! ```
 //! use bm_nmconn::{Document, edit::set_property};
 //! let mut doc = Document::parse("[connection]\nid=eth0\n\n[ipv4]\nmethod=auto\n").unwrap();
@@ -17,6 +22,8 @@
 
 use std::net::IpAddr;
 
+use crate::check::{CheckOptions, check_document};
+use crate::diag::{Diagnostic, Severity};
 use crate::keyfile::Document;
 use crate::schema::{ValueType, distance, keys_of};
 use crate::value::list_key_index;
@@ -44,6 +51,51 @@ pub enum EditError {
         /// Why.
         reason: String,
     },
+    /// NetworkManager would not load the edited file as asked.
+    #[error("NetworkManager would not load the change as given: {}", diagnostics.iter().map(|d| d.message.as_str()).collect::<Vec<_>>().join("; "))]
+    Refused {
+        /// The errors the edit introduces, located in `text`.
+        diagnostics: Vec<Diagnostic>,
+        /// The file as the edit would have left it.
+        text: String,
+    },
+}
+
+/// Sets several properties (nmcli's names and value syntax; an empty value removes), then
+/// checks the result: an error diagnostic the file did not have before refuses the whole edit
+/// and leaves `doc` as it was. Errors the file already had do not refuse it (compared by code,
+/// group and key, not by line: an edit moves lines).
+///
+/// ```
+/// use bm_nmconn::{Document, check::CheckOptions, edit::{EditError, set_properties}};
+/// let mut doc = Document::parse("[connection]\nid=eth0\ntype=ethernet\n[ipv4]\nmethod=manual\naddress1=10.0.0.5/24\n").unwrap();
+/// let before = doc.to_string();
+/// let err = set_properties(&mut doc, &[("ipv4.method", "disabled")], &CheckOptions::default()).unwrap_err();
+/// assert!(matches!(err, EditError::Refused { ref diagnostics, .. } if diagnostics[0].code.as_str() == "not-allowed-for-method"));
+/// assert_eq!(doc.to_string(), before);
+/// set_properties(&mut doc, &[("ipv4.addresses", "10.0.0.7/24"), ("ipv4.dns", "10.0.0.53")], &CheckOptions::default()).unwrap();
+/// assert!(doc.to_string().ends_with("address1=10.0.0.7/24\ndns=10.0.0.53;\n"));
+/// ```
+pub fn set_properties(
+    doc: &mut Document,
+    assignments: &[(&str, &str)],
+    options: &CheckOptions,
+) -> Result<(), EditError> {
+    let before = check_document(doc, options);
+    let mut edited = doc.clone();
+    for (property, value) in assignments {
+        set_property(&mut edited, property, value)?;
+    }
+    let after = check_document(&edited, options);
+    let key = |d: &Diagnostic| (d.code, d.group.clone(), d.key.clone());
+    let old: Vec<_> = before.diagnostics.iter().map(key).collect();
+    let introduced: Vec<Diagnostic> =
+        after.diagnostics.into_iter().filter(|d| d.severity == Severity::Error && !old.contains(&key(d))).collect();
+    if !introduced.is_empty() {
+        return Err(EditError::Refused { diagnostics: introduced, text: edited.to_string() });
+    }
+    *doc = edited;
+    Ok(())
 }
 
 /// Sets `property` (nmcli's `setting.property` name) to `value` (nmcli's syntax). An empty

@@ -4,6 +4,7 @@
 //! deprecated `address/gateway` form, the first gateway found becoming `ipvX.gateway`, keys
 //! ordered by index. Whatever NetworkManager drops is dropped here too, with its warning.
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
@@ -115,13 +116,7 @@ fn indexed<'d>(entries: &[EntryRef<'d>], prefix: &str) -> Vec<(i64, u8, &'d str,
 /// A value unescaped as GLib does; GLib 2.74 hands NetworkManager the raw text when an escape
 /// is invalid.
 fn unescaped(raw: &str) -> std::borrow::Cow<'_, str> {
-    if !raw.contains('\\') {
-        return std::borrow::Cow::Borrowed(raw);
-    }
-    match crate::keyfile::unescape_value(raw) {
-        Some(v) => std::borrow::Cow::Owned(v),
-        None => std::borrow::Cow::Borrowed(raw),
-    }
+    crate::keyfile::unescape(raw, crate::keyfile::Escape::String).unwrap_or(std::borrow::Cow::Borrowed(raw))
 }
 
 /// One `addressN` / `routeN` value, its fields cut and checked.
@@ -230,6 +225,100 @@ pub struct Route {
     pub next_hop: Option<IpAddr>,
     /// Metric; -1 for "the device's".
     pub metric: i64,
+    /// The attributes of `routeN_options` NetworkManager keeps, by name, values as written:
+    /// the known ones, or none at all when one of them does not parse.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, String>,
+}
+
+/// What NetworkManager loads from a group's route keys: the routes, why it dropped the others,
+/// and how it read every `routeN_options` key.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct RoutesRead<'d> {
+    /// The routes kept, in NetworkManager's order.
+    pub(crate) routes: Vec<Route>,
+    /// The key each kept route was read from.
+    pub(crate) keys: Vec<&'d str>,
+    /// Every warning, with its key.
+    pub(crate) warnings: Vec<(String, String)>,
+    /// Every `routeN_options` entry (whether or not its route was kept), in file order, as read.
+    pub(crate) options: Vec<(EntryRef<'d>, Result<RouteOptions, String>)>,
+}
+
+/// A `routeN_options` value as `nm_utils_parse_variant_attributes(s, ',', '=',
+/// ignore_unknown=TRUE, …)` reads it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct RouteOptions {
+    /// The attributes NetworkManager knows, by name.
+    pub(crate) known: BTreeMap<String, String>,
+    /// Names it does not know (ignored).
+    pub(crate) unknown: Vec<String>,
+    /// `onlink=true`.
+    pub(crate) onlink: bool,
+}
+
+/// Reads `routeN_options`: one attribute whose value does not parse fails the whole string
+/// (NetworkManager then keeps none of them, without a warning).
+pub(crate) fn read_route_options(raw: &str, ipv6: bool) -> Result<RouteOptions, String> {
+    const UINTS: &[&str] = &["advmss", "cwnd", "initcwnd", "initrwnd", "mtu", "rto_min", "table", "window", "weight"];
+    const BOOLS: &[&str] = &[
+        "lock-advmss",
+        "lock-cwnd",
+        "lock-initcwnd",
+        "lock-initrwnd",
+        "lock-mtu",
+        "lock-window",
+        "onlink",
+        "quickack",
+    ];
+    const BYTES: &[&str] = &["tos", "scope"];
+    const TYPES: &[&str] = &["unicast", "local", "blackhole", "unreachable", "prohibit", "throw"];
+    let mut out = RouteOptions::default();
+    for part in raw.split(',').filter(|p| !p.is_empty()) {
+        let Some((name, value)) = part.split_once('=') else {
+            return Err(format!("`{part}` has no `=`"));
+        };
+        let bad = || format!("invalid value `{value}` for route option `{name}`");
+        if UINTS.contains(&name) {
+            value.parse::<u32>().map_err(|_| bad())?;
+        } else if BOOLS.contains(&name) {
+            let b = match value.to_ascii_lowercase().as_str() {
+                "true" | "yes" | "on" | "1" => true,
+                "false" | "no" | "off" | "0" => false,
+                _ => return Err(bad()),
+            };
+            if name == "onlink" {
+                out.onlink = b;
+            }
+        } else if BYTES.contains(&name) {
+            let v =
+                value.strip_prefix("0x").map_or_else(|| value.parse::<u8>().ok(), |h| u8::from_str_radix(h, 16).ok());
+            v.ok_or_else(bad)?;
+        } else if name == "src" {
+            parse_family(value, ipv6).ok_or_else(bad)?;
+        } else if name == "from" {
+            if !ipv6 {
+                return Err("`from` is an IPv6 route option".to_string());
+            }
+            let (a, p) = value.split_once('/').unwrap_or((value, "128"));
+            parse_family(a, true).ok_or_else(bad)?;
+            p.parse::<u8>().ok().filter(|&p| p <= 128).ok_or_else(bad)?;
+        } else if name == "type" {
+            if !TYPES.contains(&value) {
+                return Err(bad());
+            }
+        } else {
+            out.unknown.push(name.to_string());
+            continue;
+        }
+        out.known.insert(name.to_string(), value.to_string());
+    }
+    Ok(out)
+}
+
+/// An address of the family, as `inet_pton` reads it.
+pub(crate) fn parse_family(s: &str, ipv6: bool) -> Option<IpAddr> {
+    if ipv6 { s.parse::<std::net::Ipv6Addr>().ok().map(IpAddr::V6) } else { parse_inet4(s).map(IpAddr::V4) }
 }
 
 /// What NetworkManager loads from a group's `routeN` / `routesN` keys (options aside).
@@ -242,21 +331,29 @@ pub struct Route {
 /// assert_eq!((routes[1].next_hop, routes[1].metric), (None, 50));
 /// ```
 pub fn read_routes(doc: &Document, group: &str) -> (Vec<Route>, Vec<(String, String)>) {
-    read_routes_in(&group_entries(doc, group), group == "ipv6")
+    let read = read_routes_in(&group_entries(doc, group), group == "ipv6");
+    (read.routes, read.warnings)
 }
 
-/// [`read_routes`] on a group's entries.
-pub(crate) fn read_routes_in(entries: &[EntryRef<'_>], ipv6: bool) -> (Vec<Route>, Vec<(String, String)>) {
-    let keys = indexed(entries, "route");
+/// [`read_routes`] on a group's entries, with how each `routeN_options` key reads.
+pub(crate) fn read_routes_in<'d>(entries: &[EntryRef<'d>], ipv6: bool) -> RoutesRead<'d> {
+    let mut options = Vec::new();
+    for e in entries {
+        if let Some(route) = e.key.strip_suffix("_options")
+            && list_key_index(route, "route").is_some()
+            && let Ok(raw) = crate::keyfile::unescape(e.value, crate::keyfile::Escape::String)
+        {
+            options.push((*e, read_route_options(&raw, ipv6)));
+        }
+    }
     let mut routes = Vec::new();
+    let mut kept = Vec::new();
     let mut warnings = Vec::new();
-    for (_, _, key, raw) in keys {
+    for (_, _, key, raw) in indexed(entries, "route") {
         let value = unescaped(raw);
         let mut warn = |msg: String| warnings.push((key.to_string(), msg));
         let Some(e) = read_one(&value, key, ipv6, true, &mut warn) else { continue };
-        let parse_ip = |s: &str| -> Option<IpAddr> {
-            if ipv6 { s.parse::<std::net::Ipv6Addr>().ok().map(IpAddr::V6) } else { parse_inet4(s).map(IpAddr::V4) }
-        };
+        let parse_ip = |s: &str| parse_family(s, ipv6);
         let mut metric: i64 = -1;
         let next_hop = match e.gateway.filter(|g| !g.is_empty()) {
             None => None,
@@ -288,9 +385,17 @@ pub(crate) fn read_routes_in(entries: &[EntryRef<'_>], ipv6: bool) -> (Vec<Route
                 }
             }
         }
-        routes.push(Route { dest: e.addr, plen: e.plen, next_hop, metric });
+        // The options of this key, when they read.
+        let attributes = options
+            .iter()
+            .find(|(o, _): &&(EntryRef<'_>, _)| o.key.len() == key.len() + 8 && o.key.starts_with(key))
+            .and_then(|(_, read)| read.as_ref().ok())
+            .map(|o| o.known.clone())
+            .unwrap_or_default();
+        routes.push(Route { dest: e.addr, plen: e.plen, next_hop, metric, attributes });
+        kept.push(key);
     }
-    (routes, warnings)
+    RoutesRead { routes, keys: kept, warnings, options }
 }
 
 /// `inet_pton(AF_INET)`: exactly four decimal octets (no shorthand, no octal), the grammar of
@@ -318,7 +423,7 @@ pub fn read_dns(doc: &Document, group: &str) -> (Vec<IpAddr>, Vec<String>) {
 pub(crate) fn read_dns_in(entries: &[EntryRef<'_>], ipv6: bool) -> (Vec<IpAddr>, Vec<String>) {
     // An unreadable list (a bad escape) gives NetworkManager nothing at all.
     let Some(e) = entries.iter().find(|e| e.key == "dns") else { return (Vec::new(), Vec::new()) };
-    let Some(list) = crate::keyfile::unescape_list(e.value) else { return (Vec::new(), Vec::new()) };
+    let Some(list) = crate::keyfile::split_list(e.value).ok() else { return (Vec::new(), Vec::new()) };
     let mut servers = Vec::new();
     let mut warnings = Vec::new();
     for item in list {

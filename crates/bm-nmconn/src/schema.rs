@@ -432,6 +432,33 @@ pub enum BondValue {
     Ifname,
 }
 
+impl BondValue {
+    /// Whether NetworkManager accepts `value` for an option of this kind
+    /// (`_nm_setting_bond_validate_option`): decimal digits only for numbers, a name or its
+    /// number for a choice.
+    pub fn accepts(self, value: &str) -> bool {
+        let int_in = |min: u64, max: u64| {
+            !value.is_empty()
+                && value.chars().all(|ch| ch.is_ascii_digit())
+                && value.parse::<u64>().is_ok_and(|n| (min..=max).contains(&n))
+        };
+        match self {
+            BondValue::Int(min, max) => int_in(min, max),
+            BondValue::Choice(min, max, names) => int_in(min, max) || names.contains(&value),
+            BondValue::Ip => {
+                let mut addrs = value.split([',', ' ']).filter(|s| !s.is_empty()).peekable();
+                addrs.peek().is_some() && addrs.all(|a| a.parse::<std::net::Ipv4Addr>().is_ok())
+            }
+            BondValue::Mac => crate::value::parse_mac(value, 6).is_some(),
+            BondValue::Ifname => {
+                !value.is_empty()
+                    && value.len() <= 15
+                    && !value.chars().any(|ch| ch == '/' || ch == ':' || ch.is_whitespace())
+            }
+        }
+    }
+}
+
 /// Bond modes in which an option is not supported (`_bond_option_unsupp_mode`); the profile
 /// is normalised by removing it.
 pub fn bond_option_unsupported_in(option: &str, mode: usize) -> bool {

@@ -104,6 +104,30 @@ pub struct Interface {
     pub bridge: Option<Bridge>,
 }
 
+impl Interface {
+    /// An interface that is up, with nothing else set.
+    ///
+    /// ```
+    /// use bm_nmconn::state::{Interface, InterfaceState, InterfaceType};
+    /// let eno1 = Interface::new("eno1", InterfaceType::Ethernet);
+    /// assert_eq!((eno1.state, eno1.mtu, eno1.ipv4), (InterfaceState::Up, None, None));
+    /// ```
+    pub fn new(name: impl Into<String>, kind: InterfaceType) -> Interface {
+        Interface {
+            name: name.into(),
+            kind,
+            state: InterfaceState::Up,
+            mtu: None,
+            mac_address: None,
+            ipv4: None,
+            ipv6: None,
+            link_aggregation: None,
+            vlan: None,
+            bridge: None,
+        }
+    }
+}
+
 /// The interface kinds bmnet renders.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

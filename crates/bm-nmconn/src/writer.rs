@@ -33,7 +33,7 @@
 //! its comments kept; repeated groups are merged, as GLib merges them.
 //!
 //! ```
-//! use bm_nmconn::{Document, writer::canonical};
+//! use bm_nmconn::{Document, canonical};
 //! let shuffled = "[ipv4]\nmethod=manual\ndns=1.1.1.1;8.8.8.8\ngateway=10.0.0.1\naddress0=10.0.0.5/24\n\
 //!                 [802-3-ethernet]\n[connection]\ntype=802-3-ethernet\nid=eth0\n";
 //! let doc = Document::parse(shuffled).unwrap();
@@ -47,7 +47,7 @@
 use std::net::{IpAddr, Ipv6Addr};
 
 use crate::ip::{read_addresses, read_routes};
-use crate::keyfile::Document;
+use crate::keyfile::{Document, escape_list};
 use crate::schema::{ValueType, keys_of, setting_of_group};
 use crate::value::{list_key_index, parse_bool, parse_mac};
 
@@ -228,61 +228,9 @@ fn lex(doc: &Document) -> (Vec<String>, Vec<Group>) {
     (head, groups)
 }
 
-/// `g_key_file_parse_string_as_value`, for one list element (the escaping GLib's
-/// `g_key_file_set_string_list` applies).
-pub fn escape_list_element(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    let mut leading = true;
-    for c in value.chars() {
-        match c {
-            ' ' if leading => out.push_str("\\s"),
-            '\t' if leading => out.push_str("\\t"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\\' => {
-                leading = false;
-                out.push_str("\\\\");
-            }
-            ';' => {
-                leading = true;
-                out.push_str("\\;");
-            }
-            c => {
-                leading = false;
-                out.push(c);
-            }
-        }
-    }
-    out
-}
-
-/// `g_key_file_parse_string_as_value` for a plain string (`g_key_file_set_string`): leading
-/// spaces and tabs, newlines, carriage returns and backslashes escaped; `;` is not.
-pub fn escape_string(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    let mut leading = true;
-    for c in value.chars() {
-        match c {
-            ' ' if leading => out.push_str("\\s"),
-            '\t' if leading => out.push_str("\\t"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\\' => {
-                leading = false;
-                out.push_str("\\\\");
-            }
-            c => {
-                leading = false;
-                out.push(c);
-            }
-        }
-    }
-    out
-}
-
 /// An address as `inet_ntop` prints it (glibc): Rust's form, except that an IPv4-compatible
 /// IPv6 address (`::a.b.c.d`, the first 96 bits zero and the next 16 not) keeps the dotted tail.
-pub fn ntop(ip: IpAddr) -> String {
+pub(crate) fn ntop(ip: IpAddr) -> String {
     match ip {
         IpAddr::V6(v6) => ntop6(v6),
         IpAddr::V4(v4) => v4.to_string(),
@@ -318,7 +266,7 @@ fn normalise_value(doc: &Document, group: &str, key: &str, raw: &str) -> String 
         if (group == "ipv4" || group == "ipv6") && key == "dns" { Some(ValueType::List) } else { key_type(group, key) };
     match ty {
         Some(ValueType::List) => match doc.get_list(group, key) {
-            Ok(Some(items)) => items.iter().map(|i| escape_list_element(i) + ";").collect(),
+            Ok(Some(items)) => escape_list(&items),
             _ => raw.to_string(),
         },
         Some(ValueType::Bool) => match parse_bool(raw) {
@@ -537,7 +485,7 @@ fn rewrite_routes(group: &str, entries: &[Entry]) -> Option<Vec<(String, String)
 /// and list form (see the module documentation for what is kept and what is normalised).
 ///
 /// ```
-/// use bm_nmconn::{Document, writer::canonical};
+/// use bm_nmconn::{Document, canonical};
 /// let nm = "[connection]\nid=eno1\nuuid=c1ef9e0b-51f2-48a3-90b9-9bdde9c22987\ntype=ethernet\n\
 ///           interface-name=eno1\nmaster=bond0\nslave-type=bond\n\n[ethernet]\n\n[bond-port]\n";
 /// assert_eq!(canonical(&Document::parse(nm).unwrap()), nm);
@@ -644,7 +592,7 @@ pub fn canonical(doc: &Document) -> String {
 /// empty.
 ///
 /// ```
-/// use bm_nmconn::writer::file_name;
+/// use bm_nmconn::file_name;
 /// assert_eq!(file_name("lab/rack1").as_deref(), Some("lab_rack1.nmconnection"));
 /// assert_eq!(file_name(".hidden").as_deref(), Some("_hidden.nmconnection"));
 /// ```

@@ -136,3 +136,33 @@ fn option_names_that_would_break_the_file_are_refused() {
     }
     assert_eq!(doc.to_string(), BOND);
 }
+
+/// Several properties at once, checked as a whole: what NetworkManager would refuse or alter is
+/// refused and changes nothing; errors the file already had do not block an unrelated edit.
+#[test]
+fn edits_that_networkmanager_would_not_load_are_refused() {
+    use bm_nmconn::check::CheckOptions;
+    use bm_nmconn::diag::Code;
+    use bm_nmconn::edit::set_properties;
+    let options = CheckOptions::default();
+    let mut doc = Document::parse(BASE).unwrap();
+    // A value NetworkManager would read as another one.
+    let err =
+        set_properties(&mut doc, &[("ipv4.method", "manual"), ("802-3-ethernet.mtu", "9000")], &options).unwrap_err();
+    let EditError::Refused { diagnostics, text } = err else { panic!("{err:?}") };
+    assert_eq!(diagnostics.iter().map(|d| d.code).collect::<Vec<_>>(), [Code::ManualWithoutAddresses]);
+    assert!(text.contains("method=manual") && text.contains("mtu=9000"), "the refused result: {text}");
+    assert_eq!(doc.to_string(), BASE, "nothing changed");
+    // The same with an address is accepted, whole.
+    set_properties(&mut doc, &[("ipv4.method", "manual"), ("ipv4.addresses", "10.0.0.5/24")], &options).unwrap();
+    assert!(doc.to_string().contains("[ipv4]\nmethod=manual\naddress1=10.0.0.5/24\n"), "{doc}");
+    // A file with an error of its own (an octal MTU) still takes an unrelated edit.
+    let mut broken = Document::parse(&BASE.replace("[ethernet]\n", "[ethernet]\nmtu=01500\n")).unwrap();
+    set_properties(&mut broken, &[("connection.zone", "trusted")], &options).unwrap();
+    assert!(broken.to_string().contains("zone=trusted"));
+    // An unknown property is an error of its own, and changes nothing either.
+    let before = broken.to_string();
+    let err = set_properties(&mut broken, &[("connection.zone", "x"), ("ipv4.adresses", "1")], &options).unwrap_err();
+    assert!(matches!(err, EditError::UnknownProperty { .. }), "{err:?}");
+    assert_eq!(broken.to_string(), before);
+}

@@ -79,6 +79,44 @@ fn corpus() -> Vec<(String, String)> {
         ),
     );
     add("ip6-token", format!("{C}type=ethernet\n[ipv6]\nmethod=auto\ntoken=::1\n"));
+    // Empty values are empty strings (not unset), an empty token still means eui64.
+    add(
+        "empty-values",
+        "[connection]\nid=\nuuid=\ntype=ethernet\ninterface-name=\nzone=\n[ethernet]\nduplex=\nport=\n\
+         [ipv4]\nmethod=\ndhcp-hostname=\ngateway=\ndhcp-iaid=\ndhcp-client-id=\n[ipv6]\nmethod=auto\ntoken=\n"
+            .to_string(),
+    );
+    // The interface name in the type's own group (the deprecated place), any type; the setting's
+    // own group name before its alias; none without a type.
+    add("ifname-bridge", format!("{C}type=bridge\n[bridge]\ninterface-name=br0\nstp=false\n"));
+    add("ifname-bond", format!("{C}type=bond\n[bond]\ninterface-name=bond9\nmode=1\n"));
+    add("ifname-empty", format!("{C}type=vlan\n[vlan]\ninterface-name=\nid=3\nparent=eth0\n"));
+    add(
+        "ifname-aliases",
+        format!("{C}type=ethernet\n[ethernet]\ninterface-name=x\n[802-3-ethernet]\ninterface-name=y\n"),
+    );
+    add("ifname-no-type", format!("{C}[bridge]\ninterface-name=br0\n"));
+    // Other bits than the four flags: GObject refuses them, the default stays.
+    add("vlan-flags-bad", format!("{C}type=vlan\n[vlan]\nid=5\nflags=17\nparent=eth0\n"));
+    // Names read trimmed.
+    add("ip6-mode-spaces", format!("{C}type=ethernet\n[ipv6]\nmethod=auto\naddr-gen-mode=\\sstable-privacy \n"));
+    add(
+        "dhcp-and-dns-modes",
+        format!(
+            "{C}type=ethernet\nmdns=2\nllmnr=0\ndns-over-tls=1\n[ethernet]\nport=tp\n[bridge]\ngroup-forward-mask=8\n\
+             multicast-hash-max=512\n[ipv4]\nmethod=auto\ndhcp-iaid=mac\ndhcp-client-id=duid\n[ipv6]\nmethod=auto\n\
+             dhcp-iaid=stable\ndhcp-duid=ll\nra-timeout=30\n"
+        ),
+    );
+    // Route attributes: the known ones kept, unknown ones ignored, all dropped when one fails.
+    add(
+        "route-attributes",
+        format!(
+            "{C}type=ethernet\n[ipv4]\nmethod=manual\naddress1=10.0.0.5/24\nroute1=10.1.0.0/16,10.0.0.1\n\
+             route1_options=table=5,onlink=true,bogus=1\nroute2=10.2.0.0/16\nroute2_options=mtu=abc,table=7\n\
+             route3=10.3.0.0/16\nroute3_options=type=blackhole,lock-mtu=1\n"
+        ),
+    );
     add("ip6-numeric", format!("{C}type=ethernet\n[ipv6]\nmethod=auto\naddr-gen-mode=1\n"));
     add(
         "proxy-match-user",
@@ -143,12 +181,21 @@ fn ip(c: &IpConfig, ipv6: bool) -> Value {
         "route-metric": c.route_metric, "route-table": c.route_table, "dhcp-hostname": c.dhcp_hostname,
         "dhcp-timeout": c.dhcp_timeout,
         "addresses": c.addresses.iter().map(|(a, p)| json!([a.to_string(), p])).collect::<Vec<_>>(),
-        "routes": c.routes.iter().map(|r| json!([r.dest.to_string(), r.plen, r.next_hop.map(|h| h.to_string()), r.metric])).collect::<Vec<_>>(),
+        "dhcp-iaid": c.dhcp_iaid,
+        "routes": c.routes.iter().map(|r| json!([
+            r.dest.to_string(), r.plen, r.next_hop.map(|h| h.to_string()), r.metric,
+            r.attributes.keys().collect::<Vec<_>>(),
+            r.attributes.get("table").map(|t| t.parse::<u32>().unwrap()),
+        ])).collect::<Vec<_>>(),
         "dns": c.dns.iter().map(ToString::to_string).collect::<Vec<_>>(),
     });
     if ipv6 {
         v["addr-gen-mode"] = json!(c.addr_gen_mode);
         v["token"] = json!(c.token);
+        v["dhcp-duid"] = json!(c.dhcp_duid);
+        v["ra-timeout"] = json!(c.ra_timeout);
+    } else {
+        v["dhcp-client-id"] = json!(c.dhcp_client_id);
     }
     v
 }
@@ -162,14 +209,15 @@ fn ours(p: &Profile) -> Map<String, Value> {
         json!({ "id": c.id, "uuid": c.uuid, "type": c.kind, "interface-name": c.interface_name,
                 "autoconnect": c.autoconnect, "autoconnect-priority": c.autoconnect_priority,
                 "autoconnect-retries": c.autoconnect_retries, "master": c.master, "slave-type": c.slave_type,
-                "zone": c.zone, "stable-id": c.stable_id, "multi-connect": c.multi_connect }),
+                "zone": c.zone, "stable-id": c.stable_id, "multi-connect": c.multi_connect, "mdns": c.mdns,
+                "llmnr": c.llmnr, "dns-over-tls": c.dns_over_tls }),
     );
     if let Some(e) = &p.ethernet {
         m.insert(
             "802-3-ethernet".into(),
             json!({ "mtu": e.mtu, "mac-address": mac(e.mac_address),
             "cloned-mac-address": e.cloned_mac_address, "speed": e.speed, "duplex": e.duplex,
-            "auto-negotiate": e.auto_negotiate, "wake-on-lan": e.wake_on_lan }),
+            "auto-negotiate": e.auto_negotiate, "wake-on-lan": e.wake_on_lan, "port": e.port }),
         );
     }
     if let Some(b) = &p.bond {
@@ -184,7 +232,8 @@ fn ours(p: &Profile) -> Map<String, Value> {
             json!({ "stp": b.stp, "priority": b.priority, "forward-delay": b.forward_delay,
             "hello-time": b.hello_time, "max-age": b.max_age, "ageing-time": b.ageing_time,
             "multicast-snooping": b.multicast_snooping, "vlan-filtering": b.vlan_filtering,
-            "vlan-default-pvid": b.vlan_default_pvid, "mac-address": mac(b.mac_address) }),
+            "vlan-default-pvid": b.vlan_default_pvid, "mac-address": mac(b.mac_address),
+            "group-forward-mask": b.group_forward_mask, "multicast-hash-max": b.multicast_hash_max }),
         );
     }
     if let Some(b) = &p.bridge_port {

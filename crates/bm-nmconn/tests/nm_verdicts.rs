@@ -242,6 +242,23 @@ fn own_corpus() -> Vec<(String, String)> {
     add("iaid-bad", eth("", "[ipv4]\nmethod=auto\ndhcp-iaid=xyz\n"));
     add("iaid-hex", eth("", "[ipv4]\nmethod=auto\ndhcp-iaid=0x1f\n"));
     add("dhcp-timeout-negative", eth("", "[ipv4]\nmethod=auto\ndhcp-timeout=-1\n"));
+    // Without a type, NetworkManager reads no interface name from the type's group: the bond it
+    // infers has none, and it refuses the profile.
+    add(
+        "bond-no-type-ifname-in-group",
+        format!(
+            "[connection]\nid=b\nuuid={UUID}\n\n[bond]\ninterface-name=bond0\nmode=802.3ad\n\n[ipv4]\nmethod=auto\n"
+        ),
+    );
+    // With its type, it reads it there.
+    add(
+        "bond-ifname-in-group",
+        format!(
+            "[connection]\nid=b\nuuid={UUID}\ntype=bond\n\n[bond]\ninterface-name=bond0\nmode=802.3ad\n\n[ipv4]\nmethod=auto\n"
+        ),
+    );
+    // An addr-gen-mode is read with its whitespace trimmed.
+    add("addr-gen-mode-spaces", eth("", "[ipv6]\nmethod=auto\naddr-gen-mode=\\sstable-privacy \n"));
     v
 }
 
@@ -532,6 +549,9 @@ const EXPECTED: &[(&str, &[&str])] = &[
     ("iaid-bad", &["value-invalid"]),
     ("iaid-hex", &[]),
     ("dhcp-timeout-negative", &["integer-invalid"]),
+    ("bond-no-type-ifname-in-group", &["interface-name-missing"]),
+    ("bond-ifname-in-group", &[]),
+    ("addr-gen-mode-spaces", &[]),
 ];
 
 #[test]

@@ -21,6 +21,7 @@ use std::net::IpAddr;
 use std::process::{Command, Stdio};
 
 use bm_nmconn::Document;
+use bm_nmconn::diag::Code;
 use bm_nmconn::render::{profile_uuid, render, to_state};
 use bm_nmconn::state::{
     AddrGenMode, Address, Bond, BondMode, Bridge, BridgeOptions, BridgePort, DnsConfig, DnsResolver, Interface,
@@ -886,7 +887,11 @@ fn nmcli_profiles_to_state() {
     ];
     let back = to_state(&docs(&texts.iter().map(|t| (String::new(), t.clone())).collect::<Vec<_>>()));
     assert_eq!(back.warnings.len(), 1, "{:?}", back.warnings);
-    assert!(back.warnings[0].starts_with("bond0.100: ipv6.addr-gen-mode default"), "{:?}", back.warnings);
+    let (file, warning) = &back.warnings[0];
+    assert_eq!((*file, warning.code), (3, Code::StateKeyLeftOut), "bond0.100's: {warning:?}");
+    assert!(warning.message.starts_with("ipv6.addr-gen-mode default"), "{warning:?}");
+    assert_eq!((warning.group.as_deref(), warning.key.as_deref()), (Some("ipv6"), Some("addr-gen-mode")));
+    assert!(warning.line > 0 && warning.column > 0, "points at the value: {warning:?}");
     let expected = from_json(
         r#"{"interfaces": [
           {"name": "bond0", "type": "bond", "mtu": 9000,
@@ -913,7 +918,9 @@ fn nmcli_profiles_to_state() {
     let back = to_state(&docs(&twice.iter().map(|t| (String::new(), t.clone())).collect::<Vec<_>>()));
     assert_eq!(back.state.interfaces.len(), 1);
     assert!(
-        back.warnings.iter().any(|w| w.starts_with("eno1-copy: another profile for eno1 (eno1)")),
+        back.warnings.iter().any(|(file, w)| *file == 1
+            && w.code == Code::StateInterfaceDuplicate
+            && w.message.starts_with("another profile for eno1 (eno1)")),
         "{:?}",
         back.warnings
     );

@@ -13,7 +13,7 @@ use std::io::Write as _;
 use std::process::{Command, Stdio};
 
 use bm_nmconn::Document;
-use bm_nmconn::writer::canonical;
+use bm_nmconn::canonical;
 use proptest::strategy::Strategy as _;
 
 const NMCLI: &str = "/usr/bin/nmcli";

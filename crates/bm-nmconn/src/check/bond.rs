@@ -3,27 +3,21 @@
 
 use super::{Checker, Help};
 use crate::diag::Code;
+use crate::profile::{BOND_MODES, BondDrop};
 use crate::schema::{BOND_OPTIONS, BondValue, bond_option_unsupported_in, distance};
-use crate::value::parse_mac;
-
-const MODES: &[&str] =
-    &["balance-rr", "active-backup", "balance-xor", "broadcast", "802.3ad", "balance-tlb", "balance-alb"];
 
 pub(super) fn check(c: &mut Checker<'_>) {
     const G: &str = "bond";
-    if !c.doc.has_group(G) {
-        return;
-    }
-    // Options NetworkManager keeps, with their values.
-    let mut kept: Vec<(String, String)> = Vec::new();
-    for key in c.doc.keys(G) {
-        let Some(value) = c.string(G, key) else { continue };
-        let Some((_, kind)) = BOND_OPTIONS.iter().find(|(n, _)| *n == key) else {
+    let load = c.load;
+    let Some(bond) = &load.profile.bond else { return };
+    // Options NetworkManager drops.
+    for (e, value, why) in &load.bond_dropped {
+        let key = e.key;
+        if *why == BondDrop::Unknown {
             let best = BOND_OPTIONS.iter().map(|(n, _)| (distance(key, n), *n)).min();
-            let d = c.at_key(
+            let d = c.on_key(
                 Code::BondOptionInvalid,
-                G,
-                key,
+                e,
                 format!("ignoring invalid bond option \"{key}\": invalid option '{key}'"),
             );
             if let Some((dist, n)) = best
@@ -32,40 +26,33 @@ pub(super) fn check(c: &mut Checker<'_>) {
                 d.help(format!("did you mean `{n}`?"));
             }
             continue;
-        };
-        if valid(*kind, &value) {
-            kept.push((key.to_string(), value.into_owned()));
-            continue;
         }
-        let d = c.at_value(
+        let d = c.on_value(
             Code::BondOptionInvalid,
-            G,
-            key,
+            e,
             format!(
                 "ignoring invalid bond option \"{key}\" = \"{value}\": invalid value '{value}' for option '{key}'{}",
                 if key == "mode" { ": the bond falls back to balance-rr" } else { "" }
             ),
         );
         if key == "mode" {
-            match &*value {
+            match value.as_str() {
                 "lacp" | "LACP" | "4" | "802.3AD" => d.help("write `mode=802.3ad`"),
-                _ => d.help(format!("one of: {}", MODES.join(", "))),
+                _ => d.help(format!("one of: {}", BOND_MODES.join(", "))),
             }
-        } else if let BondValue::Choice(_, _, names) = kind {
+        } else if let Some((_, BondValue::Choice(_, _, names))) = BOND_OPTIONS.iter().find(|(n, _)| *n == key) {
             d.help(format!("one of: {}", names.join(", ")));
         }
     }
-    let get = |k: &str| kept.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
-    let mode_index = match get("mode") {
-        None if c.doc.locate(G, "mode").is_some() => 0, // invalid: reported above
-        None => {
-            c.at_group(Code::BondModeMissing, G, "no `mode`: the bond is balance-rr")
-                .help("say `mode=` explicitly (802.3ad, active-backup, …)");
-            0
-        }
-        Some(m) => MODES.iter().position(|n| *n == m).or_else(|| m.parse::<usize>().ok()).unwrap_or(0),
-    };
-    let mode = MODES.get(mode_index).copied().unwrap_or("balance-rr");
+    // The options NetworkManager keeps (the mode it falls back to aside).
+    let kept = &bond.options;
+    let get = |k: &str| kept.get(k).map(String::as_str);
+    if !c.written(G, "mode") {
+        c.at_group(Code::BondModeMissing, G, "no `mode`: the bond is balance-rr")
+            .help("say `mode=` explicitly (802.3ad, active-backup, …)");
+    }
+    let mode_index = bond.mode_index();
+    let mode = bond.mode();
     let num = |k: &str| get(k).and_then(|v| v.parse::<u64>().ok());
 
     // Contradictions NetworkManager refuses (verify), checked before normalisation.
@@ -139,7 +126,7 @@ pub(super) fn check(c: &mut Checker<'_>) {
     }
 
     // Normalisation: options the mode does not support are removed, silently.
-    for (k, v) in &kept {
+    for (k, v) in kept {
         if bond_option_unsupported_in(k, mode_index) && !(k == "lacp_rate" && matches!(v.as_str(), "slow" | "0")) {
             let refused_above = k == "arp_interval" && matches!(mode, "balance-tlb" | "balance-alb");
             if k == "lacp_rate" || k == "primary" || refused_above {
@@ -160,27 +147,5 @@ pub(super) fn check(c: &mut Checker<'_>) {
             "xmit_hash_policy",
             format!("xmit_hash_policy has no effect in mode {mode} (the kernel ignores it)"),
         );
-    }
-}
-
-pub(crate) fn valid(kind: BondValue, value: &str) -> bool {
-    let int_in = |min: u64, max: u64| {
-        !value.is_empty()
-            && value.chars().all(|ch| ch.is_ascii_digit())
-            && value.parse::<u64>().is_ok_and(|n| (min..=max).contains(&n))
-    };
-    match kind {
-        BondValue::Int(min, max) => int_in(min, max),
-        BondValue::Choice(min, max, names) => int_in(min, max) || names.contains(&value),
-        BondValue::Ip => {
-            let addrs: Vec<&str> = value.split([',', ' ']).filter(|s| !s.is_empty()).collect();
-            !addrs.is_empty() && addrs.iter().all(|a| a.parse::<std::net::Ipv4Addr>().is_ok())
-        }
-        BondValue::Mac => parse_mac(value, 6).is_some(),
-        BondValue::Ifname => {
-            !value.is_empty()
-                && value.len() <= 15
-                && !value.chars().any(|ch| ch == '/' || ch == ':' || ch.is_whitespace())
-        }
     }
 }

@@ -1,8 +1,6 @@
 //! `[connection]`: identity, type, interface name, permissions, and whether the profile is a
 //! port (and which keys say so on the target version).
 
-use std::borrow::Cow;
-
 use super::{Checker, Help, ProfileSummary};
 use crate::diag::Code;
 use crate::schema::base_group;
@@ -13,10 +11,12 @@ const NEED_IFNAME: &[&str] = &["bond", "bridge", "team"];
 pub(super) fn check(c: &mut Checker<'_>) -> ProfileSummary {
     let mut p = ProfileSummary::default();
     const G: &str = "connection";
+    let load = c.load;
+    let con = &load.profile.connection;
 
     // id
-    match c.string(G, "id").filter(|s| !s.is_empty()) {
-        Some(id) => p.id = Some(id.into_owned()),
+    match con.id.as_deref().filter(|s| !s.is_empty()) {
+        Some(id) => p.id = Some(id.to_string()),
         None => match c.options.file_name.clone() {
             Some(name) => {
                 let id = name.strip_suffix(".nmconnection").unwrap_or(&name).to_string();
@@ -39,7 +39,7 @@ pub(super) fn check(c: &mut Checker<'_>) -> ProfileSummary {
     }
 
     // uuid
-    match c.string(G, "uuid") {
+    match con.uuid.as_deref() {
         None if c.doc.locate(G, "uuid").is_none() => {
             c.at_group(
                 Code::UuidMissing,
@@ -49,7 +49,7 @@ pub(super) fn check(c: &mut Checker<'_>) -> ProfileSummary {
         }
         None => {}
         Some(u) => {
-            if !is_uuid(&u) {
+            if !is_uuid(u) {
                 c.at_value(Code::UuidInvalid, G, "uuid", format!("connection.uuid: '{u}' is not a valid UUID"));
             } else {
                 if u.chars().any(|ch| ch.is_ascii_uppercase()) {
@@ -62,8 +62,7 @@ pub(super) fn check(c: &mut Checker<'_>) -> ProfileSummary {
     }
 
     // type
-    let written = c.string(G, "type");
-    let kind = match written.as_deref() {
+    let kind = match con.kind.as_deref() {
         Some(t) => {
             if base_group(t).is_none() {
                 c.at_value(
@@ -74,7 +73,15 @@ pub(super) fn check(c: &mut Checker<'_>) -> ProfileSummary {
                 );
                 None
             } else {
-                Some(if t == "802-3-ethernet" { "ethernet".to_string() } else { t.to_string() })
+                // As NetworkManager writes the type (and nmcli shows it).
+                Some(
+                    match t {
+                        "802-3-ethernet" => "ethernet",
+                        "802-11-wireless" => "wifi",
+                        t => t,
+                    }
+                    .to_string(),
+                )
             }
         }
         None => {
@@ -92,16 +99,9 @@ pub(super) fn check(c: &mut Checker<'_>) -> ProfileSummary {
     };
 
     // interface-name, also read from [vlan]/[bridge]… when [connection] has none.
-    let (ifname, ifname_group) = match c.string(G, "interface-name") {
-        Some(n) => (Some(n), G),
-        None => {
-            match kind.as_deref().and_then(base_group).and_then(|g| c.string(g, "interface-name").map(|n| (n, g))) {
-                Some((n, g)) => (Some(n), g),
-                None => (None, G),
-            }
-        }
-    };
-    if let Some(name) = &ifname {
+    let ifname = con.interface_name.as_deref();
+    let ifname_group = load.interface_name_group;
+    if let Some(name) = ifname {
         if let Err(why) = ifname_valid(name) {
             c.at_value(
                 Code::InterfaceNameInvalid,
@@ -114,12 +114,12 @@ pub(super) fn check(c: &mut Checker<'_>) -> ProfileSummary {
         c.at_group(Code::InterfaceNameMissing, G, "connection.interface-name: property is missing")
             .help(format!("a {k} needs `interface-name=` (e.g. `interface-name={k}0`)"));
     }
-    p.interface_name = ifname.map(Cow::into_owned);
+    p.interface_name = ifname.map(str::to_string);
     p.kind = kind;
 
     // permissions
-    if let Ok(Some(perms)) = c.doc.get_list(G, "permissions") {
-        for perm in &perms {
+    {
+        for perm in &con.permissions {
             let ok = perm.strip_prefix("user:").is_some_and(|rest| {
                 let name = rest.strip_suffix(':').unwrap_or(rest);
                 !name.is_empty() && !name.contains(':')
@@ -140,8 +140,9 @@ pub(super) fn check(c: &mut Checker<'_>) -> ProfileSummary {
     // Port keys: `master`/`slave-type` always; `controller`/`port-type` from 1.46.
     let new_names = c.version_at_least(1, 46);
     for (new, old) in [("controller", "master"), ("port-type", "slave-type")] {
-        if c.doc.locate(G, new).is_some() && !new_names {
-            let v = c.string(G, new).unwrap_or_default();
+        if c.written(G, new) && !new_names {
+            let v = if new == "controller" { &con.controller } else { &con.port_type };
+            let v = v.as_deref().unwrap_or_default();
             let d = c.at_key(
                 Code::KeyNeedsNewerNm,
                 G,
@@ -155,20 +156,16 @@ pub(super) fn check(c: &mut Checker<'_>) -> ProfileSummary {
             d.help(format!("write `{old}={v}`, which every version reads"));
         }
     }
-    for key in ["mdns", "llmnr", "dns-over-tls"] {
-        if let Some(v) = c.string(G, key)
-            && let Ok((n, _)) = crate::value::parse_int(&v, i64::from(i32::MIN), i64::from(i32::MAX))
-            && !(-1..=2).contains(&n)
-        {
+    for (key, n) in [("mdns", con.mdns), ("llmnr", con.llmnr), ("dns-over-tls", con.dns_over_tls)] {
+        if !(-1..=2).contains(&n) {
             c.at_value(Code::ValueInvalid, G, key, format!("connection.{key}: value {n} is not valid"));
         }
     }
     // A port needs both halves (the 1.46 names count where they are read).
-    let has = |c: &Checker<'_>, old: &str, new: &str| {
-        c.string(G, old).is_some_and(|v| !v.is_empty())
-            || (new_names && c.string(G, new).is_some_and(|v| !v.is_empty()))
-    };
-    match (has(c, "master", "controller"), has(c, "slave-type", "port-type")) {
+    let set = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.is_empty());
+    let has_controller = set(&con.master) || (new_names && set(&con.controller));
+    let has_port_type = set(&con.slave_type) || (new_names && set(&con.port_type));
+    match (has_controller, has_port_type) {
         (true, false) => {
             c.at_group(Code::PortIncomplete, G, "connection.slave-type: Cannot set 'master' without 'slave-type'")
                 .help("add `slave-type=bond` (or bridge, team)");
@@ -179,10 +176,11 @@ pub(super) fn check(c: &mut Checker<'_>) -> ProfileSummary {
         }
         _ => {}
     }
-    let controller_key = if new_names && c.doc.locate(G, "controller").is_some() { "controller" } else { "master" };
-    if let Some(ctl) = c.string(G, controller_key).filter(|s| !s.is_empty()) {
+    let (controller_key, controller) =
+        if new_names && c.written(G, "controller") { ("controller", &con.controller) } else { ("master", &con.master) };
+    if let Some(ctl) = controller.as_deref().filter(|s| !s.is_empty()) {
         p.controller_line = c.doc.locate(G, controller_key).map_or(0, |l| l.line);
-        p.controller = Some(ctl.into_owned());
+        p.controller = Some(ctl.to_string());
     }
     p
 }

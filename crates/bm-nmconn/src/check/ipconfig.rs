@@ -7,27 +7,20 @@ use ipnet::IpNet;
 
 use super::{Checker, Help};
 use crate::diag::Code;
-use crate::ip::{Route, group_entries, read_addresses_in, read_dns_in, read_routes_in};
-use crate::keyfile::{EntryRef, unescape_list, unescape_value};
-use crate::value::{list_key_index, parse_bool};
+use crate::ip::{Route, parse_family};
+use crate::keyfile::{Escape, unescape};
+use crate::value::list_key_index;
 
 const V4_METHODS: &[&str] = &["auto", "link-local", "manual", "shared", "disabled"];
 const V6_METHODS: &[&str] = &["ignore", "auto", "dhcp", "link-local", "manual", "shared", "disabled"];
 
-pub(super) fn check(c: &mut Checker<'_>, group: &str, port: bool) {
-    if !c.doc.has_group(group) {
-        return;
-    }
-    let ipv6 = group == "ipv6";
-    // The group's entries once; every lookup below is in this short list.
-    let entries = group_entries(c.doc, group);
-    let get = |key: &str| -> Option<Cow<'_, str>> {
-        let e = entries.iter().find(|e| e.key == key)?;
-        if e.value.contains('\\') { unescape_value(e.value).map(Cow::Owned) } else { Some(Cow::Borrowed(e.value)) }
-    };
+pub(super) fn check(c: &mut Checker<'_>, ipv6: bool, port: bool) {
+    let load = c.load;
+    let (Some(read), Some(ip)) = (load.ip(ipv6), load.profile.ip(ipv6)) else { return };
+    let group = if ipv6 { "ipv6" } else { "ipv4" };
+    let entries = &read.entries;
     if port {
-        let has_content = !entries.is_empty();
-        if has_content {
+        if !entries.is_empty() {
             c.at_group(
                 Code::PortIpRemoved,
                 group,
@@ -37,40 +30,38 @@ pub(super) fn check(c: &mut Checker<'_>, group: &str, port: bool) {
         }
         return;
     }
-    let method = get("method");
-    let method = match method.as_deref() {
+    let methods = if ipv6 { V6_METHODS } else { V4_METHODS };
+    let method = match ip.method.as_deref() {
         None => {
             c.at_group(Code::MethodMissing, group, format!("{group}.method: property is missing"))
                 .help("add `method=auto`, `manual` or `disabled`");
             return;
         }
-        Some(m) if !(if ipv6 { V6_METHODS } else { V4_METHODS }).contains(&m) => {
+        Some(m) if !methods.contains(&m) => {
             let d = c.at_value(Code::MethodInvalid, group, "method", format!("{group}.method: property is invalid"));
             match m {
                 "static" | "none" => d.help("write `method=manual`"),
                 "dhcp" => d.help("write `method=auto`"),
-                _ => d.help(format!("one of: {}", (if ipv6 { V6_METHODS } else { V4_METHODS }).join(", "))),
+                _ => d.help(format!("one of: {}", methods.join(", "))),
             }
             return;
         }
-        Some(m) => m.to_string(),
+        Some(m) => m,
     };
 
     // Addresses.
-    let read = read_addresses_in(&entries, ipv6);
     let mut netmask_keys = Vec::new();
-    for e in &entries {
+    for e in entries {
         let key = e.key;
         if list_key_index(key, "address").is_none() {
             continue;
         }
         let raw = e.value;
         if let Some((addr, mask)) = netmask_form(raw) {
-            netmask_keys.push(key.to_string());
-            c.at_value(
+            netmask_keys.push(key);
+            c.on_value(
                 Code::NetmaskAsGateway,
-                group,
-                key,
+                e,
                 format!(
                     "`{raw}` is read as address {addr}/24 with gateway {mask}: NetworkManager takes no netmask here"
                 ),
@@ -81,33 +72,35 @@ pub(super) fn check(c: &mut Checker<'_>, group: &str, port: bool) {
     // One diagnostic per key: NetworkManager may warn twice about one value (`/33`: "invalid
     // number", then "defaulting to 24"), and whether the address survives is what matters.
     let mut warned_keys: Vec<&str> = Vec::new();
-    for (key, _) in &read.warnings {
+    for (key, _) in &read.address_warnings {
         if !warned_keys.contains(&key.as_str()) {
             warned_keys.push(key);
         }
     }
     for key in warned_keys {
         let msgs: Vec<&str> = read
-            .warnings
+            .address_warnings
             .iter()
             .filter(|(k, m)| k == key && !m.starts_with("deprecated semicolon"))
             .map(|(_, m)| m.as_str())
             .collect();
         // A trailing `;` is a note of NetworkManager's, not a change: the address is kept.
-        if netmask_keys.iter().any(|k| k == key) || msgs.is_empty() {
+        if netmask_keys.contains(&key) || msgs.is_empty() {
             continue;
         }
-        let raw = get(key).map(Cow::into_owned).unwrap_or_else(|| raw_of(&entries, key).to_string());
+        let Some(e) = entries.iter().find(|e| e.key == key) else { continue };
+        let raw = unescape(e.value, Escape::String).unwrap_or(Cow::Borrowed(e.value));
         let defaulted = msgs.iter().any(|m| m.contains("defaulting") || m.contains("missing prefix length"));
         let code = if defaulted { Code::PrefixDefaulted } else { Code::AddressDropped };
         let what = if defaulted { "NetworkManager changes this address" } else { "NetworkManager drops this address" };
-        let d = c.at_value(code, group, key, format!("{what}: {}", msgs.join("; ")));
+        let d = c.on_value(code, e, format!("{what}: {}", msgs.join("; ")));
         if let Some(fix) = address_fix(&raw) {
             d.help(format!("did you mean `{fix}`?"));
         }
     }
+    let addresses = &ip.addresses;
     let mut seen = Vec::new();
-    for (i, a) in read.addresses.iter().enumerate() {
+    for (i, a) in addresses.iter().enumerate() {
         if seen.contains(a) {
             c.at_group(Code::DuplicateAddress, group, format!("address {}/{} is listed twice", a.0, a.1));
         }
@@ -122,7 +115,7 @@ pub(super) fn check(c: &mut Checker<'_>, group: &str, port: bool) {
     }
     let forbid_addresses: &[&str] =
         if ipv6 { &["ignore", "link-local", "disabled"] } else { &["link-local", "disabled"] };
-    if !read.addresses.is_empty() && forbid_addresses.contains(&method.as_str()) {
+    if !addresses.is_empty() && forbid_addresses.contains(&method) {
         c.at_group(
             Code::NotAllowedForMethod,
             group,
@@ -132,16 +125,16 @@ pub(super) fn check(c: &mut Checker<'_>, group: &str, port: bool) {
     }
 
     // Routes.
-    let (routes, route_warnings) = read_routes_in(&entries, ipv6);
+    let routes = &ip.routes;
     let mut route_keys_warned: Vec<&str> = Vec::new();
-    for (key, msg) in route_warnings.iter().filter(|(_, m)| !m.starts_with("deprecated semicolon")) {
+    for (key, msg) in read.routes.warnings.iter().filter(|(_, m)| !m.starts_with("deprecated semicolon")) {
         if route_keys_warned.contains(&key.as_str()) {
             continue;
         }
         route_keys_warned.push(key);
         c.at_value(Code::RouteDropped, group, key, format!("NetworkManager drops this route: {msg}"));
     }
-    for r in &routes {
+    for r in routes {
         if let Ok(net) = IpNet::new(r.dest, r.plen)
             && net.network() != r.dest
         {
@@ -153,52 +146,39 @@ pub(super) fn check(c: &mut Checker<'_>, group: &str, port: bool) {
             .help(format!("write `{}`", net.trunc()));
         }
     }
-    let mut onlink_hops = Vec::new();
-    for e in &entries {
-        let key = e.key;
-        let Some(base) = key.strip_suffix("_options") else { continue };
-        if list_key_index(base, "route").is_none() {
-            continue;
-        }
-        let Some(raw) = get(key) else { continue };
-        match route_options(&raw, ipv6) {
+    let mut onlink = false;
+    for (e, options) in &read.routes.options {
+        match options {
             Err(why) => {
-                c.at_value(
+                c.on_value(
                     Code::RouteOptionsDropped,
-                    group,
-                    key,
+                    e,
                     format!("{why}: NetworkManager drops every option of this route, without a warning"),
                 );
             }
             Ok(opts) => {
-                for unknown in opts.unknown {
-                    c.at_value(
-                        Code::RouteOptionUnknown,
-                        group,
-                        key,
-                        format!(
-                            "NetworkManager {} knows no route option `{unknown}` and ignores it",
-                            c.options.nm_version
-                        ),
+                for unknown in &opts.unknown {
+                    let message = format!(
+                        "NetworkManager {} knows no route option `{unknown}` and ignores it",
+                        c.options.nm_version
                     );
+                    c.on_value(Code::RouteOptionUnknown, e, message);
                 }
-                if opts.onlink {
-                    onlink_hops.push(base.to_string());
-                }
+                onlink |= opts.onlink;
             }
         }
     }
 
     // Gateway.
-    let gateway_key = get("gateway");
-    if let Some(g) = &gateway_key {
+    let gateway_key = read.gateway_key.as_deref();
+    if let Some(g) = gateway_key {
         let parsed = parse_family(g, ipv6);
         if parsed.is_none() {
             let d = c.at_value(Code::GatewayInvalid, group, "gateway", format!("{group}.gateway: gateway is invalid"));
             if parse_family(g.trim(), ipv6).is_some() {
                 d.help(format!("remove the whitespace: `gateway={}`", g.trim()));
             }
-        } else if read.addresses.is_empty() {
+        } else if addresses.is_empty() {
             c.at_value(
                 Code::GatewayWithoutAddresses,
                 group,
@@ -206,7 +186,7 @@ pub(super) fn check(c: &mut Checker<'_>, group: &str, port: bool) {
                 format!("{group}.gateway: gateway cannot be set if there are no addresses configured"),
             );
         }
-        if let Some(from_addr) = &read.gateway
+        if let Some(from_addr) = &read.address_gateway
             && from_addr != g
         {
             c.at_value(
@@ -217,13 +197,12 @@ pub(super) fn check(c: &mut Checker<'_>, group: &str, port: bool) {
             );
         }
     }
-    let gateway = gateway_key
-        .as_deref()
-        .and_then(|g| parse_family(g, ipv6))
-        .or_else(|| read.gateway.as_deref().and_then(|g| parse_family(g, ipv6)).filter(|_| gateway_key.is_none()));
-    let never_default = get("never-default").and_then(|v| parse_bool(&v)).unwrap_or(false);
+    let gateway = match gateway_key {
+        Some(g) => parse_family(g, ipv6),
+        None => read.address_gateway.as_deref().and_then(|g| parse_family(g, ipv6)),
+    };
     if let Some(gw) = gateway {
-        if never_default {
+        if ip.never_default {
             c.at_value(
                 Code::GatewayNeverDefault,
                 group,
@@ -231,11 +210,7 @@ pub(super) fn check(c: &mut Checker<'_>, group: &str, port: bool) {
                 format!("never-default=true: NetworkManager removes the gateway {gw}"),
             )
             .help("remove the gateway, or `never-default`");
-        } else if !read.addresses.is_empty()
-            && netmask_keys.is_empty()
-            && !reachable(gw, &read.addresses, &routes)
-            && onlink_hops.is_empty()
-        {
+        } else if !addresses.is_empty() && netmask_keys.is_empty() && !reachable(gw, addresses, routes) && !onlink {
             c.at_group(
                 Code::GatewayUnreachable,
                 group,
@@ -248,7 +223,7 @@ pub(super) fn check(c: &mut Checker<'_>, group: &str, port: bool) {
     }
     // 1.58 accepts a manual method with routes only.
     let routes_suffice = c.version_at_least(1, 58) && !routes.is_empty();
-    if method == "manual" && read.addresses.is_empty() && !routes_suffice {
+    if method == "manual" && addresses.is_empty() && !routes_suffice {
         c.at_group(
             Code::ManualWithoutAddresses,
             group,
@@ -257,22 +232,24 @@ pub(super) fn check(c: &mut Checker<'_>, group: &str, port: bool) {
     }
 
     // DNS.
-    let (servers, dns_warnings) = read_dns_in(&entries, ipv6);
-    if !dns_warnings.is_empty() {
-        let raw = get("dns").unwrap_or_default();
+    if !read.dns_warnings.is_empty() {
+        let raw = entries
+            .iter()
+            .find(|e| e.key == "dns")
+            .and_then(|e| unescape(e.value, Escape::String).ok())
+            .unwrap_or_default();
         let d = c.at_value(
             Code::DnsDropped,
             group,
             "dns",
-            format!("NetworkManager drops DNS servers here: {}", dns_warnings.join("; ")),
+            format!("NetworkManager drops DNS servers here: {}", read.dns_warnings.join("; ")),
         );
         if raw.contains(',') || raw.contains(' ') {
             let fixed: Vec<&str> = raw.split([',', ' ', ';']).filter(|s| !s.is_empty()).collect();
             d.help(format!("separate servers with `;`: `dns={};`", fixed.join(";")));
         }
     }
-    let search =
-        entries.iter().find(|e| e.key == "dns-search").and_then(|e| unescape_list(e.value)).unwrap_or_default();
+    let search = &ip.dns_search;
     if !c.version_at_least(1, 56) && search.iter().any(|s| s.contains([',', ' '])) {
         let fixed: Vec<&str> = search.iter().flat_map(|s| s.split([',', ' '])).filter(|s| !s.is_empty()).collect();
         c.at_value(
@@ -288,8 +265,8 @@ pub(super) fn check(c: &mut Checker<'_>, group: &str, port: bool) {
     }
     let forbid_dns: &[&str] =
         if ipv6 { &["ignore", "link-local", "disabled"] } else { &["link-local", "shared", "disabled"] };
-    if forbid_dns.contains(&method.as_str()) {
-        if !servers.is_empty() {
+    if forbid_dns.contains(&method) {
+        if !ip.dns.is_empty() {
             c.at_value(
                 Code::NotAllowedForMethod,
                 group,
@@ -307,25 +284,21 @@ pub(super) fn check(c: &mut Checker<'_>, group: &str, port: bool) {
         }
     }
 
-    if let Some(cid) = get("dhcp-client-id")
-        && cid.is_empty()
-    {
+    if ip.dhcp_client_id.as_deref() == Some("") {
         c.at_value(Code::ValueInvalid, group, "dhcp-client-id", format!("{group}.dhcp-client-id: property is empty"));
     }
-    if let Some(iaid) = get("dhcp-iaid")
-        && !(matches!(&*iaid, "mac" | "perm-mac" | "ifname" | "stable") || iaid_number(&iaid))
+    if let Some(iaid) = ip.dhcp_iaid.as_deref()
+        && !(matches!(iaid, "mac" | "perm-mac" | "ifname" | "stable") || iaid_number(iaid))
     {
         c.at_value(Code::ValueInvalid, group, "dhcp-iaid", format!("{group}.dhcp-iaid: '{iaid}' is not a valid IAID"))
             .help("`mac`, `perm-mac`, `ifname`, `stable` or a 32-bit number");
     }
-    if ipv6 && let Some(token) = get("token").filter(|t| !t.is_empty()) {
+    if ipv6 && let Some(token) = ip.token.as_deref().filter(|t| !t.is_empty()) {
         let valid = token.parse::<std::net::Ipv6Addr>().is_ok_and(|t| u128::from(t) >> 64 == 0);
-        let mode = get("addr-gen-mode");
-        let eui64 = matches!(mode.as_deref().map(str::trim), None | Some("eui64" | "0"));
         if !valid {
             c.at_value(Code::ValueInvalid, group, "token", "ipv6.token: value is not a valid token")
                 .help("an interface identifier such as `::5` (the low 64 bits of an address)");
-        } else if !eui64 {
+        } else if ip.addr_gen_mode != Some(0) {
             c.at_value(
                 Code::ValueInvalid,
                 group,
@@ -335,18 +308,14 @@ pub(super) fn check(c: &mut Checker<'_>, group: &str, port: bool) {
             .help("add `addr-gen-mode=eui64`, or remove the token");
         }
     }
-    if ipv6 && let Some(mode) = get("addr-gen-mode") {
-        let ok = matches!(&*mode, "eui64" | "stable-privacy" | "default-or-eui64" | "default")
-            || matches!(mode.trim(), "0" | "1" | "2" | "3");
-        if !ok {
-            c.at_value(
-                Code::AddrGenModeInvalid,
-                group,
-                "addr-gen-mode",
-                format!("invalid option '{mode}': NetworkManager uses default-or-eui64"),
-            )
-            .help("one of: eui64, stable-privacy, default, default-or-eui64");
-        }
+    if let Some(mode) = &read.addr_gen_mode_invalid {
+        c.at_value(
+            Code::AddrGenModeInvalid,
+            group,
+            "addr-gen-mode",
+            format!("invalid option '{mode}': NetworkManager uses default-or-eui64"),
+        )
+        .help("one of: eui64, stable-privacy, default, default-or-eui64");
     }
 }
 
@@ -356,16 +325,6 @@ fn iaid_number(s: &str) -> bool {
         Some(h) => !h.is_empty() && u32::from_str_radix(h, 16).is_ok(),
         None => s.parse::<u32>().is_ok(),
     }
-}
-
-/// A key's raw value in a group's entries ("" when missing).
-fn raw_of<'d>(entries: &[EntryRef<'d>], key: &str) -> &'d str {
-    entries.iter().find(|e| e.key == key).map_or("", |e| e.value)
-}
-
-fn parse_family(s: &str, ipv6: bool) -> Option<IpAddr> {
-    let ip: IpAddr = s.parse().ok()?;
-    (ip.is_ipv6() == ipv6).then_some(ip)
 }
 
 /// `ADDR/NETMASK`: an IPv4 address, then a dotted netmask in the prefix's place.
@@ -411,67 +370,4 @@ fn reachable(gw: IpAddr, addresses: &[(IpAddr, u8)], routes: &[Route]) -> bool {
     let within = |net: IpAddr, plen: u8| IpNet::new(net, plen).is_ok_and(|n| n.contains(&gw));
     addresses.iter().any(|&(a, p)| within(a, p))
         || routes.iter().any(|r| r.next_hop.is_none() && within(r.dest, r.plen))
-}
-
-/// The parsed `routeN_options`.
-struct RouteOptions {
-    unknown: Vec<String>,
-    onlink: bool,
-}
-
-/// `nm_utils_parse_variant_attributes(s, ',', '=', ignore_unknown=TRUE, route attributes)`:
-/// one value that does not parse fails the whole string.
-fn route_options(raw: &str, ipv6: bool) -> Result<RouteOptions, String> {
-    const UINTS: &[&str] = &["advmss", "cwnd", "initcwnd", "initrwnd", "mtu", "rto_min", "table", "window", "weight"];
-    const BOOLS: &[&str] = &[
-        "lock-advmss",
-        "lock-cwnd",
-        "lock-initcwnd",
-        "lock-initrwnd",
-        "lock-mtu",
-        "lock-window",
-        "onlink",
-        "quickack",
-    ];
-    const BYTES: &[&str] = &["tos", "scope"];
-    const TYPES: &[&str] = &["unicast", "local", "blackhole", "unreachable", "prohibit", "throw"];
-    let mut out = RouteOptions { unknown: Vec::new(), onlink: false };
-    for part in raw.split(',').filter(|p| !p.is_empty()) {
-        let Some((name, value)) = part.split_once('=') else {
-            return Err(format!("`{part}` has no `=`"));
-        };
-        let bad = || format!("invalid value `{value}` for route option `{name}`");
-        if UINTS.contains(&name) {
-            value.parse::<u32>().map_err(|_| bad())?;
-        } else if BOOLS.contains(&name) {
-            let b = match value.to_ascii_lowercase().as_str() {
-                "true" | "yes" | "on" | "1" => true,
-                "false" | "no" | "off" | "0" => false,
-                _ => return Err(bad()),
-            };
-            if name == "onlink" {
-                out.onlink = b;
-            }
-        } else if BYTES.contains(&name) {
-            let v =
-                value.strip_prefix("0x").map_or_else(|| value.parse::<u8>().ok(), |h| u8::from_str_radix(h, 16).ok());
-            v.ok_or_else(bad)?;
-        } else if name == "src" {
-            parse_family(value, ipv6).ok_or_else(bad)?;
-        } else if name == "from" {
-            if !ipv6 {
-                return Err("`from` is an IPv6 route option".to_string());
-            }
-            let (a, p) = value.split_once('/').unwrap_or((value, "128"));
-            parse_family(a, true).ok_or_else(bad)?;
-            p.parse::<u8>().ok().filter(|&p| p <= 128).ok_or_else(bad)?;
-        } else if name == "type" {
-            if !TYPES.contains(&value) {
-                return Err(bad());
-            }
-        } else {
-            out.unknown.push(name.to_string());
-        }
-    }
-    Ok(out)
 }

@@ -2,35 +2,36 @@
 
 use super::{Checker, Help, ProfileSummary};
 use crate::diag::Code;
-use crate::value::{parse_mac, parse_uint};
+use crate::profile::{Bridge, Ethernet};
 
 pub(super) fn check(c: &mut Checker<'_>, profile: &ProfileSummary) {
-    if profile.kind.as_deref() == Some("vlan") || c.doc.has_group("vlan") {
+    let load = c.load;
+    if profile.kind.as_deref() == Some("vlan") || load.profile.vlan.is_some() {
         vlan(c);
     }
-    for g in ["ethernet", "802-3-ethernet"] {
-        if let Some(v) = c.string(g, "cloned-mac-address")
-            && !matches!(&*v, "preserve" | "permanent" | "random" | "stable")
-            && parse_mac(&v, 6).is_none()
-        {
-            c.at_value(
+    // Both Ethernet groups, when both are written (NetworkManager reads one of them).
+    for read in &load.ethernet_groups {
+        if let Some((e, v)) = &read.cloned_mac_invalid {
+            c.on_value(
                 Code::MacInvalid,
-                g,
-                "cloned-mac-address",
+                e,
                 format!("`{v}` is no MAC address nor preserve/permanent/random/stable: NetworkManager drops it"),
             );
         }
     }
-    for g in ["ethernet", "802-3-ethernet"] {
-        ethernet(c, g);
+    for read in &load.ethernet_groups {
+        ethernet(c, read.group, &read.ethernet);
     }
-    if c.doc.has_group("bridge") {
-        bridge(c);
+    if let Some(bridge) = &load.profile.bridge {
+        self::bridge(c, bridge);
     }
-    if let Some(mode) = c
-        .string("infiniband", "transport-mode")
-        .or_else(|| (c.doc.has_group("infiniband") || profile.kind.as_deref() == Some("infiniband")).then(|| "".into()))
-        && !matches!(&*mode, "datagram" | "connected")
+    let infiniband = load.profile.infiniband.as_ref();
+    let transport_mode = match infiniband {
+        Some(ib) => Some(ib.transport_mode.as_deref().unwrap_or_default()),
+        None => (profile.kind.as_deref() == Some("infiniband")).then_some(""),
+    };
+    if let Some(mode) = transport_mode
+        && !matches!(mode, "datagram" | "connected")
     {
         let d = c.at_group(Code::ValueInvalid, "infiniband", "infiniband.transport-mode: property is invalid");
         d.help("add `transport-mode=datagram` or `connected`");
@@ -50,9 +51,9 @@ pub(super) fn check(c: &mut Checker<'_>, profile: &ProfileSummary) {
 }
 
 /// `[ethernet]`'s verify rules (`nm-setting-wired.c`).
-fn ethernet(c: &mut Checker<'_>, g: &str) {
-    if let Some(d) = c.string(g, "duplex")
-        && !matches!(&*d, "half" | "full")
+fn ethernet(c: &mut Checker<'_>, g: &str, eth: &Ethernet) {
+    if let Some(d) = eth.duplex.as_deref()
+        && !matches!(d, "half" | "full")
     {
         c.at_value(
             Code::ValueInvalid,
@@ -62,8 +63,8 @@ fn ethernet(c: &mut Checker<'_>, g: &str) {
         )
         .help("`half` or `full`");
     }
-    if let Some(p) = c.string(g, "port")
-        && !matches!(&*p, "tp" | "aui" | "bnc" | "mii")
+    if let Some(p) = eth.port.as_deref()
+        && !matches!(p, "tp" | "aui" | "bnc" | "mii")
     {
         c.at_value(
             Code::ValueInvalid,
@@ -73,11 +74,10 @@ fn ethernet(c: &mut Checker<'_>, g: &str) {
         )
         .help("`tp`, `aui`, `bnc` or `mii`");
     }
-    if let Some(w) = c.string(g, "wake-on-lan")
-        && let Ok((w, _)) = parse_uint(&w, 0, u64::from(u32::MAX))
     {
-        const DEFAULT: u64 = 0x1;
-        const IGNORE: u64 = 0x8000;
+        let w = eth.wake_on_lan;
+        const DEFAULT: u32 = 0x1;
+        const IGNORE: u32 = 0x8000;
         if (w & DEFAULT != 0 && w != DEFAULT) || (w & IGNORE != 0 && w != IGNORE) {
             c.at_value(
                 Code::ValueInvalid,
@@ -90,13 +90,9 @@ fn ethernet(c: &mut Checker<'_>, g: &str) {
 }
 
 /// `[bridge]`'s verify rules (`nm-setting-bridge.c`).
-fn bridge(c: &mut Checker<'_>) {
+fn bridge(c: &mut Checker<'_>, b: &Bridge) {
     const G: &str = "bridge";
-    let num =
-        |c: &Checker<'_>, key: &str| c.string(G, key).and_then(|v| parse_uint(&v, 0, u64::MAX).ok()).map(|(n, _)| n);
-    if let Some(mask) = num(c, "group-forward-mask")
-        && mask & 0b111 != 0
-    {
+    if b.group_forward_mask & 0b111 != 0 {
         c.at_value(
             Code::ValueInvalid,
             G,
@@ -104,9 +100,7 @@ fn bridge(c: &mut Checker<'_>) {
             "bridge.group-forward-mask: the mask can't contain bits 0 (STP), 1 (MAC) or 2 (LACP)",
         );
     }
-    if let Some(n) = num(c, "multicast-hash-max")
-        && !n.is_power_of_two()
-    {
+    if !b.multicast_hash_max.is_power_of_two() {
         c.at_value(
             Code::ValueInvalid,
             G,
@@ -114,12 +108,13 @@ fn bridge(c: &mut Checker<'_>) {
             "bridge.multicast-hash-max: 'multicast-hash-max' option must be a power of 2",
         );
     }
-    for (key, min, max) in
-        [("forward-delay", 2, 30), ("hello-time", 1, 10), ("max-age", 6, 40), ("ageing-time", 0, 1_000_000)]
-    {
-        if let Some(n) = num(c, key)
-            && !(min..=max).contains(&n)
-        {
+    for (key, n, min, max) in [
+        ("forward-delay", b.forward_delay, 2, 30),
+        ("hello-time", b.hello_time, 1, 10),
+        ("max-age", b.max_age, 6, 40),
+        ("ageing-time", b.ageing_time, 0, 1_000_000),
+    ] {
+        if !(min..=max).contains(&n) {
             c.at_value(Code::ValueInvalid, G, key, format!("bridge.{key}: value '{n}' is out of range <{min}-{max}>"));
         }
     }
@@ -127,10 +122,9 @@ fn bridge(c: &mut Checker<'_>) {
 
 fn vlan(c: &mut Checker<'_>) {
     const G: &str = "vlan";
-    if let Some(f) = c.string(G, "flags")
-        && let Ok((n, _)) = parse_uint(&f, 0, u64::from(u32::MAX))
-        && n & !0xf != 0
-    {
+    let load = c.load;
+    let vlan = load.profile.vlan.as_ref();
+    if let Some(n) = load.vlan_flags_invalid {
         c.at_value(
             Code::IntegerInvalid,
             G,
@@ -138,8 +132,8 @@ fn vlan(c: &mut Checker<'_>) {
             format!("vlan.flags {n} has bits no flag uses (1 reorder-headers, 2 gvrp, 4 loose-binding, 8 mvrp): NetworkManager keeps the default, 1"),
         );
     }
-    if let Some(p) = c.string(G, "protocol")
-        && !matches!(&*p, "802.1Q" | "802.1ad")
+    if let Some(p) = vlan.and_then(|v| v.protocol.as_deref())
+        && !matches!(p, "802.1Q" | "802.1ad")
     {
         c.at_value(
             Code::ValueInvalid,
@@ -148,14 +142,10 @@ fn vlan(c: &mut Checker<'_>) {
             format!("vlan.protocol: invalid VLAN protocol {p}: must be '802.1Q' or '802.1ad'"),
         );
     }
-    match c.string(G, "id") {
-        None => {
-            c.at_group(Code::VlanIdMissing, G, "no `id`: NetworkManager creates VLAN 0").help("add `id=`");
-        }
-        Some(v) => {
-            if let Ok((id, _)) = parse_uint(&v, 0, u64::from(u32::MAX))
-                && id > 4094
-            {
+    match vlan {
+        Some(v) if c.written(G, "id") => {
+            if v.id > 4094 {
+                let id = v.id;
                 c.at_value(
                     Code::VlanIdRange,
                     G,
@@ -164,8 +154,11 @@ fn vlan(c: &mut Checker<'_>) {
                 );
             }
         }
+        _ => {
+            c.at_group(Code::VlanIdMissing, G, "no `id`: NetworkManager creates VLAN 0").help("add `id=`");
+        }
     }
-    match c.string(G, "parent").filter(|p| !p.is_empty()) {
+    match vlan.and_then(|v| v.parent.as_deref()).filter(|p| !p.is_empty()) {
         Some(p) => {
             let uuid_like = p.len() == 36 && p.chars().all(|ch| ch.is_ascii_hexdigit() || ch == '-');
             let ifname_ok = p.len() <= 15
@@ -182,7 +175,7 @@ fn vlan(c: &mut Checker<'_>) {
             }
         }
         None => {
-            let has_mac = ["ethernet", "802-3-ethernet"].iter().any(|g| c.string(g, "mac-address").is_some());
+            let has_mac = load.profile.ethernet.as_ref().is_some_and(|e| e.mac_address.is_some());
             if !has_mac {
                 c.at_group(
                     Code::VlanParentMissing,

@@ -1,7 +1,8 @@
 //! The validator: what NetworkManager would do with a keyfile, said before a node boots.
 //!
 //! [`check_text`] runs every rule on one file; [`check_set`] adds the rules that need every
-//! file of a directory (duplicate UUIDs, dangling controllers). Each rule is pinned to the
+//! file of a directory (duplicate UUIDs, dangling controllers); [`check_files`] does both for a
+//! directory's files on several cores. Each rule is pinned to the
 //! NetworkManager version in [`CheckOptions`] (default 1.42, Debian 12's).
 //!
 //! ```
@@ -20,23 +21,23 @@
 
 mod bond;
 mod connection;
+mod files;
 mod ipconfig;
 mod link;
 mod set;
 mod values;
 
-use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+pub use files::{FileInput, SetReport, check_bytes, check_files};
 pub use set::{FileFacts, check_set};
-
-pub(crate) use bond::valid as bond_value_valid;
 
 use crate::diag::{Code, Diagnostic, Severity};
 use crate::keyfile::{Document, EntryRef, Location};
+use crate::profile::{Load, load};
 
 /// A NetworkManager version, `major.minor`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -106,7 +107,8 @@ pub struct ProfileSummary {
     pub id: Option<String>,
     /// `connection.uuid`, lower-cased.
     pub uuid: Option<String>,
-    /// `connection.type`.
+    /// `connection.type`, as NetworkManager writes it (`ethernet`, `wifi`, `bond`, …), or as
+    /// it infers it from the settings when none is written.
     #[serde(rename = "type")]
     pub kind: Option<String>,
     /// `connection.interface-name`.
@@ -152,12 +154,15 @@ pub fn check_text(text: &str, options: &CheckOptions) -> FileReport {
 
 /// Checks a parsed keyfile.
 pub fn check_document(doc: &Document, options: &CheckOptions) -> FileReport {
-    let mut c = Checker { doc, options, out: Vec::new(), here: None };
+    // What NetworkManager loads, and where reading it departed from what is written: every rule
+    // below looks at these, and at the document only for what is written and where.
+    let load = load(doc);
+    let mut c = Checker { doc, options, load: &load, out: Vec::new() };
     values::check(&mut c);
     let profile = connection::check(&mut c);
     let port = profile.controller.is_some();
-    ipconfig::check(&mut c, "ipv4", port);
-    ipconfig::check(&mut c, "ipv6", port);
+    ipconfig::check(&mut c, false, port);
+    ipconfig::check(&mut c, true, port);
     bond::check(&mut c);
     link::check(&mut c, &profile);
     let mut diagnostics = c.out;
@@ -166,14 +171,13 @@ pub fn check_document(doc: &Document, options: &CheckOptions) -> FileReport {
     FileReport { diagnostics, profile: Some(profile) }
 }
 
-/// The rules' shared state: the document, the options and what was found.
+/// The rules' shared state: the document, the options, what NetworkManager loads from it, and
+/// what was found.
 struct Checker<'a> {
     doc: &'a Document,
     options: &'a CheckOptions,
+    load: &'a Load<'a>,
     out: Vec<Diagnostic>,
-    /// The entry the generic pass is at, already located: its diagnostics need no lookup
-    /// (a lookup per diagnostic would make a file of many unknown keys quadratic).
-    here: Option<EntryRef<'a>>,
 }
 
 impl<'a> Checker<'a> {
@@ -181,18 +185,27 @@ impl<'a> Checker<'a> {
         self.options.nm_version >= NmVersion::new(major, minor)
     }
 
-    /// A string value, unescaped; `None` when missing or unreadable (the generic pass reports
-    /// the unreadable ones).
-    fn string(&self, group: &str, key: &str) -> Option<Cow<'a, str>> {
-        self.doc.get_str(group, key).ok().flatten()
-    }
-
     /// Where the winning entry of (group, key) is.
     fn locate(&self, group: &str, key: &str) -> Option<Location> {
-        match self.here {
-            Some(e) if e.group == group && e.key == key => Some(self.doc.locate_entry(&e)),
-            _ => self.doc.locate(group, key),
-        }
+        self.doc.locate(group, key)
+    }
+
+    /// Whether (group, key) is written (whether or not NetworkManager can read it).
+    fn written(&self, group: &str, key: &str) -> bool {
+        self.doc.get_raw(group, key).is_some()
+    }
+
+    /// A diagnostic on an entry's value, located without a lookup (a lookup per diagnostic
+    /// would make a file of many unknown keys quadratic).
+    fn on_value(&mut self, code: Code, e: &EntryRef<'_>, message: impl Into<String>) -> &mut Diagnostic {
+        let at = self.doc.locate_entry(e);
+        self.push(code, at.line, at.value_column, Some(e.group), Some(e.key), message)
+    }
+
+    /// A diagnostic on an entry's key, located without a lookup.
+    fn on_key(&mut self, code: Code, e: &EntryRef<'_>, message: impl Into<String>) -> &mut Diagnostic {
+        let at = self.doc.locate_entry(e);
+        self.push(code, at.line, at.key_column, Some(e.group), Some(e.key), message)
     }
 
     /// A diagnostic on a key's value.

@@ -37,6 +37,22 @@ pub struct FileFacts {
 /// assert!(found.contains(&Code::ControllerDangling)); // no profile is bond0
 /// ```
 pub fn check_set(files: &[FileFacts]) -> Vec<(usize, Diagnostic)> {
+    let facts: Vec<Facts<'_>> =
+        files.iter().map(|f| Facts { name: &f.name, profile: f.profile.as_ref(), mode: f.mode, uid: f.uid }).collect();
+    set_rules(&facts)
+}
+
+/// [`FileFacts`], borrowed (the rules only read them).
+#[derive(Clone, Copy)]
+pub(super) struct Facts<'a> {
+    pub(super) name: &'a str,
+    pub(super) profile: Option<&'a ProfileSummary>,
+    pub(super) mode: Option<u32>,
+    pub(super) uid: Option<u32>,
+}
+
+/// The directory rules over borrowed facts.
+pub(super) fn set_rules(files: &[Facts<'_>]) -> Vec<(usize, Diagnostic)> {
     let mut out = Vec::new();
     // First file of each UUID and id, and every name a controller can be referred to by:
     // linear in the number of files (a directory may hold thousands).
@@ -45,7 +61,7 @@ pub fn check_set(files: &[FileFacts]) -> Vec<(usize, Diagnostic)> {
     let mut first_id: Names<usize> = HashMap::with_capacity_and_hasher(n, Default::default());
     let mut controllers: HashSet<&str, BuildHasherDefault<FxHasher>> =
         HashSet::with_capacity_and_hasher(n, Default::default());
-    for p in files.iter().filter_map(|f| f.profile.as_ref()).filter(|p| p.controller.is_none()) {
+    for p in files.iter().filter_map(|f| f.profile).filter(|p| p.controller.is_none()) {
         controllers.extend(p.interface_name.as_deref());
         controllers.extend(p.uuid.as_deref());
     }
@@ -88,7 +104,7 @@ pub fn check_set(files: &[FileFacts]) -> Vec<(usize, Diagnostic)> {
                 ));
             }
         }
-        let Some(p) = &f.profile else { continue };
+        let Some(p) = f.profile else { continue };
         if let Some(uuid) = &p.uuid
             && let Some(j) = first_seen(&mut first_uuid, uuid, i)
         {

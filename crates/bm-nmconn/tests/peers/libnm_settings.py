@@ -13,19 +13,21 @@ from gi.repository import GLib, NM  # noqa: E402
 
 PROPS = {
     "connection": ["id", "uuid", "type", "interface-name", "autoconnect", "autoconnect-priority",
-                   "autoconnect-retries", "master", "slave-type", "zone", "stable-id", "multi-connect"],
+                   "autoconnect-retries", "master", "slave-type", "zone", "stable-id", "multi-connect", "mdns",
+                   "llmnr", "dns-over-tls"],
     "802-3-ethernet": ["mtu", "mac-address", "cloned-mac-address", "speed", "duplex", "auto-negotiate",
-                       "wake-on-lan"],
+                       "wake-on-lan", "port"],
     "vlan": ["id", "parent", "flags", "protocol"],
     "bridge": ["stp", "priority", "forward-delay", "hello-time", "max-age", "ageing-time", "multicast-snooping",
-               "vlan-filtering", "vlan-default-pvid", "mac-address"],
+               "vlan-filtering", "vlan-default-pvid", "mac-address", "group-forward-mask", "multicast-hash-max"],
     "bridge-port": ["priority", "path-cost", "hairpin-mode"],
     "infiniband": ["mtu", "transport-mode", "p-key", "parent"],
     "ipv4": ["method", "gateway", "dns-search", "dns-options", "dns-priority", "may-fail", "never-default",
-             "ignore-auto-dns", "ignore-auto-routes", "route-metric", "route-table", "dhcp-hostname", "dhcp-timeout"],
+             "ignore-auto-dns", "ignore-auto-routes", "route-metric", "route-table", "dhcp-hostname", "dhcp-timeout",
+             "dhcp-iaid", "dhcp-client-id"],
     "ipv6": ["method", "gateway", "dns-search", "dns-options", "dns-priority", "may-fail", "never-default",
              "ignore-auto-dns", "ignore-auto-routes", "route-metric", "route-table", "dhcp-hostname", "dhcp-timeout",
-             "addr-gen-mode", "token"],
+             "dhcp-iaid", "dhcp-duid", "ra-timeout", "addr-gen-mode", "token"],
     "proxy": ["method", "pac-url"],
     "match": ["interface-name", "driver", "path", "kernel-command-line"],
 }
@@ -37,6 +39,13 @@ def plain(v):
     if isinstance(v, (list, tuple)):
         return [plain(x) for x in v]
     return int(v)  # enums and flags
+
+
+def route(r):
+    """A route: destination, prefix, next hop, metric, the attributes' names, and the table."""
+    table = r.get_attribute("table")
+    return [r.get_dest(), r.get_prefix(), r.get_next_hop(), r.get_metric(), sorted(r.get_attribute_names()),
+            table.get_uint32() if table is not None else None]
 
 
 def dump(text):
@@ -54,7 +63,7 @@ def dump(text):
             d[p] = plain(s.get_property(p))
         if name in ("ipv4", "ipv6"):
             d["addresses"] = [[a.get_address(), a.get_prefix()] for a in (s.get_address(i) for i in range(s.get_num_addresses()))]
-            d["routes"] = [[r.get_dest(), r.get_prefix(), r.get_next_hop(), r.get_metric()] for r in (s.get_route(i) for i in range(s.get_num_routes()))]
+            d["routes"] = [route(s.get_route(i)) for i in range(s.get_num_routes())]
             d["dns"] = [s.get_dns(i) for i in range(s.get_num_dns())]
         if name == "bond":
             opts = {}

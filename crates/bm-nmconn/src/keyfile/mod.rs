@@ -8,10 +8,16 @@
 //! the whole file, as `g_key_file_load_from_file` does. Duplicate keys: the last wins; repeated
 //! groups merge; both are reported as notices.
 
+mod escape;
+
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+
+pub(crate) use escape::escape_list;
+pub use escape::{Escape, escape, split_list, unescape};
 
 /// A line and how it ended.
 #[derive(Clone, Debug)]
@@ -480,7 +486,12 @@ impl Document {
 
     /// Group names, each once, in order of first appearance.
     pub fn groups(&self) -> Vec<&str> {
-        self.spans.iter().map(|s| self.group_name(s.header)).collect()
+        self.group_names().collect()
+    }
+
+    /// [`Document::groups`], without collecting them.
+    pub fn group_names(&self) -> impl Iterator<Item = &str> {
+        self.spans.iter().map(|s| self.group_name(s.header))
     }
 
     /// The name of the group whose header is line index `n`.
@@ -641,40 +652,31 @@ impl Document {
     }
 
     /// The value as `g_key_file_get_string` returns it, borrowed when it has no escape.
-    pub fn get_str(&self, group: &str, key: &str) -> Result<Option<std::borrow::Cow<'_, str>>, ValueError> {
-        match self.get_raw(group, key) {
-            None => Ok(None),
-            Some((raw, _)) if !raw.contains('\\') => Ok(Some(std::borrow::Cow::Borrowed(raw))),
-            Some((raw, _)) => {
-                unescape(raw, false).map(|mut v| Some(std::borrow::Cow::Owned(v.pop().unwrap_or_default())))
-            }
-        }
+    pub fn get_str(&self, group: &str, key: &str) -> Result<Option<Cow<'_, str>>, ValueError> {
+        self.get_raw(group, key).map(|(raw, _)| unescape(raw, Escape::String)).transpose()
     }
 
     /// The value as `g_key_file_get_string` returns it: escapes processed, `\;` refused.
     pub fn get_string(&self, group: &str, key: &str) -> Result<Option<String>, ValueError> {
-        self.get_raw(group, key)
-            .map(|(raw, _)| unescape(raw, false).map(|mut v| v.pop().unwrap_or_default()))
-            .transpose()
+        self.get_raw(group, key).map(|(raw, _)| unescape(raw, Escape::String).map(Cow::into_owned)).transpose()
     }
 
     /// The value as `g_key_file_get_string_list` returns it: split on unescaped `;`, a
     /// trailing `;` optional.
     pub fn get_list(&self, group: &str, key: &str) -> Result<Option<Vec<String>>, ValueError> {
-        self.get_raw(group, key).map(|(raw, _)| unescape(raw, true)).transpose()
+        self.get_raw(group, key).map(|(raw, _)| split_list(raw)).transpose()
     }
 
     /// Sets a value (escaped as GLib's writer escapes it): the winning entry's line is rewritten
     /// in place (its key and spacing kept); a new key goes after the group's last entry; a new
     /// group goes at the end. Every other line stays as it was.
     pub fn set_string(&mut self, group: &str, key: &str, value: &str) {
-        self.set_raw(group, key, &escape(value, false));
+        self.set_raw(group, key, &escape(value, Escape::String));
     }
 
     /// Sets a list value, each element escaped and followed by `;` (NetworkManager's form).
     pub fn set_list(&mut self, group: &str, key: &str, values: &[&str]) {
-        let raw: String = values.iter().map(|v| escape(v, true) + ";").collect();
-        self.set_raw(group, key, &raw);
+        self.set_raw(group, key, &escape_list(values));
     }
 
     fn set_raw(&mut self, group: &str, key: &str, raw_value: &str) {
@@ -826,75 +828,4 @@ impl fmt::Display for Document {
         }
         Ok(())
     }
-}
-
-/// `g_key_file_parse_value_as_string`: escapes, and for lists the split on unescaped `;`.
-/// A list value split and unescaped as `g_key_file_get_string_list` does; `None` when GLib
-/// refuses it.
-pub(crate) fn unescape_list(raw: &str) -> Option<Vec<String>> {
-    if !raw.contains('\\') {
-        // Nothing to unescape: GLib's split on `;`, a trailing `;` optional.
-        let body = raw.strip_suffix(';').unwrap_or(raw);
-        return Some(if raw.is_empty() { Vec::new() } else { body.split(';').map(str::to_string).collect() });
-    }
-    unescape(raw, true).ok()
-}
-
-/// A string value unescaped as `g_key_file_get_string` does; `None` when GLib refuses it.
-pub(crate) fn unescape_value(raw: &str) -> Option<String> {
-    unescape(raw, false).ok().map(|mut v| v.pop().unwrap_or_default())
-}
-
-fn unescape(raw: &str, list: bool) -> Result<Vec<String>, ValueError> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut chars = raw.char_indices();
-    while let Some((i, c)) = chars.next() {
-        match c {
-            '\\' => match chars.next() {
-                Some((_, 's')) => cur.push(' '),
-                Some((_, 'n')) => cur.push('\n'),
-                Some((_, 't')) => cur.push('\t'),
-                Some((_, 'r')) => cur.push('\r'),
-                Some((_, '\\')) => cur.push('\\'),
-                Some((_, ';')) if list => cur.push(';'),
-                Some((_, e)) => return Err(ValueError::InvalidEscape { escape: e, offset: i }),
-                None => return Err(ValueError::TrailingEscape),
-            },
-            ';' if list => out.push(std::mem::take(&mut cur)),
-            c => cur.push(c),
-        }
-    }
-    if !list || !cur.is_empty() {
-        out.push(cur);
-    }
-    Ok(out)
-}
-
-/// `g_key_file_parse_string_as_value`: leading spaces and tabs, newlines, carriage returns and
-/// backslashes escaped; `;` only inside list elements.
-fn escape(value: &str, list: bool) -> String {
-    let mut out = String::with_capacity(value.len());
-    let mut leading = true;
-    for c in value.chars() {
-        match c {
-            ' ' if leading => out.push_str("\\s"),
-            '\t' if leading => out.push_str("\\t"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\\' => {
-                leading = false;
-                out.push_str("\\\\");
-            }
-            ';' if list => {
-                leading = true;
-                out.push_str("\\;");
-            }
-            c => {
-                leading = false;
-                out.push(c);
-            }
-        }
-    }
-    out
 }

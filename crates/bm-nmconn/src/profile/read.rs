@@ -1,0 +1,608 @@
+//! The one pass that reads a document into a [`Profile`]: every entry of every group once,
+//! each value read by its type in [`crate::schema`] with NetworkManager's readers, and every
+//! place where that reading departs from what is written noted for the validator (an unknown
+//! group or key, an escape GLib refuses, a number read as octal, a value that is no boolean, a
+//! bond option dropped, an address NetworkManager drops). Noting costs nothing when a file is
+//! clean, which is why the validator and this reader are one pass.
+
+use std::borrow::Cow;
+
+use super::{Bond, Bridge, BridgePort, Connection, Ethernet, Infiniband, IpConfig, Match, Profile, Proxy, Vlan};
+use crate::ip::{AddressesRead, RoutesRead, read_addresses_in, read_dns_in, read_routes_in};
+use crate::keyfile::{Document, EntryRef, Escape, ValueError, split_list, unescape};
+use crate::schema::{BOND_OPTIONS, ValueType, group_is_known, key_type_in, setting_of_group, tables_of};
+use crate::value::{IntError, Radix, list_key_index, parse_bool, parse_int, parse_mac, parse_uint};
+
+/// A profile with what reading it found.
+#[derive(Debug, Default)]
+pub(crate) struct Load<'d> {
+    /// What NetworkManager loads.
+    pub(crate) profile: Profile,
+    /// Unknown groups, unreadable values, unknown keys and values that do not read as their
+    /// type, in file order (groups in the order they first appear).
+    pub(crate) notes: Vec<Note<'d>>,
+    /// `[bond]` options NetworkManager drops, with their value.
+    pub(crate) bond_dropped: Vec<(EntryRef<'d>, String, BondDrop)>,
+    /// What the IP readers found, per family.
+    pub(crate) ipv4: Option<IpRead<'d>>,
+    /// See `ipv4`.
+    pub(crate) ipv6: Option<IpRead<'d>>,
+    /// The group `connection.interface-name` was read from (`connection`, or the type's own
+    /// group, the deprecated place).
+    pub(crate) interface_name_group: &'d str,
+    /// A `vlan.flags` with bits no flag uses: NetworkManager keeps the default.
+    pub(crate) vlan_flags_invalid: Option<u32>,
+    /// `[ethernet]` and `[802-3-ethernet]` as read, in that order (NetworkManager reads
+    /// `[802-3-ethernet]` alone when both are written; the validator looks at both).
+    pub(crate) ethernet_groups: Vec<EthernetRead<'d>>,
+}
+
+impl<'d> Load<'d> {
+    /// What the IP readers found for a family.
+    pub(crate) fn ip(&self, ipv6: bool) -> Option<&IpRead<'d>> {
+        if ipv6 { self.ipv6.as_ref() } else { self.ipv4.as_ref() }
+    }
+}
+
+/// One group of the Ethernet setting, as read.
+#[derive(Debug)]
+pub(crate) struct EthernetRead<'d> {
+    /// `ethernet` or `802-3-ethernet`.
+    pub(crate) group: &'d str,
+    /// Its values.
+    pub(crate) ethernet: Ethernet,
+    /// A `cloned-mac-address` that is neither a MAC address nor a special word: dropped.
+    pub(crate) cloned_mac_invalid: Option<(EntryRef<'d>, String)>,
+}
+
+/// What the IP readers found in one family's group.
+#[derive(Debug)]
+pub(crate) struct IpRead<'d> {
+    /// The group's entries.
+    pub(crate) entries: Vec<EntryRef<'d>>,
+    /// The `gateway` key's value, when written and readable.
+    pub(crate) gateway_key: Option<String>,
+    /// The gateway written with an address.
+    pub(crate) address_gateway: Option<String>,
+    /// Why addresses were dropped or changed, by key.
+    pub(crate) address_warnings: Vec<(String, String)>,
+    /// Route warnings and how each `routeN_options` read.
+    pub(crate) routes: RoutesRead<'d>,
+    /// Why DNS servers were dropped.
+    pub(crate) dns_warnings: Vec<String>,
+    /// The written `addr-gen-mode`, when NetworkManager does not know it.
+    pub(crate) addr_gen_mode_invalid: Option<String>,
+}
+
+/// Something found while reading.
+#[derive(Clone, Debug)]
+pub(crate) enum Note<'d> {
+    /// A group NetworkManager knows no setting for.
+    GroupUnknown(&'d str),
+    /// Something about one entry.
+    Entry(EntryRef<'d>, EntryNote),
+}
+
+/// What reading an entry found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum EntryNote {
+    /// GLib reads it neither as a string nor as a list.
+    Unreadable(ValueError),
+    /// A key of a modelled setting NetworkManager does not know.
+    KeyUnknown,
+    /// Not `true`/`false`/`1`/`0`.
+    NotBoolean,
+    /// An unsigned integer read in another base than decimal, or none of the property's range.
+    Unsigned(Result<(u64, Radix), IntError>),
+    /// A signed integer read in another base than decimal, or none of the property's range.
+    Signed(Result<(i64, Radix), IntError>),
+    /// No hardware address of this many bytes.
+    NotMac(usize),
+}
+
+/// Why NetworkManager drops a bond option.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BondDrop {
+    /// An option it does not know.
+    Unknown,
+    /// A value the option does not take.
+    Value,
+}
+
+/// One value read by its type.
+enum Read<'v> {
+    Str(Cow<'v, str>),
+    Bool(Option<bool>),
+    Unsigned(Option<u64>),
+    Signed(Option<i64>),
+    Mac(Option<Vec<u8>>),
+}
+
+/// Where a group's values go.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Target {
+    Connection,
+    Ethernet(usize),
+    Vlan,
+    Bridge,
+    BridgePort,
+    Infiniband,
+    Ip(bool),
+    Proxy,
+    Match,
+    Bond,
+    User,
+    Ethtool,
+    Other,
+}
+
+/// Reads a document.
+pub(crate) fn load(doc: &Document) -> Load<'_> {
+    let mut out = Load { interface_name_group: "connection", ..Load::default() };
+    let mut p = Profile::default();
+    // Interface names written in a type's own group (the deprecated place), by setting.
+    let mut deprecated_ifname: Vec<(&str, String)> = Vec::new();
+    let mut ethernet: [Option<EthernetRead<'_>>; 2] = [None, None];
+    for group in doc.group_names() {
+        if !group_is_known(group) {
+            out.notes.push(Note::GroupUnknown(group));
+            continue;
+        }
+        let setting = setting_of_group(group);
+        let target = match setting {
+            "connection" => Target::Connection,
+            "802-3-ethernet" => Target::Ethernet(usize::from(group != "ethernet")),
+            "vlan" => Target::Vlan,
+            "bridge" => Target::Bridge,
+            "bridge-port" => Target::BridgePort,
+            "infiniband" => Target::Infiniband,
+            "ipv4" => Target::Ip(false),
+            "ipv6" => Target::Ip(true),
+            "proxy" => Target::Proxy,
+            "match" => Target::Match,
+            "bond" => Target::Bond,
+            "user" => Target::User,
+            "ethtool" => Target::Ethtool,
+            _ => Target::Other,
+        };
+        match target {
+            Target::Ethernet(i) => {
+                ethernet[i] = Some(EthernetRead { group, ethernet: Ethernet::default(), cloned_mac_invalid: None })
+            }
+            Target::Vlan => p.vlan = Some(Vlan::default()),
+            Target::Bridge => p.bridge = Some(Bridge::default()),
+            Target::BridgePort => p.bridge_port = Some(BridgePort::default()),
+            Target::Infiniband => p.infiniband = Some(Infiniband::default()),
+            Target::Proxy => p.proxy = Some(Proxy::default()),
+            Target::Match => p.match_ = Some(Match::default()),
+            Target::Bond => p.bond = Some(Bond::default()),
+            _ => {}
+        }
+        let tables = tables_of(setting);
+        let entries: Vec<EntryRef<'_>> = doc.entries_of(group).collect();
+        for e in &entries {
+            let ip = matches!(target, Target::Ip(_));
+            // Address and route keys are read by the IP readers below.
+            if ip && is_indexed_ip_key(e.key) {
+                continue;
+            }
+            // GLib's string reading; a value only a list reading accepts (`a\;b`) is no string.
+            let string = match unescape(e.value, Escape::String) {
+                Ok(s) => Some(s),
+                Err(_) => {
+                    if let Err(err) = split_list(e.value) {
+                        out.notes.push(Note::Entry(*e, EntryNote::Unreadable(err)));
+                    }
+                    None
+                }
+            };
+            if e.key == "interface-name"
+                && target != Target::Connection
+                && let Some(s) = &string
+            {
+                deprecated_ifname.push((group, s.to_string()));
+            }
+            match target {
+                Target::Bond => {
+                    if let Some(value) = string {
+                        read_bond_option(&mut out, &mut p, *e, value);
+                    }
+                    continue;
+                }
+                Target::User | Target::Ethtool => {
+                    if let Some(value) = string {
+                        let map = if target == Target::User { &mut p.user } else { &mut p.ethtool };
+                        map.insert(e.key.to_string(), value.into_owned());
+                    }
+                    continue;
+                }
+                _ => {}
+            }
+            let Some(tables) = tables else { continue };
+            let ty = key_type_in(tables, e.key);
+            if ty == Some(ValueType::List) {
+                // GLib's list reading (an unreadable list is empty: NetworkManager passes no
+                // error and warns of nothing).
+                let items = split_list(e.value).unwrap_or_default();
+                assign_list(&mut p, target, e.key, items);
+                continue;
+            }
+            // A value GLib cannot read as a string is not typed (nor its key judged).
+            let Some(value) = string else { continue };
+            let Some(ty) = ty else {
+                // Renamed keys get their own rule (the validator's connection rules).
+                if !(setting == "connection" && matches!(e.key, "controller" | "port-type" | "autoconnect-ports")) {
+                    out.notes.push(Note::Entry(*e, EntryNote::KeyUnknown));
+                }
+                if setting == "connection" {
+                    match e.key {
+                        "controller" => p.connection.controller = Some(value.into_owned()),
+                        "port-type" => p.connection.port_type = Some(value.into_owned()),
+                        _ => {}
+                    }
+                }
+                continue;
+            };
+            let read = match ty {
+                ValueType::Bool => {
+                    let b = parse_bool(&value);
+                    if b.is_none() {
+                        out.notes.push(Note::Entry(*e, EntryNote::NotBoolean));
+                    }
+                    Read::Bool(b)
+                }
+                ValueType::UInt(max) => {
+                    let n = parse_uint(&value, 0, max);
+                    if !matches!(n, Ok((_, Radix::Decimal))) {
+                        out.notes.push(Note::Entry(*e, EntryNote::Unsigned(n.clone())));
+                    }
+                    Read::Unsigned(n.ok().map(|(n, _)| n))
+                }
+                ValueType::Int(min, max) => {
+                    let n = parse_int(&value, min, max);
+                    if !matches!(n, Ok((_, Radix::Decimal))) {
+                        out.notes.push(Note::Entry(*e, EntryNote::Signed(n.clone())));
+                    }
+                    Read::Signed(n.ok().map(|(n, _)| n))
+                }
+                ValueType::Mac(len) => {
+                    let mac = parse_mac(&value, len);
+                    if mac.is_none() {
+                        out.notes.push(Note::Entry(*e, EntryNote::NotMac(len)));
+                    }
+                    Read::Mac(mac)
+                }
+                ValueType::Str | ValueType::Special | ValueType::List => Read::Str(value),
+            };
+            match target {
+                Target::Ethernet(i) => {
+                    if let Some(eth) = &mut ethernet[i] {
+                        assign_ethernet(eth, *e, read);
+                    }
+                }
+                Target::Ip(ipv6) => {
+                    let ip = if ipv6 { &mut p.ipv6 } else { &mut p.ipv4 };
+                    assign_ip(ip.get_or_insert_with(|| IpConfig::new(ipv6)), e.key, read);
+                }
+                Target::Vlan if e.key == "flags" => {
+                    let flags = unsigned(read, 1);
+                    // 1 reorder-headers, 2 gvrp, 4 loose-binding, 8 mvrp: GObject refuses other
+                    // bits, and the default stays.
+                    if flags & !0xf != 0 {
+                        out.vlan_flags_invalid = Some(flags);
+                    } else if let Some(v) = &mut p.vlan {
+                        v.flags = flags;
+                    }
+                }
+                _ => assign(&mut p, target, e.key, read),
+            }
+        }
+        if let Target::Ip(ipv6) = target {
+            read_ip(&mut out, &mut p, ipv6, entries);
+        }
+    }
+    // `[802-3-ethernet]` wins over `[ethernet]` when both exist (research §1.3).
+    p.ethernet = ethernet.iter().rev().flatten().next().map(|r| r.ethernet.clone());
+    out.ethernet_groups = ethernet.into_iter().flatten().collect();
+    // The deprecated place of the interface name: the type's own group (by its setting name
+    // first, then its alias, as NetworkManager looks groups up).
+    if p.connection.interface_name.is_none()
+        && let Some(setting) = p.connection.kind.as_deref()
+    {
+        let in_group = |g: &str| deprecated_ifname.iter().find(|(group, _)| *group == g);
+        let alias = crate::schema::base_group(setting).filter(|g| *g != setting);
+        if let Some((group, name)) = in_group(setting).or_else(|| alias.and_then(in_group)) {
+            p.connection.interface_name = Some(name.clone());
+            out.interface_name_group = group;
+        }
+    }
+    out.profile = p;
+    out
+}
+
+/// `addressN`, `addressesN`, `routeN`, `routesN`, `routeN_options`, `routing-ruleN`.
+pub(crate) fn is_indexed_ip_key(key: &str) -> bool {
+    // Every one starts with `a` or `r`; most keys of the group do not.
+    if !matches!(key.as_bytes().first(), Some(b'a' | b'r')) {
+        return false;
+    }
+    let base = key.strip_suffix("_options").unwrap_or(key);
+    list_key_index(key, "address").is_some()
+        || list_key_index(base, "route").is_some()
+        || key.strip_prefix("routing-rule").is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()))
+}
+
+/// One `[bond]` entry: kept when NetworkManager accepts the option and its value.
+fn read_bond_option<'d>(out: &mut Load<'d>, p: &mut Profile, e: EntryRef<'d>, value: Cow<'_, str>) {
+    // The deprecated place of `connection.interface-name`, never an option (NetworkManager
+    // skips it without a warning, whatever the type).
+    if e.key == "interface-name" {
+        return;
+    }
+    let Some((_, kind)) = BOND_OPTIONS.iter().find(|(n, _)| *n == e.key) else {
+        out.bond_dropped.push((e, value.into_owned(), BondDrop::Unknown));
+        return;
+    };
+    if !kind.accepts(&value) {
+        out.bond_dropped.push((e, value.into_owned(), BondDrop::Value));
+        return;
+    }
+    if let Some(bond) = &mut p.bond {
+        bond.options.insert(e.key.to_string(), value.into_owned());
+    }
+}
+
+/// The addresses, routes and DNS of a family, then the values that depend on several keys.
+fn read_ip<'d>(out: &mut Load<'d>, p: &mut Profile, ipv6: bool, entries: Vec<EntryRef<'d>>) {
+    let ip = if ipv6 { &mut p.ipv6 } else { &mut p.ipv4 };
+    let ip = ip.get_or_insert_with(|| IpConfig::new(ipv6));
+    let AddressesRead { addresses, gateway, warnings } = read_addresses_in(&entries, ipv6);
+    ip.addresses = addresses;
+    // The `gateway` key wins over a gateway written with an address.
+    let gateway_key = ip.gateway.clone();
+    if ip.gateway.is_none() {
+        ip.gateway.clone_from(&gateway);
+    }
+    let mut routes = read_routes_in(&entries, ipv6);
+    ip.routes = std::mem::take(&mut routes.routes);
+    let (dns, dns_warnings) = read_dns_in(&entries, ipv6);
+    ip.dns = dns;
+    let mut addr_gen_mode_invalid = None;
+    if ipv6 {
+        let written = entries.iter().find(|e| e.key == "addr-gen-mode").map(|e| unescape(e.value, Escape::String));
+        ip.addr_gen_mode = Some(match written {
+            Some(Ok(mode)) => match mode.trim() {
+                "eui64" | "0" => 0,
+                "stable-privacy" | "1" => 1,
+                "default-or-eui64" | "2" => 2,
+                "default" | "3" => 3,
+                _ => {
+                    addr_gen_mode_invalid = Some(mode.into_owned());
+                    2
+                }
+            },
+            // Missing with a token: eui64 (research §1.3); otherwise default-or-eui64.
+            None if entries.iter().any(|e| e.key == "token") => 0,
+            _ => 2,
+        });
+    }
+    let read = IpRead {
+        entries,
+        gateway_key,
+        address_gateway: gateway,
+        address_warnings: warnings,
+        routes,
+        dns_warnings,
+        addr_gen_mode_invalid,
+    };
+    if ipv6 {
+        out.ipv6 = Some(read);
+    } else {
+        out.ipv4 = Some(read);
+    }
+}
+
+fn string(read: Read<'_>) -> Option<String> {
+    match read {
+        Read::Str(s) => Some(s.into_owned()),
+        _ => None,
+    }
+}
+
+fn boolean(read: Read<'_>, default: bool) -> bool {
+    match read {
+        Read::Bool(b) => b.unwrap_or(default),
+        _ => default,
+    }
+}
+
+fn unsigned(read: Read<'_>, default: u32) -> u32 {
+    match read {
+        Read::Unsigned(Some(n)) => u32::try_from(n).unwrap_or(default),
+        _ => default,
+    }
+}
+
+fn signed(read: Read<'_>, default: i32) -> i32 {
+    match read {
+        Read::Signed(Some(n)) => i32::try_from(n).unwrap_or(default),
+        _ => default,
+    }
+}
+
+fn mac6(read: Read<'_>) -> Option<[u8; 6]> {
+    match read {
+        Read::Mac(Some(bytes)) => bytes.try_into().ok(),
+        _ => None,
+    }
+}
+
+/// A list value into its field.
+fn assign_list(p: &mut Profile, target: Target, key: &str, items: Vec<String>) {
+    match (target, key) {
+        (Target::Connection, "permissions") => p.connection.permissions = items,
+        (Target::Ip(ipv6), "dns-search" | "dns-options") => {
+            let ip = if ipv6 { &mut p.ipv6 } else { &mut p.ipv4 };
+            let ip = ip.get_or_insert_with(|| IpConfig::new(ipv6));
+            if key == "dns-search" {
+                ip.dns_search = items;
+            } else {
+                ip.dns_options = items;
+            }
+        }
+        (Target::Match, _) => {
+            if let Some(m) = &mut p.match_ {
+                match key {
+                    "interface-name" => m.interface_name = items,
+                    "driver" => m.driver = items,
+                    "path" => m.path = items,
+                    "kernel-command-line" => m.kernel_command_line = items,
+                    _ => {}
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A scalar value into its field (keys the profile does not model are read for their notes
+/// only).
+fn assign(p: &mut Profile, target: Target, key: &str, read: Read<'_>) {
+    match target {
+        Target::Connection => {
+            let c: &mut Connection = &mut p.connection;
+            match key {
+                "id" => c.id = string(read),
+                "uuid" => c.uuid = string(read),
+                "type" => c.kind = string(read).map(|t| setting_of_group(&t).to_string()),
+                "interface-name" => c.interface_name = string(read),
+                "autoconnect" => c.autoconnect = boolean(read, true),
+                "autoconnect-priority" => c.autoconnect_priority = signed(read, 0),
+                "autoconnect-retries" => c.autoconnect_retries = signed(read, -1),
+                "master" => c.master = string(read),
+                "slave-type" => c.slave_type = string(read),
+                "zone" => c.zone = string(read),
+                "stable-id" => c.stable_id = string(read),
+                "multi-connect" => c.multi_connect = signed(read, 0),
+                "mdns" => c.mdns = signed(read, -1),
+                "llmnr" => c.llmnr = signed(read, -1),
+                "dns-over-tls" => c.dns_over_tls = signed(read, -1),
+                _ => {}
+            }
+        }
+        Target::Vlan => {
+            if let Some(v) = &mut p.vlan {
+                match key {
+                    "id" => v.id = unsigned(read, 0),
+                    "parent" => v.parent = string(read),
+                    "protocol" => v.protocol = string(read),
+                    _ => {}
+                }
+            }
+        }
+        Target::Bridge => {
+            if let Some(b) = &mut p.bridge {
+                match key {
+                    "stp" => b.stp = boolean(read, true),
+                    "priority" => b.priority = unsigned(read, 32768),
+                    "forward-delay" => b.forward_delay = unsigned(read, 15),
+                    "hello-time" => b.hello_time = unsigned(read, 2),
+                    "max-age" => b.max_age = unsigned(read, 20),
+                    "ageing-time" => b.ageing_time = unsigned(read, 300),
+                    "group-forward-mask" => b.group_forward_mask = unsigned(read, 0),
+                    "multicast-hash-max" => b.multicast_hash_max = unsigned(read, 4096),
+                    "multicast-snooping" => b.multicast_snooping = boolean(read, true),
+                    "vlan-filtering" => b.vlan_filtering = boolean(read, false),
+                    "vlan-default-pvid" => b.vlan_default_pvid = unsigned(read, 1),
+                    "mac-address" => b.mac_address = mac6(read),
+                    _ => {}
+                }
+            }
+        }
+        Target::BridgePort => {
+            if let Some(b) = &mut p.bridge_port {
+                match key {
+                    "priority" => b.priority = unsigned(read, 32),
+                    "path-cost" => b.path_cost = unsigned(read, 100),
+                    "hairpin-mode" => b.hairpin_mode = boolean(read, false),
+                    _ => {}
+                }
+            }
+        }
+        Target::Infiniband => {
+            if let Some(i) = &mut p.infiniband {
+                match key {
+                    "mtu" => i.mtu = unsigned(read, 0),
+                    "transport-mode" => i.transport_mode = string(read),
+                    "p-key" => i.p_key = signed(read, -1),
+                    "parent" => i.parent = string(read),
+                    _ => {}
+                }
+            }
+        }
+        Target::Proxy => {
+            if let Some(x) = &mut p.proxy {
+                match key {
+                    "method" => x.method = signed(read, 0),
+                    "pac-url" => x.pac_url = string(read),
+                    _ => {}
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// An Ethernet value into its field.
+fn assign_ethernet<'d>(r: &mut EthernetRead<'d>, e: EntryRef<'d>, read: Read<'_>) {
+    let eth = &mut r.ethernet;
+    match e.key {
+        "mtu" => eth.mtu = unsigned(read, 0),
+        "mac-address" => eth.mac_address = mac6(read),
+        "cloned-mac-address" => {
+            let Some(v) = string(read) else { return };
+            eth.cloned_mac_address = if matches!(v.as_str(), "preserve" | "permanent" | "random" | "stable") {
+                Some(v)
+            } else if let Some(bytes) = parse_mac(&v, 6) {
+                // A MAC in any accepted form is stored as `AA:BB:...`.
+                Some(bytes.iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":"))
+            } else {
+                r.cloned_mac_invalid = Some((e, v));
+                None
+            };
+        }
+        "speed" => eth.speed = unsigned(read, 0),
+        "duplex" => eth.duplex = string(read),
+        "port" => eth.port = string(read),
+        "auto-negotiate" => eth.auto_negotiate = boolean(read, false),
+        "wake-on-lan" => eth.wake_on_lan = unsigned(read, 1),
+        _ => {}
+    }
+}
+
+/// An IP scalar into its field.
+fn assign_ip(ip: &mut IpConfig, key: &str, read: Read<'_>) {
+    match key {
+        "method" => ip.method = string(read),
+        "gateway" => ip.gateway = string(read),
+        "dns-priority" => ip.dns_priority = signed(read, 0),
+        "may-fail" => ip.may_fail = boolean(read, true),
+        "never-default" => ip.never_default = boolean(read, false),
+        "ignore-auto-dns" => ip.ignore_auto_dns = boolean(read, false),
+        "ignore-auto-routes" => ip.ignore_auto_routes = boolean(read, false),
+        "route-metric" => {
+            if let Read::Signed(Some(n)) = read {
+                ip.route_metric = n;
+            }
+        }
+        "route-table" => ip.route_table = unsigned(read, 0),
+        "dhcp-hostname" => ip.dhcp_hostname = string(read),
+        "dhcp-timeout" => ip.dhcp_timeout = signed(read, 0),
+        "dhcp-iaid" => ip.dhcp_iaid = string(read),
+        "dhcp-client-id" => ip.dhcp_client_id = string(read),
+        "dhcp-duid" => ip.dhcp_duid = string(read),
+        "ra-timeout" => ip.ra_timeout = signed(read, 0),
+        "token" => ip.token = string(read),
+        _ => {}
+    }
+}
