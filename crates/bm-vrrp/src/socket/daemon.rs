@@ -772,7 +772,7 @@ impl Daemon {
                 Action::Send { to, bytes, .. } => {
                     let Some(instance) = self.router.instance(id) else { continue };
                     let primary = instance.config().primary;
-                    let failures = instance.stats().consecutive_send_failures;
+                    let failures = instance.stats().consecutive_failed_rounds;
                     let socket = self.sockets.iter().find(|s| s.ifindex() == m.ifindex && s.is_ipv6() == m.ipv6);
                     let outcome = match socket {
                         Some(s) => s.send(primary, to, &bytes).map_err(|e| e.to_string()),
