@@ -79,7 +79,12 @@ impl Tracked {
     /// Moves on; true when the child is reaped and nothing is left to do.
     fn poll(&mut self, now: Instant) -> bool {
         let leader = self.child.id();
-        let gone = !matches!(exited(&self.child), Ok(None));
+        let gone = match exited(&self.child) {
+            Ok(status) => status.is_some(),
+            // Not our unreaped child any more (reaped elsewhere, say SIGCHLD ignored): its
+            // group id may be anyone's now, so it is never signalled again.
+            Err(_) => return true,
+        };
         match self.phase {
             Phase::Stopping { .. } | Phase::Killed if gone => {
                 // The leader is a zombie: the group id is still its own.
@@ -130,7 +135,8 @@ impl Reaper {
     /// Stops `child` and what it started: SIGTERM to its group now, SIGKILL after
     /// [`KILL_GRACE`]. Returns at once.
     pub(crate) fn stop(&mut self, child: Child, now: Instant) {
-        if matches!(exited(&child), Ok(None)) {
+        // Unreaped (running, or exited and not waited for): its group id is its own.
+        if exited(&child).is_ok() {
             let _ = sys::terminate_process_group(child.id());
         }
         self.tracked.push(Tracked { child, phase: Phase::Stopping { kill_at: now + KILL_GRACE } });
