@@ -619,12 +619,23 @@ fn link_flap(version_ipv6: bool, advert: &'static str) {
     let bm = lab.bmnet(bmnet_bin(), 2, &r.bmnet(150, &[]));
     lab.converge(&vip, 2, converge, SETTLE, &[&ka, &bm]);
     let slack = Duration::from_millis(60);
+    let measured = |split: Result<lab::Split, String>, when: &str| -> Duration {
+        let logs = || format!("{}\n{}", ka.log_text(), bm.log_text());
+        let split = split.unwrap_or_else(|e| panic!("{when}: {e}\n{}", logs()));
+        // The sampling must be fine enough for the slack: samples a quarter of it apart on
+        // average, and never a whole slack apart (a split is measured short by at most twice
+        // the gap; the slack is for that and for scheduling).
+        println!("{when}: samples {:?} apart on average, {:?} at most", split.sample_period, split.sample_gap);
+        assert!(split.sample_period <= slack / 4, "{when}: samples {:?} apart, too coarse", split.sample_period);
+        assert!(split.sample_gap < slack, "{when}: samples {:?} apart, too coarse for {slack:?}", split.sample_gap);
+        split.longest
+    };
     for round in 0..2 {
         lab.set_link(2, false);
-        let split = lab.longest_split(&vip, converge, |l| l.holders(&vip) == vec![1]);
+        let split = measured(lab.longest_split(&vip, converge, |h| h == [1]), "link down");
         assert!(split <= interval + slack, "round {round}: two masters for {split:?} while the link was down");
         lab.set_link(2, true);
-        let split = lab.longest_split(&vip, converge, |l| l.holders(&vip) == vec![2]);
+        let split = measured(lab.longest_split(&vip, converge, |h| h == [2]), "link up");
         let family = if version_ipv6 { "IPv6" } else { "IPv4" };
         report(
             &format!("link flap {family} {advert} s"),
@@ -742,9 +753,12 @@ fn forged_adverts_leave_bmnet_unmoved() {
 /// through, as it would in keepalived with check_unicast_src.
 #[test]
 fn bmnet_checks_unicast_sources_by_default() {
-    let (moved, bm, _lab) = forge_against(Kind::Bmnet, false, &[]);
+    let (moved, bm, lab) = forge_against(Kind::Bmnet, false, &[]);
     assert!(moved, "a forged advert from the peer's address and no TTL range moves the VIP:\n{}", bm.log_text());
-    assert!(bm.log_text().contains("10.") && bm.log_text().contains("is not a unicast peer"), "{}", bm.log_text());
+    // The stranger (host 3) is named as the source dropped; the peer's address is not.
+    let log = bm.log_text();
+    assert!(log.contains(&format!("{} is not a unicast peer", lab.v4(3))), "{log}");
+    assert!(!log.contains(&format!("{} is not a unicast peer", lab.v4(2))), "{log}");
 }
 
 /// The control: the forged adverts are valid, and keepalived's behaviour without
@@ -932,4 +946,175 @@ fn advert_int_0_and_256_vips() {
     let t = lab.converge(&first, 2, CONVERGE, SETTLE, &[&ka, &bm]);
     report("255 VIPs", "bmnet (150) preempts keepalived (100)", t);
     assert_logged(&ka, "Master received advert from");
+}
+
+/// Writes an executable shell script `name` into the lab's directory.
+fn shell_script(lab: &Lab, name: &str, body: &str) -> std::path::PathBuf {
+    let path = lab.dir.join(name);
+    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).expect("write script");
+    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
+    path
+}
+
+/// Whether process `pid` runs (and is no zombie).
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z "))
+}
+
+/// A pid a script wrote into `path`, once it has.
+fn pid_in(path: &Path) -> u32 {
+    let mut pid = None;
+    let start = std::time::Instant::now();
+    while pid.is_none() {
+        assert!(start.elapsed() < CONVERGE, "{} never written", path.display());
+        std::thread::sleep(Duration::from_millis(20));
+        pid = std::fs::read_to_string(path).ok().and_then(|s| s.trim().parse().ok());
+    }
+    pid.unwrap_or_default()
+}
+
+fn hup(d: &Daemon) {
+    let hup = Command::new("kill").args(["-HUP", &d.main_pid().to_string()]).status().expect("kill -HUP");
+    assert!(hup.success());
+}
+
+/// Waits until `d` has logged `needle` `times` times.
+fn wait_logged(lab: &Lab, d: &Daemon, needle: &str, times: usize) {
+    let seen = lab.wait(CONVERGE, |_| d.log_text().matches(needle).count() >= times);
+    assert!(seen.is_some(), "never logged {needle:?} {times} times:\n{}", d.log_text());
+}
+
+/// A reload is checked whole before anything changes. Two unicast instances share VRID 70 on
+/// one link, told apart by their peers; VI_1 tracks a check script that appends to a marker
+/// file. A reload moving both to the same peer (each new configuration fine against the
+/// other's old one, the two clashing with each other) and changing the script is refused, and
+/// the old script goes on running: the new one never starts. A reload swapping the two peers
+/// (each new configuration clashing with the other's old one) is applied.
+#[test]
+fn a_reload_is_checked_whole_before_anything_changes() {
+    let lab = Lab::new("reloadset", 1);
+    let mark = shell_script(&lab, "mark.sh", "echo run >> \"$1\"");
+    let net = |host: u8| format!("10.{}.0.{host}", lab.net);
+    let (old_marker, new_marker) = (lab.dir.join("old.marks"), lab.dir.join("new.marks"));
+    let conf = |peer1: u8, peer2: u8, marker: &Path| {
+        let instance = |name: &str, peer: u8, vip: u8, track: &str| {
+            format!(
+                "vrrp_instance {name} {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 70\n    \
+                 priority 100\n    advert_int 1\n    version 3\n    unicast_src_ip {}\n    unicast_peer {{\n        {}\n    \
+                 }}\n    virtual_ipaddress {{\n        {}/24\n    }}\n{track}}}\n",
+                lab.v4(1),
+                net(peer),
+                net(vip)
+            )
+        };
+        format!(
+            "global_defs {{\n    script_user root\n}}\nvrrp_script chk {{\n    script \"{} {}\"\n    interval 1\n    \
+             weight 2\n}}\n{}{}",
+            mark.display(),
+            marker.display(),
+            instance("VI_1", peer1, 201, "    track_script {\n        chk\n    }\n"),
+            instance("VI_2", peer2, 202, "")
+        )
+    };
+    let path = lab.dir.join("bmnet-keepalived.conf");
+    std::fs::write(&path, conf(51, 52, &old_marker)).expect("write config");
+    let bm = lab.bmnet(bmnet_bin(), 1, &["--config".into(), path.display().to_string()]);
+    let lines = |p: &Path| std::fs::read_to_string(p).map(|s| s.lines().count()).unwrap_or(0);
+    assert!(lab.wait(CONVERGE, |_| lines(&old_marker) >= 1).is_some(), "the check never ran:\n{}", bm.log_text());
+
+    std::fs::write(&path, conf(53, 53, &new_marker)).expect("write config");
+    hup(&bm);
+    wait_logged(&lab, &bm, "still running the previous configuration", 1);
+    assert_logged(&bm, "VRID 70 already runs on interface");
+    let before = lines(&old_marker);
+    std::thread::sleep(Duration::from_millis(2500));
+    assert!(!new_marker.exists(), "the refused reload started its script:\n{}", bm.log_text());
+    assert!(lines(&old_marker) > before, "the running script was stopped by a refused reload:\n{}", bm.log_text());
+    assert!(!bm.log_text().contains("reloaded"), "{}", bm.log_text());
+
+    std::fs::write(&path, conf(52, 51, &old_marker)).expect("write config");
+    hup(&bm);
+    wait_logged(&lab, &bm, "reloaded", 1);
+    assert_eq!(bm.log_text().matches("still running the previous configuration").count(), 1, "{}", bm.log_text());
+}
+
+/// A reload drops three check scripts that ignore SIGTERM (their children too) while bmnet is
+/// master over keepalived at 100 ms. Stopping them takes a second each before SIGKILL; the
+/// loop must go on meanwhile: keepalived (Master_Down_Interval about 0.36 s) never hears
+/// silence long enough to take over, and the scripts are gone soon after.
+#[test]
+fn a_reload_does_not_wait_for_scripts_that_ignore_sigterm() {
+    let lab = Lab::new("reloadhold", 2);
+    let vip = lab.vip4();
+    let r = Router { vrid: 71, version: 3, advert: "0.1", vips: vec![format!("{vip}/24")], auth: None, unicast: None };
+    let hold = shell_script(&lab, "hold.sh", "trap '' TERM\necho $$ > \"$1\"\nsleep 300");
+    let with_scripts = |n: usize| {
+        let base = r.keepalived(150, false);
+        let scripts: String = (1..=n)
+            .map(|k| {
+                let pidfile = lab.dir.join(format!("hold{k}.pid"));
+                format!(
+                    "vrrp_script hold{k} {{\n    script \"{} {}\"\n    interval 1\n    timeout 600\n    weight 2\n}}\n",
+                    hold.display(),
+                    pidfile.display()
+                )
+            })
+            .collect();
+        let track: String = (1..=n).map(|k| format!("        hold{k}\n")).collect();
+        let base = base.replacen("vrrp_instance", &format!("{scripts}vrrp_instance"), 1);
+        if n == 0 {
+            base
+        } else {
+            let at = base.rfind('}').unwrap_or(base.len());
+            format!("{}    track_script {{\n{track}    }}\n}}\n", &base[..at])
+        }
+    };
+    let ka = lab.keepalived(1, &r.keepalived(100, false));
+    let path = lab.dir.join("bmnet-keepalived.conf");
+    std::fs::write(&path, with_scripts(3)).expect("write config");
+    let bm = lab.bmnet(bmnet_bin(), 2, &["--config".into(), path.display().to_string()]);
+    lab.converge(&vip, 2, CONVERGE, SETTLE, &[&ka, &bm]);
+    let pids: Vec<u32> = (1..=3).map(|k| pid_in(&lab.dir.join(format!("hold{k}.pid")))).collect();
+    assert!(pids.iter().all(|&p| alive(p)), "the scripts run");
+    let ka_masters = ka.log_text().matches("Entering MASTER STATE").count();
+
+    std::fs::write(&path, with_scripts(0)).expect("write config");
+    hup(&bm);
+    wait_logged(&lab, &bm, "reloaded", 1);
+    let moved = lab.wait(Duration::from_millis(3500), |l| l.holders(&vip) != vec![2]);
+    assert!(moved.is_none(), "the VIP moved during the reload:\n{}\n{}", bm.log_text(), ka.log_text());
+    assert_eq!(
+        ka.log_text().matches("Entering MASTER STATE").count(),
+        ka_masters,
+        "keepalived took over: bmnet's adverts stopped during the reload\n{}",
+        ka.log_text()
+    );
+    let gone = lab.wait(Duration::from_secs(5), |_| pids.iter().all(|&p| !alive(p)));
+    assert!(gone.is_some(), "the dropped scripts were never stopped:\n{}", bm.log_text());
+}
+
+/// What a notify script leaves running in its process group (keepalived lets it run, and so
+/// does bmnet while it runs) is killed when bmnet stops.
+#[test]
+fn what_finished_scripts_left_running_is_killed_at_exit() {
+    let lab = Lab::new("leftover", 1);
+    let bg = shell_script(&lab, "bg.sh", "sleep 300 &\necho $! > \"$1\"");
+    let pidfile = lab.dir.join("bg.pid");
+    let conf = format!(
+        "global_defs {{\n    script_user root\n}}\nvrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0\n    \
+         virtual_router_id 72\n    priority 100\n    advert_int 0.1\n    version 3\n    virtual_ipaddress {{\n        \
+         {}/24\n    }}\n    notify_master \"{} {}\"\n}}\n",
+        lab.vip4(),
+        bg.display(),
+        pidfile.display()
+    );
+    let path = lab.dir.join("bmnet-keepalived.conf");
+    std::fs::write(&path, conf).expect("write config");
+    let mut bm = lab.bmnet(bmnet_bin(), 1, &["--config".into(), path.display().to_string()]);
+    let pid = pid_in(&pidfile);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(alive(pid), "the script's background child runs while bmnet does");
+    bm.stop();
+    let gone = lab.wait(Duration::from_secs(3), |_| !alive(pid));
+    assert!(gone.is_some(), "sleep {pid} outlived bmnet:\n{}", bm.log_text());
 }

@@ -334,7 +334,12 @@ impl Lab {
 
     /// The hosts holding `addr`.
     pub fn holders(&self, addr: &str) -> Vec<usize> {
-        (1..=self.hosts.len()).filter(|&h| self.has(h, addr)).collect()
+        // Asked of every host at once: one sample costs one `ip` run, not one per host, so
+        // that `longest_split` samples finely.
+        std::thread::scope(|scope| {
+            let asks: Vec<_> = (1..=self.hosts.len()).map(|h| (h, scope.spawn(move || self.has(h, addr)))).collect();
+            asks.into_iter().filter_map(|(h, ask)| ask.join().unwrap_or(false).then_some(h)).collect()
+        })
     }
 
     /// Turns IPv6 duplicate address detection on for `host`'s `eth0` (the lab turns it off):
@@ -373,31 +378,56 @@ impl Lab {
         assert!(o.status.success(), "raw send from h{host}: {}", String::from_utf8_lossy(&o.stderr));
     }
 
-    /// Samples who holds `addr` until `done` holds (or `timeout`), and returns the longest time
-    /// two or more hosts held it at once, measured between samples (a few ms apart).
-    pub fn longest_split(&self, addr: &str, timeout: Duration, mut done: impl FnMut(&Lab) -> bool) -> Duration {
+    /// Samples who holds `addr` until `done` holds for the hosts sampled (or `timeout`), and
+    /// returns the longest time two or more hosts held it at once, measured between samples,
+    /// with the gaps between samples (what the measure can miss). `Err` when nobody ever held
+    /// `addr` while sampling (a split of 0 would then say nothing), or when `done` never held.
+    pub fn longest_split(
+        &self,
+        addr: &str,
+        timeout: Duration,
+        mut done: impl FnMut(&[usize]) -> bool,
+    ) -> Result<Split, String> {
         let start = Instant::now();
-        let mut longest = Duration::ZERO;
+        let mut split = Split { longest: Duration::ZERO, sample_gap: Duration::ZERO, sample_period: Duration::ZERO };
+        let mut samples = 0u32;
         let mut since: Option<Instant> = None;
+        let mut held = false;
+        let mut last: Option<Instant> = None;
+        let mut finished = false;
         while start.elapsed() < timeout {
             let now = Instant::now();
-            let split = self.holders(addr).len() > 1;
-            match (split, since) {
+            if let Some(l) = last {
+                split.sample_gap = split.sample_gap.max(now - l);
+            }
+            last = Some(now);
+            samples += 1;
+            let holders = self.holders(addr);
+            held |= !holders.is_empty();
+            match (holders.len() > 1, since) {
                 (true, None) => since = Some(now),
                 (false, Some(s)) => {
-                    longest = longest.max(now - s);
+                    split.longest = split.longest.max(now - s);
                     since = None;
                 }
                 _ => {}
             }
-            if !split && done(self) {
+            if holders.len() <= 1 && done(&holders) {
+                finished = true;
                 break;
             }
         }
         if let Some(s) = since {
-            longest = longest.max(s.elapsed());
+            split.longest = split.longest.max(s.elapsed());
         }
-        longest
+        if let Some(l) = last {
+            split.sample_period = (l - start) / samples.saturating_sub(1).max(1);
+        }
+        match (held, finished) {
+            (false, _) => Err(format!("nobody held {addr} in {:?}", start.elapsed())),
+            (true, false) => Err(format!("not done within {timeout:?} (longest split {:?})", split.longest)),
+            (true, true) => Ok(split),
+        }
     }
 
     /// Polls until `f` holds; returns how long that took, or `None` after `timeout`.
@@ -435,6 +465,18 @@ impl Lab {
         assert_eq!(self.holders(addr), vec![host], "{addr} moved after converging on h{host}\n{}", dump());
         took
     }
+}
+
+/// What [`Lab::longest_split`] measured.
+#[derive(Clone, Copy, Debug)]
+pub struct Split {
+    /// The longest time two or more hosts held the address at once.
+    pub longest: Duration,
+    /// The longest time between two samples: a split shorter than this can go unseen, and a
+    /// split is measured short by up to twice this.
+    pub sample_gap: Duration,
+    /// The mean time between two samples.
+    pub sample_period: Duration,
 }
 
 impl Drop for Lab {

@@ -299,8 +299,9 @@ int bm_vrrp_poll_timeout(struct bm_vrrp_t *vrrp, uint64_t *at_ns);
 // `vrrp` is NULL or a live handle used by this thread only.
 int bm_vrrp_set_source_usable(struct bm_vrrp_t *vrrp, uint64_t now_ns, int usable);
 
-// How a `send` action went: `error` NULL for sent, else what failed (persistent failures put
-// a master in FAULT). Status 1 for a `to` that is no address.
+// How a `send` action went: `error` NULL for sent, else what failed, in any encoding (bytes
+// that are not UTF-8 are replaced); persistent failures put a master in FAULT. Status 1 for a
+// `to` that is no address.
 //
 // # Safety
 //
@@ -450,8 +451,9 @@ int bm_vrrp_router_set_source_usable(struct bm_vrrp_router_t *router,
                                      uint32_t instance,
                                      int usable);
 
-// How instance `instance`'s send to `to` went: `error` NULL for sent. Status 1 for an unknown
-// instance or a `to` that is no address.
+// How instance `instance`'s send to `to` went: `error` NULL for sent, else what failed (as for
+// `bm_vrrp_report_send`, in any encoding). Status 1 for an unknown instance or a `to` that is
+// no address.
 //
 // # Safety
 //

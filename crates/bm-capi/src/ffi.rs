@@ -1,9 +1,11 @@
 //! The boundary: reading arguments, writing results, containing panics.
 
 use std::any::Any;
+use std::borrow::Cow;
 use std::ffi::{CStr, CString, c_char, c_int};
 use std::fmt::Display;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::time::Duration;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -60,6 +62,42 @@ pub(crate) unsafe fn input<'a>(p: *const c_char, name: &str) -> Result<&'a str, 
             .with("path", name)
             .with("offset", e.valid_up_to())
     })
+}
+
+/// Reads an optional NUL-terminated text whose bytes need not be UTF-8 (an error message from
+/// the OS or the caller's C library, in its locale's encoding): NULL is `None`; invalid
+/// sequences become U+FFFD, so that a message is never mistaken for its absence.
+///
+/// # Safety
+///
+/// `p` is NULL or points to a NUL-terminated string that stays valid and unchanged during the
+/// call.
+pub(crate) unsafe fn input_lossy<'a>(p: *const c_char) -> Option<Cow<'a, str>> {
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: non-null, and the caller promises a NUL-terminated string valid for the call.
+    Some(String::from_utf8_lossy(unsafe { CStr::from_ptr(p) }.to_bytes()))
+}
+
+/// A time crossing the ABI as monotonic nanoseconds (any fixed epoch), as the core's time.
+pub(crate) fn at(ns: u64) -> Duration {
+    Duration::from_nanos(ns)
+}
+
+/// Runs `f` on a handle's value with panics contained: `f`'s status, 1 for a NULL handle, 2
+/// after a panic.
+///
+/// # Safety
+///
+/// `handle` is NULL or points to a live value not used by another thread during the call.
+pub(crate) unsafe fn guarded<T>(handle: *mut T, f: impl FnOnce(&mut T) -> c_int) -> c_int {
+    if handle.is_null() {
+        return BM_REJECTED;
+    }
+    // SAFETY: non-null, live and unshared by the contract.
+    let value = unsafe { &mut *handle };
+    catch_unwind(AssertUnwindSafe(|| f(value))).unwrap_or(BM_INTERNAL)
 }
 
 /// Parses a JSON request; errors name the field path, line and column.

@@ -1,25 +1,21 @@
 //! `bm_vrrp_*`: one VRRP virtual router as an opaque handle. Times cross the ABI as monotonic
 //! nanoseconds (any fixed epoch, e.g. `CLOCK_MONOTONIC`); actions come out as JSON.
 
+use std::borrow::Cow;
 use std::ffi::{c_char, c_int};
 use std::fmt::Write as _;
 use std::net::IpAddr;
-use std::time::Duration;
 
 use bm_vrrp::{Action, Config, Instance, VipOp};
 use serde_json::{Value, json};
 
-use crate::ffi::{self, Failure};
-use crate::{BM_INTERNAL, BM_OK, BM_REJECTED};
+use crate::ffi::{self, Failure, at};
+use crate::{BM_OK, BM_REJECTED};
 
 /// A virtual router, built by `bm_vrrp_new` and freed by `bm_vrrp_free`. Not thread-safe:
 /// one thread at a time per handle (handles are independent of each other).
 pub struct BmVrrp {
     instance: Instance,
-}
-
-fn at(ns: u64) -> Duration {
-    Duration::from_nanos(ns)
 }
 
 /// Builds a virtual router (state Initialize) from keepalived.conf text (one instance, with
@@ -171,12 +167,52 @@ fn from_keepalived(text: &str) -> Result<Config, Failure> {
 ///
 /// `vrrp` is NULL or a live handle not used by another thread during the call.
 unsafe fn with(vrrp: *mut BmVrrp, f: impl FnOnce(&mut Instance) -> c_int) -> c_int {
-    if vrrp.is_null() {
-        return BM_REJECTED;
+    // SAFETY: forwarded contract.
+    unsafe { ffi::guarded(vrrp, |h| f(&mut h.instance)) }
+}
+
+/// An address argument (`src`, `dst`, `to`): status 1 with `kind` `invalid_address` and the
+/// argument's name as `path` when it is no address.
+///
+/// # Safety
+///
+/// `p` is NULL or a NUL-terminated string valid for the call.
+pub(crate) unsafe fn address_arg(p: *const c_char, name: &str) -> Result<IpAddr, Failure> {
+    // SAFETY: NULL or NUL-terminated by the contract.
+    let text = unsafe { ffi::input(p, name) }?;
+    bm_addr::parse_addr(text).map_err(|e| Failure::rejected("invalid_address", e).with("path", name))
+}
+
+/// A packet argument: `len` bytes at `bytes` (which may be NULL when `len` is 0); `None` for
+/// NULL with a length.
+///
+/// # Safety
+///
+/// `bytes` is NULL or points to `len` bytes readable and unchanged during `'a`.
+pub(crate) unsafe fn packet_arg<'a>(bytes: *const u8, len: usize) -> Option<&'a [u8]> {
+    match (bytes.is_null(), len) {
+        (_, 0) => Some(&[]),
+        (true, _) => None,
+        // SAFETY: non-null with `len` readable bytes by the contract.
+        (false, _) => Some(unsafe { std::slice::from_raw_parts(bytes, len) }),
     }
-    // SAFETY: non-null, live and unshared by the contract.
-    let instance = unsafe { &mut (*vrrp).instance };
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(instance))).unwrap_or(BM_INTERNAL)
+}
+
+/// The arguments of a send report (`bm_vrrp_report_send`, `bm_vrrp_router_report_send`): the
+/// destination, and the error (NULL: sent). `None` when `to` is no address. An error that is not
+/// UTF-8 is still an error (read lossily), never a success.
+///
+/// # Safety
+///
+/// `to` and `error` are NULL or NUL-terminated strings valid for the call.
+pub(crate) unsafe fn send_report<'a>(
+    to: *const c_char,
+    error: *const c_char,
+) -> Option<(IpAddr, Option<Cow<'a, str>>)> {
+    // SAFETY: NULL or NUL-terminated by the contract.
+    let to = unsafe { address_arg(to, "to") }.ok()?;
+    // SAFETY: NULL or NUL-terminated by the contract; NULL means success.
+    Some((to, unsafe { ffi::input_lossy(error) }))
 }
 
 /// Starts the router: the owner (priority 255) becomes master, others backup.
@@ -216,20 +252,10 @@ pub unsafe extern "C" fn bm_vrrp_handle_packet(
     len: usize,
     err_json: *mut *mut c_char,
 ) -> c_int {
-    if bytes.is_null() && len > 0 {
-        return BM_REJECTED;
-    }
-    let addr = |p: *const c_char, name: &str| -> Result<IpAddr, Failure> {
-        // SAFETY: NULL or NUL-terminated by the contract.
-        let text = unsafe { ffi::input(p, name) }?;
-        bm_addr::parse_addr(text).map_err(|e| Failure::rejected("invalid_address", e).with("path", name))
-    };
-    let packet = if len == 0 {
-        &[][..]
-    } else {
-        // SAFETY: non-null with `len` readable bytes by the contract.
-        unsafe { std::slice::from_raw_parts(bytes, len) }
-    };
+    // SAFETY: `bytes` points to `len` readable bytes by the contract.
+    let Some(packet) = (unsafe { packet_arg(bytes, len) }) else { return BM_REJECTED };
+    // SAFETY: NULL or NUL-terminated by the contract.
+    let addr = |p: *const c_char, name: &str| unsafe { address_arg(p, name) };
     // SAFETY: forwarded contract.
     unsafe {
         with(vrrp, |i| {
@@ -388,8 +414,9 @@ pub unsafe extern "C" fn bm_vrrp_set_source_usable(vrrp: *mut BmVrrp, now_ns: u6
     }
 }
 
-/// How a `send` action went: `error` NULL for sent, else what failed (persistent failures put
-/// a master in FAULT). Status 1 for a `to` that is no address.
+/// How a `send` action went: `error` NULL for sent, else what failed, in any encoding (bytes
+/// that are not UTF-8 are replaced); persistent failures put a master in FAULT. Status 1 for a
+/// `to` that is no address.
 ///
 /// # Safety
 ///
@@ -403,17 +430,11 @@ pub unsafe extern "C" fn bm_vrrp_report_send(
     error: *const c_char,
 ) -> c_int {
     // SAFETY: NULL or NUL-terminated by the contract.
-    let Ok(to) = (unsafe { ffi::input(to, "to") })
-        .and_then(|t| bm_addr::parse_addr(t).map_err(|e| Failure::rejected("invalid_address", e)))
-    else {
-        return BM_REJECTED;
-    };
-    // SAFETY: NULL or NUL-terminated by the contract; NULL means success.
-    let error = if error.is_null() { None } else { unsafe { ffi::input(error, "error") }.ok() };
+    let Some((to, error)) = (unsafe { send_report(to, error) }) else { return BM_REJECTED };
     // SAFETY: forwarded contract.
     unsafe {
         with(vrrp, |i| {
-            i.report_send(at(now_ns), to, error.map_or(Ok(()), Err));
+            i.report_send(at(now_ns), to, error.as_deref().map_or(Ok(()), Err));
             BM_OK
         })
     }
@@ -474,5 +495,82 @@ pub unsafe extern "C" fn bm_vrrp_free(vrrp: *mut BmVrrp) {
     if !vrrp.is_null() {
         // SAFETY: made by Box::into_raw in bm_vrrp_new; freed once by the contract.
         drop(unsafe { Box::from_raw(vrrp) });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::{CStr, CString};
+
+    use super::*;
+    use crate::vrrp_router::{
+        bm_vrrp_router_add, bm_vrrp_router_free, bm_vrrp_router_handle_timeout, bm_vrrp_router_new,
+        bm_vrrp_router_poll_action, bm_vrrp_router_poll_timeout, bm_vrrp_router_report_send, bm_vrrp_router_start,
+        bm_vrrp_router_status,
+    };
+
+    /// A master that gives up after one failed round (down_timer_adverts 1).
+    const CONFIG: &str = r#"{"vrid": 51, "priority": 100, "vips": ["10.0.0.100"], "primary": "10.0.0.2",
+        "down_timer_adverts": 1}"#;
+
+    /// An error message in Latin-1, as a C library in such a locale writes it: not UTF-8.
+    const LATIN1_ERROR: &[u8] = b"R\xe9seau injoignable\0";
+
+    fn take(p: *mut c_char) -> String {
+        assert!(!p.is_null());
+        // SAFETY: made by the library with CString::into_raw, freed once here.
+        unsafe { CString::from_raw(p) }.into_string().unwrap()
+    }
+
+    /// A send error that is not UTF-8 is a failure (read lossily), never a success: before, it
+    /// was read as no error at all, and a master that could not send stayed master.
+    #[test]
+    fn a_send_error_that_is_not_utf8_is_a_failure() {
+        let config = CString::new(CONFIG).unwrap();
+        let error = CStr::from_bytes_with_nul(LATIN1_ERROR).unwrap();
+        let group = c"224.0.0.18";
+        // SAFETY: every pointer is a live local or made by the library, each handle used by
+        // this thread only and freed once.
+        unsafe {
+            let mut v: *mut BmVrrp = std::ptr::null_mut();
+            let mut err: *mut c_char = std::ptr::null_mut();
+            let status = bm_vrrp_new(config.as_ptr(), &mut v, &mut err);
+            assert_eq!(status, BM_OK, "{}", if err.is_null() { String::new() } else { take(err) });
+            bm_vrrp_start(v, 0);
+            let mut t = 0;
+            assert_eq!(bm_vrrp_poll_timeout(v, &mut t), BM_OK);
+            bm_vrrp_handle_timeout(v, t);
+            let mut action: *mut c_char = std::ptr::null_mut();
+            while bm_vrrp_poll_action(v, &mut action) == BM_OK && !action.is_null() {
+                take(action);
+            }
+            assert_eq!(bm_vrrp_report_send(v, t, group.as_ptr(), error.as_ptr()), BM_OK);
+            let (mut out, mut err) = (std::ptr::null_mut(), std::ptr::null_mut());
+            assert_eq!(bm_vrrp_status(v, t, &mut out, &mut err), BM_OK);
+            let status: Value = serde_json::from_str(&take(out)).unwrap();
+            assert_eq!(status["state"], "fault", "{status}");
+            assert_eq!(status["stats"]["send_failures"], 1, "{status}");
+            assert_eq!(status["stats"]["last_send_error"], "R\u{fffd}seau injoignable", "{status}");
+            bm_vrrp_free(v);
+
+            // The same through a router.
+            let mut r = std::ptr::null_mut();
+            assert_eq!(bm_vrrp_router_new(&mut r), BM_OK);
+            let mut id = u32::MAX;
+            assert_eq!(bm_vrrp_router_add(r, 2, config.as_ptr(), &mut id, std::ptr::null_mut()), BM_OK);
+            bm_vrrp_router_start(r, 0);
+            let mut t = 0;
+            assert_eq!(bm_vrrp_router_poll_timeout(r, &mut t), BM_OK);
+            bm_vrrp_router_handle_timeout(r, t);
+            while bm_vrrp_router_poll_action(r, &mut action) == BM_OK && !action.is_null() {
+                take(action);
+            }
+            assert_eq!(bm_vrrp_router_report_send(r, t, id, group.as_ptr(), error.as_ptr()), BM_OK);
+            let (mut out, mut err) = (std::ptr::null_mut(), std::ptr::null_mut());
+            assert_eq!(bm_vrrp_router_status(r, t, &mut out, &mut err), BM_OK);
+            let status: Value = serde_json::from_str(&take(out)).unwrap();
+            assert_eq!(status["instances"][0]["state"], "fault", "{status}");
+            bm_vrrp_router_free(r);
+        }
     }
 }

@@ -5,24 +5,18 @@
 //! interfaces are whatever numbers the caller names its links by (ifindexes, say).
 
 use std::ffi::{c_char, c_int};
-use std::net::IpAddr;
-use std::time::Duration;
 
 use bm_vrrp::{InstanceId, Routed, Router};
 use serde_json::json;
 
-use crate::ffi::{self, Failure};
-use crate::vrrp::{VipReport, action_value, instance_from, instance_status};
-use crate::{BM_INTERNAL, BM_OK, BM_REJECTED};
+use crate::ffi::{self, Failure, at};
+use crate::vrrp::{VipReport, action_value, address_arg, instance_from, instance_status, packet_arg, send_report};
+use crate::{BM_OK, BM_REJECTED};
 
 /// A router, built by `bm_vrrp_router_new` and freed by `bm_vrrp_router_free`. Not
 /// thread-safe: one thread at a time per handle.
 pub struct BmVrrpRouter {
     router: Router,
-}
-
-fn at(ns: u64) -> Duration {
-    Duration::from_nanos(ns)
 }
 
 /// Runs `f` on the router with panics contained: its status, 1 for a NULL handle, 2 after a
@@ -32,12 +26,8 @@ fn at(ns: u64) -> Duration {
 ///
 /// `router` is NULL or a live handle not used by another thread during the call.
 unsafe fn with(router: *mut BmVrrpRouter, f: impl FnOnce(&mut Router) -> c_int) -> c_int {
-    if router.is_null() {
-        return BM_REJECTED;
-    }
-    // SAFETY: non-null, live and unshared by the contract.
-    let r = unsafe { &mut (*router).router };
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(r))).unwrap_or(BM_INTERNAL)
+    // SAFETY: forwarded contract.
+    unsafe { ffi::guarded(router, |h| f(&mut h.router)) }
 }
 
 fn instance_id(r: &Router, id: u32) -> Result<InstanceId, Failure> {
@@ -153,20 +143,10 @@ pub unsafe extern "C" fn bm_vrrp_router_handle_packet(
     out_json: *mut *mut c_char,
     err_json: *mut *mut c_char,
 ) -> c_int {
-    if bytes.is_null() && len > 0 {
-        return BM_REJECTED;
-    }
-    let packet = if len == 0 {
-        &[][..]
-    } else {
-        // SAFETY: non-null with `len` readable bytes by the contract.
-        unsafe { std::slice::from_raw_parts(bytes, len) }
-    };
-    let addr = |p: *const c_char, name: &str| -> Result<IpAddr, Failure> {
-        // SAFETY: NULL or NUL-terminated by the contract.
-        let text = unsafe { ffi::input(p, name) }?;
-        bm_addr::parse_addr(text).map_err(|e| Failure::rejected("invalid_address", e).with("path", name))
-    };
+    // SAFETY: `bytes` points to `len` readable bytes by the contract.
+    let Some(packet) = (unsafe { packet_arg(bytes, len) }) else { return BM_REJECTED };
+    // SAFETY: NULL or NUL-terminated by the contract.
+    let addr = |p: *const c_char, name: &str| unsafe { address_arg(p, name) };
     // SAFETY: forwarded contract.
     unsafe {
         with(router, |r| {
@@ -311,8 +291,9 @@ pub unsafe extern "C" fn bm_vrrp_router_set_source_usable(
     }
 }
 
-/// How instance `instance`'s send to `to` went: `error` NULL for sent. Status 1 for an unknown
-/// instance or a `to` that is no address.
+/// How instance `instance`'s send to `to` went: `error` NULL for sent, else what failed (as for
+/// `bm_vrrp_report_send`, in any encoding). Status 1 for an unknown instance or a `to` that is
+/// no address.
 ///
 /// # Safety
 ///
@@ -327,14 +308,11 @@ pub unsafe extern "C" fn bm_vrrp_router_report_send(
     error: *const c_char,
 ) -> c_int {
     // SAFETY: NULL or NUL-terminated by the contract.
-    let to = unsafe { ffi::input(to, "to") }.ok().and_then(|t| bm_addr::parse_addr(t).ok());
-    let Some(to) = to else { return BM_REJECTED };
-    // SAFETY: NULL or NUL-terminated by the contract; NULL means success.
-    let error = if error.is_null() { None } else { unsafe { ffi::input(error, "error") }.ok() };
+    let Some((to, error)) = (unsafe { send_report(to, error) }) else { return BM_REJECTED };
     // SAFETY: forwarded contract.
     unsafe {
         with(router, |r| {
-            let outcome = error.map_or(Ok(()), Err);
+            let outcome = error.as_deref().map_or(Ok(()), Err);
             match r.report_send(at(now_ns), InstanceId::from_index(instance), to, outcome) {
                 Ok(()) => BM_OK,
                 Err(_) => BM_REJECTED,

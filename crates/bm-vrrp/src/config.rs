@@ -17,6 +17,15 @@ pub const GROUP_V4: IpAddr = IpAddr::V4(Ipv4Addr::new(224, 0, 0, 18));
 /// IPv6 VRRP multicast group.
 pub const GROUP_V6: IpAddr = IpAddr::V6(Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12));
 
+/// The most adverts `down_timer_adverts` may count, as keepalived 2.2.7 reads it
+/// ("Invalid down_timer_adverts [1:100]").
+pub const MAX_DOWN_TIMER_ADVERTS: u32 = 100;
+
+/// The most gratuitous ARPs / unsolicited NAs of one burst (`garp_repeat`,
+/// `garp_lower_prio_repeat`). keepalived has no limit but spaces them out on its timer thread;
+/// bmnet's daemon sends a burst at once, so a huge count would stall its loop.
+pub const MAX_GARP_REPEAT: u32 = 100;
+
 /// One virtual router's configuration. In JSON, durations are seconds (fractions allowed, as
 /// keepalived's `advert_int`), and every field but `vrid`, `priority`, `vips` and `primary`
 /// has keepalived's default (or bmnet's, where it says so).
@@ -60,23 +69,26 @@ pub struct Config {
     /// Drop adverts whose address list differs from ours (keepalived does).
     #[serde(default = "yes")]
     pub check_vips: bool,
-    /// Adverts missed before a backup takes over (keepalived's `down_timer_adverts`, RFC: 3).
-    /// Also how many consecutive failed sends make a master give up (FAULT): by then its
-    /// backups have stopped hearing it and taken over.
+    /// Adverts missed before a backup takes over (keepalived's `down_timer_adverts`, RFC: 3;
+    /// 1 to 100, as keepalived takes it). Also how many advert rounds in a row with every send
+    /// failed make a master give up (FAULT): by then its backups have stopped hearing it and
+    /// taken over.
     #[serde(default = "three")]
     pub down_timer_adverts: u32,
-    /// Gratuitous ARPs / unsolicited NAs per burst (keepalived's `garp_master_repeat`).
+    /// Gratuitous ARPs / unsolicited NAs per burst (keepalived's `garp_master_repeat`): 1 (as
+    /// keepalived, which raises 0 to 1) to [`MAX_GARP_REPEAT`] (bmnet sends a burst at once).
     #[serde(default = "five")]
     pub garp_repeat: u32,
     /// Delay of the second burst after becoming master (`garp_master_delay`; 0: none).
     #[serde(default = "five_seconds", with = "seconds")]
     pub garp_delay: Duration,
-    /// Periodic refresh while master (`garp_master_refresh`; OpenShift uses 60 s; 0: none).
+    /// Periodic refresh while master (`garp_master_refresh`; OpenShift uses 60 s; 0: none):
+    /// whole seconds, as keepalived takes it.
     #[serde(default, with = "seconds")]
     pub garp_refresh: Duration,
     /// Gratuitous ARPs / unsolicited NAs sent when, as master, we hear a lower-priority advert
     /// (keepalived's `garp_lower_prio_repeat`; `None`: `garp_repeat`, keepalived's default; 0:
-    /// none). Another master existed, so clients may have learned its MAC for the VIPs: after
+    /// none; at most [`MAX_GARP_REPEAT`]). Another master existed, so clients may have learned its MAC for the VIPs: after
     /// two backups time out together, the loser's announcement can arrive last and keep
     /// clients on a router that no longer holds the VIP until the next burst.
     #[serde(default)]
@@ -197,6 +209,26 @@ pub enum ConfigError {
         /// Its `max_ttl`.
         max: u8,
     },
+    /// An IPv4-mapped IPv6 address (`::ffff:a.b.c.d`) as the primary address, a VIP or a peer:
+    /// adverts carry IPv4 addresses as IPv4, so it must be written as one.
+    #[error("{0}: an IPv4-mapped address; write it as the IPv4 address {ipv4}", ipv4 = .0.to_canonical())]
+    Mapped(IpAddr),
+    /// `down_timer_adverts` outside 1..=100.
+    #[error("down_timer_adverts {0}: 1 to {MAX_DOWN_TIMER_ADVERTS}, as keepalived takes it")]
+    DownTimerAdverts(u32),
+    /// A GARP / NA burst of 0 (`garp_repeat`) or more than [`MAX_GARP_REPEAT`].
+    #[error("{field} {value}: {min} to {MAX_GARP_REPEAT}")]
+    GarpRepeat {
+        /// `garp_repeat` or `garp_lower_prio_repeat`.
+        field: &'static str,
+        /// As configured.
+        value: u32,
+        /// The least allowed (1, or 0 for `garp_lower_prio_repeat`: none).
+        min: u32,
+    },
+    /// A `garp_refresh` that is not whole seconds, or longer than keepalived's `unsigned`.
+    #[error("garp_refresh {0:?}: whole seconds up to 4294967295, as keepalived takes it")]
+    GarpRefresh(Duration),
     /// A check with a weight outside -253..=253.
     #[error("check {0}: weight must be -253 to 253")]
     Weight(String),
@@ -208,6 +240,11 @@ pub enum ConfigError {
     /// can forget one.
     #[error("its adverts cannot be encoded: {0}")]
     Advert(EncodeError),
+}
+
+/// Whether `a` is an IPv4-mapped IPv6 address.
+fn is_mapped(a: IpAddr) -> bool {
+    matches!(a, IpAddr::V6(v6) if v6.to_ipv4_mapped().is_some())
 }
 
 impl Config {
@@ -273,6 +310,10 @@ impl Config {
         if self.priority == 0 {
             return Err(ConfigError::Priority);
         }
+        let addrs = std::iter::once(self.primary).chain(self.vips.iter().copied());
+        if let Some(mapped) = addrs.chain(self.unicast_peers.iter().map(|p| p.addr)).find(|&a| is_mapped(a)) {
+            return Err(ConfigError::Mapped(mapped));
+        }
         let broadcast = self.primary == IpAddr::V4(Ipv4Addr::BROADCAST);
         if self.primary.is_unspecified() || self.primary.is_multicast() || broadcast {
             return Err(ConfigError::Primary(self.primary));
@@ -301,6 +342,18 @@ impl Config {
         }
         if let Some(c) = self.checks.iter().find(|c| !(-253..=253).contains(&c.weight)) {
             return Err(ConfigError::Weight(c.name.clone()));
+        }
+        if !(1..=MAX_DOWN_TIMER_ADVERTS).contains(&self.down_timer_adverts) {
+            return Err(ConfigError::DownTimerAdverts(self.down_timer_adverts));
+        }
+        if !(1..=MAX_GARP_REPEAT).contains(&self.garp_repeat) {
+            return Err(ConfigError::GarpRepeat { field: "garp_repeat", value: self.garp_repeat, min: 1 });
+        }
+        if let Some(value) = self.garp_lower_prio_repeat.filter(|&n| n > MAX_GARP_REPEAT) {
+            return Err(ConfigError::GarpRepeat { field: "garp_lower_prio_repeat", value, min: 0 });
+        }
+        if self.garp_refresh.subsec_nanos() != 0 || self.garp_refresh.as_secs() > u64::from(u32::MAX) {
+            return Err(ConfigError::GarpRefresh(self.garp_refresh));
         }
         let advert = Advert { vrid: self.vrid, priority: 0, interval, addrs: self.vips.clone(), auth: self.auth };
         let mut buf = Vec::new();

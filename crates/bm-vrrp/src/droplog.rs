@@ -59,14 +59,14 @@ impl DropLog {
         kind: DropKind,
         src: IpAddr,
     ) -> Option<DropReport> {
-        if now >= self.window_start + WINDOW {
+        if now >= self.window_start.saturating_add(WINDOW) {
             self.window_start = now;
             self.lines = 0;
             // Sources without a line for two windows are forgotten; what they left unreported
             // is told with the next line.
             let unreported = &mut self.unreported;
             self.seen.retain(|_, s| {
-                let keep = now < s.reported_at + 2 * WINDOW;
+                let keep = now < s.reported_at.saturating_add(2 * WINDOW);
                 if !keep {
                     *unreported += s.suppressed;
                 }
@@ -75,7 +75,7 @@ impl DropLog {
         }
         let key = (instance, kind, src);
         if let Some(s) = self.seen.get_mut(&key)
-            && now < s.reported_at + WINDOW
+            && now < s.reported_at.saturating_add(WINDOW)
         {
             s.suppressed += 1;
             return None;

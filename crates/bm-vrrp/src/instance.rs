@@ -3,7 +3,9 @@
 //! hears a lower priority, GARP bursts), driven by time and packets and emitting actions.
 //!
 //! Time is a [`Duration`] since any fixed epoch the caller chooses (a monotonic clock), so an
-//! instance can be simulated for hours in microseconds.
+//! instance can be simulated for hours in microseconds. Deadlines are `now` plus a delay,
+//! saturating: a `now` near [`Duration::MAX`] never overflows (such a timer is due at
+//! `Duration::MAX`).
 
 use std::collections::VecDeque;
 use std::net::IpAddr;
@@ -87,6 +89,19 @@ pub enum VipOp {
 const VIP_RETRY_MAX: Duration = Duration::from_secs(32);
 /// The longest FAULT for failing sends lasts before listening again.
 const SEND_RETRY_MAX: Duration = Duration::from_secs(64);
+/// Advert rounds whose sends are still to be reported, at most: a caller that never reports
+/// (a simulation) must not make the queue grow.
+const ROUNDS_KEPT: usize = 16;
+
+/// One advert round (an advert to the group, or one to each unicast peer) whose sends are
+/// being reported.
+#[derive(Clone, Copy, Debug)]
+struct Round {
+    /// Sends not reported yet.
+    left: u32,
+    /// Whether one of them went out.
+    delivered: bool,
+}
 
 /// One virtual router.
 ///
@@ -148,6 +163,8 @@ pub struct Instance {
     send_fault: Option<Reason>,
     /// FAULTs for failing sends since the last send that worked: the retry backs off.
     send_faults: u32,
+    /// Advert rounds handed out and not fully reported yet, oldest first.
+    rounds: VecDeque<Round>,
     state: State,
     priority: u8,
     /// v3: learned from the master (RFC 5798 §6.4.2); our own interval while master.
@@ -182,6 +199,7 @@ impl Instance {
             source_usable: true,
             send_fault: None,
             send_faults: 0,
+            rounds: VecDeque::new(),
             state: State::Initialize,
             priority,
             resigned_by: None,
@@ -256,7 +274,7 @@ impl Instance {
             AdvertInterval::V3(_) => self.master_adver_interval.duration(),
             AdvertInterval::V2(_) => self.interval.duration(),
         };
-        interval * self.config.down_timer_adverts.max(1) + self.skew_time()
+        interval * self.config.down_timer_adverts + self.skew_time()
     }
 
     /// Startup (RFC 5798 §6.4.1): the owner becomes master at once, everyone else backup;
@@ -267,7 +285,7 @@ impl Instance {
         }
         self.send_fault = None;
         if !self.config.preempt_delay.is_zero() {
-            self.timers.set(Timer::PreemptDelay, now + self.config.preempt_delay);
+            self.timers.set(Timer::PreemptDelay, now.saturating_add(self.config.preempt_delay));
         }
         if let Some(cause) = self.fault_cause() {
             self.transition(State::Fault, cause);
@@ -285,10 +303,24 @@ impl Instance {
     /// family cannot change: that is another router ([`ConfigError::Identity`]). A refused
     /// configuration changes nothing.
     pub fn reconfigure(&mut self, now: Duration, config: Config) -> Result<(), ConfigError> {
-        if config.vrid != self.config.vrid || config.primary.is_ipv4() != self.config.primary.is_ipv4() {
+        let fresh = Instance::new(config)?;
+        self.check_successor(&fresh)?;
+        self.take_over(now, fresh);
+        Ok(())
+    }
+
+    /// Whether `fresh` (a validated configuration) may replace this one's in place: the same
+    /// virtual router id and address family.
+    pub(crate) fn check_successor(&self, fresh: &Instance) -> Result<(), ConfigError> {
+        let (old, new) = (&self.config, &fresh.config);
+        if new.vrid != old.vrid || new.primary.is_ipv4() != old.primary.is_ipv4() {
             return Err(ConfigError::Identity);
         }
-        let fresh = Instance::new(config)?;
+        Ok(())
+    }
+
+    /// Applies `fresh`'s configuration, checked by [`Instance::check_successor`]; cannot fail.
+    pub(crate) fn take_over(&mut self, now: Duration, fresh: Instance) {
         let mut checks = fresh.checks;
         for c in &mut checks {
             if let Some(old) = self.checks.iter().find(|o| o.config.name == c.config.name) {
@@ -310,13 +342,12 @@ impl Instance {
             }
             // A master advertises its own interval, from the next advert on.
             self.master_adver_interval = self.interval;
-            let next = now + self.interval.duration();
+            let next = now.saturating_add(self.interval.duration());
             self.timers.set(Timer::Advert, self.timers.get(Timer::Advert).map_or(next, |t| t.min(next)));
         } else if self.master_adver_interval.version() != self.interval.version() {
             self.master_adver_interval = self.interval;
         }
         self.reassess(now, Reason::Reload);
-        Ok(())
     }
 
     /// Stops gracefully: a master resigns with priority 0 so that a backup takes over after
@@ -343,6 +374,8 @@ impl Instance {
         ttl: u8,
         bytes: &[u8],
     ) -> Result<(), DropReason> {
+        // A dual-stack socket or a C caller may name IPv4 peers as ::ffff:a.b.c.d.
+        let (src, dst) = (src.to_canonical(), dst.to_canonical());
         match self.check_packet(src, dst, ttl, bytes) {
             Ok(advert) => {
                 self.stats.adverts_accepted += 1;
@@ -378,13 +411,13 @@ impl Instance {
                 if theirs == 0 {
                     // The master resigns: take over after Skew_Time (RFC 5798 §6.4.2).
                     self.resigned_by = Some(src);
-                    self.timers.set(Timer::MasterDown, now + self.skew_time());
+                    self.timers.set(Timer::MasterDown, now.saturating_add(self.skew_time()));
                 } else if !self.config.preempt || !self.may_preempt(now) || theirs >= self.priority {
                     self.resigned_by = None;
                     if self.interval.version() == Version::V3 {
                         self.master_adver_interval = advert.interval;
                     }
-                    self.timers.set(Timer::MasterDown, now + self.master_down_interval());
+                    self.timers.set(Timer::MasterDown, now.saturating_add(self.master_down_interval()));
                 }
                 // Otherwise a lower-priority master is ignored: the timer runs out and we preempt.
             }
@@ -392,7 +425,7 @@ impl Instance {
                 let higher_address = theirs == self.priority && addr_bits(src) > addr_bits(self.config.primary);
                 if theirs == 0 {
                     self.send_adverts(self.priority);
-                    self.timers.set(Timer::Advert, now + self.interval.duration());
+                    self.timers.set(Timer::Advert, now.saturating_add(self.interval.duration()));
                 } else if theirs > self.priority || higher_address {
                     if self.config.higher_prio_send_advert {
                         self.send_adverts(self.priority);
@@ -407,7 +440,7 @@ impl Instance {
                     if self.interval.version() == Version::V3 {
                         self.master_adver_interval = advert.interval;
                     }
-                    self.timers.set(Timer::MasterDown, now + self.master_down_interval());
+                    self.timers.set(Timer::MasterDown, now.saturating_add(self.master_down_interval()));
                 } else {
                     // RFC 9568 (and keepalived): reassert at once against a lower-priority master,
                     // and win back the clients it may have announced the VIPs to (keepalived:
@@ -416,17 +449,17 @@ impl Instance {
                     // ours; bmnet announces once more an advert interval later, when the loser
                     // has heard us and stopped, rather than leave clients on it for 5 s.
                     self.send_adverts(self.priority);
-                    self.timers.set(Timer::Advert, now + self.interval.duration());
+                    self.timers.set(Timer::Advert, now.saturating_add(self.interval.duration()));
                     let count = self.lower_prio_garp_count();
                     if count > 0 {
                         self.actions.push_back(Action::Announce { vips: self.config.vips.clone(), count });
                         let delay = self.config.garp_lower_prio_delay.unwrap_or(self.config.garp_delay);
                         match delay.is_zero() {
                             true => self.timers.stop(Timer::GarpLowerPrio),
-                            false => self.timers.set(Timer::GarpLowerPrio, now + delay),
+                            false => self.timers.set(Timer::GarpLowerPrio, now.saturating_add(delay)),
                         }
                         if self.timers.get(Timer::GarpSettle).is_none() {
-                            self.timers.set(Timer::GarpSettle, now + self.interval.duration());
+                            self.timers.set(Timer::GarpSettle, now.saturating_add(self.interval.duration()));
                         }
                     }
                 }
@@ -459,12 +492,12 @@ impl Instance {
         }
         if self.timers.take_expired(Timer::Advert, now) && self.state == State::Master {
             self.send_adverts(self.priority);
-            self.timers.set(Timer::Advert, now + self.interval.duration());
+            self.timers.set(Timer::Advert, now.saturating_add(self.interval.duration()));
         }
         if self.timers.take_expired(Timer::GarpRepeat, now) && self.state == State::Master {
             self.actions.push_back(Action::Announce { vips: self.config.vips.clone(), count: self.config.garp_repeat });
             if !self.config.garp_refresh.is_zero() {
-                self.timers.set(Timer::GarpRepeat, now + self.config.garp_refresh);
+                self.timers.set(Timer::GarpRepeat, now.saturating_add(self.config.garp_refresh));
             }
         }
         for timer in [Timer::GarpLowerPrio, Timer::GarpSettle] {
@@ -523,30 +556,45 @@ impl Instance {
         }
     }
 
-    /// How an [`Action::Send`] went. Failures are counted, and `down_timer_adverts` failures in
-    /// a row put a master in FAULT: its backups no longer hear it and take over, so holding
-    /// the VIPs would make two masters. It listens again (BACKUP) after Master_Down_Interval,
-    /// doubling each time the failures come back (up to 64 s), or at once when the link or
-    /// the source address comes back.
+    /// How an [`Action::Send`] went. Every failed send is counted; a round (the advert to the
+    /// group, or one to each unicast peer) fails when every one of its sends failed, and
+    /// `down_timer_adverts` failed rounds in a row put a master in FAULT: its backups no longer
+    /// hear it and take over, so holding the VIPs would make two masters. A round with one send
+    /// that went out is heard by someone, and ends the streak. Reports count towards the oldest
+    /// round not fully reported (sends are carried out in order); a report beyond the sends
+    /// handed out counts as a round of its own. It listens again (BACKUP) after
+    /// Master_Down_Interval, doubling each time the failures come back (up to 64 s), or at once
+    /// when the link or the source address comes back.
     pub fn report_send(&mut self, now: Duration, _to: IpAddr, outcome: Result<(), &str>) {
+        let mut round = self.rounds.pop_front().unwrap_or(Round { left: 1, delivered: false });
+        round.left = round.left.saturating_sub(1);
         match outcome {
             Ok(()) => {
-                self.stats.consecutive_send_failures = 0;
+                round.delivered = true;
+                self.stats.consecutive_failed_rounds = 0;
                 self.send_faults = 0;
             }
             Err(error) => {
                 self.stats.send_failures += 1;
-                self.stats.consecutive_send_failures += 1;
                 self.stats.last_send_error = Some(error.to_string());
-                let failures = self.stats.consecutive_send_failures;
-                if self.state == State::Master && failures >= self.config.down_timer_adverts.max(1) {
-                    self.send_fault = Some(Reason::SendFailing { failures, error: error.to_string() });
-                    let backoff = self.master_down_interval().saturating_mul(1 << self.send_faults.min(16));
-                    self.timers.set(Timer::SendRetry, now + backoff.min(SEND_RETRY_MAX));
-                    self.send_faults += 1;
-                    self.reassess(now, Reason::SendFailing { failures, error: error.to_string() });
-                }
             }
+        }
+        if round.left > 0 {
+            self.rounds.push_front(round);
+            return;
+        }
+        let Err(error) = outcome else { return };
+        if round.delivered {
+            return;
+        }
+        self.stats.consecutive_failed_rounds += 1;
+        let failures = self.stats.consecutive_failed_rounds;
+        if self.state == State::Master && failures >= self.config.down_timer_adverts {
+            self.send_fault = Some(Reason::SendFailing { failures, error: error.to_string() });
+            let backoff = self.master_down_interval().saturating_mul(1 << self.send_faults.min(16));
+            self.timers.set(Timer::SendRetry, now.saturating_add(backoff.min(SEND_RETRY_MAX)));
+            self.send_faults += 1;
+            self.reassess(now, Reason::SendFailing { failures, error: error.to_string() });
         }
     }
 
@@ -576,7 +624,7 @@ impl Instance {
                 self.stats.vip_failures += 1;
                 self.stats.last_vip_error = Some(error.to_string());
                 let wait = Duration::from_secs(1).saturating_mul(1 << self.vip_failures.min(16));
-                self.timers.set(Timer::VipRetry, now + wait.min(VIP_RETRY_MAX));
+                self.timers.set(Timer::VipRetry, now.saturating_add(wait.min(VIP_RETRY_MAX)));
                 self.vip_failures += 1;
             }
         }
@@ -635,7 +683,7 @@ impl Instance {
             (State::Backup, None) => {
                 // keepalived shifts the running down timer by the change in skew.
                 if let Some(t) = self.timers.get(Timer::MasterDown) {
-                    self.timers.set(Timer::MasterDown, (t + self.skew_time()).saturating_sub(old_skew));
+                    self.timers.set(Timer::MasterDown, t.saturating_add(self.skew_time()).saturating_sub(old_skew));
                 }
             }
         }
@@ -649,11 +697,11 @@ impl Instance {
         self.pending_removal.retain(|v| !vips.contains(v));
         self.actions.push_back(Action::AddVips(self.config.vips.clone()));
         self.actions.push_back(Action::Announce { vips: self.config.vips.clone(), count: self.config.garp_repeat });
-        self.timers.set(Timer::Advert, now + self.interval.duration());
+        self.timers.set(Timer::Advert, now.saturating_add(self.interval.duration()));
         if !self.config.garp_delay.is_zero() {
-            self.timers.set(Timer::GarpRepeat, now + self.config.garp_delay);
+            self.timers.set(Timer::GarpRepeat, now.saturating_add(self.config.garp_delay));
         } else if !self.config.garp_refresh.is_zero() {
-            self.timers.set(Timer::GarpRepeat, now + self.config.garp_refresh);
+            self.timers.set(Timer::GarpRepeat, now.saturating_add(self.config.garp_refresh));
         }
     }
 
@@ -666,7 +714,7 @@ impl Instance {
         self.master_adver_interval = self.interval;
         self.resigned_by = None;
         self.transition(State::Backup, reason);
-        self.timers.set(Timer::MasterDown, now + self.master_down_interval());
+        self.timers.set(Timer::MasterDown, now.saturating_add(self.master_down_interval()));
     }
 
     /// Changes state, stopping every timer the new state does not run (a timer left running
@@ -706,16 +754,24 @@ impl Instance {
             addrs: self.config.vips.clone(),
             auth: self.config.auth,
         };
+        let mut sends = 0;
         for to in self.config.destinations() {
             match packet::encode(&advert, self.config.primary, to, V3Ipv4Checksum::PseudoHeader, &mut self.buf) {
                 Ok(()) => {
                     self.stats.adverts_sent += 1;
                     self.actions.push_back(Action::Send { to, bytes: self.buf.clone(), priority });
+                    sends += 1;
                 }
                 // Config::validate encoded these very adverts (only the priority differs),
                 // so this cannot happen; if it ever did, it is counted, never silent.
                 Err(_) => self.stats.encode_failures += 1,
             }
+        }
+        if sends > 0 {
+            if self.rounds.len() == ROUNDS_KEPT {
+                self.rounds.pop_front();
+            }
+            self.rounds.push_back(Round { left: sends, delivered: false });
         }
     }
 }

@@ -65,10 +65,10 @@ pub enum Reason {
         /// The address.
         addr: IpAddr,
     },
-    /// As master, this many adverts in a row could not be sent: the backups no longer hear us
-    /// and take over, so we drop the VIPs.
+    /// As master, this many advert rounds in a row went nowhere (every send of each failed):
+    /// the backups no longer hear us and take over, so we drop the VIPs.
     SendFailing {
-        /// Consecutive failures.
+        /// Consecutive failed rounds.
         failures: u32,
         /// The last error.
         error: String,
@@ -100,7 +100,7 @@ impl fmt::Display for Reason {
             Reason::CheckPassing { name } => write!(f, "check {name} passing"),
             Reason::SourceUnusable { addr } => write!(f, "source address {addr} not usable (missing or tentative)"),
             Reason::SourceUsable { addr } => write!(f, "source address {addr} usable"),
-            Reason::SendFailing { failures, error } => write!(f, "{failures} adverts in a row not sent: {error}"),
+            Reason::SendFailing { failures, error } => write!(f, "{failures} advert rounds in a row not sent: {error}"),
             Reason::SendRetry => f.write_str("retrying after failed sends"),
             Reason::Reload => f.write_str("configuration reloaded"),
             Reason::Shutdown => f.write_str("shutdown"),

@@ -78,7 +78,10 @@ pub struct RouterStats {
 #[non_exhaustive]
 pub enum RouterError {
     /// Another instance runs the same VRID on the same interface and family, and the two
-    /// cannot be told apart (both multicast, or unicast with a peer in common).
+    /// cannot be told apart: both multicast, one multicast, unicast with a peer in common, or
+    /// unicast with one not checking sources (it accepts adverts from anyone, so which of the
+    /// two gets an advert from a source neither lists would depend on the order they were
+    /// added).
     #[error("VRID {vrid} already runs on interface {interface} for this address family ({other:?})")]
     Duplicate {
         /// The interface.
@@ -173,34 +176,20 @@ impl Router {
     }
 
     /// Adds an instance running on `interface`; refused when another one runs its VRID on
-    /// that interface and family and the two cannot be told apart by their unicast peers.
+    /// that interface and family and the two cannot be told apart ([`RouterError::Duplicate`]).
     pub fn add(&mut self, interface: u32, instance: Instance) -> Result<InstanceId, RouterError> {
-        if let Some(other) = self.clash(interface, instance.config(), None) {
-            return Err(RouterError::Duplicate { interface, vrid: instance.config().vrid, other });
+        let clash =
+            self.entries.iter().position(|e| clashes(interface, instance.config(), e.interface, e.instance.config()));
+        if let Some(other) = clash {
+            return Err(RouterError::Duplicate {
+                interface,
+                vrid: instance.config().vrid,
+                other: InstanceId(other as u32),
+            });
         }
         let id = InstanceId(u32::try_from(self.entries.len()).unwrap_or(u32::MAX));
         self.entries.push(Entry { interface, instance });
         Ok(id)
-    }
-
-    /// The instance running the same VRID on `interface` and family as `config` that a packet
-    /// could not be told apart from, other than `except`.
-    fn clash(&self, interface: u32, config: &Config, except: Option<InstanceId>) -> Option<InstanceId> {
-        self.ids().find(|&id| {
-            let e = &self.entries[id.index()];
-            let c = e.instance.config();
-            Some(id) != except
-                && e.interface == interface
-                && c.vrid == config.vrid
-                && c.primary.is_ipv4() == config.primary.is_ipv4()
-                && (c.unicast_peers.is_empty()
-                    || config.unicast_peers.is_empty()
-                    || c.unicast_peers.iter().any(|p| config.unicast_peers.iter().any(|q| q.addr == p.addr)))
-        })
-    }
-
-    fn ids(&self) -> impl Iterator<Item = InstanceId> + use<> {
-        (0..self.entries.len()).map(|i| InstanceId(i as u32))
     }
 
     fn entry_mut(&mut self, id: InstanceId) -> Result<&mut Entry, RouterError> {
@@ -252,6 +241,8 @@ impl Router {
             self.stats.too_short += 1;
             return Routed::NoInstance { vrid: None };
         };
+        // A dual-stack socket or a C caller may name IPv4 senders as ::ffff:a.b.c.d.
+        let (src, dst) = (src.to_canonical(), dst.to_canonical());
         let mut candidates = self.entries.iter().enumerate().filter(|(_, e)| {
             let c = e.instance.config();
             e.interface == interface && c.vrid == vrid && c.primary.is_ipv4() == src.is_ipv4()
@@ -350,11 +341,75 @@ impl Router {
     /// Reloads an instance's configuration in place ([`Instance::reconfigure`]); refused, with
     /// nothing changed, when it would clash with another instance.
     pub fn reconfigure(&mut self, now: Duration, id: InstanceId, config: Config) -> Result<(), RouterError> {
-        let interface = self.entries.get(id.index()).ok_or(RouterError::UnknownInstance(id))?.interface;
-        if let Some(other) = self.clash(interface, &config, Some(id)) {
-            return Err(RouterError::Duplicate { interface, vrid: config.vrid, other });
+        self.reconfigure_all(now, vec![(id, config)]).map_err(|(_, e)| e)
+    }
+
+    /// Reloads several instances at once, as a daemon's reload does: every configuration is
+    /// validated, every instance's identity kept (VRID and family), and the whole new set
+    /// checked for instances that could not be told apart (the new configurations against each
+    /// other and against the instances not reloaded) before anything changes. Refused, with
+    /// nothing changed and the offending instance named, or applied in full. Two instances may
+    /// so swap their peers, which one [`Router::reconfigure`] after the other cannot do.
+    pub fn reconfigure_all(
+        &mut self,
+        now: Duration,
+        changes: Vec<(InstanceId, Config)>,
+    ) -> Result<(), (InstanceId, RouterError)> {
+        let mut fresh = Vec::with_capacity(changes.len());
+        for (id, config) in changes {
+            fresh.push((id, Instance::new(config).map_err(|e| (id, RouterError::Config(e)))?));
         }
-        self.entry_mut(id)?.instance.reconfigure(now, config)?;
+        self.reconfigure_validated(now, fresh)
+    }
+
+    /// [`Router::reconfigure_all`] with configurations already validated (as instances built
+    /// from them), so that a daemon that built them while checking a reload validates each once.
+    pub(crate) fn reconfigure_validated(
+        &mut self,
+        now: Duration,
+        fresh: Vec<(InstanceId, Instance)>,
+    ) -> Result<(), (InstanceId, RouterError)> {
+        for (k, (id, new)) in fresh.iter().enumerate() {
+            let entry = self.entries.get(id.index()).ok_or((*id, RouterError::UnknownInstance(*id)))?;
+            entry.instance.check_successor(new).map_err(|e| (*id, RouterError::Config(e)))?;
+            if fresh[..k].iter().any(|(other, _)| other == id) {
+                return Err((
+                    *id,
+                    RouterError::Duplicate { interface: entry.interface, vrid: new.config().vrid, other: *id },
+                ));
+            }
+        }
+        // The configurations after the reload: the new ones, the others as they are.
+        let after = |i: usize| -> &Config {
+            fresh.iter().find(|(id, _)| id.index() == i).map_or(self.entries[i].instance.config(), |(_, n)| n.config())
+        };
+        for (id, new) in &fresh {
+            let interface = self.entries[id.index()].interface;
+            let clash = (0..self.entries.len())
+                .filter(|&i| i != id.index())
+                .find(|&i| clashes(interface, new.config(), self.entries[i].interface, after(i)));
+            if let Some(other) = clash {
+                let other = InstanceId(other as u32);
+                return Err((*id, RouterError::Duplicate { interface, vrid: new.config().vrid, other }));
+            }
+        }
+        for (id, new) in fresh {
+            self.entries[id.index()].instance.take_over(now, new);
+        }
         Ok(())
     }
+}
+
+/// Whether an instance with configuration `a` on interface `ia` and one with `b` on `ib` could
+/// not be told apart by [`Router::handle_packet`]: the same interface, VRID and family, and
+/// either one multicast, a unicast peer in common, or one not checking sources.
+fn clashes(ia: u32, a: &Config, ib: u32, b: &Config) -> bool {
+    ia == ib
+        && a.vrid == b.vrid
+        && a.primary.is_ipv4() == b.primary.is_ipv4()
+        && (a.unicast_peers.is_empty()
+            || b.unicast_peers.is_empty()
+            || !a.checks_unicast_src()
+            || !b.checks_unicast_src()
+            || a.unicast_peers.iter().any(|p| b.unicast_peers.iter().any(|q| q.addr == p.addr)))
 }

@@ -54,8 +54,9 @@ pub struct Stats {
     pub adverts_sent: u64,
     /// Of those, reported as failed.
     pub send_failures: u64,
-    /// Failed sends since the last one that worked.
-    pub consecutive_send_failures: u32,
+    /// Advert rounds in a row (an advert to the group, or one to each unicast peer) in which
+    /// every send failed, since one went out.
+    pub consecutive_failed_rounds: u32,
     /// The last send error reported.
     pub last_send_error: Option<String>,
     /// VIP additions or removals reported as failed (each is retried).

@@ -535,9 +535,9 @@ fn persistent_send_failures_are_a_fault() {
         actions(&mut m);
         m.report_send(now, group, Err("Invalid argument (os error 22)"));
     }
-    assert_eq!((m.state(), m.stats().consecutive_send_failures), (State::Master, 2), "two are not persistent");
+    assert_eq!((m.state(), m.stats().consecutive_failed_rounds), (State::Master, 2), "two are not persistent");
     m.report_send(now, group, Ok(()));
-    assert_eq!(m.stats().consecutive_send_failures, 0);
+    assert_eq!(m.stats().consecutive_failed_rounds, 0);
     for _ in 0..3 {
         now += ms(1000);
         m.handle_timeout(now);
@@ -572,6 +572,122 @@ fn persistent_send_failures_are_a_fault() {
     m.set_link(now, false);
     m.set_link(now + ms(10), true);
     assert_eq!(m.state(), State::Backup);
+}
+
+/// With several unicast peers a round is one advert to each: it fails only when every send of
+/// it failed, and `down_timer_adverts` failed rounds (not sends) in a row make FAULT. One peer
+/// that cannot be reached while the others hear us is no reason to give up the VIPs.
+#[test]
+fn send_failures_count_per_round_with_several_peers() {
+    let peers = ["10.0.0.3", "10.0.0.4", "10.0.0.5"];
+    let mut c = config(100);
+    c.unicast_peers = peers.iter().map(|p| UnicastPeer::from(ip(p))).collect();
+    let mut m = Instance::new(c).unwrap();
+    m.start(Duration::ZERO);
+    let mut now = m.poll_timeout().unwrap();
+    m.handle_timeout(now);
+    assert_eq!(m.state(), State::Master);
+    let fail = "Network is unreachable (os error 101)";
+    // Report every send of the round that was just handed out, as `outcome(peer)` says.
+    let round = |m: &mut Instance, now: Duration, outcome: &dyn Fn(&str) -> Result<(), &'static str>| {
+        let sends: Vec<IpAddr> = actions(m)
+            .into_iter()
+            .filter_map(|a| if let Action::Send { to, .. } = a { Some(to) } else { None })
+            .collect();
+        assert_eq!(sends.len(), peers.len(), "one advert per peer");
+        for to in sends {
+            m.report_send(now, to, outcome(&to.to_string()));
+        }
+    };
+    // Round 1: every send fails. Three failures, one failed round: still master.
+    round(&mut m, now, &|_| Err(fail));
+    assert_eq!((m.state(), m.stats().send_failures, m.stats().consecutive_failed_rounds), (State::Master, 3, 1));
+    // Rounds 2-4: one peer unreachable, the others hear us: the streak ends and stays 0.
+    for _ in 0..3 {
+        now += ms(1000);
+        m.handle_timeout(now);
+        round(&mut m, now, &|to| if to == "10.0.0.4" { Err(fail) } else { Ok(()) });
+        assert_eq!((m.state(), m.stats().consecutive_failed_rounds), (State::Master, 0));
+    }
+    assert_eq!(m.stats().send_failures, 6);
+    // Rounds 5-7: nobody can be reached: FAULT after the third round, not after the third send.
+    for k in 1..=3u32 {
+        now += ms(1000);
+        m.handle_timeout(now);
+        round(&mut m, now, &|_| Err(fail));
+        let want = if k < 3 { State::Master } else { State::Fault };
+        assert_eq!((m.state(), m.stats().consecutive_failed_rounds), (want, k), "round {k}");
+    }
+    let acts = actions(&mut m);
+    assert_eq!(reasons(&acts), [Reason::SendFailing { failures: 3, error: fail.into() }]);
+    assert_eq!(m.stats().send_failures, 15);
+}
+
+/// Times near the end of `Duration` never overflow a deadline (they saturate).
+#[test]
+fn deadlines_saturate_near_the_end_of_time() {
+    let mut c = config(100);
+    c.garp_refresh = Duration::from_secs(60);
+    c.preempt_delay = Duration::from_secs(300);
+    let mut m = Instance::new(c).unwrap();
+    let end = Duration::MAX - ms(1);
+    m.start(end);
+    m.handle_timeout(Duration::MAX);
+    assert_eq!(m.state(), State::Master);
+    actions(&mut m);
+    m.report_send(Duration::MAX, GROUP_V4, Err("no"));
+    m.report_vips(Duration::MAX, VipOp::Add, &[ip("10.0.0.100")], Err("no"));
+    assert!(m.timers().all(|(_, at)| at == Duration::MAX), "{:?}", m.timers().collect::<Vec<_>>());
+    let adv = advert("10.0.0.3", 200, Version::V3);
+    m.handle_packet(Duration::MAX, ip("10.0.0.3"), GROUP_V4, 255, &adv).unwrap();
+    assert_eq!(m.state(), State::Backup);
+}
+
+/// IPv4 senders named as IPv4-mapped IPv6 addresses (a dual-stack socket, a C caller) are the
+/// IPv4 addresses; a configuration naming one is refused, telling the IPv4 form.
+#[test]
+fn ipv4_mapped_addresses_are_ipv4() {
+    let mut m = unicast_master(UnicastPeer::from(ip("10.0.0.3")), true);
+    let adv = advert_to("10.0.0.3", "10.0.0.2", 200);
+    let now = m.poll_timeout().unwrap();
+    assert_eq!(m.handle_packet(now, ip("::ffff:10.0.0.3"), ip("::ffff:10.0.0.2"), 255, &adv), Ok(()));
+    assert_eq!(m.state(), State::Backup, "the peer's advert, mapped, is the peer's");
+    for (what, mapped) in [("primary", 0), ("vip", 1), ("peer", 2)] {
+        let mut c = config(100);
+        let m6 = ip("::ffff:10.0.0.9");
+        match mapped {
+            0 => c.primary = m6,
+            1 => c.vips = vec![m6],
+            _ => c.unicast_peers = vec![UnicastPeer::from(m6)],
+        }
+        let e = Instance::new(c).unwrap_err();
+        assert_eq!(e, ConfigError::Mapped(m6), "{what}");
+        assert!(e.to_string().contains("write it as the IPv4 address 10.0.0.9"), "{e}");
+    }
+}
+
+/// The counts keepalived bounds are bounded here too: down_timer_adverts 1-100 (keepalived's
+/// range), GARP bursts 1-100 (0 for the lower-priority one), the refresh whole seconds.
+#[test]
+fn unbounded_counts_are_refused() {
+    let with = |f: &dyn Fn(&mut Config)| {
+        let mut c = config(100);
+        f(&mut c);
+        Instance::new(c).err()
+    };
+    assert_eq!(with(&|c| c.down_timer_adverts = 0), Some(ConfigError::DownTimerAdverts(0)));
+    assert_eq!(with(&|c| c.down_timer_adverts = 101), Some(ConfigError::DownTimerAdverts(101)));
+    assert_eq!(with(&|c| c.down_timer_adverts = 100), None);
+    assert_eq!(with(&|c| c.down_timer_adverts = 1), None);
+    assert!(matches!(with(&|c| c.garp_repeat = 0), Some(ConfigError::GarpRepeat { value: 0, .. })));
+    assert!(matches!(with(&|c| c.garp_repeat = u32::MAX), Some(ConfigError::GarpRepeat { .. })));
+    assert_eq!(with(&|c| c.garp_repeat = 100), None);
+    assert!(matches!(with(&|c| c.garp_lower_prio_repeat = Some(101)), Some(ConfigError::GarpRepeat { .. })));
+    assert_eq!(with(&|c| c.garp_lower_prio_repeat = Some(0)), None);
+    assert_eq!(with(&|c| c.garp_refresh = ms(1500)), Some(ConfigError::GarpRefresh(ms(1500))));
+    let long = Duration::from_secs(u64::from(u32::MAX) + 1);
+    assert_eq!(with(&|c| c.garp_refresh = long), Some(ConfigError::GarpRefresh(long)));
+    assert_eq!(with(&|c| c.garp_refresh = Duration::from_secs(60)), None);
 }
 
 /// A VIP removal that fails is tried again, backing off, until it works; becoming master again

@@ -445,6 +445,79 @@ fn advert_int_is_refused_rounded_or_clamped_as_keepalived_does() {
     }
 }
 
+/// The counts and the refresh as keepalived 2.2.7 reads them (checked with `keepalived -t`):
+/// down_timer_adverts 0 or 101 is ignored ("Invalid down_timer_adverts [1:100]"), a
+/// garp_master_repeat of 0 raised to 1, a fractional or negative garp_master_refresh ignored
+/// and no refresh sent; bmnet does the same, each with a warning at the value. A burst beyond
+/// bmnet's limit is an error. Every value the reader produces runs.
+#[test]
+fn garp_counts_refresh_and_down_timer_adverts_as_keepalived_reads_them() {
+    let read = |extra: &str| {
+        let conf = parse(&one(extra));
+        (conf.instances.first().map(|i| i.config.clone()), shown(&conf))
+    };
+    let (c, w) = read(
+        "  down_timer_adverts 0
+  garp_master_repeat 0
+  garp_master_refresh 2.5
+",
+    );
+    let c = c.unwrap();
+    assert_eq!((c.down_timer_adverts, c.garp_repeat, c.garp_refresh), (3, 1, Duration::ZERO));
+    assert_eq!(
+        w,
+        [
+            "k.conf:5:22: warning: down_timer_adverts 0: keepalived takes 1 to 100 and ignores this; so does bmnet",
+            "k.conf:6:22: warning: garp_master_repeat 0: keepalived raises it to 1, and so does bmnet",
+            "k.conf:7:23: warning: garp_master_refresh \"2.5\": keepalived takes whole seconds up to 4294967295, ignores \
+             this and sends no periodic GARP; so does bmnet",
+        ]
+    );
+    Instance::new(c).expect("runs");
+    let (c, w) = read(
+        "  down_timer_adverts 101
+  garp_master_refresh -1
+  garp_lower_prio_repeat 0
+",
+    );
+    let c = c.unwrap();
+    assert_eq!((c.down_timer_adverts, c.garp_refresh, c.garp_lower_prio_repeat), (3, Duration::ZERO, Some(0)));
+    assert_eq!(w.len(), 2, "{w:?}");
+    let (c, w) = read(
+        "  down_timer_adverts 100
+  garp_master_repeat 100
+  garp_master_refresh 60
+",
+    );
+    let c = c.unwrap();
+    assert_eq!((c.down_timer_adverts, c.garp_repeat, c.garp_refresh), (100, 100, Duration::from_secs(60)));
+    assert!(w.is_empty(), "{w:?}");
+    Instance::new(c).expect("runs");
+    let conf = parse(&one("  garp_master_repeat 101
+"));
+    assert!(conf.has_errors());
+    assert_eq!(
+        shown(&conf),
+        ["k.conf:5:22: error: garp_master_repeat 101: bmnet sends at most 100 per burst, at once"]
+    );
+    // The global forms alike.
+    let conf = parse(&format!(
+        "global_defs {{
+  vrrp_down_timer_adverts 0
+  vrrp_garp_master_refresh 1.5
+  vrrp_garp_master_repeat 0
+}}
+{}",
+        one("")
+    ));
+    let c = &conf.instances[0].config;
+    assert_eq!((c.down_timer_adverts, c.garp_refresh, c.garp_repeat), (3, Duration::ZERO, 1), "{:?}", shown(&conf));
+    assert_eq!(
+        conf.diagnostics.iter().map(|d| (d.line, d.column, d.severity)).collect::<Vec<_>>(),
+        [(2, 27, Severity::Warning), (3, 28, Severity::Warning), (4, 27, Severity::Warning)]
+    );
+}
+
 /// keepalived 2.2.7 "moves the excess to eVIPs" beyond 255 VIPs: added, never advertised, so
 /// its peers drop every advert for the address list. bmnet refuses, at the 256th VIP.
 #[test]

@@ -143,3 +143,114 @@ fn floods_of_drops_are_counted_exactly_and_reported_sparingly() {
     assert_eq!(drops.get(DropKind::NotAPeer), 20_000);
     assert!(reports <= 40, "{reports} log lines for 20,000 drops in 10 s");
 }
+
+/// Two unicast instances sharing a VRID can be told apart by their peers only while both check
+/// sources: one that does not accepts adverts from anyone, and which of the two got an advert
+/// from a source neither lists would depend on the order they were added. Refused either way
+/// round, on add and on reload.
+#[test]
+fn a_unicast_instance_not_checking_sources_cannot_share_its_vrid() {
+    let unchecked = |peers: &[&str]| {
+        let mut c = instance(51, "10.1.0.2", "10.1.0.100", peers).config().clone();
+        c.check_unicast_src = false;
+        Instance::new(c).unwrap()
+    };
+    for unchecked_first in [true, false] {
+        let mut r = Router::new();
+        let (first, second) = if unchecked_first {
+            (unchecked(&["10.1.0.3"]), instance(51, "10.1.0.2", "10.1.0.100", &["10.1.0.4"]))
+        } else {
+            (instance(51, "10.1.0.2", "10.1.0.100", &["10.1.0.4"]), unchecked(&["10.1.0.3"]))
+        };
+        let a = r.add(ETH1, first).unwrap();
+        assert_eq!(r.add(ETH1, second), Err(RouterError::Duplicate { interface: ETH1, vrid: 51, other: a }));
+        // Another interface or VRID is no clash.
+        assert!(r.add(ETH0, unchecked(&["10.1.0.3"])).is_ok());
+    }
+    // A reload turning the check off is refused, and changes nothing.
+    let mut r = Router::new();
+    let _a = r.add(ETH1, instance(51, "10.1.0.2", "10.1.0.100", &["10.1.0.3"])).unwrap();
+    let b = r.add(ETH1, instance(51, "10.1.0.2", "10.1.0.100", &["10.1.0.4"])).unwrap();
+    let mut off = r.instance(b).unwrap().config().clone();
+    off.check_unicast_src = false;
+    assert!(matches!(r.reconfigure(ms(1), b, off), Err(RouterError::Duplicate { .. })));
+    assert!(r.instance(b).unwrap().config().check_unicast_src);
+}
+
+/// An advert from a source no candidate lists: every candidate checks sources (the rule
+/// above), so it is dropped as not a peer whichever gets it, counted, and moves nothing.
+#[test]
+fn a_source_no_candidate_lists_is_dropped() {
+    let mut r = Router::new();
+    let a = r.add(ETH1, instance(52, "10.1.0.2", "10.1.0.101", &["10.1.0.3"])).unwrap();
+    let b = r.add(ETH1, instance(52, "10.1.0.2", "10.1.0.101", &["10.1.0.4"])).unwrap();
+    r.start(Duration::ZERO);
+    while r.poll_action().is_some() {}
+    let bytes = advert(52, "10.1.0.101", "10.1.0.9", "10.1.0.2", 255);
+    let got = r.handle_packet(ms(10), ETH1, ip("10.1.0.9"), ip("10.1.0.2"), 255, &bytes);
+    assert!(matches!(&got, Routed::Dropped { reason, .. } if reason.kind() == DropKind::NotAPeer), "{got:?}");
+    let drops: u64 = [a, b].iter().map(|&id| r.instance(id).unwrap().stats().drops.get(DropKind::NotAPeer)).sum();
+    let accepted: u64 = [a, b].iter().map(|&id| r.instance(id).unwrap().stats().adverts_accepted).sum();
+    assert_eq!((drops, accepted), (1, 0));
+    assert!(r.poll_action().is_none(), "nothing changed");
+}
+
+/// A reload that swaps the peers of two instances sharing a VRID: each new configuration
+/// clashes with the other's old one, so one reconfigure after the other is refused halfway;
+/// the whole set at once is fine, and routes by the new peers.
+#[test]
+fn a_reload_may_swap_peers_between_instances() {
+    let mut r = Router::new();
+    let a = r.add(ETH1, instance(52, "10.1.0.2", "10.1.0.101", &["10.1.0.3"])).unwrap();
+    let b = r.add(ETH1, instance(52, "10.1.0.2", "10.1.0.101", &["10.1.0.4"])).unwrap();
+    r.start(Duration::ZERO);
+    while r.poll_action().is_some() {}
+    let swapped = |id: InstanceId, peer: &str| {
+        let mut c = r.instance(id).unwrap().config().clone();
+        c.unicast_peers = vec![UnicastPeer::from(ip(peer))];
+        c.priority = 90;
+        c
+    };
+    let (new_a, new_b) = (swapped(a, "10.1.0.4"), swapped(b, "10.1.0.3"));
+    assert!(matches!(r.reconfigure(ms(1), a, new_a.clone()), Err(RouterError::Duplicate { .. })));
+    r.reconfigure_all(ms(1), vec![(a, new_a), (b, new_b)]).unwrap();
+    assert_eq!(r.instance(a).unwrap().config().unicast_peers, [UnicastPeer::from(ip("10.1.0.4"))]);
+    assert_eq!(r.instance(b).unwrap().priority(), 90);
+    let from4 = advert(52, "10.1.0.101", "10.1.0.4", "10.1.0.2", 200);
+    assert_eq!(
+        r.handle_packet(ms(10), ETH1, ip("10.1.0.4"), ip("10.1.0.2"), 255, &from4),
+        Routed::Accepted { instance: a }
+    );
+}
+
+/// A reload whose new configurations clash with each other (not with any old one) is refused
+/// whole: nothing changes, not even the instance listed first.
+#[test]
+fn a_reload_whose_new_configurations_clash_changes_nothing() {
+    let mut r = Router::new();
+    let a = r.add(ETH1, instance(52, "10.1.0.2", "10.1.0.101", &["10.1.0.3"])).unwrap();
+    let b = r.add(ETH1, instance(52, "10.1.0.2", "10.1.0.101", &["10.1.0.4"])).unwrap();
+    r.start(Duration::ZERO);
+    while r.poll_action().is_some() {}
+    let before: Vec<Config> = [a, b].iter().map(|&id| r.instance(id).unwrap().config().clone()).collect();
+    let old = before.clone();
+    let to = |id: InstanceId, peer: &str, priority: u8| {
+        let mut c = old[id.index()].clone();
+        c.unicast_peers = vec![UnicastPeer::from(ip(peer))];
+        c.priority = priority;
+        c
+    };
+    // Both move to 10.1.0.5: neither clashes with the other's old peers, but with each other.
+    let changes = vec![(a, to(a, "10.1.0.5", 90)), (b, to(b, "10.1.0.5", 80))];
+    let err = r.reconfigure_all(ms(1), changes).unwrap_err();
+    assert!(matches!(err, (id, RouterError::Duplicate { .. }) if id == a || id == b), "{err:?}");
+    let after: Vec<Config> = [a, b].iter().map(|&id| r.instance(id).unwrap().config().clone()).collect();
+    assert_eq!(before, after);
+    assert!(r.poll_action().is_none(), "no action from a refused reload");
+    // A refused configuration in the set refuses the set too.
+    let mut bad = to(b, "10.1.0.6", 80);
+    bad.vrid = 53;
+    let err = r.reconfigure_all(ms(1), vec![(a, to(a, "10.1.0.5", 90)), (b, bad)]).unwrap_err();
+    assert!(matches!(err, (id, RouterError::Config(_)) if id == b), "{err:?}");
+    assert_eq!(r.instance(a).unwrap().priority(), 100);
+}

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, MAX_DOWN_TIMER_ADVERTS, MAX_GARP_REPEAT};
 use crate::packet::{MAX_ADDRESSES, Version};
 use crate::peer::UnicastPeer;
 use crate::track::{CheckConfig, TRACK_INTERFACE_PREFIX};
@@ -457,6 +457,60 @@ fn whole_seconds(p: &mut Parser<'_>, s: &Stmt, script: &str) -> Option<Duration>
     }
 }
 
+/// `down_timer_adverts`: 1 to 100. keepalived ignores anything else ("Invalid
+/// down_timer_adverts [1:100]") and keeps what it had; so does bmnet, warning.
+fn down_timer_adverts(p: &mut Parser<'_>, s: &Stmt) -> Option<u32> {
+    let n: u32 = num(p, s, 0)?;
+    if (1..=MAX_DOWN_TIMER_ADVERTS).contains(&n) {
+        return Some(n);
+    }
+    let why =
+        format!("{} {n}: keepalived takes 1 to {MAX_DOWN_TIMER_ADVERTS} and ignores this; so does bmnet", s.key.text);
+    p.report(&s.args[0], Severity::Warning, why);
+    None
+}
+
+/// A GARP / NA count: `garp_master_repeat` (`min` 1) or `garp_lower_prio_repeat` (`min` 0).
+/// keepalived raises a master repeat of 0 to 1 ("must be greater than 0, setting to 1"), and
+/// so does bmnet, warning; more than [`MAX_GARP_REPEAT`] is bmnet's own limit (its daemon sends a
+/// burst at once), an error.
+fn garp_count(p: &mut Parser<'_>, s: &Stmt, min: u32) -> Option<u32> {
+    let n: u32 = num(p, s, 0)?;
+    if n < min {
+        let why = format!("{} {n}: keepalived raises it to {min}, and so does bmnet", s.key.text);
+        p.report(&s.args[0], Severity::Warning, why);
+        return Some(min);
+    }
+    if n > MAX_GARP_REPEAT {
+        let why = format!("{} {n}: bmnet sends at most {MAX_GARP_REPEAT} per burst, at once", s.key.text);
+        p.report(&s.args[0], Severity::Error, why);
+        return None;
+    }
+    Some(n)
+}
+
+/// `garp_master_refresh`: whole seconds (keepalived's `unsigned`). keepalived refuses anything
+/// else, `1.5` included ("Invalid garp_master_refresh '1.5' - ignoring"), and runs without a
+/// refresh; so does bmnet, warning.
+fn refresh_seconds(p: &mut Parser<'_>, s: &Stmt) -> Duration {
+    let Some(t) = s.args.first() else {
+        p.report(&s.key, Severity::Error, format!("{} needs a value", s.key.text));
+        return Duration::ZERO;
+    };
+    match t.text.parse::<u32>() {
+        Ok(n) if t.text.bytes().all(|b| b.is_ascii_digit()) => Duration::from_secs(u64::from(n)),
+        _ => {
+            let why = format!(
+                "{} {:?}: keepalived takes whole seconds up to 4294967295, ignores this and sends no periodic \
+                 GARP; so does bmnet",
+                s.key.text, t.text
+            );
+            p.report(t, Severity::Warning, why);
+            Duration::ZERO
+        }
+    }
+}
+
 /// `USER [GROUP]` from `args` (a `user` or `script_user` statement's).
 fn script_user(p: &mut Parser<'_>, s: &Stmt) -> Option<ScriptUser> {
     let Some(user) = s.args.first() else {
@@ -496,11 +550,11 @@ impl Global {
                     }
                 }
                 "vrrp_garp_master_delay" => self.garp_delay = seconds(p, k),
-                "vrrp_garp_master_repeat" => self.garp_repeat = num(p, k, 0),
-                "vrrp_garp_master_refresh" => self.garp_refresh = seconds(p, k),
+                "vrrp_garp_master_repeat" => self.garp_repeat = garp_count(p, k, 1),
+                "vrrp_garp_master_refresh" => self.garp_refresh = Some(refresh_seconds(p, k)),
                 "vrrp_garp_lower_prio_delay" => self.garp_lower_prio_delay = seconds(p, k),
-                "vrrp_garp_lower_prio_repeat" => self.garp_lower_prio_repeat = num(p, k, 0),
-                "vrrp_down_timer_adverts" => self.down_timer_adverts = num(p, k, 0),
+                "vrrp_garp_lower_prio_repeat" => self.garp_lower_prio_repeat = garp_count(p, k, 0),
+                "vrrp_down_timer_adverts" => self.down_timer_adverts = down_timer_adverts(p, k),
                 "vrrp_skip_check_adv_addr" => self.skip_check_adv_addr = true,
                 "vrrp_higher_prio_send_advert" => self.higher_prio_send_advert = flag(p, k),
                 // keepalived 2.2.7 takes no argument and turns it on whatever follows.
@@ -866,16 +920,16 @@ fn read_instance(p: &mut Parser<'_>, s: &Stmt, g: &Global, scripts: &[Script]) -
             "notify_stop" => spec.notify.stop = notify_script(p, k),
             "notify" => spec.notify.any = notify_script(p, k),
             "garp_master_delay" => c.garp_delay = seconds(p, k).unwrap_or(c.garp_delay),
-            "garp_master_repeat" => c.garp_repeat = num(p, k, 0).unwrap_or(c.garp_repeat),
-            "garp_master_refresh" => c.garp_refresh = seconds(p, k).unwrap_or_default(),
+            "garp_master_repeat" => c.garp_repeat = garp_count(p, k, 1).unwrap_or(c.garp_repeat),
+            "garp_master_refresh" => c.garp_refresh = refresh_seconds(p, k),
             "garp_lower_prio_delay" => c.garp_lower_prio_delay = seconds(p, k).or(c.garp_lower_prio_delay),
-            "garp_lower_prio_repeat" => c.garp_lower_prio_repeat = num(p, k, 0).or(c.garp_lower_prio_repeat),
+            "garp_lower_prio_repeat" => c.garp_lower_prio_repeat = garp_count(p, k, 0).or(c.garp_lower_prio_repeat),
             "higher_prio_send_advert" => {
                 if let Some(on) = flag(p, k) {
                     c.higher_prio_send_advert = on;
                 }
             }
-            "down_timer_adverts" => c.down_timer_adverts = num(p, k, 0).unwrap_or(3),
+            "down_timer_adverts" => c.down_timer_adverts = down_timer_adverts(p, k).unwrap_or(c.down_timer_adverts),
             "skip_check_adv_addr" => c.check_vips = false,
             other => unimplemented(p, keywords::instance(other), k, "vrrp_instance"),
         }

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use super::announce::Announcer;
 use super::netlink::{Address, Change, Link, LinkMonitor, Netlink};
 use super::notify::{Notifier, NotifyPrograms};
+use super::reaper::Reaper;
 use super::script::{CheckScript, RunResult, ScriptRunner};
 use super::security::{ScriptPolicy, policy_warning, resolve_script};
 use super::vrrp_socket::VrrpSocket;
@@ -98,6 +99,9 @@ struct Meta {
     tracked: Vec<(u32, String)>,
     notify: NotifyPrograms,
     last_reason: Option<Reason>,
+    /// Destinations whose last send failed, with the failures since it last worked: a failing
+    /// destination is said once when it starts and once when it ends.
+    failing: HashMap<IpAddr, u64>,
 }
 
 /// The running daemon; see [`Daemon::run`].
@@ -111,6 +115,8 @@ pub struct Daemon {
     monitor: LinkMonitor,
     scripts: Vec<ScriptRunner>,
     notifier: Notifier,
+    /// Script children done with: stopping, or finished with their group not yet empty.
+    reaper: Reaper,
     options: Options,
     started: bool,
     /// Said when the daemon starts running.
@@ -174,13 +180,16 @@ fn usable(addrs: &[Address], addr: IpAddr, ifindex: u32) -> bool {
 }
 
 /// An instance's setup checked against the host: its link found, a missing primary address
-/// filled in, every check's script or tracked interface found, every VIP's link and label,
-/// the advert within the link's MTU, its notify scripts resolved.
+/// filled in, its configuration validated (once: the instance built from it), every check's
+/// script or tracked interface found, every VIP's link and label, the advert within the link's
+/// MTU, its notify scripts resolved.
 struct Prepared {
     name: String,
     interface: String,
     ipv6: bool,
-    config: Config,
+    /// The instance its configuration makes (stopped): run at startup, or handed to the router
+    /// on a reload, so that each configuration is validated once.
+    instance: Instance,
     /// `(ifindex, addr, prefix, label)` for every VIP.
     vips: Vec<(u32, IpAddr, u8, Option<String>)>,
     /// `(ifindex, carrier now, check name)` for every tracked interface.
@@ -253,7 +262,9 @@ fn prepare(
     }
     // keepalived moves the VIPs an advert cannot carry within the MTU to eVIPs (added, never
     // advertised: "exceeds maximum/space available in packet"); bmnet refuses to start.
-    let interval = config.validate().map_err(|source| Error::Config { instance: setup.name.clone(), source })?;
+    let instance = Instance::new(config).map_err(|source| Error::Config { instance: setup.name.clone(), source })?;
+    let config = instance.config();
+    let interval = instance.interval();
     let advert = packet::Advert { vrid: config.vrid, priority: 0, interval, addrs: config.vips.clone(), auth: None };
     let message = packet::message_len_of(&advert).unwrap_or(usize::MAX);
     let ip_header = if ipv6 { 40 } else { 20 };
@@ -271,7 +282,7 @@ fn prepare(
     }
     let mut warnings = Vec::new();
     let notify = resolve_notify(&setup.name, &setup.notify, policy, &mut warnings)?;
-    Ok(Prepared { name: setup.name, interface: setup.interface, ipv6, config, vips, tracked, notify, warnings })
+    Ok(Prepared { name: setup.name, interface: setup.interface, ipv6, instance, vips, tracked, notify, warnings })
 }
 
 fn forwarding(interface: &str) -> bool {
@@ -342,10 +353,8 @@ impl Daemon {
                     entry.2 = true;
                 }
             }
-            let instance =
-                Instance::new(p.config).map_err(|source| Error::Config { instance: p.name.clone(), source })?;
             let id = router
-                .add(link.index, instance)
+                .add(link.index, p.instance)
                 .map_err(|source| Error::Router { instance: p.name.clone(), source })?;
             if !sockets.iter().any(|s| s.ifindex() == link.index && s.is_ipv6() == p.ipv6) {
                 let socket = VrrpSocket::open(&link.name, link.index, p.ipv6)
@@ -366,6 +375,7 @@ impl Daemon {
                 tracked: p.tracked.into_iter().map(|(index, _, check)| (index, check)).collect(),
                 notify: p.notify,
                 last_reason: None,
+                failing: HashMap::new(),
             });
         }
         let mut announcers = HashMap::new();
@@ -389,6 +399,7 @@ impl Daemon {
             monitor,
             scripts: runners,
             notifier: Notifier::new(options.notify_timeout),
+            reaper: Reaper::default(),
             options,
             started: false,
             startup_warnings,
@@ -507,6 +518,12 @@ impl Daemon {
     }
 
     /// [`Daemon::reload`] with new options (script security and users, notify timeout).
+    ///
+    /// Everything is checked before anything changes: every setup against the host, every
+    /// script, and the new configurations as one set through the router (each valid, and no
+    /// two instances that could not be told apart, new against new and against old), each
+    /// configuration validated once. Only then are scripts swapped (old ones handed to the
+    /// reaper, which stops them without blocking the loop) and the instances reconfigured.
     pub fn reload_with_options(
         &mut self,
         setups: Vec<InstanceSetup>,
@@ -529,7 +546,7 @@ impl Daemon {
             let m = &self.meta[i];
             let link = find_link(&links, &p.interface)?;
             let vrid = self.router.instance(id).map(|i| i.config().vrid);
-            if link.index != m.ifindex || p.ipv6 != m.ipv6 || Some(p.config.vrid) != vrid {
+            if link.index != m.ifindex || p.ipv6 != m.ipv6 || Some(p.instance.config().vrid) != vrid {
                 return Err(Error::Reload(format!("instance {}: its interface, family or vrid changed", p.name)));
             }
             if let Some((_, addr, ..)) = p.vips.iter().find(|(index, ..)| !self.announcers.contains_key(index)) {
@@ -538,13 +555,25 @@ impl Daemon {
                     p.name
                 )));
             }
-            // Checked here so that a refused configuration changes nothing.
-            Instance::new(p.config.clone()).map_err(|source| Error::Config { instance: p.name.clone(), source })?;
             warnings.extend(p.warnings.iter().map(|w| (Some(p.name.clone()), w.clone())));
             prepared.push((id, p));
         }
         let wall = Instant::now();
         let mut fresh = runners(&scripts, &options.script_policy, wall, &mut warnings)?;
+        // The whole set through the router at once: refused with nothing changed, or applied.
+        let now = self.now();
+        let mut rest = Vec::with_capacity(prepared.len());
+        let mut instances = Vec::with_capacity(prepared.len());
+        for (id, p) in prepared {
+            let Prepared { name, vips, tracked, notify, instance, .. } = p;
+            instances.push((id, instance));
+            rest.push((id, name, vips, tracked, notify));
+        }
+        if let Err((id, source)) = self.router.reconfigure_validated(now, instances) {
+            let instance = self.meta[id.index()].name.clone();
+            return Err(Error::Router { instance, source });
+        }
+        // Nothing can fail from here on.
         let mut old = std::mem::take(&mut self.scripts);
         for runner in &mut fresh {
             if let Some(k) = old.iter().position(|r| r.script == runner.script) {
@@ -553,30 +582,30 @@ impl Daemon {
         }
         self.scripts = fresh;
         for mut gone in old {
-            gone.stop();
+            gone.stop(&mut self.reaper, wall);
         }
         self.notifier.set_timeout(options.notify_timeout);
         self.options = options;
         for (instance, message) in warnings {
             events(Event::Warning { instance, message });
         }
-        let now = self.now();
-        for (id, p) in prepared {
-            self.router
-                .reconfigure(now, id, p.config)
-                .map_err(|source| Error::Router { instance: p.name.clone(), source })?;
-            for (_, up, check) in &p.tracked {
+        let mut new_vips = Vec::with_capacity(rest.len());
+        for (id, _, vips, tracked, notify) in rest {
+            for (_, up, check) in &tracked {
                 self.router.set_check(now, check, *up);
             }
             let m = &mut self.meta[id.index()];
-            m.tracked = p.tracked.into_iter().map(|(index, _, check)| (index, check)).collect();
-            m.notify = p.notify;
+            m.tracked = tracked.into_iter().map(|(index, _, check)| (index, check)).collect();
+            m.notify = notify;
             // Dropped VIPs are removed through the old list, then the new one stays.
-            let mut both = p.vips.clone();
-            both.extend(m.vips.iter().filter(|v| !p.vips.iter().any(|n| n.1 == v.1)).cloned());
+            let mut both = vips.clone();
+            both.extend(m.vips.iter().filter(|v| !vips.iter().any(|n| n.1 == v.1)).cloned());
             m.vips = both;
-            self.drain(events);
-            self.meta[id.index()].vips = p.vips;
+            new_vips.push((id, vips));
+        }
+        self.drain(events);
+        for (id, vips) in new_vips {
+            self.meta[id.index()].vips = vips;
         }
         self.refresh_sources(now)?;
         self.drain(events);
@@ -591,9 +620,10 @@ impl Daemon {
         events: &mut dyn FnMut(Event),
     ) -> Result<Wake, Error> {
         loop {
-            for message in self.notifier.reap() {
+            for message in self.notifier.reap(&mut self.reaper) {
                 events(Event::Warning { instance: None, message });
             }
+            self.reaper.poll(Instant::now());
             let now = self.now();
             if self.router.poll_timeout().is_some_and(|t| t <= now) {
                 self.router.handle_timeout(now);
@@ -601,7 +631,7 @@ impl Daemon {
             }
             let wall = Instant::now();
             for s in 0..self.scripts.len() {
-                if let Some(result) = self.scripts[s].poll(wall) {
+                if let Some(result) = self.scripts[s].poll(wall, &mut self.reaper) {
                     let name = self.scripts[s].script.name.clone();
                     let passing = result == RunResult::Passed;
                     if let RunResult::Failed(why) = &result {
@@ -621,6 +651,7 @@ impl Daemon {
             }
             wakes.extend(self.scripts.iter().map(|s| s.next_wake(wall)));
             wakes.extend(self.notifier.next_wake(wall));
+            wakes.extend(self.reaper.next_wake(wall));
             wakes.extend(self.status_due);
             let timeout = wakes.into_iter().min().map(|t| t.saturating_duration_since(wall));
             // The stop and reload descriptors (without a reload one, the stop one again), netlink,
@@ -772,20 +803,29 @@ impl Daemon {
                 Action::Send { to, bytes, .. } => {
                     let Some(instance) = self.router.instance(id) else { continue };
                     let primary = instance.config().primary;
-                    let failures = instance.stats().consecutive_send_failures;
                     let socket = self.sockets.iter().find(|s| s.ifindex() == m.ifindex && s.is_ipv6() == m.ipv6);
                     let outcome = match socket {
                         Some(s) => s.send(primary, to, &bytes).map_err(|e| e.to_string()),
                         None => Err("no socket".to_string()),
                     };
-                    // A failing streak is said once when it starts and once when it ends (the
-                    // core counts every failure and turns a persistent one into FAULT).
-                    match &outcome {
-                        Err(e) if failures == 0 => {
-                            events(warn(format!("sending an advert to {to} from {primary}: {e}")))
+                    // A destination's failing streak is said once when it starts and once when
+                    // it ends (the core counts every failure, and turns rounds in which every
+                    // destination failed, when they persist, into FAULT).
+                    let failed_before = m.failing.get(&to).copied();
+                    let message = match (&outcome, failed_before) {
+                        (Err(e), None) => Some(format!("sending an advert to {to} from {primary}: {e}")),
+                        (Ok(()), Some(n)) => Some(format!("adverts to {to} go out again after {n} failed")),
+                        _ => None,
+                    };
+                    if let Some(message) = message {
+                        events(warn(message));
+                    }
+                    let failing = &mut self.meta[id.index()].failing;
+                    match outcome {
+                        Ok(()) => {
+                            failing.remove(&to);
                         }
-                        Ok(()) if failures > 0 => events(warn(format!("adverts go out again after {failures} failed"))),
-                        _ => {}
+                        Err(_) => *failing.entry(to).or_insert(0) += 1,
                     }
                     let _ = self.router.report_send(now, id, to, outcome.as_ref().map(|_| ()).map_err(|e| e.as_str()));
                     if outcome.is_err() {
@@ -871,11 +911,14 @@ impl Daemon {
             self.change_vips(id, VipOp::Remove, &vips, events);
             self.drain(events);
         }
+        let now = Instant::now();
         for s in &mut self.scripts {
-            s.stop();
+            s.stop(&mut self.reaper, now);
         }
-        // notify_stop scripts get a moment; then they and everything they started are stopped.
-        let _ = self.notifier.finish(NOTIFY_STOP_WAIT);
+        // notify_stop scripts get a moment; then they and everything they started are stopped,
+        // and what finished scripts left running in their process groups is killed.
+        self.notifier.finish(NOTIFY_STOP_WAIT, &mut self.reaper);
+        self.reaper.finish();
         events(Event::Status { instances: self.status(), unrouted: *self.router.stats() });
     }
 }

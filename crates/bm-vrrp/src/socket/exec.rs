@@ -1,7 +1,8 @@
 //! Starting a script as keepalived does, and stricter where keepalived is lax: the program
-//! `execve`d with its words (no shell), as its user and group, in a process group of its own
-//! (so that a timeout or the daemon's exit kills everything it started), with SIGTERM when the
-//! daemon dies (`PR_SET_PDEATHSIG`), standard input, output and error on `/dev/null`, and a
+//! `execve`d with its words (no shell), as its user with its group as the only one (no
+//! supplementary group of the daemon's), in a process group of its own (see `reaper` for what
+//! is killed when), with SIGTERM when the daemon dies (`PR_SET_PDEATHSIG`), failing to start
+//! rather than run with other credentials, standard input, output and error on `/dev/null`, and a
 //! minimal environment: `PATH` ([`SCRIPT_PATH`]) and nothing else. keepalived 2.2.7 passes its
 //! whole environment (checked: a variable set for keepalived reached a notify script), so a
 //! script could be steered by whatever the daemon was started with (`LD_PRELOAD`, `IFS`, a
@@ -26,15 +27,11 @@ pub(crate) fn spawn(script: &ResolvedScript, extra: &[&str]) -> io::Result<Child
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .process_group(0);
+    // Not std's `uid`/`gid`: it ignores EPERM from setgroups and clears the supplementary
+    // groups only when the uid changes. keepalived 2.2.7 calls setgroups(1, [gid]) too.
     let (uid, gid) = sys::effective_ids();
-    if script.gid != gid {
-        cmd.gid(script.gid);
-    }
-    if script.uid != uid {
-        // std then clears the supplementary groups, as keepalived 2.2.7 does (setgroups).
-        cmd.uid(script.uid);
-    }
-    sys::die_with_parent(&mut cmd);
+    let change_ids = uid == 0 || script.uid != uid || script.gid != gid;
+    sys::exec_as(&mut cmd, script.uid, script.gid, change_ids);
     cmd.spawn()
 }
 
@@ -45,21 +42,30 @@ mod tests {
     use super::*;
     use crate::socket::security::{ScriptPolicy, resolve_script};
 
-    /// What a script sees: its uid, its arguments and an environment of PATH alone, in a process
-    /// group of its own.
+    /// What a script sees: its uid, its group as its only group, the parent-death signal, its
+    /// arguments and an environment of PATH alone, in a process group of its own.
     #[test]
     fn a_script_runs_as_its_user_with_nothing_but_path() {
         let dir = std::env::temp_dir().join(format!("bm-vrrp-exec-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o1777)).unwrap();
         let out = dir.join("seen");
+        // PR_GET_PDEATHSIG (2) through python3's ctypes (/proc shows no parent-death signal),
+        // exec'd by the script: a fork clears the setting, an exec keeps it.
+        let pdeathsig =
+            "import ctypes; s = ctypes.c_int(); ctypes.CDLL(None).prctl(2, ctypes.byref(s)); print(s.value)";
         let words = vec![
             "/bin/sh".to_string(),
             "-c".into(),
-            format!("{{ id -u; env; echo \"$@\"; awk '{{print $5}}' /proc/$$/stat; }} > {}", out.display()),
+            format!(
+                "{{ id -u; id -g; echo groups $(id -G); env; echo \"$@\"; awk '{{print $5}}' /proc/$$/stat; }} > {out}; \
+                 exec /usr/bin/python3 -c '{pdeathsig}' >> {out}",
+                out = out.display()
+            ),
             "sh".into(),
         ];
-        let user = crate::ScriptUser { user: "nobody".into(), group: None };
+        // nobody with the group `daemon` (gid 1), which nobody is no member of.
+        let user = crate::ScriptUser { user: "nobody".into(), group: Some("daemon".into()) };
         let policy = ScriptPolicy { security: true, script_user: None };
         let script = resolve_script(&words, Some(&user), &policy).unwrap();
         let mut child = spawn(&script, &["INSTANCE", "VI 1", "MASTER"]).unwrap();
@@ -70,6 +76,10 @@ mod tests {
         let seen = std::fs::read_to_string(&out).unwrap();
         let lines: Vec<&str> = seen.lines().collect();
         assert_eq!(lines[0], "65534", "{seen}");
+        assert_eq!(lines[1], "1", "the group asked for: {seen}");
+        assert_eq!(lines[2], "groups 1", "that group alone, none of the daemon's: {seen}");
+        let n = lines.len();
+        assert_eq!(lines[n - 1], libc::SIGTERM.to_string(), "SIGTERM when the daemon dies: {seen}");
         let env: Vec<&str> = lines.iter().copied().filter(|l| l.contains('=')).collect();
         // The shell adds PWD, SHLVL and _; nothing of the daemon's environment (HOME, the
         // test harness's CARGO_* and RUST_*) gets through.
@@ -77,7 +87,40 @@ mod tests {
         assert!(env.iter().all(ours), "{env:?}");
         assert!(env.contains(&format!("PATH={SCRIPT_PATH}").as_str()), "{env:?}");
         assert!(seen.contains("INSTANCE VI 1 MASTER"), "{seen}");
-        assert_eq!(lines.last().unwrap().trim(), pid.to_string(), "its own process group");
+        assert_eq!(lines[n - 2].trim(), pid.to_string(), "its own process group");
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Root running a script as root still drops the daemon's supplementary groups (std's
+    /// `uid`/`gid` leave them when the uid does not change). The daemon here is this test
+    /// binary run again under `setpriv --groups 1,2` (so that the harness keeps its groups),
+    /// running [`spawn_from_a_root_with_groups`] alone.
+    #[test]
+    fn a_root_script_gets_no_supplementary_group() {
+        let out = std::process::Command::new("/usr/bin/setpriv")
+            .args(["--groups", "1,2", "--"])
+            .arg(std::env::current_exe().unwrap())
+            .args(["--exact", "socket::exec::tests::spawn_from_a_root_with_groups", "--ignored", "--nocapture"])
+            .env("BM_VRRP_GROUPS_TEST", "1")
+            .output()
+            .unwrap();
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success() && text.contains("1 passed"), "{text}");
+    }
+
+    /// Run by [`a_root_script_gets_no_supplementary_group`] only.
+    #[test]
+    #[ignore = "run by a_root_script_gets_no_supplementary_group, in a process with supplementary groups"]
+    fn spawn_from_a_root_with_groups() {
+        assert_eq!(std::env::var("BM_VRRP_GROUPS_TEST").as_deref(), Ok("1"), "run through the test above");
+        let ours = std::process::Command::new("/usr/bin/id").arg("-G").output().unwrap();
+        assert_eq!(String::from_utf8_lossy(&ours.stdout).trim(), "0 1 2", "the daemon has groups 1 and 2");
+        let words: Vec<String> = ["/bin/sh", "-c", "test \"$(id -G)\" = 0"].iter().map(|w| w.to_string()).collect();
+        let root = crate::ScriptUser { user: "root".into(), group: None };
+        let policy = ScriptPolicy { security: false, script_user: Some(root) };
+        let script = resolve_script(&words, None, &policy).unwrap();
+        assert_eq!((script.uid, script.gid), (0, 0));
+        let mut child = spawn(&script, &[]).unwrap();
+        assert!(child.wait().unwrap().success(), "the script saw groups other than 0");
     }
 }

@@ -34,6 +34,7 @@ mod daemon;
 mod exec;
 mod netlink;
 mod notify;
+mod reaper;
 mod script;
 pub mod security;
 mod sys;

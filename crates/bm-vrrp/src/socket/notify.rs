@@ -4,14 +4,13 @@
 //! dies), never waited for by the loop. keepalived gives them no timeout and leaves them
 //! running when it stops; bmnet stops one that runs longer than its timeout, and at exit gives
 //! the running ones (`notify_stop` among them) a moment, then stops them with everything they
-//! started.
+//! started. Finished and stopped ones go to the daemon's `Reaper`.
 
-use std::io;
 use std::process::Child;
 use std::time::{Duration, Instant};
 
 use super::exec;
-use super::script::{CHILD_POLL, Stopping};
+use super::reaper::{self, CHILD_POLL, Reaper};
 use super::security::ResolvedScript;
 use crate::State;
 
@@ -45,12 +44,11 @@ struct Running {
 pub(crate) struct Notifier {
     timeout: Duration,
     running: Vec<Running>,
-    stopping: Vec<Stopping>,
 }
 
 impl Notifier {
     pub(crate) fn new(timeout: Duration) -> Notifier {
-        Notifier { timeout, running: Vec::new(), stopping: Vec::new() }
+        Notifier { timeout, running: Vec::new() }
     }
 
     pub(crate) fn set_timeout(&mut self, timeout: Duration) {
@@ -84,53 +82,46 @@ impl Notifier {
         errors
     }
 
-    /// Collects the scripts that have finished, and stops those past their timeout; returns
-    /// what was stopped.
-    pub(crate) fn reap(&mut self) -> Vec<String> {
+    /// Hands the scripts that have finished to `reaper`, and those past their timeout to be
+    /// stopped; returns what was stopped. Never blocks.
+    pub(crate) fn reap(&mut self, reaper: &mut Reaper) -> Vec<String> {
         let now = Instant::now();
-        self.stopping.retain_mut(|s| !s.reap(now));
         let mut overdue = Vec::new();
-        let mut still = Vec::new();
-        for mut r in std::mem::take(&mut self.running) {
-            match r.child.try_wait() {
-                Ok(Some(_)) | Err(_) => {}
-                Ok(None) if now >= r.deadline => {
+        for r in std::mem::take(&mut self.running) {
+            match reaper::exited(&r.child) {
+                Ok(Some(_)) => reaper.finished(r.child, now),
+                Ok(None) if now < r.deadline => self.running.push(r),
+                Ok(None) => {
                     overdue.push(format!("notify script {} ran longer than {:?}: stopped", r.command, self.timeout));
-                    self.stopping.push(Stopping::terminate(r.child, now));
+                    reaper.stop(r.child, now);
                 }
-                Ok(None) => still.push(r),
+                Err(_) => reaper.stop(r.child, now),
             }
         }
-        self.running = still;
         overdue
     }
 
-    /// When [`Notifier::reap`] should run next: a deadline, or soon while children are stopping.
+    /// When [`Notifier::reap`] should run next: the earliest deadline, or soon while scripts run.
     pub(crate) fn next_wake(&self, now: Instant) -> Option<Instant> {
-        let deadline = self.running.iter().map(|r| r.deadline).min();
-        let stopping = (!self.stopping.is_empty()).then(|| now + CHILD_POLL);
-        deadline.into_iter().chain(stopping).min()
+        let deadline = self.running.iter().map(|r| r.deadline).min()?;
+        // A script's exit is looked at often enough to hand it on; no hurry beyond that.
+        Some(deadline.min(now + Duration::from_millis(100)))
     }
 
     /// At shutdown: gives the running scripts (`notify_stop` among them) up to `within` to
-    /// finish, then stops the rest (SIGTERM, SIGKILL a second later) with whatever they
-    /// started. Nothing outlives the daemon.
-    pub(crate) fn finish(&mut self, within: Duration) -> io::Result<()> {
+    /// finish, then hands the rest to `reaper` to be stopped (SIGTERM, SIGKILL a second later)
+    /// with whatever they started; [`Reaper::finish`] then waits for them.
+    pub(crate) fn finish(&mut self, within: Duration, reaper: &mut Reaper) {
         let deadline = Instant::now() + within;
         while !self.running.is_empty() && Instant::now() < deadline {
-            let _ = self.reap();
+            let _ = self.reap(reaper);
+            reaper.poll(Instant::now());
             std::thread::sleep(CHILD_POLL);
         }
         let now = Instant::now();
         for r in std::mem::take(&mut self.running) {
-            self.stopping.push(Stopping::terminate(r.child, now));
+            reaper.stop(r.child, now);
         }
-        while !self.stopping.is_empty() {
-            let now = Instant::now();
-            self.stopping.retain_mut(|s| !s.reap(now));
-            std::thread::sleep(CHILD_POLL);
-        }
-        Ok(())
     }
 }
 
@@ -162,9 +153,11 @@ mod tests {
             ..NotifyPrograms::default()
         };
         let mut n = Notifier::new(Duration::from_secs(30));
+        let mut reaper = Reaper::default();
         for (state, priority) in [(State::Master, 150), (State::Backup, 40), (State::Initialize, 40)] {
             assert!(n.fire(&notify, "VI 1; rm -rf /", state, priority).is_empty());
-            n.finish(Duration::from_secs(5)).unwrap();
+            n.finish(Duration::from_secs(5), &mut reaper);
+            reaper.finish();
         }
         assert_eq!(std::fs::read_to_string(&own).unwrap(), "master\nstop\n");
         assert_eq!(
@@ -174,15 +167,19 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
-    /// A notify script that hangs is stopped at its timeout, and at exit nothing is left.
+    /// A notify script that hangs is stopped at its timeout, and at exit nothing is left: the
+    /// processes are gone from /proc.
     #[test]
     fn hanging_scripts_are_stopped() {
+        let gone = |pid: u32| !std::path::Path::new(&format!("/proc/{pid}")).exists();
         let mut n = Notifier::new(Duration::from_millis(100));
+        let mut reaper = Reaper::default();
         let hang = NotifyPrograms { master: Some(program(&["/bin/sleep", "30"])), ..NotifyPrograms::default() };
         n.fire(&hang, "VI_1", State::Master, 100);
+        let first = n.running[0].child.id();
         let start = Instant::now();
         let stopped = loop {
-            let s = n.reap();
+            let s = n.reap(&mut reaper);
             if !s.is_empty() {
                 break s;
             }
@@ -190,10 +187,17 @@ mod tests {
             std::thread::sleep(CHILD_POLL);
         };
         assert!(stopped[0].contains("ran longer than 100ms"), "{stopped:?}");
+        while !gone(first) {
+            assert!(start.elapsed() < Duration::from_secs(5), "the overdue script is still there");
+            reaper.poll(Instant::now());
+            std::thread::sleep(CHILD_POLL);
+        }
         n.fire(&hang, "VI_1", State::Master, 100);
+        let second = n.running[0].child.id();
         let started = Instant::now();
-        n.finish(Duration::from_millis(50)).unwrap();
+        n.finish(Duration::from_millis(50), &mut reaper);
+        reaper.finish();
         assert!(started.elapsed() < Duration::from_secs(2));
-        assert!(n.running.is_empty() && n.stopping.is_empty());
+        assert!(gone(second), "the script running at exit is gone");
     }
 }

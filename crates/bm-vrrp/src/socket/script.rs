@@ -1,15 +1,16 @@
 //! Check scripts (keepalived's `vrrp_script`): started every interval as keepalived starts them
 //! (see `exec`: no shell, their user, a process group of their own, a minimal environment),
-//! polled with `try_wait` so the loop never blocks, and, when they overrun their timeout, sent
-//! SIGTERM with everything they started (keepalived: "Scripts will be sent SIGTERM ... if ...
-//! it has run for too long"), then SIGKILL a second later; an overrun counts as a failure.
+//! polled without blocking (their exit seen without reaping them, then handed to the daemon's
+//! `Reaper`), and, when they overrun their timeout, handed to the reaper to be stopped with
+//! everything they started (keepalived: "Scripts will be sent SIGTERM ... if ... it has run for
+//! too long"): SIGTERM, then SIGKILL a second later; an overrun counts as a failure.
 
 use std::process::Child;
 use std::time::{Duration, Instant};
 
 use super::exec;
+use super::reaper::{self, Reaper};
 use super::security::ResolvedScript;
-use super::sys;
 use crate::{ScriptUser, split_words};
 
 /// A check script.
@@ -45,42 +46,7 @@ impl CheckScript {
 }
 
 /// How often a running script is polled for its exit.
-pub(crate) const CHILD_POLL: Duration = Duration::from_millis(5);
-
-/// How long a script that got SIGTERM has before SIGKILL.
-pub(crate) const KILL_GRACE: Duration = Duration::from_secs(1);
-
-/// A child that was told to stop and must be reaped: SIGKILL at the deadline if still alive.
-pub(crate) struct Stopping {
-    child: Child,
-    kill_at: Instant,
-}
-
-impl Stopping {
-    /// Sends SIGTERM to `child`'s process group and keeps it to reap.
-    pub(crate) fn terminate(child: Child, now: Instant) -> Stopping {
-        let _ = sys::terminate_process_group(child.id());
-        Stopping { child, kill_at: now + KILL_GRACE }
-    }
-
-    /// Whether it is gone (reaped); SIGKILLs its group once the grace has passed.
-    pub(crate) fn reap(&mut self, now: Instant) -> bool {
-        match self.child.try_wait() {
-            Ok(Some(_)) | Err(_) => {
-                // The script is gone; what it started may not be.
-                let _ = sys::kill_process_group(self.child.id());
-                true
-            }
-            Ok(None) if now >= self.kill_at => {
-                let _ = sys::kill_process_group(self.child.id());
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                true
-            }
-            Ok(None) => false,
-        }
-    }
-}
+pub(crate) const CHILD_POLL: Duration = reaper::CHILD_POLL;
 
 /// One script's schedule and its running child.
 pub(crate) struct ScriptRunner {
@@ -88,7 +54,6 @@ pub(crate) struct ScriptRunner {
     program: ResolvedScript,
     next_run: Instant,
     running: Option<(Child, Instant)>,
-    stopping: Vec<Stopping>,
 }
 
 /// The outcome of one run.
@@ -100,34 +65,37 @@ pub(crate) enum RunResult {
 
 impl ScriptRunner {
     pub(crate) fn new(script: CheckScript, program: ResolvedScript, now: Instant) -> ScriptRunner {
-        ScriptRunner { script, program, next_run: now, running: None, stopping: Vec::new() }
+        ScriptRunner { script, program, next_run: now, running: None }
     }
 
-    /// Starts a due run and collects a finished (or overrun) one.
-    pub(crate) fn poll(&mut self, now: Instant) -> Option<RunResult> {
-        self.stopping.retain_mut(|s| !s.reap(now));
-        if let Some((child, deadline)) = &mut self.running {
-            match child.try_wait() {
+    /// Starts a due run and collects a finished (or overrun) one, handing its child to
+    /// `reaper`.
+    pub(crate) fn poll(&mut self, now: Instant, reaper: &mut Reaper) -> Option<RunResult> {
+        if let Some((child, deadline)) = &self.running {
+            let deadline = *deadline;
+            let outcome = reaper::exited(child);
+            if matches!(outcome, Ok(None)) && now < deadline {
+                return None;
+            }
+            let (child, _) = self.running.take()?;
+            return Some(match outcome {
                 Ok(Some(status)) => {
-                    self.running = None;
-                    return Some(if status.success() {
+                    reaper.finished(child, now);
+                    if status.success() {
                         RunResult::Passed
                     } else {
                         RunResult::Failed(format!("exited with {status}"))
-                    });
-                }
-                Ok(None) if now >= *deadline => {
-                    if let Some((child, _)) = self.running.take() {
-                        self.stopping.push(Stopping::terminate(child, now));
                     }
-                    return Some(RunResult::Failed(format!("timed out after {:?}", self.script.timeout)));
                 }
-                Ok(None) => return None,
+                Ok(None) => {
+                    reaper.stop(child, now);
+                    RunResult::Failed(format!("timed out after {:?}", self.script.timeout))
+                }
                 Err(e) => {
-                    self.running = None;
-                    return Some(RunResult::Failed(format!("cannot wait for it: {e}")));
+                    reaper.stop(child, now);
+                    RunResult::Failed(format!("cannot wait for it: {e}"))
                 }
-            }
+            });
         }
         if now >= self.next_run {
             self.next_run = now + self.script.interval.max(Duration::from_millis(1));
@@ -141,24 +109,17 @@ impl ScriptRunner {
 
     /// When [`ScriptRunner::poll`] must run next.
     pub(crate) fn next_wake(&self, now: Instant) -> Instant {
-        let next = match &self.running {
+        match &self.running {
             Some((_, deadline)) => (now + CHILD_POLL).min(*deadline),
             None => self.next_run,
-        };
-        if self.stopping.is_empty() { next } else { next.min(now + CHILD_POLL) }
+        }
     }
 
-    /// Stops a running child and whatever it started (at shutdown): SIGTERM, then SIGKILL after
-    /// [`KILL_GRACE`] at most.
-    pub(crate) fn stop(&mut self) {
-        let now = Instant::now();
+    /// Hands a running child to `reaper` to be stopped with whatever it started (a reload
+    /// dropping the script, the daemon's exit). Returns at once.
+    pub(crate) fn stop(&mut self, reaper: &mut Reaper, now: Instant) {
         if let Some((child, _)) = self.running.take() {
-            self.stopping.push(Stopping::terminate(child, now));
-        }
-        while !self.stopping.is_empty() {
-            let now = Instant::now();
-            self.stopping.retain_mut(|s| !s.reap(now));
-            std::thread::sleep(CHILD_POLL);
+            reaper.stop(child, now);
         }
     }
 }
@@ -179,9 +140,10 @@ mod tests {
     fn run_once(command: &str, timeout: Duration) -> (RunResult, Duration) {
         let start = Instant::now();
         let mut r = runner(command, timeout);
+        let mut reaper = Reaper::default();
         loop {
             let now = Instant::now();
-            if let Some(result) = r.poll(now) {
+            if let Some(result) = r.poll(now, &mut reaper) {
                 return (result, start.elapsed());
             }
             assert!(start.elapsed() < Duration::from_secs(10), "the runner never finished");
@@ -207,9 +169,10 @@ mod tests {
         let pidfile = dir.join("grandchild");
         let cmd = format!("/bin/sh -c \"trap '' TERM; sleep 30 & echo \\$! > {}; wait\"", pidfile.display());
         let mut r = runner(&cmd, Duration::from_millis(200));
+        let mut reaper = Reaper::default();
         let start = Instant::now();
         let result = loop {
-            if let Some(result) = r.poll(Instant::now()) {
+            if let Some(result) = r.poll(Instant::now(), &mut reaper) {
                 break result;
             }
             std::thread::sleep(CHILD_POLL);
@@ -217,10 +180,29 @@ mod tests {
         assert!(matches!(&result, RunResult::Failed(m) if m.contains("timed out")), "{result:?}");
         assert!(start.elapsed() < Duration::from_secs(2), "the loop waited for the script");
         let grandchild: u32 = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
-        r.stop();
-        assert!(start.elapsed() < Duration::from_secs(3));
+        assert_eq!(reaper.len(), 1, "being stopped");
+        while reaper.len() > 0 {
+            assert!(start.elapsed() < Duration::from_secs(3));
+            reaper.poll(Instant::now());
+            std::thread::sleep(CHILD_POLL);
+        }
         let alive = std::fs::read_to_string(format!("/proc/{grandchild}/stat")).is_ok_and(|s| !s.contains(") Z "));
         assert!(!alive, "the sleep the script started is killed too");
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Stopping a runner (a reload dropping its script) hands its child to the reaper and
+    /// returns at once, even when the script ignores SIGTERM.
+    #[test]
+    fn stopping_a_runner_does_not_wait() {
+        let mut r = runner("/bin/sh -c \"trap '' TERM; sleep 30\"", Duration::from_secs(60));
+        let mut reaper = Reaper::default();
+        assert_eq!(r.poll(Instant::now(), &mut reaper), None, "started");
+        let start = Instant::now();
+        r.stop(&mut reaper, start);
+        assert!(start.elapsed() < Duration::from_millis(100), "stop() waited for the script");
+        assert_eq!(reaper.len(), 1);
+        reaper.finish();
+        assert_eq!(reaper.len(), 0);
     }
 }

@@ -128,18 +128,40 @@ impl fmt::Display for Insecurity {
     }
 }
 
+/// Where users and groups are looked up: the system's database (NSS), or a test's.
+pub(crate) trait UserDb {
+    /// A user's uid and primary gid; `Ok(None)` when there is no such user.
+    fn user(&self, name: &str) -> std::io::Result<Option<(u32, u32)>>;
+    /// A group's gid; `Ok(None)` when there is no such group.
+    fn group(&self, name: &str) -> std::io::Result<Option<u32>>;
+}
+
+/// The system's user database (`getpwnam_r`, `getgrnam_r`).
+struct SystemDb;
+
+impl UserDb for SystemDb {
+    fn user(&self, name: &str) -> std::io::Result<Option<(u32, u32)>> {
+        sys::user_by_name(name)
+    }
+
+    fn group(&self, name: &str) -> std::io::Result<Option<u32>> {
+        sys::group_by_name(name)
+    }
+}
+
 /// Who runs a script: (name, uid, gid), and warnings.
 fn credentials(
     user: Option<&ScriptUser>,
     policy: &ScriptPolicy,
+    db: &dyn UserDb,
 ) -> Result<(String, u32, u32, Vec<String>), ScriptError> {
-    let lookup = |name: &str| {
-        sys::user_by_name(name).map_err(|e| ScriptError::Lookup { name: name.into(), error: e.to_string() })
-    };
+    let lookup =
+        |name: &str| db.user(name).map_err(|e| ScriptError::Lookup { name: name.into(), error: e.to_string() });
     if let Some(u) = user.or(policy.script_user.as_ref()) {
         let (uid, mut gid) = lookup(&u.user)?.ok_or_else(|| ScriptError::NoUser(u.user.clone()))?;
         if let Some(g) = &u.group {
-            gid = sys::group_by_name(g)
+            gid = db
+                .group(g)
                 .map_err(|e| ScriptError::Lookup { name: g.clone(), error: e.to_string() })?
                 .ok_or_else(|| ScriptError::NoGroup(g.clone()))?;
         }
@@ -232,11 +254,21 @@ pub fn resolve_script(
     user: Option<&ScriptUser>,
     policy: &ScriptPolicy,
 ) -> Result<ResolvedScript, ScriptError> {
+    resolve_script_in(argv, user, policy, &SystemDb)
+}
+
+/// [`resolve_script`] with users and groups from `db`.
+pub(crate) fn resolve_script_in(
+    argv: &[String],
+    user: Option<&ScriptUser>,
+    policy: &ScriptPolicy,
+    db: &dyn UserDb,
+) -> Result<ResolvedScript, ScriptError> {
     let first = argv.first().ok_or(ScriptError::Empty)?;
     if first.starts_with('<') && first[1..].trim_start().starts_with('/') {
         return Err(ScriptError::Shell(first.clone()));
     }
-    let (user, uid, gid, mut warnings) = credentials(user, policy)?;
+    let (user, uid, gid, mut warnings) = credentials(user, policy, db)?;
     let named = if first.contains('/') {
         PathBuf::from(first)
     } else {
@@ -382,10 +414,60 @@ mod tests {
         let p = script(&dir, 0o644);
         assert!(matches!(resolve_script(&words(&p), None, &root()), Err(ScriptError::NotExecutable { .. })));
         assert!(matches!(resolve_script(&["</etc/hosts".into()], None, &root()), Err(ScriptError::Shell(_))));
-        let nobody_default = ScriptPolicy { security: true, script_user: None };
-        if sys::user_by_name(DEFAULT_SCRIPT_USER).unwrap().is_none() {
-            assert_eq!(resolve_script(&["/bin/true".into()], None, &nobody_default), Err(ScriptError::NoDefaultUser));
-        }
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A user database of the test's: `users` exist; any other name is missing, or a lookup
+    /// error `errno` when one is given.
+    struct FakeDb {
+        users: Vec<(&'static str, u32, u32)>,
+        errno: Option<i32>,
+    }
+
+    impl UserDb for FakeDb {
+        fn user(&self, name: &str) -> std::io::Result<Option<(u32, u32)>> {
+            match self.users.iter().find(|(n, ..)| *n == name) {
+                Some(&(_, uid, gid)) => Ok(Some((uid, gid))),
+                None => self.errno.map_or(Ok(None), |e| Err(std::io::Error::from_raw_os_error(e))),
+            }
+        }
+
+        fn group(&self, name: &str) -> std::io::Result<Option<u32>> {
+            Ok((name == "wheel").then_some(10))
+        }
+    }
+
+    /// The default user as keepalived picks it (`get_default_script_user`): keepalived_script
+    /// when it exists; without it, root with a warning, or, under enable_script_security, a
+    /// refusal. "No such user" covers the errors NSS gives for a missing name (`sys`'s
+    /// `lookup_outcome`); another lookup error is a refusal that says so.
+    #[test]
+    fn the_default_user_is_keepalived_script_else_root() {
+        let secure = ScriptPolicy { security: true, script_user: None };
+        let lax = ScriptPolicy { security: false, script_user: None };
+        let run = |db: &FakeDb, policy: &ScriptPolicy| resolve_script_in(&["/bin/true".into()], None, policy, db);
+        let with = FakeDb { users: vec![(DEFAULT_SCRIPT_USER, 990, 991)], errno: None };
+        for policy in [&secure, &lax] {
+            let r = run(&with, policy).unwrap();
+            assert_eq!((r.user.as_str(), r.uid, r.gid), (DEFAULT_SCRIPT_USER, 990, 991));
+            assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+        }
+        let without = FakeDb { users: vec![], errno: None };
+        assert_eq!(run(&without, &secure), Err(ScriptError::NoDefaultUser));
+        let r = run(&without, &lax).unwrap();
+        assert_eq!((r.user.as_str(), r.uid, r.gid), ("root", 0, 0));
+        assert!(r.warnings[0].contains("no keepalived_script user"), "{:?}", r.warnings);
+        let broken = FakeDb { users: vec![], errno: Some(libc::EIO) };
+        assert!(matches!(run(&broken, &lax), Err(ScriptError::Lookup { name, .. }) if name == DEFAULT_SCRIPT_USER));
+        // A named user and group come from the same database.
+        let db = FakeDb { users: vec![("alice", 1000, 1000)], errno: None };
+        let alice = ScriptUser { user: "alice".into(), group: Some("wheel".into()) };
+        let r = resolve_script_in(&["/bin/true".into()], Some(&alice), &secure, &db).unwrap();
+        assert_eq!((r.uid, r.gid), (1000, 10));
+        let nogroup = ScriptUser { user: "alice".into(), group: Some("staff".into()) };
+        assert_eq!(
+            resolve_script_in(&["/bin/true".into()], Some(&nogroup), &secure, &db),
+            Err(ScriptError::NoGroup("staff".into()))
+        );
     }
 }

@@ -1,8 +1,9 @@
 //! The few system calls socket2, netlink-sys and std do not wrap safely: `poll(2)`,
 //! `recvmsg(2)` and `sendmsg(2)` with ancillary data (received TTL / hop limit and destination,
 //! the source address to send from), integer socket options, `sendto(2)` with a `sockaddr_ll`,
-//! user and group lookups (`getpwnam_r`, `getgrnam_r`), and a script child's parent-death signal
-//! (`prctl(PR_SET_PDEATHSIG)` between fork and exec).
+//! user and group lookups (`getpwnam_r`, `getgrnam_r`), a script child's credentials and
+//! parent-death signal (`setgroups`, `setgid`, `setuid`, `prctl(PR_SET_PDEATHSIG)` between fork
+//! and exec), and a child's exit seen without reaping it (`waitid(WNOWAIT)`).
 //!
 //! This is the only module of the crate that may use `unsafe`; every block says why it is sound.
 
@@ -287,13 +288,34 @@ fn signal_process_group(pgid: u32, signal: libc::c_int) -> io::Result<()> {
     if r < 0 { Err(io::Error::last_os_error()) } else { Ok(()) }
 }
 
-/// Makes the child of `cmd` get SIGTERM when the thread that spawns it dies
-/// (`PR_SET_PDEATHSIG`, as keepalived sets on its scripts), and fail to start if we are already
-/// gone. It runs after std has set the child's uid and gid, which would clear the setting.
-pub(crate) fn die_with_parent(cmd: &mut std::process::Command) {
+/// Makes the child of `cmd` run as `uid`:`gid` with `gid` as its only group, and get SIGTERM
+/// when the thread that spawns it dies, failing closed: the child is not executed if any of it
+/// fails. Between fork and exec it calls, in this order, `setgroups(1, [gid])` (std ignores
+/// EPERM from it, and clears the groups only when the uid changes), `setgid`, `setuid`,
+/// `prctl(PR_SET_PDEATHSIG, SIGTERM)` (after the credentials, whose change clears it), and
+/// checks that the daemon did not die meanwhile (the signal would then never come).
+///
+/// With `change_ids` false (a daemon that is not root running a script as itself, which it
+/// could not change anyway) the credentials are left as they are.
+pub(crate) fn exec_as(cmd: &mut std::process::Command, uid: u32, gid: u32, change_ids: bool) {
     use std::os::unix::process::CommandExt as _;
     let parent = libc::pid_t::try_from(std::process::id()).unwrap_or(0);
+    let groups: [libc::gid_t; 1] = [gid];
     let hook = move || {
+        if change_ids {
+            // SAFETY: `groups` is a live array of one gid_t, its length passed.
+            if unsafe { libc::setgroups(1, groups.as_ptr()) } != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            // SAFETY: setgid(2) takes a number and no pointers.
+            if unsafe { libc::setgid(gid) } != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            // SAFETY: setuid(2) takes a number and no pointers.
+            if unsafe { libc::setuid(uid) } != 0 {
+                return Err(io::Error::last_os_error());
+            }
+        }
         // SAFETY: prctl(PR_SET_PDEATHSIG) takes a signal number and no pointers.
         if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM as libc::c_ulong) } != 0 {
             return Err(io::Error::last_os_error());
@@ -305,13 +327,52 @@ pub(crate) fn die_with_parent(cmd: &mut std::process::Command) {
         }
         Ok(())
     };
-    // SAFETY: the hook runs in the forked child before exec and calls only prctl(2) and
-    // getppid(2), both async-signal-safe; it allocates nothing (the errors are raw os errors).
+    // SAFETY: the hook runs in the forked child before exec and calls only setgroups(2),
+    // setgid(2), setuid(2), prctl(2) and getppid(2), all async-signal-safe (std's own pre-exec
+    // code calls the first three there too); it allocates nothing (the errors are raw os
+    // errors, and `groups` was built before the fork).
     unsafe { cmd.pre_exec(hook) };
 }
 
+/// Whether the child `pid` has exited, without reaping it (`waitid(P_PID, pid,
+/// WEXITED | WNOHANG | WNOWAIT)`): its wait status (as `waitpid` gives it) if it has. Its pid,
+/// and so its process group's id, stays taken until it is reaped.
+pub(crate) fn exited_unreaped(pid: u32) -> io::Result<Option<i32>> {
+    let id = libc::id_t::from(pid);
+    // SAFETY: siginfo_t is plain data; all-zero is a valid value ("no child changed state").
+    let mut info: libc::siginfo_t = unsafe { mem::zeroed() };
+    // SAFETY: `info` is a live, exclusively borrowed siginfo_t for the call.
+    let r = unsafe { libc::waitid(libc::P_PID, id, &raw mut info, libc::WEXITED | libc::WNOHANG | libc::WNOWAIT) };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: waitid filled `info` for SIGCHLD (or left it zeroed); si_pid and si_status are
+    // the fields of that union member, and a zero si_pid means nothing changed.
+    let (child, status) = unsafe { (info.si_pid(), info.si_status()) };
+    if child == 0 {
+        return Ok(None);
+    }
+    Ok(Some(match info.si_code {
+        libc::CLD_EXITED => (status & 0xff) << 8,
+        libc::CLD_DUMPED => (status & 0x7f) | 0x80,
+        _ => status & 0x7f,
+    }))
+}
+
+/// What a `getpwnam_r` / `getgrnam_r` return value means: `Ok(true)` found, `Ok(false)` no
+/// such name. Besides 0 with no result, glibc documents ENOENT, ESRCH, EBADF and EPERM as
+/// "the given name was not found" (getpwnam(3)), and NSS modules return them for a name they
+/// do not have; anything else is an error.
+pub(crate) fn lookup_outcome(r: libc::c_int, found: bool) -> io::Result<bool> {
+    match r {
+        0 => Ok(found),
+        libc::ENOENT | libc::ESRCH | libc::EBADF | libc::EPERM => Ok(false),
+        e => Err(io::Error::from_raw_os_error(e)),
+    }
+}
+
 /// A user's uid and primary gid, by name (`getpwnam_r`, so NSS sources count as they
-/// do for keepalived); `Ok(None)` when there is no such user.
+/// do for keepalived); `Ok(None)` when there is no such user ([`lookup_outcome`]).
 pub(crate) fn user_by_name(name: &str) -> io::Result<Option<(u32, u32)>> {
     let name = std::ffi::CString::new(name).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
     let mut buf = vec![0u8; 16 * 1024];
@@ -323,10 +384,8 @@ pub(crate) fn user_by_name(name: &str) -> io::Result<Option<(u32, u32)>> {
         // are live and exclusively borrowed for the call.
         let r = unsafe { libc::getpwnam_r(name.as_ptr(), &mut pwd, buf.as_mut_ptr().cast(), buf.len(), &mut result) };
         match r {
-            0 if result.is_null() => return Ok(None),
-            0 => return Ok(Some((pwd.pw_uid, pwd.pw_gid))),
             libc::ERANGE if buf.len() < 1 << 20 => buf.resize(buf.len() * 4, 0),
-            e => return Err(io::Error::from_raw_os_error(e)),
+            r => return Ok(lookup_outcome(r, !result.is_null())?.then_some((pwd.pw_uid, pwd.pw_gid))),
         }
     }
 }
@@ -342,10 +401,8 @@ pub(crate) fn group_by_name(name: &str) -> io::Result<Option<u32>> {
         // SAFETY: as in user_by_name, for getgrnam_r and a group.
         let r = unsafe { libc::getgrnam_r(name.as_ptr(), &mut grp, buf.as_mut_ptr().cast(), buf.len(), &mut result) };
         match r {
-            0 if result.is_null() => return Ok(None),
-            0 => return Ok(Some(grp.gr_gid)),
             libc::ERANGE if buf.len() < 1 << 20 => buf.resize(buf.len() * 4, 0),
-            e => return Err(io::Error::from_raw_os_error(e)),
+            r => return Ok(lookup_outcome(r, !result.is_null())?.then_some(grp.gr_gid)),
         }
     }
 }
@@ -354,4 +411,23 @@ pub(crate) fn group_by_name(name: &str) -> io::Result<Option<u32>> {
 pub(crate) fn effective_ids() -> (u32, u32) {
     // SAFETY: geteuid(2) and getegid(2) have no preconditions and cannot fail.
     unsafe { (libc::geteuid(), libc::getegid()) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// getpwnam(3): "0 or ENOENT or ESRCH or EBADF or EPERM or ...: The given name or uid was
+    /// not found." Only other errors are failures of the lookup.
+    #[test]
+    fn lookup_errors_that_mean_no_such_name() {
+        assert!(lookup_outcome(0, true).unwrap());
+        assert!(!lookup_outcome(0, false).unwrap());
+        for e in [libc::ENOENT, libc::ESRCH, libc::EBADF, libc::EPERM] {
+            assert!(!lookup_outcome(e, false).unwrap(), "errno {e}");
+        }
+        for e in [libc::EIO, libc::EMFILE, libc::ENFILE, libc::EINTR] {
+            assert_eq!(lookup_outcome(e, false).unwrap_err().raw_os_error(), Some(e));
+        }
+    }
 }

@@ -91,10 +91,7 @@ impl VrrpSocket {
         };
         let bytes = &self.buf[..r.len.min(self.buf.len())];
         if self.ipv6 {
-            // IPv6 raw sockets deliver the payload only; addressing comes from ancillary data.
-            let dst = r.dst.unwrap_or(GROUP_V6);
-            let ttl = r.ttl.ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no IPV6_HOPLIMIT"))?;
-            return Ok(Some(Datagram { src: r.src, dst, ttl, payload: bytes }));
+            return ipv6_datagram(&r, bytes).map(Some);
         }
         // IPv4 raw sockets deliver the IP header too.
         let (header, payload) = split_ipv4(bytes)?;
@@ -102,6 +99,17 @@ impl VrrpSocket {
         let ttl = r.ttl.unwrap_or(header.ttl);
         Ok(Some(Datagram { src: IpAddr::V4(header.src), dst, ttl, payload }))
     }
+}
+
+/// An IPv6 raw socket delivers the payload only: the destination and hop limit come from
+/// ancillary data (`IPV6_PKTINFO`, `IPV6_HOPLIMIT`), both asked for when the socket was opened.
+/// Missing either is an error, never a guess: the destination decides unicast against multicast
+/// mode and the hop limit the TTL checks, so a guess would let an advert past the checks.
+fn ipv6_datagram<'a>(r: &sys::Received, payload: &'a [u8]) -> io::Result<Datagram<'a>> {
+    let missing = |what: &str| io::Error::new(io::ErrorKind::InvalidData, format!("no {what} with the datagram"));
+    let dst = r.dst.ok_or_else(|| missing("IPV6_PKTINFO"))?;
+    let ttl = r.ttl.ok_or_else(|| missing("IPV6_HOPLIMIT"))?;
+    Ok(Datagram { src: r.src, dst, ttl, payload })
 }
 
 /// What the receive path needs of an IPv4 header.
@@ -136,6 +144,22 @@ pub(crate) fn split_ipv4(bytes: &[u8]) -> io::Result<(Ipv4Header, &[u8])> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// IPv6 addressing comes from ancillary data alone: without the destination or the hop
+    /// limit the datagram is refused, never taken for one to the group.
+    #[test]
+    fn ipv6_needs_pktinfo_and_hop_limit() {
+        let src: IpAddr = "fe80::1".parse().unwrap();
+        let dst: IpAddr = "fe80::2".parse().unwrap();
+        let full = sys::Received { len: 3, src, dst: Some(dst), ttl: Some(255) };
+        let d = ipv6_datagram(&full, &[1, 2, 3]).unwrap();
+        assert_eq!((d.src, d.dst, d.ttl, d.payload), (src, dst, 255, &[1u8, 2, 3][..]));
+        let no_dst = sys::Received { dst: None, ..full };
+        let e = ipv6_datagram(&no_dst, &[1, 2, 3]).unwrap_err();
+        assert!(e.to_string().contains("IPV6_PKTINFO"), "{e}");
+        let no_ttl = sys::Received { ttl: None, ..full };
+        assert!(ipv6_datagram(&no_ttl, &[1, 2, 3]).unwrap_err().to_string().contains("IPV6_HOPLIMIT"));
+    }
 
     /// A v3 advert (research §1's synthetic vector) behind an IPv4 header 192.168.1.10 →
     /// 224.0.0.18, TTL 255, total length 32 (the header checksum is not the receiver's business:
