@@ -504,6 +504,7 @@ fn start(name: &str, net: &Net, dir: &Path, zone: &ClusterZone, log: &Path) -> (
     match name {
         "bmnet" | "bmnet-xdp" => {
             let mut c = net.server(env!("CARGO_BIN_EXE_bmnet"));
+            c.env("BMNET_STATUS_DIR", concat!(env!("CARGO_TARGET_TMPDIR"), "/bmnet-status"));
             c.args(["dns", "serve", "--workers", "1", "--listen", &format!("{SERVER_IP}:53"), "--config"])
                 .arg(dir.join("zone.toml"));
             if name == "bmnet-xdp" {
@@ -524,6 +525,7 @@ fn start(name: &str, net: &Net, dir: &Path, zone: &ClusterZone, log: &Path) -> (
         }
         "bmnet-fwd" => {
             let mut c = net.server(env!("CARGO_BIN_EXE_bmnet"));
+            c.env("BMNET_STATUS_DIR", concat!(env!("CARGO_TARGET_TMPDIR"), "/bmnet-status"));
             c.args(["dns", "serve", "--workers", "1", "--listen", &format!("{SERVER_IP}:53"), "--config"])
                 .arg(dir.join("zone.toml"))
                 .args(["--upstream", "127.0.0.1:5300"]);

@@ -105,6 +105,7 @@ fn serve_from_flags_answers_dig_and_stops_on_sigterm() {
     let port = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let listen = format!("127.0.0.1:{port}");
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_bmnet"))
+        .env("BMNET_STATUS_DIR", concat!(env!("CARGO_TARGET_TMPDIR"), "/bmnet-status"))
         .args(["dns", "serve", "--listen", &listen, "--zone", "ostest.example.com", "--api-vip", "192.168.111.5"])
         .args([
             "--ingress-vip",
@@ -199,6 +200,7 @@ fn serve_reloads_its_config() {
     let port = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let cfg = config("reload.toml", ZONE);
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_bmnet"))
+        .env("BMNET_STATUS_DIR", concat!(env!("CARGO_TARGET_TMPDIR"), "/bmnet-status"))
         .args(["dns", "serve", "--listen", &format!("127.0.0.1:{port}"), "--workers", "1", "--config"])
         .arg(&cfg)
         .stderr(std::process::Stdio::piped())
@@ -252,6 +254,7 @@ fn serve_json_events() {
     }
     let mut server = Server(
         std::process::Command::new(env!("CARGO_BIN_EXE_bmnet"))
+            .env("BMNET_STATUS_DIR", concat!(env!("CARGO_TARGET_TMPDIR"), "/bmnet-status"))
             .args(["--json", "dns", "serve", "--listen", &format!("127.0.0.1:{port}"), "--workers", "1", "--config"])
             .arg(&cfg)
             .stdout(std::process::Stdio::piped())

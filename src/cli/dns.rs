@@ -329,33 +329,38 @@ fn query(out: &mut Output, zone: &ClusterZone, name: &str, rtype: &str, tcp: boo
     Status::Ok
 }
 
+/// Sends `query` over UDP to `server` and waits for its answer until `timeout` has passed:
+/// the reply from that address with the query's ID (stray datagrams are skipped, and do not
+/// extend the wait).
+#[allow(clippy::disallowed_methods)] // The CLI asks the node's DNS server over the network.
+pub(crate) fn exchange(server: SocketAddr, query: &Message, timeout: Duration) -> Result<Message, String> {
+    let bytes = query.to_vec().map_err(|e| e.to_string())?;
+    let any: SocketAddr = if server.is_ipv4() { ([0, 0, 0, 0], 0).into() } else { ([0u16; 8], 0).into() };
+    let sock = std::net::UdpSocket::bind(any).map_err(|e| e.to_string())?;
+    sock.send_to(&bytes, server).map_err(|e| e.to_string())?;
+    let deadline = std::time::Instant::now() + timeout;
+    let mut buf = [0u8; 4096];
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return Err(format!("no answer from {server} within {} ms", timeout.as_millis()));
+        }
+        sock.set_read_timeout(Some(left)).map_err(|e| e.to_string())?;
+        let (n, from) = sock.recv_from(&mut buf).map_err(|e| format!("no answer from {server}: {e}"))?;
+        let Ok(reply) = Message::from_vec(&buf[..n]) else { continue };
+        if from == server && reply.metadata.id == query.metadata.id {
+            return Ok(reply);
+        }
+    }
+}
+
 /// `bmnet dns health`: one CHAOS TXT query for `health.bmnet`.
-#[allow(clippy::disallowed_methods)] // The CLI asks the server over the network.
 fn health(out: &mut Output, server: SocketAddr, timeout: Duration) -> Status {
     let mut q = Message::query();
     let mut question = Query::query(Name::from_ascii("health.bmnet.").expect("a valid name"), RecordType::TXT);
     question.set_query_class(hickory_proto::rr::DNSClass::CH);
     q.add_query(question);
-    let asked = q.to_vec().map_err(|e| e.to_string()).and_then(|bytes| {
-        let any: SocketAddr = if server.is_ipv4() { ([0, 0, 0, 0], 0).into() } else { ([0u16; 8], 0).into() };
-        let sock = std::net::UdpSocket::bind(any).map_err(|e| e.to_string())?;
-        sock.send_to(&bytes, server).map_err(|e| e.to_string())?;
-        let deadline = std::time::Instant::now() + timeout;
-        let mut buf = [0u8; 1232];
-        loop {
-            // One deadline for the whole wait: stray datagrams do not extend it.
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            if left.is_zero() {
-                return Err(format!("no answer from {server} within {} ms", timeout.as_millis()));
-            }
-            sock.set_read_timeout(Some(left)).map_err(|e| e.to_string())?;
-            let (n, from) = sock.recv_from(&mut buf).map_err(|e| format!("no answer from {server}: {e}"))?;
-            let Ok(reply) = Message::from_vec(&buf[..n]) else { continue };
-            if from == server && reply.metadata.id == q.metadata.id {
-                return Ok(reply);
-            }
-        }
-    });
+    let asked = exchange(server, &q, timeout);
     // Each TXT record as its character-strings, quoted: `"ok" "zone=…" "serial=…"`.
     let texts: Result<Vec<String>, String> = asked.map(|reply| {
         let quoted = |t: &hickory_proto::rr::rdata::TXT| {
@@ -431,6 +436,10 @@ pub(crate) struct DnsStatus {
     pub(crate) recursion: Vec<bmnet::addr::ipnet::IpNet>,
     #[serde(default)]
     pub(crate) stats: bmnet::dns::ServerStats,
+}
+
+impl super::status::DaemonStatus for DnsStatus {
+    const KIND: super::status::DaemonKind = super::status::DaemonKind::Dns;
 }
 
 impl DnsStatus {
@@ -522,7 +531,7 @@ fn serve(json: bool, args: &ServeArgs) -> Status {
     }
     // What `bmnet inspect` shows (and asks): the zone, where it is served, who may recurse,
     // and what the defences turned away; refreshed every second.
-    let status = super::status::StatusFile::new("dns");
+    let status = super::status::StatusFile::<DnsStatus>::new();
     let write_status = |handle: &bmnet::dns::ServerHandle| {
         let body = DnsStatus {
             zone: name.to_string(),
@@ -531,7 +540,7 @@ fn serve(json: bool, args: &ServeArgs) -> Status {
             recursion: handle.recursion_allowed().nets().to_vec(),
             stats: handle.stats(),
         };
-        status.write(serde_json::to_value(body).unwrap_or_default());
+        status.write(&body);
     };
     write_status(&server.handle());
     let mut signals = match signal_hook::iterator::Signals::new([SIGHUP, SIGINT, SIGTERM]) {

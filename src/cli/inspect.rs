@@ -9,8 +9,11 @@ use bmnet::nodeip::{self, Pitfall, Policy};
 use serde_json::{Value, json};
 
 use super::Status;
+use super::dns::DnsStatus;
 use super::host::{self, Interface};
 use super::output::Output;
+use super::status::Published;
+use super::vrrp_status::{InstanceRecord, VrrpStatus, state_name};
 
 pub(crate) fn run(out: &mut Output) -> Status {
     let snapshot = match host::collect() {
@@ -25,8 +28,8 @@ pub(crate) fn run(out: &mut Output) -> Status {
     // What `bmnet node-ip` would choose here: with the VIPs of this namespace's VRRP daemons,
     // OpenShift's chain (the VIP subnets first), as the node's kubelet would be configured;
     // with none, the default route's link.
-    let vrrp_status = super::status::read_all("vrrp");
-    let vips = status_vips(&vrrp_status);
+    let vrrp_status = super::status::read_all::<VrrpStatus>();
+    let vips = status_vips(&vrrp_status.live);
     let policy = if vips.is_empty() { Policy::default() } else { Policy::openshift(vips.clone(), Vec::new()) };
     let node_ip = nodeip::select(&snapshot, &policy);
     if out.json() {
@@ -61,18 +64,18 @@ pub(crate) fn run(out: &mut Output) -> Status {
         out.text(&super::nodeip::explain(&node_ip));
     }
     keyfiles(out);
-    vrrp(out, &vrrp_status);
+    unreadable(out, "bmnet vrrp run", &vrrp_status.unreadable);
+    vrrp(out, &vrrp_status.live);
     dns(out);
     Status::Ok
 }
 
 /// The VIPs of the VRRP daemons' instances (`ADDR/PREFIX` in their status), sorted, once each.
-fn status_vips(daemons: &[Value]) -> Vec<IpAddr> {
+fn status_vips(daemons: &[Published<VrrpStatus>]) -> Vec<IpAddr> {
     let mut vips: Vec<IpAddr> = daemons
         .iter()
-        .flat_map(|d| d["instances"].as_array().into_iter().flatten())
-        .flat_map(|i| i["vips"].as_array().into_iter().flatten())
-        .filter_map(Value::as_str)
+        .flat_map(|d| &d.body.instances)
+        .flat_map(|i| &i.vips)
         .filter_map(|v| v.split('/').next()?.parse().ok())
         .collect();
     vips.sort();
@@ -80,77 +83,87 @@ fn status_vips(daemons: &[Value]) -> Vec<IpAddr> {
     vips
 }
 
+/// Status files of running daemons that this bmnet cannot read: said, never guessed at.
+fn unreadable(out: &mut Output, what: &str, files: &[(std::path::PathBuf, String)]) {
+    for (path, why) in files {
+        if out.json() {
+            out.json_line(&json!({ "type": "status_unreadable", "daemon": what, "file": path, "error": why }));
+        } else {
+            out.text(&format!(
+                "
+{what}: status file {} does not read: {why}
+",
+                path.display()
+            ));
+        }
+    }
+}
+
 /// The VRRP instances a `bmnet vrrp run` in this network namespace holds: state, priority,
 /// VIPs and why, then the source address, the counters (drops by reason, failed sends and VIP
 /// changes) and what no instance got.
-fn vrrp(out: &mut Output, daemons: &[Value]) {
+fn vrrp(out: &mut Output, daemons: &[Published<VrrpStatus>]) {
     for daemon in daemons {
-        let instances = daemon["instances"].as_array().cloned().unwrap_or_default();
         if out.json() {
-            for i in instances {
-                let mut v = i.clone();
+            for i in &daemon.body.instances {
+                let mut v = json!(i);
                 v["type"] = json!("vrrp");
-                v["pid"] = daemon["pid"].clone();
+                v["pid"] = json!(daemon.pid);
                 out.json_line(&v);
             }
-            if daemon["unrouted"].is_object() {
-                out.json_line(
-                    &json!({ "type": "vrrp_unrouted", "pid": daemon["pid"], "unrouted": daemon["unrouted"] }),
-                );
+            if let Some(u) = &daemon.body.unrouted {
+                out.json_line(&json!({ "type": "vrrp_unrouted", "pid": daemon.pid, "unrouted": u }));
             }
             continue;
         }
-        out.text(&format!("\nVRRP (bmnet vrrp run, pid {}):\n", daemon["pid"]));
-        for i in instances {
-            out.text(&vrrp_instance_text(&i));
+        out.text(&format!("\nVRRP (bmnet vrrp run, pid {}):\n", daemon.pid));
+        for i in &daemon.body.instances {
+            out.text(&vrrp_instance_text(i));
         }
-        let u = &daemon["unrouted"];
-        let (other, short) = (u["no_instance"].as_u64().unwrap_or(0), u["too_short"].as_u64().unwrap_or(0));
-        if other + short > 0 {
-            out.text(&format!("  adverts for no instance here: {other} (other VRIDs), {short} too short\n"));
+        let u = daemon.body.unrouted.unwrap_or_default();
+        if u.no_instance + u.too_short > 0 {
+            out.text(&format!(
+                "  adverts for no instance here: {} (other VRIDs), {} too short\n",
+                u.no_instance, u.too_short
+            ));
         }
     }
 }
 
 /// One instance of a status file, as text.
-fn vrrp_instance_text(i: &Value) -> String {
-    let vips: Vec<&str> = i["vips"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+fn vrrp_instance_text(i: &InstanceRecord) -> String {
     let mut s = format!(
         "  {} on {} (vrid {}): {} priority {}, VIPs {} — since {} ({})\n",
-        i["name"].as_str().unwrap_or("?"),
-        i["interface"].as_str().unwrap_or("?"),
-        i["vrid"],
-        i["state"].as_str().unwrap_or("?"),
-        i["priority"],
-        vips.join(", "),
-        i["since"].as_str().unwrap_or("?"),
-        i["reason"].as_str().unwrap_or("?"),
+        i.name,
+        i.interface,
+        i.vrid,
+        state_name(i.state),
+        i.priority,
+        i.vips.join(", "),
+        i.since,
+        i.reason,
     );
-    if i["source"].is_string() {
-        let st = &i["stats"];
-        let n = |k: &str| st[k].as_u64().unwrap_or(0);
-        let drops: Vec<String> =
-            st["drops"].as_object().into_iter().flatten().map(|(kind, count)| format!("{kind} {count}")).collect();
-        let _ = writeln!(
-            s,
-            "    source {} ({}), link {}; adverts {} accepted, {} sent, {} failed to send; drops {}; VIP changes failed {}",
-            i["source"].as_str().unwrap_or("?"),
-            if i["source_usable"] == true { "usable" } else { "not usable" },
-            if i["link_up"] == true { "up" } else { "down" },
-            n("adverts_accepted"),
-            n("adverts_sent"),
-            n("send_failures"),
-            if drops.is_empty() { "none".to_string() } else { drops.join(", ") },
-            n("vip_failures"),
-        );
-        if let Some(e) = st["last_send_error"].as_str() {
-            let _ = writeln!(s, "    last send error: {e}");
-        }
-        let pending: Vec<&str> =
-            i["pending_vip_removal"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
-        if !pending.is_empty() {
-            let _ = writeln!(s, "    VIP removal failed, retrying: {}", pending.join(", "));
-        }
+    let st = &i.stats;
+    let drops: Vec<String> =
+        st.drops.iter().map(|(kind, count)| format!("{} {count}", json!(kind).as_str().unwrap_or("?"))).collect();
+    let _ = writeln!(
+        s,
+        "    source {} ({}), link {}; adverts {} accepted, {} sent, {} failed to send; drops {}; VIP changes failed {}",
+        i.source,
+        if i.source_usable { "usable" } else { "not usable" },
+        if i.link_up { "up" } else { "down" },
+        st.adverts_accepted,
+        st.adverts_sent,
+        st.send_failures,
+        if drops.is_empty() { "none".to_string() } else { drops.join(", ") },
+        st.vip_failures,
+    );
+    if let Some(e) = &st.last_send_error {
+        let _ = writeln!(s, "    last send error: {e}");
+    }
+    if !i.pending_vip_removal.is_empty() {
+        let pending: Vec<String> = i.pending_vip_removal.iter().map(ToString::to_string).collect();
+        let _ = writeln!(s, "    VIP removal failed, retrying: {}", pending.join(", "));
     }
     s
 }
@@ -158,15 +171,10 @@ fn vrrp_instance_text(i: &Value) -> String {
 /// What a `bmnet dns serve` in this network namespace answers for the cluster names, who may
 /// recurse through it, and what its defences turned away.
 fn dns(out: &mut Output) {
-    for daemon in super::status::read_all("dns") {
-        let pid = daemon["pid"].clone();
-        let status: super::dns::DnsStatus = match serde_json::from_value(daemon) {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("bmnet: the status of bmnet dns serve (pid {pid}) does not read: {e}");
-                continue;
-            }
-        };
+    let reading = super::status::read_all::<DnsStatus>();
+    unreadable(out, "bmnet dns serve", &reading.unreadable);
+    for daemon in reading.live {
+        let (pid, status) = (daemon.pid, daemon.body);
         let zone = status.zone.trim_end_matches('.');
         let Some(&server) = status.listen.first() else { continue };
         let recursion: Vec<String> = status.recursion.iter().map(ToString::to_string).collect();
@@ -207,24 +215,12 @@ fn dns(out: &mut Output) {
 }
 
 /// One query over UDP with a 1 s timeout: the answer records' data, or why there is none.
-#[allow(clippy::disallowed_methods)] // `inspect` asks the node's DNS server.
 fn ask(server: std::net::SocketAddr, name: &str, rtype: hickory_proto::rr::RecordType) -> Result<Vec<String>, String> {
     use hickory_proto::op::{Message, Query};
     use hickory_proto::rr::Name;
     let mut q = Message::query();
     q.add_query(Query::query(Name::from_ascii(name).map_err(|e| e.to_string())?, rtype));
-    let bytes = q.to_vec().map_err(|e| e.to_string())?;
-    let bind: std::net::SocketAddr = if server.is_ipv4() {
-        "0.0.0.0:0".parse().map_err(|_| "bind")?
-    } else {
-        "[::]:0".parse().map_err(|_| "bind")?
-    };
-    let sock = std::net::UdpSocket::bind(bind).map_err(|e| e.to_string())?;
-    sock.set_read_timeout(Some(std::time::Duration::from_secs(1))).map_err(|e| e.to_string())?;
-    sock.send_to(&bytes, server).map_err(|e| e.to_string())?;
-    let mut buf = [0u8; 4096];
-    let n = sock.recv(&mut buf).map_err(|e| e.to_string())?;
-    let reply = Message::from_vec(&buf[..n]).map_err(|e| e.to_string())?;
+    let reply = super::dns::exchange(server, &q, std::time::Duration::from_secs(1))?;
     match u16::from(reply.metadata.response_code) {
         0 => Ok(reply.answers.iter().map(|r| r.data.to_string()).collect()),
         3 => Err("NXDOMAIN".to_string()),
@@ -381,10 +377,15 @@ mod tests {
             "name": "VI_1", "interface": "eth0", "vrid": 51, "state": "MASTER", "priority": 150,
             "vips": ["10.0.0.100/24"], "since": "2026-01-01T00:00:00.000Z", "reason": "master down interval expired",
             "source": "10.0.0.2", "source_usable": true, "link_up": true,
-            "stats": { "adverts_accepted": 3, "adverts_sent": 40, "send_failures": 0,
-                       "drops": { "not_a_peer": 12, "peer_ttl": 1 }, "vip_failures": 2, "last_send_error": null },
+            "cause": { "kind": "master_down_expired" },
+            "stats": { "adverts_accepted": 3, "adverts_sent": 40, "send_failures": 0, "consecutive_failed_rounds": 0,
+                       "drops": { "not_a_peer": 12, "peer_ttl": 1 }, "vip_failures": 2, "last_send_error": null,
+                       "last_vip_error": null, "transitions": 2, "encode_failures": 0 },
+            "timers": [{ "timer": "advert", "due_in": 700 }],
             "pending_vip_removal": ["10.0.0.101"],
         });
+        // Read back as `inspect` reads a status file: typed.
+        let record: InstanceRecord = serde_json::from_value(record).unwrap();
         assert_eq!(
             vrrp_instance_text(&record),
             "  VI_1 on eth0 (vrid 51): MASTER priority 150, VIPs 10.0.0.100/24 — since 2026-01-01T00:00:00.000Z \

@@ -9,6 +9,7 @@ mod nodeip;
 mod output;
 mod status;
 mod vrrp;
+mod vrrp_status;
 mod write;
 
 use std::process::ExitCode;

@@ -9,20 +9,19 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bmnet::vrrp::socket::security::policy_warning;
 use bmnet::vrrp::socket::{
-    CheckScript, Daemon, Event, InstanceSetup, InstanceStatus, Options, ScriptPolicy, TimerStatus, VipSpec, Wake,
-    resolve_script,
+    CheckScript, Daemon, Event, InstanceSetup, Options, ScriptPolicy, VipSpec, Wake, resolve_script,
 };
 use bmnet::vrrp::{
-    CheckConfig, Config, Diagnostic, KeepalivedConfig, Notify, Place, Reason, RouterStats, ScriptSecurity, ScriptUser,
-    Severity, Stats, UnicastPeer, Version, parse_keepalived,
+    CheckConfig, Config, Diagnostic, KeepalivedConfig, Notify, Place, ScriptSecurity, ScriptUser, Severity,
+    UnicastPeer, Version, parse_keepalived,
 };
 use clap::{Args, Subcommand};
-use serde::Serialize;
 use serde_json::json;
 
 use super::Status;
 use super::output::Output;
-use super::status::{self, StatusFile};
+use super::status::StatusFile;
+use super::vrrp_status::{InstanceRecord, VrrpStatus, state_name};
 
 #[derive(Subcommand, Debug)]
 pub(crate) enum VrrpCommand {
@@ -424,87 +423,6 @@ fn log_event(json: bool, event: &Event) {
     let _ = writeln!(stdout, "{line}").and_then(|()| stdout.flush());
 }
 
-fn state_name(s: bmnet::vrrp::State) -> &'static str {
-    match s {
-        bmnet::vrrp::State::Initialize => "INIT",
-        bmnet::vrrp::State::Backup => "BACKUP",
-        bmnet::vrrp::State::Master => "MASTER",
-        bmnet::vrrp::State::Fault => "FAULT",
-    }
-}
-
-/// An instance in the status file: the daemon's [`InstanceStatus`] with the state in capitals
-/// and the reason as a sentence (as `bmnet inspect` has always read them), the typed reason as
-/// `cause`, and when its state began. Typed and serialized straight to text: building a
-/// `serde_json::Value` of it at every update costs the daemon some 200 kB more resident code.
-#[derive(Serialize)]
-struct StatusRecord {
-    name: String,
-    interface: String,
-    vrid: u8,
-    state: &'static str,
-    priority: u8,
-    vips: Vec<String>,
-    since: String,
-    reason: String,
-    cause: Option<Reason>,
-    source: IpAddr,
-    source_usable: bool,
-    link_up: bool,
-    stats: Stats,
-    timers: Vec<TimerStatus>,
-    pending_vip_removal: Vec<IpAddr>,
-}
-
-impl StatusRecord {
-    fn new(s: InstanceStatus, since: String) -> StatusRecord {
-        StatusRecord {
-            state: state_name(s.state),
-            reason: s.reason.as_ref().map_or_else(|| "started".to_string(), ToString::to_string),
-            cause: s.reason,
-            since,
-            name: s.name,
-            interface: s.interface,
-            vrid: s.vrid,
-            priority: s.priority,
-            vips: s.vips,
-            source: s.source,
-            source_usable: s.source_usable,
-            link_up: s.link_up,
-            stats: s.stats,
-            timers: s.timers,
-            pending_vip_removal: s.pending_vip_removal,
-        }
-    }
-}
-
-/// The whole status file of `bmnet vrrp run`.
-#[derive(Serialize)]
-struct VrrpStatusFile<'a> {
-    kind: &'static str,
-    pid: u32,
-    netns: Option<u64>,
-    instances: &'a [StatusRecord],
-    unrouted: Option<RouterStats>,
-}
-
-fn write_status(file: &StatusFile, records: &[StatusRecord], unrouted: Option<RouterStats>) {
-    let body =
-        VrrpStatusFile { kind: "vrrp", pid: std::process::id(), netns: status::netns(), instances: records, unrouted };
-    match serde_json::to_string(&body) {
-        Ok(text) => file.write_text(&text),
-        Err(e) => eprintln!("bmnet: status file: {e}"),
-    }
-}
-
-/// Replaces `s`'s record, keeping when its state began.
-fn update_record(records: &mut [StatusRecord], s: InstanceStatus) {
-    if let Some(r) = records.iter_mut().find(|r| r.name == s.name) {
-        let since = std::mem::take(&mut r.since);
-        *r = StatusRecord::new(s, since);
-    }
-}
-
 fn run_daemon(json: bool, args: &RunArgs) -> Status {
     let setup = match &args.config {
         Some(file) => load_conf(file, args),
@@ -559,34 +477,31 @@ fn run_daemon(json: bool, args: &RunArgs) -> Status {
     }
     // What `bmnet inspect` shows: every instance's state, reason, counters and timers, written
     // on each transition at once and with the daemon's status events (at most every second).
-    let status = StatusFile::new("vrrp");
+    let status_file = StatusFile::<VrrpStatus>::new();
     let started = timestamp();
-    let records: Vec<StatusRecord> =
-        daemon.status().into_iter().map(|s| StatusRecord::new(s, started.clone())).collect();
-    write_status(&status, &records, None);
+    let status = VrrpStatus {
+        instances: daemon.status().into_iter().map(|s| InstanceRecord::new(s, started.clone())).collect(),
+        unrouted: None,
+    };
+    status_file.write(&status);
     // Shared by the event handler and the reload below, one at a time.
-    let records = std::cell::RefCell::new(records);
-    let unrouted = std::cell::Cell::new(None);
+    let status = std::cell::RefCell::new(status);
     let mut on_event = |e: Event| {
         match &e {
             Event::Transition { instance, to, reason, priority, .. } => {
-                let mut records = records.borrow_mut();
-                if let Some(r) = records.iter_mut().find(|r| r.name == *instance) {
-                    r.state = state_name(*to);
-                    r.priority = *priority;
-                    r.since = timestamp();
-                    r.reason = reason.to_string();
-                    r.cause = Some(reason.clone());
-                    write_status(&status, &records, unrouted.get());
+                let mut status = status.borrow_mut();
+                if let Some(r) = status.instances.iter_mut().find(|r| r.name == *instance) {
+                    r.transition(*to, *priority, reason, timestamp());
+                    status_file.write(&status);
                 }
             }
-            Event::Status { instances, unrouted: u } => {
-                let mut records = records.borrow_mut();
+            Event::Status { instances, unrouted } => {
+                let mut status = status.borrow_mut();
                 for s in instances {
-                    update_record(&mut records, s.clone());
+                    status.update(s.clone());
                 }
-                unrouted.set(Some(*u));
-                write_status(&status, &records, Some(*u));
+                status.unrouted = Some(*unrouted);
+                status_file.write(&status);
             }
             _ => {}
         }
@@ -611,12 +526,12 @@ fn run_daemon(json: bool, args: &RunArgs) -> Status {
                 }) {
                     Ok(()) => {
                         eprintln!("{} bmnet: SIGHUP: {} reloaded", timestamp(), file.display());
-                        let mut records = records.borrow_mut();
+                        let mut status = status.borrow_mut();
                         for s in daemon.status() {
                             eprintln!("{} bmnet: {}: priority {}", timestamp(), s.name, s.priority);
-                            update_record(&mut records, s);
+                            status.update(s);
                         }
-                        write_status(&status, &records, unrouted.get());
+                        status_file.write(&status);
                     }
                     Err(e) => eprintln!("{} bmnet: SIGHUP: {e}; still running the previous configuration", timestamp()),
                 }

@@ -5,9 +5,17 @@
 
 use std::process::{Command, Output};
 
+/// Where the daemons the tests start publish their status (`BMNET_STATUS_DIR`): under the
+/// build's temporary directory, never the host's `/run/bmnet`.
+pub const STATUS_DIR: &str = concat!(env!("CARGO_TARGET_TMPDIR"), "/bmnet-status");
+
 /// Runs the `bmnet` binary under test.
 pub fn bmnet(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_bmnet")).args(args).output().expect("run bmnet")
+    Command::new(env!("CARGO_BIN_EXE_bmnet"))
+        .args(args)
+        .env("BMNET_STATUS_DIR", STATUS_DIR)
+        .output()
+        .expect("run bmnet")
 }
 
 /// Standard output as text.
@@ -49,7 +57,12 @@ impl Netns {
 
     /// Runs `argv` inside the namespace.
     pub fn exec(&self, argv: &[&str]) -> Output {
-        Command::new("ip").args(["netns", "exec", &self.name]).args(argv).output().expect("ip netns exec")
+        Command::new("ip")
+            .args(["netns", "exec", &self.name])
+            .args(argv)
+            .env("BMNET_STATUS_DIR", STATUS_DIR)
+            .output()
+            .expect("ip netns exec")
     }
 }
 

@@ -314,6 +314,8 @@ impl Lab {
             .arg(bmnet)
             .args(["vrrp", "run"])
             .args(args)
+            // Status files in the build's temporary directory, not the host's /run/bmnet.
+            .env("BMNET_STATUS_DIR", concat!(env!("CARGO_TARGET_TMPDIR"), "/bmnet-status"))
             .stdin(Stdio::null())
             .stdout(out.try_clone().expect("log file"))
             .stderr(out)

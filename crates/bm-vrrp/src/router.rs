@@ -63,7 +63,7 @@ pub enum Routed {
 }
 
 /// Counts of what no instance got.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RouterStats {
     /// Packets for a VRID no instance runs on that interface and family.
     pub no_instance: u64,

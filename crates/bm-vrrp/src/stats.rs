@@ -2,8 +2,9 @@
 //! every drop by its [`DropKind`]. They are exact (logs of drops are rate-limited, the counts
 //! are not), and the status file and `bmnet inspect` show them.
 
+use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::packet::DropKind;
 
@@ -43,8 +44,30 @@ impl Serialize for DropCounts {
     }
 }
 
+/// The map [`DropCounts`] serializes to, read back (a kind this build does not know is an
+/// error: status files are read by the bmnet that wrote them).
+impl<'de> Deserialize<'de> for DropCounts {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Counts;
+        impl<'de> Visitor<'de> for Counts {
+            type Value = DropCounts;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a map of drop kinds to counts")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<DropCounts, A::Error> {
+                let mut counts = DropCounts::default();
+                while let Some((kind, n)) = map.next_entry::<DropKind, u64>()? {
+                    counts.0[kind.index()] = n;
+                }
+                Ok(counts)
+            }
+        }
+        d.deserialize_map(Counts)
+    }
+}
+
 /// One instance's counters since it was built.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stats {
     /// Adverts that passed every check.
     pub adverts_accepted: u64,
@@ -83,5 +106,8 @@ mod tests {
         d.count(DropKind::Ttl);
         assert_eq!(serde_json::to_string(&d).unwrap(), r#"{"ttl":1,"not_a_peer":2}"#);
         assert_eq!((d.total(), d.get(DropKind::Checksum)), (3, 0));
+        let back: DropCounts = serde_json::from_str(r#"{"ttl":1,"not_a_peer":2}"#).unwrap();
+        assert_eq!(back, d);
+        assert!(serde_json::from_str::<DropCounts>(r#"{"no_such_kind":1}"#).is_err());
     }
 }

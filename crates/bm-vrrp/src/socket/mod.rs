@@ -118,17 +118,21 @@ pub enum Error {
 }
 
 /// A running timer, relative to when the status was taken.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct TimerStatus {
     /// Which.
     pub timer: Timer,
-    /// Due in this long.
-    #[serde(serialize_with = "millis")]
+    /// Due in this long (milliseconds in JSON).
+    #[serde(serialize_with = "millis", deserialize_with = "from_millis")]
     pub due_in: Duration,
 }
 
 fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+fn from_millis<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    <u64 as serde::Deserialize>::deserialize(d).map(Duration::from_millis)
 }
 
 /// One instance as the daemon sees it: what the status file and `bmnet inspect` show.
