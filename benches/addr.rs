@@ -17,34 +17,22 @@ use criterion::{Criterion, Throughput};
 
 const N: usize = 1_000_000;
 
-/// splitmix64: deterministic inputs, no dependency.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-}
-
 /// A mix like a real host list: a third random IPv4, a fifth random IPv6, and the rest drawn
 /// from special blocks (private, loopback, link-local, ULA, mapped, multicast, documentation).
 fn mixed(n: usize) -> Vec<IpAddr> {
-    let mut rng = Rng(0x5eed);
+    let mut rng = bm_testkit::Rng::new(0x5eed);
     let rows = bmnet::addr::registry::rows();
     (0..n)
         .map(|i| {
-            let r = rng.next();
+            let r = rng.next_u64();
             match i % 15 {
                 0..=4 => IpAddr::V4(Ipv4Addr::from_bits(r as u32)),
-                5..=7 => IpAddr::V6(Ipv6Addr::from_bits(u128::from(r) << 64 | u128::from(rng.next()))),
+                5..=7 => IpAddr::V6(Ipv6Addr::from_bits(u128::from(r) << 64 | u128::from(rng.next_u64()))),
                 8 => IpAddr::V6(Ipv4Addr::from_bits(r as u32).to_ipv6_mapped()),
                 _ => {
                     // A random address inside a random special block.
                     let row = &rows[(r % rows.len() as u64) as usize];
-                    let host = u128::from(rng.next()) << 64 | u128::from(rng.next());
+                    let host = u128::from(rng.next_u64()) << 64 | u128::from(rng.next_u64());
                     match row.block {
                         ipnet::IpNet::V4(n) => {
                             let mask = u32::from(n.hostmask());

@@ -9,7 +9,7 @@ mod util;
 use std::process::Output;
 
 use serde_json::Value;
-use util::{Netns, bmnet, stderr, stdout};
+use util::{bmnet, stderr, stdout};
 
 fn json_lines(o: &Output) -> Vec<Value> {
     stdout(o).lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect()
@@ -160,7 +160,7 @@ fn inspect_runs_without_configuration() {
 /// A namespace with the pitfalls configured for real: `inspect` run inside it must find them.
 #[test]
 fn inspect_finds_pitfalls_in_a_namespace() {
-    let ns = Netns::new("inspect");
+    let ns = util::netns("inspect");
     ns.ip(&["link", "set", "lo", "up"]);
     ns.ip(&["link", "add", "bmv0", "type", "veth", "peer", "name", "bmv1"]);
     ns.ip(&["link", "set", "bmv0", "up"]);
@@ -220,8 +220,8 @@ impl Drop for Daemon {
 /// the `bmnet dns serve` of that node answers — and nothing of another namespace's daemons.
 #[test]
 fn inspect_shows_the_nodes_vrrp_and_dns() {
-    let ns = Netns::new("inspect-daemons");
-    let other = Netns::new("inspect-other");
+    let ns = util::netns("inspect-daemons");
+    let other = util::netns("inspect-other");
     ns.ip(&["link", "set", "lo", "up"]);
     ns.ip(&["link", "add", "eth0", "type", "veth", "peer", "name", "peer0"]);
     ns.ip(&["addr", "add", "192.168.111.20/24", "dev", "eth0"]);

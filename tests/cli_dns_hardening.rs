@@ -75,9 +75,9 @@ impl Lab {
     fn new(tag: &str) -> Lab {
         need("dig", "bind9-dnsutils");
         need("python3", "python3");
-        let srv = Netns::new(&format!("{tag}s"));
-        let rtr = Netns::new(&format!("{tag}r"));
-        let far = Netns::new(&format!("{tag}f"));
+        let srv = util::netns(&format!("{tag}s"));
+        let rtr = util::netns(&format!("{tag}r"));
+        let far = util::netns(&format!("{tag}f"));
         // No duplicate address detection: addresses usable at once (link-local ones too).
         for ns in [&srv, &rtr, &far] {
             for key in ["net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0"] {

@@ -52,8 +52,9 @@ fn text(o: &Output) -> String {
 }
 
 fn serve(ns: &Netns, args: &[&str]) -> Server {
-    let child = Command::new("ip")
-        .args(["netns", "exec", &ns.name, env!("CARGO_BIN_EXE_bmnet"), "dns", "serve"])
+    let child = ns
+        .command(env!("CARGO_BIN_EXE_bmnet"))
+        .args(["dns", "serve"])
         .args(args)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -112,8 +113,8 @@ fn xdp_answers_before_the_kernel_and_leaves_the_rest_to_it() {
     need("dig", "bind9-dnsutils");
     need("kdig", "knot-dnsutils");
     need("python3", "python3");
-    let cli = Netns::new("xdpc");
-    let srv = Netns::new("xdps");
+    let cli = util::netns("xdpc");
+    let srv = util::netns("xdps");
     let n = std::process::id() % 100_000;
     let (c, s) = (format!("bxc{n}"), format!("bxs{n}"));
     cli.ip(&["link", "add", &c, "type", "veth", "peer", "name", &s, "netns", &srv.name]);
@@ -252,8 +253,8 @@ print(len(seen), sum(seen.values()))
 #[test]
 fn xdp_on_a_bridge_runs_in_generic_mode() {
     need("dig", "bind9-dnsutils");
-    let cli = Netns::new("xdpbc");
-    let srv = Netns::new("xdpbs");
+    let cli = util::netns("xdpbc");
+    let srv = util::netns("xdpbs");
     let n = std::process::id() % 100_000;
     let (c, s, br) = (format!("bbc{n}"), format!("bbs{n}"), format!("bbr{n}"));
     cli.ip(&["link", "add", &c, "type", "veth", "peer", "name", &s, "netns", &srv.name]);
@@ -287,8 +288,8 @@ fn xdp_on_a_bridge_runs_in_generic_mode() {
 fn xdp_applies_the_access_rules_and_drops_martians() {
     need("dig", "bind9-dnsutils");
     need("python3", "python3");
-    let cli = Netns::new("xdpac");
-    let srv = Netns::new("xdpas");
+    let cli = util::netns("xdpac");
+    let srv = util::netns("xdpas");
     let n = std::process::id() % 100_000;
     let (c, s) = (format!("bac{n}"), format!("bas{n}"));
     cli.ip(&["link", "add", &c, "type", "veth", "peer", "name", &s, "netns", &srv.name]);

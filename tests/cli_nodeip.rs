@@ -9,7 +9,7 @@ mod util;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-use util::{Netns, bmnet, stderr as err, stdout as out};
+use util::{bmnet, stderr as err, stdout as out};
 
 /// A scratch directory for one test.
 fn scratch(name: &str) -> PathBuf {
@@ -173,8 +173,8 @@ fn check_speaks_kubelets_words() {
 /// the VIP subnet on the other link; the binary runs inside it.
 #[test]
 fn node_ip_inside_a_namespace() {
-    let node = Netns::new("node");
-    let peer = Netns::new("peer");
+    let node = util::netns("node");
+    let peer = util::netns("peer");
     node.ip(&["link", "set", "lo", "up"]);
     for (a, b) in [("bmn0", "bmp0"), ("bmn1", "bmp1")] {
         node.ip(&["link", "add", a, "type", "veth", "peer", "name", b, "netns", &peer.name]);

@@ -17,6 +17,7 @@
 // Drives external peers: files and processes are the point.
 #![allow(clippy::disallowed_methods)]
 
+use bm_testkit::Rng;
 use std::collections::{BTreeMap, HashSet};
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -114,34 +115,6 @@ const TRICKY: &[&str] = &[
 // ---------------------------------------------------------------------------------------------
 // Deterministic input generation
 
-/// SplitMix64: tiny, deterministic, good enough to spread addresses around.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn u16(&mut self) -> u16 {
-        (self.next() >> 48) as u16
-    }
-    fn u32(&mut self) -> u32 {
-        (self.next() >> 32) as u32
-    }
-    fn u128(&mut self) -> u128 {
-        (u128::from(self.next()) << 64) | u128::from(self.next())
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn percent(&mut self, p: u64) -> bool {
-        self.below(100) < p
-    }
-}
-
 /// Inputs in generation order, without duplicates.
 #[derive(Default)]
 struct Inputs {
@@ -218,7 +191,7 @@ fn v6_in(net: Ipv6Addr, len: u32, host: u128) -> Ipv6Addr {
 }
 
 fn generate() -> Vec<String> {
-    let mut rng = Rng(0x626d_6e65_745f_6466); // "bmnet_df"
+    let mut rng = Rng::new(0x626d_6e65_745f_6466); // "bmnet_df"
     let mut out = Inputs::default();
     for s in TRICKY {
         out.push(*s);
@@ -248,21 +221,21 @@ fn generate() -> Vec<String> {
     .collect();
     for (net, len) in [([127, 0, 0, 0], 8), ([10, 0, 0, 0], 8), ([100, 64, 0, 0], 10), ([169, 254, 0, 0], 16)] {
         for _ in 0..8 {
-            embed.push(v4_in(Ipv4Addr::from(net), len, rng.u32()));
+            embed.push(v4_in(Ipv4Addr::from(net), len, rng.next_u32()));
         }
     }
 
     // Uniform IPv4.
     for _ in 0..2000 {
-        out.push(Ipv4Addr::from_bits(rng.u32()).to_string());
+        out.push(Ipv4Addr::from_bits(rng.next_u32()).to_string());
     }
     // Uniform IPv6, and more of the global unicast 2000::/3.
     for _ in 0..1000 {
-        let a = Ipv6Addr::from_bits(rng.u128());
+        let a = Ipv6Addr::from_bits(rng.next_u128());
         out.push_v6(&mut rng, a);
     }
     for _ in 0..600 {
-        let a = Ipv6Addr::from_bits((rng.u128() >> 3) | (1 << 125));
+        let a = Ipv6Addr::from_bits((rng.next_u128() >> 3) | (1 << 125));
         out.push_v6(&mut rng, a);
     }
 
@@ -275,7 +248,7 @@ fn generate() -> Vec<String> {
                 picks.extend(first.to_bits().checked_sub(1).map(Ipv4Addr::from_bits));
                 picks.extend(last.to_bits().checked_add(1).map(Ipv4Addr::from_bits));
                 for _ in 0..14 {
-                    picks.push(v4_in(first, len, rng.u32()));
+                    picks.push(v4_in(first, len, rng.next_u32()));
                 }
                 for (i, a) in picks.into_iter().enumerate() {
                     out.push(a.to_string());
@@ -289,7 +262,7 @@ fn generate() -> Vec<String> {
                 picks.extend(first.to_bits().checked_sub(1).map(Ipv6Addr::from_bits));
                 picks.extend(last.to_bits().checked_add(1).map(Ipv6Addr::from_bits));
                 for _ in 0..14 {
-                    picks.push(v6_in(first, len, rng.u128()));
+                    picks.push(v6_in(first, len, rng.next_u128()));
                 }
                 for a in picks {
                     out.push_v6(&mut rng, a);
@@ -301,7 +274,7 @@ fn generate() -> Vec<String> {
 
     // Random IPv4s for the embedded forms too.
     for _ in 0..300 {
-        embed.push(Ipv4Addr::from_bits(rng.u32()));
+        embed.push(Ipv4Addr::from_bits(rng.next_u32()));
     }
     for v4 in embed {
         let o = v4.octets();
@@ -311,17 +284,17 @@ fn generate() -> Vec<String> {
         out.push(format!("::{v4}")); // compatible
         out.push(format!("::ffff:0:{v4}")); // SIIT
         out.push(format!("64:ff9b::{v4}")); // NAT64
-        let six_to_four = Ipv6Addr::new(0x2002, hi, lo, rng.u16(), 0, 0, 0, rng.u16() | 1);
+        let six_to_four = Ipv6Addr::new(0x2002, hi, lo, rng.next_u16(), 0, 0, 0, rng.next_u16() | 1);
         out.push_v6(&mut rng, six_to_four);
-        let (server, flags, port) = (rng.u32(), rng.u16(), rng.u16());
+        let (server, flags, port) = (rng.next_u32(), rng.next_u16(), rng.next_u16());
         let teredo = Ipv6Addr::new(0x2001, 0, (server >> 16) as u16, server as u16, flags, port, !hi, !lo);
         out.push_v6(&mut rng, teredo);
     }
 
     // Multicast of every scope nibble, with assorted flags.
     for scope in 0u128..16 {
-        for flags in [0u128, 1, 3, 7, u128::from(rng.u16() & 0xf)] {
-            let group = rng.u128() & ((1 << 112) - 1);
+        for flags in [0u128, 1, 3, 7, u128::from(rng.next_u16() & 0xf)] {
+            let group = rng.next_u128() & ((1 << 112) - 1);
             out.push_v6(&mut rng, Ipv6Addr::from_bits((0xff << 120) | (flags << 116) | (scope << 112) | group));
         }
         out.push_v6(&mut rng, Ipv6Addr::from_bits((0xff << 120) | (scope << 112) | 1));
@@ -330,12 +303,12 @@ fn generate() -> Vec<String> {
         out.push(s);
     }
     for _ in 0..200 {
-        out.push(v4_in(Ipv4Addr::new(224, 0, 0, 0), 4, rng.u32()).to_string());
+        out.push(v4_in(Ipv4Addr::new(224, 0, 0, 0), 4, rng.next_u32()).to_string());
     }
 
     // Zones: where bm-addr allows them, and where it does not.
     for i in 0..40 {
-        let ll = v6_in(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0), 64, rng.u128());
+        let ll = v6_in(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0), 64, rng.next_u128());
         let zone = match i % 4 {
             0 => "eth0".to_string(),
             1 => format!("{}", 1 + rng.below(64)),
@@ -350,7 +323,7 @@ fn generate() -> Vec<String> {
 
     // IPv4 text that strict parsing must refuse.
     for _ in 0..30 {
-        let o = Ipv4Addr::from_bits(rng.u32()).octets();
+        let o = Ipv4Addr::from_bits(rng.next_u32()).octets();
         out.push(format!("{:03}.{}.{}.{}", o[0] % 100, o[1], o[2], o[3]));
         out.push(format!("{}.{}.{}", o[0], o[1], o[2]));
         out.push(format!("0x{:x}.{}.{}.{}", o[0], o[1], o[2], o[3]));

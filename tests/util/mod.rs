@@ -28,46 +28,10 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8(o.stderr.clone()).expect("utf-8 stderr")
 }
 
-/// A network namespace owned by one test, deleted on drop (also when the test fails).
-pub struct Netns {
-    /// The namespace's name.
-    pub name: String,
-}
+pub use bm_testkit::Netns;
 
-impl Netns {
-    /// Creates `bmnet-<tag>-<pid>`; fails with the install command if `ip` is missing.
-    pub fn new(tag: &str) -> Netns {
-        let name = format!("bmnet-{tag}-{}", std::process::id());
-        let o = Command::new("ip").args(["netns", "add", &name]).output().unwrap_or_else(|e| {
-            panic!("cannot run `ip` ({e}): install it with `apt-get install -y iproute2`; this test needs root")
-        });
-        assert!(
-            o.status.success(),
-            "ip netns add {name}: {} (this test needs root)",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        Netns { name }
-    }
-
-    /// `ip -n NAME ARGS...`, which must succeed.
-    pub fn ip(&self, args: &[&str]) {
-        let o = Command::new("ip").args(["-n", &self.name]).args(args).output().expect("run ip");
-        assert!(o.status.success(), "ip -n {} {}: {}", self.name, args.join(" "), String::from_utf8_lossy(&o.stderr));
-    }
-
-    /// Runs `argv` inside the namespace.
-    pub fn exec(&self, argv: &[&str]) -> Output {
-        Command::new("ip")
-            .args(["netns", "exec", &self.name])
-            .args(argv)
-            .env("BMNET_STATUS_DIR", STATUS_DIR)
-            .output()
-            .expect("ip netns exec")
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.name]).output();
-    }
+/// A network namespace owned by one test (loopback up), deleted on drop with what runs in it;
+/// what it runs publishes daemon status under [`STATUS_DIR`].
+pub fn netns(tag: &str) -> Netns {
+    Netns::new(tag).with_env("BMNET_STATUS_DIR", STATUS_DIR)
 }

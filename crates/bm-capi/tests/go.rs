@@ -40,35 +40,19 @@ fn go_test_static_and_shared() {
     }
 }
 
-/// A network namespace deleted on drop, with the addresses of a node on the machine network.
-struct Node(String);
-
-impl Node {
-    fn new() -> Node {
-        let name = format!("bmnet-goinst-{}", std::process::id());
-        let _ = Command::new("ip").args(["netns", "del", &name]).status();
-        let ns = Node(name);
-        for args in [
-            vec!["netns", "add", &ns.0],
-            vec!["-n", &ns.0, "link", "set", "lo", "up"],
-            vec!["-n", &ns.0, "link", "add", "eno1", "type", "veth", "peer", "name", "sw0"],
-            vec!["-n", &ns.0, "addr", "add", "192.168.111.20/24", "dev", "eno1"],
-            vec!["-n", &ns.0, "link", "set", "eno1", "up"],
-            vec!["-n", &ns.0, "link", "set", "sw0", "up"],
-            vec!["-n", &ns.0, "route", "add", "default", "via", "192.168.111.1"],
-        ] {
-            let st =
-                Command::new("ip").args(&args).status().expect("ip (iproute2) is missing: apt-get install -y iproute2");
-            assert!(st.success(), "ip {args:?} failed (root needed for network namespaces)");
-        }
-        ns
+/// A network namespace (deleted on drop) with the addresses of a node on the machine network.
+fn node() -> bm_testkit::Netns {
+    let ns = bm_testkit::Netns::new("goinst");
+    for args in [
+        &["link", "add", "eno1", "type", "veth", "peer", "name", "sw0"][..],
+        &["addr", "add", "192.168.111.20/24", "dev", "eno1"],
+        &["link", "set", "eno1", "up"],
+        &["link", "set", "sw0", "up"],
+        &["route", "add", "default", "via", "192.168.111.1"],
+    ] {
+        ns.ip(args);
     }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-    }
+    ns
 }
 
 /// `examples/go-installer`, built against libbmnet and run on a host (a namespace) whose
@@ -96,10 +80,10 @@ fn go_installer_example_runs_on_a_host() {
         .env("GOFLAGS", "-mod=mod")
         .env("GOCACHE", scratch.path.join("gocache"))
         .env("GOTOOLCHAIN", "local"));
-    let node = Node::new();
+    let node = node();
     let keyfiles = scratch.path.join("keyfiles");
     let out = run(Command::new("ip")
-        .args(["netns", "exec", &node.0])
+        .args(["netns", "exec", &node.name])
         .arg(&binary)
         .args(["-api-vip", "192.168.111.5", "-ingress-vip", "192.168.111.4", "-nncp"])
         .arg(example.join("nncp.yaml"))

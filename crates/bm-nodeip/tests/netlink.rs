@@ -12,11 +12,11 @@
 // Tests are I/O: they run `ip`, spawn processes and read clocks.
 #![allow(clippy::disallowed_methods)]
 
+use bm_testkit::Netns;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write as _;
 use std::net::IpAddr;
 use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use bm_nodeip::netlink::{self, Waited};
@@ -111,50 +111,33 @@ fn run(cmd: &mut Command) -> Output {
     out
 }
 
-/// A network namespace of this test process, deleted on drop.
-struct Netns {
-    name: String,
+/// What these tests do in a namespace beyond the test kit's [`Netns`]: `ip` with its
+/// arguments in one string, its JSON, and the snapshot a child process takes inside.
+trait Lab {
+    /// `ip -n NS ARGS` (split on whitespace), which must succeed.
+    fn run_ip(&self, args: &str) -> Output;
+    /// `ip -n NS -j ARGS`, parsed.
+    fn ip_json(&self, args: &str) -> Value;
+    /// Runs `netns_child` inside the namespace and returns its JSON.
+    fn child(&self, mode: &str) -> Value;
+    /// The namespace's [`HostSnapshot`], taken inside it.
+    fn snapshot(&self) -> HostSnapshot;
 }
 
-impl Netns {
-    /// A namespace with its loopback up.
-    fn new(tag: &str) -> Netns {
-        let ns = Netns::bare(tag);
-        ns.ip("link set lo up");
-        ns
-    }
-
-    /// A namespace as `ip netns add` leaves it: only a loopback, down.
-    fn bare(tag: &str) -> Netns {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let name = format!("bmnl-{tag}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed));
-        run(Command::new("ip").args(["netns", "add", &name]));
-        Netns { name }
-    }
-
-    /// `ip -n NS <args>` (arguments split on whitespace).
-    fn ip(&self, args: &str) -> Output {
+impl Lab for Netns {
+    fn run_ip(&self, args: &str) -> Output {
         run(Command::new("ip").arg("-n").arg(&self.name).args(args.split_whitespace()))
     }
 
-    /// `ip -n NS -j <args>`, parsed.
     fn ip_json(&self, args: &str) -> Value {
         let out = run(Command::new("ip").arg("-n").arg(&self.name).arg("-j").args(args.split_whitespace()));
         serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("`ip -j {args}`: {e}"))
     }
 
-    /// Writes `/proc/sys/<key>` (dotted, like sysctl) inside the namespace.
-    fn sysctl(&self, key: &str, value: &str) {
-        let path = format!("/proc/sys/{}", key.replace('.', "/"));
-        run(Command::new("ip").args(["netns", "exec", &self.name, "sh", "-c", &format!("echo {value} > {path}")]));
-    }
-
-    /// Runs `netns_child` inside the namespace and returns its JSON.
     fn child(&self, mode: &str) -> Value {
         let exe = std::env::current_exe().unwrap();
-        let out = run(Command::new("ip")
-            .args(["netns", "exec", &self.name])
-            .arg(exe)
+        let out = run(self
+            .command(exe)
             .args(["netns_child", "--exact", "--nocapture", "--test-threads=1", "-q"])
             .env(CHILD_ENV, mode));
         let stdout = String::from_utf8_lossy(&out.stdout);
@@ -167,12 +150,6 @@ impl Netns {
 
     fn snapshot(&self) -> HostSnapshot {
         serde_json::from_value(self.child("snapshot")).unwrap()
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.name]).output();
     }
 }
 
@@ -202,27 +179,27 @@ fn host_with_links() -> (Netns, Netns) {
     // No duplicate address detection on links created from now on: link-local addresses would
     // otherwise leave the tentative state between our dump and `ip`'s.
     a.sysctl("net.ipv6.conf.default.accept_dad", "0");
-    a.ip(&format!("link add v0 type veth peer name p0 netns {}", b.name));
-    a.ip("link set v0 address 02:00:00:00:00:01 mtu 1400 up");
-    b.ip("link set p0 mtu 1400 up");
-    a.ip("link add br0 type bridge");
-    a.ip("link add v1 type veth peer name v1p");
-    a.ip("link set v1 master br0");
-    a.ip("link set br0 up");
-    a.ip("link set v1 up");
-    a.ip("link set v1p up");
-    a.ip("link add mv0 link v0 type macvlan mode bridge");
-    a.ip("link set mv0 up");
-    a.ip("link add v2 type veth peer name v2p"); // Both ends stay down.
+    a.run_ip(&format!("link add v0 type veth peer name p0 netns {}", b.name));
+    a.run_ip("link set v0 address 02:00:00:00:00:01 mtu 1400 up");
+    b.run_ip("link set p0 mtu 1400 up");
+    a.run_ip("link add br0 type bridge");
+    a.run_ip("link add v1 type veth peer name v1p");
+    a.run_ip("link set v1 master br0");
+    a.run_ip("link set br0 up");
+    a.run_ip("link set v1 up");
+    a.run_ip("link set v1p up");
+    a.run_ip("link add mv0 link v0 type macvlan mode bridge");
+    a.run_ip("link set mv0 up");
+    a.run_ip("link add v2 type veth peer name v2p"); // Both ends stay down.
 
-    a.ip("addr add 10.1.0.5/24 dev v0");
-    a.ip("addr add 10.1.0.6/24 dev v0"); // Secondary: same subnet.
-    a.ip("addr add 10.1.0.9/24 dev v0 label v0:eip");
-    a.ip("addr add 10.2.0.5/24 dev br0");
-    a.ip("addr add 2001:db8:a::5/64 dev v0 nodad");
-    a.ip("addr add 2001:db8:a::6/64 dev v0 nodad preferred_lft 0");
-    a.ip("addr add 2001:db8:a::7/64 dev v0 nodad valid_lft 3600 preferred_lft 1800");
-    a.ip("addr add 2001:db8:c::5/64 dev br0 nodad");
+    a.run_ip("addr add 10.1.0.5/24 dev v0");
+    a.run_ip("addr add 10.1.0.6/24 dev v0"); // Secondary: same subnet.
+    a.run_ip("addr add 10.1.0.9/24 dev v0 label v0:eip");
+    a.run_ip("addr add 10.2.0.5/24 dev br0");
+    a.run_ip("addr add 2001:db8:a::5/64 dev v0 nodad");
+    a.run_ip("addr add 2001:db8:a::6/64 dev v0 nodad preferred_lft 0");
+    a.run_ip("addr add 2001:db8:a::7/64 dev v0 nodad valid_lft 3600 preferred_lft 1800");
+    a.run_ip("addr add 2001:db8:c::5/64 dev br0 nodad");
     (a, b)
 }
 
@@ -386,12 +363,12 @@ fn ip_address_facts(links: &Value) -> Facts {
 fn tentative_is_seen_at_once() {
     let a = Netns::new("dad");
     let b = Netns::new("dadpeer");
-    a.ip(&format!("link add v0 type veth peer name p0 netns {}", b.name));
-    b.ip("link set p0 up");
-    a.ip("link set v0 up");
+    a.run_ip(&format!("link add v0 type veth peer name p0 netns {}", b.name));
+    b.run_ip("link set p0 up");
+    a.run_ip("link set v0 up");
     // Duplicate address detection lasts at least 5 s: the snapshot cannot miss it.
     a.sysctl("net.ipv6.neigh.v0.retrans_time_ms", "5000");
-    a.ip("addr add 2001:db8:a::5/64 dev v0");
+    a.run_ip("addr add 2001:db8:a::5/64 dev v0");
     let s = a.snapshot();
     let t = address(&s, "2001:db8:a::5");
     assert!(t.flags.tentative && !t.flags.nodad && !t.flags.dadfailed, "{t:?}");
@@ -456,18 +433,30 @@ fn snapshots_while_addresses_change() {
 #[test]
 fn routes() {
     let (a, _b) = host_with_links();
-    a.ip("route add default via 10.1.0.1 dev v0 metric 100");
-    a.ip("route add default via 10.2.0.1 dev br0 metric 200");
-    a.ip("route add default metric 50 nexthop via 10.1.0.1 dev v0 nexthop via 10.2.0.1 dev br0 weight 3");
-    a.ip("route add 198.51.100.0/24 via 10.1.0.1 dev v0 src 10.1.0.6 proto static");
-    a.ip("route add 192.0.2.0/24 via 10.1.0.1 dev v0 table 100");
-    a.ip("route add blackhole 203.0.113.0/24");
-    a.ip("-6 route add default via 2001:db8:a::1 dev v0 metric 100");
-    a.ip("-6 route add default via 2001:db8:c::1 dev br0 metric 300");
-    a.ip("-6 route add 2001:db8:ff::/48 via 2001:db8:a::1 dev v0 table 1000");
+    a.run_ip("route add default via 10.1.0.1 dev v0 metric 100");
+    a.run_ip("route add default via 10.2.0.1 dev br0 metric 200");
+    a.run_ip("route add default metric 50 nexthop via 10.1.0.1 dev v0 nexthop via 10.2.0.1 dev br0 weight 3");
+    a.run_ip("route add 198.51.100.0/24 via 10.1.0.1 dev v0 src 10.1.0.6 proto static");
+    a.run_ip("route add 192.0.2.0/24 via 10.1.0.1 dev v0 table 100");
+    a.run_ip("route add blackhole 203.0.113.0/24");
+    a.run_ip("-6 route add default via 2001:db8:a::1 dev v0 metric 100");
+    a.run_ip("-6 route add default via 2001:db8:c::1 dev br0 metric 300");
+    a.run_ip("-6 route add 2001:db8:ff::/48 via 2001:db8:a::1 dev v0 table 1000");
     // An address without a prefix route, and the prefix learnt from a router advertisement.
-    a.ip("addr add 2001:db8:1::10/128 dev v0 nodad");
-    a.ip("-6 route add 2001:db8:1::/64 dev v0 proto ra");
+    a.run_ip("addr add 2001:db8:1::10/128 dev v0 nodad");
+    a.run_ip("-6 route add 2001:db8:1::/64 dev v0 proto ra");
+    // The kernel adds the local route of a link-local address when its DAD ends (1-2 s after
+    // link up, later on a loaded machine): compare once no address is tentative, or a route
+    // would appear between our dump and `ip`'s.
+    let settled = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while a
+        .ip_json("-6 addr show tentative")
+        .as_array()
+        .is_some_and(|l| l.iter().any(|i| i["addr_info"].as_array().is_some_and(|a| !a.is_empty())))
+    {
+        assert!(std::time::Instant::now() < settled, "addresses still tentative after 20 s");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
     let s = a.snapshot();
     let (v0, br0) = (index(&s, "v0"), index(&s, "br0"));
 
@@ -622,11 +611,11 @@ fn ip_route_row(r: &Value, ipv6: bool) -> String {
 fn wait_until_dad_completes() {
     let a = Netns::new("wait");
     let b = Netns::new("waitpeer");
-    a.ip(&format!("link add v0 type veth peer name p0 netns {}", b.name));
-    b.ip("link set p0 up");
+    a.run_ip(&format!("link add v0 type veth peer name p0 netns {}", b.name));
+    b.run_ip("link set p0 up");
     a.sysctl("net.ipv6.conf.v0.dad_transmits", "1");
-    a.ip("link set v0 up");
-    a.ip("addr add 2001:db8:a::5/64 dev v0");
+    a.run_ip("link set v0 up");
+    a.run_ip("addr add 2001:db8:a::5/64 dev v0");
     let w = a.child("wait:15000:50");
     assert_eq!(w["ready"], true, "{w:#}");
     assert_eq!(w["pending"], Value::Null);
@@ -642,9 +631,9 @@ fn wait_until_dad_completes() {
 fn wait_until_times_out() {
     let a = Netns::new("timeout");
     // The peer stays down: no carrier, so DAD never starts and the address stays tentative.
-    a.ip("link add v0 type veth peer name p0");
-    a.ip("link set v0 up");
-    a.ip("addr add 2001:db8:a::5/64 dev v0");
+    a.run_ip("link add v0 type veth peer name p0");
+    a.run_ip("link set v0 up");
+    a.run_ip("addr add 2001:db8:a::5/64 dev v0");
     let w = a.child("wait:400:50");
     assert_eq!(w["ready"], false, "{w:#}");
     let reason = w["pending"].as_str().unwrap();

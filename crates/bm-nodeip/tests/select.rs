@@ -2021,28 +2021,15 @@ fn arb_policy() -> impl Strategy<Value = Policy> {
         })
 }
 
-/// A deterministic shuffle (splitmix64-driven Fisher–Yates).
-fn shuffle<T>(v: &mut [T], seed: &mut u64) {
-    for i in (1..v.len()).rev() {
-        *seed = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = *seed;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^= z >> 31;
-        let j = usize::try_from(z % (i as u64 + 1)).unwrap();
-        v.swap(i, j);
-    }
-}
-
-/// The snapshot listed in another order; next hops too when `nexthops` is set.
-fn permuted(s: &HostSnapshot, mut seed: u64, nexthops: bool) -> HostSnapshot {
+fn permuted(s: &HostSnapshot, seed: u64, nexthops: bool) -> HostSnapshot {
+    let mut rng = bm_testkit::Rng::new(seed);
     let mut p = s.clone();
-    shuffle(&mut p.links, &mut seed);
-    shuffle(&mut p.addresses, &mut seed);
-    shuffle(&mut p.routes, &mut seed);
+    rng.shuffle(&mut p.links);
+    rng.shuffle(&mut p.addresses);
+    rng.shuffle(&mut p.routes);
     if nexthops {
         for r in &mut p.routes {
-            shuffle(&mut r.nexthops, &mut seed);
+            rng.shuffle(&mut r.nexthops);
         }
     }
     p

@@ -15,25 +15,9 @@ use std::collections::BinaryHeap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
+use bm_testkit::Rng;
 use bm_vrrp::{Action, Config, Instance, InstanceId, Routed, Router, State, Version, VipOp};
 use proptest::prelude::*;
-
-/// splitmix64, so that runs are reproducible from the proptest seed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn chance(&mut self, p: f64) -> bool {
-        ((self.next() >> 11) as f64 / (1u64 << 53) as f64) < p
-    }
-}
 
 struct Node {
     router: Router,
@@ -108,7 +92,7 @@ impl Lan {
             now: Duration::ZERO,
             queue: BinaryHeap::new(),
             seq: 0,
-            rng: Rng(seed),
+            rng: Rng::new(seed),
             loss: 0.0,
             delay,
             partitioned: false,
@@ -142,7 +126,7 @@ impl Lan {
                         if self.rng.chance(self.loss) {
                             continue;
                         }
-                        let jitter = self.delay / 10 * (self.rng.next() % 11) as u32 / 10;
+                        let jitter = self.delay / 10 * (self.rng.next_u64() % 11) as u32 / 10;
                         let at = (self.now + self.delay + jitter).max(self.last_arrival[i][to]);
                         self.last_arrival[i][to] = at;
                         self.seq += 1;
@@ -160,7 +144,7 @@ impl Lan {
                 Action::Announce { .. } => {
                     // Announcements are repeated bursts: modelled as never lost, only delayed.
                     if !self.partitioned || self.nodes[i].side == 0 {
-                        let jitter = self.delay / 10 * (self.rng.next() % 11) as u32 / 10;
+                        let jitter = self.delay / 10 * (self.rng.next_u64() % 11) as u32 / 10;
                         self.seq += 1;
                         let at = self.now + self.delay + jitter;
                         self.queue.push(Reverse(Delivery {
