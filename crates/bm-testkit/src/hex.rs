@@ -5,7 +5,7 @@
 /// typo must fail loudly.
 pub fn hex(text: &str) -> Vec<u8> {
     let digits: Vec<(usize, u8)> = text.bytes().enumerate().filter(|(_, b)| !b.is_ascii_whitespace()).collect();
-    assert!(digits.len() % 2 == 0, "hex fixture: odd number of digits");
+    assert!(digits.len().is_multiple_of(2), "hex fixture: odd number of digits");
     digits
         .chunks(2)
         .map(|pair| {
