@@ -7,9 +7,9 @@
 //     NetworkManager 1.42 will read them, and writes them (mode 0600);
 //  3. answers a DNS query for the cluster's API name from the cluster zone.
 //
-// Build (from this directory, with libbmnet built: `cargo build --release -p bm-capi`):
+// Build (from this directory, with libbmnet installed: `make -C crates/bm-capi install`):
 //
-//	PKG_CONFIG_PATH=<dir with bmnet.pc> go build
+//	go build                      # or PKG_CONFIG_PATH=<dir with bmnet.pc> go build
 //	./go-installer -api-vip 192.168.111.5 -ingress-vip 192.168.111.4 -nncp nncp.yaml -out /tmp/keyfiles
 package main
 
@@ -34,7 +34,18 @@ func main() {
 	baseDomain := flag.String("base-domain", "example.com", "base domain")
 	nncp := flag.String("nncp", "nncp.yaml", "the node's NodeNetworkConfigurationPolicy (or nmstate state)")
 	out := flag.String("out", "", "where to write the keyfiles (required)")
+	checkABI := flag.Bool("check-abi", false, "only check that the libbmnet loaded implements this build's ABI, and say which")
 	flag.Parse()
+	// A libbmnet of another ABI (a shared library replaced under the program) is refused
+	// before anything it returns is read.
+	if err := bmnet.CheckABI(); err != nil {
+		fmt.Fprintln(os.Stderr, "go-installer:", err)
+		os.Exit(2)
+	}
+	if *checkABI {
+		fmt.Printf("libbmnet %s, ABI %d\n", bmnet.Version(), bmnet.ABIVersion)
+		return
+	}
 	if *apiVIP == "" || *out == "" {
 		flag.Usage()
 		os.Exit(2)

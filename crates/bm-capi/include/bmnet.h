@@ -49,6 +49,12 @@ extern "C" {
 // The library's version (`"0.1.0"`), a static string: do not free it.
 const char *bm_version(void);
 
+// The ABI version of the library loaded at run time: compare it with the `BM_ABI_VERSION` of
+// the `bmnet.h` a program was compiled with, and refuse to go on when they differ (a shared
+// library replaced by an incompatible one would otherwise be misread, not refused). The Go
+// package does this before its first call.
+uint32_t bm_abi_version(void);
+
 // Frees a string returned by any bmnet function. NULL is ignored.
 //
 // # Safety

@@ -75,6 +75,15 @@ pub extern "C" fn bm_version() -> *const c_char {
     VERSION.as_ptr()
 }
 
+/// The ABI version of the library loaded at run time: compare it with the `BM_ABI_VERSION` of
+/// the `bmnet.h` a program was compiled with, and refuse to go on when they differ (a shared
+/// library replaced by an incompatible one would otherwise be misread, not refused). The Go
+/// package does this before its first call.
+#[unsafe(no_mangle)]
+pub extern "C" fn bm_abi_version() -> u32 {
+    BM_ABI_VERSION
+}
+
 /// Frees a string returned by any bmnet function. NULL is ignored.
 ///
 /// # Safety

@@ -41,7 +41,7 @@ fn c_program_under_valgrind_static_and_shared() {
                 "--errors-for-leak-kinds=all",
             ])
             .arg(&exe)
-            .env("LD_LIBRARY_PATH", &dirs.lib_dir));
+            .env("LD_LIBRARY_PATH", dirs.linked_lib_dir(&scratch)));
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(stdout.contains("checks passed"), "{pc}: {stdout}");
         let stderr = String::from_utf8_lossy(&out.stderr);

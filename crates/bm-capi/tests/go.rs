@@ -29,7 +29,7 @@ fn go_test_static_and_shared() {
             .current_dir(&package)
             .env("CGO_ENABLED", "1")
             .env("PKG_CONFIG_PATH", &pc_path)
-            .env("LD_LIBRARY_PATH", &dirs.lib_dir)
+            .env("LD_LIBRARY_PATH", dirs.linked_lib_dir(&scratch))
             .env("GOFLAGS", "-mod=mod")
             // A build cache of its own: Go does not notice a rebuilt libbmnet.a behind an
             // unchanged linker flag, and a shared cache would link a stale one.

@@ -36,6 +36,24 @@ const (
 // Version is the library's version.
 func Version() string { return C.GoString(C.bm_version()) }
 
+// abiErr says, once for the process, whether the libbmnet this program runs with implements
+// the ABI this package was compiled against.
+var abiErr = checkABI(int(C.bm_abi_version()))
+
+func checkABI(loaded int) error {
+	if loaded != ABIVersion {
+		return &Error{Status: StatusInternal, Kind: "abi_mismatch", Message: fmt.Sprintf(
+			"libbmnet implements ABI %d but this program was built against bmnet.h of ABI %d: install the matching libbmnet",
+			loaded, ABIVersion)}
+	}
+	return nil
+}
+
+// CheckABI reports an error when the libbmnet loaded at run time implements another ABI than
+// the bmnet.h this package was compiled with (a shared library replaced by an incompatible
+// one). Every function of the package refuses to run in that case with the same error.
+func CheckABI() error { return abiErr }
+
 // Error is a failed call: the status, and what the library said (kind, message, and where it
 // applies the JSON path, line and column, or the byte offset).
 type Error struct {
@@ -71,6 +89,9 @@ type cfunc func(in *C.char, out **C.char, err **C.char) C.int
 
 // call runs one C function: string in, JSON out.
 func call(f cfunc, in string) ([]byte, error) {
+	if abiErr != nil {
+		return nil, abiErr
+	}
 	if strings.IndexByte(in, 0) >= 0 {
 		off := strings.IndexByte(in, 0)
 		return nil, &Error{Status: StatusRejected, Kind: "invalid_input", Message: "the input contains a NUL byte", Offset: &off}

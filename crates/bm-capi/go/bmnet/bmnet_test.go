@@ -18,6 +18,22 @@ func TestVersion(t *testing.T) {
 	if v := Version(); v != "0.1.0" {
 		t.Fatalf("Version() = %q", v)
 	}
+	if err := CheckABI(); err != nil {
+		t.Fatalf("CheckABI() = %v with the library built from this tree", err)
+	}
+}
+
+// A library of another ABI is refused, by name, before anything is misread.
+func TestCheckABIRefusesAnotherLibrary(t *testing.T) {
+	err := checkABI(ABIVersion + 1)
+	var e *Error
+	if !errors.As(err, &e) || e.Kind != "abi_mismatch" || e.Status != StatusInternal {
+		t.Fatalf("checkABI(%d) = %v", ABIVersion+1, err)
+	}
+	want := fmt.Sprintf("libbmnet implements ABI %d but this program was built against bmnet.h of ABI %d", ABIVersion+1, ABIVersion)
+	if !strings.Contains(e.Message, want) {
+		t.Fatalf("message %q lacks %q", e.Message, want)
+	}
 }
 
 func TestClassifyMapped(t *testing.T) {

@@ -30,6 +30,9 @@ type Zone struct {
 // NewZone builds a zone from its configuration, TOML text or a JSON object (cluster,
 // base_domain, api_vips, api_int_vips, ingress_vips, nodes, ttl, soa, records, upstreams).
 func NewZone(config string) (*Zone, error) {
+	if abiErr != nil {
+		return nil, abiErr
+	}
 	cin := C.CString(config)
 	defer C.free(unsafe.Pointer(cin))
 	var p *C.bm_dns_zone_t

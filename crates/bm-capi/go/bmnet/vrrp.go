@@ -40,6 +40,9 @@ type VRRPAction struct {
 // NewRouter builds a router from its JSON configuration (vrid, priority, vips, primary, and
 // keepalived's optional settings; durations in seconds).
 func NewRouter(configJSON string) (*Router, error) {
+	if abiErr != nil {
+		return nil, abiErr
+	}
 	cin := C.CString(configJSON)
 	defer C.free(unsafe.Pointer(cin))
 	var p *C.bm_vrrp_t

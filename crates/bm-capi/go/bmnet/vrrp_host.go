@@ -76,6 +76,9 @@ func (h *VRRPHost) Close() {
 // instance running its VRID on the same interface and family is refused (Kind "duplicate")
 // unless their unicast peers tell them apart.
 func (h *VRRPHost) Add(iface uint32, config string) (int, error) {
+	if abiErr != nil {
+		return 0, abiErr
+	}
 	cin := C.CString(config)
 	defer C.free(unsafe.Pointer(cin))
 	var id C.uint32_t

@@ -162,6 +162,7 @@ int main(void) {
     /* Version. */
     CHECK(BM_ABI_VERSION == 2, "ABI %d", BM_ABI_VERSION);
     CHECK(strcmp(bm_version(), "0.1.0") == 0, "version %s", bm_version());
+    CHECK(bm_abi_version() == BM_ABI_VERSION, "library ABI %u, header ABI %d", bm_abi_version(), BM_ABI_VERSION);
 
     /* bm_addr_classify. */
     expect(bm_addr_classify, "bm_addr_classify", "::ffff:192.168.0.14", BM_OK,

@@ -77,27 +77,37 @@ pub fn capi_dirs() -> CapiDirs {
 }
 
 impl CapiDirs {
-    /// Writes `bmnet.pc` and `bmnet-shared.pc` into `scratch`, pointing at the built library and
-    /// the checked-in header, and returns the directory for `PKG_CONFIG_PATH`.
+    /// `scratch/lib`: links to the built library under the names an install gives it
+    /// (`libbmnet.so.0` is its SONAME, what programs linked to it load), for `-L` and
+    /// `LD_LIBRARY_PATH`.
+    pub fn linked_lib_dir(&self, scratch: &Scratch) -> PathBuf {
+        let dir = scratch.path.join("lib");
+        if !dir.exists() {
+            std::fs::create_dir_all(&dir).unwrap();
+            for (name, built) in
+                [("libbmnet.so", "libbmnet.so"), ("libbmnet.so.0", "libbmnet.so"), ("libbmnet.a", "libbmnet.a")]
+            {
+                std::os::unix::fs::symlink(self.lib_dir.join(built), dir.join(name)).unwrap();
+            }
+        }
+        dir
+    }
+
+    /// Writes `bmnet.pc` and `bmnet-shared.pc` into `scratch` from their templates (as
+    /// `make install` does), pointing at [`CapiDirs::linked_lib_dir`] and the checked-in
+    /// header, and returns the directory for `PKG_CONFIG_PATH`.
     pub fn pkg_config_dir(&self, scratch: &Scratch) -> PathBuf {
         let dir = scratch.path.join("pkgconfig");
         std::fs::create_dir_all(&dir).unwrap();
-        for pc in ["bmnet.pc", "bmnet-shared.pc"] {
-            let text = std::fs::read_to_string(self.crate_dir.join(pc)).unwrap();
+        let lib = self.linked_lib_dir(scratch);
+        for pc in ["bmnet", "bmnet-shared"] {
+            let text = std::fs::read_to_string(self.crate_dir.join(format!("{pc}.pc.in"))).unwrap();
             let text = text
-                .lines()
-                .map(|l| {
-                    if l.starts_with("libdir=") {
-                        format!("libdir={}", self.lib_dir.display())
-                    } else if l.starts_with("includedir=") {
-                        format!("includedir={}", self.crate_dir.join("include").display())
-                    } else {
-                        l.to_string()
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join("\n");
-            std::fs::write(dir.join(pc), text + "\n").unwrap();
+                .replace("@PREFIX@", &scratch.path.display().to_string())
+                .replace("@LIBDIR@", &lib.display().to_string())
+                .replace("@INCLUDEDIR@", &self.crate_dir.join("include").display().to_string())
+                .replace("@VERSION@", env!("CARGO_PKG_VERSION"));
+            std::fs::write(dir.join(format!("{pc}.pc")), text).unwrap();
         }
         dir
     }
