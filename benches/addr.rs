@@ -12,7 +12,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use bmnet::addr::{classify, parse_addr};
+use bm_addr::{classify, parse_addr};
 use criterion::{Criterion, Throughput};
 
 const N: usize = 1_000_000;
@@ -21,7 +21,7 @@ const N: usize = 1_000_000;
 /// from special blocks (private, loopback, link-local, ULA, mapped, multicast, documentation).
 fn mixed(n: usize) -> Vec<IpAddr> {
     let mut rng = bm_testkit::Rng::new(0x5eed);
-    let rows = bmnet::addr::registry::rows();
+    let rows = bm_addr::registry::rows();
     (0..n)
         .map(|i| {
             let r = rng.next_u64();

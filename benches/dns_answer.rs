@@ -12,7 +12,7 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use bmnet::dns::{Access, AclEntry, ClusterZone, Responder, Transport, ZoneConfig};
+use bm_dns::{Access, AclEntry, ClusterZone, Responder, Transport, ZoneConfig};
 use criterion::Criterion;
 use hickory_proto::op::{Edns, Message, Query};
 use hickory_proto::rr::{Name, RecordType};

@@ -32,7 +32,7 @@
 //! that work on the server's host.
 //!
 //! Run (root, with `apt-get install -y dnsperf nsd knot unbound bind9-dnsutils iproute2`):
-//! `cargo bench --bench dns_server --features cli`. Without `--bench` (as `cargo test
+//! `cargo bench --bench dns_server`. Without `--bench` (as `cargo test
 //! --benches` runs it) it only checks that the tools are there and that each server answers,
 //! one second of dnsperf each, in both modes, and prints the tables without ratios.
 
@@ -44,7 +44,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use bmnet::dns::{ClusterZone, ZoneConfig};
+use bm_dns::{ClusterZone, ZoneConfig};
 
 const ZONE: &str = r#"
 cluster = "ostest"

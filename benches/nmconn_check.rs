@@ -6,15 +6,15 @@
 //! directory and read back, as `bmnet nmconn check DIR` does; the timed part is the CPU work
 //! on the bytes in memory. Prints MB/s for each and the ratio.
 //!
-//! Run: `cargo bench --bench nmconn_check --features nmconn`.
+//! Run: `cargo bench --bench nmconn_check`.
 
 #![allow(clippy::disallowed_methods)] // Writes and reads the generated directory.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use bmnet::nmconn::Document;
-use bmnet::nmconn::check::{CheckOptions, FileFacts, check_set, check_text};
+use bm_nmconn::Document;
+use bm_nmconn::check::{CheckOptions, FileFacts, check_set, check_text};
 use criterion::{Criterion, Throughput};
 
 fn keyfile(i: usize) -> String {

@@ -21,7 +21,7 @@ use std::path::PathBuf;
 use std::process::{Command, ExitCode, Stdio};
 use std::time::Duration;
 
-use bmnet::nodeip::netlink;
+use bm_nodeip::netlink;
 use criterion::{Criterion, SamplingMode};
 
 /// Set in the re-executed child: the namespace it runs in.

@@ -10,9 +10,9 @@ use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
-use bmnet::addr::Family;
-use bmnet::addr::ipnet::IpNet;
-use bmnet::nodeip::{Address, AddressFlags, HostSnapshot, Link, Policy, Route, Selector, select};
+use bm_addr::Family;
+use bm_addr::ipnet::IpNet;
+use bm_nodeip::{Address, AddressFlags, HostSnapshot, Link, Policy, Route, Selector, select};
 use criterion::Criterion;
 
 /// 1,000 links, each with 5 IPv4 and 5 IPv6 addresses (some deprecated, secondary or

@@ -8,7 +8,7 @@ use std::hint::black_box;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use bmnet::vrrp::{Advert, AdvertInterval, Config, GROUP_V4, Instance, V3Ipv4Checksum, Version, encode};
+use bm_vrrp::{Advert, AdvertInterval, Config, GROUP_V4, Instance, V3Ipv4Checksum, Version, encode};
 use criterion::{Criterion, Throughput};
 
 fn ip(s: &str) -> IpAddr {

@@ -3,7 +3,7 @@
 //!
 //! `cargo run --example classify -- ::ffff:192.168.0.14 fe80::1%eth0 010.1.1.1`
 
-use bmnet::addr::{BindTarget, ParseOptions, ZonePolicy, classify, parse_addr_with};
+use bm_addr::{BindTarget, ParseOptions, ZonePolicy, classify, parse_addr_with};
 
 fn main() -> std::process::ExitCode {
     let mut status = std::process::ExitCode::SUCCESS;

@@ -24,8 +24,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use bmnet::addr::registry::{self, Class, Registry};
-use bmnet::addr::{
+use bm_addr::registry::{self, Class, Registry};
+use bm_addr::{
     Classification, Family, Kind, ParseError, ParseErrorKind, ParseOptions, Parsed, Scope, ZonePolicy, classify,
     parse_addr, parse_addr_with, unmap,
 };

@@ -13,7 +13,6 @@
 //!
 //! Needs root and iproute2 (`apt-get install -y iproute2`); without them the tests fail.
 
-#![cfg(feature = "cli")]
 // Namespaces, processes and scratch files are the point of these tests.
 #![allow(clippy::disallowed_methods)]
 
@@ -23,8 +22,8 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-use bmnet::addr::ipnet::IpNet;
-use bmnet::nodeip::{self, Hint, Method, Pattern, Policy, Rejection, Selection, Verdict};
+use bm_addr::ipnet::IpNet;
+use bm_nodeip::{self as nodeip, Hint, Method, Pattern, Policy, Rejection, Selection, Verdict};
 use util::Netns;
 
 const CHILD_ENV: &str = "BMNET_NODEIP_NETNS_POLICY";
@@ -95,7 +94,7 @@ impl Ask {
         p.methods.splice(last..last, rules);
         p.exclude = self.exclude.iter().map(net).collect();
         if self.prefer_ipv6 {
-            p.prefer = Some(bmnet::addr::Family::Ipv6);
+            p.prefer = Some(bm_addr::Family::Ipv6);
         }
         p
     }

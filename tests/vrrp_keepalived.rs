@@ -13,7 +13,6 @@
 //! Needs root, iproute2 and keepalived (`apt-get install -y keepalived`); without them the
 //! tests fail, they never pass silently.
 
-#![cfg(feature = "cli")]
 // Namespaces, processes and scratch files are the point of these tests.
 #![allow(clippy::disallowed_methods)]
 
@@ -708,19 +707,19 @@ fn forge_against(daemon: Kind, check: bool, extra: &[&str]) -> (bool, Daemon, La
     let h2 = lab.keepalived(2, &unicast_pair_conf(&lab, 2, check));
     lab.converge(&vip, 1, CONVERGE, SETTLE, &[&h1, &h2]);
     let advert = |src: &str| {
-        let a = bmnet::vrrp::Advert {
+        let a = bm_vrrp::Advert {
             vrid: 64,
             priority: 255,
-            interval: bmnet::vrrp::AdvertInterval::V3(bmnet::vrrp::V3Interval::new(10).expect("0.1 s")),
+            interval: bm_vrrp::AdvertInterval::V3(bm_vrrp::V3Interval::new(10).expect("0.1 s")),
             addrs: vec![vip.parse().expect("vip")],
             auth: None,
         };
         let mut out = Vec::new();
-        bmnet::vrrp::encode(
+        bm_vrrp::encode(
             &a,
             src.parse().unwrap(),
             lab.v4(1).parse().unwrap(),
-            bmnet::vrrp::V3Ipv4Checksum::PseudoHeader,
+            bm_vrrp::V3Ipv4Checksum::PseudoHeader,
             &mut out,
         )
         .expect("encode");

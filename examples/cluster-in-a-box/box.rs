@@ -42,8 +42,8 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use bmnet::nmconn::Document;
-use bmnet::nmconn::state::{InterfaceType, State};
+use bm_nmconn::Document;
+use bm_nmconn::state::{InterfaceType, State};
 use serde::Serialize;
 
 #[path = "chart.rs"]

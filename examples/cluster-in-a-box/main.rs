@@ -45,7 +45,7 @@ fn default_bmnet() -> Result<PathBuf, String> {
     if let Some(cargo) = std::env::var_os("CARGO") {
         let target = profile_dir.parent().ok_or("no target directory")?;
         let mut cmd = Command::new(cargo);
-        cmd.args(["build", "--bin", "bmnet", "--features", "cli"]).env("CARGO_TARGET_DIR", target);
+        cmd.args(["build", "--bin", "bmnet"]).env("CARGO_TARGET_DIR", target);
         if profile_dir.file_name().is_some_and(|f| f == "release") {
             cmd.arg("--release");
         }

@@ -178,7 +178,7 @@ spec:
                 }
                 docs.push(Document::parse(&read(p)?).map_err(|e| format!("{}: {e}", p.display()))?);
             }
-            let back = bmnet::nmconn::render::to_state(&docs);
+            let back = bm_nmconn::render::to_state(&docs);
             if !back.warnings.is_empty() {
                 return Err(format!("{}: keyfiles read back with warnings: {:?}", n.name, back.warnings));
             }

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use bmnet::addr::{self, ParseError, ParseOptions, Parsed, ZonePolicy};
+use bm_addr::{self as addr, ParseError, ParseOptions, Parsed, ZonePolicy};
 use serde_json::{Map, Value};
 
 use super::Status;

@@ -5,7 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use bmnet::dns::{AclEntry, ClusterZone, Outcome, Server, ServerConfig, Severity, Transport, ZoneConfig};
+use bm_dns::{AclEntry, ClusterZone, Outcome, Server, ServerConfig, Severity, Transport, ZoneConfig};
 use clap::{Args, Subcommand};
 use hickory_proto::op::{Edns, Message, Query};
 use hickory_proto::rr::{Name, Record, RecordType};
@@ -175,7 +175,7 @@ fn parse_node(s: &str) -> Result<(String, Vec<IpAddr>), String> {
     let (name, ips) = s.split_once('=').ok_or_else(|| format!("{s:?}: expected NAME=IP[,IP]"))?;
     let ips = ips
         .split(',')
-        .map(|ip| bmnet::addr::parse_addr(ip).map_err(|e| format!("{ip:?}: {e}")))
+        .map(|ip| bm_addr::parse_addr(ip).map_err(|e| format!("{ip:?}: {e}")))
         .collect::<Result<Vec<_>, _>>()?;
     Ok((name.to_string(), ips))
 }
@@ -184,7 +184,7 @@ fn parse_upstream(s: &str) -> Result<SocketAddr, String> {
     if let Ok(sa) = s.parse::<SocketAddr>() {
         return Ok(sa);
     }
-    bmnet::addr::parse_addr(s).map(|ip| SocketAddr::new(ip, 53)).map_err(|e| format!("{s:?}: {e}"))
+    bm_addr::parse_addr(s).map(|ip| SocketAddr::new(ip, 53)).map_err(|e| format!("{s:?}: {e}"))
 }
 
 pub(crate) fn run(out: &mut Output, cmd: DnsCommand) -> Status {
@@ -433,9 +433,9 @@ pub(crate) struct DnsStatus {
     pub(crate) xdp: Vec<String>,
     /// The prefixes whose clients may have other names forwarded.
     #[serde(default)]
-    pub(crate) recursion: Vec<bmnet::addr::ipnet::IpNet>,
+    pub(crate) recursion: Vec<bm_addr::ipnet::IpNet>,
     #[serde(default)]
-    pub(crate) stats: bmnet::dns::ServerStats,
+    pub(crate) stats: bm_dns::ServerStats,
 }
 
 impl super::status::DaemonStatus for DnsStatus {
@@ -532,7 +532,7 @@ fn serve(json: bool, args: &ServeArgs) -> Status {
     // What `bmnet inspect` shows (and asks): the zone, where it is served, who may recurse,
     // and what the defences turned away; refreshed every second.
     let status = super::status::StatusFile::<DnsStatus>::new();
-    let write_status = |handle: &bmnet::dns::ServerHandle| {
+    let write_status = |handle: &bm_dns::ServerHandle| {
         let body = DnsStatus {
             zone: name.to_string(),
             listen: server.local_addrs().to_vec(),
@@ -619,7 +619,7 @@ fn resolv_conf(
     let read = |p: &Path| std::fs::read_to_string(p).map_err(|e| eprintln!("bmnet: {}: {e}", p.display()));
     if let Some(path) = check {
         let Ok(text) = read(path) else { return Status::Failure };
-        let findings = bmnet::dns::check_resolv_conf(&text, node_ip);
+        let findings = bm_dns::check_resolv_conf(&text, node_ip);
         for f in &findings {
             if out.json() {
                 out.json_line(f);
@@ -632,7 +632,7 @@ fn resolv_conf(
     }
     let (Some(ip), Some(domain)) = (node_ip, cluster_domain) else { return Status::Failure };
     let Ok(text) = read(input) else { return Status::Failure };
-    let rendered = bmnet::dns::render_resolv_conf(ip, domain, &text);
+    let rendered = bm_dns::render_resolv_conf(ip, domain, &text);
     match output {
         Some(path) => {
             if let Err(e) = super::write::write_atomically(path, rendered.as_bytes(), 0o644) {

@@ -3,7 +3,7 @@
 use std::io;
 use std::net::IpAddr;
 
-use bmnet::nodeip::{self, HostSnapshot};
+use bm_nodeip::{self as nodeip, HostSnapshot};
 use serde::Serialize;
 
 /// One network interface and its addresses.

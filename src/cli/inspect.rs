@@ -3,9 +3,9 @@
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
-use bmnet::addr::{self, Kind};
-use bmnet::nmconn::check::NmVersion;
-use bmnet::nodeip::{self, Pitfall, Policy};
+use bm_addr::{self as addr, Kind};
+use bm_nmconn::check::NmVersion;
+use bm_nodeip::{self as nodeip, Pitfall, Policy};
 use serde_json::{Value, json};
 
 use super::Status;
@@ -254,7 +254,7 @@ fn keyfiles(out: &mut Output) {
     }
     for (i, c) in checked.iter().enumerate() {
         let extra = set.iter().filter(|(j, _)| *j == i).map(|(_, d)| d);
-        let all: Vec<&bmnet::nmconn::diag::Diagnostic> = c.report.diagnostics.iter().chain(extra).collect();
+        let all: Vec<&bm_nmconn::diag::Diagnostic> = c.report.diagnostics.iter().chain(extra).collect();
         if !out.json() && all.is_empty() {
             out.text(&format!("  {}: ok\n", c.path.display()));
         }

@@ -9,10 +9,10 @@ use std::num::NonZeroUsize;
 use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 
-use bmnet::nmconn::check::{CheckOptions, FileInput, FileReport, NmVersion, check_files};
-use bmnet::nmconn::diag::{Diagnostic, Severity};
-use bmnet::nmconn::edit::{EditError, set_properties};
-use bmnet::nmconn::{Document, canonical};
+use bm_nmconn::check::{CheckOptions, FileInput, FileReport, NmVersion, check_files};
+use bm_nmconn::diag::{Diagnostic, Severity};
+use bm_nmconn::edit::{EditError, set_properties};
+use bm_nmconn::{Document, canonical};
 use clap::Subcommand;
 use serde_json::json;
 
@@ -330,7 +330,7 @@ fn render(out: &mut Output, state_path: &Path, out_dir: &Path) -> Status {
         }
     };
     // YAML is a superset of JSON: one reader for both.
-    let loaded = match bmnet::nmconn::state::from_yaml(&text) {
+    let loaded = match bm_nmconn::state::from_yaml(&text) {
         Ok(l) => l,
         Err(e) => {
             eprintln!("bmnet: {}: {e}", state_path.display());
@@ -340,7 +340,7 @@ fn render(out: &mut Output, state_path: &Path, out_dir: &Path) -> Status {
     for w in &loaded.warnings {
         eprintln!("bmnet: {}: {w}", state_path.display());
     }
-    let files = match bmnet::nmconn::render::render(&loaded.state) {
+    let files = match bm_nmconn::render::render(&loaded.state) {
         Ok(f) => f,
         Err(e) => {
             eprintln!("bmnet: {}: {e}", state_path.display());
@@ -398,7 +398,7 @@ fn to_nmstate(out: &mut Output, paths: &[PathBuf]) -> Status {
             }
         }
     }
-    let read = bmnet::nmconn::render::to_state(&docs);
+    let read = bm_nmconn::render::to_state(&docs);
     // What the state leaves out, quoted like `check`'s diagnostics: to stderr beside the YAML,
     // as JSON Lines records before the state's with --json.
     for (i, w) in &read.warnings {

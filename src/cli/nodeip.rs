@@ -5,8 +5,8 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use bmnet::addr::ipnet::IpNet;
-use bmnet::nodeip::{self, Hint, HostSnapshot, Method, Policy, Selection, Verdict};
+use bm_addr::ipnet::IpNet;
+use bm_nodeip::{self as nodeip, Hint, HostSnapshot, Method, Policy, Selection, Verdict};
 use clap::{Args, Subcommand};
 use serde_json::json;
 
@@ -131,7 +131,7 @@ impl SelectArgs {
         let at = p.methods.iter().position(|m| *m == Method::DefaultRoute).unwrap_or(p.methods.len());
         p.methods.splice(at..at, rules);
         if self.prefer_ipv6 {
-            p.prefer = Some(bmnet::addr::Family::Ipv6);
+            p.prefer = Some(bm_addr::Family::Ipv6);
         }
         p.exclude = self.exclude.clone();
         p
@@ -164,10 +164,7 @@ fn tentative_reason(s: &HostSnapshot) -> Option<String> {
     s.addresses
         .iter()
         .find(|a| {
-            a.flags.tentative
-                && !a.flags.optimistic
-                && !a.flags.dadfailed
-                && !bmnet::addr::classify(a.ip()).is_link_local
+            a.flags.tentative && !a.flags.optimistic && !a.flags.dadfailed && !bm_addr::classify(a.ip()).is_link_local
         })
         .map(|a| {
             let link = s.link(a.link).map_or("?", |l| l.name.as_str());
@@ -177,7 +174,7 @@ fn tentative_reason(s: &HostSnapshot) -> Option<String> {
 
 /// A CIDR, strictly (ipnet's own parser accepts `010.0.0.0/8`); host bits are cleared.
 fn parse_cidr(s: &str) -> Result<IpNet, String> {
-    bmnet::addr::parse_net_with(s, &bmnet::addr::ParseOptions::strict()).map(|p| p.network()).map_err(|e| e.to_string())
+    bm_addr::parse_net_with(s, &bm_addr::ParseOptions::strict()).map(|p| p.network()).map_err(|e| e.to_string())
 }
 
 #[allow(clippy::disallowed_methods)] // The CLI reads the files it is given.
@@ -286,7 +283,7 @@ fn set(out: &mut Output, root: &Path, args: &SelectArgs) -> Status {
     // The previous choice, as the files record it: kept while still valid.
     for file in [nodeip::PRIMARY_IP_FILE, nodeip::IPV4_FILE, nodeip::IPV6_FILE] {
         if let Ok(text) = read_file(&root.join(file))
-            && let Ok(ip) = bmnet::addr::parse_addr(text.trim())
+            && let Ok(ip) = bm_addr::parse_addr(text.trim())
             && !policy.previous.contains(&ip)
         {
             policy.previous.push(ip);

@@ -7,11 +7,11 @@ use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use bmnet::vrrp::socket::security::policy_warning;
-use bmnet::vrrp::socket::{
+use bm_vrrp::socket::security::policy_warning;
+use bm_vrrp::socket::{
     CheckScript, Daemon, Event, InstanceSetup, Options, ScriptPolicy, VipSpec, Wake, resolve_script,
 };
-use bmnet::vrrp::{
+use bm_vrrp::{
     CheckConfig, Config, Diagnostic, KeepalivedConfig, Notify, Place, ScriptSecurity, ScriptUser, Severity,
     UnicastPeer, Version, parse_keepalived,
 };
@@ -144,7 +144,7 @@ fn script_diagnostics(conf: &KeepalivedConfig) -> Vec<Diagnostic> {
     let policy = policy_of(&conf.script_security);
     let mut out = Vec::new();
     let mut check =
-        |argv: &[String], user: Option<&bmnet::vrrp::ScriptUser>, place: &Place, what: String| match resolve_script(
+        |argv: &[String], user: Option<&bm_vrrp::ScriptUser>, place: &Place, what: String| match resolve_script(
             argv, user, &policy,
         ) {
             Ok(r) => out.extend(r.warnings.iter().map(|w| place.diagnostic(Severity::Warning, format!("{what}: {w}")))),

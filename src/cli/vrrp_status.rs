@@ -3,8 +3,8 @@
 
 use std::net::IpAddr;
 
-use bmnet::vrrp::socket::{InstanceStatus, TimerStatus};
-use bmnet::vrrp::{Reason, RouterStats, State, Stats};
+use bm_vrrp::socket::{InstanceStatus, TimerStatus};
+use bm_vrrp::{Reason, RouterStats, State, Stats};
 use serde::{Deserialize, Serialize};
 
 use super::status::{DaemonKind, DaemonStatus};
@@ -100,7 +100,7 @@ pub(crate) fn state_name(s: State) -> &'static str {
 
 /// `State` as [`state_name`] writes it.
 mod capitals {
-    use bmnet::vrrp::State;
+    use bm_vrrp::State;
     use serde::{Deserialize, Deserializer, Serializer};
 
     pub(super) fn serialize<S: Serializer>(s: &State, ser: S) -> Result<S::Ok, S::Error> {

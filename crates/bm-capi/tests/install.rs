@@ -72,7 +72,9 @@ fn installed_library_builds_c_and_go_from_outside_the_repository() {
     assert!(dynamic.contains("Library soname: [libbmnet.so.0]"), "{dynamic}");
     // The generated .pc files name the installed directories, not the build tree.
     let pc = std::fs::read_to_string(lib.join("pkgconfig/bmnet.pc")).unwrap();
-    assert!(pc.contains("prefix=/usr\n") && pc.contains("libdir=/usr/lib\n") && pc.contains(&format!("Version: {version}")));
+    assert!(
+        pc.contains("prefix=/usr\n") && pc.contains("libdir=/usr/lib\n") && pc.contains(&format!("Version: {version}"))
+    );
     assert_eq!(pkg_config(&stage, &["--modversion", "bmnet"]), version);
 
     // C, from a copy of the test program elsewhere, static and shared.

@@ -25,3 +25,9 @@ mod rng;
 pub use hex::hex;
 pub use netns::Netns;
 pub use rng::Rng;
+
+// The README's examples are compiled and run as doctests here, the one crate that depends on
+// every library (for tests only): a README example that stops compiling fails `scripts/test`.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;

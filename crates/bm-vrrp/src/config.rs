@@ -18,7 +18,7 @@ pub const GROUP_V4: IpAddr = IpAddr::V4(Ipv4Addr::new(224, 0, 0, 18));
 pub const GROUP_V6: IpAddr = IpAddr::V6(Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12));
 
 /// The most adverts `down_timer_adverts` may count, as keepalived 2.2.7 reads it
-/// ("Invalid down_timer_adverts [1:100]").
+/// ("Invalid down_timer_adverts \[1:100\]").
 pub const MAX_DOWN_TIMER_ADVERTS: u32 = 100;
 
 /// The most gratuitous ARPs / unsolicited NAs of one burst (`garp_repeat`,
