@@ -37,6 +37,9 @@
 //! assert_eq!(err.to_string().split(':').next(), Some("at byte 0"));
 //! ```
 
+// docs.rs marks each item behind a cargo feature with the feature it needs.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![cfg_attr(feature = "document-features", doc = concat!("# Cargo features\n\n", document_features::document_features!()))]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

@@ -14,6 +14,9 @@
 //! Feature `server` adds a UDP/TCP server with forwarding; feature `xdp` lets it answer UDP
 //! queries over AF_XDP, before the kernel's IP stack (`xdp`).
 
+// docs.rs marks each item behind a cargo feature with the feature it needs.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![cfg_attr(feature = "document-features", doc = concat!("# Cargo features\n\n", document_features::document_features!()))]
 #![forbid(unsafe_code)]
 
 mod access;

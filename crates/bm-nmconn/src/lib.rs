@@ -58,6 +58,9 @@
 //! assert_eq!(dropped.help.as_deref(), Some("did you mean `10.10.99.99/24`?"));
 //! ```
 
+// docs.rs marks each item behind a cargo feature with the feature it needs.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![cfg_attr(feature = "document-features", doc = concat!("# Cargo features\n\n", document_features::document_features!()))]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

@@ -4,6 +4,9 @@
 //! addresses, routes) and a policy. The `netlink` feature reads a snapshot of the current
 //! network namespace.
 
+// docs.rs marks each item behind a cargo feature with the feature it needs.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![cfg_attr(feature = "document-features", doc = concat!("# Cargo features\n\n", document_features::document_features!()))]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

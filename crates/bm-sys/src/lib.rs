@@ -13,6 +13,8 @@
 //! Every `unsafe` block says, in a `SAFETY:` comment, why it is sound. The crate is Linux-only
 //! and holds no policy: what to send, when and why is the callers'.
 
+// docs.rs marks each item behind a cargo feature with the feature it needs.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![allow(unsafe_code)]
 
 pub mod ifaddrs;

@@ -31,3 +31,13 @@ pub use rng::Rng;
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]
 struct ReadmeDoctests;
+
+// So are each crate's own README (what crates.io shows).
+#[cfg(doctest)]
+#[doc = include_str!("../../bm-addr/README.md")]
+#[doc = include_str!("../../bm-nodeip/README.md")]
+#[doc = include_str!("../../bm-dns/README.md")]
+#[doc = include_str!("../../bm-vrrp/README.md")]
+#[doc = include_str!("../../bm-nmconn/README.md")]
+#[doc = include_str!("../../bm-sys/README.md")]
+struct CrateReadmeDoctests;

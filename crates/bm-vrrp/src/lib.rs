@@ -33,6 +33,9 @@
 //! unicast), as the namespace tests of the `bmnet` package show. The core never imports the
 //! backend; the backend's `sys` module is the crate's only `unsafe` code.
 
+// docs.rs marks each item behind a cargo feature with the feature it needs.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![cfg_attr(feature = "document-features", doc = concat!("# Cargo features\n\n", document_features::document_features!()))]
 #![deny(unsafe_code)] // Only the socket backend's `sys` module allows it.
 
 mod config;
