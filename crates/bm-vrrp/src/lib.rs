@@ -31,9 +31,9 @@
 //! security, a minimal environment, timeouts, process groups). `bmnet vrrp run` is that daemon;
 //! it interoperates with keepalived 2.2.7 (v2 with PASS, v3 over IPv4 and IPv6, multicast and
 //! unicast), as the namespace tests of the `bmnet` package show. The core never imports the
-//! backend; the backend's `sys` module is the crate's only `unsafe` code.
+//! backend, and the backend's system calls are `bm-sys`'s: the crate holds no `unsafe` code.
 
-#![deny(unsafe_code)] // Only the socket backend's `sys` module allows it.
+#![forbid(unsafe_code)]
 
 mod config;
 mod droplog;

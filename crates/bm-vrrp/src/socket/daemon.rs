@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::fd::BorrowedFd;
 use std::time::{Duration, Instant};
 
 use super::announce::Announcer;
@@ -15,7 +15,7 @@ use super::reaper::Reaper;
 use super::script::{CheckScript, RunResult, ScriptRunner};
 use super::security::{ScriptPolicy, policy_warning, resolve_script};
 use super::vrrp_socket::VrrpSocket;
-use super::{Error, Event, InstanceStatus, TimerStatus, sys};
+use super::{Error, Event, InstanceStatus, TimerStatus};
 use crate::{
     Action, Config, Instance, InstanceId, Notify, NotifyScript, Reason, Routed, Router, State, TRACK_INTERFACE_PREFIX,
     VipOp, packet,
@@ -132,6 +132,10 @@ fn io_error(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
     move |source| Error::Io { what, source }
 }
 
+fn netlink_error(what: &'static str) -> impl FnOnce(bm_sys::rtnetlink::Error) -> Error {
+    move |source| Error::Netlink { what, source }
+}
+
 fn find_link<'a>(links: &'a [Link], name: &str) -> Result<&'a Link, Error> {
     links
         .iter()
@@ -144,7 +148,7 @@ fn find_link<'a>(links: &'a [Link], name: &str) -> Result<&'a Link, Error> {
 fn primary_address(netlink: &mut Netlink, link: &Link, ipv6: bool, vips: &[IpAddr]) -> Result<IpAddr, Error> {
     let start = Instant::now();
     loop {
-        let addrs = netlink.addresses().map_err(io_error("reading addresses over netlink"))?;
+        let addrs = netlink.addresses().map_err(netlink_error("reading addresses over netlink"))?;
         let mine: Vec<&Address> = addrs
             .iter()
             .filter(|a| a.index == link.index && a.addr.is_ipv6() == ipv6 && !vips.contains(&a.addr))
@@ -326,9 +330,9 @@ impl Daemon {
         if setups.is_empty() {
             return Err(Error::NoInstance);
         }
-        let mut netlink = Netlink::open().map_err(io_error("opening a NETLINK_ROUTE socket"))?;
-        let monitor = LinkMonitor::open().map_err(io_error("subscribing to link and address changes"))?;
-        let links = netlink.links().map_err(io_error("reading links over netlink"))?;
+        let mut netlink = Netlink::open().map_err(netlink_error("opening a NETLINK_ROUTE socket"))?;
+        let monitor = LinkMonitor::open().map_err(netlink_error("subscribing to link and address changes"))?;
+        let links = netlink.links().map_err(netlink_error("reading links over netlink"))?;
         let mut router = Router::new();
         let mut meta = Vec::new();
         let mut sockets: Vec<VrrpSocket> = Vec::new();
@@ -536,7 +540,7 @@ impl Daemon {
         if !same_names {
             return Err(Error::Reload("instances were added, removed or renamed".into()));
         }
-        let links = self.netlink.links().map_err(io_error("reading links over netlink"))?;
+        let links = self.netlink.links().map_err(netlink_error("reading links over netlink"))?;
         let mut prepared = Vec::new();
         let mut warnings = Vec::new();
         for setup in setups {
@@ -656,10 +660,10 @@ impl Daemon {
             let timeout = wakes.into_iter().min().map(|t| t.saturating_duration_since(wall));
             // The stop and reload descriptors (without a reload one, the stop one again), netlink,
             // then one raw socket per interface and family.
-            let reload_fd = reload.map_or(stop.as_raw_fd(), |r| r.as_raw_fd());
-            let mut fds = vec![stop.as_raw_fd(), reload_fd, self.monitor.raw_fd()];
-            fds.extend(self.sockets.iter().map(VrrpSocket::raw_fd));
-            let ready = sys::poll(&fds, timeout).map_err(io_error("poll"))?;
+            let mut fds = vec![stop, reload.unwrap_or(stop), self.monitor.fd()];
+            fds.extend(self.sockets.iter().map(VrrpSocket::fd));
+            let ready = bm_sys::poll::wait(&fds, timeout).map_err(io_error("poll"))?;
+            drop(fds);
             if ready[0] {
                 return Ok(Wake::Stopped);
             }
@@ -679,7 +683,7 @@ impl Daemon {
 
     /// Tells every instance whether its source address is usable now (an address dump).
     fn refresh_sources(&mut self, now: Duration) -> Result<(), Error> {
-        let addrs = self.netlink.addresses().map_err(io_error("reading addresses over netlink"))?;
+        let addrs = self.netlink.addresses().map_err(netlink_error("reading addresses over netlink"))?;
         let ids: Vec<(InstanceId, IpAddr, u32)> =
             self.router.instances().map(|(id, ifindex, i)| (id, i.config().primary, ifindex)).collect();
         for (id, primary, ifindex) in ids {
@@ -692,10 +696,7 @@ impl Daemon {
         let changes = match self.monitor.drain() {
             Ok(c) => c,
             Err(e) => {
-                events(Event::Warning {
-                    instance: None,
-                    message: format!("link and address notifications: {e}; re-reading links and addresses"),
-                });
+                events(Event::Warning { instance: None, message: format!("{e}; re-reading links and addresses") });
                 match self.netlink.links() {
                     Ok(links) => links
                         .into_iter()

@@ -25,7 +25,9 @@
 //!   interface's carrier.
 //!
 //! Needs `CAP_NET_RAW` and `CAP_NET_ADMIN` (and `CAP_SETUID`/`CAP_SETGID` to run scripts as
-//! another user). The only `unsafe` code of the crate is in the private `sys` module.
+//! another user). The system calls that std and socket2 do not wrap (packet info, raw frames,
+//! rtnetlink, process groups, credentials between fork and exec, user lookups) are `bm-sys`'s:
+//! this crate holds no `unsafe` code.
 
 #![allow(clippy::disallowed_methods)] // The backend: clocks, sleeps, files and processes on purpose.
 
@@ -37,7 +39,6 @@ mod notify;
 mod reaper;
 mod script;
 pub mod security;
-mod sys;
 mod vrrp_socket;
 
 use std::net::IpAddr;
@@ -46,6 +47,8 @@ use std::time::Duration;
 use serde::Serialize;
 
 pub use announce::{GARP_FRAME_LEN, NA_MESSAGE_LEN, garp_frame, na_message};
+/// Why an rtnetlink request failed (bm-sys's error, which names the dump or change).
+pub use bm_sys::rtnetlink::Error as NetlinkError;
 pub use daemon::{Daemon, InstanceSetup, Options, VipSpec, Wake};
 pub use script::CheckScript;
 pub use security::{ResolvedScript, ScriptError, ScriptPolicy, resolve_script};
@@ -105,6 +108,15 @@ pub enum Error {
         /// Why.
         #[source]
         source: ScriptError,
+    },
+    /// An rtnetlink request failed: opening its sockets, or a dump of links or addresses.
+    #[error("{what}: {source}")]
+    Netlink {
+        /// What was being done.
+        what: &'static str,
+        /// Why it failed.
+        #[source]
+        source: NetlinkError,
     },
     /// A system call failed.
     #[error("{what}: {source}")]

@@ -24,7 +24,8 @@ use std::fmt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use super::sys;
+use bm_sys::user::{self, LookupError};
+
 use crate::ScriptUser;
 
 /// Where bare command names are searched, and the only `PATH` a script gets: systemd's
@@ -131,21 +132,21 @@ impl fmt::Display for Insecurity {
 /// Where users and groups are looked up: the system's database (NSS), or a test's.
 pub(crate) trait UserDb {
     /// A user's uid and primary gid; `Ok(None)` when there is no such user.
-    fn user(&self, name: &str) -> std::io::Result<Option<(u32, u32)>>;
+    fn user(&self, name: &str) -> Result<Option<(u32, u32)>, LookupError>;
     /// A group's gid; `Ok(None)` when there is no such group.
-    fn group(&self, name: &str) -> std::io::Result<Option<u32>>;
+    fn group(&self, name: &str) -> Result<Option<u32>, LookupError>;
 }
 
 /// The system's user database (`getpwnam_r`, `getgrnam_r`).
 struct SystemDb;
 
 impl UserDb for SystemDb {
-    fn user(&self, name: &str) -> std::io::Result<Option<(u32, u32)>> {
-        sys::user_by_name(name)
+    fn user(&self, name: &str) -> Result<Option<(u32, u32)>, LookupError> {
+        Ok(user::user_by_name(name)?.map(|u| (u.uid, u.gid)))
     }
 
-    fn group(&self, name: &str) -> std::io::Result<Option<u32>> {
-        sys::group_by_name(name)
+    fn group(&self, name: &str) -> Result<Option<u32>, LookupError> {
+        user::group_by_name(name)
     }
 }
 
@@ -171,7 +172,7 @@ fn credentials(
         Some((uid, gid)) => Ok((DEFAULT_SCRIPT_USER.into(), uid, gid, Vec::new())),
         None if policy.security => Err(ScriptError::NoDefaultUser),
         None => {
-            let (uid, gid) = sys::effective_ids();
+            let bm_sys::process::Credentials { uid, gid } = bm_sys::process::effective();
             let warning = format!(
                 "no {DEFAULT_SCRIPT_USER} user and no script_user: the script runs as uid {uid}, as keepalived runs it; \
                  create the user or set script_user"
@@ -425,22 +426,24 @@ mod tests {
     }
 
     impl UserDb for FakeDb {
-        fn user(&self, name: &str) -> std::io::Result<Option<(u32, u32)>> {
+        fn user(&self, name: &str) -> Result<Option<(u32, u32)>, LookupError> {
             match self.users.iter().find(|(n, ..)| *n == name) {
                 Some(&(_, uid, gid)) => Ok(Some((uid, gid))),
-                None => self.errno.map_or(Ok(None), |e| Err(std::io::Error::from_raw_os_error(e))),
+                None => {
+                    self.errno.map_or(Ok(None), |e| Err(LookupError::Database(std::io::Error::from_raw_os_error(e))))
+                }
             }
         }
 
-        fn group(&self, name: &str) -> std::io::Result<Option<u32>> {
+        fn group(&self, name: &str) -> Result<Option<u32>, LookupError> {
             Ok((name == "wheel").then_some(10))
         }
     }
 
     /// The default user as keepalived picks it (`get_default_script_user`): keepalived_script
     /// when it exists; without it, root with a warning, or, under enable_script_security, a
-    /// refusal. "No such user" covers the errors NSS gives for a missing name (`sys`'s
-    /// `lookup_outcome`); another lookup error is a refusal that says so.
+    /// refusal. "No such user" covers the errors NSS gives for a missing name (`bm_sys::user`
+    /// tells them apart); another lookup error is a refusal that says so.
     #[test]
     fn the_default_user_is_keepalived_script_else_root() {
         let secure = ScriptPolicy { security: true, script_user: None };
@@ -457,7 +460,8 @@ mod tests {
         let r = run(&without, &lax).unwrap();
         assert_eq!((r.user.as_str(), r.uid, r.gid), ("root", 0, 0));
         assert!(r.warnings[0].contains("no keepalived_script user"), "{:?}", r.warnings);
-        let broken = FakeDb { users: vec![], errno: Some(libc::EIO) };
+        let eio = 5;
+        let broken = FakeDb { users: vec![], errno: Some(eio) };
         assert!(matches!(run(&broken, &lax), Err(ScriptError::Lookup { name, .. }) if name == DEFAULT_SCRIPT_USER));
         // A named user and group come from the same database.
         let db = FakeDb { users: vec![("alice", 1000, 1000)], errno: None };
