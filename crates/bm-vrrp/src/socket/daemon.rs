@@ -15,7 +15,7 @@ use super::reaper::Reaper;
 use super::script::{CheckScript, RunResult, ScriptRunner};
 use super::security::{ScriptPolicy, policy_warning, resolve_script};
 use super::vrrp_socket::VrrpSocket;
-use super::{Error, Event, InstanceStatus, TimerStatus};
+use super::{Error, Event, InstanceStatus, InterfaceProblem, ReloadRefusal, TimerStatus};
 use crate::{
     Action, Config, Instance, InstanceId, Notify, NotifyScript, Reason, Routed, Router, State, TRACK_INTERFACE_PREFIX,
     VipOp, packet,
@@ -140,7 +140,7 @@ fn find_link<'a>(links: &'a [Link], name: &str) -> Result<&'a Link, Error> {
     links
         .iter()
         .find(|l| l.name == name)
-        .ok_or_else(|| Error::Interface { name: name.to_string(), reason: "no such interface".into() })
+        .ok_or_else(|| Error::Interface { name: name.to_string(), reason: InterfaceProblem::Missing })
 }
 
 /// The interface's primary address of `ipv6`'s family, waiting a little for DAD (an address
@@ -164,11 +164,7 @@ fn primary_address(netlink: &mut Netlink, link: &Link, ipv6: bool, vips: &[IpAdd
             None => {
                 return Err(Error::Interface {
                     name: link.name.clone(),
-                    reason: if ipv6 {
-                        "no IPv6 link-local address to send from".into()
-                    } else {
-                        "no IPv4 address to send from (or set unicast_src_ip)".into()
-                    },
+                    reason: if ipv6 { InterfaceProblem::NoLinkLocal } else { InterfaceProblem::NoIpv4Address },
                 });
             }
         }
@@ -260,7 +256,7 @@ fn prepare(
         if !config.vips.contains(&v.addr) {
             return Err(Error::Interface {
                 name: setup.interface.clone(),
-                reason: format!("VIP {} is not in the instance's configuration", v.addr),
+                reason: InterfaceProblem::VipNotConfigured(v.addr),
             });
         }
     }
@@ -277,11 +273,7 @@ fn prepare(
     {
         return Err(Error::Interface {
             name: link.name.clone(),
-            reason: format!(
-                "an advert of {} VIPs is {} bytes with its IP header, more than the MTU of {mtu}",
-                config.vips.len(),
-                message + ip_header
-            ),
+            reason: InterfaceProblem::Mtu { vips: config.vips.len(), bytes: message + ip_header, mtu },
         });
     }
     let mut warnings = Vec::new();
@@ -538,7 +530,7 @@ impl Daemon {
         let same_names =
             setups.len() == self.meta.len() && setups.iter().all(|s| self.meta.iter().any(|m| m.name == s.name));
         if !same_names {
-            return Err(Error::Reload("instances were added, removed or renamed".into()));
+            return Err(Error::Reload(ReloadRefusal::Instances));
         }
         let links = self.netlink.links().map_err(netlink_error("reading links over netlink"))?;
         let mut prepared = Vec::new();
@@ -551,13 +543,10 @@ impl Daemon {
             let link = find_link(&links, &p.interface)?;
             let vrid = self.router.instance(id).map(|i| i.config().vrid);
             if link.index != m.ifindex || p.ipv6 != m.ipv6 || Some(p.instance.config().vrid) != vrid {
-                return Err(Error::Reload(format!("instance {}: its interface, family or vrid changed", p.name)));
+                return Err(Error::Reload(ReloadRefusal::Identity(p.name)));
             }
-            if let Some((_, addr, ..)) = p.vips.iter().find(|(index, ..)| !self.announcers.contains_key(index)) {
-                return Err(Error::Reload(format!(
-                    "instance {}: VIP {addr} is on an interface bmnet did not start with",
-                    p.name
-                )));
+            if let Some(&(_, vip, ..)) = p.vips.iter().find(|(index, ..)| !self.announcers.contains_key(index)) {
+                return Err(Error::Reload(ReloadRefusal::VipInterface { instance: p.name, vip }));
             }
             warnings.extend(p.warnings.iter().map(|w| (Some(p.name.clone()), w.clone())));
             prepared.push((id, p));

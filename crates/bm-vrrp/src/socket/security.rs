@@ -120,7 +120,29 @@ pub struct Insecurity {
     /// The file or directory at fault.
     pub path: PathBuf,
     /// Why.
-    pub why: String,
+    pub why: Exposure,
+}
+
+/// What is wrong with one file or directory on a root-run script's path, as keepalived's
+/// `check_security` judges it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Exposure {
+    /// A component that is not a directory, or a script that is neither a file nor a link.
+    #[error("is of the wrong file type (keepalived refuses it)")]
+    FileType,
+    /// Owned by someone other than root.
+    #[error("is owned by uid {0}, not root")]
+    Owner(u32),
+    /// Writable by a group other than root's (a directory only when not sticky).
+    #[error("is writable by group {0}")]
+    GroupWritable(u32),
+    /// A directory anyone can write, without the sticky bit that `/tmp` has.
+    #[error("is writable by others and not sticky")]
+    OthersWritableDirectory,
+    /// A file anyone can write.
+    #[error("is writable by others")]
+    OthersWritable,
 }
 
 impl fmt::Display for Insecurity {
@@ -221,23 +243,16 @@ fn check_security(path: &Path) -> Result<(), Result<Insecurity, ScriptError>> {
         })?;
         let ft = meta.file_type();
         if (!last && !ft.is_dir()) || (last && !ft.is_file() && !ft.is_symlink()) {
-            return Err(Ok(Insecurity {
-                path: prefix,
-                why: "is of the wrong file type (keepalived refuses it)".into(),
-            }));
+            return Err(Ok(Insecurity { path: prefix, why: Exposure::FileType }));
         }
         let mode = meta.mode();
         let changeable = (ft.is_dir() && mode & 0o1000 == 0) || ft.is_file();
         let why = if meta.uid() != 0 {
-            Some(format!("is owned by uid {}, not root", meta.uid()))
+            Some(Exposure::Owner(meta.uid()))
         } else if changeable && meta.gid() != 0 && mode & 0o020 != 0 {
-            Some(format!("is writable by group {}", meta.gid()))
+            Some(Exposure::GroupWritable(meta.gid()))
         } else if changeable && mode & 0o002 != 0 {
-            Some(if ft.is_dir() {
-                "is writable by others and not sticky".into()
-            } else {
-                "is writable by others".into()
-            })
+            Some(if ft.is_dir() { Exposure::OthersWritableDirectory } else { Exposure::OthersWritable })
         } else {
             None
         };
@@ -375,14 +390,15 @@ mod tests {
         let p = script(&dir, 0o755);
         std::os::unix::fs::chown(&p, Some(65534), None).unwrap();
         let err = resolve_script(&words(&p), None, &root()).unwrap_err();
-        assert!(matches!(&err, ScriptError::Insecure(i) if i.path == p && i.why.contains("uid 65534")), "{err}");
+        assert!(matches!(&err, ScriptError::Insecure(i) if i.path == p && i.why == Exposure::Owner(65534)), "{err}");
         let lax = ScriptPolicy { security: false, ..root() };
         let ok = resolve_script(&words(&p), None, &lax).unwrap();
         assert!(ok.warnings.iter().any(|w| w.contains("uid 65534")), "{:?}", ok.warnings);
         std::os::unix::fs::chown(&p, Some(0), None).unwrap();
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
         let err = resolve_script(&words(&p), None, &root()).unwrap_err();
-        assert!(matches!(&err, ScriptError::Insecure(i) if i.path == dir), "{err}");
+        let open = Exposure::OthersWritableDirectory;
+        assert!(matches!(&err, ScriptError::Insecure(i) if i.path == dir && i.why == open), "{err}");
         // Sticky, as /tmp: fine.
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o1777)).unwrap();
         assert!(resolve_script(&words(&p), None, &root()).is_ok());
@@ -390,7 +406,8 @@ mod tests {
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o775)).unwrap();
         std::os::unix::fs::chown(&p, None, Some(100)).unwrap();
-        assert!(matches!(resolve_script(&words(&p), None, &root()), Err(ScriptError::Insecure(_))));
+        let group = Exposure::GroupWritable(100);
+        assert!(matches!(resolve_script(&words(&p), None, &root()), Err(ScriptError::Insecure(i)) if i.why == group));
         // Run as nobody, nothing needs protecting (keepalived checks root-run scripts only).
         let nobody = ScriptUser { user: "nobody".into(), group: None };
         let r = resolve_script(&words(&p), Some(&nobody), &root()).unwrap();
