@@ -248,6 +248,16 @@ pub enum ConfigError {
     Advert(EncodeError),
 }
 
+/// The 8 bytes of VRRPv2 simple password authentication ([`Config::auth`]) for `pass`, as
+/// keepalived takes its `auth_pass`: the first 8 bytes, zero-padded (the rest is dropped).
+pub fn pass_key(pass: &str) -> [u8; 8] {
+    let mut key = [0u8; 8];
+    for (d, s) in key.iter_mut().zip(pass.bytes()) {
+        *d = s;
+    }
+    key
+}
+
 /// Why the configured (or default) version cannot carry a configuration.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, thiserror::Error)]
 #[non_exhaustive]
@@ -404,5 +414,11 @@ mod tests {
         assert_eq!(e.to_string(), "check chk: weight 254 must be -253 to 253");
         c.checks[0].weight = -253;
         assert!(c.validate().is_ok());
+    }
+
+    #[test]
+    fn pass_keys_are_eight_bytes() {
+        assert_eq!(pass_key("ostest_api_vip"), *b"ostest_a");
+        assert_eq!(pass_key("abc"), *b"abc\0\0\0\0\0");
     }
 }

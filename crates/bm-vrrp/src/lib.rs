@@ -50,7 +50,9 @@ mod stats;
 mod timer;
 mod track;
 
-pub use config::{Config, ConfigError, GROUP_V4, GROUP_V6, MAX_DOWN_TIMER_ADVERTS, MAX_GARP_REPEAT, VersionMismatch};
+pub use config::{
+    Config, ConfigError, GROUP_V4, GROUP_V6, MAX_DOWN_TIMER_ADVERTS, MAX_GARP_REPEAT, VersionMismatch, pass_key,
+};
 pub use droplog::DropReport;
 pub use instance::{Action, Instance, State, VipOp};
 pub use interval::{AdvertInterval, IntervalError, V2Interval, V3Interval};
