@@ -4,7 +4,8 @@
 //! warnings when they have no effect here ([`keywords`]); values keepalived rounds or clamps are
 //! rounded or clamped alike, with a warning saying so. Includes are read through a callback,
 //! so parsing stays free of I/O: whether scripts and users exist is the backend's business
-//! (`bmnet vrrp check-config` asks it, and reports at the places recorded here).
+//! (`socket::script_diagnostics` asks it, and reports at the places recorded here; and
+//! `socket::daemon_setup` turns what is parsed here into what the daemon runs).
 
 mod keywords;
 mod lexer;

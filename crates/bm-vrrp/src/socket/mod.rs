@@ -20,6 +20,8 @@
 //! - Check scripts ([`CheckScript`]) and notify scripts run as keepalived runs them ([`security`]:
 //!   users, `enable_script_security`; `exec`: no shell, a minimal environment, a process group,
 //!   SIGTERM when the daemon dies), with timeouts, and never block the loop.
+//! - A parsed keepalived.conf becomes the daemon's setup with [`daemon_setup`], and its scripts
+//!   are checked beforehand, with findings at their places, by [`script_diagnostics`].
 //! - Tracked interfaces (keepalived's `track_interface`) are checks named `interface:NAME`
 //!   (see [`TRACK_INTERFACE_PREFIX`](crate::TRACK_INTERFACE_PREFIX)) whose result is the
 //!   interface's carrier.
@@ -34,6 +36,7 @@
 mod announce;
 mod daemon;
 mod exec;
+mod keepalived;
 mod netlink;
 mod notify;
 mod reaper;
@@ -50,6 +53,7 @@ pub use announce::{GARP_FRAME_LEN, NA_MESSAGE_LEN, garp_frame, na_message};
 /// Why an rtnetlink request failed (bm-sys's error, which names the dump or change).
 pub use bm_sys::rtnetlink::Error as NetlinkError;
 pub use daemon::{Daemon, InstanceSetup, Options, VipSpec, Wake};
+pub use keepalived::{DaemonSetup, KeepalivedDefaults, SetupError, daemon_setup, script_diagnostics};
 pub use script::{CheckFailure, CheckScript};
 pub use security::{Exposure, Insecurity, ResolvedScript, ScriptError, ScriptPolicy, resolve_script};
 
