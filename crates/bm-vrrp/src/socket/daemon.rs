@@ -652,6 +652,7 @@ impl Daemon {
             let mut fds = vec![stop, reload.unwrap_or(stop), self.monitor.fd()];
             fds.extend(self.sockets.iter().map(VrrpSocket::fd));
             let ready = bm_sys::poll::wait(&fds, timeout).map_err(io_error("poll"))?;
+            // The descriptors borrow the sockets, which the reads below take mutably.
             drop(fds);
             if ready[0] {
                 return Ok(Wake::Stopped);
