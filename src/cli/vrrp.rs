@@ -7,14 +7,11 @@ use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use bm_vrrp::socket::security::policy_warning;
 use bm_vrrp::socket::{
-    CheckScript, Daemon, Event, InstanceSetup, Options, ScriptPolicy, VipSpec, Wake, resolve_script,
+    CheckScript, Daemon, DaemonSetup, Event, InstanceSetup, KeepalivedDefaults, Options, ScriptPolicy, VipSpec, Wake,
+    daemon_setup, script_diagnostics,
 };
-use bm_vrrp::{
-    CheckConfig, Config, Diagnostic, KeepalivedConfig, Notify, Place, ScriptSecurity, ScriptUser, Severity,
-    UnicastPeer, Version, parse_keepalived,
-};
+use bm_vrrp::{CheckConfig, Config, Notify, ScriptUser, UnicastPeer, Version, parse_keepalived, pass_key};
 use clap::{Args, Subcommand};
 use serde_json::json;
 
@@ -137,45 +134,6 @@ pub(crate) fn run(out: &mut Output, cmd: VrrpCommand) -> Status {
     }
 }
 
-/// The scripts of a keepalived.conf checked as the daemon checks them (users, files, script
-/// security), as diagnostics at their places: an error for a script the daemon refuses, a
-/// warning for what keepalived would log about one it runs.
-fn script_diagnostics(conf: &KeepalivedConfig) -> Vec<Diagnostic> {
-    let policy = policy_of(&conf.script_security);
-    let mut out = Vec::new();
-    let mut check =
-        |argv: &[String], user: Option<&bm_vrrp::ScriptUser>, place: &Place, what: String| match resolve_script(
-            argv, user, &policy,
-        ) {
-            Ok(r) => out.extend(r.warnings.iter().map(|w| place.diagnostic(Severity::Warning, format!("{what}: {w}")))),
-            Err(e) => out.push(place.diagnostic(Severity::Error, format!("{what}: {e}"))),
-        };
-    for s in conf.scripts.iter().filter(|s| !s.argv.is_empty()) {
-        check(&s.argv, s.user.as_ref(), &s.place, format!("vrrp_script {}", s.name));
-    }
-    for i in &conf.instances {
-        for n in i.notify.scripts() {
-            check(&n.argv, n.user.as_ref(), &n.place, format!("vrrp_instance {}", i.name));
-        }
-    }
-    let any = !conf.scripts.is_empty() || conf.instances.iter().any(|i| i.notify.scripts().next().is_some());
-    if let Some(w) = policy_warning(&policy, any) {
-        let place = conf
-            .scripts
-            .first()
-            .map(|s| s.place.clone())
-            .or_else(|| conf.instances.iter().flat_map(|i| i.notify.scripts()).next().map(|n| n.place.clone()));
-        if let Some(place) = place {
-            out.push(place.diagnostic(Severity::Warning, w));
-        }
-    }
-    out
-}
-
-fn policy_of(s: &ScriptSecurity) -> ScriptPolicy {
-    ScriptPolicy { security: s.enabled, script_user: s.script_user.clone() }
-}
-
 fn check_config(out: &mut Output, file: &Path) -> Status {
     let text = match read(file) {
         Ok(t) => t,
@@ -255,11 +213,8 @@ fn parse_vip(text: &str) -> Result<VipSpec, String> {
     Ok(VipSpec { addr, prefix_len, interface: None, label: None })
 }
 
-/// What the daemon runs: instances, check scripts and options.
-type Runnable = (Vec<InstanceSetup>, Vec<CheckScript>, Options);
-
 /// The single instance described by the flags.
-fn from_flags(args: &RunArgs) -> Result<Runnable, String> {
+fn from_flags(args: &RunArgs) -> Result<DaemonSetup, String> {
     let interface = args.interface.clone().ok_or("--interface is required without --config")?;
     let vrid = args.vrid.ok_or("--vrid is required without --config")?;
     let vips = args.vip.iter().map(|v| parse_vip(v)).collect::<Result<Vec<_>, _>>()?;
@@ -281,11 +236,7 @@ fn from_flags(args: &RunArgs) -> Result<Runnable, String> {
         if pass.is_empty() {
             return Err("--auth-pass must not be empty".into());
         }
-        let mut auth = [0u8; 8];
-        for (d, s) in auth.iter_mut().zip(pass.bytes()) {
-            *d = s;
-        }
-        config.auth = Some(auth);
+        config.auth = Some(pass_key(pass));
     }
     let mut scripts = Vec::new();
     if let Some(cmd) = &args.check {
@@ -315,46 +266,7 @@ fn from_flags(args: &RunArgs) -> Result<Runnable, String> {
         notify_timeout: seconds("notify-timeout", &args.notify_timeout)?,
     };
     let setup = InstanceSetup { name: args.name.clone(), interface, config, vips, notify: Notify::default() };
-    Ok((vec![setup], scripts, options))
-}
-
-/// The instances of a keepalived.conf; what the daemon would run differently is refused.
-fn from_conf(conf: &KeepalivedConfig, args: &RunArgs) -> Result<Runnable, String> {
-    let mut setups = Vec::new();
-    for i in &conf.instances {
-        let interface = i.interface.clone().ok_or_else(|| format!("instance {}: no interface", i.name))?;
-        let vips = i
-            .vips
-            .iter()
-            .map(|v| VipSpec {
-                addr: v.addr,
-                prefix_len: v.prefix_len,
-                interface: v.dev.clone(),
-                label: v.label.clone(),
-            })
-            .collect();
-        let mut config = i.config.clone();
-        if args.no_check_unicast_src && !i.check_unicast_src_explicit {
-            config.check_unicast_src = false;
-        }
-        setups.push(InstanceSetup { name: i.name.clone(), interface, config, vips, notify: i.notify.clone() });
-    }
-    let scripts = conf
-        .scripts
-        .iter()
-        .map(|s| CheckScript {
-            name: s.name.clone(),
-            argv: s.argv.clone(),
-            interval: s.interval,
-            timeout: if s.timeout.is_zero() { s.interval } else { s.timeout },
-            user: s.user.clone(),
-        })
-        .collect();
-    let options = Options {
-        script_policy: policy_of(&conf.script_security),
-        notify_timeout: seconds("notify-timeout", &args.notify_timeout)?,
-    };
-    Ok((setups, scripts, options))
+    Ok(DaemonSetup { instances: vec![setup], scripts, options })
 }
 
 /// UTC as RFC 3339 with milliseconds.
@@ -428,7 +340,7 @@ fn run_daemon(json: bool, args: &RunArgs) -> Status {
         Some(file) => load_conf(file, args),
         None => from_flags(args).map_err(|e| (Status::Problems, e)),
     };
-    let (setups, scripts, options) = match setup {
+    let DaemonSetup { instances: setups, scripts, options } = match setup {
         Ok(s) => s,
         Err((status, e)) => {
             eprintln!("bmnet: {e}");
@@ -521,9 +433,13 @@ fn run_daemon(json: bool, args: &RunArgs) -> Status {
                     eprintln!("{} bmnet: SIGHUP: nothing to reload without --config", timestamp());
                     continue;
                 };
-                match load_conf(file, args).map_err(|(_, e)| e).and_then(|(setups, scripts, options)| {
-                    daemon.reload_with_options(setups, scripts, options, &mut on_event).map_err(|e| e.to_string())
-                }) {
+                match load_conf(file, args).map_err(|(_, e)| e).and_then(
+                    |DaemonSetup { instances, scripts, options }| {
+                        daemon
+                            .reload_with_options(instances, scripts, options, &mut on_event)
+                            .map_err(|e| e.to_string())
+                    },
+                ) {
                     Ok(()) => {
                         eprintln!("{} bmnet: SIGHUP: {} reloaded", timestamp(), file.display());
                         let mut status = status.borrow_mut();
@@ -547,7 +463,7 @@ fn run_daemon(json: bool, args: &RunArgs) -> Status {
 /// The instances, scripts and options of a keepalived.conf, its diagnostics (and its scripts'
 /// checks) printed; on failure, the exit status it deserves (an unreadable file is a failure,
 /// a wrong one a problem) and why.
-fn load_conf(file: &Path, args: &RunArgs) -> Result<Runnable, (Status, String)> {
+fn load_conf(file: &Path, args: &RunArgs) -> Result<DaemonSetup, (Status, String)> {
     let text = read(file).map_err(|e| (Status::Failure, format!("{}: {e}", file.display())))?;
     let mut conf = parse_keepalived(&text, &file.display().to_string(), &mut |p| read(Path::new(p)));
     if !conf.has_errors() {
@@ -560,7 +476,11 @@ fn load_conf(file: &Path, args: &RunArgs) -> Result<Runnable, (Status, String)> 
     if conf.has_errors() {
         return Err((Status::Problems, format!("{} has errors", file.display())));
     }
-    from_conf(&conf, args).map_err(|e| (Status::Problems, e))
+    let defaults = KeepalivedDefaults {
+        check_unicast_src: !args.no_check_unicast_src,
+        notify_timeout: seconds("notify-timeout", &args.notify_timeout).map_err(|e| (Status::Problems, e))?,
+    };
+    daemon_setup(&conf, &defaults).map_err(|e| (Status::Problems, e.to_string()))
 }
 
 #[cfg(test)]

@@ -25,7 +25,7 @@ pub fn run(data: &[u8]) {
                             | bm_vrrp::ConfigError::Peer(_)
                             | bm_vrrp::ConfigError::Primary(_)
                             | bm_vrrp::ConfigError::Version(_)
-                            | bm_vrrp::ConfigError::Weight(_)
+                            | bm_vrrp::ConfigError::Weight { .. }
                     ),
                     "{e}"
                 );

@@ -5,7 +5,8 @@ use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::time::Duration;
 
 /// Waits until one of `fds` is readable or `timeout` passes; sets `ready[i]` for each that is
-/// (none: the timeout, an error or a signal). `ready` is as long as `fds`.
+/// (none: the timeout, an error or a signal). `ready` is as long as `fds`, and at most 16 of
+/// them are polled: a server's few sockets, waited on without allocating.
 pub fn poll_readable(fds: &[BorrowedFd<'_>], ready: &mut [bool], timeout: Duration) {
     const MAX: usize = 16;
     let mut polls = [libc::pollfd { fd: -1, events: libc::POLLIN, revents: 0 }; MAX];
@@ -14,11 +15,35 @@ pub fn poll_readable(fds: &[BorrowedFd<'_>], ready: &mut [bool], timeout: Durati
         p.fd = fd.as_raw_fd();
     }
     let ms = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
-    // SAFETY: `polls` is a live array of at least `n` pollfds.
-    let r = unsafe { libc::poll(polls.as_mut_ptr(), n as libc::nfds_t, ms) };
+    let r = poll_fds(&mut polls[..n], ms).unwrap_or(0);
     for (flag, p) in ready.iter_mut().zip(&polls[..n]) {
         *flag = r > 0 && p.revents != 0;
     }
+}
+
+/// Waits until one of `fds` is readable (or in error, which a read then reports) or `timeout`
+/// passes (`None`: forever); which are. The timeout is rounded up to the millisecond, so that a
+/// timer is never polled for early and then spun on. A signal (`EINTR`) counts as nothing
+/// ready; other errors are returned.
+pub fn wait(fds: &[BorrowedFd<'_>], timeout: Option<Duration>) -> io::Result<Vec<bool>> {
+    let mut polls: Vec<libc::pollfd> =
+        fds.iter().map(|fd| libc::pollfd { fd: fd.as_raw_fd(), events: libc::POLLIN, revents: 0 }).collect();
+    let ms = match timeout {
+        None => -1,
+        Some(t) => i32::try_from(t.as_micros().div_ceil(1000)).unwrap_or(i32::MAX),
+    };
+    match poll_fds(&mut polls, ms) {
+        Ok(_) => Ok(polls.iter().map(|p| p.revents != 0).collect()),
+        Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(vec![false; fds.len()]),
+        Err(e) => Err(e),
+    }
+}
+
+/// `poll(2)` over `polls` for `ms` milliseconds (-1: forever): how many are ready.
+fn poll_fds(polls: &mut [libc::pollfd], ms: i32) -> io::Result<usize> {
+    // SAFETY: `polls` is a live, exclusively borrowed array of `polls.len()` pollfds.
+    let r = unsafe { libc::poll(polls.as_mut_ptr(), polls.len() as libc::nfds_t, ms) };
+    if r < 0 { Err(io::Error::last_os_error()) } else { Ok(r as usize) }
 }
 
 /// Waits until one of `fds` is readable or `timeout` passes; whether one is.
@@ -78,5 +103,15 @@ mod tests {
         assert!(wait_readable(&[e.fd()], Duration::ZERO));
         e.clear();
         assert!(!wait_readable(&[e.fd()], Duration::ZERO));
+    }
+
+    #[test]
+    fn wait_says_which_is_ready() {
+        let (a, b) = (EventFd::new().unwrap(), EventFd::new().unwrap());
+        b.wake();
+        assert_eq!(wait(&[a.fd(), b.fd()], None).unwrap(), [false, true]);
+        b.clear();
+        // A microsecond is rounded up to a millisecond, not down to a busy poll.
+        assert_eq!(wait(&[a.fd(), b.fd()], Some(Duration::from_micros(1))).unwrap(), [false, false]);
     }
 }

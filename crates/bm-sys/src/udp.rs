@@ -1,5 +1,7 @@
-//! UDP in batches: `recvmmsg(2)` and `sendmmsg(2)` with packet info (the address each
-//! datagram was sent to, and the source to answer from), and `sendmsg(2)` from a given source.
+//! Datagrams with packet info: `recvmmsg(2)` and `sendmmsg(2)` in batches, with the address each
+//! datagram was sent to, the TTL or hop limit it came with, and the source to send from. UDP
+//! sockets use it (bm-dns), and so do raw IP sockets (bm-vrrp's protocol 112 sockets), which take
+//! the same control messages.
 
 use std::io;
 use std::mem;
@@ -13,9 +15,11 @@ pub const BATCH: usize = 32;
 /// datagram is cut by the kernel, flagged, and dropped.
 pub const DATAGRAM: usize = 4096;
 
-const CONTROL_LEN: usize = 64;
+/// Two control messages: packet info (`CMSG_SPACE` 32 or 40 bytes) and the TTL / hop limit (24),
+/// with room to spare, so that neither is ever cut (`MSG_CTRUNC`).
+const CONTROL_LEN: usize = 128;
 
-/// Room for one `in_pktinfo` or `in6_pktinfo` control message, aligned for `cmsghdr`.
+/// Room for the control messages of one datagram, aligned for `cmsghdr`.
 #[repr(C, align(8))]
 #[derive(Clone, Copy)]
 struct Control([u8; CONTROL_LEN]);
@@ -27,8 +31,11 @@ pub struct Datagram<'a> {
     pub bytes: &'a [u8],
     /// Who sent it.
     pub source: SocketAddr,
-    /// The address it was sent to and the interface it came in on, when packet info is on.
+    /// The address it was sent to and the interface it came in on, when packet info is on
+    /// ([`enable_pktinfo`]).
     pub local: Option<(IpAddr, u32)>,
+    /// The TTL (IPv4) or hop limit (IPv6) it arrived with, when asked for ([`enable_ttl`]).
+    pub ttl: Option<u8>,
     /// Longer than the receiver's datagram size: cut.
     pub truncated: bool,
 }
@@ -109,42 +116,56 @@ impl Receiver {
         let source = from_storage(&self.names[i])?;
         // SAFETY: the kernel filled `msg_controllen` bytes of this header's control buffer
         // with well-formed control messages, which the CMSG macros walk within that length.
-        let local = unsafe { read_pktinfo(&h.msg_hdr) };
+        let (local, ttl) = unsafe { read_control(&h.msg_hdr) };
         Some(Datagram {
             bytes: &self.bufs[i * self.size..i * self.size + len],
             source,
             local,
+            ttl,
             truncated: h.msg_hdr.msg_flags & libc::MSG_TRUNC != 0,
         })
     }
 }
 
 /// The destination address and interface of a received datagram, from its `IP_PKTINFO` or
-/// `IPV6_PKTINFO` control message.
+/// `IPV6_PKTINFO` control message, and the TTL or hop limit it arrived with, from its `IP_TTL`
+/// or `IPV6_HOPLIMIT` one. A control message shorter than its type says is ignored.
 ///
 /// # Safety
 /// `msg`'s control pointer and length must describe control messages the kernel wrote.
-unsafe fn read_pktinfo(msg: &libc::msghdr) -> Option<(IpAddr, u32)> {
+unsafe fn read_control(msg: &libc::msghdr) -> (Option<(IpAddr, u32)>, Option<u8>) {
+    let (mut local, mut ttl) = (None, None);
     // SAFETY: per this function's contract.
     let mut cmsg = unsafe { libc::CMSG_FIRSTHDR(msg) };
     while !cmsg.is_null() {
         // SAFETY: a non-null header returned by CMSG_FIRSTHDR/CMSG_NXTHDR lies within the
-        // buffer, and its data is as long as its type says (read unaligned).
+        // buffer, and its data is as long as its own length says, which is checked against
+        // the type read (unaligned) first.
         unsafe {
-            let (level, kind) = ((*cmsg).cmsg_level, (*cmsg).cmsg_type);
-            if level == libc::IPPROTO_IP && kind == libc::IP_PKTINFO {
-                let info = libc::CMSG_DATA(cmsg).cast::<libc::in_pktinfo>().read_unaligned();
-                let addr = Ipv4Addr::from(u32::from_be(info.ipi_addr.s_addr));
-                return Some((IpAddr::V4(addr), info.ipi_ifindex as u32));
-            }
-            if level == libc::IPPROTO_IPV6 && kind == libc::IPV6_PKTINFO {
-                let info = libc::CMSG_DATA(cmsg).cast::<libc::in6_pktinfo>().read_unaligned();
-                return Some((IpAddr::V6(Ipv6Addr::from(info.ipi6_addr.s6_addr)), info.ipi6_ifindex));
+            let c = &*cmsg;
+            let data = libc::CMSG_DATA(cmsg);
+            let data_len = (c.cmsg_len as usize).saturating_sub(libc::CMSG_LEN(0) as usize);
+            match (c.cmsg_level, c.cmsg_type) {
+                (libc::IPPROTO_IP, libc::IP_PKTINFO) if data_len >= mem::size_of::<libc::in_pktinfo>() => {
+                    let info = data.cast::<libc::in_pktinfo>().read_unaligned();
+                    let addr = Ipv4Addr::from(u32::from_be(info.ipi_addr.s_addr));
+                    local = Some((IpAddr::V4(addr), info.ipi_ifindex as u32));
+                }
+                (libc::IPPROTO_IPV6, libc::IPV6_PKTINFO) if data_len >= mem::size_of::<libc::in6_pktinfo>() => {
+                    let info = data.cast::<libc::in6_pktinfo>().read_unaligned();
+                    local = Some((IpAddr::V6(Ipv6Addr::from(info.ipi6_addr.s6_addr)), info.ipi6_ifindex));
+                }
+                (libc::IPPROTO_IP, libc::IP_TTL) | (libc::IPPROTO_IPV6, libc::IPV6_HOPLIMIT)
+                    if data_len >= mem::size_of::<libc::c_int>() =>
+                {
+                    ttl = u8::try_from(data.cast::<libc::c_int>().read_unaligned()).ok();
+                }
+                _ => {}
             }
             cmsg = libc::CMSG_NXTHDR(msg, cmsg);
         }
     }
-    None
+    (local, ttl)
 }
 
 pub(crate) fn from_storage(s: &libc::sockaddr_storage) -> Option<SocketAddr> {
@@ -197,15 +218,16 @@ fn to_storage(addr: SocketAddr, s: &mut libc::sockaddr_storage) -> libc::socklen
 }
 
 /// The scope an IPv6 packet between `from` and `to` needs: the interface, when either is
-/// link-local.
+/// link-local or `to` is a multicast group (ff02::12, whose scope is a link).
 fn scope(from: IpAddr, to: IpAddr, ifindex: u32) -> u32 {
     let link_local = |a: IpAddr| matches!(a, IpAddr::V6(v6) if v6.is_unicast_link_local());
-    if link_local(from) || link_local(to) { ifindex } else { 0 }
+    let multicast = matches!(to, IpAddr::V6(v6) if v6.is_multicast());
+    if link_local(from) || link_local(to) || multicast { ifindex } else { 0 }
 }
 
-/// Writes a control message giving `from` as the source address into `control`; returns its
-/// length.
-fn write_pktinfo(control: &mut Control, msg: &mut libc::msghdr, from: IpAddr, scope: u32) {
+/// Writes into `control` a control message giving `from` as the source address, and `ifindex`
+/// as the interface (0: the routes choose).
+fn write_pktinfo(control: &mut Control, msg: &mut libc::msghdr, from: IpAddr, ifindex: u32) {
     let (level, kind, info_len) = match from {
         IpAddr::V4(_) => (libc::IPPROTO_IP, libc::IP_PKTINFO, mem::size_of::<libc::in_pktinfo>()),
         IpAddr::V6(_) => (libc::IPPROTO_IPV6, libc::IPV6_PKTINFO, mem::size_of::<libc::in6_pktinfo>()),
@@ -223,13 +245,13 @@ fn write_pktinfo(control: &mut Control, msg: &mut libc::msghdr, from: IpAddr, sc
         let data = libc::CMSG_DATA(cmsg);
         match from {
             IpAddr::V4(s) => data.cast::<libc::in_pktinfo>().write_unaligned(libc::in_pktinfo {
-                ipi_ifindex: 0,
+                ipi_ifindex: ifindex as libc::c_int,
                 ipi_spec_dst: libc::in_addr { s_addr: u32::from(s).to_be() },
                 ipi_addr: libc::in_addr { s_addr: 0 },
             }),
             IpAddr::V6(s) => data.cast::<libc::in6_pktinfo>().write_unaligned(libc::in6_pktinfo {
                 ipi6_addr: libc::in6_addr { s6_addr: s.octets() },
-                ipi6_ifindex: scope,
+                ipi6_ifindex: ifindex,
             }),
         }
     }
@@ -280,33 +302,52 @@ impl<const N: usize> Sender<N> {
         let mut n = 0;
         for (i, d) in datagrams.into_iter().take(N).enumerate() {
             n = i + 1;
-            let to = match d.to {
-                SocketAddr::V6(v6) => {
-                    let s = d.from.map_or(0, |(from, ifindex)| scope(from, d.to.ip(), ifindex));
-                    let scope_id = if v6.scope_id() != 0 { v6.scope_id() } else { s };
-                    SocketAddr::V6(SocketAddrV6::new(*v6.ip(), v6.port(), 0, scope_id))
-                }
-                v4 => v4,
-            };
-            let h = &mut self.hdrs[i].msg_hdr;
-            h.msg_namelen = to_storage(to, &mut self.names[i]);
-            h.msg_name = (&raw mut self.names[i]).cast();
-            self.iovs[i] = libc::iovec { iov_base: d.bytes.as_ptr().cast_mut().cast(), iov_len: d.bytes.len() };
-            h.msg_iov = &raw mut self.iovs[i];
-            h.msg_iovlen = 1;
-            h.msg_flags = 0;
-            match d.from {
-                Some((from, ifindex)) => {
-                    write_pktinfo(&mut self.controls[i], h, from, scope(from, d.to.ip(), ifindex));
-                }
-                None => {
-                    h.msg_control = std::ptr::null_mut();
-                    h.msg_controllen = 0;
-                }
+            self.fill(i, d, false);
+        }
+        self.flush(fd, n).0
+    }
+
+    /// Sets up header `i` for `d`. With `pinned`, the packet info names the interface, which
+    /// the packet then leaves by whatever the routes say; otherwise the routes choose, and the
+    /// interface only scopes link-local IPv6 addresses.
+    fn fill(&mut self, i: usize, d: Outgoing<'_>, pinned: bool) {
+        let to = match d.to {
+            SocketAddr::V6(v6) => {
+                let s = d.from.map_or(0, |(from, ifindex)| scope(from, d.to.ip(), ifindex));
+                let scope_id = if v6.scope_id() != 0 { v6.scope_id() } else { s };
+                SocketAddr::V6(SocketAddrV6::new(*v6.ip(), v6.port(), 0, scope_id))
+            }
+            v4 => v4,
+        };
+        let h = &mut self.hdrs[i].msg_hdr;
+        h.msg_namelen = to_storage(to, &mut self.names[i]);
+        h.msg_name = (&raw mut self.names[i]).cast();
+        self.iovs[i] = libc::iovec { iov_base: d.bytes.as_ptr().cast_mut().cast(), iov_len: d.bytes.len() };
+        h.msg_iov = &raw mut self.iovs[i];
+        h.msg_iovlen = 1;
+        h.msg_flags = 0;
+        match d.from {
+            Some((from, ifindex)) => {
+                let via = match (pinned, from) {
+                    (true, _) => ifindex,
+                    (false, IpAddr::V4(_)) => 0,
+                    (false, IpAddr::V6(_)) => scope(from, d.to.ip(), ifindex),
+                };
+                write_pktinfo(&mut self.controls[i], h, from, via);
+            }
+            None => {
+                h.msg_control = std::ptr::null_mut();
+                h.msg_controllen = 0;
             }
         }
+    }
+
+    /// Sends headers `0..n`, as [`Sender::send`] says; how many went, and the error of the
+    /// last one refused (or of the full buffer that stopped the rest).
+    fn flush(&mut self, fd: BorrowedFd<'_>, n: usize) -> (usize, Option<io::Error>) {
         let mut sent = 0;
         let mut at = 0;
+        let mut error = None;
         while at < n {
             // SAFETY: headers `at..n` point at names, iovecs (over the callers' bytes, which the
             // kernel only reads) and control buffers, all alive for the call.
@@ -323,14 +364,35 @@ impl<const N: usize> Sender<N> {
                 at += r as usize;
                 continue;
             }
-            match io::Error::last_os_error().kind() {
-                _ if r == 0 => break,
+            if r == 0 {
+                break;
+            }
+            let e = io::Error::last_os_error();
+            match e.kind() {
                 io::ErrorKind::Interrupted => {}
-                io::ErrorKind::WouldBlock => break,
-                _ => at += 1, // refused for this destination: skip it
+                io::ErrorKind::WouldBlock => {
+                    error = Some(e);
+                    break;
+                }
+                _ => {
+                    // Refused for this destination: skip it.
+                    at += 1;
+                    error = Some(e);
+                }
             }
         }
-        sent
+        (sent, error)
+    }
+}
+
+/// One datagram through a one-header [`Sender`]: its error when it did not go.
+fn send_one(fd: BorrowedFd<'_>, d: Outgoing<'_>, pinned: bool) -> io::Result<()> {
+    let mut sender = Sender::<1>::new();
+    sender.fill(0, d, pinned);
+    match sender.flush(fd, 1) {
+        (1, _) => Ok(()),
+        (_, Some(e)) => Err(e),
+        (_, None) => Err(io::Error::from(io::ErrorKind::WriteZero)),
     }
 }
 
@@ -338,15 +400,42 @@ impl<const N: usize> Sender<N> {
 /// socket bound to a wildcard address, or for answers to queries that came over XDP).
 /// `ifindex` is the interface the query came in on, which IPv6 link-local addresses need.
 pub fn send_from(fd: BorrowedFd<'_>, bytes: &[u8], from: IpAddr, to: SocketAddr, ifindex: u32) -> io::Result<()> {
-    let sent = Sender::<1>::new().send(fd, [Outgoing { bytes, to, from: Some((from, ifindex)) }]);
-    if sent == 1 { Ok(()) } else { Err(io::Error::last_os_error()) }
+    send_one(fd, Outgoing { bytes, to, from: Some((from, ifindex)) }, false)
 }
 
-/// Asks the kernel to report each datagram's destination address and interface on `fd`.
+/// Sends `bytes` from `fd` to `to` with `from` as the source address, out of interface
+/// `ifindex` whatever the routes say (the packet info names it): for a socket that serves one
+/// link, as a VRRP advert belongs to its own link even when a route to a unicast peer points
+/// elsewhere. A raw socket's port is 0.
+pub fn send_from_interface(
+    fd: BorrowedFd<'_>,
+    bytes: &[u8],
+    from: IpAddr,
+    to: SocketAddr,
+    ifindex: u32,
+) -> io::Result<()> {
+    send_one(fd, Outgoing { bytes, to, from: Some((from, ifindex)) }, true)
+}
+
+/// Asks the kernel to report each datagram's destination address and interface on `fd`
+/// ([`Datagram::local`]).
 pub fn enable_pktinfo(fd: BorrowedFd<'_>, ipv6: bool) -> io::Result<()> {
-    let on: libc::c_int = 1;
     let (level, name) =
         if ipv6 { (libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO) } else { (libc::IPPROTO_IP, libc::IP_PKTINFO) };
+    set_flag(fd, level, name)
+}
+
+/// Asks the kernel to report the TTL (`IP_RECVTTL`) or hop limit (`IPV6_RECVHOPLIMIT`) each
+/// datagram arrived with on `fd` ([`Datagram::ttl`]).
+pub fn enable_ttl(fd: BorrowedFd<'_>, ipv6: bool) -> io::Result<()> {
+    let (level, name) =
+        if ipv6 { (libc::IPPROTO_IPV6, libc::IPV6_RECVHOPLIMIT) } else { (libc::IPPROTO_IP, libc::IP_RECVTTL) };
+    set_flag(fd, level, name)
+}
+
+/// `setsockopt(fd, level, name, &1, sizeof(int))`.
+fn set_flag(fd: BorrowedFd<'_>, level: libc::c_int, name: libc::c_int) -> io::Result<()> {
+    let on: libc::c_int = 1;
     // SAFETY: `on` is a live c_int whose size is passed.
     let r = unsafe {
         libc::setsockopt(fd.as_raw_fd(), level, name, (&raw const on).cast(), mem::size_of::<libc::c_int>() as u32)
@@ -366,9 +455,11 @@ mod tests {
     #[allow(clippy::disallowed_methods)] // Loopback sockets.
     fn batches_go_out_and_come_back_with_their_destination() {
         let server = UdpSocket::bind("127.0.0.1:0").unwrap();
-        enable_pktinfo(server.as_fd(), false).unwrap();
-        server.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
         let client = UdpSocket::bind("127.0.0.1:0").unwrap();
+        enable_pktinfo(server.as_fd(), false).unwrap();
+        enable_ttl(server.as_fd(), false).unwrap();
+        client.set_ttl(9).unwrap();
+        server.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
         let to = server.local_addr().unwrap();
         let payloads: Vec<Vec<u8>> = (0..40u8).map(|i| vec![i; usize::from(i) + 1]).collect();
         let out: Vec<Outgoing<'_>> = payloads.iter().map(|p| Outgoing { bytes: p, to, from: None }).collect();
@@ -383,6 +474,7 @@ mod tests {
                 let d = r.get(i).unwrap();
                 assert_eq!(d.source, client.local_addr().unwrap());
                 assert_eq!(d.local.map(|l| l.0), Some(to.ip()));
+                assert_eq!(d.ttl, Some(9));
                 assert!(!d.truncated);
                 seen.push(d.bytes.to_vec());
             }
@@ -400,5 +492,12 @@ mod tests {
         client.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
         let (n, from) = client.recv_from(&mut buf).unwrap();
         assert_eq!((&buf[..n], from), (&b"back"[..], to));
+        // Out of loopback (index 1) whatever the routes say; a link that does not exist is an
+        // error of the send itself.
+        send_from_interface(server.as_fd(), b"pinned", to.ip(), client.local_addr().unwrap(), 1).unwrap();
+        let (n, _) = client.recv_from(&mut buf).unwrap();
+        assert_eq!(&buf[..n], b"pinned");
+        let e = send_from_interface(server.as_fd(), b"x", to.ip(), client.local_addr().unwrap(), 999_999).unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::ENODEV), "{e}");
     }
 }

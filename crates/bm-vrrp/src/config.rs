@@ -185,9 +185,9 @@ pub enum ConfigError {
     /// More VIPs than one advert carries.
     #[error("{0} VIPs: one advert carries at most 255")]
     TooManyVips(usize),
-    /// v2 over IPv6.
+    /// A version that cannot carry this configuration.
     #[error("{0}")]
-    Version(&'static str),
+    Version(VersionMismatch),
     /// An interval the version cannot carry.
     #[error("advert_interval {interval:?}: {error}")]
     Interval {
@@ -229,9 +229,15 @@ pub enum ConfigError {
     /// A `garp_refresh` that is not whole seconds, or longer than keepalived's `unsigned`.
     #[error("garp_refresh {0:?}: whole seconds up to 4294967295, as keepalived takes it")]
     GarpRefresh(Duration),
-    /// A check with a weight outside -253..=253.
-    #[error("check {0}: weight must be -253 to 253")]
-    Weight(String),
+    /// A check with a weight outside -253..=253 (keepalived's range: a priority moves within
+    /// 1..=254).
+    #[error("check {check}: weight {weight} must be -253 to 253")]
+    Weight {
+        /// The check (a script's name, or `interface:NAME`).
+        check: String,
+        /// Its weight as configured.
+        weight: i32,
+    },
     /// A reload that would make this another virtual router.
     #[error("a reload cannot change the virtual router id or the address family")]
     Identity,
@@ -240,6 +246,25 @@ pub enum ConfigError {
     /// can forget one.
     #[error("its adverts cannot be encoded: {0}")]
     Advert(EncodeError),
+}
+
+/// The 8 bytes of VRRPv2 simple password authentication ([`Config::auth`]) for `pass`, as
+/// keepalived takes its `auth_pass`: the first 8 bytes, zero-padded (the rest is dropped).
+pub fn pass_key(pass: &str) -> [u8; 8] {
+    let mut key = [0u8; 8];
+    for (d, s) in key.iter_mut().zip(pass.bytes()) {
+        *d = s;
+    }
+    key
+}
+
+/// Why the configured (or default) version cannot carry a configuration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, thiserror::Error)]
+#[non_exhaustive]
+pub enum VersionMismatch {
+    /// VRRPv2 (RFC 3768) over IPv6: version 2 carries IPv4 addresses only.
+    #[error("VRRPv2 is IPv4 only")]
+    V2OverIpv6,
 }
 
 /// Whether `a` is an IPv4-mapped IPv6 address.
@@ -326,7 +351,7 @@ impl Config {
         }
         let version = self.version();
         if version == Version::V2 && self.primary.is_ipv6() {
-            return Err(ConfigError::Version("VRRPv2 is IPv4 only"));
+            return Err(ConfigError::Version(VersionMismatch::V2OverIpv6));
         }
         let interval = AdvertInterval::from_duration(version, self.advert_interval)
             .map_err(|error| ConfigError::Interval { interval: self.advert_interval, error })?;
@@ -341,7 +366,7 @@ impl Config {
             }
         }
         if let Some(c) = self.checks.iter().find(|c| !(-253..=253).contains(&c.weight)) {
-            return Err(ConfigError::Weight(c.name.clone()));
+            return Err(ConfigError::Weight { check: c.name.clone(), weight: c.weight });
         }
         if !(1..=MAX_DOWN_TIMER_ADVERTS).contains(&self.down_timer_adverts) {
             return Err(ConfigError::DownTimerAdverts(self.down_timer_adverts));
@@ -362,5 +387,38 @@ impl Config {
                 .map_err(ConfigError::Advert)?;
         }
         Ok(interval)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v4() -> Config {
+        Config::new(1, 100, "10.0.0.1".parse().unwrap(), vec!["10.0.0.5".parse().unwrap()])
+    }
+
+    /// Each refusal says what is wrong in fields a caller can match on; the sentences are the
+    /// ones keepalived.conf diagnostics show.
+    #[test]
+    fn refusals_are_typed() {
+        let mut c = Config::new(1, 100, "fe80::1".parse().unwrap(), vec!["fd00::5".parse().unwrap()]);
+        c.version = Some(Version::V2);
+        let e = c.validate().unwrap_err();
+        assert_eq!(e, ConfigError::Version(VersionMismatch::V2OverIpv6));
+        assert_eq!(e.to_string(), "VRRPv2 is IPv4 only");
+        let mut c = v4();
+        c.checks.push(CheckConfig { name: "chk".into(), weight: 254, rise: 1, fall: 1, reverse: false });
+        let e = c.validate().unwrap_err();
+        assert_eq!(e, ConfigError::Weight { check: "chk".into(), weight: 254 });
+        assert_eq!(e.to_string(), "check chk: weight 254 must be -253 to 253");
+        c.checks[0].weight = -253;
+        assert!(c.validate().is_ok());
+    }
+
+    #[test]
+    fn pass_keys_are_eight_bytes() {
+        assert_eq!(pass_key("ostest_api_vip"), *b"ostest_a");
+        assert_eq!(pass_key("abc"), *b"abc\0\0\0\0\0");
     }
 }

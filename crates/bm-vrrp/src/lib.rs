@@ -31,12 +31,12 @@
 //! security, a minimal environment, timeouts, process groups). `bmnet vrrp run` is that daemon;
 //! it interoperates with keepalived 2.2.7 (v2 with PASS, v3 over IPv4 and IPv6, multicast and
 //! unicast), as the namespace tests of the `bmnet` package show. The core never imports the
-//! backend; the backend's `sys` module is the crate's only `unsafe` code.
+//! backend, and the backend's system calls are `bm-sys`'s: the crate holds no `unsafe` code.
 
 // docs.rs marks each item behind a cargo feature with the feature it needs.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![cfg_attr(feature = "document-features", doc = concat!("# Cargo features\n\n", document_features::document_features!()))]
-#![deny(unsafe_code)] // Only the socket backend's `sys` module allows it.
+#![forbid(unsafe_code)]
 
 mod config;
 mod droplog;
@@ -53,7 +53,9 @@ mod stats;
 mod timer;
 mod track;
 
-pub use config::{Config, ConfigError, GROUP_V4, GROUP_V6, MAX_DOWN_TIMER_ADVERTS, MAX_GARP_REPEAT};
+pub use config::{
+    Config, ConfigError, GROUP_V4, GROUP_V6, MAX_DOWN_TIMER_ADVERTS, MAX_GARP_REPEAT, VersionMismatch, pass_key,
+};
 pub use droplog::DropReport;
 pub use instance::{Action, Instance, State, VipOp};
 pub use interval::{AdvertInterval, IntervalError, V2Interval, V3Interval};

@@ -615,9 +615,7 @@ mod tests {
         s.parse().unwrap()
     }
 
-    fn hex(s: &str) -> Vec<u8> {
-        s.split_whitespace().map(|b| u8::from_str_radix(b, 16).unwrap()).collect()
-    }
+    use bm_testkit::hex;
 
     /// An interval of `version` from centiseconds (v2: a multiple of 100).
     fn interval(version: Version, interval_cs: u16) -> AdvertInterval {

@@ -4,7 +4,8 @@
 //! warnings when they have no effect here ([`keywords`]); values keepalived rounds or clamps are
 //! rounded or clamped alike, with a warning saying so. Includes are read through a callback,
 //! so parsing stays free of I/O: whether scripts and users exist is the backend's business
-//! (`bmnet vrrp check-config` asks it, and reports at the places recorded here).
+//! (`socket::script_diagnostics` asks it, and reports at the places recorded here; and
+//! `socket::daemon_setup` turns what is parsed here into what the daemon runs).
 
 mod keywords;
 mod lexer;
@@ -15,7 +16,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{Config, ConfigError, MAX_DOWN_TIMER_ADVERTS, MAX_GARP_REPEAT};
+use crate::config::{Config, ConfigError, MAX_DOWN_TIMER_ADVERTS, MAX_GARP_REPEAT, pass_key};
 use crate::packet::{MAX_ADDRESSES, Version};
 use crate::peer::UnicastPeer;
 use crate::track::{CheckConfig, TRACK_INTERFACE_PREFIX};
@@ -851,14 +852,7 @@ fn read_instance(p: &mut Parser<'_>, s: &Stmt, g: &Global, scripts: &[Script]) -
                         ("auth_type", Some(other)) => {
                             p.report(&a.key, Severity::Error, format!("auth_type {other} is not supported (PASS only)"))
                         }
-                        ("auth_pass", Some(pass)) => {
-                            // keepalived uses the first 8 bytes, zero-padded.
-                            let mut key = [0u8; 8];
-                            for (d, s) in key.iter_mut().zip(pass.bytes()) {
-                                *d = s;
-                            }
-                            c.auth = Some(key);
-                        }
+                        ("auth_pass", Some(pass)) => c.auth = Some(pass_key(pass)),
                         (other, _) => p.report(
                             &a.key,
                             Severity::Warning,

@@ -4,11 +4,10 @@
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::os::fd::AsRawFd;
+use std::os::fd::AsFd;
 
+use bm_sys::raw;
 use socket2::{Domain, Protocol, Socket, Type};
-
-use super::sys;
 
 /// Length of a gratuitous ARP frame (Ethernet header and ARP body, no padding).
 pub const GARP_FRAME_LEN: usize = 42;
@@ -82,7 +81,7 @@ impl Announcer {
             s.set_multicast_hops_v6(255)?;
             s.set_multicast_loop_v6(false)?;
             s.set_nonblocking(true)?;
-            sys::block_all_icmpv6(s.as_raw_fd())?;
+            raw::block_all_icmpv6(s.as_fd())?;
             Some(s)
         } else {
             None
@@ -95,7 +94,7 @@ impl Announcer {
         match vip {
             IpAddr::V4(v4) => {
                 let s = self.packet.as_ref().ok_or_else(|| io::Error::other("no packet socket for IPv4"))?;
-                sys::send_frame(s.as_raw_fd(), self.ifindex, &garp_frame(self.mac, v4))
+                raw::send_frame(s.as_fd(), self.ifindex, &garp_frame(self.mac, v4))
             }
             IpAddr::V6(v6) => {
                 let s = self.icmpv6.as_ref().ok_or_else(|| io::Error::other("no ICMPv6 socket for IPv6"))?;

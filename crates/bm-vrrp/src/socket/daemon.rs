@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::fd::BorrowedFd;
 use std::time::{Duration, Instant};
 
 use super::announce::Announcer;
@@ -15,7 +15,7 @@ use super::reaper::Reaper;
 use super::script::{CheckScript, RunResult, ScriptRunner};
 use super::security::{ScriptPolicy, policy_warning, resolve_script};
 use super::vrrp_socket::VrrpSocket;
-use super::{Error, Event, InstanceStatus, TimerStatus, sys};
+use super::{Error, Event, InstanceStatus, InterfaceProblem, ReloadRefusal, TimerStatus};
 use crate::{
     Action, Config, Instance, InstanceId, Notify, NotifyScript, Reason, Routed, Router, State, TRACK_INTERFACE_PREFIX,
     VipOp, packet,
@@ -132,11 +132,15 @@ fn io_error(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
     move |source| Error::Io { what, source }
 }
 
+fn netlink_error(what: &'static str) -> impl FnOnce(bm_sys::rtnetlink::Error) -> Error {
+    move |source| Error::Netlink { what, source }
+}
+
 fn find_link<'a>(links: &'a [Link], name: &str) -> Result<&'a Link, Error> {
     links
         .iter()
         .find(|l| l.name == name)
-        .ok_or_else(|| Error::Interface { name: name.to_string(), reason: "no such interface".into() })
+        .ok_or_else(|| Error::Interface { name: name.to_string(), reason: InterfaceProblem::Missing })
 }
 
 /// The interface's primary address of `ipv6`'s family, waiting a little for DAD (an address
@@ -144,7 +148,7 @@ fn find_link<'a>(links: &'a [Link], name: &str) -> Result<&'a Link, Error> {
 fn primary_address(netlink: &mut Netlink, link: &Link, ipv6: bool, vips: &[IpAddr]) -> Result<IpAddr, Error> {
     let start = Instant::now();
     loop {
-        let addrs = netlink.addresses().map_err(io_error("reading addresses over netlink"))?;
+        let addrs = netlink.addresses().map_err(netlink_error("reading addresses over netlink"))?;
         let mine: Vec<&Address> = addrs
             .iter()
             .filter(|a| a.index == link.index && a.addr.is_ipv6() == ipv6 && !vips.contains(&a.addr))
@@ -160,11 +164,7 @@ fn primary_address(netlink: &mut Netlink, link: &Link, ipv6: bool, vips: &[IpAdd
             None => {
                 return Err(Error::Interface {
                     name: link.name.clone(),
-                    reason: if ipv6 {
-                        "no IPv6 link-local address to send from".into()
-                    } else {
-                        "no IPv4 address to send from (or set unicast_src_ip)".into()
-                    },
+                    reason: if ipv6 { InterfaceProblem::NoLinkLocal } else { InterfaceProblem::NoIpv4Address },
                 });
             }
         }
@@ -256,7 +256,7 @@ fn prepare(
         if !config.vips.contains(&v.addr) {
             return Err(Error::Interface {
                 name: setup.interface.clone(),
-                reason: format!("VIP {} is not in the instance's configuration", v.addr),
+                reason: InterfaceProblem::VipNotConfigured(v.addr),
             });
         }
     }
@@ -273,11 +273,7 @@ fn prepare(
     {
         return Err(Error::Interface {
             name: link.name.clone(),
-            reason: format!(
-                "an advert of {} VIPs is {} bytes with its IP header, more than the MTU of {mtu}",
-                config.vips.len(),
-                message + ip_header
-            ),
+            reason: InterfaceProblem::Mtu { vips: config.vips.len(), bytes: message + ip_header, mtu },
         });
     }
     let mut warnings = Vec::new();
@@ -326,9 +322,9 @@ impl Daemon {
         if setups.is_empty() {
             return Err(Error::NoInstance);
         }
-        let mut netlink = Netlink::open().map_err(io_error("opening a NETLINK_ROUTE socket"))?;
-        let monitor = LinkMonitor::open().map_err(io_error("subscribing to link and address changes"))?;
-        let links = netlink.links().map_err(io_error("reading links over netlink"))?;
+        let mut netlink = Netlink::open().map_err(netlink_error("opening a NETLINK_ROUTE socket"))?;
+        let monitor = LinkMonitor::open().map_err(netlink_error("subscribing to link and address changes"))?;
+        let links = netlink.links().map_err(netlink_error("reading links over netlink"))?;
         let mut router = Router::new();
         let mut meta = Vec::new();
         let mut sockets: Vec<VrrpSocket> = Vec::new();
@@ -534,9 +530,9 @@ impl Daemon {
         let same_names =
             setups.len() == self.meta.len() && setups.iter().all(|s| self.meta.iter().any(|m| m.name == s.name));
         if !same_names {
-            return Err(Error::Reload("instances were added, removed or renamed".into()));
+            return Err(Error::Reload(ReloadRefusal::Instances));
         }
-        let links = self.netlink.links().map_err(io_error("reading links over netlink"))?;
+        let links = self.netlink.links().map_err(netlink_error("reading links over netlink"))?;
         let mut prepared = Vec::new();
         let mut warnings = Vec::new();
         for setup in setups {
@@ -547,13 +543,10 @@ impl Daemon {
             let link = find_link(&links, &p.interface)?;
             let vrid = self.router.instance(id).map(|i| i.config().vrid);
             if link.index != m.ifindex || p.ipv6 != m.ipv6 || Some(p.instance.config().vrid) != vrid {
-                return Err(Error::Reload(format!("instance {}: its interface, family or vrid changed", p.name)));
+                return Err(Error::Reload(ReloadRefusal::Identity(p.name)));
             }
-            if let Some((_, addr, ..)) = p.vips.iter().find(|(index, ..)| !self.announcers.contains_key(index)) {
-                return Err(Error::Reload(format!(
-                    "instance {}: VIP {addr} is on an interface bmnet did not start with",
-                    p.name
-                )));
+            if let Some(&(_, vip, ..)) = p.vips.iter().find(|(index, ..)| !self.announcers.contains_key(index)) {
+                return Err(Error::Reload(ReloadRefusal::VipInterface { instance: p.name, vip }));
             }
             warnings.extend(p.warnings.iter().map(|w| (Some(p.name.clone()), w.clone())));
             prepared.push((id, p));
@@ -656,10 +649,11 @@ impl Daemon {
             let timeout = wakes.into_iter().min().map(|t| t.saturating_duration_since(wall));
             // The stop and reload descriptors (without a reload one, the stop one again), netlink,
             // then one raw socket per interface and family.
-            let reload_fd = reload.map_or(stop.as_raw_fd(), |r| r.as_raw_fd());
-            let mut fds = vec![stop.as_raw_fd(), reload_fd, self.monitor.raw_fd()];
-            fds.extend(self.sockets.iter().map(VrrpSocket::raw_fd));
-            let ready = sys::poll(&fds, timeout).map_err(io_error("poll"))?;
+            let mut fds = vec![stop, reload.unwrap_or(stop), self.monitor.fd()];
+            fds.extend(self.sockets.iter().map(VrrpSocket::fd));
+            let ready = bm_sys::poll::wait(&fds, timeout).map_err(io_error("poll"))?;
+            // The descriptors borrow the sockets, which the reads below take mutably.
+            drop(fds);
             if ready[0] {
                 return Ok(Wake::Stopped);
             }
@@ -679,7 +673,7 @@ impl Daemon {
 
     /// Tells every instance whether its source address is usable now (an address dump).
     fn refresh_sources(&mut self, now: Duration) -> Result<(), Error> {
-        let addrs = self.netlink.addresses().map_err(io_error("reading addresses over netlink"))?;
+        let addrs = self.netlink.addresses().map_err(netlink_error("reading addresses over netlink"))?;
         let ids: Vec<(InstanceId, IpAddr, u32)> =
             self.router.instances().map(|(id, ifindex, i)| (id, i.config().primary, ifindex)).collect();
         for (id, primary, ifindex) in ids {
@@ -692,10 +686,7 @@ impl Daemon {
         let changes = match self.monitor.drain() {
             Ok(c) => c,
             Err(e) => {
-                events(Event::Warning {
-                    instance: None,
-                    message: format!("link and address notifications: {e}; re-reading links and addresses"),
-                });
+                events(Event::Warning { instance: None, message: format!("{e}; re-reading links and addresses") });
                 match self.netlink.links() {
                     Ok(links) => links
                         .into_iter()

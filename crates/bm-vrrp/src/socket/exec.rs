@@ -12,8 +12,9 @@ use std::io;
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 
+use bm_sys::process::{self, Credentials, Signal};
+
 use super::security::{ResolvedScript, SCRIPT_PATH};
-use super::sys;
 
 /// Starts `script` with `extra` arguments after its own.
 pub(crate) fn spawn(script: &ResolvedScript, extra: &[&str]) -> io::Result<Child> {
@@ -28,10 +29,13 @@ pub(crate) fn spawn(script: &ResolvedScript, extra: &[&str]) -> io::Result<Child
         .stderr(Stdio::null())
         .process_group(0);
     // Not std's `uid`/`gid`: it ignores EPERM from setgroups and clears the supplementary
-    // groups only when the uid changes. keepalived 2.2.7 calls setgroups(1, [gid]) too.
-    let (uid, gid) = sys::effective_ids();
-    let change_ids = uid == 0 || script.uid != uid || script.gid != gid;
-    sys::exec_as(&mut cmd, script.uid, script.gid, change_ids);
+    // groups only when the uid changes. keepalived 2.2.7 calls setgroups(1, [gid]) too. A
+    // daemon that is not root running a script as itself keeps its credentials: it could not
+    // change them anyway.
+    let ours = process::effective();
+    let wanted = Credentials { uid: script.uid, gid: script.gid };
+    let change = ours.uid == 0 || wanted != ours;
+    process::exec_as(&mut cmd, change.then_some(wanted), Signal::Term);
     cmd.spawn()
 }
 
@@ -79,7 +83,7 @@ mod tests {
         assert_eq!(lines[1], "1", "the group asked for: {seen}");
         assert_eq!(lines[2], "groups 1", "that group alone, none of the daemon's: {seen}");
         let n = lines.len();
-        assert_eq!(lines[n - 1], libc::SIGTERM.to_string(), "SIGTERM when the daemon dies: {seen}");
+        assert_eq!(lines[n - 1], Signal::Term.number().to_string(), "SIGTERM when the daemon dies: {seen}");
         let env: Vec<&str> = lines.iter().copied().filter(|l| l.contains('=')).collect();
         // The shell adds PWD, SHLVL and _; nothing of the daemon's environment (HOME, the
         // test harness's CARGO_* and RUST_*) gets through.

@@ -20,24 +20,28 @@
 //! - Check scripts ([`CheckScript`]) and notify scripts run as keepalived runs them ([`security`]:
 //!   users, `enable_script_security`; `exec`: no shell, a minimal environment, a process group,
 //!   SIGTERM when the daemon dies), with timeouts, and never block the loop.
+//! - A parsed keepalived.conf becomes the daemon's setup with [`daemon_setup`], and its scripts
+//!   are checked beforehand, with findings at their places, by [`script_diagnostics`].
 //! - Tracked interfaces (keepalived's `track_interface`) are checks named `interface:NAME`
 //!   (see [`TRACK_INTERFACE_PREFIX`](crate::TRACK_INTERFACE_PREFIX)) whose result is the
 //!   interface's carrier.
 //!
 //! Needs `CAP_NET_RAW` and `CAP_NET_ADMIN` (and `CAP_SETUID`/`CAP_SETGID` to run scripts as
-//! another user). The only `unsafe` code of the crate is in the private `sys` module.
+//! another user). The system calls that std and socket2 do not wrap (packet info, raw frames,
+//! rtnetlink, process groups, credentials between fork and exec, user lookups) are `bm-sys`'s:
+//! this crate holds no `unsafe` code.
 
 #![allow(clippy::disallowed_methods)] // The backend: clocks, sleeps, files and processes on purpose.
 
 mod announce;
 mod daemon;
 mod exec;
+mod keepalived;
 mod netlink;
 mod notify;
 mod reaper;
 mod script;
 pub mod security;
-mod sys;
 mod vrrp_socket;
 
 use std::net::IpAddr;
@@ -46,9 +50,12 @@ use std::time::Duration;
 use serde::Serialize;
 
 pub use announce::{GARP_FRAME_LEN, NA_MESSAGE_LEN, garp_frame, na_message};
+/// Why an rtnetlink request failed (bm-sys's error, which names the dump or change).
+pub use bm_sys::rtnetlink::Error as NetlinkError;
 pub use daemon::{Daemon, InstanceSetup, Options, VipSpec, Wake};
-pub use script::CheckScript;
-pub use security::{ResolvedScript, ScriptError, ScriptPolicy, resolve_script};
+pub use keepalived::{DaemonSetup, KeepalivedDefaults, SetupError, daemon_setup, script_diagnostics};
+pub use script::{CheckFailure, CheckScript};
+pub use security::{Exposure, Insecurity, ResolvedScript, ScriptError, ScriptPolicy, resolve_script};
 
 use crate::{ConfigError, DropReason, DropReport, Reason, RouterError, RouterStats, State, Stats, Timer};
 
@@ -65,7 +72,7 @@ pub enum Error {
         /// The interface.
         name: String,
         /// What is wrong with it.
-        reason: String,
+        reason: InterfaceProblem,
     },
     /// An instance's configuration is refused by the core.
     #[error("instance {instance}: {source}")]
@@ -87,7 +94,7 @@ pub enum Error {
     },
     /// A reload that cannot be applied in place (restart to apply it); nothing was changed.
     #[error("reload refused: {0}")]
-    Reload(String),
+    Reload(ReloadRefusal),
     /// An instance tracks a script that was not given.
     #[error("instance {instance}: track_script {script} is not defined")]
     UnknownScript {
@@ -106,6 +113,15 @@ pub enum Error {
         #[source]
         source: ScriptError,
     },
+    /// An rtnetlink request failed: opening its sockets, or a dump of links or addresses.
+    #[error("{what}: {source}")]
+    Netlink {
+        /// What was being done.
+        what: &'static str,
+        /// Why it failed.
+        #[source]
+        source: NetlinkError,
+    },
     /// A system call failed.
     #[error("{what}: {source}")]
     Io {
@@ -114,6 +130,58 @@ pub enum Error {
         /// The system error.
         #[source]
         source: std::io::Error,
+    },
+}
+
+/// What is wrong with an instance's interface ([`Error::Interface`]).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InterfaceProblem {
+    /// No link of that name (the instance's, a VIP's `dev`, a tracked interface).
+    #[error("no such interface")]
+    Missing,
+    /// An IPv6 instance without `unicast_src_ip` sends from the link-local address, which the
+    /// interface does not have.
+    #[error("no IPv6 link-local address to send from")]
+    NoLinkLocal,
+    /// An IPv4 instance without `unicast_src_ip` sends from the interface's primary address,
+    /// which it does not have.
+    #[error("no IPv4 address to send from (or set unicast_src_ip)")]
+    NoIpv4Address,
+    /// A VIP of the setup that its configuration does not carry.
+    #[error("VIP {0} is not in the instance's configuration")]
+    VipNotConfigured(IpAddr),
+    /// An advert of every VIP does not fit the link's MTU. keepalived moves the VIPs that do
+    /// not fit to eVIPs (added, never advertised); bmnet refuses to start.
+    #[error("an advert of {vips} VIPs is {bytes} bytes with its IP header, more than the MTU of {mtu}")]
+    Mtu {
+        /// How many VIPs.
+        vips: usize,
+        /// The advert's size with its IP header.
+        bytes: usize,
+        /// The link's MTU.
+        mtu: u32,
+    },
+}
+
+/// Why a reload cannot be applied in place ([`Error::Reload`]): keepalived would restart the
+/// instances concerned, bmnet keeps the running configuration and asks for a restart.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReloadRefusal {
+    /// The new file adds, removes or renames instances.
+    #[error("instances were added, removed or renamed")]
+    Instances,
+    /// An instance moved to another interface, family or VRID.
+    #[error("instance {0}: its interface, family or vrid changed")]
+    Identity(String),
+    /// A VIP on an interface the daemon opened no announcement sockets on.
+    #[error("instance {instance}: VIP {vip} is on an interface bmnet did not start with")]
+    VipInterface {
+        /// The instance.
+        instance: String,
+        /// The VIP.
+        vip: IpAddr,
     },
 }
 
@@ -203,7 +271,7 @@ pub enum Event {
         /// The script.
         script: String,
         /// How.
-        reason: String,
+        reason: CheckFailure,
     },
     /// Something failed without stopping the daemon (a send, a VIP change, an announcement, a
     /// script), or deserves a word.

@@ -22,7 +22,7 @@
 use std::process::{Child, ExitStatus};
 use std::time::{Duration, Instant};
 
-use super::sys;
+use bm_sys::process::{self, Signal};
 
 /// How long a script that got SIGTERM has before SIGKILL.
 pub(crate) const KILL_GRACE: Duration = Duration::from_secs(1);
@@ -41,7 +41,7 @@ const FINISH_WAIT: Duration = Duration::from_secs(2);
 /// id stays its own until it is reaped.
 pub(crate) fn exited(child: &Child) -> std::io::Result<Option<ExitStatus>> {
     use std::os::unix::process::ExitStatusExt as _;
-    Ok(sys::exited_unreaped(child.id())?.map(ExitStatus::from_raw))
+    Ok(process::exited_unreaped(child.id())?.map(ExitStatus::from_raw))
 }
 
 /// Whether any process other than `leader` is in process group `pgid` (from `/proc`).
@@ -88,11 +88,11 @@ impl Tracked {
         match self.phase {
             Phase::Stopping { .. } | Phase::Killed if gone => {
                 // The leader is a zombie: the group id is still its own.
-                let _ = sys::kill_process_group(self.pgid());
+                let _ = process::signal_group(self.pgid(), Signal::Kill);
                 self.reap()
             }
             Phase::Stopping { kill_at } if now >= kill_at => {
-                let _ = sys::kill_process_group(self.pgid());
+                let _ = process::signal_group(self.pgid(), Signal::Kill);
                 self.phase = Phase::Killed;
                 false
             }
@@ -137,7 +137,7 @@ impl Reaper {
     pub(crate) fn stop(&mut self, child: Child, now: Instant) {
         // Unreaped (running, or exited and not waited for): its group id is its own.
         if exited(&child).is_ok() {
-            let _ = sys::terminate_process_group(child.id());
+            let _ = process::signal_group(child.id(), Signal::Term);
         }
         self.tracked.push(Tracked { child, phase: Phase::Stopping { kill_at: now + KILL_GRACE } });
         self.poll(now);
@@ -173,7 +173,7 @@ impl Reaper {
         let start = Instant::now();
         for t in &mut self.tracked {
             if let Phase::Leftover { .. } = t.phase {
-                let _ = sys::kill_process_group(t.pgid());
+                let _ = process::signal_group(t.pgid(), Signal::Kill);
                 t.phase = Phase::Killed;
             }
         }
@@ -192,7 +192,7 @@ impl Drop for Reaper {
     /// them.
     fn drop(&mut self) {
         for t in &self.tracked {
-            let _ = sys::kill_process_group(t.pgid());
+            let _ = process::signal_group(t.pgid(), Signal::Kill);
         }
     }
 }

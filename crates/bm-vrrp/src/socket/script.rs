@@ -5,8 +5,11 @@
 //! everything they started (keepalived: "Scripts will be sent SIGTERM ... if ... it has run for
 //! too long"): SIGTERM, then SIGKILL a second later; an overrun counts as a failure.
 
-use std::process::Child;
+use std::os::unix::process::ExitStatusExt as _;
+use std::process::{Child, ExitStatus};
 use std::time::{Duration, Instant};
+
+use serde::Serialize;
 
 use super::exec;
 use super::reaper::{self, Reaper};
@@ -60,7 +63,57 @@ pub(crate) struct ScriptRunner {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum RunResult {
     Passed,
-    Failed(String),
+    Failed(CheckFailure),
+}
+
+/// Why a run of a check script counts as failed ([`Event::CheckFailed`](super::Event)).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, thiserror::Error)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum CheckFailure {
+    /// It exited with a status other than 0.
+    #[error("exited with exit status: {code}")]
+    Exited {
+        /// Its exit status.
+        code: i32,
+    },
+    /// A signal ended it.
+    #[error("exited with signal: {signal}")]
+    Killed {
+        /// The signal's number.
+        signal: i32,
+    },
+    /// It ran longer than its timeout, and was stopped with everything it started.
+    #[error("timed out after {timeout:?}")]
+    TimedOut {
+        /// The timeout, in milliseconds.
+        #[serde(serialize_with = "super::millis")]
+        timeout: Duration,
+    },
+    /// It could not be started (its user, its file, the system).
+    #[error("cannot start it: {error}")]
+    Start {
+        /// The system's message.
+        error: String,
+    },
+    /// Whether it exited could not be read (it was reaped elsewhere).
+    #[error("cannot wait for it: {error}")]
+    Wait {
+        /// The system's message.
+        error: String,
+    },
+}
+
+impl CheckFailure {
+    /// The failure an unsuccessful exit status is.
+    fn of(status: ExitStatus) -> CheckFailure {
+        match status.code() {
+            Some(code) => CheckFailure::Exited { code },
+            // `waitid(WEXITED)` reports exits and deaths by signal only, so a status without a
+            // code has a signal; 0 would be the impossible rest.
+            None => CheckFailure::Killed { signal: status.signal().unwrap_or(0) },
+        }
+    }
 }
 
 impl ScriptRunner {
@@ -81,19 +134,15 @@ impl ScriptRunner {
             return Some(match outcome {
                 Ok(Some(status)) => {
                     reaper.finished(child, now);
-                    if status.success() {
-                        RunResult::Passed
-                    } else {
-                        RunResult::Failed(format!("exited with {status}"))
-                    }
+                    if status.success() { RunResult::Passed } else { RunResult::Failed(CheckFailure::of(status)) }
                 }
                 Ok(None) => {
                     reaper.stop(child, now);
-                    RunResult::Failed(format!("timed out after {:?}", self.script.timeout))
+                    RunResult::Failed(CheckFailure::TimedOut { timeout: self.script.timeout })
                 }
                 Err(e) => {
                     reaper.stop(child, now);
-                    RunResult::Failed(format!("cannot wait for it: {e}"))
+                    RunResult::Failed(CheckFailure::Wait { error: e.to_string() })
                 }
             });
         }
@@ -101,7 +150,7 @@ impl ScriptRunner {
             self.next_run = now + self.script.interval.max(Duration::from_millis(1));
             match exec::spawn(&self.program, &[]) {
                 Ok(child) => self.running = Some((child, now + self.script.timeout)),
-                Err(e) => return Some(RunResult::Failed(format!("cannot start it: {e}"))),
+                Err(e) => return Some(RunResult::Failed(CheckFailure::Start { error: e.to_string() })),
             }
         }
         None
@@ -151,11 +200,26 @@ mod tests {
         }
     }
 
+    /// The sentences logs have always shown, and the JSON of each kind.
+    #[test]
+    fn failures_read_as_before() {
+        assert_eq!(CheckFailure::Exited { code: 3 }.to_string(), "exited with exit status: 3");
+        let timeout = CheckFailure::TimedOut { timeout: Duration::from_millis(1500) };
+        assert_eq!(timeout.to_string(), "timed out after 1.5s");
+        assert_eq!(serde_json::to_string(&timeout).unwrap(), r#"{"kind":"timed_out","timeout":1500}"#);
+        assert_eq!(
+            serde_json::to_string(&CheckFailure::Killed { signal: 9 }).unwrap(),
+            r#"{"kind":"killed","signal":9}"#
+        );
+    }
+
     #[test]
     fn exit_status_decides() {
         assert_eq!(run_once("/bin/sh -c 'exit 0'", Duration::from_secs(5)).0, RunResult::Passed);
         let (r, _) = run_once("/bin/sh -c 'exit 3'", Duration::from_secs(5));
-        assert!(matches!(&r, RunResult::Failed(m) if m.contains('3')), "{r:?}");
+        assert_eq!(r, RunResult::Failed(CheckFailure::Exited { code: 3 }));
+        let (r, _) = run_once("/bin/sh -c 'kill -9 $$'", Duration::from_secs(5));
+        assert_eq!(r, RunResult::Failed(CheckFailure::Killed { signal: 9 }));
         // Words, no shell: the `;` is an argument of `test`, which fails.
         assert!(matches!(run_once("test -e / ; true", Duration::from_secs(5)).0, RunResult::Failed(_)));
     }
@@ -177,7 +241,7 @@ mod tests {
             }
             std::thread::sleep(CHILD_POLL);
         };
-        assert!(matches!(&result, RunResult::Failed(m) if m.contains("timed out")), "{result:?}");
+        assert_eq!(result, RunResult::Failed(CheckFailure::TimedOut { timeout: Duration::from_millis(200) }));
         assert!(start.elapsed() < Duration::from_secs(2), "the loop waited for the script");
         let grandchild: u32 = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
         assert_eq!(reaper.len(), 1, "being stopped");

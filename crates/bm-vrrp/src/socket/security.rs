@@ -24,7 +24,8 @@ use std::fmt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use super::sys;
+use bm_sys::user::{self, LookupError};
+
 use crate::ScriptUser;
 
 /// Where bare command names are searched, and the only `PATH` a script gets: systemd's
@@ -119,7 +120,29 @@ pub struct Insecurity {
     /// The file or directory at fault.
     pub path: PathBuf,
     /// Why.
-    pub why: String,
+    pub why: Exposure,
+}
+
+/// What is wrong with one file or directory on a root-run script's path, as keepalived's
+/// `check_security` judges it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Exposure {
+    /// A component that is not a directory, or a script that is neither a file nor a link.
+    #[error("is of the wrong file type (keepalived refuses it)")]
+    FileType,
+    /// Owned by someone other than root.
+    #[error("is owned by uid {0}, not root")]
+    Owner(u32),
+    /// Writable by a group other than root's (a directory only when not sticky).
+    #[error("is writable by group {0}")]
+    GroupWritable(u32),
+    /// A directory anyone can write, without the sticky bit that `/tmp` has.
+    #[error("is writable by others and not sticky")]
+    OthersWritableDirectory,
+    /// A file anyone can write.
+    #[error("is writable by others")]
+    OthersWritable,
 }
 
 impl fmt::Display for Insecurity {
@@ -131,21 +154,21 @@ impl fmt::Display for Insecurity {
 /// Where users and groups are looked up: the system's database (NSS), or a test's.
 pub(crate) trait UserDb {
     /// A user's uid and primary gid; `Ok(None)` when there is no such user.
-    fn user(&self, name: &str) -> std::io::Result<Option<(u32, u32)>>;
+    fn user(&self, name: &str) -> Result<Option<(u32, u32)>, LookupError>;
     /// A group's gid; `Ok(None)` when there is no such group.
-    fn group(&self, name: &str) -> std::io::Result<Option<u32>>;
+    fn group(&self, name: &str) -> Result<Option<u32>, LookupError>;
 }
 
 /// The system's user database (`getpwnam_r`, `getgrnam_r`).
 struct SystemDb;
 
 impl UserDb for SystemDb {
-    fn user(&self, name: &str) -> std::io::Result<Option<(u32, u32)>> {
-        sys::user_by_name(name)
+    fn user(&self, name: &str) -> Result<Option<(u32, u32)>, LookupError> {
+        Ok(user::user_by_name(name)?.map(|u| (u.uid, u.gid)))
     }
 
-    fn group(&self, name: &str) -> std::io::Result<Option<u32>> {
-        sys::group_by_name(name)
+    fn group(&self, name: &str) -> Result<Option<u32>, LookupError> {
+        user::group_by_name(name)
     }
 }
 
@@ -171,7 +194,7 @@ fn credentials(
         Some((uid, gid)) => Ok((DEFAULT_SCRIPT_USER.into(), uid, gid, Vec::new())),
         None if policy.security => Err(ScriptError::NoDefaultUser),
         None => {
-            let (uid, gid) = sys::effective_ids();
+            let bm_sys::process::Credentials { uid, gid } = bm_sys::process::effective();
             let warning = format!(
                 "no {DEFAULT_SCRIPT_USER} user and no script_user: the script runs as uid {uid}, as keepalived runs it; \
                  create the user or set script_user"
@@ -220,23 +243,16 @@ fn check_security(path: &Path) -> Result<(), Result<Insecurity, ScriptError>> {
         })?;
         let ft = meta.file_type();
         if (!last && !ft.is_dir()) || (last && !ft.is_file() && !ft.is_symlink()) {
-            return Err(Ok(Insecurity {
-                path: prefix,
-                why: "is of the wrong file type (keepalived refuses it)".into(),
-            }));
+            return Err(Ok(Insecurity { path: prefix, why: Exposure::FileType }));
         }
         let mode = meta.mode();
         let changeable = (ft.is_dir() && mode & 0o1000 == 0) || ft.is_file();
         let why = if meta.uid() != 0 {
-            Some(format!("is owned by uid {}, not root", meta.uid()))
+            Some(Exposure::Owner(meta.uid()))
         } else if changeable && meta.gid() != 0 && mode & 0o020 != 0 {
-            Some(format!("is writable by group {}", meta.gid()))
+            Some(Exposure::GroupWritable(meta.gid()))
         } else if changeable && mode & 0o002 != 0 {
-            Some(if ft.is_dir() {
-                "is writable by others and not sticky".into()
-            } else {
-                "is writable by others".into()
-            })
+            Some(if ft.is_dir() { Exposure::OthersWritableDirectory } else { Exposure::OthersWritable })
         } else {
             None
         };
@@ -374,14 +390,15 @@ mod tests {
         let p = script(&dir, 0o755);
         std::os::unix::fs::chown(&p, Some(65534), None).unwrap();
         let err = resolve_script(&words(&p), None, &root()).unwrap_err();
-        assert!(matches!(&err, ScriptError::Insecure(i) if i.path == p && i.why.contains("uid 65534")), "{err}");
+        assert!(matches!(&err, ScriptError::Insecure(i) if i.path == p && i.why == Exposure::Owner(65534)), "{err}");
         let lax = ScriptPolicy { security: false, ..root() };
         let ok = resolve_script(&words(&p), None, &lax).unwrap();
         assert!(ok.warnings.iter().any(|w| w.contains("uid 65534")), "{:?}", ok.warnings);
         std::os::unix::fs::chown(&p, Some(0), None).unwrap();
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
         let err = resolve_script(&words(&p), None, &root()).unwrap_err();
-        assert!(matches!(&err, ScriptError::Insecure(i) if i.path == dir), "{err}");
+        let open = Exposure::OthersWritableDirectory;
+        assert!(matches!(&err, ScriptError::Insecure(i) if i.path == dir && i.why == open), "{err}");
         // Sticky, as /tmp: fine.
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o1777)).unwrap();
         assert!(resolve_script(&words(&p), None, &root()).is_ok());
@@ -389,7 +406,8 @@ mod tests {
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o775)).unwrap();
         std::os::unix::fs::chown(&p, None, Some(100)).unwrap();
-        assert!(matches!(resolve_script(&words(&p), None, &root()), Err(ScriptError::Insecure(_))));
+        let group = Exposure::GroupWritable(100);
+        assert!(matches!(resolve_script(&words(&p), None, &root()), Err(ScriptError::Insecure(i)) if i.why == group));
         // Run as nobody, nothing needs protecting (keepalived checks root-run scripts only).
         let nobody = ScriptUser { user: "nobody".into(), group: None };
         let r = resolve_script(&words(&p), Some(&nobody), &root()).unwrap();
@@ -425,22 +443,24 @@ mod tests {
     }
 
     impl UserDb for FakeDb {
-        fn user(&self, name: &str) -> std::io::Result<Option<(u32, u32)>> {
+        fn user(&self, name: &str) -> Result<Option<(u32, u32)>, LookupError> {
             match self.users.iter().find(|(n, ..)| *n == name) {
                 Some(&(_, uid, gid)) => Ok(Some((uid, gid))),
-                None => self.errno.map_or(Ok(None), |e| Err(std::io::Error::from_raw_os_error(e))),
+                None => {
+                    self.errno.map_or(Ok(None), |e| Err(LookupError::Database(std::io::Error::from_raw_os_error(e))))
+                }
             }
         }
 
-        fn group(&self, name: &str) -> std::io::Result<Option<u32>> {
+        fn group(&self, name: &str) -> Result<Option<u32>, LookupError> {
             Ok((name == "wheel").then_some(10))
         }
     }
 
     /// The default user as keepalived picks it (`get_default_script_user`): keepalived_script
     /// when it exists; without it, root with a warning, or, under enable_script_security, a
-    /// refusal. "No such user" covers the errors NSS gives for a missing name (`sys`'s
-    /// `lookup_outcome`); another lookup error is a refusal that says so.
+    /// refusal. "No such user" covers the errors NSS gives for a missing name (`bm_sys::user`
+    /// tells them apart); another lookup error is a refusal that says so.
     #[test]
     fn the_default_user_is_keepalived_script_else_root() {
         let secure = ScriptPolicy { security: true, script_user: None };
@@ -457,7 +477,8 @@ mod tests {
         let r = run(&without, &lax).unwrap();
         assert_eq!((r.user.as_str(), r.uid, r.gid), ("root", 0, 0));
         assert!(r.warnings[0].contains("no keepalived_script user"), "{:?}", r.warnings);
-        let broken = FakeDb { users: vec![], errno: Some(libc::EIO) };
+        let eio = 5;
+        let broken = FakeDb { users: vec![], errno: Some(eio) };
         assert!(matches!(run(&broken, &lax), Err(ScriptError::Lookup { name, .. }) if name == DEFAULT_SCRIPT_USER));
         // A named user and group come from the same database.
         let db = FakeDb { users: vec![("alice", 1000, 1000)], errno: None };

@@ -1,18 +1,22 @@
 //! One raw IP protocol 112 socket per interface and family: bound to the device, the VRRP group
 //! joined on it, TTL / hop limit 255 on everything sent, the received TTL / hop limit and
-//! destination read from ancillary data, and the source address chosen per message.
+//! destination read from ancillary data, and the source address chosen per message (the
+//! system calls are `bm_sys::udp`'s, which serve raw sockets as they serve UDP).
 
 use std::io;
-use std::net::{IpAddr, Ipv4Addr};
-use std::os::fd::{AsRawFd, RawFd};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::os::fd::{AsFd, BorrowedFd};
 
+use bm_sys::udp::{self, Receiver};
 use socket2::{Domain, InterfaceIndexOrAddress, Protocol, Socket, Type};
 
-use super::sys;
 use crate::{GROUP_V4, GROUP_V6};
 
 /// IANA protocol number of VRRP.
 pub(crate) const IPPROTO_VRRP: i32 = 112;
+
+/// The largest IP packet, which an IPv4 raw socket delivers whole (its header included).
+const MAX_PACKET: usize = 65536;
 
 /// A VRRP message as received.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -25,12 +29,12 @@ pub(crate) struct Datagram<'a> {
 }
 
 /// The raw socket of one (interface, family).
-#[derive(Debug)]
 pub(crate) struct VrrpSocket {
     socket: Socket,
     ifindex: u32,
     ipv6: bool,
-    buf: Vec<u8>,
+    /// Room for one packet: the daemon reads a bounded number per wake-up, one at a time.
+    receiver: Receiver,
 }
 
 impl VrrpSocket {
@@ -40,7 +44,6 @@ impl VrrpSocket {
         let socket = Socket::new(domain, Type::RAW, Some(Protocol::from(IPPROTO_VRRP)))?;
         socket.bind_device(Some(interface.as_bytes()))?;
         socket.set_nonblocking(true)?;
-        let fd = socket.as_raw_fd();
         if ipv6 {
             let IpAddr::V6(group) = GROUP_V6 else { unreachable!("GROUP_V6 is IPv6") };
             socket.join_multicast_v6(&group, ifindex)?;
@@ -48,8 +51,6 @@ impl VrrpSocket {
             socket.set_multicast_hops_v6(255)?;
             socket.set_unicast_hops_v6(255)?;
             socket.set_multicast_loop_v6(false)?;
-            sys::set_int_option(fd, libc::IPPROTO_IPV6, libc::IPV6_RECVHOPLIMIT, 1)?;
-            sys::set_int_option(fd, libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO, 1)?;
         } else {
             let IpAddr::V4(group) = GROUP_V4 else { unreachable!("GROUP_V4 is IPv4") };
             socket.join_multicast_v4_n(&group, &InterfaceIndexOrAddress::Index(ifindex))?;
@@ -58,10 +59,10 @@ impl VrrpSocket {
             socket.set_multicast_loop_v4(false)?;
             // keepalived sends with TOS 0xc0 (network control).
             socket.set_tos_v4(0xc0)?;
-            sys::set_int_option(fd, libc::IPPROTO_IP, libc::IP_RECVTTL, 1)?;
-            sys::set_int_option(fd, libc::IPPROTO_IP, libc::IP_PKTINFO, 1)?;
         }
-        Ok(VrrpSocket { socket, ifindex, ipv6, buf: vec![0; 65536] })
+        udp::enable_ttl(socket.as_fd(), ipv6)?;
+        udp::enable_pktinfo(socket.as_fd(), ipv6)?;
+        Ok(VrrpSocket { socket, ifindex, ipv6, receiver: Receiver::new(1, MAX_PACKET) })
     }
 
     pub(crate) fn ifindex(&self) -> u32 {
@@ -72,31 +73,35 @@ impl VrrpSocket {
         self.ipv6
     }
 
-    pub(crate) fn raw_fd(&self) -> RawFd {
-        self.socket.as_raw_fd()
+    pub(crate) fn fd(&self) -> BorrowedFd<'_> {
+        self.socket.as_fd()
     }
 
-    /// Sends a VRRP message from `src` to `dst`.
+    /// Sends a VRRP message from `src` to `dst`, out of this socket's interface.
     pub(crate) fn send(&self, src: IpAddr, dst: IpAddr, bytes: &[u8]) -> io::Result<()> {
-        sys::send_from(self.socket.as_raw_fd(), bytes, src, dst, self.ifindex)
+        // Port 0: a raw socket's protocol is its own.
+        udp::send_from_interface(self.socket.as_fd(), bytes, src, SocketAddr::new(dst, 0), self.ifindex)
     }
 
     /// The next queued message, `Ok(None)` when none is, `Err` for a malformed IPv4 header or a
     /// socket error.
     pub(crate) fn recv(&mut self) -> io::Result<Option<Datagram<'_>>> {
-        let r = match sys::recv(self.socket.as_raw_fd(), &mut self.buf) {
-            Ok(r) => r,
+        match self.receiver.recv(self.socket.as_fd(), false) {
+            Ok(0) => return Ok(None),
+            Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
             Err(e) => return Err(e),
-        };
-        let bytes = &self.buf[..r.len.min(self.buf.len())];
+        }
+        let d = self.receiver.get(0).ok_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidData, "a datagram from an address family other than IPv4 and IPv6")
+        })?;
         if self.ipv6 {
-            return ipv6_datagram(&r, bytes).map(Some);
+            return ipv6_datagram(&d).map(Some);
         }
         // IPv4 raw sockets deliver the IP header too.
-        let (header, payload) = split_ipv4(bytes)?;
-        let dst = r.dst.unwrap_or(IpAddr::V4(header.dst));
-        let ttl = r.ttl.unwrap_or(header.ttl);
+        let (header, payload) = split_ipv4(d.bytes)?;
+        let dst = d.local.map_or(IpAddr::V4(header.dst), |(dst, _)| dst);
+        let ttl = d.ttl.unwrap_or(header.ttl);
         Ok(Some(Datagram { src: IpAddr::V4(header.src), dst, ttl, payload }))
     }
 }
@@ -105,11 +110,11 @@ impl VrrpSocket {
 /// ancillary data (`IPV6_PKTINFO`, `IPV6_HOPLIMIT`), both asked for when the socket was opened.
 /// Missing either is an error, never a guess: the destination decides unicast against multicast
 /// mode and the hop limit the TTL checks, so a guess would let an advert past the checks.
-fn ipv6_datagram<'a>(r: &sys::Received, payload: &'a [u8]) -> io::Result<Datagram<'a>> {
+fn ipv6_datagram<'a>(d: &udp::Datagram<'a>) -> io::Result<Datagram<'a>> {
     let missing = |what: &str| io::Error::new(io::ErrorKind::InvalidData, format!("no {what} with the datagram"));
-    let dst = r.dst.ok_or_else(|| missing("IPV6_PKTINFO"))?;
-    let ttl = r.ttl.ok_or_else(|| missing("IPV6_HOPLIMIT"))?;
-    Ok(Datagram { src: r.src, dst, ttl, payload })
+    let (dst, _) = d.local.ok_or_else(|| missing("IPV6_PKTINFO"))?;
+    let ttl = d.ttl.ok_or_else(|| missing("IPV6_HOPLIMIT"))?;
+    Ok(Datagram { src: d.source.ip(), dst, ttl, payload: d.bytes })
 }
 
 /// What the receive path needs of an IPv4 header.
@@ -151,14 +156,21 @@ mod tests {
     fn ipv6_needs_pktinfo_and_hop_limit() {
         let src: IpAddr = "fe80::1".parse().unwrap();
         let dst: IpAddr = "fe80::2".parse().unwrap();
-        let full = sys::Received { len: 3, src, dst: Some(dst), ttl: Some(255) };
-        let d = ipv6_datagram(&full, &[1, 2, 3]).unwrap();
-        assert_eq!((d.src, d.dst, d.ttl, d.payload), (src, dst, 255, &[1u8, 2, 3][..]));
-        let no_dst = sys::Received { dst: None, ..full };
-        let e = ipv6_datagram(&no_dst, &[1, 2, 3]).unwrap_err();
+        let bytes = [1u8, 2, 3];
+        let full = udp::Datagram {
+            bytes: &bytes,
+            source: SocketAddr::new(src, 0),
+            local: Some((dst, 2)),
+            ttl: Some(255),
+            truncated: false,
+        };
+        let d = ipv6_datagram(&full).unwrap();
+        assert_eq!((d.src, d.dst, d.ttl, d.payload), (src, dst, 255, &bytes[..]));
+        let no_dst = udp::Datagram { local: None, ..full };
+        let e = ipv6_datagram(&no_dst).unwrap_err();
         assert!(e.to_string().contains("IPV6_PKTINFO"), "{e}");
-        let no_ttl = sys::Received { ttl: None, ..full };
-        assert!(ipv6_datagram(&no_ttl, &[1, 2, 3]).unwrap_err().to_string().contains("IPV6_HOPLIMIT"));
+        let no_ttl = udp::Datagram { ttl: None, ..full };
+        assert!(ipv6_datagram(&no_ttl).unwrap_err().to_string().contains("IPV6_HOPLIMIT"));
     }
 
     /// A v3 advert (research §1's synthetic vector) behind an IPv4 header 192.168.1.10 →
