@@ -41,10 +41,30 @@ fn completions() {
     assert_eq!(o.status.code(), Some(0));
     assert!(stdout(&o).contains("_bmnet()"), "{}", stdout(&o));
     assert!(stdout(&o).contains("classify"));
-    let j = json_lines(&bmnet(&["completions", "zsh", "--json"]));
-    assert_eq!(j.len(), 1);
-    assert_eq!(j[0]["shell"], "zsh");
-    assert!(j[0]["script"].as_str().unwrap().contains("#compdef bmnet"));
+    // A shell reads it: `--json` does not wrap it.
+    let zsh = bmnet(&["completions", "zsh"]);
+    assert_eq!(stdout(&bmnet(&["completions", "zsh", "--json"])), stdout(&zsh));
+    assert!(stdout(&zsh).starts_with("#compdef bmnet"));
+    // Interfaces, addresses and numbers complete no file names; files do.
+    let bash = stdout(&o);
+    let after = |option: &str| {
+        let at =
+            bash.find(&format!("                {option})\n")).unwrap_or_else(|| panic!("{option} not in the script"));
+        bash[at..].lines().nth(1).unwrap().trim().to_string()
+    };
+    for option in ["--interface", "--vip", "--vrid", "--unicast-peer", "--listen"] {
+        assert_eq!(after(option), r#"COMPREPLY=("${cur}")"#, "{option}");
+    }
+    assert_eq!(after("--config"), r#"COMPREPLY=($(compgen -f "${cur}"))"#);
+}
+
+/// Every JSON record starts with `json_version`, the stability rule's version.
+#[test]
+fn json_records_carry_their_version() {
+    let o = bmnet(&["addr", "classify", "10.0.0.1", "::1", "--json"]);
+    for line in stdout(&o).lines() {
+        assert!(line.starts_with(r#"{"json_version":1,"#), "{line}");
+    }
 }
 
 /// The issue's acceptance command.
@@ -257,7 +277,7 @@ fn inspect_shows_the_nodes_vrrp_and_dns() {
             "192.168.111.5/32",
             "--advert-int",
             "0.1",
-            "--version",
+            "--vrrp-version",
             "3",
         ],
     );

@@ -6,7 +6,7 @@
 
 mod util;
 
-use util::{bmnet, stderr as err};
+use util::{bmnet, stderr as err, stdout as out};
 
 fn file(name: &str, text: &str) -> String {
     let dir = std::env::temp_dir().join(format!("bmnet-cli-vrrp-run-{}", std::process::id()));
@@ -33,8 +33,14 @@ fn flags_are_checked_before_anything_runs() {
     let o = bmnet(&["vrrp", "run", "--interface", "eth0", "--vrid", "51", "--vip", "10.0.0.5", "--check-weight", "5"]);
     assert_eq!(o.status.code(), Some(2), "--check-weight needs --check: {}", err(&o));
 
-    let o = bmnet(&["vrrp", "run", "--interface", "eth0", "--vrid", "51", "--vip", "10.0.0.5", "--version", "4"]);
+    let o = bmnet(&["vrrp", "run", "--interface", "eth0", "--vrid", "51", "--vip", "10.0.0.5", "--vrrp-version", "4"]);
     assert_eq!(o.status.code(), Some(2), "{}", err(&o));
+    // `--version` is bmnet's version everywhere, also after `vrrp run`.
+    let o = bmnet(&["vrrp", "run", "--version"]);
+    assert_eq!(
+        (o.status.code(), out(&o).as_str()),
+        (Some(0), concat!("bmnet-vrrp-run ", env!("CARGO_PKG_VERSION"), "\n"))
+    );
 
     // The --check command is split as keepalived splits a script: an open quote is refused.
     let o = bmnet(&["vrrp", "run", "--interface", "lo", "--vrid", "51", "--vip", "10.0.0.5", "--check", "test -e 'x"]);
@@ -55,8 +61,8 @@ fn intervals_and_vip_counts_are_checked_before_anything_runs() {
         (&["--advert-int", "0"][..], "an advertisement interval of 0 is not allowed"),
         (&["--advert-int", "1.5"][..], "a VRRPv2 advertisement interval is a whole number of seconds"),
         (&["--advert-int", "256"][..], "at most 255s"),
-        (&["--version", "3", "--advert-int", "0.015"][..], "a whole number of 10 ms"),
-        (&["--version", "3", "--advert-int", "41"][..], "at most 40.95s"),
+        (&["--vrrp-version", "3", "--advert-int", "0.015"][..], "a whole number of 10 ms"),
+        (&["--vrrp-version", "3", "--advert-int", "41"][..], "at most 40.95s"),
     ] {
         let o = run(extra);
         assert_eq!(o.status.code(), Some(2), "{extra:?}: {}", err(&o));

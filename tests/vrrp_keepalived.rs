@@ -84,7 +84,7 @@ impl Router {
             priority.to_string(),
             "--advert-int".into(),
             self.advert.into(),
-            "--version".into(),
+            "--vrrp-version".into(),
             self.version.to_string(),
         ];
         for v in &self.vips {

@@ -489,7 +489,7 @@ fn log_serve(json: bool, event: &str, text: &str, fields: serde_json::Value) {
         if let (Some(v), serde_json::Value::Object(extra)) = (v.as_object_mut(), fields) {
             v.extend(extra);
         }
-        println!("{v}");
+        println!("{}", super::output::versioned(v));
     } else {
         eprintln!("bmnet: {text}");
     }

@@ -117,16 +117,39 @@ pub(crate) fn run() -> ExitCode {
     }
 }
 
+/// The script, as is: a shell reads it, so `--json` does not apply.
 fn completions(out: &mut Output, shell: clap_complete::Shell) -> Status {
     let mut script = Vec::new();
-    clap_complete::generate(shell, &mut Cli::command(), "bmnet", &mut script);
-    let script = String::from_utf8_lossy(&script);
-    if out.json() {
-        out.json_line(&serde_json::json!({ "type": "completions", "shell": shell.to_string(), "script": script }));
-    } else {
-        out.text(&script);
-    }
+    clap_complete::generate(shell, &mut command(), "bmnet", &mut script);
+    out.text(&String::from_utf8_lossy(&script));
     Status::Ok
+}
+
+/// The command line's definition, with the completion hints derive does not give: a value
+/// that is not a path (an interface, an address, a number, a name) completes nothing instead
+/// of file names.
+pub(crate) fn command() -> clap::Command {
+    fn hint(cmd: clap::Command) -> clap::Command {
+        let cmd = cmd.mut_args(|a| {
+            if !a.get_action().takes_values()
+                || a.get_value_hint() != clap::ValueHint::Unknown
+                || !a.get_possible_values().is_empty()
+            {
+                return a;
+            }
+            // Paths complete as paths, everything else as nothing.
+            if a.get_value_parser().type_id() == std::any::TypeId::of::<std::path::PathBuf>() {
+                a.value_hint(clap::ValueHint::AnyPath)
+            } else {
+                a.value_hint(clap::ValueHint::Other)
+            }
+        });
+        let names: Vec<String> = cmd.get_subcommands().map(|s| s.get_name().to_string()).collect();
+        names.into_iter().fold(cmd, |cmd, name| cmd.mut_subcommand(name, hint))
+    }
+    let mut cmd = hint(Cli::command());
+    cmd.build();
+    cmd
 }
 
 #[cfg(test)]

@@ -37,7 +37,6 @@ pub(crate) enum VrrpCommand {
     /// (priority 0), removes the VIPs and exits; SIGHUP re-reads --config and applies it in
     /// place, keeping every instance's state, as keepalived does (adding, removing or moving
     /// instances needs a restart). Needs CAP_NET_RAW and CAP_NET_ADMIN.
-    #[command(disable_version_flag = true)]
     Run(Box<RunArgs>),
 }
 
@@ -66,9 +65,10 @@ pub(crate) struct RunArgs {
     /// of 0.01 from 0.01 to 40.95; v2: whole seconds from 1 to 255).
     #[arg(long, value_name = "SECONDS", default_value = "1")]
     advert_int: String,
-    /// VRRP version (default: 2 for IPv4, 3 for IPv6, as keepalived).
+    /// VRRP version (default: 2 for IPv4, 3 for IPv6, as keepalived's vrrp_version). Not
+    /// `--version`, which prints bmnet's.
     #[arg(long, value_parser = ["2", "3"])]
-    version: Option<String>,
+    vrrp_version: Option<String>,
     /// A unicast peer (repeatable); without any, adverts go to the multicast group.
     #[arg(long, value_name = "ADDR")]
     unicast_peer: Vec<IpAddr>,
@@ -228,7 +228,7 @@ fn from_flags(args: &RunArgs) -> Result<DaemonSetup, String> {
         vips.iter().map(|v| v.addr).collect(),
     );
     config.advert_interval = seconds("advert-int", &args.advert_int)?;
-    config.version = args.version.as_deref().map(|v| if v == "2" { Version::V2 } else { Version::V3 });
+    config.version = args.vrrp_version.as_deref().map(|v| if v == "2" { Version::V2 } else { Version::V3 });
     config.unicast_peers = args.unicast_peer.iter().map(|&p| UnicastPeer::from(p)).collect();
     config.check_unicast_src = !args.no_check_unicast_src;
     config.preempt = !args.nopreempt;
@@ -302,8 +302,8 @@ fn log_event(json: bool, event: &Event) {
         Event::Transition { instance, from, to, reason, priority } => {
             if json {
                 // `reason` stays the sentence it has always been; `cause` is the typed reason.
-                json!({ "instance": instance, "from": from, "to": to, "reason": reason.to_string(), "cause": reason,
-                        "at": at, "priority": priority })
+                super::output::versioned(json!({ "instance": instance, "from": from, "to": to,
+                        "reason": reason.to_string(), "cause": reason, "at": at, "priority": priority }))
                 .to_string()
             } else {
                 format!("{at} {instance}: {} -> {} ({reason}), priority {priority}", state_name(*from), state_name(*to))
