@@ -337,6 +337,26 @@ fn inspect_shows_the_nodes_vrrp_and_dns() {
         .unwrap();
     assert_eq!(apps["answer"]["Ok"], serde_json::json!(["192.168.111.4"]), "{apps}");
     assert!(!stdout(&inspect()).contains("elsewhere"), "another namespace's daemon is not this node's");
+    // The liveness probes: the VRRP daemon's status is fresh here and absent in the other
+    // namespace; a status older than --max-age 0 is not alive.
+    let health = |netns: &str, args: &[&str]| {
+        std::process::Command::new("ip")
+            .args(["netns", "exec", netns, env!("CARGO_BIN_EXE_bmnet"), "vrrp", "health"])
+            .args(args)
+            .env("BMNET_STATUS_DIR", &status_dir)
+            .output()
+            .unwrap()
+    };
+    let alive = health(&ns.name, &[]);
+    assert_eq!(alive.status.code(), Some(0), "{}", stderr(&alive));
+    assert!(stdout(&alive).starts_with("ok: pid ") && stdout(&alive).contains("VI_1 MASTER"), "{}", stdout(&alive));
+    let none = health(&other.name, &[]);
+    assert_eq!(none.status.code(), Some(1));
+    assert!(stderr(&none).contains("no bmnet vrrp run in this network namespace"), "{}", stderr(&none));
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let stale = health(&ns.name, &["--max-age", "0"]);
+    assert_eq!(stale.status.code(), Some(1), "{}", stdout(&stale));
+    assert!(stderr(&stale).contains("status not refreshed for"), "{}", stderr(&stale));
     // Who may recurse: loopback and the listening address's subnet (the default).
     let server = lines.iter().find(|v| v["type"] == "dns_server").unwrap_or_else(|| panic!("no dns_server: {lines:?}"));
     assert_eq!(server["recursion"], serde_json::json!(["127.0.0.0/8", "192.168.111.0/24", "::1/128"]), "{server}");

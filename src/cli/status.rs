@@ -67,6 +67,9 @@ pub(crate) struct Published<T> {
     /// What it says.
     #[serde(flatten)]
     pub(crate) body: T,
+    /// When the file was last replaced (read from the file system, not written in it).
+    #[serde(skip)]
+    pub(crate) modified: Option<std::time::SystemTime>,
 }
 
 /// The part of any status file, of any format, that says who wrote it.
@@ -153,6 +156,7 @@ impl<T: DaemonStatus> StatusFile<T> {
             start_time: self.start_time,
             netns: self.netns,
             body,
+            modified: None,
         };
         let text = match serde_json::to_string(&published) {
             Ok(text) => format!("{text}\n"),
@@ -224,7 +228,10 @@ fn read_from<T: DaemonStatus>(dir: &Path, me: Option<u64>) -> Reading<T> {
             continue;
         }
         match serde_json::from_str::<Published<T>>(&text) {
-            Ok(p) => reading.live.push(p),
+            Ok(mut p) => {
+                p.modified = fs::metadata(&path).and_then(|m| m.modified()).ok();
+                reading.live.push(p);
+            }
             Err(e) => reading.unreadable.push((path, e.to_string())),
         }
     }
@@ -291,6 +298,7 @@ mod tests {
                 start_time: start,
                 netns: ns,
                 body: Toy { zone: format!("z{pid}") },
+                modified: None,
             })
             .unwrap()
         };
@@ -309,6 +317,7 @@ mod tests {
         let r: Reading<Toy> = read_from(&dir, ns);
         assert_eq!(r.live.len(), 1, "{r:?}");
         assert_eq!(r.live[0].body, Toy { zone: format!("z{me}") });
+        assert!(r.live[0].modified.is_some());
         let mut why: Vec<String> = r.unreadable.iter().map(|(p, w)| format!("{}: {w}", p.display())).collect();
         why.sort();
         assert_eq!(why.len(), 2, "{why:?}");

@@ -38,6 +38,15 @@ pub(crate) enum VrrpCommand {
     /// place, keeping every instance's state, as keepalived does (adding, removing or moving
     /// instances needs a restart). Needs CAP_NET_RAW and CAP_NET_ADMIN.
     Run(Box<RunArgs>),
+    /// Is a `vrrp run` of this network namespace alive and its loop running? Exit 0 when one
+    /// is (its status file names a live process, by PID and start time, and was refreshed
+    /// within --max-age: the daemon refreshes it at least every 30 s), 1 otherwise. The
+    /// liveness probe of the static pod and the systemd unit; a FAULT instance is alive.
+    Health {
+        /// The oldest status accepted, in seconds.
+        #[arg(long, value_name = "SECONDS", default_value_t = 75)]
+        max_age: u64,
+    },
 }
 
 /// `bmnet vrrp run`.
@@ -130,8 +139,44 @@ fn read(path: &Path) -> Result<String, String> {
 pub(crate) fn run(out: &mut Output, cmd: VrrpCommand) -> Status {
     match cmd {
         VrrpCommand::CheckConfig { file } => check_config(out, &file),
+        VrrpCommand::Health { max_age } => health(out, Duration::from_secs(max_age)),
         VrrpCommand::Run(args) => run_daemon(out.json(), &args),
     }
+}
+
+/// `bmnet vrrp health`: the status files of this namespace's daemons, judged by age.
+#[allow(clippy::disallowed_methods)] // The wall clock, against the files' modification times.
+fn health(out: &mut Output, max_age: Duration) -> Status {
+    let reading = super::status::read_all::<VrrpStatus>();
+    let now = SystemTime::now();
+    let mut healthy = false;
+    for daemon in &reading.live {
+        let age = daemon.modified.and_then(|m| now.duration_since(m).ok()).unwrap_or(Duration::MAX);
+        let fresh = age <= max_age;
+        healthy |= fresh;
+        let states: Vec<String> =
+            daemon.body.instances.iter().map(|i| format!("{} {}", i.name, state_name(i.state))).collect();
+        if out.json() {
+            out.json_line(&json!({ "type": "vrrp_health", "pid": daemon.pid, "ok": fresh,
+                                   "age_ms": u64::try_from(age.as_millis()).unwrap_or(u64::MAX), "instances": states }));
+        } else if fresh {
+            out.text(&format!("ok: pid {}, status {} s old: {}\n", daemon.pid, age.as_secs(), states.join(", ")));
+        } else {
+            eprintln!(
+                "bmnet: pid {}: status not refreshed for {} s (at most {} s): is its loop stuck?",
+                daemon.pid,
+                age.as_secs(),
+                max_age.as_secs()
+            );
+        }
+    }
+    if reading.live.is_empty() {
+        eprintln!(
+            "bmnet: no bmnet vrrp run in this network namespace (status directory {})",
+            super::status::dir().display()
+        );
+    }
+    if healthy { Status::Ok } else { Status::Problems }
 }
 
 fn check_config(out: &mut Output, file: &Path) -> Status {

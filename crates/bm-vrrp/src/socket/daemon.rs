@@ -86,6 +86,9 @@ const DAD_WAIT: Duration = Duration::from_secs(5);
 const STATUS_SOON: Duration = Duration::from_secs(1);
 /// ... and after other counter changes (adverts accepted and sent) at most this late.
 const STATUS_LATER: Duration = Duration::from_secs(10);
+/// With nothing to report, a status at least this often: the heartbeat by which a liveness
+/// probe (`bmnet vrrp health`) tells a daemon whose loop runs from one that hangs.
+pub const STATUS_HEARTBEAT: Duration = Duration::from_secs(30);
 
 /// What the daemon keeps of an instance beside the core: its I/O.
 struct Meta {
@@ -125,6 +128,8 @@ pub struct Daemon {
     status_due: Option<Instant>,
     /// The counters' sum at the last status, to notice a change.
     status_seen: u64,
+    /// When the last status event went out.
+    status_last: Instant,
 }
 
 fn io_error(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
@@ -401,6 +406,7 @@ impl Daemon {
             startup_warnings,
             status_due: None,
             status_seen: 0,
+            status_last: Instant::now(),
         };
         daemon.refresh_sources(Duration::ZERO)?;
         Ok(daemon)
@@ -774,12 +780,19 @@ impl Daemon {
     fn maybe_status(&mut self, events: &mut dyn FnMut(Event)) {
         let seen: u64 =
             self.router.instances().map(|(_, _, i)| i.stats().adverts_accepted + i.stats().adverts_sent).sum();
-        if seen != self.status_seen && self.status_due.is_none() {
-            self.status_due = Some(Instant::now() + STATUS_LATER);
+        // Counts that changed are reported within STATUS_LATER; nothing at all within the
+        // heartbeat.
+        let mut due = self.status_due.unwrap_or(self.status_last + STATUS_HEARTBEAT);
+        if seen != self.status_seen {
+            due = due.min(Instant::now() + STATUS_LATER);
         }
-        if self.status_due.is_some_and(|t| t <= Instant::now()) {
-            self.status_due = None;
+        self.status_due = Some(due);
+        if due <= Instant::now() {
             self.status_seen = seen;
+            self.status_last = Instant::now();
+            // The next heartbeat is a wake-up of its own: a daemon with no timer running
+            // (every instance in FAULT) still reports.
+            self.status_due = Some(self.status_last + STATUS_HEARTBEAT);
             events(Event::Status { instances: self.status(), unrouted: *self.router.stats() });
         }
     }

@@ -52,7 +52,7 @@ use serde::Serialize;
 pub use announce::{GARP_FRAME_LEN, NA_MESSAGE_LEN, garp_frame, na_message};
 /// Why an rtnetlink request failed (bm-sys's error, which names the dump or change).
 pub use bm_sys::rtnetlink::Error as NetlinkError;
-pub use daemon::{Daemon, InstanceSetup, Options, VipSpec, Wake};
+pub use daemon::{Daemon, InstanceSetup, Options, STATUS_HEARTBEAT, VipSpec, Wake};
 pub use keepalived::{DaemonSetup, KeepalivedDefaults, SetupError, daemon_setup, script_diagnostics};
 pub use script::{CheckFailure, CheckScript};
 pub use security::{Exposure, Insecurity, ResolvedScript, ScriptError, ScriptPolicy, resolve_script};
