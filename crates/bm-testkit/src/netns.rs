@@ -109,16 +109,20 @@ mod tests {
     #[test]
     fn created_used_and_gone() {
         let name;
+        let mut sleeper;
         {
             let ns = Netns::new("kit").with_env("BM_TESTKIT_PROBE", "yes");
             name = ns.name.clone();
             let o = ns.exec(&["sh", "-c", "echo $BM_TESTKIT_PROBE; cat /sys/class/net/lo/operstate"]);
             assert_eq!(String::from_utf8_lossy(&o.stdout), "yes\nunknown\n");
             // A process left behind is killed with the namespace.
-            let _sleeper = ns.command("sleep").arg("600").spawn().unwrap();
+            sleeper = ns.command("sleep").arg("600").spawn().unwrap();
             std::thread::sleep(std::time::Duration::from_millis(200));
             assert_eq!(ns.pids().len(), 1);
         }
+        // Killed with the namespace, not left to run its 600 s.
+        let status = sleeper.wait().unwrap();
+        assert!(!status.success(), "{status}");
         let list = std::process::Command::new("ip").args(["netns", "list"]).output().unwrap();
         assert!(!String::from_utf8_lossy(&list.stdout).contains(&name));
     }
