@@ -50,9 +50,11 @@ pub(crate) enum DnsCommand {
     /// `dig @ADDR health.bmnet TXT CH` asks), exit 0 when it answers "ok" within the timeout, 1
     /// otherwise. The liveness probe of the static pod and the systemd unit's health check.
     Health {
-        /// The server, `IP` or `IP:PORT`.
-        #[arg(long, value_name = "IP[:PORT]", value_parser = parse_upstream, default_value = "127.0.0.1")]
-        server: SocketAddr,
+        /// The server, `IP` or `IP:PORT` (default: the first address the `dns serve` of this
+        /// network namespace says it listens on, a wildcard one asked on loopback; else
+        /// 127.0.0.1:53).
+        #[arg(long, value_name = "IP[:PORT]", value_parser = parse_upstream)]
+        server: Option<SocketAddr>,
         /// How long to wait for the answer, in milliseconds.
         #[arg(long, value_name = "MILLISECONDS", default_value_t = 1000)]
         timeout: u64,
@@ -80,8 +82,13 @@ pub(crate) enum DnsCommand {
 #[derive(Args, Debug)]
 pub(crate) struct ServeArgs {
     /// Address and port to listen on (UDP and TCP). Repeatable.
-    #[arg(long, value_name = "ADDR:PORT", required = true)]
+    #[arg(long, value_name = "ADDR:PORT", required_unless_present = "listen_file")]
     listen: Vec<SocketAddr>,
+    /// Also listen on the addresses in FILE, one per line, `IP` (port 53) or `IP:PORT`: the
+    /// node's own, as `bmnet node-ip set` writes it (/run/nodeip-configuration/primary-ip), so
+    /// that one unit file or static pod serves every node on its address.
+    #[arg(long, value_name = "FILE")]
+    listen_file: Option<PathBuf>,
     /// The zone's configuration (TOML); reloaded on SIGHUP and when it changes.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["zone", "api_vips"])]
     config: Option<PathBuf>,
@@ -205,7 +212,9 @@ pub(crate) fn run(out: &mut Output, cmd: DnsCommand) -> Status {
             }
             Err(status) => status,
         },
-        DnsCommand::Health { server, timeout } => health(out, server, Duration::from_millis(timeout)),
+        DnsCommand::Health { server, timeout } => {
+            health(out, server.unwrap_or_else(served_address), Duration::from_millis(timeout))
+        }
         DnsCommand::Query { name, rtype, config, tcp, no_edns } => {
             let zone = match load(&config) {
                 Ok(z) => z,
@@ -354,6 +363,21 @@ pub(crate) fn exchange(server: SocketAddr, query: &Message, timeout: Duration) -
     }
 }
 
+/// Where the `dns serve` of this network namespace listens, by its status file: its first
+/// address (a wildcard one as loopback of that family), or 127.0.0.1:53 when none runs.
+fn served_address() -> SocketAddr {
+    let reading = super::status::read_all::<DnsStatus>();
+    let Some(mut addr) = reading.live.first().and_then(|d| d.body.listen.first().copied()) else {
+        return SocketAddr::from(([127, 0, 0, 1], 53));
+    };
+    if addr.ip().is_unspecified() {
+        let loopback: std::net::IpAddr =
+            if addr.is_ipv4() { std::net::Ipv4Addr::LOCALHOST.into() } else { std::net::Ipv6Addr::LOCALHOST.into() };
+        addr.set_ip(loopback);
+    }
+    addr
+}
+
 /// `bmnet dns health`: one CHAOS TXT query for `health.bmnet`.
 fn health(out: &mut Output, server: SocketAddr, timeout: Duration) -> Status {
     let mut q = Message::query();
@@ -495,6 +519,26 @@ fn log_serve(json: bool, event: &str, text: &str, fields: serde_json::Value) {
     }
 }
 
+/// The addresses of a `--listen-file`: one per line, `IP` (port 53) or `IP:PORT`; blank lines
+/// and `#` comments skipped; an error names the file and line.
+#[allow(clippy::disallowed_methods)] // The CLI reads the file it is given.
+fn listen_addresses(file: &Path) -> Result<Vec<SocketAddr>, String> {
+    let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let mut addrs = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let addr = parse_upstream(line).map_err(|e| format!("{}:{}: {e}", file.display(), n + 1))?;
+        addrs.push(addr);
+    }
+    if addrs.is_empty() {
+        return Err(format!("{}: no address in it", file.display()));
+    }
+    Ok(addrs)
+}
+
 #[allow(clippy::disallowed_methods)] // The CLI's own loop: polls signals and the config file.
 fn serve(json: bool, args: &ServeArgs) -> Status {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
@@ -504,7 +548,17 @@ fn serve(json: bool, args: &ServeArgs) -> Status {
         Ok(z) => z,
         Err(status) => return status,
     };
-    let mut config = ServerConfig::new(args.listen.clone());
+    let mut listen = args.listen.clone();
+    if let Some(file) = &args.listen_file {
+        match listen_addresses(file) {
+            Ok(addrs) => listen.extend(addrs),
+            Err(e) => {
+                eprintln!("bmnet: --listen-file {e}");
+                return Status::Failure;
+            }
+        }
+    }
+    let mut config = ServerConfig::new(listen);
     if let Some(w) = args.workers {
         config.udp_workers = w;
     }

@@ -35,3 +35,22 @@ pub use bm_testkit::Netns;
 pub fn netns(tag: &str) -> Netns {
     Netns::new(tag).with_env("BMNET_STATUS_DIR", STATUS_DIR)
 }
+
+/// A daemon a test started: killed when dropped (also when the test fails half-way).
+pub struct Daemon(pub std::process::Child);
+
+impl Daemon {
+    /// SIGTERM, then waits for it to exit.
+    pub fn stop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        // Does nothing once it has been reaped.
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
