@@ -536,6 +536,8 @@ fn sighup_reloads_the_configuration_in_place() {
         .args(["netns", "exec", lab.ns(2)])
         .arg(bmnet_bin())
         .args(["inspect", "--json"])
+        // Where the lab's daemons publish their status.
+        .env("BMNET_STATUS_DIR", concat!(env!("CARGO_TARGET_TMPDIR"), "/bmnet-status"))
         .output()
         .expect("bmnet inspect");
     let records = String::from_utf8_lossy(&inspect.stdout).into_owned();

@@ -55,6 +55,13 @@ enum Command {
         /// The shell to complete for.
         shell: clap_complete::Shell,
     },
+    /// Write the man pages (bmnet.1 and one per subcommand, from this definition) into DIR.
+    #[command(hide = true)]
+    Manpages {
+        /// Where to write them.
+        #[arg(value_name = "DIR")]
+        dir: std::path::PathBuf,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -105,6 +112,7 @@ pub(crate) fn run() -> ExitCode {
         Command::Vrrp(cmd) => vrrp::run(&mut out, cmd),
         Command::Nmconn(cmd) => nmconn::run(&mut out, cmd),
         Command::Completions { shell } => completions(&mut out, shell),
+        Command::Manpages { dir } => manpages(&dir),
     };
     match out.finish() {
         // A closed pipe (`bmnet inspect | head`) is not a failure.
@@ -125,10 +133,38 @@ fn completions(out: &mut Output, shell: clap_complete::Shell) -> Status {
     Status::Ok
 }
 
+/// `bmnet manpages DIR`: the man pages of every (visible) command.
+#[allow(clippy::disallowed_methods)] // Writes the pages it is asked for.
+fn manpages(dir: &std::path::Path) -> Status {
+    // No pages for the `help` subcommands: `man bmnet-vrrp-run` is the help.
+    fn without_help(cmd: clap::Command) -> clap::Command {
+        let cmd = cmd.disable_help_subcommand(true);
+        let names: Vec<String> = cmd.get_subcommands().map(|s| s.get_name().to_string()).collect();
+        names.into_iter().fold(cmd, |cmd, name| cmd.mut_subcommand(name, without_help))
+    }
+    let mut cmd = without_help(hinted());
+    cmd.build();
+    let written = std::fs::create_dir_all(dir).and_then(|()| clap_mangen::generate_to(cmd, dir));
+    match written {
+        Ok(()) => Status::Ok,
+        Err(e) => {
+            eprintln!("bmnet: man pages into {}: {e}", dir.display());
+            Status::Failure
+        }
+    }
+}
+
 /// The command line's definition, with the completion hints derive does not give: a value
 /// that is not a path (an interface, an address, a number, a name) completes nothing instead
 /// of file names.
 pub(crate) fn command() -> clap::Command {
+    let mut cmd = hinted();
+    cmd.build();
+    cmd
+}
+
+/// [`command`] before clap adds what building adds (the `help` subcommands).
+fn hinted() -> clap::Command {
     fn hint(cmd: clap::Command) -> clap::Command {
         let cmd = cmd.mut_args(|a| {
             if !a.get_action().takes_values()
@@ -147,9 +183,7 @@ pub(crate) fn command() -> clap::Command {
         let names: Vec<String> = cmd.get_subcommands().map(|s| s.get_name().to_string()).collect();
         names.into_iter().fold(cmd, |cmd, name| cmd.mut_subcommand(name, hint))
     }
-    let mut cmd = hint(Cli::command());
-    cmd.build();
-    cmd
+    hint(Cli::command())
 }
 
 #[cfg(test)]
