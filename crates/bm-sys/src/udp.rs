@@ -97,7 +97,14 @@ impl Receiver {
         // `bufs`) and control buffer, all owned by `self` and alive for the call; as many
         // headers as there are are passed.
         let n = unsafe {
-            libc::recvmmsg(fd.as_raw_fd(), self.hdrs.as_mut_ptr(), batch as libc::c_uint, flags, std::ptr::null_mut())
+            // The flags are a c_int in glibc's prototype and a c_uint in musl's.
+            libc::recvmmsg(
+                fd.as_raw_fd(),
+                self.hdrs.as_mut_ptr(),
+                batch as libc::c_uint,
+                flags as _,
+                std::ptr::null_mut(),
+            )
         };
         if n < 0 {
             return Err(io::Error::last_os_error());
@@ -356,7 +363,8 @@ impl<const N: usize> Sender<N> {
                     fd.as_raw_fd(),
                     self.hdrs[at..].as_mut_ptr(),
                     (n - at) as libc::c_uint,
-                    libc::MSG_DONTWAIT,
+                    // c_int in glibc's prototype, c_uint in musl's.
+                    libc::MSG_DONTWAIT as _,
                 )
             };
             if r > 0 {
