@@ -13,6 +13,7 @@ pub mod addr_parse;
 pub mod dns_answer;
 pub mod dns_dispatch;
 pub mod dns_tcp_framing;
+pub mod keepalived_include;
 pub mod keepalived_parse;
 pub mod keyfile_parse;
 pub mod nmconn_check;
@@ -30,6 +31,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("dns_answer", dns_answer::run),
     ("dns_dispatch", dns_dispatch::run),
     ("dns_tcp_framing", dns_tcp_framing::run),
+    ("keepalived_include", keepalived_include::run),
     ("keepalived_parse", keepalived_parse::run),
     ("keyfile_parse", keyfile_parse::run),
     ("nmconn_check", nmconn_check::run),
