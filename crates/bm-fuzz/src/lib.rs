@@ -21,6 +21,7 @@ pub mod nodeip_arg;
 pub mod nodeip_select;
 pub mod vrrp_packet;
 pub mod xdp_frame;
+pub mod zone_toml;
 
 /// A target's body: one input, checked.
 pub type Target = fn(&[u8]);
@@ -39,4 +40,5 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("nodeip_select", nodeip_select::run),
     ("vrrp_packet", vrrp_packet::run),
     ("xdp_frame", xdp_frame::run),
+    ("zone_toml", zone_toml::run),
 ];
