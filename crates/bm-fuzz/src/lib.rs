@@ -12,6 +12,7 @@
 pub mod addr_parse;
 pub mod dns_answer;
 pub mod dns_dispatch;
+pub mod dns_fast_vs_general;
 pub mod dns_tcp_framing;
 pub mod keepalived_include;
 pub mod keepalived_parse;
@@ -31,6 +32,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("addr_parse", addr_parse::run),
     ("dns_answer", dns_answer::run),
     ("dns_dispatch", dns_dispatch::run),
+    ("dns_fast_vs_general", dns_fast_vs_general::run),
     ("dns_tcp_framing", dns_tcp_framing::run),
     ("keepalived_include", keepalived_include::run),
     ("keepalived_parse", keepalived_parse::run),
