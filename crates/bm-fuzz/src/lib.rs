@@ -17,6 +17,7 @@ pub mod dns_tcp_framing;
 pub mod keepalived_include;
 pub mod keepalived_parse;
 pub mod keyfile_parse;
+pub mod keyfile_roundtrip;
 pub mod nmconn_check;
 pub mod nodeip_arg;
 pub mod nodeip_select;
@@ -37,6 +38,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("keepalived_include", keepalived_include::run),
     ("keepalived_parse", keepalived_parse::run),
     ("keyfile_parse", keyfile_parse::run),
+    ("keyfile_roundtrip", keyfile_roundtrip::run),
     ("nmconn_check", nmconn_check::run),
     ("nodeip_arg", nodeip_arg::run),
     ("nodeip_select", nodeip_select::run),
