@@ -19,6 +19,7 @@ pub mod keepalived_parse;
 pub mod keyfile_parse;
 pub mod keyfile_roundtrip;
 pub mod nmconn_check;
+pub mod nmconn_set;
 pub mod nodeip_arg;
 pub mod nodeip_select;
 pub mod vrrp_packet;
@@ -40,6 +41,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("keyfile_parse", keyfile_parse::run),
     ("keyfile_roundtrip", keyfile_roundtrip::run),
     ("nmconn_check", nmconn_check::run),
+    ("nmconn_set", nmconn_set::run),
     ("nodeip_arg", nodeip_arg::run),
     ("nodeip_select", nodeip_select::run),
     ("vrrp_packet", vrrp_packet::run),
