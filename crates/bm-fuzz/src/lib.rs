@@ -20,6 +20,7 @@ pub mod keyfile_parse;
 pub mod keyfile_roundtrip;
 pub mod nmconn_check;
 pub mod nmconn_set;
+pub mod nmstate_yaml;
 pub mod nodeip_arg;
 pub mod nodeip_select;
 pub mod vrrp_packet;
@@ -42,6 +43,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("keyfile_roundtrip", keyfile_roundtrip::run),
     ("nmconn_check", nmconn_check::run),
     ("nmconn_set", nmconn_set::run),
+    ("nmstate_yaml", nmstate_yaml::run),
     ("nodeip_arg", nodeip_arg::run),
     ("nodeip_select", nodeip_select::run),
     ("vrrp_packet", vrrp_packet::run),
