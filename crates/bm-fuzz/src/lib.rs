@@ -10,6 +10,7 @@
 #![allow(missing_docs, clippy::disallowed_methods)] // Test code: panics are its verdicts.
 
 pub mod addr_parse;
+pub mod capi_json;
 pub mod dns_answer;
 pub mod dns_dispatch;
 pub mod dns_fast_vs_general;
@@ -33,6 +34,7 @@ pub type Target = fn(&[u8]);
 /// Every target, by the name of its `fuzz/fuzz_targets/` binary and corpus directory.
 pub const TARGETS: &[(&str, Target)] = &[
     ("addr_parse", addr_parse::run),
+    ("capi_json", capi_json::run),
     ("dns_answer", dns_answer::run),
     ("dns_dispatch", dns_dispatch::run),
     ("dns_fast_vs_general", dns_fast_vs_general::run),
