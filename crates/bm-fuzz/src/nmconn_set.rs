@@ -27,15 +27,36 @@ const UUID: &str = "uuid=0b3a5b6e-2a4f-4c9b-9b0e-1d2c3b4a5f70\n";
 
 /// Clean profiles, as nmcli writes them.
 fn bases() -> [String; 8] {
+    let ip = "[ipv4]\nmethod=auto\n\n[ipv6]\naddr-gen-mode=default\nmethod=auto\n\n[proxy]\n";
     [
-        format!("[connection]\nid=eth0\n{UUID}type=ethernet\ninterface-name=eth0\n\n[ethernet]\n\n[ipv4]\nmethod=auto\n\n[ipv6]\naddr-gen-mode=default\nmethod=auto\n\n[proxy]\n"),
-        format!("[connection]\nid=eno1\n{UUID}type=ethernet\ninterface-name=eno1\n\n[ethernet]\nmtu=9000\n\n[ipv4]\naddress1=10.0.0.5/24,10.0.0.1\ndns=10.0.0.53;\nmethod=manual\nroute1=10.1.0.0/16,10.0.0.254,100\n\n[ipv6]\naddr-gen-mode=eui64\naddress1=fd00::5/64\nmethod=manual\n\n[proxy]\n"),
-        format!("[connection]\nid=bond0\n{UUID}type=bond\ninterface-name=bond0\n\n[bond]\nmiimon=100\nmode=802.3ad\n\n[ipv4]\nmethod=auto\n\n[ipv6]\naddr-gen-mode=default\nmethod=auto\n\n[proxy]\n"),
-        format!("[connection]\nid=eno2\n{UUID}type=ethernet\ninterface-name=eno2\nmaster=bond0\nslave-type=bond\n\n[ethernet]\n\n[bond-port]\n"),
-        format!("[connection]\nid=vlan70\n{UUID}type=vlan\ninterface-name=bond0.70\n\n[ethernet]\n\n[vlan]\nflags=1\nid=70\nparent=bond0\n\n[ipv4]\nmethod=disabled\n\n[ipv6]\naddr-gen-mode=default\nmethod=link-local\n\n[proxy]\n"),
-        format!("[connection]\nid=br-ex\n{UUID}type=bridge\ninterface-name=br-ex\n\n[ethernet]\n\n[bridge]\nstp=false\n\n[ipv4]\nmethod=auto\n\n[ipv6]\naddr-gen-mode=default\nmethod=auto\n\n[proxy]\n"),
-        format!("[connection]\nid=ib0\n{UUID}type=infiniband\ninterface-name=ib0\n\n[infiniband]\ntransport-mode=datagram\n\n[ipv4]\nmethod=auto\n\n[ipv6]\naddr-gen-mode=default\nmethod=auto\n\n[proxy]\n"),
-        format!("[connection]\nid=old\n{UUID}type=802-3-ethernet\ninterface-name=eth1\n\n[802-3-ethernet]\nmtu=1500\n\n[ipv4]\nmethod=auto\n"),
+        format!("[connection]\nid=eth0\n{UUID}type=ethernet\ninterface-name=eth0\n\n[ethernet]\n\n{ip}"),
+        format!(
+            "[connection]\nid=eno1\n{UUID}type=ethernet\ninterface-name=eno1\n\n[ethernet]\nmtu=9000\n\n\
+             [ipv4]\naddress1=10.0.0.5/24,10.0.0.1\ndns=10.0.0.53;\nmethod=manual\nroute1=10.1.0.0/16,10.0.0.254,100\n\n\
+             [ipv6]\naddr-gen-mode=eui64\naddress1=fd00::5/64\nmethod=manual\n\n[proxy]\n"
+        ),
+        format!(
+            "[connection]\nid=bond0\n{UUID}type=bond\ninterface-name=bond0\n\n[bond]\nmiimon=100\nmode=802.3ad\n\n{ip}"
+        ),
+        format!(
+            "[connection]\nid=eno2\n{UUID}type=ethernet\ninterface-name=eno2\nmaster=bond0\nslave-type=bond\n\n\
+             [ethernet]\n\n[bond-port]\n"
+        ),
+        format!(
+            "[connection]\nid=vlan70\n{UUID}type=vlan\ninterface-name=bond0.70\n\n[ethernet]\n\n\
+             [vlan]\nflags=1\nid=70\nparent=bond0\n\n[ipv4]\nmethod=disabled\n\n\
+             [ipv6]\naddr-gen-mode=default\nmethod=link-local\n\n[proxy]\n"
+        ),
+        format!(
+            "[connection]\nid=br-ex\n{UUID}type=bridge\ninterface-name=br-ex\n\n[ethernet]\n\n[bridge]\nstp=false\n\n{ip}"
+        ),
+        format!(
+            "[connection]\nid=ib0\n{UUID}type=infiniband\ninterface-name=ib0\n\n[infiniband]\ntransport-mode=datagram\n\n{ip}"
+        ),
+        format!(
+            "[connection]\nid=old\n{UUID}type=802-3-ethernet\ninterface-name=eth1\n\n[802-3-ethernet]\nmtu=1500\n\n\
+             [ipv4]\nmethod=auto\n"
+        ),
     ]
 }
 
@@ -191,7 +212,9 @@ fn read_back(profile: &Json, property: &str, ty: ValueType, value: &str) -> Opti
     let list = |v: &str| v.split([',', ' ', '\t']).filter(|s| !s.is_empty()).map(str::to_string).collect::<Vec<_>>();
     let want = match (ty, key) {
         _ if value.is_empty() => return None,
-        (ValueType::Bool, _) => Json::Bool(matches!(value.to_ascii_lowercase().as_str(), "yes" | "true" | "on" | "1" | "y")),
+        (ValueType::Bool, _) => {
+            Json::Bool(matches!(value.to_ascii_lowercase().as_str(), "yes" | "true" | "on" | "1" | "y"))
+        }
         (ValueType::UInt(_), _) => serde_json::json!(value.parse::<u64>().ok()?),
         (ValueType::Int(..), _) => serde_json::json!(value.parse::<i64>().ok()?),
         (ValueType::Mac(len), _) => serde_json::json!(bm_nmconn::value::parse_mac(value, len)?),
@@ -221,9 +244,8 @@ pub fn run(data: &[u8]) {
     let Ok(input) = Input::arbitrary_take_rest(Unstructured::new(data)) else { return };
     let bases = bases();
     let base = &bases[usize::from(input.base) % bases.len()];
-    let doc = Document::parse(&format!("{base}{}", input.extra))
-        .or_else(|_| Document::parse(base))
-        .expect("the bases parse");
+    let doc =
+        Document::parse(&format!("{base}{}", input.extra)).or_else(|_| Document::parse(base)).expect("the bases parse");
     let props = properties();
     let assignments: Vec<(&str, ValueType, String)> = input
         .edits
@@ -245,7 +267,8 @@ pub fn run(data: &[u8]) {
         return;
     }
     let text = edited.to_string();
-    let again = Document::parse(&text).unwrap_or_else(|e| panic!("{pairs:?}: the edited file does not parse: {e}\n{text}"));
+    let again =
+        Document::parse(&text).unwrap_or_else(|e| panic!("{pairs:?}: the edited file does not parse: {e}\n{text}"));
     assert_eq!(again.to_string(), text);
     for e in errors(&again) {
         assert!(before.contains(&e), "{pairs:?}: an error the edit introduced: {e:?}\n{text}");

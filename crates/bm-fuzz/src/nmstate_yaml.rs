@@ -44,7 +44,8 @@ pub fn run(data: &[u8]) {
     let back = to_state(&docs);
     if back.warnings.is_empty() {
         let again = render(&back.state).unwrap_or_else(|e| panic!("a state read back does not render: {e}"));
-        let docs: Vec<Document> = again.iter().map(|(_, c)| Document::parse(c).expect("rendered files parse")).collect();
+        let docs: Vec<Document> =
+            again.iter().map(|(_, c)| Document::parse(c).expect("rendered files parse")).collect();
         assert_eq!(to_state(&docs).state, back.state, "to_state(render(s)) is not s");
     }
 }
