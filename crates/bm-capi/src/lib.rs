@@ -29,6 +29,8 @@ use std::ffi::{CString, c_char};
 mod addr;
 mod dns;
 mod ffi;
+#[cfg(test)]
+mod fuzz_corpus;
 mod nmconn;
 mod nodeip;
 mod vrrp;

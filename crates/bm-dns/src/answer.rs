@@ -164,12 +164,20 @@ impl ClusterZone {
         }
     }
 
-    /// `answer_over` with the query read by one path only (tests of fast/general equivalence).
-    #[cfg(test)]
-    pub(crate) fn answer_by(&self, query: &[u8], general: bool, out: &mut Vec<u8>) -> Option<Outcome> {
+    /// `answer_for` with the query read by one path only (the tests and the fuzz target of
+    /// fast/general equivalence): `None` when that path does not read it.
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) fn answer_by(
+        &self,
+        query: &[u8],
+        general: bool,
+        transport: Transport,
+        recursion: bool,
+        out: &mut Vec<u8>,
+    ) -> Option<Outcome> {
         out.clear();
         let req = if general { request::general(query).ok()? } else { request::fast(query)? };
-        Some(self.respond(query, &req, Transport::Udp, &|| true, out))
+        Some(self.respond(query, &req, transport, &|| recursion, out))
     }
 
     fn respond(

@@ -49,3 +49,39 @@ pub use server::xdp;
 #[cfg(feature = "server")]
 pub use server::{Server, ServerConfig, ServerError, ServerHandle, ServerStats, ServerWarning};
 pub use zone::ClusterZone;
+
+/// Internals that bmnet's fuzz targets (`crates/bm-fuzz`) compare: feature `fuzzing`, not part of
+/// the API.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing {
+    use crate::{ClusterZone, Outcome, Transport, request};
+
+    /// How the fast path reads `query` (`Debug` of what it reads), `None` when the query does
+    /// not have its shape.
+    pub fn read_fast(query: &[u8]) -> Option<String> {
+        request::fast(query).map(|r| format!("{r:?}"))
+    }
+
+    /// How the general path reads `query`, or why it refuses it.
+    pub fn read_general(query: &[u8]) -> String {
+        match request::general(query) {
+            Ok(r) => format!("{r:?}"),
+            Err(e) => format!("refused: {e:?}"),
+        }
+    }
+
+    /// [`ClusterZone::answer_over`] with the query read by the fast path (`general` false) or
+    /// by hickory-proto's general path only; `None` when that path does not read it. `recursion`
+    /// says whether the client may have names forwarded.
+    pub fn answer_by(
+        zone: &ClusterZone,
+        query: &[u8],
+        general: bool,
+        transport: Transport,
+        recursion: bool,
+        out: &mut Vec<u8>,
+    ) -> Option<Outcome> {
+        zone.answer_by(query, general, transport, recursion, out)
+    }
+}

@@ -107,10 +107,10 @@ pub(crate) fn fast(query: &[u8]) -> Option<Request> {
         let version = *query.get(at + 6)?;
         let flags = u16_at(query, at + 7)?;
         let rdlen = usize::from(u16_at(query, at + 9)?);
-        at += 11 + rdlen;
-        if at > query.len() {
+        if !plain_options(query.get(at + 11..at + 11 + rdlen)?) {
             return None;
         }
+        at += 11 + rdlen;
         // RFC 6891 §6.2.3: values below 512 are treated as 512.
         Some(Edns { payload: payload.max(512), version, dnssec_ok: flags & 0x8000 != 0 })
     } else {
@@ -132,6 +132,23 @@ pub(crate) fn fast(query: &[u8]) -> Option<Request> {
         edns,
         tsig: None,
     })
+}
+
+/// Whether an OPT record's RDATA is whole options (RFC 6891 §6.1.2: code, length, that many
+/// bytes, to the end), none of them an EDNS Client Subnet (RFC 7871), whose contents
+/// hickory-proto checks. Anything else goes to the general path, which says what it is: a
+/// broken option is FORMERR there, an option cut short by the RDATA's end is ignored.
+fn plain_options(mut rdata: &[u8]) -> bool {
+    const CLIENT_SUBNET: u16 = 8;
+    while !rdata.is_empty() {
+        let (Some(code), Some(len)) = (u16_at(rdata, 0), u16_at(rdata, 2)) else { return false };
+        let Some(rest) = rdata.get(4 + usize::from(len)..) else { return false };
+        if code == CLIENT_SUBNET {
+            return false;
+        }
+        rdata = rest;
+    }
+    true
 }
 
 /// The TSIG record that ends a signed query's additional section (RFC 8945 §5.1), read from
@@ -270,6 +287,40 @@ mod tests {
             })
     }
 
+    /// Found by the `dns_fast_vs_general` fuzz target: a query whose OPT RDATA is one byte, no
+    /// whole option (`c.example.,om SOA`, payload 100). The fast path skipped the RDATA and
+    /// answered NOERROR; hickory-proto refuses the message, so the general path answered
+    /// FORMERR: the answer depended on which path read the query.
+    #[test]
+    fn an_opt_with_a_broken_option_is_formerr_on_both_paths() {
+        let q: &[u8] = b"\x00\x05\x01\x00\x00\x01\x00\x00\x00\x00\x00\x01\
+                         \x01c\x07example\x03,om\x00\x00\x06\x00\x01\
+                         \x00\x00\x29\x00\x64\x00\x00\x00\x00\x00\x01\x00";
+        assert_eq!(fast(q), None);
+        assert_eq!(general(q), Err(Refusal::FormErr));
+        let mut out = Vec::new();
+        assert_eq!(zone().answer(q, &mut out), crate::Outcome::Answered);
+        assert_eq!(out[3] & 0x0f, 1, "FORMERR");
+
+        // Whole options (a cookie, as dig sends one; an empty NSID) stay on the fast path.
+        let mut m = Message::query();
+        m.add_query(Query::query(Name::from_ascii("api.c.example.com.").unwrap(), RecordType::A));
+        m.set_edns(HEdns::new());
+        let mut with_options = m.to_vec().unwrap();
+        let rdlen_at = with_options.len() - 2;
+        with_options[rdlen_at + 1] = 16;
+        with_options.extend_from_slice(&[0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8, 0, 3, 0, 0]);
+        let read = fast(&with_options).expect("the fast path");
+        assert_eq!(Ok(read), general(&with_options));
+        // A Client Subnet option, whose contents hickory-proto checks, goes to the general path.
+        let mut subnet = with_options[..rdlen_at].to_vec();
+        subnet.extend_from_slice(&[0, 11, 0, 8, 0, 7, 0, 1, 24, 0, 192, 0, 2]);
+        assert_eq!(fast(&subnet), None);
+        assert!(general(&subnet).is_ok());
+        subnet[rdlen_at + 7] = 9; // no such address family
+        assert_eq!(general(&subnet), Err(Refusal::FormErr));
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 2048, ..ProptestConfig::default() })]
 
@@ -281,7 +332,10 @@ mod tests {
             prop_assert_eq!(&fast, &general(&q).unwrap());
             let z = zone();
             let (mut a, mut b) = (Vec::new(), Vec::new());
-            prop_assert_eq!(z.answer_by(&q, false, &mut a), z.answer_by(&q, true, &mut b));
+            prop_assert_eq!(
+                z.answer_by(&q, false, crate::Transport::Udp, true, &mut a),
+                z.answer_by(&q, true, crate::Transport::Udp, true, &mut b)
+            );
             prop_assert_eq!(a, b);
         }
 

@@ -10,16 +10,23 @@
 #![allow(missing_docs, clippy::disallowed_methods)] // Test code: panics are its verdicts.
 
 pub mod addr_parse;
+pub mod capi_json;
 pub mod dns_answer;
 pub mod dns_dispatch;
+pub mod dns_fast_vs_general;
 pub mod dns_tcp_framing;
+pub mod keepalived_include;
 pub mod keepalived_parse;
 pub mod keyfile_parse;
+pub mod keyfile_roundtrip;
 pub mod nmconn_check;
+pub mod nmconn_set;
+pub mod nmstate_yaml;
 pub mod nodeip_arg;
 pub mod nodeip_select;
 pub mod vrrp_packet;
 pub mod xdp_frame;
+pub mod zone_toml;
 
 /// A target's body: one input, checked.
 pub type Target = fn(&[u8]);
@@ -27,14 +34,21 @@ pub type Target = fn(&[u8]);
 /// Every target, by the name of its `fuzz/fuzz_targets/` binary and corpus directory.
 pub const TARGETS: &[(&str, Target)] = &[
     ("addr_parse", addr_parse::run),
+    ("capi_json", capi_json::run),
     ("dns_answer", dns_answer::run),
     ("dns_dispatch", dns_dispatch::run),
+    ("dns_fast_vs_general", dns_fast_vs_general::run),
     ("dns_tcp_framing", dns_tcp_framing::run),
+    ("keepalived_include", keepalived_include::run),
     ("keepalived_parse", keepalived_parse::run),
     ("keyfile_parse", keyfile_parse::run),
+    ("keyfile_roundtrip", keyfile_roundtrip::run),
     ("nmconn_check", nmconn_check::run),
+    ("nmconn_set", nmconn_set::run),
+    ("nmstate_yaml", nmstate_yaml::run),
     ("nodeip_arg", nodeip_arg::run),
     ("nodeip_select", nodeip_select::run),
     ("vrrp_packet", vrrp_packet::run),
     ("xdp_frame", xdp_frame::run),
+    ("zone_toml", zone_toml::run),
 ];

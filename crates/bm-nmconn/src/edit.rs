@@ -103,6 +103,9 @@ pub fn set_properties(
 pub fn set_property(doc: &mut Document, property: &str, value: &str) -> Result<(), EditError> {
     let (setting, prop) = property.split_once('.').ok_or_else(|| EditError::Syntax(property.to_string()))?;
     let (setting, group) = match setting {
+        // NetworkManager reads `[802-3-ethernet]` alone when a file has it, beside `[ethernet]`
+        // or not: the property goes where it is read.
+        "802-3-ethernet" | "ethernet" if doc.has_group("802-3-ethernet") => ("802-3-ethernet", "802-3-ethernet"),
         "802-3-ethernet" | "ethernet" => ("802-3-ethernet", "ethernet"),
         s => (s, s),
     };

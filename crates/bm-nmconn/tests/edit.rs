@@ -137,6 +137,29 @@ fn option_names_that_would_break_the_file_are_refused() {
     assert_eq!(doc.to_string(), BOND);
 }
 
+/// Found by the `nmconn_set` fuzz target: `ethernet.mac-address` on a file written with
+/// `[802-3-ethernet]` (the setting's long name, as older tools write it) went into a new
+/// `[ethernet]` group, which NetworkManager does not read beside `[802-3-ethernet]`: the edit
+/// was accepted and the MAC address never applied. It goes into `[802-3-ethernet]` now.
+#[test]
+fn ethernet_properties_go_where_networkmanager_reads_them() {
+    let old = "[connection]\nid=old\nuuid=0b3a5b6e-2a4f-4c9b-9b0e-1d2c3b4a5f70\ntype=802-3-ethernet\ninterface-name=eth1\n\n\
+               [802-3-ethernet]\nmtu=1500\n\n[ipv4]\nmethod=auto\n";
+    let mut doc = Document::parse(old).unwrap();
+    set_property(&mut doc, "ethernet.mac-address", "a1-62-91-0c-91-91").unwrap();
+    set_property(&mut doc, "802-3-ethernet.mtu", "9000").unwrap();
+    assert_eq!(
+        doc.to_string(),
+        old.replace("mtu=1500\n", "mtu=9000\nmac-address=A1:62:91:0C:91:91\n"),
+        "edited in place, no [ethernet] group"
+    );
+    let loaded = bm_nmconn::Profile::read(&doc).ethernet.unwrap();
+    assert_eq!((loaded.mac_address, loaded.mtu), (Some([0xa1, 0x62, 0x91, 0x0c, 0x91, 0x91]), 9000));
+    // NetworkManager itself loads both.
+    let theirs = nmcli(&doc.to_string(), &["connection.autoconnect-retries", "-1"]).unwrap();
+    assert!(theirs.contains("[ethernet]\nmac-address=A1:62:91:0C:91:91\nmtu=9000\n"), "{theirs}");
+}
+
 /// Several properties at once, checked as a whole: what NetworkManager would refuse or alter is
 /// refused and changes nothing; errors the file already had do not block an unrelated edit.
 #[test]

@@ -37,9 +37,12 @@ pub enum State {
     Fault,
 }
 
-/// What the caller must do.
+/// What the caller must do. Its serde form is an object tagged by `action`:
+/// `{"action": "send", "to", "bytes", "priority"}`, `{"action": "add_vips", "vips"}`,
+/// `{"action": "remove_vips", "vips"}`, `{"action": "announce", "vips", "count"}`,
+/// `{"action": "transition", "from", "to", "reason", "priority"}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "action", rename_all = "snake_case")]
+#[serde(into = "ActionForm", from = "ActionForm")]
 pub enum Action {
     /// Send this VRRP message (IP protocol 112, TTL/hop limit 255) from the primary address;
     /// then say how it went ([`Instance::report_send`]).
@@ -73,6 +76,42 @@ pub enum Action {
         /// The effective priority now.
         priority: u8,
     },
+}
+
+/// [`Action`] as serde writes and reads it: an internally tagged enum cannot hold a bare list
+/// (serde refuses `AddVips(Vec<IpAddr>)` at run time), so the VIPs get a field of their own.
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+enum ActionForm {
+    Send { to: IpAddr, bytes: Vec<u8>, priority: u8 },
+    AddVips { vips: Vec<IpAddr> },
+    RemoveVips { vips: Vec<IpAddr> },
+    Announce { vips: Vec<IpAddr>, count: u32 },
+    Transition { from: State, to: State, reason: Reason, priority: u8 },
+}
+
+impl From<Action> for ActionForm {
+    fn from(a: Action) -> ActionForm {
+        match a {
+            Action::Send { to, bytes, priority } => ActionForm::Send { to, bytes, priority },
+            Action::AddVips(vips) => ActionForm::AddVips { vips },
+            Action::RemoveVips(vips) => ActionForm::RemoveVips { vips },
+            Action::Announce { vips, count } => ActionForm::Announce { vips, count },
+            Action::Transition { from, to, reason, priority } => ActionForm::Transition { from, to, reason, priority },
+        }
+    }
+}
+
+impl From<ActionForm> for Action {
+    fn from(a: ActionForm) -> Action {
+        match a {
+            ActionForm::Send { to, bytes, priority } => Action::Send { to, bytes, priority },
+            ActionForm::AddVips { vips } => Action::AddVips(vips),
+            ActionForm::RemoveVips { vips } => Action::RemoveVips(vips),
+            ActionForm::Announce { vips, count } => Action::Announce { vips, count },
+            ActionForm::Transition { from, to, reason, priority } => Action::Transition { from, to, reason, priority },
+        }
+    }
 }
 
 /// Which VIP action a report is about.

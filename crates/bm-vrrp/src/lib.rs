@@ -60,8 +60,8 @@ pub use droplog::DropReport;
 pub use instance::{Action, Instance, State, VipOp};
 pub use interval::{AdvertInterval, IntervalError, V2Interval, V3Interval};
 pub use keepalived::{
-    Diagnostic, InstanceSpec, KeepalivedConfig, Notify, NotifyScript, Place, Script, ScriptSecurity, ScriptUser,
-    Severity, TrackedInterface, Vip, parse_keepalived, split_words,
+    Diagnostic, InstanceSpec, KeepalivedConfig, MAX_INCLUDES, Notify, NotifyScript, Place, Script, ScriptSecurity,
+    ScriptUser, Severity, TrackedInterface, Vip, parse_keepalived, split_words,
 };
 pub use packet::{
     Advert, ChecksumForm, DropKind, DropReason, EncodeError, RxCheck, V3Ipv4Checksum, Version, decode, encode,

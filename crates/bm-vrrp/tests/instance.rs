@@ -821,3 +821,39 @@ fn edge_configurations() {
     b.handle_packet(t, ip("10.0.0.1"), GROUP_V4, 255, &sent[0]).expect("a peer with advert_int 60 hears it");
     assert_eq!(b.master_down_interval(), Duration::from_secs(180) + Duration::from_secs(1) * 156 / 256);
 }
+
+/// Found by the `capi_json` fuzz target (which serializes every action a C caller is handed):
+/// `Action` derived serde as an internally tagged enum, which serde cannot write for a variant
+/// holding a bare list: `AddVips` and `RemoveVips` failed at run time ("cannot serialize tagged
+/// newtype variant Action::AddVips containing a sequence"), for every instance that ever became
+/// master. They are written `{"action": "add_vips", "vips": [...]}` now, as bm-capi writes them.
+#[test]
+fn every_action_serializes_and_reads_back() {
+    let mut i = Instance::new(config(255)).unwrap();
+    i.start(ms(0));
+    let due = i.poll_timeout().unwrap();
+    i.handle_timeout(due);
+    i.shutdown(due);
+    let mut acts = actions(&mut i);
+    acts.push(Action::RemoveVips(vec![ip("10.0.0.100")]));
+    let kinds: Vec<&str> = acts
+        .iter()
+        .map(|a| match a {
+            Action::Send { .. } => "send",
+            Action::AddVips(_) => "add_vips",
+            Action::RemoveVips(_) => "remove_vips",
+            Action::Announce { .. } => "announce",
+            Action::Transition { .. } => "transition",
+        })
+        .collect();
+    for k in ["send", "add_vips", "remove_vips", "announce", "transition"] {
+        assert!(kinds.contains(&k), "{k} missing from {kinds:?}");
+    }
+    for a in &acts {
+        let json = serde_json::to_value(a).unwrap_or_else(|e| panic!("{a:?}: {e}"));
+        if let Action::AddVips(vips) = a {
+            assert_eq!(json, serde_json::json!({"action": "add_vips", "vips": vips}));
+        }
+        assert_eq!(&serde_json::from_value::<Action>(json).unwrap(), a);
+    }
+}

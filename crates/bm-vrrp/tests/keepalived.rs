@@ -248,6 +248,64 @@ fn includes_state_master_and_ipv6() {
     assert_eq!((cfg.version(), cfg.advert_interval), (Version::V3, Duration::from_millis(500)));
 }
 
+/// Found by the `keepalived_include` fuzz target: `include *.conf` in a file the glob matches,
+/// written three times, was read 3^8 times (each of 8 levels of nesting read it three times);
+/// ten times was 10^8 reads and never ended. A file that includes itself is an error now, and
+/// read once.
+#[test]
+fn include_cycles_end_with_an_error() {
+    let mut reads = 0;
+    let conf = parse_keepalived("include *.conf\n", "keepalived.conf", &mut |path| {
+        reads += 1;
+        assert_eq!(path, "*.conf");
+        Ok("vrrp_instance V6 {\n  virtual_router_id 9\n  virtual_ipaddress {\n    fd00::5/64\n  }\n}\n".to_string()
+            + &"include *.conf\n".repeat(10))
+    });
+    assert_eq!(reads, 1);
+    assert_eq!(conf.instances.len(), 1);
+    let errors: Vec<String> = conf.diagnostics.iter().map(ToString::to_string).collect();
+    assert_eq!(errors.len(), 10, "{errors:#?}");
+    assert_eq!(errors[0], "*.conf:7:9: error: include cycle: keepalived.conf -> *.conf -> *.conf");
+
+    // Through another file, and back to the top file by its own name.
+    let mut asked = Vec::new();
+    let conf = parse_keepalived("include a\n", "main.conf", &mut |path| {
+        asked.push(path.to_string());
+        Ok(match path {
+            "a" => "include b\n",
+            _ => "include a\ninclude main.conf\n",
+        }
+        .into())
+    });
+    assert_eq!(asked, ["a", "b"]);
+    let errors: Vec<String> = conf.diagnostics.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        errors,
+        [
+            "b:1:9: error: include cycle: main.conf -> a -> b -> a",
+            "b:2:9: error: include cycle: main.conf -> a -> b -> main.conf"
+        ]
+    );
+}
+
+/// Found by the `keepalived_include` fuzz target (as a cycle, above): without any cycle, eight
+/// levels of files each including the next level ten times are 10^8 reads. The callback is
+/// called at most `MAX_INCLUDES` times; the includes past that are errors.
+#[test]
+fn include_fan_out_is_bounded() {
+    let mut reads = 0;
+    let conf = parse_keepalived("include l1\n", "main.conf", &mut |path| {
+        reads += 1;
+        let level: usize = path[1..].parse().unwrap();
+        Ok(format!("include l{}\n", level + 1).repeat(10))
+    });
+    assert_eq!(reads, bm_vrrp::MAX_INCLUDES);
+    let d = &conf.diagnostics;
+    assert!(d.iter().all(|d| d.severity == Severity::Error), "{d:#?}");
+    assert!(d.iter().any(|d| d.message.ends_with("more than 256 includes")), "{d:#?}");
+    assert!(d.iter().any(|d| d.message == "includes nested more than 8 deep"), "{d:#?}");
+}
+
 proptest! {
     /// Any text, and the OpenShift file cut or spliced anywhere: no panic, diagnostics inside
     /// the text.

@@ -2,7 +2,7 @@
 //! are tokens of their own), statements (a keyword, its arguments on the same line, a block),
 //! `include`s spliced in place, and every finding with its file:line:column.
 
-use super::{Diagnostic, Place, Severity};
+use super::{Diagnostic, MAX_INCLUDES, Place, Severity};
 
 /// A token and where it is.
 #[derive(Clone, Debug)]
@@ -69,11 +69,26 @@ pub(super) struct Parser<'i> {
     texts: Vec<String>,
     pub(super) diagnostics: Vec<Diagnostic>,
     include: &'i mut dyn FnMut(&str) -> Result<String, String>,
+    /// The files being read, outermost first (indexes into `files`): an include of one of them
+    /// is a cycle.
+    open: Vec<usize>,
+    /// How many times `include` has been called.
+    reads: usize,
 }
+
+/// Includes nest at most this deep.
+const MAX_DEPTH: usize = 8;
 
 impl<'i> Parser<'i> {
     pub(super) fn new(file: &str, text: &str, include: &'i mut dyn FnMut(&str) -> Result<String, String>) -> Self {
-        Parser { files: vec![file.to_string()], texts: vec![text.to_string()], diagnostics: Vec::new(), include }
+        Parser {
+            files: vec![file.to_string()],
+            texts: vec![text.to_string()],
+            diagnostics: Vec::new(),
+            include,
+            open: vec![0],
+            reads: 0,
+        }
     }
 
     /// Where `t` is.
@@ -147,17 +162,36 @@ impl<'i> Parser<'i> {
                     self.report(&key, Severity::Error, "include needs a file".into());
                     continue;
                 };
-                if depth >= 8 {
-                    self.report(&key, Severity::Error, "includes nested more than 8 deep".into());
+                if depth >= MAX_DEPTH {
+                    self.report(&key, Severity::Error, format!("includes nested more than {MAX_DEPTH} deep"));
                     continue;
                 }
+                // A file that includes itself, directly, through others or through a glob that
+                // matches it (the same path as written), would be read again and again.
+                if self.open.iter().any(|&f| self.files[f] == path.text) {
+                    let mut chain: Vec<&str> = self.open.iter().map(|&f| self.files[f].as_str()).collect();
+                    chain.push(&path.text);
+                    let message = format!("include cycle: {}", chain.join(" -> "));
+                    self.report(path, Severity::Error, message);
+                    continue;
+                }
+                // Without cycles, fan-out still multiplies with depth (each of 8 levels
+                // including the next level's files 10 times is 10^8 reads).
+                if self.reads >= MAX_INCLUDES {
+                    let message = format!("cannot include {}: more than {MAX_INCLUDES} includes", path.text);
+                    self.report(path, Severity::Error, message);
+                    continue;
+                }
+                self.reads += 1;
                 match (self.include)(&path.text) {
                     Ok(text) => {
                         self.files.push(path.text.clone());
-                        self.texts.push(text.clone());
                         let inner = tokenize(&text, self.files.len() - 1);
+                        self.texts.push(text);
+                        self.open.push(self.files.len() - 1);
                         let mut i = 0;
                         let stmts = self.statements(&inner, &mut i, depth + 1);
+                        self.open.pop();
                         out.extend(stmts);
                     }
                     Err(e) => self.report(path, Severity::Error, format!("cannot include {}: {e}", path.text)),

@@ -258,8 +258,15 @@ impl KeepalivedConfig {
     }
 }
 
+/// How many times one parse calls its `include` callback at most: further includes are errors.
+pub const MAX_INCLUDES: usize = 256;
+
 /// Parses keepalived.conf text. `file` names it in diagnostics; `include` returns the text of
 /// an included file (globs are the callback's business).
+///
+/// Includes nest at most 8 deep, a file that includes itself (directly, through other files, or
+/// through a glob matching it: the same path as written) is an error, and the callback is
+/// called at most [`MAX_INCLUDES`] times, so that any set of files is read in bounded time.
 ///
 /// ```
 /// let conf = bm_vrrp::parse_keepalived(r#"
