@@ -156,18 +156,20 @@ pub fn check_text(text: &str, options: &CheckOptions) -> FileReport {
 pub fn check_document(doc: &Document, options: &CheckOptions) -> FileReport {
     // What NetworkManager loads, and where reading it departed from what is written: every rule
     // below looks at these, and at the document only for what is written and where.
-    let load = load(doc);
+    let mut load = load(doc);
     let mut c = Checker { doc, options, load: &load, out: Vec::new() };
     values::check(&mut c);
-    let profile = connection::check(&mut c);
-    let port = profile.controller.is_some();
+    let identity = connection::check(&mut c);
+    let port = identity.is_port();
     ipconfig::check(&mut c, false, port);
     ipconfig::check(&mut c, true, port);
     bond::check(&mut c);
-    link::check(&mut c, &profile);
+    link::check(&mut c, identity.kind(&load.profile.connection));
     let mut diagnostics = c.out;
     diagnostics.sort_by_key(|d| (d.line, d.column));
     diagnostics.dedup();
+    // The rules are done with what was loaded: the summary takes its strings.
+    let profile = identity.summary(&mut load.profile.connection);
     FileReport { diagnostics, profile: Some(profile) }
 }
 
