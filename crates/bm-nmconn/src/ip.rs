@@ -45,7 +45,7 @@ enum Field<'a> {
     Bad(char, Option<&'a str>),
 }
 
-fn read_field<'a>(current: Option<&'a str>, in_set: fn(u8) -> bool) -> Field<'a> {
+fn read_field<'a>(current: Option<&'a str>, in_set: impl Fn(u8) -> bool) -> Field<'a> {
     let Some(s) = current else { return Field::Missing(None) };
     if s.is_empty() {
         return Field::Missing(current);
@@ -85,32 +85,46 @@ pub(crate) fn group_entries<'d>(doc: &'d Document, group: &str) -> Vec<EntryRef<
 /// [`read_addresses`] on a group's entries.
 pub(crate) fn read_addresses_in(entries: &[EntryRef<'_>], ipv6: bool) -> AddressesRead {
     // `address` keys sort before `addresses` keys of the same index.
-    let keys = indexed(entries, "address");
     let mut out = AddressesRead::default();
-    for (_, _, key, raw) in keys {
+    for_each_indexed(entries, "address", |key, raw| {
         let value = unescaped(raw);
         let mut warn = |msg: String| out.warnings.push((key.to_string(), msg));
-        let Some(Entry { addr, plen, gateway, .. }) = read_one(&value, key, ipv6, false, &mut warn) else { continue };
+        let Some(Entry { addr, plen, gateway, .. }) = read_one(&value, key, ipv6, false, &mut warn) else { return };
         out.addresses.push((addr, plen));
         if out.gateway.is_none() {
             out.gateway = gateway.map(|g| g.to_string());
         }
-    }
+    });
     out
 }
 
-/// The `{prefix}N` / `{prefix}esN` keys of a group with their raw values, in NetworkManager's
-/// order (by index, the singular before the plural).
-fn indexed<'d>(entries: &[EntryRef<'d>], prefix: &str) -> Vec<(i64, u8, &'d str, &'d str)> {
-    let mut keys: Vec<(i64, u8, &str, &str)> = entries
-        .iter()
-        .filter_map(|e| {
-            let (idx, plural) = list_key_index(e.key, prefix)?;
-            Some((idx, u8::from(plural), e.key, e.value))
-        })
-        .collect();
+/// Calls `f` with each `{prefix}N` / `{prefix}esN` key of a group and its raw value, in
+/// NetworkManager's order (by index, the singular before the plural). A group has a handful:
+/// up to eight are sorted on the stack, more in a vector.
+fn for_each_indexed<'d>(entries: &[EntryRef<'d>], prefix: &str, mut f: impl FnMut(&'d str, &'d str)) {
+    const FEW: usize = 8;
+    let mut few = [(0i64, 0u8, 0usize); FEW];
+    let mut n = 0;
+    let mut many: Vec<(i64, u8, usize)> = Vec::new();
+    for (i, e) in entries.iter().enumerate() {
+        let Some((idx, plural)) = list_key_index(e.key, prefix) else { continue };
+        let k = (idx, u8::from(plural), i);
+        if n < FEW {
+            few[n] = k;
+        } else {
+            if n == FEW {
+                many.extend_from_slice(&few);
+            }
+            many.push(k);
+        }
+        n += 1;
+    }
+    // (index, plural) is unique to a key: the order is total.
+    let keys = if n <= FEW { &mut few[..n] } else { &mut many[..] };
     keys.sort_unstable();
-    keys
+    for &(_, _, i) in keys.iter() {
+        f(entries[i].key, entries[i].value);
+    }
 }
 
 /// A value unescaped as GLib does; GLib 2.74 hands NetworkManager the raw text when an escape
@@ -339,7 +353,8 @@ pub fn read_routes(doc: &Document, group: &str) -> (Vec<Route>, Vec<(String, Str
 pub(crate) fn read_routes_in<'d>(entries: &[EntryRef<'d>], ipv6: bool) -> RoutesRead<'d> {
     let mut options = Vec::new();
     for e in entries {
-        if let Some(route) = e.key.strip_suffix("_options")
+        if e.key.starts_with('r')
+            && let Some(route) = e.key.strip_suffix("_options")
             && list_key_index(route, "route").is_some()
             && let Ok(raw) = crate::keyfile::unescape(e.value, crate::keyfile::Escape::String)
         {
@@ -349,10 +364,10 @@ pub(crate) fn read_routes_in<'d>(entries: &[EntryRef<'d>], ipv6: bool) -> Routes
     let mut routes = Vec::new();
     let mut kept = Vec::new();
     let mut warnings = Vec::new();
-    for (_, _, key, raw) in indexed(entries, "route") {
+    for_each_indexed(entries, "route", |key, raw| {
         let value = unescaped(raw);
         let mut warn = |msg: String| warnings.push((key.to_string(), msg));
-        let Some(e) = read_one(&value, key, ipv6, true, &mut warn) else { continue };
+        let Some(e) = read_one(&value, key, ipv6, true, &mut warn) else { return };
         let parse_ip = |s: &str| parse_family(s, ipv6);
         let mut metric: i64 = -1;
         let next_hop = match e.gateway.filter(|g| !g.is_empty()) {
@@ -368,7 +383,7 @@ pub(crate) fn read_routes_in<'d>(entries: &[EntryRef<'d>], ipv6: bool) -> Routes
                 }
                 None => {
                     warn(format!("ignoring invalid gateway '{g}' for IPv{} route", if ipv6 { 6 } else { 4 }));
-                    continue;
+                    return;
                 }
             },
         };
@@ -381,7 +396,7 @@ pub(crate) fn read_routes_in<'d>(entries: &[EntryRef<'d>], ipv6: bool) -> Routes
                     } else {
                         format!("ignoring invalid number '{m}'")
                     });
-                    continue;
+                    return;
                 }
             }
         }
@@ -394,7 +409,7 @@ pub(crate) fn read_routes_in<'d>(entries: &[EntryRef<'d>], ipv6: bool) -> Routes
             .unwrap_or_default();
         routes.push(Route { dest: e.addr, plen: e.plen, next_hop, metric, attributes });
         kept.push(key);
-    }
+    });
     RoutesRead { routes, keys: kept, warnings, options }
 }
 
@@ -423,14 +438,13 @@ pub fn read_dns(doc: &Document, group: &str) -> (Vec<IpAddr>, Vec<String>) {
 pub(crate) fn read_dns_in(entries: &[EntryRef<'_>], ipv6: bool) -> (Vec<IpAddr>, Vec<String>) {
     // An unreadable list (a bad escape) gives NetworkManager nothing at all.
     let Some(e) = entries.iter().find(|e| e.key == "dns") else { return (Vec::new(), Vec::new()) };
-    let Some(list) = crate::keyfile::split_list(e.value).ok() else { return (Vec::new(), Vec::new()) };
     let mut servers = Vec::new();
     let mut warnings = Vec::new();
-    for item in list {
+    let mut read = |item: &str| {
         let parsed = if ipv6 {
             item.parse::<std::net::Ipv6Addr>().ok().map(IpAddr::V6)
         } else {
-            parse_inet4(&item).map(IpAddr::V4)
+            parse_inet4(item).map(IpAddr::V4)
         };
         match parsed {
             Some(ip) => servers.push(ip),
@@ -438,6 +452,14 @@ pub(crate) fn read_dns_in(entries: &[EntryRef<'_>], ipv6: bool) -> (Vec<IpAddr>,
                 warnings.push(format!("ignoring invalid DNS server IPv{} address '{item}'", if ipv6 { 6 } else { 4 }))
             }
         }
+    };
+    // Without an escape the elements are slices of the value (as `split_list` cuts them).
+    if !e.value.contains('\\') {
+        if !e.value.is_empty() {
+            e.value.strip_suffix(';').unwrap_or(e.value).split(';').for_each(read);
+        }
+    } else if let Ok(list) = crate::keyfile::split_list(e.value) {
+        list.iter().for_each(|item| read(item));
     }
     (servers, warnings)
 }

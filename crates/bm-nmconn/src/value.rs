@@ -160,6 +160,10 @@ pub fn parse_mac(s: &str, len: usize) -> Option<Vec<u8>> {
 /// `None` for anything else — which NetworkManager ignores without a word (`address01`).
 /// The second value says whether the plural form was used.
 pub fn list_key_index(key: &str, prefix: &str) -> Option<(i64, bool)> {
+    // Most keys differ in their first byte: no compare of the whole prefix for them.
+    if key.as_bytes().first() != prefix.as_bytes().first() {
+        return None;
+    }
     let rest = key.strip_prefix(prefix)?;
     // The plural forms: `addresses`, `routes`.
     let plural_suffix = if prefix.ends_with('s') { "es" } else { "s" };

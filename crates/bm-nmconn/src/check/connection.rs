@@ -66,7 +66,15 @@ impl Identity {
         let kind = match self.kind {
             Kind::None => None,
             Kind::Written => con.kind.take(),
-            Kind::Named(k) => Some(k.to_string()),
+            // The stored name's buffer holds the shorter alias.
+            Kind::Named(k) => Some(match con.kind.take() {
+                Some(mut buf) => {
+                    buf.clear();
+                    buf.push_str(k);
+                    buf
+                }
+                None => k.to_string(),
+            }),
         };
         let controller = match self.controller {
             Some(true) => con.controller.take(),
@@ -215,7 +223,8 @@ pub(super) fn check(c: &mut Checker<'_>) -> Identity {
     // Port keys: `master`/`slave-type` always; `controller`/`port-type` from 1.46.
     let new_names = c.version_at_least(1, 46);
     for (new, old) in [("controller", "master"), ("port-type", "slave-type")] {
-        if c.written(G, new) && !new_names {
+        let written = if new == "controller" { load.controller_written } else { load.port_type_written };
+        if written && !new_names {
             let v = if new == "controller" { &con.controller } else { &con.port_type };
             let v = v.as_deref().unwrap_or_default();
             let d = c.at_key(
@@ -251,7 +260,7 @@ pub(super) fn check(c: &mut Checker<'_>) -> Identity {
         }
         _ => {}
     }
-    let new_key = new_names && c.written(G, "controller");
+    let new_key = new_names && load.controller_written;
     let (controller_key, controller) = if new_key { ("controller", &con.controller) } else { ("master", &con.master) };
     if controller.as_deref().is_some_and(|s| !s.is_empty()) {
         p.controller_line = c.doc.locate(G, controller_key).map_or(0, |l| l.line);
@@ -262,11 +271,17 @@ pub(super) fn check(c: &mut Checker<'_>) -> Identity {
 
 fn is_uuid(s: &str) -> bool {
     let b = s.as_bytes();
+    let hex = |part: &[u8]| part.iter().all(u8::is_ascii_hexdigit);
     b.len() == 36
-        && b.iter().enumerate().all(|(i, &ch)| match i {
-            8 | 13 | 18 | 23 => ch == b'-',
-            _ => ch.is_ascii_hexdigit(),
-        })
+        && b[8] == b'-'
+        && b[13] == b'-'
+        && b[18] == b'-'
+        && b[23] == b'-'
+        && hex(&b[..8])
+        && hex(&b[9..13])
+        && hex(&b[14..18])
+        && hex(&b[19..23])
+        && hex(&b[24..])
 }
 
 /// `nm_utils_ifname_valid_kernel`.

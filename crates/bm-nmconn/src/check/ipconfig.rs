@@ -99,12 +99,10 @@ pub(super) fn check(c: &mut Checker<'_>, ipv6: bool, port: bool) {
         }
     }
     let addresses = &ip.addresses;
-    let mut seen = Vec::new();
     for (i, a) in addresses.iter().enumerate() {
-        if seen.contains(a) {
+        if addresses[..i].contains(a) {
             c.at_group(Code::DuplicateAddress, group, format!("address {}/{} is listed twice", a.0, a.1));
         }
-        seen.push(*a);
         if i == 1 && method == "shared" {
             c.at_group(
                 Code::SharedExtraAddresses,
@@ -170,7 +168,7 @@ pub(super) fn check(c: &mut Checker<'_>, ipv6: bool, port: bool) {
     }
 
     // Gateway.
-    let gateway_key = read.gateway_key.as_deref();
+    let gateway_key = if read.gateway_key { ip.gateway.as_deref() } else { None };
     if let Some(g) = gateway_key {
         let parsed = parse_family(g, ipv6);
         if parsed.is_none() {
@@ -199,7 +197,7 @@ pub(super) fn check(c: &mut Checker<'_>, ipv6: bool, port: bool) {
     }
     let gateway = match gateway_key {
         Some(g) => parse_family(g, ipv6),
-        None => read.address_gateway.as_deref().and_then(|g| parse_family(g, ipv6)),
+        None => ip.gateway.as_deref().and_then(|g| parse_family(g, ipv6)),
     };
     if let Some(gw) = gateway {
         if ip.never_default {

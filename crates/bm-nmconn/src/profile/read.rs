@@ -32,6 +32,11 @@ pub(crate) struct Load<'d> {
     pub(crate) interface_name_group: &'d str,
     /// A `vlan.flags` with bits no flag uses: NetworkManager keeps the default.
     pub(crate) vlan_flags_invalid: Option<u32>,
+    /// `connection.controller` and `connection.port-type` (1.46's names) are written, readable
+    /// or not.
+    pub(crate) controller_written: bool,
+    /// See `controller_written`.
+    pub(crate) port_type_written: bool,
     /// `[ethernet]` and `[802-3-ethernet]` as read, in that order (NetworkManager reads
     /// `[802-3-ethernet]` alone when both are written; the validator looks at both).
     pub(crate) ethernet_groups: [Option<EthernetRead<'d>>; 2],
@@ -60,9 +65,10 @@ pub(crate) struct EthernetRead<'d> {
 pub(crate) struct IpRead<'d> {
     /// The group's entries.
     pub(crate) entries: Vec<EntryRef<'d>>,
-    /// The `gateway` key's value, when written and readable.
-    pub(crate) gateway_key: Option<String>,
-    /// The gateway written with an address.
+    /// Whether the profile's gateway is the `gateway` key's value (else it is the one written
+    /// with an address, if any).
+    pub(crate) gateway_key: bool,
+    /// The gateway written with an address, when the `gateway` key overrides it.
     pub(crate) address_gateway: Option<String>,
     /// Why addresses were dropped or changed, by key.
     pub(crate) address_warnings: Vec<(String, String)>,
@@ -273,6 +279,13 @@ fn read_entry<'d>(out: &mut Load<'d>, r: &mut Reading<'d>, g: &Group<'d>, e: Ent
     }
     let Some(tables) = g.tables else { return };
     let ty = key_type_in(tables, e.key);
+    if ty.is_none() && target == Target::Connection {
+        match e.key {
+            "controller" => out.controller_written = true,
+            "port-type" => out.port_type_written = true,
+            _ => {}
+        }
+    }
     if ty == Some(ValueType::List) {
         // GLib's list reading (an unreadable list is empty: NetworkManager passes no
         // error and warns of nothing).
@@ -392,11 +405,15 @@ fn read_ip<'d>(out: &mut Load<'d>, ipv6: bool, entries: Vec<EntryRef<'d>>) {
     let ip = ip.get_or_insert_with(|| IpConfig::new(ipv6));
     let AddressesRead { addresses, gateway, warnings } = read_addresses_in(&entries, ipv6);
     ip.addresses = addresses;
-    // The `gateway` key wins over a gateway written with an address.
-    let gateway_key = ip.gateway.clone();
-    if ip.gateway.is_none() {
-        ip.gateway.clone_from(&gateway);
-    }
+    // The `gateway` key wins over a gateway written with an address (which is then kept
+    // apart, for the validator).
+    let gateway_key = ip.gateway.is_some();
+    let address_gateway = if gateway_key {
+        gateway
+    } else {
+        ip.gateway = gateway;
+        None
+    };
     let mut routes = read_routes_in(&entries, ipv6);
     ip.routes = std::mem::take(&mut routes.routes);
     let (dns, dns_warnings) = read_dns_in(&entries, ipv6);
@@ -423,7 +440,7 @@ fn read_ip<'d>(out: &mut Load<'d>, ipv6: bool, entries: Vec<EntryRef<'d>>) {
     let read = IpRead {
         entries,
         gateway_key,
-        address_gateway: gateway,
+        address_gateway,
         address_warnings: warnings,
         routes,
         dns_warnings,
@@ -509,10 +526,14 @@ fn assign(p: &mut Profile, target: Target, key: &str, read: Read<'_>) {
                 "id" => c.id = string(read),
                 "uuid" => c.uuid = string(read),
                 "type" => {
-                    c.kind = string(read).map(|t| match setting_of_group(&t) {
-                        s if s == t => t,
-                        s => s.to_string(),
-                    })
+                    // Stored as the setting's name (`ethernet` is `802-3-ethernet`).
+                    c.kind = match read {
+                        Read::Str(t) => Some(match setting_of_group(&t) {
+                            s if std::ptr::eq(s, &*t) => t.into_owned(),
+                            s => s.to_string(),
+                        }),
+                        _ => None,
+                    }
                 }
                 "interface-name" => c.interface_name = string(read),
                 "autoconnect" => c.autoconnect = boolean(read, true),
