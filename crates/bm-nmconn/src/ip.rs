@@ -24,16 +24,26 @@ pub struct AddressesRead {
     pub warnings: Vec<(String, String)>,
 }
 
-/// NetworkManager's `IP_ADDRESS_CHARS` ("0123456789abcdefABCDEF:.%").
+/// NetworkManager's `IP_ADDRESS_CHARS` ("0123456789abcdefABCDEF:.%"), by byte.
+const ADDRESS_CHARS: [bool; 256] = {
+    let mut set = [false; 256];
+    let chars = b"0123456789abcdefABCDEF:.%";
+    let mut i = 0;
+    while i < chars.len() {
+        set[chars[i] as usize] = true;
+        i += 1;
+    }
+    set
+};
+
 fn address_char(b: u8) -> bool {
-    b.is_ascii_hexdigit() || matches!(b, b':' | b'.' | b'%')
+    ADDRESS_CHARS[usize::from(b)]
 }
 
 /// `DIGITS`.
 fn digit(b: u8) -> bool {
     b.is_ascii_digit()
 }
-const DELIMITERS: &str = "/;,";
 
 /// One field, as NetworkManager's `read_field` cuts it.
 enum Field<'a> {
@@ -50,16 +60,16 @@ fn read_field<'a>(current: Option<&'a str>, in_set: impl Fn(u8) -> bool) -> Fiel
     if s.is_empty() {
         return Field::Missing(current);
     }
-    match s.bytes().position(|b| !in_set(b)) {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() && in_set(b[i]) {
+        i += 1;
+    }
+    match b.get(i) {
         None => Field::Ok(s, None),
-        Some(i) => {
-            let c = s[i..].chars().next().unwrap_or_default();
-            if DELIMITERS.contains(c) {
-                Field::Ok(&s[..i], Some(&s[i + c.len_utf8()..]))
-            } else {
-                Field::Bad(c, current)
-            }
-        }
+        // NetworkManager's `DELIMITERS` ("/;,"): one byte each, so `i + 1` starts the rest.
+        Some(b'/' | b';' | b',') => Field::Ok(&s[..i], Some(&s[i + 1..])),
+        Some(_) => Field::Bad(s[i..].chars().next().unwrap_or_default(), current),
     }
 }
 

@@ -101,7 +101,7 @@ pub(super) fn check(c: &mut Checker<'_>) -> Identity {
     // id
     match con.id.as_deref().filter(|s| !s.is_empty()) {
         Some(_) => {}
-        None => match c.options.file_name.as_deref() {
+        None => match c.file_name {
             Some(name) => {
                 let id = name.strip_suffix(".nmconnection").unwrap_or(name).to_string();
                 c.at_group(

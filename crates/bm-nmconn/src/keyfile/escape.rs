@@ -90,8 +90,7 @@ pub(crate) fn escape_list<S: AsRef<str>>(items: &[S]) -> String {
 /// `;` stays (use [`split_list`] to read a whole list).
 #[inline]
 pub fn unescape(raw: &str, mode: Escape) -> Result<Cow<'_, str>, ValueError> {
-    // A plain loop: values are short, shorter than a memchr call's set-up pays for.
-    if !raw.bytes().any(|b| b == b'\\') {
+    if !super::has_backslash(raw.as_bytes()) {
         return Ok(Cow::Borrowed(raw));
     }
     unescape_escaped(raw, mode)

@@ -75,9 +75,9 @@ impl Line {
 
     /// Whether this is an entry of the group headed at line `group` with key `key`, translated
     /// keys left out. The length first: most entries differ there.
-    fn is_entry(&self, text: &str, group: usize, key: &str) -> bool {
+    fn is_entry(&self, text: &str, group: usize, key: &[u8]) -> bool {
         matches!(self.kind, Kind::Entry { key: r, group: g, locale: false, .. }
-            if g == group && r.1 - r.0 == key.len() && self.part_bytes(text, r) == key.as_bytes())
+            if g == group && r.1 - r.0 == key.len() && self.part_bytes(text, r) == key)
     }
 
     /// The part `a..b` of the line's text, sliced once.
@@ -286,12 +286,13 @@ fn head(name: &[u8]) -> u128 {
         let b = &name[i..i + 8];
         u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
     };
-    if n >= 16 {
-        u128::from(u64_at(0)) | u128::from(u64_at(8)) << 64
-    } else if n > 8 {
-        u128::from(u64_at(0)) | u128::from(u64_at(n - 8) >> (8 * (16 - n))) << 64
-    } else {
-        name.iter().enumerate().fold(0, |h, (i, &b)| h | u128::from(b) << (8 * i))
+    let u32_at = |i: usize| u32::from_le_bytes([name[i], name[i + 1], name[i + 2], name[i + 3]]);
+    match n {
+        16.. => u128::from(u64_at(0)) | u128::from(u64_at(8)) << 64,
+        9..=15 => u128::from(u64_at(0)) | u128::from(u64_at(n - 8) >> (8 * (16 - n))) << 64,
+        8 => u128::from(u64_at(0)),
+        4..=7 => u128::from(u32_at(0)) | u128::from(u64::from(u32_at(n - 4)) >> (8 * (8 - n))) << 32,
+        _ => name.iter().enumerate().fold(0, |h, (i, &b)| h | u128::from(b) << (8 * i)),
     }
 }
 
@@ -336,8 +337,9 @@ struct Cut {
 enum Shape {
     /// Blank or a comment.
     Blank,
-    /// A group header: `[`, the `]` at this offset from `start`, then only spaces and tabs.
-    Group(usize),
+    /// A group header: `[`, the `]` at `close` from `start`, then only spaces and tabs;
+    /// `valid` when the name between is one GLib takes ([`valid_group`]).
+    Group { close: usize, valid: bool },
     /// A key-value pair, the first `=` at `eq` from `start` (0: no `=`, or an empty key: the
     /// line is none of GLib's kinds), `bracket` when a `[` or `]` comes before it.
     Entry { eq: usize, bracket: bool },
@@ -355,7 +357,7 @@ fn cut(bytes: &[u8], pos: usize) -> Cut {
         None | Some(b'\n') => (i, Shape::Blank),
         Some(b'#') => (newline_at(bytes, i), Shape::Blank),
         Some(b'[') => match group_close(bytes, i) {
-            Some((close, newline)) => (newline, Shape::Group(close - i)),
+            Some((close, valid, newline)) => (newline, Shape::Group { close: close - i, valid }),
             None => entry(bytes, i),
         },
         Some(_) => entry(bytes, i),
@@ -371,17 +373,23 @@ fn cut(bytes: &[u8], pos: usize) -> Cut {
     Cut { end, next, ending, start: start.min(end - pos), shape }
 }
 
-/// The `]` of a group header opened at `at`, and the end of its line: `None` when the line has
-/// no `]`, or more than spaces and tabs after it.
-fn group_close(bytes: &[u8], at: usize) -> Option<(usize, usize)> {
+/// The `]` of a group header opened at `at`, whether the name before it is valid, and the end
+/// of its line: `None` when the line has no `]`, or more than spaces and tabs after it.
+fn group_close(bytes: &[u8], at: usize) -> Option<(usize, bool, usize)> {
     let mut i = at + 1;
+    // `g_key_file_is_group_name`: no `[` nor control character (every byte of a multi-byte
+    // character is past ASCII, so bytes tell), and not empty.
+    let mut valid = true;
     while i < bytes.len() && bytes[i] != b']' {
-        if bytes[i] == b'\n' {
-            return None;
+        match bytes[i] {
+            b'\n' => return None,
+            b'[' => valid = false,
+            b => valid &= !b.is_ascii_control(),
         }
         i += 1;
     }
     let close = i;
+    valid &= close > at + 1;
     i += 1;
     while i < bytes.len() && (bytes[i] == b' ' || bytes[i] == b'\t') {
         i += 1;
@@ -389,8 +397,8 @@ fn group_close(bytes: &[u8], at: usize) -> Option<(usize, usize)> {
     // The line may end here: the text's end, `\n`, or `\r\n` (a lone `\r` is text).
     match bytes.get(i) {
         _ if close >= bytes.len() => None,
-        None | Some(b'\n') => Some((close, i)),
-        Some(b'\r') if bytes.get(i + 1) == Some(&b'\n') => Some((close, i + 1)),
+        None | Some(b'\n') => Some((close, valid, i)),
+        Some(b'\r') if bytes.get(i + 1) == Some(&b'\n') => Some((close, valid, i + 1)),
         _ => None,
     }
 }
@@ -442,6 +450,20 @@ fn zero_bytes(w: u64) -> u64 {
     w.wrapping_sub(splat(1)) & !w & splat(0x80)
 }
 
+/// Whether a value has a `\\`: eight bytes at a time (values are short, shorter than a memchr
+/// call's set-up pays for).
+#[inline]
+pub(crate) fn has_backslash(bytes: &[u8]) -> bool {
+    let mut chunks = bytes.chunks_exact(8);
+    for c in &mut chunks {
+        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        if zero_bytes(w ^ splat(b'\\')) != 0 {
+            return true;
+        }
+    }
+    chunks.remainder().contains(&b'\\')
+}
+
 /// Repeats a byte in every byte of a word.
 const fn splat(b: u8) -> u64 {
     0x0101_0101_0101_0101 * b as u64
@@ -481,19 +503,12 @@ fn count_newlines(bytes: &[u8]) -> usize {
 /// The bit of a group's key filter a key sets: a key is looked for among the earlier lines only
 /// when its bit is already set (two different keys may share one; the scan then tells).
 fn key_filter_bit(key: &[u8]) -> u64 {
-    let (first, last, mid) = (key[0], key[key.len() - 1], key[key.len() / 2]);
-    let h = (key.len() as u32) ^ u32::from(first) << 6 ^ u32::from(mid) << 13 ^ u32::from(last) << 20;
+    let h = key.len() as u32 ^ u32::from(key[0]) << 6 ^ u32::from(key[key.len() - 1]) << 13;
     1 << (h.wrapping_mul(0x9e37_79b1) >> 26)
 }
 
 fn column(raw: &str, byte: usize) -> usize {
     raw[..byte].chars().count() + 1
-}
-
-/// `g_key_file_is_group_name`: not empty, no bracket, no control character (every byte of a
-/// multi-byte character is past ASCII, so bytes tell).
-fn valid_group(name: &[u8]) -> bool {
-    !name.is_empty() && !name.iter().any(|&b| b == b'[' || b == b']' || b.is_ascii_control())
 }
 
 /// `g_key_file_is_key_name`.
@@ -567,9 +582,9 @@ impl Document {
             let err = |kind, at, message| ParseError::at(&text[pos..end], n, kind, at, message);
             let kind = if let Shape::Blank = shape {
                 Kind::Other
-            } else if let Shape::Group(close) = shape {
+            } else if let Shape::Group { close, valid } = shape {
                 let name = &text[pos + start + 1..pos + start + close];
-                if !valid_group(name.as_bytes()) {
+                if !valid {
                     return Err(err(ParseErrorKind::GroupName, start, format!("Invalid group name: {name}")));
                 }
                 // GLib merges a repeated group into the first one.
@@ -632,14 +647,17 @@ impl Document {
                 while is_space_byte(t[key_end - 1]) {
                     key_end -= 1;
                 }
-                let key = &text[pos + start..pos + start + key_end];
+                let key_bytes = &t[..key_end];
+                // Sliced as text only where a name is kept or shown (the bytes are a whole key,
+                // so a character boundary).
+                let key = || &text[pos + start..pos + start + key_end];
                 let Some(span) = current else {
                     return Err(err(ParseErrorKind::NoGroup, start, "Key file does not start with a group".into()));
                 };
                 // Without a bracket the key is valid: not empty, no `=`, and neither end a
                 // space (the line's leading and the key's trailing whitespace are cut).
-                if bracket && !valid_key(key) {
-                    return Err(err(ParseErrorKind::KeyName, start, format!("Invalid key name: {key}")));
+                if bracket && !valid_key(key()) {
+                    return Err(err(ParseErrorKind::KeyName, start, format!("Invalid key name: {}", key())));
                 }
                 let mut value_rel = eq + 1;
                 while value_rel < t.len() && is_space_byte(t[value_rel]) {
@@ -647,7 +665,7 @@ impl Document {
                 }
                 let value_at = start + value_rel;
                 let group = spans[span].header;
-                if key == "Encoding" && Some(group) == first_group && &text[pos + value_at..end] != "UTF-8" {
+                if key_bytes == b"Encoding" && Some(group) == first_group && &t[value_rel..] != b"UTF-8" {
                     return Err(err(
                         ParseErrorKind::Encoding,
                         value_at,
@@ -656,24 +674,26 @@ impl Document {
                 }
                 let group_name = || lines[group].group_in(text).unwrap_or_default().to_string();
                 let key_range = (start, start + key_end);
-                if bracket && key.as_bytes().contains(&b'[') {
+                if bracket && key_bytes.contains(&b'[') {
                     // Kept in the document, invisible to readers (GLib drops it at load).
                     let notice =
-                        Notice { line: n + 1, kind: NoticeKind::LocaleKey { group: group_name(), key: key.into() } };
+                        Notice { line: n + 1, kind: NoticeKind::LocaleKey { group: group_name(), key: key().into() } };
                     notices.push(notice);
                     Kind::Entry { key: key_range, value_at, group, shadowed: false, locale: true }
                 } else {
-                    let bit = key_filter_bit(key.as_bytes());
+                    let bit = key_filter_bit(key_bytes);
                     let earlier = match &mut key_at {
-                        Some(map) => map.insert((group, key), n),
-                        None if spans[span].keys & bit != 0 => lines.iter().rposition(|l| l.is_entry(text, group, key)),
+                        Some(map) => map.insert((group, key()), n),
+                        None if spans[span].keys & bit != 0 => {
+                            lines.iter().rposition(|l| l.is_entry(text, group, key_bytes))
+                        }
                         None => None,
                     };
                     spans[span].keys |= bit;
                     if let Some(earlier) = earlier {
                         let kind = NoticeKind::DuplicateKey {
                             group: group_name(),
-                            key: key.to_string(),
+                            key: key().to_string(),
                             earlier: earlier + 1,
                         };
                         notices.push(Notice { line: n + 1, kind });
@@ -829,7 +849,7 @@ impl Document {
         let span = self.span(group)?;
         let g = span.header;
         // Translated keys never match (GLib never loads them), and only they can contain `[`.
-        let matches = |l: &Line| l.is_entry(&self.text, g, key);
+        let matches = |l: &Line| l.is_entry(&self.text, g, key.as_bytes());
         // A group opened once is one run of lines: search only that run. A repeated group
         // (rare) has entries further on: search the whole file.
         if span.repeated {

@@ -144,7 +144,15 @@ enum Target {
 
 /// Reads a document.
 pub(crate) fn load(doc: &Document) -> Load<'_> {
-    let mut out = Load { interface_name_group: "connection", ..Load::default() };
+    let mut out = Load::default();
+    load_into(doc, &mut out);
+    out
+}
+
+/// Reads a document into a fresh [`Load`] (`Load::default()`), in place: a `Load` is a few
+/// kilobytes, and returning one by value copies it.
+pub(crate) fn load_into<'d>(doc: &'d Document, out: &mut Load<'d>) {
+    out.interface_name_group = "connection";
     let mut r = Reading { deprecated_ifname: Vec::new(), ethernet: [None, None] };
     for (group, entries) in doc.groups_with_entries() {
         if !group_is_known(group) {
@@ -190,14 +198,14 @@ pub(crate) fn load(doc: &Document) -> Load<'_> {
                 for &e in &entries {
                     // Address and route keys are read by the IP readers below.
                     if !is_indexed_ip_key(e.key) {
-                        read_entry(&mut out, &mut r, &g, e);
+                        read_entry(out, &mut r, &g, e);
                     }
                 }
-                read_ip(&mut out, ipv6, entries);
+                read_ip(out, ipv6, entries);
             }
             _ => {
                 for e in entries {
-                    read_entry(&mut out, &mut r, &g, e);
+                    read_entry(out, &mut r, &g, e);
                 }
             }
         }
@@ -219,7 +227,6 @@ pub(crate) fn load(doc: &Document) -> Load<'_> {
         }
     }
     out.ethernet_groups = r.ethernet;
-    out
 }
 
 /// What [`load`] keeps while it reads, besides the [`Load`] it returns.
