@@ -411,11 +411,12 @@ pub(crate) fn read_routes_in<'d>(entries: &[EntryRef<'d>], ipv6: bool) -> Routes
             }
         }
         // The options of this key, when they read.
+        // (Taken: a key's options belong to its route alone, and nothing else reads them.)
         let attributes = options
-            .iter()
-            .find(|(o, _): &&(EntryRef<'_>, _)| o.key.len() == key.len() + 8 && o.key.starts_with(key))
-            .and_then(|(_, read)| read.as_ref().ok())
-            .map(|o| o.known.clone())
+            .iter_mut()
+            .find(|(o, _): &&mut (EntryRef<'_>, _)| o.key.len() == key.len() + 8 && o.key.starts_with(key))
+            .and_then(|(_, read)| read.as_mut().ok())
+            .map(|o| std::mem::take(&mut o.known))
             .unwrap_or_default();
         routes.push(Route { dest: e.addr, plen: e.plen, next_hop, metric, attributes });
         kept.push(key);

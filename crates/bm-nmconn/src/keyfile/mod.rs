@@ -80,6 +80,15 @@ impl Line {
             if g == group && r.1 - r.0 == key.len() && self.part_bytes(text, r) == key)
     }
 
+    /// While parsing (every line a range of `text`): the part `a..b` of the line, borrowed
+    /// from `text` rather than from the line.
+    fn parsed_part<'t>(&self, text: &'t str, (a, b): (usize, usize)) -> &'t str {
+        match &self.raw {
+            Raw::Span(start, _) => &text[start + a..start + b],
+            Raw::Owned(_) => "",
+        }
+    }
+
     /// The part `a..b` of the line's text, sliced once.
     fn part<'a>(&'a self, text: &'a str, (a, b): (usize, usize)) -> &'a str {
         match &self.raw {
@@ -486,20 +495,6 @@ fn newline_at(bytes: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// The number of `\n` bytes, eight at a time (the high bit of each byte of `t` is set exactly
-/// where the word XOR `\n` has a non-zero byte: no carry crosses a byte).
-fn count_newlines(bytes: &[u8]) -> usize {
-    let mut chunks = bytes.chunks_exact(8);
-    let mut n = 0;
-    for c in &mut chunks {
-        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) ^ splat(b'\n');
-        let t = ((w & splat(0x7f)).wrapping_add(splat(0x7f))) | w;
-        // One bit per `\n` byte, summed by a multiply into the top byte.
-        n += (((!t & splat(0x80)) >> 7).wrapping_mul(splat(1)) >> 56) as usize;
-    }
-    n + chunks.remainder().iter().filter(|&&b| b == b'\n').count()
-}
-
 /// The bit of a group's key filter a key sets: a key is looked for among the earlier lines only
 /// when its bit is already set (two different keys may share one; the scan then tells).
 fn key_filter_bit(key: &[u8]) -> u64 {
@@ -545,6 +540,12 @@ impl Document {
     /// assert_eq!(doc.get_string("ipv4", "method").unwrap().as_deref(), Some("manual"));
     /// ```
     pub fn parse(text: &str) -> Result<Document, ParseError> {
+        Document::parse_with(text, BIG_FILE_LINES)
+    }
+
+    /// [`Document::parse`], finding earlier groups and keys through maps from line index
+    /// `maps_from` on (scans before: both find the same).
+    fn parse_with(text: &str, maps_from: usize) -> Result<Document, ParseError> {
         if text.is_empty() {
             return Err(ParseError {
                 line: 1,
@@ -554,19 +555,18 @@ impl Document {
             });
         }
         let bytes = text.as_bytes();
-        // The lines are counted first: they are then allocated once, at their size, and a big
-        // file is known as one before its first line.
-        let count = count_newlines(bytes) + usize::from(bytes.last() != Some(&b'\n'));
-        let mut lines: Vec<Line> = Vec::with_capacity(count);
+        // Room for lines of eight bytes on average (keyfile lines are longer): most files need no
+        // regrowth.
+        let mut lines: Vec<Line> = Vec::with_capacity(bytes.len() / 8 + 4);
         let mut notices = Vec::new();
         let mut spans: Vec<GroupSpan> = Vec::with_capacity(8);
         // Earlier groups are found among the spans and earlier keys among the lines already
         // read: a keyfile is a few dozen lines, so a scan costs less than a map and allocates
         // nothing (and a key is looked for only when its group's key filter says it may be
-        // there). A big file gets maps instead, so that parsing stays linear whatever the input.
-        let big = count > BIG_FILE_LINES;
-        let mut group_at: Option<HashMap<&str, usize>> = big.then(HashMap::new);
-        let mut key_at: Option<HashMap<(usize, &str), usize>> = big.then(HashMap::new);
+        // there). Past `maps_from` lines, maps take over, so that parsing stays linear whatever
+        // the input.
+        let mut group_at: Option<HashMap<&str, usize>> = None;
+        let mut key_at: Option<HashMap<(usize, &str), usize>> = None;
         // The span of the group the current line is in, and the span whose first run is open.
         let mut current: Option<usize> = None;
         let mut open: Option<usize> = None;
@@ -577,6 +577,23 @@ impl Document {
         // UTF-8 character is).
         while pos < bytes.len() {
             let n = lines.len();
+            if n == maps_from {
+                // The maps, from what the scans would have found.
+                let mut groups = HashMap::new();
+                for (k, s) in spans.iter().enumerate() {
+                    if let Kind::Group { name } = lines[s.header].kind {
+                        groups.insert(lines[s.header].parsed_part(text, name), k);
+                    }
+                }
+                let mut keys = HashMap::new();
+                for (i, l) in lines.iter().enumerate() {
+                    if let Kind::Entry { key, group, locale: false, .. } = l.kind {
+                        // The last of a key is the one a later one shadows.
+                        keys.insert((group, l.parsed_part(text, key)), i);
+                    }
+                }
+                (group_at, key_at) = (Some(groups), Some(keys));
+            }
             let Cut { end, next, ending, start, shape } = cut(bytes, pos);
             let t = &bytes[pos + start..end];
             let err = |kind, at, message| ParseError::at(&text[pos..end], n, kind, at, message);
@@ -1073,5 +1090,30 @@ impl fmt::Display for Document {
             f.write_str(l.ending.as_str())?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    proptest::proptest! {
+        /// Earlier groups and keys are found the same through maps as through scans, whichever
+        /// line the maps take over at (a big file switches at line 256).
+        #[test]
+        fn maps_find_what_scans_find(
+            lines in proptest::collection::vec(
+                proptest::prop_oneof!["\\[[abc]\\]", "[kmn]=[a-z]{0,3}", "[kmn]\\[de\\]=x", "#[a-z]{0,5}", ""],
+                0..40,
+            ),
+            at in 0usize..45,
+        ) {
+            let text = format!("[a]\n{}\n", lines.join("\n"));
+            let scans = Document::parse_with(&text, usize::MAX).unwrap();
+            let maps = Document::parse_with(&text, at).unwrap();
+            proptest::prop_assert_eq!(&maps, &scans);
+            proptest::prop_assert_eq!(maps.groups(), scans.groups());
+            proptest::prop_assert_eq!(maps.entries().collect::<Vec<_>>(), scans.entries().collect::<Vec<_>>());
+        }
     }
 }

@@ -11,7 +11,9 @@ use super::{Bond, Bridge, BridgePort, Connection, Ethernet, Infiniband, IpConfig
 use crate::ip::{AddressesRead, RoutesRead, read_addresses_in, read_dns_in, read_routes_in};
 use crate::keyfile::{Document, EntryRef, Escape, ValueError, split_list, unescape};
 use crate::schema::{BOND_OPTIONS, Table, ValueType, group_is_known, key_type_in, setting_of_group, tables_of};
-use crate::value::{IntError, Radix, list_key_index, parse_bool, parse_int, parse_mac, parse_uint};
+use crate::value::{
+    HwAddr, IntError, Radix, list_key_index, parse_bool, parse_hwaddr, parse_int, parse_mac, parse_uint,
+};
 
 /// A profile with what reading it found.
 #[derive(Debug, Default)]
@@ -121,7 +123,7 @@ enum Read<'v> {
     Bool(Option<bool>),
     Unsigned(Option<u64>),
     Signed(Option<i64>),
-    Mac(Option<Vec<u8>>),
+    Mac(Option<HwAddr>),
 }
 
 /// Where a group's values go.
@@ -340,7 +342,7 @@ fn read_entry<'d>(out: &mut Load<'d>, r: &mut Reading<'d>, g: &Group<'d>, e: Ent
             Read::Signed(n.ok().map(|(n, _)| n))
         }
         ValueType::Mac(len) => {
-            let mac = parse_mac(&value, len);
+            let mac = parse_hwaddr(&value, len);
             if mac.is_none() {
                 out.notes.push(Note::Entry(e, EntryNote::NotMac(len)));
             }
@@ -490,7 +492,7 @@ fn signed(read: Read<'_>, default: i32) -> i32 {
 
 fn mac6(read: Read<'_>) -> Option<[u8; 6]> {
     match read {
-        Read::Mac(Some(bytes)) => bytes.try_into().ok(),
+        Read::Mac(Some(mac)) => mac.as_bytes().try_into().ok(),
         _ => None,
     }
 }
