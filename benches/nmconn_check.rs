@@ -1,21 +1,48 @@
-//! bm-nmconn: parse + validate throughput over a directory of 10,000 keyfiles (issue target:
-//! over 200 MB/s and faster than `rust-ini` parsing the same files, in the same run).
+//! bm-nmconn: checking 10,000 keyfiles, reported as figures that hold on any machine (issue
+//! #20): ratios measured in one run, and instructions per keyfile, which do not depend on load.
 //!
 //! The files are the shapes a bare-metal fleet has: static ethernet, DHCP ethernet, bonds,
 //! bond ports, VLANs, bridges — one in ten with a mistake. They are written to a temporary
 //! directory and read back, as `bmnet nmconn check DIR` does; the timed part is the CPU work
-//! on the bytes in memory. Prints MB/s for each and the ratio.
+//! on the bytes in memory.
 //!
-//! Run: `cargo bench --bench nmconn_check`.
+//! Criterion times each row on its own. The summary then measures the figures the README
+//! quotes, in one run: rounds that time every row once each, so that load coming and going
+//! touches every row alike, the best of each row kept:
+//!
+//! - `parse+check 1 core / rust-ini parse 1 core`: `check_text` over every file against
+//!   `ini::Ini::load_from_str` over the same files (throughput ratio);
+//! - `directory check 2 threads / parse+check 1 core`: `check_files` on 2 threads, what
+//!   `bmnet nmconn check DIR` runs on a 2-core machine (bytes, paths, modes, the directory
+//!   rules), against the one-core loop above. It needs two idle cores: the bench prints the
+//!   load average before and after;
+//! - instructions per keyfile: the bench runs itself under callgrind (`valgrind
+//!   --tool=callgrind --collect-atstart=no --toggle-collect=*callgrind_counted*`) once per row,
+//!   with the files made in memory, and divides valgrind's `Ir` (instructions executed, counted
+//!   only inside the row's loop) by the number of files. Deterministic for a given build; under
+//!   valgrind the CPU shows no AVX-512, so runtime-dispatched code (`memchr`) may take another
+//!   path than natively. Without valgrind (`apt-get install valgrind`) these are skipped;
+//! - MB/s of each row, for this machine only, beside `nproc` and the CPU model.
+//!
+//! Run: `cargo bench --bench nmconn_check` (the summary is the two lines
+//! starting `nmconn_check summary` and `nmconn_check machine`).
 
-#![allow(clippy::disallowed_methods)] // Writes and reads the generated directory.
+#![allow(clippy::disallowed_methods)] // Writes and reads the generated directory, times rows.
 
 use std::hint::black_box;
+use std::num::NonZeroUsize;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use bm_nmconn::Document;
-use bm_nmconn::check::{CheckOptions, FileFacts, check_set, check_text};
+use bm_nmconn::check::{CheckOptions, FileInput, check_files, check_text};
 use criterion::{Criterion, Throughput};
+
+/// The environment variable that makes the bench a callgrind child counting one row.
+const COUNT_ROW: &str = "BMNET_NMCONN_COUNT_ROW";
+
+/// Number of files.
+const FILES: usize = 10_000;
 
 fn keyfile(i: usize) -> String {
     let uuid = format!("0b3a5b6e-2a4f-4c9b-9b0e-{i:012x}");
@@ -65,37 +92,126 @@ fn keyfile(i: usize) -> String {
     s
 }
 
-/// What `bmnet nmconn check DIR` does with the files once read: each checked on one of the
-/// cores (a chunk per core), then the directory rules over the set.
-fn check_directory(files: &[String], options: &CheckOptions) -> usize {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunk = files.len().div_ceil(threads).max(1);
-    let facts: Vec<FileFacts> = std::thread::scope(|scope| {
-        let workers: Vec<_> = files
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter()
-                        .map(|f| FileFacts { profile: check_text(f, options).profile, ..FileFacts::default() })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        workers.into_iter().flat_map(|w| w.join().unwrap()).collect()
-    });
-    check_set(&facts).len()
+/// The files as `bmnet nmconn check DIR` gets them: path, bytes, mode 0600, owned by root.
+fn inputs<'a>(paths: &'a [String], files: &'a [String]) -> Vec<FileInput<'a>> {
+    paths
+        .iter()
+        .zip(files)
+        .map(|(path, text)| FileInput { path, bytes: text.as_bytes(), mode: Some(0o600), uid: Some(0) })
+        .collect()
+}
+
+/// The rows: what each does with every file once. Returns something from each result, so that
+/// nothing is optimised away.
+fn row(name: &str, files: &[String], inputs: &[FileInput<'_>], options: &CheckOptions, threads: usize) -> usize {
+    match name {
+        "parse+check" => files.iter().map(|f| check_text(black_box(f), options).diagnostics.len()).sum(),
+        "directory check" => {
+            let threads = NonZeroUsize::new(threads).unwrap_or(NonZeroUsize::MIN);
+            let report = check_files(black_box(inputs), options, threads);
+            report.files.iter().map(|r| r.diagnostics.len()).sum::<usize>() + report.set.len()
+        }
+        "bmnet parse" => {
+            files.iter().map(|f| Document::parse(black_box(f)).map(|d| d.groups().len()).unwrap_or(0)).sum()
+        }
+        "rust-ini parse" => {
+            files.iter().map(|f| ini::Ini::load_from_str(black_box(f)).map(|i| i.len()).unwrap_or(0)).sum()
+        }
+        _ => unreachable!("row {name}"),
+    }
+}
+
+/// The region callgrind counts (`--toggle-collect`): one row over every file, on this thread.
+#[inline(never)]
+fn callgrind_counted(name: &str, files: &[String], inputs: &[FileInput<'_>], options: &CheckOptions) -> usize {
+    row(name, files, inputs, options, 1)
+}
+
+/// Rows counted by callgrind, and how the summary names them.
+const COUNTED: [(&str, &str); 4] = [
+    ("parse+check", "parse+check"),
+    ("directory check", "directory check (1 thread)"),
+    ("bmnet parse", "bmnet parse"),
+    ("rust-ini parse", "rust-ini parse"),
+];
+
+/// Instructions per file of a row, counted by callgrind running this bench again as a child;
+/// `None` (and why, on stderr) when valgrind cannot.
+fn instructions_per_file(name: &str) -> Option<f64> {
+    let exe = std::env::current_exe().ok()?;
+    let out = std::env::temp_dir().join(format!("bmnet-nmconn-callgrind-{}.out", std::process::id()));
+    let run = Command::new("valgrind")
+        .args(["--tool=callgrind", "--collect-atstart=no", "--toggle-collect=*callgrind_counted*"])
+        .arg(format!("--callgrind-out-file={}", out.display()))
+        .arg(&exe)
+        .env(COUNT_ROW, name)
+        .output();
+    let run = match run {
+        Ok(run) => run,
+        Err(e) => {
+            eprintln!("instructions: cannot run valgrind ({e}); apt-get install valgrind");
+            return None;
+        }
+    };
+    let counted = std::fs::read_to_string(&out).ok();
+    let _ = std::fs::remove_file(&out);
+    if !run.status.success() {
+        eprintln!("instructions: valgrind failed: {}", String::from_utf8_lossy(&run.stderr));
+        return None;
+    }
+    // `totals: N` (or `summary: N` from older versions): the Ir collected, inside the region.
+    let total: u64 = counted?
+        .lines()
+        .find_map(|l| l.strip_prefix("totals:").or_else(|| l.strip_prefix("summary:")))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()?;
+    Some(total as f64 / FILES as f64)
+}
+
+/// The callgrind child: the files made in memory, one row counted.
+fn count_row(name: &str) {
+    let files: Vec<String> = (0..FILES).map(keyfile).collect();
+    let paths: Vec<String> = (0..FILES).map(|i| format!("/tmp/d/p{i:05}.nmconnection")).collect();
+    let inputs = inputs(&paths, &files);
+    black_box(callgrind_counted(name, &files, &inputs, &CheckOptions::default()));
+}
+
+/// `nproc`, the CPU model and the 1-minute load average, for the absolute figures.
+fn machine() -> (usize, String) {
+    let nproc = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name").and_then(|r| r.split_once(':')).map(|(_, m)| m.trim().to_string()))
+        .unwrap_or_else(|| "unknown CPU".into());
+    (nproc, model)
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(String::from))
+        .unwrap_or_default()
 }
 
 fn main() {
+    if let Ok(name) = std::env::var(COUNT_ROW) {
+        count_row(&name);
+        return;
+    }
     let dir = std::env::temp_dir().join(format!("bmnet-bench-nmconn-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    for i in 0..10_000 {
+    for i in 0..FILES {
         std::fs::write(dir.join(format!("p{i:05}.nmconnection")), keyfile(i)).unwrap();
     }
     let mut paths: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
     paths.sort();
     let files: Vec<String> = paths.iter().map(|p| std::fs::read_to_string(p).unwrap()).collect();
     std::fs::remove_dir_all(&dir).unwrap();
+    let paths: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    let inputs = inputs(&paths, &files);
     let bytes: usize = files.iter().map(String::len).sum();
     let options = CheckOptions::default();
     let errors: usize = files.iter().filter(|f| check_text(f, &options).has_errors()).count();
@@ -106,46 +222,63 @@ fn main() {
     g.throughput(Throughput::Bytes(bytes as u64));
     g.measurement_time(Duration::from_secs(5));
     g.sample_size(20);
-    g.bench_function("bmnet_parse_and_check", |b| {
-        b.iter(|| files.iter().map(|f| check_text(black_box(f), &options).diagnostics.len()).sum::<usize>())
-    });
-    g.bench_function("bmnet_directory_all_cores", |b| b.iter(|| check_directory(black_box(&files), &options)));
-    g.bench_function("bmnet_parse", |b| {
-        b.iter(|| {
-            files.iter().map(|f| Document::parse(black_box(f)).map(|d| d.groups().len()).unwrap_or(0)).sum::<usize>()
-        })
-    });
-    g.bench_function("rust_ini_parse", |b| {
-        b.iter(|| {
-            files.iter().map(|f| ini::Ini::load_from_str(black_box(f)).map(|i| i.len()).unwrap_or(0)).sum::<usize>()
-        })
-    });
+    for (id, name, threads) in [
+        ("bmnet_parse_and_check", "parse+check", 1),
+        ("bmnet_check_files_2_threads", "directory check", 2),
+        ("bmnet_parse", "bmnet parse", 1),
+        ("rust_ini_parse", "rust-ini parse", 1),
+    ] {
+        g.bench_function(id, |b| b.iter(|| row(name, &files, &inputs, &options, threads)));
+    }
     g.finish();
+    // The summary is for `cargo bench`: not for `--profile-time` (a profiler's run), `--list`,
+    // or the single pass `cargo test --benches` makes.
+    let args: Vec<String> = std::env::args().collect();
+    let measuring = args.iter().any(|a| a == "--bench")
+        && !args.iter().any(|a| a.starts_with("--profile-time") || a == "--list" || a == "--test");
+    if !measuring {
+        c.final_summary();
+        return;
+    }
 
-    // The ratio, measured here with the same clock (criterion prints each on its own).
-    let time = |f: &dyn Fn() -> usize| {
-        let mut best = Duration::MAX;
-        for _ in 0..10 {
+    // The summary's timings: every row once per round, the best of each kept.
+    let load_before = load_average();
+    const ROUNDS: usize = 20;
+    let timed = [("parse+check", 1), ("directory check", 2), ("bmnet parse", 1), ("rust-ini parse", 1)];
+    let mut best = [Duration::MAX; 4];
+    for _ in 0..ROUNDS {
+        for (k, (name, threads)) in timed.iter().enumerate() {
             let t = Instant::now();
-            black_box(f());
-            best = best.min(t.elapsed());
+            black_box(row(name, &files, &inputs, &options, *threads));
+            best[k] = best[k].min(t.elapsed());
         }
-        best
-    };
-    let ours = time(&|| files.iter().map(|f| check_text(f, &options).diagnostics.len()).sum());
-    let dir = time(&|| check_directory(&files, &options));
-    let parse = time(&|| files.iter().map(|f| Document::parse(f).map(|d| d.groups().len()).unwrap_or(0)).sum());
-    let theirs = time(&|| files.iter().map(|f| ini::Ini::load_from_str(f).map(|i| i.len()).unwrap_or(0)).sum());
-    let mbs = |d: Duration| bytes as f64 / d.as_secs_f64() / 1e6;
+    }
+    let load_after = load_average();
+    let [check, directory, parse, rust_ini] = best.map(|d| d.as_secs_f64());
+    let instructions: Vec<String> = COUNTED
+        .iter()
+        .filter_map(|(name, label)| instructions_per_file(name).map(|n| format!("{label} {:.1}k", n / 1e3)))
+        .collect();
+    let instructions =
+        if instructions.is_empty() { "not counted (no valgrind)".to_string() } else { instructions.join(", ") };
     println!(
-        "best of 10: bmnet parse+check {:.0} MB/s on one core, {:.0} MB/s as a directory on {} cores; \
-         bmnet parse {:.0} MB/s; rust-ini parse {:.0} MB/s (one core); parse+check on one core is {:.2}x rust-ini's parse",
-        mbs(ours),
-        mbs(dir),
-        std::thread::available_parallelism().map_or(1, |n| n.get()),
+        "nmconn_check summary ({} files, best of {ROUNDS} interleaved rounds): \
+         parse+check 1 core / rust-ini parse 1 core = {:.2}x; \
+         directory check 2 threads / parse+check 1 core = {:.2}x; \
+         instructions per keyfile (callgrind Ir): {instructions}",
+        files.len(),
+        rust_ini / check,
+        check / directory,
+    );
+    let (nproc, model) = machine();
+    let mbs = |s: f64| bytes as f64 / s / 1e6;
+    println!(
+        "nmconn_check machine (nproc {nproc}, {model}; load average {load_before} before, {load_after} after): \
+         parse+check 1 core {:.0} MB/s, directory check 2 threads {:.0} MB/s, bmnet parse {:.0} MB/s, rust-ini parse {:.0} MB/s",
+        mbs(check),
+        mbs(directory),
         mbs(parse),
-        mbs(theirs),
-        theirs.as_secs_f64() / ours.as_secs_f64()
+        mbs(rust_ini),
     );
     c.final_summary();
 }

@@ -24,16 +24,26 @@ pub struct AddressesRead {
     pub warnings: Vec<(String, String)>,
 }
 
-/// NetworkManager's `IP_ADDRESS_CHARS` ("0123456789abcdefABCDEF:.%").
+/// NetworkManager's `IP_ADDRESS_CHARS` ("0123456789abcdefABCDEF:.%"), by byte.
+const ADDRESS_CHARS: [bool; 256] = {
+    let mut set = [false; 256];
+    let chars = b"0123456789abcdefABCDEF:.%";
+    let mut i = 0;
+    while i < chars.len() {
+        set[chars[i] as usize] = true;
+        i += 1;
+    }
+    set
+};
+
 fn address_char(b: u8) -> bool {
-    b.is_ascii_hexdigit() || matches!(b, b':' | b'.' | b'%')
+    ADDRESS_CHARS[usize::from(b)]
 }
 
 /// `DIGITS`.
 fn digit(b: u8) -> bool {
     b.is_ascii_digit()
 }
-const DELIMITERS: &str = "/;,";
 
 /// One field, as NetworkManager's `read_field` cuts it.
 enum Field<'a> {
@@ -45,21 +55,21 @@ enum Field<'a> {
     Bad(char, Option<&'a str>),
 }
 
-fn read_field<'a>(current: Option<&'a str>, in_set: fn(u8) -> bool) -> Field<'a> {
+fn read_field<'a>(current: Option<&'a str>, in_set: impl Fn(u8) -> bool) -> Field<'a> {
     let Some(s) = current else { return Field::Missing(None) };
     if s.is_empty() {
         return Field::Missing(current);
     }
-    match s.bytes().position(|b| !in_set(b)) {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() && in_set(b[i]) {
+        i += 1;
+    }
+    match b.get(i) {
         None => Field::Ok(s, None),
-        Some(i) => {
-            let c = s[i..].chars().next().unwrap_or_default();
-            if DELIMITERS.contains(c) {
-                Field::Ok(&s[..i], Some(&s[i + c.len_utf8()..]))
-            } else {
-                Field::Bad(c, current)
-            }
-        }
+        // NetworkManager's `DELIMITERS` ("/;,"): one byte each, so `i + 1` starts the rest.
+        Some(b'/' | b';' | b',') => Field::Ok(&s[..i], Some(&s[i + 1..])),
+        Some(_) => Field::Bad(s[i..].chars().next().unwrap_or_default(), current),
     }
 }
 
@@ -85,32 +95,46 @@ pub(crate) fn group_entries<'d>(doc: &'d Document, group: &str) -> Vec<EntryRef<
 /// [`read_addresses`] on a group's entries.
 pub(crate) fn read_addresses_in(entries: &[EntryRef<'_>], ipv6: bool) -> AddressesRead {
     // `address` keys sort before `addresses` keys of the same index.
-    let keys = indexed(entries, "address");
     let mut out = AddressesRead::default();
-    for (_, _, key, raw) in keys {
+    for_each_indexed(entries, "address", |key, raw| {
         let value = unescaped(raw);
         let mut warn = |msg: String| out.warnings.push((key.to_string(), msg));
-        let Some(Entry { addr, plen, gateway, .. }) = read_one(&value, key, ipv6, false, &mut warn) else { continue };
+        let Some(Entry { addr, plen, gateway, .. }) = read_one(&value, key, ipv6, false, &mut warn) else { return };
         out.addresses.push((addr, plen));
         if out.gateway.is_none() {
             out.gateway = gateway.map(|g| g.to_string());
         }
-    }
+    });
     out
 }
 
-/// The `{prefix}N` / `{prefix}esN` keys of a group with their raw values, in NetworkManager's
-/// order (by index, the singular before the plural).
-fn indexed<'d>(entries: &[EntryRef<'d>], prefix: &str) -> Vec<(i64, u8, &'d str, &'d str)> {
-    let mut keys: Vec<(i64, u8, &str, &str)> = entries
-        .iter()
-        .filter_map(|e| {
-            let (idx, plural) = list_key_index(e.key, prefix)?;
-            Some((idx, u8::from(plural), e.key, e.value))
-        })
-        .collect();
+/// Calls `f` with each `{prefix}N` / `{prefix}esN` key of a group and its raw value, in
+/// NetworkManager's order (by index, the singular before the plural). A group has a handful:
+/// up to eight are sorted on the stack, more in a vector.
+fn for_each_indexed<'d>(entries: &[EntryRef<'d>], prefix: &str, mut f: impl FnMut(&'d str, &'d str)) {
+    const FEW: usize = 8;
+    let mut few = [(0i64, 0u8, 0usize); FEW];
+    let mut n = 0;
+    let mut many: Vec<(i64, u8, usize)> = Vec::new();
+    for (i, e) in entries.iter().enumerate() {
+        let Some((idx, plural)) = list_key_index(e.key, prefix) else { continue };
+        let k = (idx, u8::from(plural), i);
+        if n < FEW {
+            few[n] = k;
+        } else {
+            if n == FEW {
+                many.extend_from_slice(&few);
+            }
+            many.push(k);
+        }
+        n += 1;
+    }
+    // (index, plural) is unique to a key: the order is total.
+    let keys = if n <= FEW { &mut few[..n] } else { &mut many[..] };
     keys.sort_unstable();
-    keys
+    for &(_, _, i) in keys.iter() {
+        f(entries[i].key, entries[i].value);
+    }
 }
 
 /// A value unescaped as GLib does; GLib 2.74 hands NetworkManager the raw text when an escape
@@ -339,7 +363,8 @@ pub fn read_routes(doc: &Document, group: &str) -> (Vec<Route>, Vec<(String, Str
 pub(crate) fn read_routes_in<'d>(entries: &[EntryRef<'d>], ipv6: bool) -> RoutesRead<'d> {
     let mut options = Vec::new();
     for e in entries {
-        if let Some(route) = e.key.strip_suffix("_options")
+        if e.key.starts_with('r')
+            && let Some(route) = e.key.strip_suffix("_options")
             && list_key_index(route, "route").is_some()
             && let Ok(raw) = crate::keyfile::unescape(e.value, crate::keyfile::Escape::String)
         {
@@ -349,10 +374,10 @@ pub(crate) fn read_routes_in<'d>(entries: &[EntryRef<'d>], ipv6: bool) -> Routes
     let mut routes = Vec::new();
     let mut kept = Vec::new();
     let mut warnings = Vec::new();
-    for (_, _, key, raw) in indexed(entries, "route") {
+    for_each_indexed(entries, "route", |key, raw| {
         let value = unescaped(raw);
         let mut warn = |msg: String| warnings.push((key.to_string(), msg));
-        let Some(e) = read_one(&value, key, ipv6, true, &mut warn) else { continue };
+        let Some(e) = read_one(&value, key, ipv6, true, &mut warn) else { return };
         let parse_ip = |s: &str| parse_family(s, ipv6);
         let mut metric: i64 = -1;
         let next_hop = match e.gateway.filter(|g| !g.is_empty()) {
@@ -368,7 +393,7 @@ pub(crate) fn read_routes_in<'d>(entries: &[EntryRef<'d>], ipv6: bool) -> Routes
                 }
                 None => {
                     warn(format!("ignoring invalid gateway '{g}' for IPv{} route", if ipv6 { 6 } else { 4 }));
-                    continue;
+                    return;
                 }
             },
         };
@@ -381,20 +406,21 @@ pub(crate) fn read_routes_in<'d>(entries: &[EntryRef<'d>], ipv6: bool) -> Routes
                     } else {
                         format!("ignoring invalid number '{m}'")
                     });
-                    continue;
+                    return;
                 }
             }
         }
         // The options of this key, when they read.
+        // (Taken: a key's options belong to its route alone, and nothing else reads them.)
         let attributes = options
-            .iter()
-            .find(|(o, _): &&(EntryRef<'_>, _)| o.key.len() == key.len() + 8 && o.key.starts_with(key))
-            .and_then(|(_, read)| read.as_ref().ok())
-            .map(|o| o.known.clone())
+            .iter_mut()
+            .find(|(o, _): &&mut (EntryRef<'_>, _)| o.key.len() == key.len() + 8 && o.key.starts_with(key))
+            .and_then(|(_, read)| read.as_mut().ok())
+            .map(|o| std::mem::take(&mut o.known))
             .unwrap_or_default();
         routes.push(Route { dest: e.addr, plen: e.plen, next_hop, metric, attributes });
         kept.push(key);
-    }
+    });
     RoutesRead { routes, keys: kept, warnings, options }
 }
 
@@ -423,14 +449,13 @@ pub fn read_dns(doc: &Document, group: &str) -> (Vec<IpAddr>, Vec<String>) {
 pub(crate) fn read_dns_in(entries: &[EntryRef<'_>], ipv6: bool) -> (Vec<IpAddr>, Vec<String>) {
     // An unreadable list (a bad escape) gives NetworkManager nothing at all.
     let Some(e) = entries.iter().find(|e| e.key == "dns") else { return (Vec::new(), Vec::new()) };
-    let Some(list) = crate::keyfile::split_list(e.value).ok() else { return (Vec::new(), Vec::new()) };
     let mut servers = Vec::new();
     let mut warnings = Vec::new();
-    for item in list {
+    let mut read = |item: &str| {
         let parsed = if ipv6 {
             item.parse::<std::net::Ipv6Addr>().ok().map(IpAddr::V6)
         } else {
-            parse_inet4(&item).map(IpAddr::V4)
+            parse_inet4(item).map(IpAddr::V4)
         };
         match parsed {
             Some(ip) => servers.push(ip),
@@ -438,6 +463,14 @@ pub(crate) fn read_dns_in(entries: &[EntryRef<'_>], ipv6: bool) -> (Vec<IpAddr>,
                 warnings.push(format!("ignoring invalid DNS server IPv{} address '{item}'", if ipv6 { 6 } else { 4 }))
             }
         }
+    };
+    // Without an escape the elements are slices of the value (as `split_list` cuts them).
+    if !e.value.contains('\\') {
+        if !e.value.is_empty() {
+            e.value.strip_suffix(';').unwrap_or(e.value).split(';').for_each(read);
+        }
+    } else if let Ok(list) = crate::keyfile::split_list(e.value) {
+        list.iter().for_each(|item| read(item));
     }
     (servers, warnings)
 }

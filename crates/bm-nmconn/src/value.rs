@@ -142,24 +142,55 @@ pub fn parse_bool(s: &str) -> Option<bool> {
 /// obsolete decimal byte list (`0;34;104;18;121;162;`) too. `None` where NetworkManager says
 /// "ignoring invalid MAC address" (no separators, a wrong length).
 pub fn parse_mac(s: &str, len: usize) -> Option<Vec<u8>> {
+    parse_hwaddr(s, len).map(|a| a.as_bytes().to_vec())
+}
+
+/// A hardware address of up to 20 bytes, without an allocation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct HwAddr {
+    bytes: [u8; 20],
+    len: usize,
+}
+
+impl HwAddr {
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+/// [`parse_mac`] into a [`HwAddr`] (`None` too for more than 20 bytes, which no property has).
+pub(crate) fn parse_hwaddr(s: &str, len: usize) -> Option<HwAddr> {
     let t = s.trim();
+    let mut out = HwAddr { bytes: [0; 20], len: 0 };
+    let mut push = |b: Option<u8>| {
+        // More bytes than the property has: no address, however the rest reads.
+        let b = b.filter(|_| out.len < len.min(20))?;
+        out.bytes[out.len] = b;
+        out.len += 1;
+        Some(())
+    };
     if t.contains(';') {
-        let bytes: Option<Vec<u8>> =
-            t.split(';').filter(|p| !p.is_empty()).map(|p| p.trim().parse::<u8>().ok()).collect();
-        return bytes.filter(|b| b.len() == len);
+        for p in t.split(';').filter(|p| !p.is_empty()) {
+            push(p.trim().parse::<u8>().ok())?;
+        }
+    } else {
+        for o in t.split([':', '-']) {
+            push(if (1..=2).contains(&o.len()) { u8::from_str_radix(o, 16).ok() } else { None })?;
+        }
     }
-    let octets: Vec<&str> = t.split([':', '-']).collect();
-    if octets.len() != len {
-        return None;
-    }
-    octets.iter().map(|o| if (1..=2).contains(&o.len()) { u8::from_str_radix(o, 16).ok() } else { None }).collect()
+    (out.len == len).then_some(out)
 }
 
 /// The index of an `addressN` / `addressesN` / `routeN` / `routesN` key under `prefix`
 /// (`address`, `route`): `-1` for the bare name, `N` for a decimal without a leading zero, and
 /// `None` for anything else — which NetworkManager ignores without a word (`address01`).
 /// The second value says whether the plural form was used.
+#[inline]
 pub fn list_key_index(key: &str, prefix: &str) -> Option<(i64, bool)> {
+    // Most keys differ in their first byte: no compare of the whole prefix for them.
+    if key.as_bytes().first() != prefix.as_bytes().first() {
+        return None;
+    }
     let rest = key.strip_prefix(prefix)?;
     // The plural forms: `addresses`, `routes`.
     let plural_suffix = if prefix.ends_with('s') { "es" } else { "s" };

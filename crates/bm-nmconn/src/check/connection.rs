@@ -3,29 +3,113 @@
 
 use super::{Checker, Help, ProfileSummary};
 use crate::diag::Code;
+use crate::profile::Connection;
 use crate::schema::base_group;
 
 /// Types that need `connection.interface-name` (`_nm_connection_verify_required_interface_name`).
 const NEED_IFNAME: &[&str] = &["bond", "bridge", "team"];
 
-pub(super) fn check(c: &mut Checker<'_>) -> ProfileSummary {
-    let mut p = ProfileSummary::default();
+/// The profile's identity as [`check`] finds it, kept apart from the loaded values it comes
+/// from: [`Identity::summary`] then moves those values into the [`ProfileSummary`] instead of
+/// copying them.
+#[derive(Default)]
+pub(super) struct Identity {
+    /// The id: `None` when it is the written one (or there is none), else the one NetworkManager
+    /// derives from the file name.
+    id_from_file: Option<String>,
+    /// The written UUID is valid (the summary has it lower-cased).
+    uuid: bool,
+    /// The type, as NetworkManager writes it.
+    pub(super) kind: Kind,
+    /// The controller: written as `controller` (true) or as `master` (false).
+    controller: Option<bool>,
+    controller_line: usize,
+}
+
+/// Where the summary's type comes from.
+#[derive(Default)]
+pub(super) enum Kind {
+    /// No type.
+    #[default]
+    None,
+    /// The written one, as stored.
+    Written,
+    /// Another name: a setting's alias, or a type inferred from the groups.
+    Named(&'static str),
+}
+
+impl Identity {
+    /// Whether the profile is a port.
+    pub(super) fn is_port(&self) -> bool {
+        self.controller.is_some()
+    }
+
+    /// The type, as NetworkManager writes it.
+    pub(super) fn kind<'a>(&self, con: &'a Connection) -> Option<&'a str> {
+        match self.kind {
+            Kind::None => None,
+            Kind::Written => con.kind.as_deref(),
+            Kind::Named(k) => Some(k),
+        }
+    }
+
+    /// The summary, its strings moved out of the loaded connection.
+    pub(super) fn summary(self, con: &mut Connection) -> ProfileSummary {
+        let id = match self.id_from_file {
+            Some(id) => Some(id),
+            None => con.id.take().filter(|s| !s.is_empty()),
+        };
+        let uuid = con.uuid.take().filter(|_| self.uuid).map(|mut u| {
+            u.make_ascii_lowercase();
+            u
+        });
+        let kind = match self.kind {
+            Kind::None => None,
+            Kind::Written => con.kind.take(),
+            // The stored name's buffer holds the shorter alias.
+            Kind::Named(k) => Some(match con.kind.take() {
+                Some(mut buf) => {
+                    buf.clear();
+                    buf.push_str(k);
+                    buf
+                }
+                None => k.to_string(),
+            }),
+        };
+        let controller = match self.controller {
+            Some(true) => con.controller.take(),
+            Some(false) => con.master.take(),
+            None => None,
+        };
+        ProfileSummary {
+            id,
+            uuid,
+            kind,
+            interface_name: con.interface_name.take(),
+            controller,
+            controller_line: self.controller_line,
+        }
+    }
+}
+
+pub(super) fn check(c: &mut Checker<'_>) -> Identity {
+    let mut p = Identity::default();
     const G: &str = "connection";
     let load = c.load;
     let con = &load.profile.connection;
 
     // id
     match con.id.as_deref().filter(|s| !s.is_empty()) {
-        Some(id) => p.id = Some(id.to_string()),
-        None => match c.options.file_name.clone() {
+        Some(_) => {}
+        None => match c.file_name {
             Some(name) => {
-                let id = name.strip_suffix(".nmconnection").unwrap_or(&name).to_string();
+                let id = name.strip_suffix(".nmconnection").unwrap_or(name).to_string();
                 c.at_group(
                     Code::IdFromFilename,
                     G,
                     format!("no `id`: NetworkManager names this profile `{id}` after the file"),
                 );
-                p.id = Some(id);
+                p.id_from_file = Some(id);
             }
             None => {
                 let d = if c.doc.locate(G, "id").is_some() {
@@ -52,17 +136,17 @@ pub(super) fn check(c: &mut Checker<'_>) -> ProfileSummary {
             if !is_uuid(u) {
                 c.at_value(Code::UuidInvalid, G, "uuid", format!("connection.uuid: '{u}' is not a valid UUID"));
             } else {
-                if u.chars().any(|ch| ch.is_ascii_uppercase()) {
+                if u.bytes().any(|ch| ch.is_ascii_uppercase()) {
                     c.at_value(Code::UuidUppercase, G, "uuid", "upper-case UUID: NetworkManager lower-cases it")
                         .help(format!("write `{}`", u.to_ascii_lowercase()));
                 }
-                p.uuid = Some(u.to_ascii_lowercase());
+                p.uuid = true;
             }
         }
     }
 
     // type
-    let kind = match con.kind.as_deref() {
+    p.kind = match con.kind.as_deref() {
         Some(t) => {
             if base_group(t).is_none() {
                 c.at_value(
@@ -71,17 +155,14 @@ pub(super) fn check(c: &mut Checker<'_>) -> ProfileSummary {
                     "type",
                     format!("connection.type: connection type '{t}' is not valid"),
                 );
-                None
+                Kind::None
             } else {
                 // As NetworkManager writes the type (and nmcli shows it).
-                Some(
-                    match t {
-                        "802-3-ethernet" => "ethernet",
-                        "802-11-wireless" => "wifi",
-                        t => t,
-                    }
-                    .to_string(),
-                )
+                match t {
+                    "802-3-ethernet" => Kind::Named("ethernet"),
+                    "802-11-wireless" => Kind::Named("wifi"),
+                    _ => Kind::Written,
+                }
             }
         }
         None => {
@@ -90,13 +171,17 @@ pub(super) fn check(c: &mut Checker<'_>) -> ProfileSummary {
                 .into_iter()
                 .find(|g| c.doc.has_group(g))
                 .map(|g| if g == "802-3-ethernet" { "ethernet" } else { g });
-            if inferred.is_none() {
-                c.at_group(Code::TypeMissing, G, "connection.type: property is missing")
-                    .help("add `type=ethernet` (or bond, vlan, bridge, …)");
+            match inferred {
+                Some(k) => Kind::Named(k),
+                None => {
+                    c.at_group(Code::TypeMissing, G, "connection.type: property is missing")
+                        .help("add `type=ethernet` (or bond, vlan, bridge, …)");
+                    Kind::None
+                }
             }
-            inferred.map(str::to_string)
         }
     };
+    let kind = p.kind(con);
 
     // interface-name, also read from [vlan]/[bridge]… when [connection] has none.
     let ifname = con.interface_name.as_deref();
@@ -110,12 +195,10 @@ pub(super) fn check(c: &mut Checker<'_>) -> ProfileSummary {
                 format!("connection.interface-name: '{name}': {why}"),
             );
         }
-    } else if let Some(k) = kind.as_deref().filter(|k| NEED_IFNAME.contains(k)) {
+    } else if let Some(k) = kind.filter(|k| NEED_IFNAME.contains(k)) {
         c.at_group(Code::InterfaceNameMissing, G, "connection.interface-name: property is missing")
             .help(format!("a {k} needs `interface-name=` (e.g. `interface-name={k}0`)"));
     }
-    p.interface_name = ifname.map(str::to_string);
-    p.kind = kind;
 
     // permissions
     {
@@ -140,7 +223,8 @@ pub(super) fn check(c: &mut Checker<'_>) -> ProfileSummary {
     // Port keys: `master`/`slave-type` always; `controller`/`port-type` from 1.46.
     let new_names = c.version_at_least(1, 46);
     for (new, old) in [("controller", "master"), ("port-type", "slave-type")] {
-        if c.written(G, new) && !new_names {
+        let written = if new == "controller" { load.controller_written } else { load.port_type_written };
+        if written && !new_names {
             let v = if new == "controller" { &con.controller } else { &con.port_type };
             let v = v.as_deref().unwrap_or_default();
             let d = c.at_key(
@@ -176,22 +260,28 @@ pub(super) fn check(c: &mut Checker<'_>) -> ProfileSummary {
         }
         _ => {}
     }
-    let (controller_key, controller) =
-        if new_names && c.written(G, "controller") { ("controller", &con.controller) } else { ("master", &con.master) };
-    if let Some(ctl) = controller.as_deref().filter(|s| !s.is_empty()) {
+    let new_key = new_names && load.controller_written;
+    let (controller_key, controller) = if new_key { ("controller", &con.controller) } else { ("master", &con.master) };
+    if controller.as_deref().is_some_and(|s| !s.is_empty()) {
         p.controller_line = c.doc.locate(G, controller_key).map_or(0, |l| l.line);
-        p.controller = Some(ctl.to_string());
+        p.controller = Some(new_key);
     }
     p
 }
 
 fn is_uuid(s: &str) -> bool {
     let b = s.as_bytes();
+    let hex = |part: &[u8]| part.iter().all(u8::is_ascii_hexdigit);
     b.len() == 36
-        && b.iter().enumerate().all(|(i, &ch)| match i {
-            8 | 13 | 18 | 23 => ch == b'-',
-            _ => ch.is_ascii_hexdigit(),
-        })
+        && b[8] == b'-'
+        && b[13] == b'-'
+        && b[18] == b'-'
+        && b[23] == b'-'
+        && hex(&b[..8])
+        && hex(&b[9..13])
+        && hex(&b[14..18])
+        && hex(&b[19..23])
+        && hex(&b[24..])
 }
 
 /// `nm_utils_ifname_valid_kernel`.

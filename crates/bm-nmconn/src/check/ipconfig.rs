@@ -14,6 +14,12 @@ use crate::value::list_key_index;
 const V4_METHODS: &[&str] = &["auto", "link-local", "manual", "shared", "disabled"];
 const V6_METHODS: &[&str] = &["ignore", "auto", "dhcp", "link-local", "manual", "shared", "disabled"];
 
+/// Whether `m` is one of a family's methods (by constant compares: a search of the list would
+/// call memcmp for each name of the same length).
+fn is_method(m: &str, ipv6: bool) -> bool {
+    matches!(m, "auto" | "link-local" | "manual" | "shared" | "disabled") || (ipv6 && matches!(m, "ignore" | "dhcp"))
+}
+
 pub(super) fn check(c: &mut Checker<'_>, ipv6: bool, port: bool) {
     let load = c.load;
     let (Some(read), Some(ip)) = (load.ip(ipv6), load.profile.ip(ipv6)) else { return };
@@ -37,7 +43,7 @@ pub(super) fn check(c: &mut Checker<'_>, ipv6: bool, port: bool) {
                 .help("add `method=auto`, `manual` or `disabled`");
             return;
         }
-        Some(m) if !methods.contains(&m) => {
+        Some(m) if !is_method(m, ipv6) => {
             let d = c.at_value(Code::MethodInvalid, group, "method", format!("{group}.method: property is invalid"));
             match m {
                 "static" | "none" => d.help("write `method=manual`"),
@@ -99,12 +105,10 @@ pub(super) fn check(c: &mut Checker<'_>, ipv6: bool, port: bool) {
         }
     }
     let addresses = &ip.addresses;
-    let mut seen = Vec::new();
     for (i, a) in addresses.iter().enumerate() {
-        if seen.contains(a) {
+        if addresses[..i].contains(a) {
             c.at_group(Code::DuplicateAddress, group, format!("address {}/{} is listed twice", a.0, a.1));
         }
-        seen.push(*a);
         if i == 1 && method == "shared" {
             c.at_group(
                 Code::SharedExtraAddresses,
@@ -113,9 +117,8 @@ pub(super) fn check(c: &mut Checker<'_>, ipv6: bool, port: bool) {
             );
         }
     }
-    let forbid_addresses: &[&str] =
-        if ipv6 { &["ignore", "link-local", "disabled"] } else { &["link-local", "disabled"] };
-    if !addresses.is_empty() && forbid_addresses.contains(&method) {
+    let forbid_addresses = matches!(method, "link-local" | "disabled") || (ipv6 && method == "ignore");
+    if !addresses.is_empty() && forbid_addresses {
         c.at_group(
             Code::NotAllowedForMethod,
             group,
@@ -170,7 +173,7 @@ pub(super) fn check(c: &mut Checker<'_>, ipv6: bool, port: bool) {
     }
 
     // Gateway.
-    let gateway_key = read.gateway_key.as_deref();
+    let gateway_key = if read.gateway_key { ip.gateway.as_deref() } else { None };
     if let Some(g) = gateway_key {
         let parsed = parse_family(g, ipv6);
         if parsed.is_none() {
@@ -199,7 +202,7 @@ pub(super) fn check(c: &mut Checker<'_>, ipv6: bool, port: bool) {
     }
     let gateway = match gateway_key {
         Some(g) => parse_family(g, ipv6),
-        None => read.address_gateway.as_deref().and_then(|g| parse_family(g, ipv6)),
+        None => ip.gateway.as_deref().and_then(|g| parse_family(g, ipv6)),
     };
     if let Some(gw) = gateway {
         if ip.never_default {
@@ -263,9 +266,9 @@ pub(super) fn check(c: &mut Checker<'_>, ipv6: bool, port: bool) {
         )
         .help(format!("separate domains with `;`: `dns-search={};`", fixed.join(";")));
     }
-    let forbid_dns: &[&str] =
-        if ipv6 { &["ignore", "link-local", "disabled"] } else { &["link-local", "shared", "disabled"] };
-    if forbid_dns.contains(&method) {
+    let forbid_dns =
+        matches!(method, "link-local" | "disabled") || if ipv6 { method == "ignore" } else { method == "shared" };
+    if forbid_dns {
         if !ip.dns.is_empty() {
             c.at_value(
                 Code::NotAllowedForMethod,

@@ -1,16 +1,17 @@
 //! Link-level settings: `[vlan]` (id range, parent), `[ethernet]`'s cloned MAC, `[user]` keys.
 
-use super::{Checker, Help, ProfileSummary};
+use super::{Checker, Help};
 use crate::diag::Code;
 use crate::profile::{Bridge, Ethernet};
 
-pub(super) fn check(c: &mut Checker<'_>, profile: &ProfileSummary) {
+/// `kind`: the profile's type, as NetworkManager writes it.
+pub(super) fn check(c: &mut Checker<'_>, kind: Option<&str>) {
     let load = c.load;
-    if profile.kind.as_deref() == Some("vlan") || load.profile.vlan.is_some() {
+    if kind == Some("vlan") || load.profile.vlan.is_some() {
         vlan(c);
     }
     // Both Ethernet groups, when both are written (NetworkManager reads one of them).
-    for read in &load.ethernet_groups {
+    for read in load.ethernet_groups.iter().flatten() {
         if let Some((e, v)) = &read.cloned_mac_invalid {
             c.on_value(
                 Code::MacInvalid,
@@ -19,7 +20,7 @@ pub(super) fn check(c: &mut Checker<'_>, profile: &ProfileSummary) {
             );
         }
     }
-    for read in &load.ethernet_groups {
+    for read in load.ethernet_groups.iter().flatten() {
         ethernet(c, read.group, &read.ethernet);
     }
     if let Some(bridge) = &load.profile.bridge {
@@ -28,7 +29,7 @@ pub(super) fn check(c: &mut Checker<'_>, profile: &ProfileSummary) {
     let infiniband = load.profile.infiniband.as_ref();
     let transport_mode = match infiniband {
         Some(ib) => Some(ib.transport_mode.as_deref().unwrap_or_default()),
-        None => (profile.kind.as_deref() == Some("infiniband")).then_some(""),
+        None => (kind == Some("infiniband")).then_some(""),
     };
     if let Some(mode) = transport_mode
         && !matches!(mode, "datagram" | "connected")

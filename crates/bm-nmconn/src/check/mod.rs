@@ -37,7 +37,7 @@ pub use set::{FileFacts, check_set};
 
 use crate::diag::{Code, Diagnostic, Severity};
 use crate::keyfile::{Document, EntryRef, Location};
-use crate::profile::{Load, load};
+use crate::profile::{Load, load_into};
 
 /// A NetworkManager version, `major.minor`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -138,8 +138,14 @@ impl FileReport {
 
 /// Checks one keyfile's text.
 pub fn check_text(text: &str, options: &CheckOptions) -> FileReport {
+    check_named(text, options, options.file_name.as_deref())
+}
+
+/// [`check_text`], the file's name given apart from the options (a directory's files each
+/// have their own, and a copy of the options per file would cost an allocation).
+pub(super) fn check_named(text: &str, options: &CheckOptions, file_name: Option<&str>) -> FileReport {
     match Document::parse(text) {
-        Ok(doc) => check_document(&doc, options),
+        Ok(doc) => check_parsed(&doc, options, file_name),
         Err(e) => FileReport {
             diagnostics: vec![Diagnostic::new(
                 Code::LoadError,
@@ -154,20 +160,27 @@ pub fn check_text(text: &str, options: &CheckOptions) -> FileReport {
 
 /// Checks a parsed keyfile.
 pub fn check_document(doc: &Document, options: &CheckOptions) -> FileReport {
+    check_parsed(doc, options, options.file_name.as_deref())
+}
+
+fn check_parsed(doc: &Document, options: &CheckOptions, file_name: Option<&str>) -> FileReport {
     // What NetworkManager loads, and where reading it departed from what is written: every rule
     // below looks at these, and at the document only for what is written and where.
-    let load = load(doc);
-    let mut c = Checker { doc, options, load: &load, out: Vec::new() };
+    let mut load = Load::default();
+    load_into(doc, &mut load);
+    let mut c = Checker { doc, options, file_name, load: &load, out: Vec::new() };
     values::check(&mut c);
-    let profile = connection::check(&mut c);
-    let port = profile.controller.is_some();
+    let identity = connection::check(&mut c);
+    let port = identity.is_port();
     ipconfig::check(&mut c, false, port);
     ipconfig::check(&mut c, true, port);
     bond::check(&mut c);
-    link::check(&mut c, &profile);
+    link::check(&mut c, identity.kind(&load.profile.connection));
     let mut diagnostics = c.out;
     diagnostics.sort_by_key(|d| (d.line, d.column));
     diagnostics.dedup();
+    // The rules are done with what was loaded: the summary takes its strings.
+    let profile = identity.summary(&mut load.profile.connection);
     FileReport { diagnostics, profile: Some(profile) }
 }
 
@@ -176,6 +189,8 @@ pub fn check_document(doc: &Document, options: &CheckOptions) -> FileReport {
 struct Checker<'a> {
     doc: &'a Document,
     options: &'a CheckOptions,
+    /// The file's name (the options' own, or the one [`check_files`] gives).
+    file_name: Option<&'a str>,
     load: &'a Load<'a>,
     out: Vec<Diagnostic>,
 }

@@ -53,19 +53,50 @@ pub(super) struct Facts<'a> {
 
 /// The directory rules over borrowed facts.
 pub(super) fn set_rules(files: &[Facts<'_>]) -> Vec<(usize, Diagnostic)> {
-    let mut out = Vec::new();
-    // First file of each UUID and id, and every name a controller can be referred to by:
-    // linear in the number of files (a directory may hold thousands).
-    let n = files.len();
-    let mut first_uuid: Names<usize> = HashMap::with_capacity_and_hasher(n, Default::default());
-    let mut first_id: Names<usize> = HashMap::with_capacity_and_hasher(n, Default::default());
-    let mut controllers: HashSet<&str, BuildHasherDefault<FxHasher>> =
-        HashSet::with_capacity_and_hasher(n, Default::default());
-    for p in files.iter().filter_map(|f| f.profile).filter(|p| p.controller.is_none()) {
-        controllers.extend(p.interface_name.as_deref());
-        controllers.extend(p.uuid.as_deref());
+    let mut rules = SetRules::with_capacity(files.len());
+    for f in files {
+        rules.add(*f);
     }
-    for (i, f) in files.iter().enumerate() {
+    rules.finish()
+}
+
+/// The directory rules, fed one file at a time in the set's order (so that [`super::check_files`]
+/// can run them over the files one thread has checked while the others finish): each file's
+/// permissions, and its UUID and id against the files before it, as it comes; whether a port's
+/// controller is in the set once every file is in. Linear in the number of files (a directory
+/// may hold thousands).
+pub(super) struct SetRules<'a> {
+    /// Files added so far.
+    n: usize,
+    /// The first file of each UUID and id: (index, name).
+    first_uuid: Names<'a, (usize, &'a str)>,
+    first_id: Names<'a, (usize, &'a str)>,
+    /// Every name a controller can be referred to by.
+    controllers: HashSet<&'a str, BuildHasherDefault<FxHasher>>,
+    /// The ports: (index, controller, line of the key naming it).
+    ports: Vec<(usize, &'a str, usize)>,
+    /// Diagnostics so far, in file order.
+    out: Vec<(usize, Diagnostic)>,
+}
+
+impl<'a> SetRules<'a> {
+    /// Rules for a set of about `n` files.
+    pub(super) fn with_capacity(n: usize) -> SetRules<'a> {
+        SetRules {
+            n: 0,
+            first_uuid: HashMap::with_capacity_and_hasher(n, Default::default()),
+            first_id: HashMap::with_capacity_and_hasher(n, Default::default()),
+            controllers: HashSet::with_capacity_and_hasher(n, Default::default()),
+            ports: Vec::new(),
+            out: Vec::new(),
+        }
+    }
+
+    /// The next file of the set.
+    pub(super) fn add(&mut self, f: Facts<'a>) {
+        let i = self.n;
+        self.n += 1;
+        let out = &mut self.out;
         if let Some(uid) = f.uid
             && uid != 0
         {
@@ -104,9 +135,9 @@ pub(super) fn set_rules(files: &[Facts<'_>]) -> Vec<(usize, Diagnostic)> {
                 ));
             }
         }
-        let Some(p) = f.profile else { continue };
+        let Some(p) = f.profile else { return };
         if let Some(uuid) = &p.uuid
-            && let Some(j) = first_seen(&mut first_uuid, uuid, i)
+            && let Some((_, first)) = first_seen(&mut self.first_uuid, uuid, (i, f.name))
         {
             out.push((
                 i,
@@ -115,14 +146,13 @@ pub(super) fn set_rules(files: &[Facts<'_>]) -> Vec<(usize, Diagnostic)> {
                     0,
                     0,
                     format!(
-                        "UUID {uuid} is also {}'s: NetworkManager loads only one of them (/run over /etc, then the newer file)",
-                        files[j].name
+                        "UUID {uuid} is also {first}'s: NetworkManager loads only one of them (/run over /etc, then the newer file)"
                     ),
                 ),
             ));
         }
         if let Some(id) = &p.id
-            && let Some(j) = first_seen(&mut first_id, id, i)
+            && let Some((_, first)) = first_seen(&mut self.first_id, id, (i, f.name))
         {
             out.push((
                 i,
@@ -130,28 +160,48 @@ pub(super) fn set_rules(files: &[Facts<'_>]) -> Vec<(usize, Diagnostic)> {
                     Code::IdDuplicate,
                     0,
                     0,
-                    format!("id `{id}` is also {}'s: `nmcli connection up {id}` picks one of them", files[j].name),
+                    format!("id `{id}` is also {first}'s: `nmcli connection up {id}` picks one of them"),
                 ),
             ));
         }
-        if let Some(ctl) = &p.controller {
-            let found = controllers.contains(ctl.as_str())
-                || (ctl.bytes().any(|b| b.is_ascii_uppercase())
-                    && controllers.contains(ctl.to_ascii_lowercase().as_str()));
-            if !found {
-                out.push((
-                    i,
-                    Diagnostic::new(
-                        Code::ControllerDangling,
-                        p.controller_line,
-                        1,
-                        format!("controller `{ctl}` is no profile's interface name or UUID in this set"),
-                    ),
-                ));
+        match &p.controller {
+            Some(ctl) => self.ports.push((i, ctl, p.controller_line)),
+            None => {
+                self.controllers.extend(p.interface_name.as_deref());
+                self.controllers.extend(p.uuid.as_deref());
             }
         }
     }
-    out
+
+    /// The diagnostics, in file order (a file's dangling controller after its other ones).
+    pub(super) fn finish(self) -> Vec<(usize, Diagnostic)> {
+        let controllers = &self.controllers;
+        let mut dangling = self
+            .ports
+            .iter()
+            .filter(|(_, ctl, _)| {
+                !(controllers.contains(ctl)
+                    || (ctl.bytes().any(|b| b.is_ascii_uppercase())
+                        && controllers.contains(ctl.to_ascii_lowercase().as_str())))
+            })
+            .map(|&(i, ctl, line)| {
+                let message = format!("controller `{ctl}` is no profile's interface name or UUID in this set");
+                (i, Diagnostic::new(Code::ControllerDangling, line, 1, message))
+            })
+            .peekable();
+        if dangling.peek().is_none() {
+            return self.out;
+        }
+        let mut out = Vec::with_capacity(self.out.len() + self.ports.len());
+        for d in self.out {
+            while let Some(port) = dangling.next_if(|p| p.0 < d.0) {
+                out.push(port);
+            }
+            out.push(d);
+        }
+        out.extend(dangling);
+        out
+    }
 }
 
 /// Names to something, hashed with [`FxHasher`].
@@ -195,12 +245,12 @@ impl Hasher for FxHasher {
     }
 }
 
-/// The file that had `name` first, or `None` (and `i` remembered) when this is the first.
-fn first_seen<'a>(seen: &mut Names<'a, usize>, name: &'a str, i: usize) -> Option<usize> {
+/// The file that had `name` first, or `None` (and `file` remembered) when this is the first.
+fn first_seen<'a, T: Copy>(seen: &mut Names<'a, T>, name: &'a str, file: T) -> Option<T> {
     match seen.entry(name) {
         std::collections::hash_map::Entry::Occupied(e) => Some(*e.get()),
         std::collections::hash_map::Entry::Vacant(e) => {
-            e.insert(i);
+            e.insert(file);
             None
         }
     }

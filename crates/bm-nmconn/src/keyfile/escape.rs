@@ -88,10 +88,16 @@ pub(crate) fn escape_list<S: AsRef<str>>(items: &[S]) -> String {
 ///
 /// With [`Escape::ListElement`] the raw text is taken as one element: `\;` is a `;` and a bare
 /// `;` stays (use [`split_list`] to read a whole list).
+#[inline]
 pub fn unescape(raw: &str, mode: Escape) -> Result<Cow<'_, str>, ValueError> {
-    if !raw.contains('\\') {
+    if !super::has_backslash(raw.as_bytes()) {
         return Ok(Cow::Borrowed(raw));
     }
+    unescape_escaped(raw, mode)
+}
+
+/// [`unescape`] of a value with a `\`.
+fn unescape_escaped(raw: &str, mode: Escape) -> Result<Cow<'_, str>, ValueError> {
     let mut out = String::with_capacity(raw.len());
     let mut chars = raw.char_indices();
     while let Some((i, c)) = chars.next() {

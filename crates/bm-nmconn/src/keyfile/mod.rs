@@ -75,9 +75,18 @@ impl Line {
 
     /// Whether this is an entry of the group headed at line `group` with key `key`, translated
     /// keys left out. The length first: most entries differ there.
-    fn is_entry(&self, text: &str, group: usize, key: &str) -> bool {
+    fn is_entry(&self, text: &str, group: usize, key: &[u8]) -> bool {
         matches!(self.kind, Kind::Entry { key: r, group: g, locale: false, .. }
-            if g == group && r.1 - r.0 == key.len() && self.part_bytes(text, r) == key.as_bytes())
+            if g == group && r.1 - r.0 == key.len() && self.part_bytes(text, r) == key)
+    }
+
+    /// While parsing (every line a range of `text`): the part `a..b` of the line, borrowed
+    /// from `text` rather than from the line.
+    fn parsed_part<'t>(&self, text: &'t str, (a, b): (usize, usize)) -> &'t str {
+        match &self.raw {
+            Raw::Span(start, _) => &text[start + a..start + b],
+            Raw::Owned(_) => "",
+        }
     }
 
     /// The part `a..b` of the line's text, sliced once.
@@ -159,6 +168,14 @@ pub struct ParseError {
     pub kind: ParseErrorKind,
     /// GLib's wording, where it has one.
     pub message: String,
+}
+
+impl ParseError {
+    /// An error on line index `n`, whose text is `raw`, at byte `at` of it.
+    #[cold]
+    fn at(raw: &str, n: usize, kind: ParseErrorKind, at: usize, message: String) -> ParseError {
+        ParseError { line: n + 1, column: column(raw, at), kind, message }
+    }
 }
 
 /// Something accepted that is worth knowing.
@@ -266,14 +283,26 @@ struct GroupSpan {
     /// words, and the whole name only when they agree and it is longer.
     name_len: usize,
     name_head: u128,
+    /// While parsing: a bit per key of the group (see [`key_filter_bit`]).
+    keys: u64,
 }
 
-/// The first 16 bytes of `name`, zero-padded, as one number.
+/// The first 16 bytes of `name`, zero-padded, as one number: two loads that may overlap, the
+/// overlap shifted out.
 fn head(name: &[u8]) -> u128 {
-    let mut buf = [0u8; 16];
-    let n = name.len().min(16);
-    buf[..n].copy_from_slice(&name[..n]);
-    u128::from_le_bytes(buf)
+    let n = name.len();
+    let u64_at = |i: usize| {
+        let b = &name[i..i + 8];
+        u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
+    };
+    let u32_at = |i: usize| u32::from_le_bytes([name[i], name[i + 1], name[i + 2], name[i + 3]]);
+    match n {
+        16.. => u128::from(u64_at(0)) | u128::from(u64_at(8)) << 64,
+        9..=15 => u128::from(u64_at(0)) | u128::from(u64_at(n - 8) >> (8 * (16 - n))) << 64,
+        8 => u128::from(u64_at(0)),
+        4..=7 => u128::from(u32_at(0)) | u128::from(u64::from(u32_at(n - 4)) >> (8 * (8 - n))) << 32,
+        _ => name.iter().enumerate().fold(0, |h, (i, &b)| h | u128::from(b) << (8 * i)),
+    }
 }
 
 impl PartialEq for Document {
@@ -296,13 +325,185 @@ fn is_space(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\n' | '\u{b}' | '\u{c}' | '\r')
 }
 
-fn column(raw: &str, byte: usize) -> usize {
-    raw[..byte].chars().count() + 1
+/// [`is_space`] of a byte (every such character is one byte).
+fn is_space_byte(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
 }
 
-/// `g_key_file_is_group_name`.
-fn valid_group(name: &str) -> bool {
-    !name.is_empty() && !name.chars().any(|c| c == '[' || c == ']' || c.is_ascii_control())
+/// A line as [`cut`] finds it.
+struct Cut {
+    /// Where its text ends (before `\n` or `\r\n`).
+    end: usize,
+    /// Where the next line starts.
+    next: usize,
+    ending: Ending,
+    /// Its first byte that is no whitespace, from the line's start.
+    start: usize,
+    shape: Shape,
+}
+
+/// What a line is, by its bytes (names are checked after).
+enum Shape {
+    /// Blank or a comment.
+    Blank,
+    /// A group header: `[`, the `]` at `close` from `start`, then only spaces and tabs;
+    /// `valid` when the name between is one GLib takes ([`valid_group`]).
+    Group { close: usize, valid: bool },
+    /// A key-value pair, the first `=` at `eq` from `start` (0: no `=`, or an empty key: the
+    /// line is none of GLib's kinds), `bracket` when a `[` or `]` comes before it.
+    Entry { eq: usize, bracket: bool },
+}
+
+/// Cuts the line starting at `pos` and sorts it, in one pass over its bytes.
+fn cut(bytes: &[u8], pos: usize) -> Cut {
+    let len = bytes.len();
+    let mut i = pos;
+    while i < len && bytes[i] != b'\n' && is_space_byte(bytes[i]) {
+        i += 1;
+    }
+    let start = i - pos;
+    let (newline, shape) = match bytes.get(i) {
+        None | Some(b'\n') => (i, Shape::Blank),
+        Some(b'#') => (newline_at(bytes, i), Shape::Blank),
+        Some(b'[') => match group_close(bytes, i) {
+            Some((close, valid, newline)) => (newline, Shape::Group { close: close - i, valid }),
+            None => entry(bytes, i),
+        },
+        Some(_) => entry(bytes, i),
+    };
+    let (end, next, ending) = if newline == len {
+        (len, len, Ending::None)
+    } else if newline > pos && bytes[newline - 1] == b'\r' {
+        (newline - 1, newline + 1, Ending::CrLf)
+    } else {
+        (newline, newline + 1, Ending::Lf)
+    };
+    // A blank line's whitespace may run into its `\r\n`.
+    Cut { end, next, ending, start: start.min(end - pos), shape }
+}
+
+/// The `]` of a group header opened at `at`, whether the name before it is valid, and the end
+/// of its line: `None` when the line has no `]`, or more than spaces and tabs after it.
+fn group_close(bytes: &[u8], at: usize) -> Option<(usize, bool, usize)> {
+    let mut i = at + 1;
+    // `g_key_file_is_group_name`: no `[` nor control character (every byte of a multi-byte
+    // character is past ASCII, so bytes tell), and not empty.
+    let mut valid = true;
+    while i < bytes.len() && bytes[i] != b']' {
+        match bytes[i] {
+            b'\n' => return None,
+            b'[' => valid = false,
+            b => valid &= !b.is_ascii_control(),
+        }
+        i += 1;
+    }
+    let close = i;
+    valid &= close > at + 1;
+    i += 1;
+    while i < bytes.len() && (bytes[i] == b' ' || bytes[i] == b'\t') {
+        i += 1;
+    }
+    // The line may end here: the text's end, `\n`, or `\r\n` (a lone `\r` is text).
+    match bytes.get(i) {
+        _ if close >= bytes.len() => None,
+        None | Some(b'\n') => Some((close, valid, i)),
+        Some(b'\r') if bytes.get(i + 1) == Some(&b'\n') => Some((close, valid, i + 1)),
+        _ => None,
+    }
+}
+
+/// A key-value line from its first non-space byte at `at`: the end of the line, and where the
+/// first `=` is (0 when there is none) and whether a bracket comes before it. Eight bytes at a
+/// time: the first byte that is `=`, `[`, `]` or `\n` is the lowest flagged one (see
+/// [`newline_at`]).
+fn entry(bytes: &[u8], at: usize) -> (usize, Shape) {
+    let mut bracket = false;
+    let mut i = at;
+    loop {
+        let b = match bytes.get(i..i + 8) {
+            Some(word) => {
+                let w = u64::from_le_bytes([word[0], word[1], word[2], word[3], word[4], word[5], word[6], word[7]]);
+                let flags = zero_bytes(w ^ splat(b'='))
+                    | zero_bytes(w ^ splat(b'\n'))
+                    | zero_bytes(w ^ splat(b'['))
+                    | zero_bytes(w ^ splat(b']'));
+                if flags == 0 {
+                    i += 8;
+                    continue;
+                }
+                i += (flags.trailing_zeros() / 8) as usize;
+                bytes[i]
+            }
+            None => match bytes.get(i) {
+                Some(&b) if matches!(b, b'=' | b'\n' | b'[' | b']') => b,
+                Some(_) => {
+                    i += 1;
+                    continue;
+                }
+                None => break,
+            },
+        };
+        match b {
+            b'=' => return (newline_at(bytes, i + 1), Shape::Entry { eq: i - at, bracket }),
+            b'\n' => break,
+            _ => bracket = true,
+        }
+        i += 1;
+    }
+    (i, Shape::Entry { eq: 0, bracket })
+}
+
+/// The high bit of each zero byte of `w`, and possibly of bytes above the lowest zero byte
+/// (a borrow): the lowest flag is always exact.
+fn zero_bytes(w: u64) -> u64 {
+    w.wrapping_sub(splat(1)) & !w & splat(0x80)
+}
+
+/// Whether a value has a `\\`: eight bytes at a time (values are short, shorter than a memchr
+/// call's set-up pays for).
+#[inline]
+pub(crate) fn has_backslash(bytes: &[u8]) -> bool {
+    let mut chunks = bytes.chunks_exact(8);
+    for c in &mut chunks {
+        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        if zero_bytes(w ^ splat(b'\\')) != 0 {
+            return true;
+        }
+    }
+    chunks.remainder().contains(&b'\\')
+}
+
+/// Repeats a byte in every byte of a word.
+const fn splat(b: u8) -> u64 {
+    0x0101_0101_0101_0101 * b as u64
+}
+
+/// The first `\n` at or after `i`, or the end: eight bytes at a time (bytes equal to `\n` are
+/// the zero bytes of the word XOR `\n`; the lowest flagged byte is the first of them).
+fn newline_at(bytes: &[u8], mut i: usize) -> usize {
+    while let Some(word) = bytes.get(i..i + 8) {
+        let w = u64::from_le_bytes([word[0], word[1], word[2], word[3], word[4], word[5], word[6], word[7]]);
+        let zero = zero_bytes(w ^ splat(b'\n'));
+        if zero != 0 {
+            return i + (zero.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < bytes.len() && bytes[i] != b'\n' {
+        i += 1;
+    }
+    i
+}
+
+/// The bit of a group's key filter a key sets: a key is looked for among the earlier lines only
+/// when its bit is already set (two different keys may share one; the scan then tells).
+fn key_filter_bit(key: &[u8]) -> u64 {
+    let h = key.len() as u32 ^ u32::from(key[0]) << 6 ^ u32::from(key[key.len() - 1]) << 13;
+    1 << (h.wrapping_mul(0x9e37_79b1) >> 26)
+}
+
+fn column(raw: &str, byte: usize) -> usize {
+    raw[..byte].chars().count() + 1
 }
 
 /// `g_key_file_is_key_name`.
@@ -339,6 +540,12 @@ impl Document {
     /// assert_eq!(doc.get_string("ipv4", "method").unwrap().as_deref(), Some("manual"));
     /// ```
     pub fn parse(text: &str) -> Result<Document, ParseError> {
+        Document::parse_with(text, BIG_FILE_LINES)
+    }
+
+    /// [`Document::parse`], finding earlier groups and keys through maps from line index
+    /// `maps_from` on (scans before: both find the same).
+    fn parse_with(text: &str, maps_from: usize) -> Result<Document, ParseError> {
         if text.is_empty() {
             return Err(ParseError {
                 line: 1,
@@ -347,136 +554,180 @@ impl Document {
                 message: "File is empty".into(),
             });
         }
-        // One pass over the bytes: lines are short, so a plain loop beats a memchr call per
-        // line. Capacity from a typical keyfile line length; most files need no regrowth.
         let bytes = text.as_bytes();
-        let mut lines = Vec::with_capacity(bytes.len() / 10 + 4);
-        let mut start = 0;
-        for (i, &b) in bytes.iter().enumerate() {
-            if b == b'\n' {
-                let (end, ending) =
-                    if i > start && bytes[i - 1] == b'\r' { (i - 1, Ending::CrLf) } else { (i, Ending::Lf) };
-                lines.push(Line { raw: Raw::Span(start, end), ending, kind: Kind::Other });
-                start = i + 1;
-            }
-        }
-        if start < bytes.len() {
-            lines.push(Line { raw: Raw::Span(start, bytes.len()), ending: Ending::None, kind: Kind::Other });
-        }
-        let mut doc = Document { text: text.to_string(), lines, notices: Vec::new(), spans: Vec::new() };
-        doc.classify()?;
-        doc.index_groups();
-        Ok(doc)
-    }
-
-    /// Sorts every line into blank/comment, group or entry, and checks names.
-    fn classify(&mut self) -> Result<(), ParseError> {
+        // Room for lines of eight bytes on average (keyfile lines are longer): most files need no
+        // regrowth.
+        let mut lines: Vec<Line> = Vec::with_capacity(bytes.len() / 8 + 4);
+        let mut notices = Vec::new();
+        let mut spans: Vec<GroupSpan> = Vec::with_capacity(8);
+        // Earlier groups are found among the spans and earlier keys among the lines already
+        // read: a keyfile is a few dozen lines, so a scan costs less than a map and allocates
+        // nothing (and a key is looked for only when its group's key filter says it may be
+        // there). Past `maps_from` lines, maps take over, so that parsing stays linear whatever
+        // the input.
+        let mut group_at: Option<HashMap<&str, usize>> = None;
+        let mut key_at: Option<HashMap<(usize, &str), usize>> = None;
+        // The span of the group the current line is in, and the span whose first run is open.
         let mut current: Option<usize> = None;
+        let mut open: Option<usize> = None;
         let mut first_group: Option<usize> = None;
-        // Earlier groups and keys are found among the lines already classified: a keyfile is
-        // a few dozen lines, so a scan costs less than a map and allocates nothing. A big file
-        // gets maps instead, so that parsing stays linear whatever the input.
-        let text = std::mem::take(&mut self.text);
-        let big = self.lines.len() > BIG_FILE_LINES;
-        let mut group_at: Option<HashMap<&str, usize>> = big.then(HashMap::new);
-        let mut key_at: Option<HashMap<(usize, &str), usize>> = big.then(HashMap::new);
-        for n in 0..self.lines.len() {
-            // Every line is a span right after parsing.
-            let Raw::Span(a, b) = self.lines[n].raw else { continue };
-            let raw = &text[a..b];
-            let start = raw.len() - raw.trim_start_matches(is_space).len();
-            let t = &raw[start..];
-            let err = |kind: ParseErrorKind, at: usize, message: String| ParseError {
-                line: n + 1,
-                column: column(raw, at),
-                kind,
-                message,
-            };
-            if t.is_empty() || t.starts_with('#') {
-                continue;
+        let mut pos = 0;
+        // Each line is cut, sorted and checked as GLib's `g_key_file_parse_line` does, in one
+        // pass over its bytes (every byte GLib looks for is ASCII, and no byte of a multi-byte
+        // UTF-8 character is).
+        while pos < bytes.len() {
+            let n = lines.len();
+            if n == maps_from {
+                // The maps, from what the scans would have found.
+                let mut groups = HashMap::new();
+                for (k, s) in spans.iter().enumerate() {
+                    if let Kind::Group { name } = lines[s.header].kind {
+                        groups.insert(lines[s.header].parsed_part(text, name), k);
+                    }
+                }
+                let mut keys = HashMap::new();
+                for (i, l) in lines.iter().enumerate() {
+                    if let Kind::Entry { key, group, locale: false, .. } = l.kind {
+                        // The last of a key is the one a later one shadows.
+                        keys.insert((group, l.parsed_part(text, key)), i);
+                    }
+                }
+                (group_at, key_at) = (Some(groups), Some(keys));
             }
-            if let Some(after) = t.strip_prefix('[')
-                && let Some(close) = after.bytes().position(|b| b == b']')
-                && after[close + 1..].chars().all(|c| c == ' ' || c == '\t')
-            {
-                let name = &after[..close];
-                if !valid_group(name) {
+            let Cut { end, next, ending, start, shape } = cut(bytes, pos);
+            let t = &bytes[pos + start..end];
+            let err = |kind, at, message| ParseError::at(&text[pos..end], n, kind, at, message);
+            let kind = if let Shape::Blank = shape {
+                Kind::Other
+            } else if let Shape::Group { close, valid } = shape {
+                let name = &text[pos + start + 1..pos + start + close];
+                if !valid {
                     return Err(err(ParseErrorKind::GroupName, start, format!("Invalid group name: {name}")));
                 }
                 // GLib merges a repeated group into the first one.
+                let (len, h) = (name.len(), head(name.as_bytes()));
                 let first = match &mut group_at {
                     Some(map) => {
                         let first = map.get(name).copied();
-                        map.entry(name).or_insert(n);
+                        map.entry(name).or_insert(spans.len());
                         first
                     }
-                    None => self.lines[..n].iter().position(|l| l.is_group(&text, name)),
+                    None => spans.iter().position(|s| {
+                        s.name_len == len && s.name_head == h && (len <= 16 || lines[s.header].is_group(text, name))
+                    }),
                 };
-                let canonical = match first {
-                    Some(first) => {
-                        self.notices.push(Notice {
-                            line: n + 1,
-                            kind: NoticeKind::RepeatedGroup { group: name.into(), first: first + 1 },
-                        });
-                        first
-                    }
-                    None => n,
-                };
-                self.lines[n].kind = Kind::Group { name: (start + 1, start + 1 + close) };
-                current = Some(canonical);
-                first_group.get_or_insert(canonical);
-                continue;
-            }
-            let Some(eq) = t.bytes().position(|b| b == b'=').filter(|&i| i > 0) else {
-                return Err(err(
-                    ParseErrorKind::NotKeyValue,
-                    start,
-                    format!("Key file contains line “{t}” which is not a key-value pair, group, or comment"),
-                ));
-            };
-            let key = t[..eq].trim_end_matches(is_space);
-            let Some(group) = current else {
-                return Err(err(ParseErrorKind::NoGroup, start, "Key file does not start with a group".into()));
-            };
-            if !valid_key(key) {
-                return Err(err(ParseErrorKind::KeyName, start, format!("Invalid key name: {key}")));
-            }
-            let value_rel = t[eq + 1..].len() - t[eq + 1..].trim_start_matches(is_space).len();
-            let value_at = start + eq + 1 + value_rel;
-            let value = &raw[value_at..];
-            if key == "Encoding" && Some(group) == first_group && value != "UTF-8" {
-                return Err(err(
-                    ParseErrorKind::Encoding,
-                    value_at,
-                    format!("Key file contains unsupported encoding “{value}”"),
-                ));
-            }
-            let group_name = || self.lines[group].group_in(&text).unwrap_or_default().to_string();
-            if key.as_bytes().contains(&b'[') {
-                // Kept in the document, invisible to readers (GLib drops it at load).
-                let notice =
-                    Notice { line: n + 1, kind: NoticeKind::LocaleKey { group: group_name(), key: key.into() } };
-                self.notices.push(notice);
-                self.lines[n].kind =
-                    Kind::Entry { key: (start, start + key.len()), value_at, group, shadowed: false, locale: true };
-                continue;
-            }
-            let earlier = match &mut key_at {
-                Some(map) => map.insert((group, key), n),
-                None => self.lines[..n].iter().rposition(|l| l.is_entry(&text, group, key)),
-            };
-            if let Some(earlier) = earlier {
-                let kind = NoticeKind::DuplicateKey { group: group_name(), key: key.to_string(), earlier: earlier + 1 };
-                self.notices.push(Notice { line: n + 1, kind });
-                if let Kind::Entry { shadowed, .. } = &mut self.lines[earlier].kind {
-                    *shadowed = true;
+                if let Some(k) = open.take() {
+                    spans[k].end = n;
                 }
-            }
-            let key = (start, start + key.len());
-            self.lines[n].kind = Kind::Entry { key, value_at, group, shadowed: false, locale: false };
+                let span = match first {
+                    Some(k) => {
+                        let first = spans[k].header + 1;
+                        notices.push(Notice {
+                            line: n + 1,
+                            kind: NoticeKind::RepeatedGroup { group: name.into(), first },
+                        });
+                        spans[k].repeated = true;
+                        k
+                    }
+                    None => {
+                        spans.push(GroupSpan {
+                            header: n,
+                            end: usize::MAX,
+                            repeated: false,
+                            name_len: len,
+                            name_head: h,
+                            keys: 0,
+                        });
+                        open = Some(spans.len() - 1);
+                        spans.len() - 1
+                    }
+                };
+                current = Some(span);
+                first_group.get_or_insert(spans[span].header);
+                Kind::Group { name: (start + 1, start + close) }
+            } else {
+                let Shape::Entry { eq, bracket } = shape else {
+                    unreachable!("blank and group lines are sorted above")
+                };
+                // `eq == 0`: no `=`, or a line starting with one (an empty key).
+                if eq == 0 {
+                    return Err(err(
+                        ParseErrorKind::NotKeyValue,
+                        start,
+                        format!(
+                            "Key file contains line “{}” which is not a key-value pair, group, or comment",
+                            &text[pos + start..end]
+                        ),
+                    ));
+                }
+                let mut key_end = eq;
+                while is_space_byte(t[key_end - 1]) {
+                    key_end -= 1;
+                }
+                let key_bytes = &t[..key_end];
+                // Sliced as text only where a name is kept or shown (the bytes are a whole key,
+                // so a character boundary).
+                let key = || &text[pos + start..pos + start + key_end];
+                let Some(span) = current else {
+                    return Err(err(ParseErrorKind::NoGroup, start, "Key file does not start with a group".into()));
+                };
+                // Without a bracket the key is valid: not empty, no `=`, and neither end a
+                // space (the line's leading and the key's trailing whitespace are cut).
+                if bracket && !valid_key(key()) {
+                    return Err(err(ParseErrorKind::KeyName, start, format!("Invalid key name: {}", key())));
+                }
+                let mut value_rel = eq + 1;
+                while value_rel < t.len() && is_space_byte(t[value_rel]) {
+                    value_rel += 1;
+                }
+                let value_at = start + value_rel;
+                let group = spans[span].header;
+                if key_bytes == b"Encoding" && Some(group) == first_group && &t[value_rel..] != b"UTF-8" {
+                    return Err(err(
+                        ParseErrorKind::Encoding,
+                        value_at,
+                        format!("Key file contains unsupported encoding “{}”", &text[pos + value_at..end]),
+                    ));
+                }
+                let group_name = || lines[group].group_in(text).unwrap_or_default().to_string();
+                let key_range = (start, start + key_end);
+                if bracket && key_bytes.contains(&b'[') {
+                    // Kept in the document, invisible to readers (GLib drops it at load).
+                    let notice =
+                        Notice { line: n + 1, kind: NoticeKind::LocaleKey { group: group_name(), key: key().into() } };
+                    notices.push(notice);
+                    Kind::Entry { key: key_range, value_at, group, shadowed: false, locale: true }
+                } else {
+                    let bit = key_filter_bit(key_bytes);
+                    let earlier = match &mut key_at {
+                        Some(map) => map.insert((group, key()), n),
+                        None if spans[span].keys & bit != 0 => {
+                            lines.iter().rposition(|l| l.is_entry(text, group, key_bytes))
+                        }
+                        None => None,
+                    };
+                    spans[span].keys |= bit;
+                    if let Some(earlier) = earlier {
+                        let kind = NoticeKind::DuplicateKey {
+                            group: group_name(),
+                            key: key().to_string(),
+                            earlier: earlier + 1,
+                        };
+                        notices.push(Notice { line: n + 1, kind });
+                        if let Kind::Entry { shadowed, .. } = &mut lines[earlier].kind {
+                            *shadowed = true;
+                        }
+                    }
+                    Kind::Entry { key: key_range, value_at, group, shadowed: false, locale: false }
+                }
+            };
+            lines.push(Line { raw: Raw::Span(pos, end), ending, kind });
+            pos = next;
         }
-        self.text = text;
-        Ok(())
+        if let Some(k) = open {
+            spans[k].end = lines.len();
+        }
+        Ok(Document { text: text.to_string(), lines, notices, spans })
     }
 
     /// Duplicate keys and repeated groups, in file order.
@@ -521,6 +772,7 @@ impl Document {
                         repeated: false,
                         name_len: name.len(),
                         name_head: head(name.as_bytes()),
+                        keys: 0,
                     });
                     open = Some(spans.len() - 1);
                 }
@@ -554,7 +806,18 @@ impl Document {
     /// [`Document::entries`] of one group, found through its header rather than by comparing
     /// every entry's group name.
     pub fn entries_of<'d>(&'d self, group: &str) -> impl Iterator<Item = EntryRef<'d>> + 'd {
-        let (header, lines) = match self.span(group) {
+        self.span_entries(self.span(group))
+    }
+
+    /// Each group once, in order of first appearance, with its entries (as
+    /// [`Document::entries_of`] gives them, without a lookup per group).
+    pub(crate) fn groups_with_entries(&self) -> impl Iterator<Item = (&str, impl Iterator<Item = EntryRef<'_>>)> {
+        self.spans.iter().map(|s| (self.group_name(s.header), self.span_entries(Some(s))))
+    }
+
+    /// The entries of a group's span (none without one).
+    fn span_entries<'d>(&'d self, span: Option<&GroupSpan>) -> impl Iterator<Item = EntryRef<'d>> + 'd {
+        let (header, lines) = match span {
             // A repeated group's entries can be anywhere after its first header.
             Some(s) if s.repeated => (s.header, &self.lines[s.header..]),
             Some(s) => (s.header, &self.lines[s.header..s.end]),
@@ -603,7 +866,7 @@ impl Document {
         let span = self.span(group)?;
         let g = span.header;
         // Translated keys never match (GLib never loads them), and only they can contain `[`.
-        let matches = |l: &Line| l.is_entry(&self.text, g, key);
+        let matches = |l: &Line| l.is_entry(&self.text, g, key.as_bytes());
         // A group opened once is one run of lines: search only that run. A repeated group
         // (rare) has entries further on: search the whole file.
         if span.repeated {
@@ -827,5 +1090,30 @@ impl fmt::Display for Document {
             f.write_str(l.ending.as_str())?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    proptest::proptest! {
+        /// Earlier groups and keys are found the same through maps as through scans, whichever
+        /// line the maps take over at (a big file switches at line 256).
+        #[test]
+        fn maps_find_what_scans_find(
+            lines in proptest::collection::vec(
+                proptest::prop_oneof!["\\[[abc]\\]", "[kmn]=[a-z]{0,3}", "[kmn]\\[de\\]=x", "#[a-z]{0,5}", ""],
+                0..40,
+            ),
+            at in 0usize..45,
+        ) {
+            let text = format!("[a]\n{}\n", lines.join("\n"));
+            let scans = Document::parse_with(&text, usize::MAX).unwrap();
+            let maps = Document::parse_with(&text, at).unwrap();
+            proptest::prop_assert_eq!(&maps, &scans);
+            proptest::prop_assert_eq!(maps.groups(), scans.groups());
+            proptest::prop_assert_eq!(maps.entries().collect::<Vec<_>>(), scans.entries().collect::<Vec<_>>());
+        }
     }
 }

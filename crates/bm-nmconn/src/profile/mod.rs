@@ -32,7 +32,7 @@ use serde::{Deserialize, Serialize};
 use crate::ip::Route;
 use crate::keyfile::Document;
 
-pub(crate) use read::{BondDrop, EntryNote, Load, Note, load};
+pub(crate) use read::{BondDrop, EntryNote, Load, Note, load, load_into};
 
 /// A profile as NetworkManager 1.42 loads it (before normalisation).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -10,8 +10,10 @@ use std::borrow::Cow;
 use super::{Bond, Bridge, BridgePort, Connection, Ethernet, Infiniband, IpConfig, Match, Profile, Proxy, Vlan};
 use crate::ip::{AddressesRead, RoutesRead, read_addresses_in, read_dns_in, read_routes_in};
 use crate::keyfile::{Document, EntryRef, Escape, ValueError, split_list, unescape};
-use crate::schema::{BOND_OPTIONS, ValueType, group_is_known, key_type_in, setting_of_group, tables_of};
-use crate::value::{IntError, Radix, list_key_index, parse_bool, parse_int, parse_mac, parse_uint};
+use crate::schema::{BOND_OPTIONS, Table, ValueType, group_is_known, key_type_in, setting_of_group, tables_of};
+use crate::value::{
+    HwAddr, IntError, Radix, list_key_index, parse_bool, parse_hwaddr, parse_int, parse_mac, parse_uint,
+};
 
 /// A profile with what reading it found.
 #[derive(Debug, Default)]
@@ -32,9 +34,14 @@ pub(crate) struct Load<'d> {
     pub(crate) interface_name_group: &'d str,
     /// A `vlan.flags` with bits no flag uses: NetworkManager keeps the default.
     pub(crate) vlan_flags_invalid: Option<u32>,
+    /// `connection.controller` and `connection.port-type` (1.46's names) are written, readable
+    /// or not.
+    pub(crate) controller_written: bool,
+    /// See `controller_written`.
+    pub(crate) port_type_written: bool,
     /// `[ethernet]` and `[802-3-ethernet]` as read, in that order (NetworkManager reads
     /// `[802-3-ethernet]` alone when both are written; the validator looks at both).
-    pub(crate) ethernet_groups: Vec<EthernetRead<'d>>,
+    pub(crate) ethernet_groups: [Option<EthernetRead<'d>>; 2],
 }
 
 impl<'d> Load<'d> {
@@ -60,9 +67,10 @@ pub(crate) struct EthernetRead<'d> {
 pub(crate) struct IpRead<'d> {
     /// The group's entries.
     pub(crate) entries: Vec<EntryRef<'d>>,
-    /// The `gateway` key's value, when written and readable.
-    pub(crate) gateway_key: Option<String>,
-    /// The gateway written with an address.
+    /// Whether the profile's gateway is the `gateway` key's value (else it is the one written
+    /// with an address, if any).
+    pub(crate) gateway_key: bool,
+    /// The gateway written with an address, when the `gateway` key overrides it.
     pub(crate) address_gateway: Option<String>,
     /// Why addresses were dropped or changed, by key.
     pub(crate) address_warnings: Vec<(String, String)>,
@@ -115,7 +123,7 @@ enum Read<'v> {
     Bool(Option<bool>),
     Unsigned(Option<u64>),
     Signed(Option<i64>),
-    Mac(Option<Vec<u8>>),
+    Mac(Option<HwAddr>),
 }
 
 /// Where a group's values go.
@@ -138,12 +146,17 @@ enum Target {
 
 /// Reads a document.
 pub(crate) fn load(doc: &Document) -> Load<'_> {
-    let mut out = Load { interface_name_group: "connection", ..Load::default() };
-    let mut p = Profile::default();
-    // Interface names written in a type's own group (the deprecated place), by setting.
-    let mut deprecated_ifname: Vec<(&str, String)> = Vec::new();
-    let mut ethernet: [Option<EthernetRead<'_>>; 2] = [None, None];
-    for group in doc.group_names() {
+    let mut out = Load::default();
+    load_into(doc, &mut out);
+    out
+}
+
+/// Reads a document into a fresh [`Load`] (`Load::default()`), in place: a `Load` is a few
+/// kilobytes, and returning one by value copies it.
+pub(crate) fn load_into<'d>(doc: &'d Document, out: &mut Load<'d>) {
+    out.interface_name_group = "connection";
+    let mut r = Reading { deprecated_ifname: Vec::new(), ethernet: [None, None] };
+    for (group, entries) in doc.groups_with_entries() {
         if !group_is_known(group) {
             out.notes.push(Note::GroupUnknown(group));
             continue;
@@ -165,9 +178,10 @@ pub(crate) fn load(doc: &Document) -> Load<'_> {
             "ethtool" => Target::Ethtool,
             _ => Target::Other,
         };
+        let p = &mut out.profile;
         match target {
             Target::Ethernet(i) => {
-                ethernet[i] = Some(EthernetRead { group, ethernet: Ethernet::default(), cloned_mac_invalid: None })
+                r.ethernet[i] = Some(EthernetRead { group, ethernet: Ethernet::default(), cloned_mac_invalid: None })
             }
             Target::Vlan => p.vlan = Some(Vlan::default()),
             Target::Bridge => p.bridge = Some(Bridge::default()),
@@ -178,146 +192,187 @@ pub(crate) fn load(doc: &Document) -> Load<'_> {
             Target::Bond => p.bond = Some(Bond::default()),
             _ => {}
         }
-        let tables = tables_of(setting);
-        let entries: Vec<EntryRef<'_>> = doc.entries_of(group).collect();
-        for e in &entries {
-            let ip = matches!(target, Target::Ip(_));
-            // Address and route keys are read by the IP readers below.
-            if ip && is_indexed_ip_key(e.key) {
-                continue;
+        let g = Group { name: group, setting, target, tables: tables_of(setting) };
+        match target {
+            Target::Ip(ipv6) => {
+                // The IP readers look at the whole group: its entries are kept.
+                let entries: Vec<EntryRef<'_>> = entries.collect();
+                for &e in &entries {
+                    // Address and route keys are read by the IP readers below.
+                    if !is_indexed_ip_key(e.key) {
+                        read_entry(out, &mut r, &g, e);
+                    }
+                }
+                read_ip(out, ipv6, entries);
             }
-            // GLib's string reading; a value only a list reading accepts (`a\;b`) is no string.
-            let string = match unescape(e.value, Escape::String) {
-                Ok(s) => Some(s),
-                Err(_) => {
-                    if let Err(err) = split_list(e.value) {
-                        out.notes.push(Note::Entry(*e, EntryNote::Unreadable(err)));
-                    }
-                    None
+            _ => {
+                for e in entries {
+                    read_entry(out, &mut r, &g, e);
                 }
-            };
-            if e.key == "interface-name"
-                && target != Target::Connection
-                && let Some(s) = &string
-            {
-                deprecated_ifname.push((group, s.to_string()));
             }
-            match target {
-                Target::Bond => {
-                    if let Some(value) = string {
-                        read_bond_option(&mut out, &mut p, *e, value);
-                    }
-                    continue;
-                }
-                Target::User | Target::Ethtool => {
-                    if let Some(value) = string {
-                        let map = if target == Target::User { &mut p.user } else { &mut p.ethtool };
-                        map.insert(e.key.to_string(), value.into_owned());
-                    }
-                    continue;
-                }
-                _ => {}
-            }
-            let Some(tables) = tables else { continue };
-            let ty = key_type_in(tables, e.key);
-            if ty == Some(ValueType::List) {
-                // GLib's list reading (an unreadable list is empty: NetworkManager passes no
-                // error and warns of nothing).
-                let items = split_list(e.value).unwrap_or_default();
-                assign_list(&mut p, target, e.key, items);
-                continue;
-            }
-            // A value GLib cannot read as a string is not typed (nor its key judged).
-            let Some(value) = string else { continue };
-            let Some(ty) = ty else {
-                // Renamed keys get their own rule (the validator's connection rules).
-                if !(setting == "connection" && matches!(e.key, "controller" | "port-type" | "autoconnect-ports")) {
-                    out.notes.push(Note::Entry(*e, EntryNote::KeyUnknown));
-                }
-                if setting == "connection" {
-                    match e.key {
-                        "controller" => p.connection.controller = Some(value.into_owned()),
-                        "port-type" => p.connection.port_type = Some(value.into_owned()),
-                        _ => {}
-                    }
-                }
-                continue;
-            };
-            let read = match ty {
-                ValueType::Bool => {
-                    let b = parse_bool(&value);
-                    if b.is_none() {
-                        out.notes.push(Note::Entry(*e, EntryNote::NotBoolean));
-                    }
-                    Read::Bool(b)
-                }
-                ValueType::UInt(max) => {
-                    let n = parse_uint(&value, 0, max);
-                    if !matches!(n, Ok((_, Radix::Decimal))) {
-                        out.notes.push(Note::Entry(*e, EntryNote::Unsigned(n.clone())));
-                    }
-                    Read::Unsigned(n.ok().map(|(n, _)| n))
-                }
-                ValueType::Int(min, max) => {
-                    let n = parse_int(&value, min, max);
-                    if !matches!(n, Ok((_, Radix::Decimal))) {
-                        out.notes.push(Note::Entry(*e, EntryNote::Signed(n.clone())));
-                    }
-                    Read::Signed(n.ok().map(|(n, _)| n))
-                }
-                ValueType::Mac(len) => {
-                    let mac = parse_mac(&value, len);
-                    if mac.is_none() {
-                        out.notes.push(Note::Entry(*e, EntryNote::NotMac(len)));
-                    }
-                    Read::Mac(mac)
-                }
-                ValueType::Str | ValueType::Special | ValueType::List => Read::Str(value),
-            };
-            match target {
-                Target::Ethernet(i) => {
-                    if let Some(eth) = &mut ethernet[i] {
-                        assign_ethernet(eth, *e, read);
-                    }
-                }
-                Target::Ip(ipv6) => {
-                    let ip = if ipv6 { &mut p.ipv6 } else { &mut p.ipv4 };
-                    assign_ip(ip.get_or_insert_with(|| IpConfig::new(ipv6)), e.key, read);
-                }
-                Target::Vlan if e.key == "flags" => {
-                    let flags = unsigned(read, 1);
-                    // 1 reorder-headers, 2 gvrp, 4 loose-binding, 8 mvrp: GObject refuses other
-                    // bits, and the default stays.
-                    if flags & !0xf != 0 {
-                        out.vlan_flags_invalid = Some(flags);
-                    } else if let Some(v) = &mut p.vlan {
-                        v.flags = flags;
-                    }
-                }
-                _ => assign(&mut p, target, e.key, read),
-            }
-        }
-        if let Target::Ip(ipv6) = target {
-            read_ip(&mut out, &mut p, ipv6, entries);
         }
     }
+    let p = &mut out.profile;
     // `[802-3-ethernet]` wins over `[ethernet]` when both exist (research §1.3).
-    p.ethernet = ethernet.iter().rev().flatten().next().map(|r| r.ethernet.clone());
-    out.ethernet_groups = ethernet.into_iter().flatten().collect();
+    p.ethernet = r.ethernet.iter().rev().flatten().next().map(|r| r.ethernet.clone());
     // The deprecated place of the interface name: the type's own group (by its setting name
     // first, then its alias, as NetworkManager looks groups up).
     if p.connection.interface_name.is_none()
         && let Some(setting) = p.connection.kind.as_deref()
     {
-        let in_group = |g: &str| deprecated_ifname.iter().find(|(group, _)| *group == g);
+        let in_group = |g: &str| r.deprecated_ifname.iter().position(|(group, _)| *group == g);
         let alias = crate::schema::base_group(setting).filter(|g| *g != setting);
-        if let Some((group, name)) = in_group(setting).or_else(|| alias.and_then(in_group)) {
-            p.connection.interface_name = Some(name.clone());
+        if let Some(i) = in_group(setting).or_else(|| alias.and_then(in_group)) {
+            let (group, name) = r.deprecated_ifname.swap_remove(i);
+            p.connection.interface_name = Some(name);
             out.interface_name_group = group;
         }
     }
-    out.profile = p;
-    out
+    out.ethernet_groups = r.ethernet;
+}
+
+/// What [`load`] keeps while it reads, besides the [`Load`] it returns.
+struct Reading<'d> {
+    /// Interface names written in a type's own group (the deprecated place), by group.
+    deprecated_ifname: Vec<(&'d str, String)>,
+    /// `[ethernet]` and `[802-3-ethernet]`, as read.
+    ethernet: [Option<EthernetRead<'d>>; 2],
+}
+
+/// The group being read.
+struct Group<'d> {
+    name: &'d str,
+    /// Its setting (the alias resolved).
+    setting: &'d str,
+    target: Target,
+    /// Its keys' types, when bmnet models the setting.
+    tables: Option<(Table, Table)>,
+}
+
+/// Reads one entry of a group into the profile, noting where reading it departs from what is
+/// written.
+fn read_entry<'d>(out: &mut Load<'d>, r: &mut Reading<'d>, g: &Group<'d>, e: EntryRef<'d>) {
+    let target = g.target;
+    // GLib's string reading; a value only a list reading accepts (`a\;b`) is no string.
+    let string = match unescape(e.value, Escape::String) {
+        Ok(s) => Some(s),
+        Err(_) => {
+            if let Err(err) = split_list(e.value) {
+                out.notes.push(Note::Entry(e, EntryNote::Unreadable(err)));
+            }
+            None
+        }
+    };
+    if e.key == "interface-name"
+        && target != Target::Connection
+        && let Some(s) = &string
+    {
+        r.deprecated_ifname.push((g.name, s.to_string()));
+    }
+    let p = &mut out.profile;
+    match target {
+        Target::Bond => {
+            if let Some(value) = string {
+                read_bond_option(out, e, value);
+            }
+            return;
+        }
+        Target::User | Target::Ethtool => {
+            if let Some(value) = string {
+                let map = if target == Target::User { &mut p.user } else { &mut p.ethtool };
+                map.insert(e.key.to_string(), value.into_owned());
+            }
+            return;
+        }
+        _ => {}
+    }
+    let Some(tables) = g.tables else { return };
+    let ty = key_type_in(tables, e.key);
+    if ty.is_none() && target == Target::Connection {
+        match e.key {
+            "controller" => out.controller_written = true,
+            "port-type" => out.port_type_written = true,
+            _ => {}
+        }
+    }
+    if ty == Some(ValueType::List) {
+        // GLib's list reading (an unreadable list is empty: NetworkManager passes no
+        // error and warns of nothing).
+        let items = split_list(e.value).unwrap_or_default();
+        assign_list(p, target, e.key, items);
+        return;
+    }
+    // A value GLib cannot read as a string is not typed (nor its key judged).
+    let Some(value) = string else { return };
+    let Some(ty) = ty else {
+        let connection = g.setting == "connection";
+        // Renamed keys get their own rule (the validator's connection rules).
+        if !(connection && matches!(e.key, "controller" | "port-type" | "autoconnect-ports")) {
+            out.notes.push(Note::Entry(e, EntryNote::KeyUnknown));
+        }
+        if connection {
+            match e.key {
+                "controller" => p.connection.controller = Some(value.into_owned()),
+                "port-type" => p.connection.port_type = Some(value.into_owned()),
+                _ => {}
+            }
+        }
+        return;
+    };
+    let read = match ty {
+        ValueType::Bool => {
+            let b = parse_bool(&value);
+            if b.is_none() {
+                out.notes.push(Note::Entry(e, EntryNote::NotBoolean));
+            }
+            Read::Bool(b)
+        }
+        ValueType::UInt(max) => {
+            let n = parse_uint(&value, 0, max);
+            if !matches!(n, Ok((_, Radix::Decimal))) {
+                out.notes.push(Note::Entry(e, EntryNote::Unsigned(n.clone())));
+            }
+            Read::Unsigned(n.ok().map(|(n, _)| n))
+        }
+        ValueType::Int(min, max) => {
+            let n = parse_int(&value, min, max);
+            if !matches!(n, Ok((_, Radix::Decimal))) {
+                out.notes.push(Note::Entry(e, EntryNote::Signed(n.clone())));
+            }
+            Read::Signed(n.ok().map(|(n, _)| n))
+        }
+        ValueType::Mac(len) => {
+            let mac = parse_hwaddr(&value, len);
+            if mac.is_none() {
+                out.notes.push(Note::Entry(e, EntryNote::NotMac(len)));
+            }
+            Read::Mac(mac)
+        }
+        ValueType::Str | ValueType::Special | ValueType::List => Read::Str(value),
+    };
+    let p = &mut out.profile;
+    match target {
+        Target::Ethernet(i) => {
+            if let Some(eth) = &mut r.ethernet[i] {
+                assign_ethernet(eth, e, read);
+            }
+        }
+        Target::Ip(ipv6) => {
+            let ip = if ipv6 { &mut p.ipv6 } else { &mut p.ipv4 };
+            assign_ip(ip.get_or_insert_with(|| IpConfig::new(ipv6)), e.key, read);
+        }
+        Target::Vlan if e.key == "flags" => {
+            let flags = unsigned(read, 1);
+            // 1 reorder-headers, 2 gvrp, 4 loose-binding, 8 mvrp: GObject refuses other
+            // bits, and the default stays.
+            if flags & !0xf != 0 {
+                out.vlan_flags_invalid = Some(flags);
+            } else if let Some(v) = &mut p.vlan {
+                v.flags = flags;
+            }
+        }
+        _ => assign(p, target, e.key, read),
+    }
 }
 
 /// `addressN`, `addressesN`, `routeN`, `routesN`, `routeN_options`, `routing-ruleN`.
@@ -333,7 +388,7 @@ pub(crate) fn is_indexed_ip_key(key: &str) -> bool {
 }
 
 /// One `[bond]` entry: kept when NetworkManager accepts the option and its value.
-fn read_bond_option<'d>(out: &mut Load<'d>, p: &mut Profile, e: EntryRef<'d>, value: Cow<'_, str>) {
+fn read_bond_option<'d>(out: &mut Load<'d>, e: EntryRef<'d>, value: Cow<'_, str>) {
     // The deprecated place of `connection.interface-name`, never an option (NetworkManager
     // skips it without a warning, whatever the type).
     if e.key == "interface-name" {
@@ -347,22 +402,27 @@ fn read_bond_option<'d>(out: &mut Load<'d>, p: &mut Profile, e: EntryRef<'d>, va
         out.bond_dropped.push((e, value.into_owned(), BondDrop::Value));
         return;
     }
-    if let Some(bond) = &mut p.bond {
+    if let Some(bond) = &mut out.profile.bond {
         bond.options.insert(e.key.to_string(), value.into_owned());
     }
 }
 
 /// The addresses, routes and DNS of a family, then the values that depend on several keys.
-fn read_ip<'d>(out: &mut Load<'d>, p: &mut Profile, ipv6: bool, entries: Vec<EntryRef<'d>>) {
+fn read_ip<'d>(out: &mut Load<'d>, ipv6: bool, entries: Vec<EntryRef<'d>>) {
+    let p = &mut out.profile;
     let ip = if ipv6 { &mut p.ipv6 } else { &mut p.ipv4 };
     let ip = ip.get_or_insert_with(|| IpConfig::new(ipv6));
     let AddressesRead { addresses, gateway, warnings } = read_addresses_in(&entries, ipv6);
     ip.addresses = addresses;
-    // The `gateway` key wins over a gateway written with an address.
-    let gateway_key = ip.gateway.clone();
-    if ip.gateway.is_none() {
-        ip.gateway.clone_from(&gateway);
-    }
+    // The `gateway` key wins over a gateway written with an address (which is then kept
+    // apart, for the validator).
+    let gateway_key = ip.gateway.is_some();
+    let address_gateway = if gateway_key {
+        gateway
+    } else {
+        ip.gateway = gateway;
+        None
+    };
     let mut routes = read_routes_in(&entries, ipv6);
     ip.routes = std::mem::take(&mut routes.routes);
     let (dns, dns_warnings) = read_dns_in(&entries, ipv6);
@@ -389,7 +449,7 @@ fn read_ip<'d>(out: &mut Load<'d>, p: &mut Profile, ipv6: bool, entries: Vec<Ent
     let read = IpRead {
         entries,
         gateway_key,
-        address_gateway: gateway,
+        address_gateway,
         address_warnings: warnings,
         routes,
         dns_warnings,
@@ -432,7 +492,7 @@ fn signed(read: Read<'_>, default: i32) -> i32 {
 
 fn mac6(read: Read<'_>) -> Option<[u8; 6]> {
     match read {
-        Read::Mac(Some(bytes)) => bytes.try_into().ok(),
+        Read::Mac(Some(mac)) => mac.as_bytes().try_into().ok(),
         _ => None,
     }
 }
@@ -474,7 +534,16 @@ fn assign(p: &mut Profile, target: Target, key: &str, read: Read<'_>) {
             match key {
                 "id" => c.id = string(read),
                 "uuid" => c.uuid = string(read),
-                "type" => c.kind = string(read).map(|t| setting_of_group(&t).to_string()),
+                "type" => {
+                    // Stored as the setting's name (`ethernet` is `802-3-ethernet`).
+                    c.kind = match read {
+                        Read::Str(t) => Some(match setting_of_group(&t) {
+                            s if std::ptr::eq(s, &*t) => t.into_owned(),
+                            s => s.to_string(),
+                        }),
+                        _ => None,
+                    }
+                }
                 "interface-name" => c.interface_name = string(read),
                 "autoconnect" => c.autoconnect = boolean(read, true),
                 "autoconnect-priority" => c.autoconnect_priority = signed(read, 0),
