@@ -66,11 +66,12 @@ pub(super) fn set_rules(files: &[Facts<'_>]) -> Vec<(usize, Diagnostic)> {
 /// controller is in the set once every file is in. Linear in the number of files (a directory
 /// may hold thousands).
 pub(super) struct SetRules<'a> {
-    /// Files added so far.
-    n: usize,
-    /// The first file of each UUID and id: (index, name).
-    first_uuid: Names<'a, (usize, &'a str)>,
-    first_id: Names<'a, (usize, &'a str)>,
+    /// Each file's name, by index, for messages.
+    names: Vec<&'a str>,
+    /// The first file of each UUID and id (an index: the maps are most of the rules' memory
+    /// traffic, so their entries are kept small).
+    first_uuid: Names<'a, usize>,
+    first_id: Names<'a, usize>,
     /// Every name a controller can be referred to by.
     controllers: HashSet<&'a str, BuildHasherDefault<FxHasher>>,
     /// The ports: (index, controller, line of the key naming it).
@@ -83,7 +84,7 @@ impl<'a> SetRules<'a> {
     /// Rules for a set of about `n` files.
     pub(super) fn with_capacity(n: usize) -> SetRules<'a> {
         SetRules {
-            n: 0,
+            names: Vec::with_capacity(n),
             first_uuid: HashMap::with_capacity_and_hasher(n, Default::default()),
             first_id: HashMap::with_capacity_and_hasher(n, Default::default()),
             controllers: HashSet::with_capacity_and_hasher(n, Default::default()),
@@ -94,8 +95,8 @@ impl<'a> SetRules<'a> {
 
     /// The next file of the set.
     pub(super) fn add(&mut self, f: Facts<'a>) {
-        let i = self.n;
-        self.n += 1;
+        let i = self.names.len();
+        self.names.push(f.name);
         let out = &mut self.out;
         if let Some(uid) = f.uid
             && uid != 0
@@ -137,8 +138,9 @@ impl<'a> SetRules<'a> {
         }
         let Some(p) = f.profile else { return };
         if let Some(uuid) = &p.uuid
-            && let Some((_, first)) = first_seen(&mut self.first_uuid, uuid, (i, f.name))
+            && let Some(first) = first_seen(&mut self.first_uuid, uuid, i)
         {
+            let first = self.names[first];
             out.push((
                 i,
                 Diagnostic::new(
@@ -152,8 +154,9 @@ impl<'a> SetRules<'a> {
             ));
         }
         if let Some(id) = &p.id
-            && let Some((_, first)) = first_seen(&mut self.first_id, id, (i, f.name))
+            && let Some(first) = first_seen(&mut self.first_id, id, i)
         {
+            let first = self.names[first];
             out.push((
                 i,
                 Diagnostic::new(
