@@ -9,7 +9,7 @@ mod util;
 use std::process::Output;
 
 use serde_json::Value;
-use util::{bmnet, stderr, stdout};
+use util::{Daemon, bmnet, stderr, stdout};
 
 fn json_lines(o: &Output) -> Vec<Value> {
     stdout(o).lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect()
@@ -224,16 +224,6 @@ fn inspect_finds_pitfalls_in_a_namespace() {
     let text = stdout(&text);
     assert!(text.contains("Pitfalls:"), "{text}");
     assert!(text.contains("IPv4-mapped address configured as IPv6"), "{text}");
-}
-
-/// A child process killed on drop.
-struct Daemon(std::process::Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// `inspect` inside a node shows the VRRP state of the `bmnet vrrp run` and the cluster names

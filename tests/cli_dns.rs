@@ -88,17 +88,6 @@ fn bad_configurations_exit_1_naming_the_file() {
     assert_eq!(o.status.code(), Some(2));
 }
 
-/// A daemon killed when the test ends, also when it fails half-way.
-struct KillOnDrop(std::process::Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        // Does nothing once the test has reaped it.
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// `bmnet dns serve` from flags: answers dig, reloads nothing (flags), stops on SIGTERM.
 #[test]
 fn serve_from_flags_answers_dig_and_stops_on_sigterm() {
@@ -118,7 +107,7 @@ fn serve_from_flags_answers_dig_and_stops_on_sigterm() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let mut child = KillOnDrop(child);
+    let mut child = util::Daemon(child);
     let dig = |name: &str, rtype: &str| -> String {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         loop {
