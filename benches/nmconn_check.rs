@@ -18,6 +18,8 @@
 //!   `bmnet nmconn check DIR` runs on a 2-core machine (bytes, paths, modes, the directory
 //!   rules), against the one-core loop above. It needs two otherwise idle cores: the bench
 //!   prints the load average before and after, and says so on a one-core machine;
+//! - `directory check 2 threads / directory check 1 thread`: how `check_files` itself scales
+//!   (the directory's own work, the rules and the reports kept, is in both);
 //! - instructions per keyfile: the bench runs itself under callgrind (`valgrind
 //!   --tool=callgrind --collect-atstart=no --toggle-collect=*callgrind_counted*`) once per row,
 //!   with the files made in memory, and divides valgrind's `Ir` (instructions executed, counted
@@ -246,8 +248,9 @@ fn main() {
     // The summary's timings: every row once per round, the best of each kept.
     let load_before = load_average();
     const ROUNDS: usize = 30;
-    let timed = [("parse+check", 1), ("directory check", 2), ("bmnet parse", 1), ("rust-ini parse", 1)];
-    let mut best = [Duration::MAX; 4];
+    let timed =
+        [("parse+check", 1), ("directory check", 2), ("directory check", 1), ("bmnet parse", 1), ("rust-ini parse", 1)];
+    let mut best = [Duration::MAX; 5];
     for _ in 0..ROUNDS {
         for (k, (name, threads)) in timed.iter().enumerate() {
             let t = Instant::now();
@@ -256,7 +259,7 @@ fn main() {
         }
     }
     let load_after = load_average();
-    let [check, directory, parse, rust_ini] = best.map(|d| d.as_secs_f64());
+    let [check, directory, directory_1, parse, rust_ini] = best.map(|d| d.as_secs_f64());
     let instructions: Vec<String> = COUNTED
         .iter()
         .filter_map(|(name, label)| instructions_per_file(name).map(|n| format!("{label} {:.1}k", n / 1e3)))
@@ -268,18 +271,22 @@ fn main() {
         "nmconn_check summary ({} files, best of {ROUNDS} interleaved rounds): \
          parse+check 1 core / rust-ini parse 1 core = {:.2}x; \
          directory check 2 threads / parse+check 1 core = {:.2}x{}; \
+         directory check 2 threads / directory check 1 thread = {:.2}x; \
          instructions per keyfile (callgrind Ir): {instructions}",
         files.len(),
         rust_ini / check,
         check / directory,
         if nproc < 2 { " (this machine has one core: the 2 threads share it)" } else { "" },
+        directory_1 / directory,
     );
     let mbs = |s: f64| bytes as f64 / s / 1e6;
     println!(
         "nmconn_check machine (nproc {nproc}, {model}; load average {load_before} before, {load_after} after): \
-         parse+check 1 core {:.0} MB/s, directory check 2 threads {:.0} MB/s, bmnet parse {:.0} MB/s, rust-ini parse {:.0} MB/s",
+         parse+check 1 core {:.0} MB/s, directory check 2 threads {:.0} MB/s, 1 thread {:.0} MB/s, \
+         bmnet parse {:.0} MB/s, rust-ini parse {:.0} MB/s",
         mbs(check),
         mbs(directory),
+        mbs(directory_1),
         mbs(parse),
         mbs(rust_ini),
     );
