@@ -1,6 +1,7 @@
 //! Rules over a set of files (a `system-connections` directory): duplicate UUIDs and ids,
 //! ports whose controller is none of the set, and file permissions NetworkManager refuses.
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -65,14 +66,19 @@ pub(super) fn set_rules(files: &[Facts<'_>]) -> Vec<(usize, Diagnostic)> {
 /// permissions, and its UUID and id against the files before it, as it comes; whether a port's
 /// controller is in the set once every file is in. Linear in the number of files (a directory
 /// may hold thousands).
+/// The bit of a UUID's entry that says a profile that is no port has it (file indices never
+/// reach it).
+const NON_PORT: usize = 1 << (usize::BITS - 1);
+
 pub(super) struct SetRules<'a> {
     /// Each file's name, by index, for messages.
     names: Vec<&'a str>,
     /// The first file of each UUID and id (an index: the maps are most of the rules' memory
-    /// traffic, so their entries are kept small).
+    /// traffic, so their entries are kept small). A UUID's entry also says, in [`NON_PORT`],
+    /// whether a profile that is no port has it: a controller can be named by it.
     first_uuid: Names<'a, usize>,
     first_id: Names<'a, usize>,
-    /// Every name a controller can be referred to by.
+    /// The interface names of the profiles that are no port (controllers can be named by them).
     controllers: HashSet<&'a str, BuildHasherDefault<FxHasher>>,
     /// The ports: (index, controller, line of the key naming it).
     ports: Vec<(usize, &'a str, usize)>,
@@ -137,21 +143,28 @@ impl<'a> SetRules<'a> {
             }
         }
         let Some(p) = f.profile else { return };
-        if let Some(uuid) = &p.uuid
-            && let Some(first) = first_seen(&mut self.first_uuid, uuid, i)
-        {
-            let first = self.names[first];
-            out.push((
-                i,
-                Diagnostic::new(
-                    Code::UuidDuplicate,
-                    0,
-                    0,
-                    format!(
-                        "UUID {uuid} is also {first}'s: NetworkManager loads only one of them (/run over /etc, then the newer file)"
-                    ),
-                ),
-            ));
+        let non_port = if p.controller.is_none() { NON_PORT } else { 0 };
+        if let Some(uuid) = &p.uuid {
+            match self.first_uuid.entry(uuid) {
+                Entry::Occupied(mut e) => {
+                    let first = self.names[*e.get() & !NON_PORT];
+                    *e.get_mut() |= non_port;
+                    out.push((
+                        i,
+                        Diagnostic::new(
+                            Code::UuidDuplicate,
+                            0,
+                            0,
+                            format!(
+                                "UUID {uuid} is also {first}'s: NetworkManager loads only one of them (/run over /etc, then the newer file)"
+                            ),
+                        ),
+                    ));
+                }
+                Entry::Vacant(e) => {
+                    e.insert(i | non_port);
+                }
+            }
         }
         if let Some(id) = &p.id
             && let Some(first) = first_seen(&mut self.first_id, id, i)
@@ -169,23 +182,22 @@ impl<'a> SetRules<'a> {
         }
         match &p.controller {
             Some(ctl) => self.ports.push((i, ctl, p.controller_line)),
-            None => {
-                self.controllers.extend(p.interface_name.as_deref());
-                self.controllers.extend(p.uuid.as_deref());
-            }
+            None => self.controllers.extend(p.interface_name.as_deref()),
         }
     }
 
     /// The diagnostics, in file order (a file's dangling controller after its other ones).
     pub(super) fn finish(self) -> Vec<(usize, Diagnostic)> {
-        let controllers = &self.controllers;
+        // A controller is a profile that is no port, by interface name or UUID.
+        let is_controller = |name: &str| {
+            self.controllers.contains(name) || self.first_uuid.get(name).is_some_and(|first| first & NON_PORT != 0)
+        };
         let mut dangling = self
             .ports
             .iter()
             .filter(|(_, ctl, _)| {
-                !(controllers.contains(ctl)
-                    || (ctl.bytes().any(|b| b.is_ascii_uppercase())
-                        && controllers.contains(ctl.to_ascii_lowercase().as_str())))
+                !(is_controller(ctl)
+                    || (ctl.bytes().any(|b| b.is_ascii_uppercase()) && is_controller(&ctl.to_ascii_lowercase())))
             })
             .map(|&(i, ctl, line)| {
                 let message = format!("controller `{ctl}` is no profile's interface name or UUID in this set");
@@ -251,8 +263,8 @@ impl Hasher for FxHasher {
 /// The file that had `name` first, or `None` (and `file` remembered) when this is the first.
 fn first_seen<'a, T: Copy>(seen: &mut Names<'a, T>, name: &'a str, file: T) -> Option<T> {
     match seen.entry(name) {
-        std::collections::hash_map::Entry::Occupied(e) => Some(*e.get()),
-        std::collections::hash_map::Entry::Vacant(e) => {
+        Entry::Occupied(e) => Some(*e.get()),
+        Entry::Vacant(e) => {
             e.insert(file);
             None
         }
@@ -298,6 +310,28 @@ mod tests {
         assert_eq!((found[1].0, found[1].1), (5001, Code::IdDuplicate));
         assert!(found[1].2.contains("p4242.nmconnection"), "{}", found[1].2);
         assert_eq!((found[2].0, found[2].1), (5004, Code::ControllerDangling));
+    }
+
+    /// A controller named by UUID is a profile that is no port with that UUID, whichever of
+    /// the files with the UUID comes first.
+    #[test]
+    fn controllers_by_uuid() {
+        let uuid = |n: usize| format!("0b3a5b6e-2a4f-4c9b-9b0e-{n:012x}");
+        let files = vec![
+            file(0, 0, "bond", None, None),
+            file(1, 1, "port-of-bond", None, Some(&uuid(0))),  // found
+            file(2, 2, "port-of-port", None, Some(&uuid(1))),  // 1 is a port: dangling
+            file(3, 9, "port-first", None, Some("bond9")),     // a port with UUID 9, dangling itself
+            file(4, 5, "port-of-later", None, Some(&uuid(9))), // 9 is also file 5's, no port: found
+            file(5, 9, "later", None, None),
+            file(6, 6, "port-of-upper", None, Some(&uuid(0).to_uppercase())), // found lower-cased
+        ];
+        let found: Vec<(usize, Code)> = check_set(&files).into_iter().map(|(i, d)| (i, d.code)).collect();
+        assert_eq!(
+            found,
+            [(2, Code::ControllerDangling), (3, Code::ControllerDangling), (5, Code::UuidDuplicate)],
+            "{found:?}"
+        );
     }
 
     #[test]
