@@ -1,0 +1,1 @@
+//! Keyfiles against the live host (being written).

@@ -1,0 +1,1 @@
+//! Address-in-use probes (being written).
