@@ -10,6 +10,7 @@ mod output;
 mod status;
 mod vrrp;
 mod vrrp_status;
+mod vrrp_survey;
 mod write;
 
 use std::process::ExitCode;

@@ -47,6 +47,31 @@ pub(crate) enum VrrpCommand {
         #[arg(long, value_name = "SECONDS", default_value_t = 75)]
         max_age: u64,
     },
+    /// The VRIDs OpenShift gives a cluster's API and ingress VIPs (as `runtimecfg vr-ids`
+    /// prints them: derived from the cluster name). Exit 1 when two names given collide.
+    VrIds {
+        /// Cluster names (install-config's metadata.name).
+        #[arg(required = true, value_name = "NAME")]
+        names: Vec<String>,
+    },
+    /// Listen to the VRRP adverts on an interface for a while and list every router heard
+    /// (v2 and v3, IPv4 and IPv6, multicast and unicast adverts sent to this host). With
+    /// --cluster-name and --vip, exit 1 when one of the cluster's VRIDs or VIPs is in use.
+    /// Needs CAP_NET_RAW.
+    Listen {
+        /// The interface (the cluster's machine network).
+        #[arg(long, value_name = "IFACE", value_hint = clap::ValueHint::Other)]
+        interface: String,
+        /// How long to listen (keepalived advertises every second by default).
+        #[arg(long, value_name = "SECONDS", default_value = "3")]
+        seconds: String,
+        /// The cluster's name: its VRIDs are checked.
+        #[arg(long, value_name = "NAME")]
+        cluster_name: Option<String>,
+        /// The cluster's VIPs (API and ingress), repeatable.
+        #[arg(long = "vip", value_name = "IP", value_hint = clap::ValueHint::Other)]
+        vips: Vec<IpAddr>,
+    },
 }
 
 /// `bmnet vrrp run`.
@@ -141,6 +166,14 @@ pub(crate) fn run(out: &mut Output, cmd: VrrpCommand) -> Status {
         VrrpCommand::CheckConfig { file } => check_config(out, &file),
         VrrpCommand::Health { max_age } => health(out, Duration::from_secs(max_age)),
         VrrpCommand::Run(args) => run_daemon(out.json(), &args),
+        VrrpCommand::VrIds { names } => super::vrrp_survey::vr_ids(out, &names),
+        VrrpCommand::Listen { interface, seconds: text, cluster_name, vips } => match seconds("seconds", &text) {
+            Ok(d) => super::vrrp_survey::listen(out, &interface, d, cluster_name.as_deref(), &vips),
+            Err(e) => {
+                eprintln!("bmnet: {e}");
+                Status::Problems
+            }
+        },
     }
 }
 

@@ -43,6 +43,7 @@ mod droplog;
 mod instance;
 mod interval;
 mod keepalived;
+mod openshift;
 pub mod packet;
 mod peer;
 mod reason;
@@ -50,6 +51,7 @@ mod router;
 #[cfg(feature = "socket")]
 pub mod socket;
 mod stats;
+mod survey;
 mod timer;
 mod track;
 
@@ -63,6 +65,7 @@ pub use keepalived::{
     Diagnostic, InstanceSpec, KeepalivedConfig, MAX_INCLUDES, Notify, NotifyScript, Place, Script, ScriptSecurity,
     ScriptUser, Severity, TrackedInterface, Vip, parse_keepalived, split_words,
 };
+pub use openshift::{EmptyClusterName, OpenShiftVrids, runtimecfg_fletcher8};
 pub use packet::{
     Advert, ChecksumForm, DropKind, DropReason, EncodeError, RxCheck, V3Ipv4Checksum, Version, decode, encode,
 };
@@ -70,5 +73,6 @@ pub use peer::UnicastPeer;
 pub use reason::Reason;
 pub use router::{InstanceId, Routed, Router, RouterError, RouterStats};
 pub use stats::{DropCounts, Stats};
+pub use survey::{Collision, Family, FrameError, Heard, MAX_HEARD, Mac, Survey};
 pub use timer::Timer;
 pub use track::{CheckConfig, TRACK_INTERFACE_PREFIX};

@@ -37,6 +37,7 @@ mod announce;
 mod daemon;
 mod exec;
 mod keepalived;
+mod listen;
 mod netlink;
 mod notify;
 mod reaper;
@@ -54,6 +55,7 @@ pub use announce::{GARP_FRAME_LEN, NA_MESSAGE_LEN, garp_frame, na_message};
 pub use bm_sys::rtnetlink::Error as NetlinkError;
 pub use daemon::{Daemon, InstanceSetup, Options, STATUS_HEARTBEAT, VipSpec, Wake};
 pub use keepalived::{DaemonSetup, KeepalivedDefaults, SetupError, daemon_setup, script_diagnostics};
+pub use listen::listen;
 pub use script::{CheckFailure, CheckScript};
 pub use security::{Exposure, Insecurity, ResolvedScript, ScriptError, ScriptPolicy, resolve_script};
 
