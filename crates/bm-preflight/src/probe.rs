@@ -44,7 +44,7 @@
 //! [`NdRepr`]) parses and emits the frames. The timings are [`ProbeConfig`]'s; its docs say
 //! why the defaults are shorter than RFC 5227's, which [`ProbeConfig::rfc5227`] gives.
 //!
-//! With the `socket` feature, [`probe_interface`] runs a prober on a Linux interface over
+//! With the `socket` feature, `probe_interface` runs a prober on a Linux interface over
 //! `AF_PACKET` sockets with the real clock.
 //!
 //! # Example
