@@ -47,9 +47,14 @@ impl PacketType {
     }
 }
 
-/// One received frame: how long it was on the wire and how it arrived.
+/// One received frame: how long it was on the wire, how it arrived, and on which interface.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Received {
+    /// The interface the kernel delivered it on (`sll_ifindex`). A socket bound to a bond,
+    /// VLAN or bridge port also gets the frames the kernel passes on to an upper device (a
+    /// VLAN on top, say), delivered on that device: callers that want only the bound
+    /// interface's own frames compare this with [`PacketSocket::ifindex`].
+    pub ifindex: u32,
     /// Bytes written into the caller's buffer.
     pub len: usize,
     /// The frame's whole length; more than `len` when the buffer was too short (truncated).
@@ -196,7 +201,12 @@ impl PacketSocket {
             };
         }
         let wire_len = n as usize;
-        Ok(Some(Received { len: wire_len.min(buf.len()), wire_len, packet_type: PacketType::from_raw(ll.sll_pkttype) }))
+        Ok(Some(Received {
+            ifindex: u32::try_from(ll.sll_ifindex).unwrap_or(0),
+            len: wire_len.min(buf.len()),
+            wire_len,
+            packet_type: PacketType::from_raw(ll.sll_pkttype),
+        }))
     }
 
     /// Receives one frame into `buf`, waiting at most until `deadline`: `None` when none came
@@ -275,6 +285,7 @@ mod tests {
             while let Some(r) = socket.recv_until(&mut buf, deadline).unwrap() {
                 if buf[12..16] == marker {
                     assert_eq!((r.len, r.wire_len), (16, 60), "truncated to the buffer, the wire length kept");
+                    assert_eq!(r.ifindex, 1);
                     kinds.push(r.packet_type);
                 }
             }

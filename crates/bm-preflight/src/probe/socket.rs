@@ -66,9 +66,10 @@ fn deadline(config: &ProbeConfig) -> Duration {
 }
 
 /// Probes `targets` on `interface`: sends the probes from the interface's own MAC, reads every
-/// ARP and IPv6 frame the interface receives (the host's own outgoing frames skipped) until
-/// the listening ends, and returns one report per target, in the order given (duplicates
-/// once). Blocks for the probing's length (about 1.4 s with [`ProbeConfig::default`]); every
+/// ARP and IPv6 frame the interface receives until the listening ends (the host's own
+/// outgoing frames, frames for other hosts, and frames of VLANs on top of the interface
+/// skipped: probe a VLAN on its own interface), and returns one report per target, in the
+/// order given (duplicates once). Blocks for the probing's length (about 1.4 s with [`ProbeConfig::default`]); every
 /// wait has a deadline. Needs `CAP_NET_RAW`.
 ///
 /// For IPv6 targets the sockets also let in the targets' solicited-node Ethernet groups (a
@@ -140,7 +141,10 @@ pub fn probe_interface(
             // At most a queue's worth per wake-up, so that a flood cannot hold off the schedule.
             for _ in 0..256 {
                 let Some(r) = s.try_recv(&mut buf).map_err(io_err("receiving a frame"))? else { break };
-                if r.packet_type == PacketType::Outgoing {
+                // Our own frames, frames for other hosts (a VLAN the host has no device for, in
+                // promiscuous mode), and frames the kernel delivers on a device on top of the
+                // interface (a VLAN's): none is an answer on this segment.
+                if r.ifindex != ifindex || matches!(r.packet_type, PacketType::Outgoing | PacketType::OtherHost) {
                     continue;
                 }
                 prober.handle_frame(Instant::now(), &buf[..r.len]);
