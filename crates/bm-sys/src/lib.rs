@@ -5,6 +5,8 @@
 //!   and TTL of each received one, answers from a chosen source address (and interface), for
 //!   UDP and raw IP sockets alike;
 //! - [`raw`]: Ethernet frames over `AF_PACKET`, the ICMPv6 filter;
+//! - [`packet`]: an `AF_PACKET` socket bound to one interface and EtherType, whose received
+//!   frames say how they arrived (the host's own outgoing ones among them), with deadlines;
 //! - [`poll`]: `poll(2)` over several descriptors and an `eventfd(2)` to wake a thread;
 //! - [`thread`]: the calling thread's timer slack;
 //! - [`ifaddrs`]: every interface address with its prefix;
@@ -24,6 +26,7 @@
 #![allow(unsafe_code)]
 
 pub mod ifaddrs;
+pub mod packet;
 pub mod poll;
 pub mod process;
 pub mod random;
