@@ -8,6 +8,9 @@
 //!   runs (addresses, gateway and routes, MTU, DNS settings, bond mode and ports, VLAN id)?
 //!   NetworkManager applies an edited keyfile only on the next activation.
 //!
+//! - [`ClusterSpec`]: the cluster checked (name, VIPs, machine network), from flags or an
+//!   `install-config.yaml` ([`InstallConfig`]), and the checks that need no wire.
+//!
 //! The VRRP side of the pre-install checks (OpenShift's VRIDs, listening for the adverts on a
 //! segment) is `bm-vrrp`'s; `bmnet preflight` runs them all.
 
@@ -17,5 +20,10 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod cluster;
 pub mod drift;
 pub mod probe;
+
+pub use cluster::{
+    ClusterSpec, InstallConfig, MachineNetwork, Metadata, Networking, Platform, PlatformVips, SpecProblem,
+};
