@@ -7,6 +7,7 @@ mod inspect;
 mod nmconn;
 mod nodeip;
 mod output;
+mod preflight;
 mod status;
 mod vrrp;
 mod vrrp_status;
@@ -48,6 +49,11 @@ enum Command {
     /// VRRP: validate a keepalived.conf, run instances (a keepalived replacement).
     #[command(subcommand)]
     Vrrp(vrrp::VrrpCommand),
+    /// Before an install: the cluster's VRIDs heard on the segment, its VIPs and this node's
+    /// addresses answered by another host (ARP and neighbour-solicitation probes that claim
+    /// nothing), keyfiles NetworkManager has not applied, and the node IP kubelet would get.
+    /// Exit 1 when a check fails. Listening and probing need CAP_NET_RAW (or --offline).
+    Preflight(Box<preflight::PreflightArgs>),
     /// NetworkManager keyfiles: check them as NetworkManager reads them, edit them offline.
     #[command(subcommand)]
     Nmconn(nmconn::NmconnCommand),
@@ -112,6 +118,7 @@ pub(crate) fn run() -> ExitCode {
         Command::Dns(cmd) => dns::run(&mut out, cmd),
         Command::Vrrp(cmd) => vrrp::run(&mut out, cmd),
         Command::Nmconn(cmd) => nmconn::run(&mut out, cmd),
+        Command::Preflight(args) => preflight::run(&mut out, &args),
         Command::Completions { shell } => completions(&mut out, shell),
         Command::Manpages { dir } => manpages(&dir),
     };

@@ -261,7 +261,7 @@ fn check_config(out: &mut Output, file: &Path) -> Status {
 }
 
 /// Seconds as a decimal number, exact to the microsecond (as keepalived reads its timers).
-fn seconds(flag: &str, text: &str) -> Result<Duration, String> {
+pub(crate) fn seconds(flag: &str, text: &str) -> Result<Duration, String> {
     let bad = || format!("--{flag} {text}: expected seconds (a non-negative decimal number)");
     let (whole, frac) = text.split_once('.').unwrap_or((text, ""));
     let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());

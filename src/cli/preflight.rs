@@ -1,0 +1,332 @@
+//! `bmnet preflight`: the checks to run on a node before an install, for one cluster. Each check
+//! is a library call (`bm-preflight`, `bm-vrrp`, `bm-nodeip`); this module gathers the inputs,
+//! runs the checks that take seconds (listening for VRRP, probing addresses) side by side, and
+//! prints one verdict per check.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use bm_nodeip::{self as nodeip, HostSnapshot, Policy};
+use bm_preflight::probe::{ProbeConfig, TargetReport};
+use bm_preflight::{ClusterSpec, InstallConfig};
+use bm_vrrp::{Collision, OpenShiftVrids, Survey};
+use clap::Args;
+use ipnet::IpNet;
+use serde_json::{Value, json};
+
+use super::Status;
+use super::output::Output;
+
+/// `bmnet preflight`.
+#[derive(Args, Debug)]
+pub(crate) struct PreflightArgs {
+    /// An OpenShift install-config.yaml: metadata.name, baseDomain, the platform's
+    /// apiVIPs/ingressVIPs (or apiVIP/ingressVIP), networking.machineNetwork. Flags add to it.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// The cluster's name (OpenShift derives the keepalived VRIDs from it).
+    #[arg(long, value_name = "NAME")]
+    cluster_name: Option<String>,
+    /// The API VIP, repeatable (one per family).
+    #[arg(long = "api-vip", value_name = "IP", value_hint = clap::ValueHint::Other)]
+    api_vips: Vec<IpAddr>,
+    /// The ingress VIP, repeatable (one per family).
+    #[arg(long = "ingress-vip", value_name = "IP", value_hint = clap::ValueHint::Other)]
+    ingress_vips: Vec<IpAddr>,
+    /// A machine network CIDR, repeatable.
+    #[arg(long = "machine-network", value_name = "CIDR", value_hint = clap::ValueHint::Other)]
+    machine_networks: Vec<IpNet>,
+    /// The interface on the machine network (default: the link of the node IP chosen).
+    #[arg(long, value_name = "IFACE", value_hint = clap::ValueHint::Other)]
+    interface: Option<String>,
+    /// How long to listen for VRRP adverts (keepalived sends one a second).
+    #[arg(long, value_name = "SECONDS", default_value = "3")]
+    listen_seconds: String,
+    /// Skip the checks on the wire (VRRP listening, address probes): what needs no
+    /// CAP_NET_RAW and takes no time.
+    #[arg(long)]
+    offline: bool,
+}
+
+/// One check's verdict: its name, whether it passed, and what it found (errors fail it).
+struct Verdict {
+    check: &'static str,
+    /// Not run (--offline): neither passed nor failed.
+    skipped: bool,
+    summary: String,
+    errors: Vec<String>,
+    details: Vec<Value>,
+}
+
+impl Verdict {
+    fn new(check: &'static str, summary: impl Into<String>) -> Verdict {
+        Verdict { check, skipped: false, summary: summary.into(), errors: Vec::new(), details: Vec::new() }
+    }
+
+    fn skipped(check: &'static str, summary: &str) -> Verdict {
+        Verdict { skipped: true, ..Verdict::new(check, summary) }
+    }
+
+    fn ok(&self) -> bool {
+        self.errors.is_empty()
+    }
+}
+
+pub(crate) fn run(out: &mut Output, args: &PreflightArgs) -> Status {
+    let spec = match cluster(args) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("bmnet: {e}");
+            return Status::Failure;
+        }
+    };
+    let listen_for = match super::vrrp::seconds("listen-seconds", &args.listen_seconds) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("bmnet: {e}");
+            return Status::Failure;
+        }
+    };
+    let host = match nodeip::netlink::snapshot() {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("bmnet: reading this host's network: {e}");
+            return Status::Failure;
+        }
+    };
+
+    let mut verdicts = vec![cluster_verdict(&spec)];
+    let (node_ip, selection) = node_ip_verdict(&spec, &host);
+    verdicts.push(node_ip);
+    let interface = args.interface.clone().or_else(|| selection.chosen.first().map(|c| c.link_name.clone()));
+    if args.offline {
+        verdicts.push(Verdict::skipped("vrids", "not listened (--offline)"));
+        verdicts.push(Verdict::skipped("addresses", "not probed (--offline)"));
+    } else if let Some(interface) = interface.as_deref() {
+        let own = own_addresses(&host, interface);
+        let (vrids, addresses) = on_the_wire(&spec, interface, listen_for, &own);
+        verdicts.push(vrids);
+        verdicts.push(addresses);
+    } else {
+        let mut v = Verdict::new("vrids", "no interface to listen on");
+        v.errors.push("no node IP was chosen and no --interface given: nothing to listen or probe on".into());
+        verdicts.push(v);
+    }
+
+    print(out, &spec, interface.as_deref(), &verdicts);
+    if verdicts.iter().all(Verdict::ok) { Status::Ok } else { Status::Problems }
+}
+
+/// The cluster from --config and the flags (flags add VIPs and networks, and replace the name).
+fn cluster(args: &PreflightArgs) -> Result<ClusterSpec, String> {
+    let mut spec = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let ic: InstallConfig = serde_yaml_ng::from_str(&text).map_err(|e| match e.location() {
+                Some(l) => format!("{}:{}:{}: {e}", path.display(), l.line(), l.column()),
+                None => format!("{}: {e}", path.display()),
+            })?;
+            ClusterSpec::from(ic)
+        }
+        None => ClusterSpec::default(),
+    };
+    if let Some(name) = &args.cluster_name {
+        spec.name = name.clone();
+    }
+    let add = |list: &mut Vec<IpAddr>, more: &[IpAddr]| list.extend(more.iter().filter(|a| !list.contains(a)).copied().collect::<Vec<_>>());
+    add(&mut spec.api_vips, &args.api_vips);
+    add(&mut spec.ingress_vips, &args.ingress_vips);
+    for n in &args.machine_networks {
+        if !spec.machine_networks.contains(&n.trunc()) {
+            spec.machine_networks.push(n.trunc());
+        }
+    }
+    Ok(spec)
+}
+
+fn cluster_verdict(spec: &ClusterSpec) -> Verdict {
+    let mut v = Verdict::new("cluster", "name, VIPs and machine network");
+    for p in spec.problems() {
+        v.errors.push(p.to_string());
+        v.details.push(json!(p));
+    }
+    if let Ok(ids) = OpenShiftVrids::for_cluster(&spec.name) {
+        v.summary = format!("name, VIPs and machine network; VRIDs api {} ingress {}", ids.api, ids.ingress);
+        v.details.push(json!({ "vrids": ids }));
+    }
+    v
+}
+
+/// The node IP OpenShift's chain chooses (VIP subnets first), and kubelet's check of it.
+fn node_ip_verdict(spec: &ClusterSpec, host: &HostSnapshot) -> (Verdict, nodeip::Selection) {
+    let selection = nodeip::select(host, &Policy::openshift(spec.vips(), Vec::new()));
+    let mut v = Verdict::new("node-ip", "");
+    if selection.chosen.is_empty() {
+        v.summary = "no address qualifies".into();
+        v.errors.push("no address qualifies as a node IP (`bmnet node-ip` explains each)".into());
+        v.details.extend(selection.candidates.iter().map(|c| json!(c)));
+        return (v, selection);
+    }
+    let arg = selection.node_ip_arg();
+    v.summary = format!("--node-ip={arg} on {}", selection.chosen[0].link_name);
+    match nodeip::parse_node_ip_arg(&arg, &nodeip::NodeIpArgOptions::default().host(host)) {
+        Ok(parsed) => v.details.push(json!({ "node_ip": arg, "kubelet": parsed })),
+        Err(rejected) => v.errors.extend(rejected.errors.iter().map(|e| format!("kubelet rejects --node-ip={arg}: {e}"))),
+    }
+    for chosen in &selection.chosen {
+        if !spec.machine_networks.is_empty() && !spec.machine_networks.iter().any(|n| n.contains(&chosen.addr.addr())) {
+            v.errors.push(format!("node IP {} is in no machine network", chosen.addr.addr()));
+        }
+    }
+    (v, selection)
+}
+
+/// The node's global addresses on `interface`: probed too (a duplicate node IP breaks etcd).
+fn own_addresses(host: &HostSnapshot, interface: &str) -> Vec<IpAddr> {
+    let Some(link) = host.links.iter().find(|l| l.name == interface) else { return Vec::new() };
+    host.addresses
+        .iter()
+        .filter(|a| a.link == link.index && !bm_addr::classify(a.ip()).is_link_local && !a.ip().is_loopback())
+        .map(|a| a.ip())
+        .collect()
+}
+
+/// Listens for VRRP and probes the VIPs and `own` addresses on `interface`, at the same time.
+fn on_the_wire(spec: &ClusterSpec, interface: &str, listen_for: Duration, own: &[IpAddr]) -> (Verdict, Verdict) {
+    let vips = spec.vips();
+    let mut targets = vips.clone();
+    targets.extend(own.iter().filter(|a| !vips.contains(a)));
+    let (survey, probed) = std::thread::scope(|s| {
+        let listener = s.spawn(|| bm_vrrp::socket::listen(interface, listen_for));
+        let probed = bm_preflight::probe::probe_interface(interface, targets.iter().copied(), ProbeConfig::default());
+        let survey = match listener.join() {
+            Ok(result) => result.map_err(|e| e.to_string()),
+            Err(_) => Err("the listening thread panicked".to_string()),
+        };
+        (survey, probed)
+    });
+    let vrids = match survey {
+        Ok(survey) => vrid_verdict(spec, interface, listen_for, &survey),
+        Err(e) => {
+            let mut v = Verdict::new("vrids", format!("could not listen on {interface}"));
+            v.errors.push(e);
+            v
+        }
+    };
+    let addresses = match probed {
+        Ok(reports) => address_verdict(&vips, &reports),
+        Err(e) => {
+            let mut v = Verdict::new("addresses", format!("could not probe on {interface}"));
+            v.errors.push(e.to_string());
+            v
+        }
+    };
+    (vrids, addresses)
+}
+
+fn vrid_verdict(spec: &ClusterSpec, interface: &str, listen_for: Duration, survey: &Survey) -> Verdict {
+    let heard = survey.heard().count();
+    let mut v = Verdict::new(
+        "vrids",
+        format!("{heard} VRRP routers heard on {interface} in {:.1} s", listen_for.as_secs_f64()),
+    );
+    let ids = OpenShiftVrids::for_cluster(&spec.name).ok();
+    let ours: Vec<u8> = ids.map(|i| i.both().to_vec()).unwrap_or_default();
+    let collisions = survey.collisions(&ours, &spec.vips());
+    for c in &collisions {
+        v.errors.push(match c {
+            Collision::Vrid { vrid, heard } => {
+                let role = ids.map_or("", |i| if *vrid == i.api { "API" } else { "ingress" });
+                let vips: Vec<String> = heard.vips.iter().map(IpAddr::to_string).collect();
+                format!(
+                    "VRID {vrid} (the {role} VIP's) is in use on {}: {} {} from {}, VIPs {}",
+                    heard.family,
+                    heard.version,
+                    if heard.unicast { "unicast" } else { "multicast" },
+                    heard.source,
+                    vips.join(" ")
+                )
+            }
+            Collision::Vip { vip, heard } => {
+                format!("VIP {vip} is advertised by {} under VRID {}", heard.source, heard.vrid)
+            }
+            other => format!("{other:?}"),
+        });
+        v.details.push(json!(c));
+    }
+    if !collisions.is_empty() {
+        let families: Vec<bm_vrrp::Family> = spec.vips().iter().map(|a| bm_vrrp::Family::of(*a)).collect();
+        let free: Vec<u8> = (1..=255).filter(|id| families.iter().all(|f| !survey.is_taken(*id, *f))).collect();
+        let names = free_names(&spec.name, survey, &families);
+        v.errors.push(format!(
+            "OpenShift derives its VRIDs from the cluster name: rename the cluster{}",
+            if names.is_empty() { String::new() } else { format!(" (free, for example: {})", names.join(", ")) }
+        ));
+        v.details.push(json!({ "free_vrids": free, "free_names": names }));
+    }
+    for h in survey.heard() {
+        v.details.push(json!({ "heard": h }));
+    }
+    v
+}
+
+/// A few names close to `name` whose VRIDs nobody was heard using.
+fn free_names(name: &str, survey: &Survey, families: &[bm_vrrp::Family]) -> Vec<String> {
+    (1..100)
+        .map(|n| format!("{name}-{n}"))
+        .filter(|candidate| {
+            OpenShiftVrids::for_cluster(candidate).is_ok_and(|ids| {
+                ids.both().iter().all(|id| families.iter().all(|f| !survey.is_taken(*id, *f)))
+            })
+        })
+        .take(3)
+        .collect()
+}
+
+fn address_verdict(vips: &[IpAddr], reports: &[TargetReport]) -> Verdict {
+    let mut v = Verdict::new("addresses", format!("{} addresses probed (ARP / neighbour solicitation)", reports.len()));
+    for r in reports {
+        let role = if vips.contains(&r.address) { "VIP" } else { "node address" };
+        for a in &r.answers {
+            v.errors.push(format!("{role} {} is in use: {:?} from {}", r.address, a.kind, a.mac));
+        }
+        v.details.push(json!(r));
+    }
+    v
+}
+
+fn print(out: &mut Output, spec: &ClusterSpec, interface: Option<&str>, verdicts: &[Verdict]) {
+    let failed = verdicts.iter().filter(|v| !v.ok()).count();
+    if out.json() {
+        for v in verdicts {
+            out.json_line(&json!({ "type": "preflight_check", "check": v.check, "ok": v.ok(), "skipped": v.skipped,
+                                   "summary": v.summary,
+                                   "errors": v.errors, "details": v.details }));
+        }
+        out.json_line(&json!({ "type": "preflight", "cluster": spec, "interface": interface, "ok": failed == 0,
+                               "failed": verdicts.iter().filter(|v| !v.ok()).map(|v| v.check).collect::<Vec<_>>() }));
+        return;
+    }
+    let vips: Vec<String> = spec.vips().iter().map(IpAddr::to_string).collect();
+    out.text(&format!(
+        "preflight for cluster {} (VIPs {}){}\n",
+        if spec.name.is_empty() { "?" } else { &spec.name },
+        vips.join(" "),
+        interface.map(|i| format!(" on {i}")).unwrap_or_default()
+    ));
+    for v in verdicts {
+        let mark = if !v.ok() {
+            "FAIL"
+        } else if v.skipped {
+            "skip"
+        } else {
+            "ok"
+        };
+        out.text(&format!("{mark:<6} {:<10} {}\n", v.check, v.summary));
+        for e in &v.errors {
+            out.text(&format!("         error: {e}\n"));
+        }
+    }
+    out.text(&if failed == 0 { "all checks passed\n".to_string() } else { format!("{failed} checks failed\n") });
+}
