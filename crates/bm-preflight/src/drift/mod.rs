@@ -34,9 +34,9 @@
 //! |---|---|---|---|
 //! | [`Field::Kind`] | `connection.type` `bond`, `vlan`, `bridge`, `ethernet` | the link's kind (`veth` takes ethernet profiles) | other types |
 //! | [`Field::Mtu`] | `[ethernet] mtu` (`[infiniband] mtu`) | the link's MTU | `mtu=0` (NetworkManager leaves the MTU alone) |
-//! | [`Field::Address`], [`Field::Prefix`] | `ipvX.addresses` | addresses on the link of an infinite lifetime | IPv6 link-local addresses (the kernel makes them), addresses of a finite lifetime (DHCP leases, SLAAC: the network gives them, not the file), everything of `method=ignore` or `shared`, and of ports |
-//! | [`Field::Gateway`] | `ipvX.gateway` (unless `never-default`) | default routes out of the link in the profile's table (`route-table`, main when 0) installed by `ip` or a static configuration (protocols `boot`, `static`) | default routes from DHCP or router advertisements (`method=auto` takes its gateway from them) |
-//! | [`Field::Route`] | `ipvX.routes` (destination, next hop, table; the metric when the file gives one) | other routes out of the link, same tables and protocols | kernel prefix routes, routes of routing daemons and of other tables |
+//! | [`Field::Address`], [`Field::Prefix`] | `ipvX.addresses` | addresses on the link of an infinite lifetime | link-local addresses the file does not write (the kernel makes IPv6 ones), addresses of a finite lifetime (DHCP leases, SLAAC: the network gives them, not the file), everything of `method=ignore` or `shared`, and of ports |
+//! | [`Field::Gateway`] | `ipvX.gateway` (unless `never-default`; the metric when `route-metric` sets it) | default routes out of the link in the profile's table (`route-table`, main when 0) installed by `ip` or a static configuration (protocols `boot`, `static`) | default routes from DHCP or router advertisements (`method=auto` takes its gateway from them) |
+//! | [`Field::Route`] | `ipvX.routes` (destination, next hop, table; the metric when the file gives one, the route's own or `route-metric`) | other routes out of the link, same tables and protocols | kernel prefix routes, routes of routing daemons and of other tables |
 //! | [`Field::Dns`], [`Field::DnsSearch`] | `ipvX.dns`, `ipvX.dns-search` | the `resolv.conf` text given | see below |
 //! | [`Field::BondMode`] | `[bond] mode` | the bond's mode | other bond options |
 //! | [`Field::Ports`] | the compared profiles naming a bond as `master` | the links whose controller the bond is | a bridge's ports (container runtimes add their own) |
@@ -779,7 +779,7 @@ impl<'h> Context<'_, 'h> {
             .addresses
             .iter()
             .filter(|a| a.link == c.link.index && family_of(a.ip()) == family)
-            .filter(|a| a.valid_lft.is_none() && !is_link_local(a.ip()))
+            .filter(|a| a.valid_lft.is_none() && (!is_link_local(a.ip()) || file.contains_key(&a.ip())))
             .map(|a| (a.ip(), a.addr.prefix_len()))
             .collect();
         for (addr, &plen) in &file {
@@ -826,6 +826,9 @@ impl<'h> Context<'_, 'h> {
     fn compare_routes(&self, c: &mut Comparison<'_, '_>, family: Family, ip: &IpConfig) {
         let name = c.link.name.clone();
         let profile_table = if ip.route_table == 0 { MAIN_TABLE } else { ip.route_table };
+        // `route-metric`, when the file sets one, is the metric of every route without its own
+        // (-1 leaves it to the device's default, which is not compared).
+        let profile_metric = u32::try_from(ip.route_metric).ok();
         let mut file: Vec<Want> = Vec::new();
         if let Some(gw) = ip.gateway.as_deref().filter(|_| !ip.never_default) {
             match gw.parse::<IpAddr>() {
@@ -833,7 +836,7 @@ impl<'h> Context<'_, 'h> {
                     table: profile_table,
                     destination: default_net(family),
                     gateway: Some(gw),
-                    metric: None,
+                    metric: profile_metric,
                 }),
                 _ => c.skip(Field::Gateway, Some(family), NotComparedReason::Unreadable { value: gw.to_string() }),
             }
@@ -842,7 +845,7 @@ impl<'h> Context<'_, 'h> {
             let Ok(destination) = IpNet::new(r.dest, r.plen) else { continue };
             let table =
                 r.attributes.get("table").and_then(|t| t.parse().ok()).filter(|&t| t != 0).unwrap_or(profile_table);
-            let metric = u32::try_from(r.metric).ok();
+            let metric = u32::try_from(r.metric).ok().or(profile_metric);
             file.push(Want { table, destination: destination.trunc(), gateway: r.next_hop, metric });
         }
         let tables: BTreeSet<u32> = file.iter().map(|w| w.table).chain([profile_table]).collect();
@@ -869,7 +872,8 @@ impl<'h> Context<'_, 'h> {
                 }
                 Some(k) => {
                     let r = kernel.swap_remove(k);
-                    let (field, what) = route_field(&w.destination);
+                    let field = route_field(&w.destination);
+                    let what = phrase(&show(w.destination, w.gateway, None, w.table));
                     let consequence = format!(
                         "activation sets the metric of {what} on {name} from {} to {}",
                         r.metric,
@@ -890,16 +894,13 @@ impl<'h> Context<'_, 'h> {
         // What is left on both sides: same table and destination is a changed route, the rest
         // is added or removed.
         for w in unmet {
-            let (field, what) = route_field(&w.destination);
+            let field = route_field(&w.destination);
             let pos = kernel.iter().position(|r| r.table == w.table && r.destination.trunc() == w.destination);
             match pos {
                 Some(k) => {
                     let r = kernel.swap_remove(k);
-                    let consequence = format!(
-                        "activation replaces {what} on {name}: {} becomes {}",
-                        show_route(r, c.link.index),
-                        w.show()
-                    );
+                    let consequence =
+                        format!("activation replaces {} with {} on {name}", show_route(r, c.link.index), w.show());
                     c.differ(
                         field,
                         Some(family),
@@ -910,15 +911,15 @@ impl<'h> Context<'_, 'h> {
                     );
                 }
                 None => {
-                    let consequence = format!("activation adds {what} {} on {name}", w.show());
+                    let consequence = format!("activation adds {} on {name}", phrase(&w.show()));
                     c.differ(field, Some(family), Some(w.show()), None, Activation::Add, consequence);
                 }
             }
         }
         for r in kernel {
-            let (field, what) = route_field(&r.destination);
+            let field = route_field(&r.destination);
             let shown = show_route(r, c.link.index);
-            let consequence = format!("activation removes {what} {shown} from {name}");
+            let consequence = format!("activation removes {} from {name}", phrase(&shown));
             c.differ(field, Some(family), None, Some(shown), Activation::Remove, consequence);
         }
     }
@@ -956,9 +957,17 @@ fn show_route(r: &Route, link: u32) -> String {
     show(r.destination.trunc(), r.gateway_via(link), Some(r.metric), r.table)
 }
 
-/// The field of a route, and how a sentence names it.
-fn route_field(destination: &IpNet) -> (Field, &'static str) {
-    if destination.prefix_len() == 0 { (Field::Gateway, "the default route") } else { (Field::Route, "the route") }
+/// The field of a route: the default route is the gateway.
+fn route_field(destination: &IpNet) -> Field {
+    if destination.prefix_len() == 0 { Field::Gateway } else { Field::Route }
+}
+
+/// A route as a sentence names it: `the default route via 10.0.0.1`, `the route 10.1.0.0/16`.
+fn phrase(shown: &str) -> String {
+    match shown.strip_prefix("default") {
+        Some(rest) => format!("the default route{rest}"),
+        None => format!("the route {shown}"),
+    }
 }
 
 fn compare_dns(c: &mut Comparison<'_, '_>, family: Family, ip: &IpConfig, resolv: &ResolvConf) {

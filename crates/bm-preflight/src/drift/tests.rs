@@ -168,6 +168,19 @@ fn addresses_and_prefixes() {
     assert_eq!(r.differences[3].family, Some(Family::Ipv6));
     assert_eq!(r.differences[1].consequence, "activation adds 10.0.1.5/24 to eth0");
     assert_eq!(r.differences[2].consequence, "activation removes 10.0.0.77/24 from eth0");
+    // A link-local address the file writes is compared like any other.
+    let p = profile("p", &eth0_text().replace("address2=10.0.1.5/24", "address2=169.254.7.7/16"));
+    let r = check(std::slice::from_ref(&p), &eth0_host(), None);
+    assert_eq!(
+        fields(&r),
+        [
+            (Field::Address, Some("169.254.7.7/16"), None, Activation::Add),
+            (Field::Address, None, Some("10.0.1.5/24"), Activation::Remove)
+        ]
+    );
+    let mut host = eth0_host();
+    host.addresses[2] = address(2, "169.254.7.7/16");
+    assert!(!check(&[p], &host, None).has_drift());
 }
 
 #[test]
@@ -184,13 +197,35 @@ fn gateway() {
     host.routes.remove(0);
     let r = check(&[eth0()], &host, None);
     assert_eq!(fields(&r), [(Field::Gateway, Some("default via 10.0.0.1"), None, Activation::Add)]);
+    assert_eq!(r.differences[0].consequence, "activation adds the default route via 10.0.0.1 on eth0");
     // A default route the file does not have (`never-default`): removed.
     let p = profile("p", &eth0_text().replacen("gateway=10.0.0.1\n", "never-default=true\ngateway=10.0.0.1\n", 1));
     let r = check(&[p], &eth0_host(), None);
     assert_eq!(fields(&r), [(Field::Gateway, None, Some("default via 10.0.0.1 metric 100"), Activation::Remove)]);
+    assert_eq!(r.differences[0].consequence, "activation removes the default route via 10.0.0.1 metric 100 from eth0");
+    // `route-metric` is the metric of the gateway and of routes without their own.
+    let p = profile("p", &eth0_text().replacen("gateway=10.0.0.1\n", "gateway=10.0.0.1\nroute-metric=200\n", 1));
+    let r = check(&[p], &eth0_host(), None);
+    assert_eq!(
+        fields(&r),
+        [
+            (
+                Field::Gateway,
+                Some("default via 10.0.0.1 metric 200"),
+                Some("default via 10.0.0.1 metric 100"),
+                Activation::Set
+            ),
+            (
+                Field::Route,
+                Some("198.51.100.0/24 via 10.0.0.254 metric 200"),
+                Some("198.51.100.0/24 via 10.0.0.254 metric 100"),
+                Activation::Set
+            ),
+        ]
+    );
     assert_eq!(
         r.differences[0].consequence,
-        "activation removes the default route default via 10.0.0.1 metric 100 from eth0"
+        "activation sets the metric of the default route via 10.0.0.1 on eth0 from 100 to 200"
     );
 }
 
@@ -212,6 +247,11 @@ fn routes() {
             (Field::Route, None, Some("192.0.2.128/25 metric 100"), Activation::Remove),
         ]
     );
+    assert_eq!(
+        r.differences[0].consequence,
+        "activation replaces 198.51.100.0/24 via 10.0.0.253 metric 100 with 198.51.100.0/24 via 10.0.0.254 on eth0"
+    );
+    assert_eq!(r.differences[1].consequence, "activation removes the route 192.0.2.128/25 metric 100 from eth0");
     // A metric the file gives is compared; a route in another table is looked for there.
     let text = eth0_text().replace(
         "route1=198.51.100.0/24,10.0.0.254\n",
@@ -230,7 +270,10 @@ fn routes() {
             (Field::Route, Some("192.0.2.0/24 table 100"), None, Activation::Add),
         ]
     );
-    assert_eq!(r.differences[0].consequence, "activation sets the metric of the route on eth0 from 100 to 50");
+    assert_eq!(
+        r.differences[0].consequence,
+        "activation sets the metric of the route 198.51.100.0/24 via 10.0.0.254 on eth0 from 100 to 50"
+    );
     let mut host = eth0_host();
     host.routes[1].metric = 50;
     host.routes.push(Route { table: 100, ..route(2, "192.0.2.0/24", None, RouteProtocol::Static) });
