@@ -66,6 +66,20 @@
 //! NetworkManager configured are that resolver's upstreams and the file cannot show them: DNS
 //! is then [`DnsCheck::NotComparable`], as it is when no `resolv.conf` is given.
 //!
+//! The text to pass is NetworkManager's own rendering, `/run/NetworkManager/resolv.conf`: it
+//! is written from the active profiles whoever manages `/etc/resolv.conf` (on a bmnet node the
+//! dispatcher script `30-bmnet-resolv-conf` rewrites `/etc/resolv.conf` with the node's resolver
+//! first, from that very file).
+//!
+//! # Limits
+//!
+//! - Which profile is active on a device is NetworkManager's run-time state, which no file
+//!   holds: the check compares what NetworkManager would activate at boot, so a profile brought
+//!   up by hand (`autoconnect=false`) is listed as not compared.
+//! - A bond's ports carry the bond's MAC while they are ports, and the snapshot has no
+//!   permanent address: a port profile bound by `mac-address` alone then finds no link.
+//! - `[match]` patterns and the types beyond ethernet, bond, VLAN and bridge are not evaluated.
+//!
 //! # Example
 //!
 //! ```
