@@ -4,7 +4,7 @@
 //!
 //! | dump | request | what is kept |
 //! |---|---|---|
-//! | links | `RTM_GETLINK` (`IFLA_EXT_MASK` = `RTEXT_FILTER_SKIP_STATS`) | index, `IFLA_IFNAME`, `IFLA_LINKINFO`/`IFLA_INFO_KIND`, `IFF_UP`, `IFF_LOWER_UP`, `IFF_LOOPBACK`, `IFLA_MASTER`, `IFLA_MTU`, `IFLA_ADDRESS` |
+//! | links | `RTM_GETLINK` (`IFLA_EXT_MASK` = `RTEXT_FILTER_SKIP_STATS`) | index, `IFLA_IFNAME`, `IFLA_LINKINFO`/`IFLA_INFO_KIND` (and from `IFLA_INFO_DATA` a bond's `IFLA_BOND_MODE`, a VLAN's `IFLA_VLAN_ID`), `IFF_UP`, `IFF_LOWER_UP`, `IFF_LOOPBACK`, `IFLA_MASTER`, `IFLA_LINK` (unless `IFLA_LINK_NETNSID` puts it in another namespace), `IFLA_MTU`, `IFLA_ADDRESS` |
 //! | addresses | `RTM_GETADDR`, `AF_UNSPEC` (both families) | `IFA_LOCAL` (else `IFA_ADDRESS`) with the prefix length, scope, flags (32-bit `IFA_FLAGS` when present, else the 8-bit header flags), `IFA_LABEL`, `IFA_CACHEINFO` lifetimes |
 //! | routes | `RTM_GETROUTE`, `AF_UNSPEC`, `RT_TABLE_UNSPEC` (every table, both families) | table (`RTA_TABLE`, else the header's), `RTA_DST` with the prefix length, `RTA_GATEWAY` (or `RTA_VIA`), `RTA_OIF`, `RTA_PRIORITY`, protocol, type, `RTA_PREFSRC`, `RTA_MULTIPATH` next hops |
 //!
@@ -128,8 +128,15 @@ const IFLA_ADDRESS: u16 = 1;
 const IFLA_IFNAME: u16 = 3;
 const IFLA_MTU: u16 = 4;
 const IFLA_MASTER: u16 = 10;
+const IFLA_LINK: u16 = 5;
 const IFLA_LINKINFO: u16 = 18;
+const IFLA_LINK_NETNSID: u16 = 37;
 const IFLA_INFO_KIND: u16 = 1;
+const IFLA_INFO_DATA: u16 = 2;
+/// In a bond's `IFLA_INFO_DATA`: the mode, a `u8`.
+const IFLA_BOND_MODE: u16 = 1;
+/// In a VLAN's `IFLA_INFO_DATA`: the id, a `u16`.
+const IFLA_VLAN_ID: u16 = 1;
 const IFF_UP: u32 = 0x1;
 const IFF_LOOPBACK: u32 = 0x8;
 const IFF_LOWER_UP: u32 = 0x1_0000;
@@ -144,6 +151,7 @@ fn parse_link(payload: &[u8]) -> Result<Option<Link>, DecodeError> {
         loopback: flags & IFF_LOOPBACK != 0,
         ..Link::default()
     };
+    let (mut info_data, mut other_netns) = (None, false);
     for nla in NlasIterator::new(&payload[LINK_HEADER_LEN..]) {
         let nla = nla?;
         let value = nla.value();
@@ -151,19 +159,49 @@ fn parse_link(payload: &[u8]) -> Result<Option<Link>, DecodeError> {
             IFLA_IFNAME => link.name = parse_string(value)?,
             IFLA_MTU => link.mtu = parse_u32(value)?,
             IFLA_MASTER => link.master = Some(parse_u32(value)?).filter(|&m| m != 0),
+            IFLA_LINK => link.parent = Some(parse_u32(value)?).filter(|&p| p != 0 && p != header.index),
+            IFLA_LINK_NETNSID => other_netns = true,
             IFLA_ADDRESS if !value.is_empty() => link.mac = Some(hardware_address(value)),
             IFLA_LINKINFO => {
                 for info in NlasIterator::new(value) {
                     let info = info?;
-                    if info.kind() == IFLA_INFO_KIND {
-                        link.kind = Some(parse_string(info.value())?);
+                    match info.kind() {
+                        IFLA_INFO_KIND => link.kind = Some(parse_string(info.value())?),
+                        IFLA_INFO_DATA => info_data = Some(info.value().to_vec()),
+                        _ => {}
                     }
                 }
             }
             _ => {}
         }
     }
+    if other_netns {
+        link.parent = None;
+    }
+    // The kind says how to read its data (the kernel sends the kind first, but nothing needs it
+    // to).
+    if let Some(data) = info_data.as_deref() {
+        match link.kind.as_deref() {
+            Some("bond") => link.bond_mode = info_attribute(data, IFLA_BOND_MODE, |v| v.first().copied())?,
+            Some("vlan") => link.vlan_id = info_attribute(data, IFLA_VLAN_ID, |v| parse_u16(v).ok())?,
+            _ => {}
+        }
+    }
     Ok(Some(link))
+}
+
+/// One attribute of a link's `IFLA_INFO_DATA`, read with `read` (`None` when it is missing; an
+/// error when it is there and `read` cannot make sense of it).
+fn info_attribute<T>(data: &[u8], kind: u16, read: impl Fn(&[u8]) -> Option<T>) -> Result<Option<T>, DecodeError> {
+    for nla in NlasIterator::new(data) {
+        let nla = nla?;
+        if nla.kind() == kind {
+            return read(nla.value())
+                .map(Some)
+                .ok_or_else(|| format!("IFLA_INFO_DATA attribute {kind} of {} bytes", nla.value().len()).into());
+        }
+    }
+    Ok(None)
 }
 
 /// `aa:bb:cc:dd:ee:ff`, as `ip` prints any hardware address.
@@ -366,6 +404,58 @@ mod tests {
     fn hardware_addresses_print_like_ip() {
         assert_eq!(hardware_address(&[0x02, 0xab, 0, 0x10, 0xff, 0x9]), "02:ab:00:10:ff:09");
         assert_eq!(hardware_address(&[10, 0, 0, 1]), "0a:00:00:01");
+    }
+
+    /// A link message: header, then the given attributes.
+    fn link_message(index: u32, nlas: &[(u16, Vec<u8>)]) -> Vec<u8> {
+        let mut b = vec![0u8; LINK_HEADER_LEN];
+        b[4..8].copy_from_slice(&index.to_ne_bytes());
+        for (kind, value) in nlas {
+            b.extend_from_slice(&nla(*kind, value));
+        }
+        b
+    }
+
+    /// One attribute, padded to 4 bytes.
+    fn nla(kind: u16, value: &[u8]) -> Vec<u8> {
+        let mut b = Vec::new();
+        b.extend_from_slice(&u16::try_from(4 + value.len()).unwrap().to_ne_bytes());
+        b.extend_from_slice(&kind.to_ne_bytes());
+        b.extend_from_slice(value);
+        b.resize(align4(b.len()), 0);
+        b
+    }
+
+    #[test]
+    fn bond_mode_vlan_id_and_parent() {
+        let info = |kind: &str, data: Vec<u8>| {
+            let mut v = nla(IFLA_INFO_KIND, format!("{kind}\0").as_bytes());
+            v.extend(nla(IFLA_INFO_DATA, &data));
+            v
+        };
+        let bond = link_message(7, &[(IFLA_LINKINFO, info("bond", nla(IFLA_BOND_MODE, &[4])))]);
+        let link = parse_link(&bond).unwrap().unwrap();
+        assert_eq!((link.kind.as_deref(), link.bond_mode, link.vlan_id), (Some("bond"), Some(4), None));
+        let vlan = link_message(
+            8,
+            &[
+                (IFLA_LINK, 3u32.to_ne_bytes().to_vec()),
+                (IFLA_LINKINFO, info("vlan", nla(IFLA_VLAN_ID, &100u16.to_ne_bytes()))),
+            ],
+        );
+        let link = parse_link(&vlan).unwrap().unwrap();
+        assert_eq!((link.parent, link.vlan_id, link.bond_mode), (Some(3), Some(100), None));
+        // A peer in another namespace is no index of this one; a link that is its own parent has none.
+        let veth = link_message(
+            9,
+            &[(IFLA_LINK, 4u32.to_ne_bytes().to_vec()), (IFLA_LINK_NETNSID, 0i32.to_ne_bytes().to_vec())],
+        );
+        assert_eq!(parse_link(&veth).unwrap().unwrap().parent, None);
+        let own = link_message(9, &[(IFLA_LINK, 9u32.to_ne_bytes().to_vec())]);
+        assert_eq!(parse_link(&own).unwrap().unwrap().parent, None);
+        // A VLAN id of one byte is an error, not a guess.
+        let bad = link_message(8, &[(IFLA_LINKINFO, info("vlan", nla(IFLA_VLAN_ID, &[1])))]);
+        assert!(parse_link(&bad).is_err());
     }
 
     #[test]

@@ -52,6 +52,19 @@ pub struct Link {
     /// Hardware address, `aa:bb:cc:dd:ee:ff`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mac: Option<String>,
+    /// Index of the link this one is stacked on (`IFLA_LINK`): a VLAN's parent, a veth's peer.
+    /// `None` when there is none, or when it is in another network namespace
+    /// (`IFLA_LINK_NETNSID`), where the index names nothing of this snapshot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<u32>,
+    /// A bond's mode by the kernel's number (`IFLA_BOND_MODE`: 0 `balance-rr`, 1
+    /// `active-backup`, 2 `balance-xor`, 3 `broadcast`, 4 `802.3ad`, 5 `balance-tlb`, 6
+    /// `balance-alb`); `None` for other kinds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bond_mode: Option<u8>,
+    /// A VLAN's id (`IFLA_VLAN_ID`); `None` for other kinds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vlan_id: Option<u16>,
 }
 
 /// Address flags (`IFA_F_*`, linux/if_addr.h).

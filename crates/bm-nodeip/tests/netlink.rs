@@ -226,6 +226,16 @@ fn links() {
     let v2 = s.link_by_name("v2").unwrap();
     assert!(!v2.up && !v2.lower_up, "{v2:?}");
 
+    // `IFLA_LINK`: a veth's peer in this namespace, a macvlan's lower link; none for a peer in
+    // another namespace (its index names nothing here) or for a link stacked on nothing.
+    assert_eq!(v0.parent, None, "the peer p0 is in another namespace");
+    assert_eq!(v1.parent, Some(index(&s, "v1p")));
+    assert_eq!(s.link_by_name("v1p").unwrap().parent, Some(v1.index));
+    assert_eq!(s.link_by_name("mv0").unwrap().parent, Some(v0.index));
+    assert_eq!((br0.parent, lo.parent), (None, None));
+    // No bond or VLAN here (this kernel has neither module): their fields stay empty.
+    assert!(s.links.iter().all(|l| l.bond_mode.is_none() && l.vlan_id.is_none()), "{:#?}", s.links);
+
     // Every link, as `ip -d link show` sees it.
     let ip_links = a.ip_json("-d link show");
     let ip_links = ip_links.as_array().unwrap();
@@ -242,6 +252,9 @@ fn links() {
         assert_eq!(ours.mac.as_deref(), theirs["address"].as_str(), "{}", ours.name);
         let master = ours.master.map(|m| s.link(m).unwrap().name.as_str());
         assert_eq!(master, theirs["master"].as_str(), "{}", ours.name);
+        let parent = ours.parent.map(|p| s.link(p).unwrap().name.as_str());
+        let link_netns = theirs.get("link_netnsid").is_some();
+        assert_eq!(parent, theirs["link"].as_str().filter(|_| !link_netns), "{}", ours.name);
     }
 }
 

@@ -168,6 +168,7 @@ impl Host {
             master: None,
             mtu: 1500,
             mac: Some(format!("52:54:00:00:00:{index:02x}")),
+            ..Link::default()
         });
         self
     }
@@ -1876,6 +1877,7 @@ fn arb_links() -> impl Strategy<Value = Vec<Link>> {
                     master: masters[i].filter(|&m| m != index),
                     mtu: 1500,
                     mac: None,
+                    ..Link::default()
                 })
                 .collect()
         })

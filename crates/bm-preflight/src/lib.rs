@@ -5,8 +5,9 @@
 //!   sans-IO state machines with time injected; the `socket` feature sends them on a packet
 //!   socket. Probing never claims an address.
 //! - [`drift`]: does a NetworkManager keyfile on disk say something else than what the kernel
-//!   runs (addresses, gateway and routes, MTU, DNS settings, bond mode and ports, VLAN id)?
-//!   NetworkManager applies an edited keyfile only on the next activation.
+//!   runs (addresses, gateway and routes, MTU, bond mode and ports, VLAN id and parent; DNS
+//!   against a `resolv.conf`)? NetworkManager applies an edited keyfile only on the next
+//!   activation. A pure check of the loaded profiles against bm-nodeip's host snapshot.
 //!
 //! - [`ClusterSpec`]: the cluster checked (name, VIPs, machine network), from flags or an
 //!   `install-config.yaml` ([`InstallConfig`]), and the checks that need no wire.

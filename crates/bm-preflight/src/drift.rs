@@ -1,1 +1,0 @@
-//! Keyfiles against the live host (being written).
