@@ -64,6 +64,7 @@ pub(crate) fn run(out: &mut Output) -> Status {
         out.text(&super::nodeip::explain(&node_ip));
     }
     keyfiles(out);
+    drift(out, &snapshot);
     unreadable(out, "bmnet vrrp run", &vrrp_status.unreadable);
     vrrp(out, &vrrp_status.live);
     dns(out);
@@ -262,6 +263,43 @@ fn keyfiles(out: &mut Output) {
         for d in all {
             super::nmconn::emit(out, &c.path, &lines, d);
         }
+    }
+}
+
+/// The profiles NetworkManager would activate, against the kernel: what an edited keyfile
+/// would change at the next `nmcli connection up` or reboot.
+fn drift(out: &mut Output, snapshot: &nodeip::HostSnapshot) {
+    let dirs = bm_preflight::drift::KeyfileDir::network_manager();
+    if !dirs.iter().any(|d| d.path.is_dir()) {
+        return;
+    }
+    let report = match super::preflight::keyfile_drift(&dirs, snapshot, None) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("bmnet: comparing keyfiles with the kernel: {e}");
+            return;
+        }
+    };
+    if out.json() {
+        for d in &report.differences {
+            let mut v = json!(d);
+            v["type"] = json!("keyfile_drift");
+            out.json_line(&v);
+        }
+        return;
+    }
+    out.text(&format!(
+        "
+Keyfiles against the kernel ({} profiles NetworkManager would activate here):
+",
+        report.matched.len()
+    ));
+    let lines = super::preflight::drift_lines(&report);
+    if lines.is_empty() {
+        out.text("  no drift: the kernel runs what the files say\n");
+    }
+    for line in lines {
+        out.text(&format!("  drift: {line}\n"));
     }
 }
 

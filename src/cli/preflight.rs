@@ -4,10 +4,11 @@
 //! prints one verdict per check.
 
 use std::net::IpAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use bm_nodeip::{self as nodeip, HostSnapshot, Policy};
+use bm_preflight::drift::{DnsCheck, DriftReport, KeyfileDir};
 use bm_preflight::probe::{ProbeConfig, TargetReport};
 use bm_preflight::{ClusterSpec, InstallConfig};
 use bm_vrrp::{Collision, OpenShiftVrids, Survey};
@@ -43,6 +44,14 @@ pub(crate) struct PreflightArgs {
     /// How long to listen for VRRP adverts (keepalived sends one a second).
     #[arg(long, value_name = "SECONDS", default_value = "3")]
     listen_seconds: String,
+    /// A keyfile directory to compare with the kernel, repeatable, as NetworkManager reads
+    /// /etc/NetworkManager/system-connections (default: NetworkManager's three directories).
+    #[arg(long = "keyfile-dir", value_name = "DIR", value_hint = clap::ValueHint::DirPath)]
+    keyfile_dirs: Vec<PathBuf>,
+    /// The resolv.conf NetworkManager wrote, for the DNS settings (default:
+    /// /run/NetworkManager/resolv.conf when it exists).
+    #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
+    resolv_conf: Option<PathBuf>,
     /// Skip the checks on the wire (VRRP listening, address probes): what needs no
     /// CAP_NET_RAW and takes no time.
     #[arg(long)]
@@ -99,6 +108,12 @@ pub(crate) fn run(out: &mut Output, args: &PreflightArgs) -> Status {
     let mut verdicts = vec![cluster_verdict(&spec)];
     let (node_ip, selection) = node_ip_verdict(&spec, &host);
     verdicts.push(node_ip);
+    let dirs = if args.keyfile_dirs.is_empty() {
+        KeyfileDir::network_manager()
+    } else {
+        args.keyfile_dirs.iter().map(|p| KeyfileDir { path: p.clone(), any_name: true }).collect()
+    };
+    verdicts.push(keyfile_verdict(&dirs, &host, args.resolv_conf.as_deref()));
     let interface = args.interface.clone().or_else(|| selection.chosen.first().map(|c| c.link_name.clone()));
     if args.offline {
         verdicts.push(Verdict::skipped("vrids", "not listened (--offline)"));
@@ -119,6 +134,7 @@ pub(crate) fn run(out: &mut Output, args: &PreflightArgs) -> Status {
 }
 
 /// The cluster from --config and the flags (flags add VIPs and networks, and replace the name).
+#[allow(clippy::disallowed_methods)] // The CLI reads the file it is given.
 fn cluster(args: &PreflightArgs) -> Result<ClusterSpec, String> {
     let mut spec = match &args.config {
         Some(path) => {
@@ -134,7 +150,9 @@ fn cluster(args: &PreflightArgs) -> Result<ClusterSpec, String> {
     if let Some(name) = &args.cluster_name {
         spec.name = name.clone();
     }
-    let add = |list: &mut Vec<IpAddr>, more: &[IpAddr]| list.extend(more.iter().filter(|a| !list.contains(a)).copied().collect::<Vec<_>>());
+    let add = |list: &mut Vec<IpAddr>, more: &[IpAddr]| {
+        list.extend(more.iter().filter(|a| !list.contains(a)).copied().collect::<Vec<_>>())
+    };
     add(&mut spec.api_vips, &args.api_vips);
     add(&mut spec.ingress_vips, &args.ingress_vips);
     for n in &args.machine_networks {
@@ -160,7 +178,21 @@ fn cluster_verdict(spec: &ClusterSpec) -> Verdict {
 
 /// The node IP OpenShift's chain chooses (VIP subnets first), and kubelet's check of it.
 fn node_ip_verdict(spec: &ClusterSpec, host: &HostSnapshot) -> (Verdict, nodeip::Selection) {
-    let selection = nodeip::select(host, &Policy::openshift(spec.vips(), Vec::new()));
+    let mut policy = Policy::openshift(spec.vips(), Vec::new());
+    // The cluster's families: its machine networks', else its VIPs' (a single-stack cluster's
+    // kubelet gets one node IP).
+    let families: Vec<IpAddr> = if spec.machine_networks.is_empty() {
+        spec.vips()
+    } else {
+        spec.machine_networks.iter().map(IpNet::addr).collect()
+    };
+    for a in families {
+        let f = if a.is_ipv4() { bm_addr::Family::Ipv4 } else { bm_addr::Family::Ipv6 };
+        if !policy.families.contains(&f) {
+            policy.families.push(f);
+        }
+    }
+    let selection = nodeip::select(host, &policy);
     let mut v = Verdict::new("node-ip", "");
     if selection.chosen.is_empty() {
         v.summary = "no address qualifies".into();
@@ -172,7 +204,9 @@ fn node_ip_verdict(spec: &ClusterSpec, host: &HostSnapshot) -> (Verdict, nodeip:
     v.summary = format!("--node-ip={arg} on {}", selection.chosen[0].link_name);
     match nodeip::parse_node_ip_arg(&arg, &nodeip::NodeIpArgOptions::default().host(host)) {
         Ok(parsed) => v.details.push(json!({ "node_ip": arg, "kubelet": parsed })),
-        Err(rejected) => v.errors.extend(rejected.errors.iter().map(|e| format!("kubelet rejects --node-ip={arg}: {e}"))),
+        Err(rejected) => {
+            v.errors.extend(rejected.errors.iter().map(|e| format!("kubelet rejects --node-ip={arg}: {e}")))
+        }
     }
     for chosen in &selection.chosen {
         if !spec.machine_networks.is_empty() && !spec.machine_networks.iter().any(|n| n.contains(&chosen.addr.addr())) {
@@ -276,12 +310,63 @@ fn free_names(name: &str, survey: &Survey, families: &[bm_vrrp::Family]) -> Vec<
     (1..100)
         .map(|n| format!("{name}-{n}"))
         .filter(|candidate| {
-            OpenShiftVrids::for_cluster(candidate).is_ok_and(|ids| {
-                ids.both().iter().all(|id| families.iter().all(|f| !survey.is_taken(*id, *f)))
-            })
+            OpenShiftVrids::for_cluster(candidate)
+                .is_ok_and(|ids| ids.both().iter().all(|id| families.iter().all(|f| !survey.is_taken(*id, *f))))
         })
         .take(3)
         .collect()
+}
+
+/// The resolv.conf NetworkManager renders from the active profiles.
+const NM_RESOLV_CONF: &str = "/run/NetworkManager/resolv.conf";
+
+/// The keyfiles NetworkManager would activate, against the kernel (`resolv_conf`: the file
+/// given, else NetworkManager's own when it exists).
+#[allow(clippy::disallowed_methods)] // The CLI reads the files it is given.
+pub(crate) fn keyfile_drift(
+    dirs: &[KeyfileDir],
+    host: &HostSnapshot,
+    resolv_conf: Option<&Path>,
+) -> Result<DriftReport, String> {
+    let resolv = match resolv_conf {
+        Some(p) => Some(std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?),
+        None => std::fs::read_to_string(NM_RESOLV_CONF).ok(),
+    };
+    bm_preflight::drift::check_dirs(dirs, host, resolv.as_deref()).map_err(|e| e.to_string())
+}
+
+/// One line per difference: the profile's file and link, then what activation would change.
+pub(crate) fn drift_lines(report: &DriftReport) -> Vec<String> {
+    report
+        .differences
+        .iter()
+        .map(|d| {
+            let id = d.profile.id.as_deref().map(|id| format!("{id} ")).unwrap_or_default();
+            format!("{} ({id}on {}): {}", d.profile.file, d.link, d.consequence)
+        })
+        .collect()
+}
+
+fn keyfile_verdict(dirs: &[KeyfileDir], host: &HostSnapshot, resolv_conf: Option<&Path>) -> Verdict {
+    let report = match keyfile_drift(dirs, host, resolv_conf) {
+        Ok(r) => r,
+        Err(e) => {
+            let mut v = Verdict::new("keyfiles", "could not read the keyfiles");
+            v.errors.push(e);
+            return v;
+        }
+    };
+    let dns = match &report.dns {
+        DnsCheck::Compared { .. } => "",
+        _ => ", DNS not comparable",
+    };
+    let mut v = Verdict::new(
+        "keyfiles",
+        format!("{} profiles compared with the kernel, {} not{dns}", report.matched.len(), report.unmatched.len()),
+    );
+    v.errors.extend(drift_lines(&report));
+    v.details.push(json!(report));
+    v
 }
 
 fn address_verdict(vips: &[IpAddr], reports: &[TargetReport]) -> Verdict {
@@ -289,7 +374,7 @@ fn address_verdict(vips: &[IpAddr], reports: &[TargetReport]) -> Verdict {
     for r in reports {
         let role = if vips.contains(&r.address) { "VIP" } else { "node address" };
         for a in &r.answers {
-            v.errors.push(format!("{role} {} is in use: {:?} from {}", r.address, a.kind, a.mac));
+            v.errors.push(format!("{role} {} is in use: {} from {}", r.address, a.kind, a.mac));
         }
         v.details.push(json!(r));
     }

@@ -120,6 +120,18 @@ pub struct Answer {
     pub first: Duration,
 }
 
+impl std::fmt::Display for AnswerKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            AnswerKind::ArpReply => "an ARP reply",
+            AnswerKind::ArpRequest => "an ARP request from the address",
+            AnswerKind::ArpProbe => "another host's ARP probe",
+            AnswerKind::NeighborAdvertisement => "a neighbour advertisement",
+            AnswerKind::DadSolicitation => "another host's duplicate address detection",
+        })
+    }
+}
+
 /// The outcome for one address.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TargetReport {
