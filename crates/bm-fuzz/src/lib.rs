@@ -15,8 +15,10 @@ pub mod dns_answer;
 pub mod dns_dispatch;
 pub mod dns_fast_vs_general;
 pub mod dns_tcp_framing;
+pub mod install_config;
 pub mod keepalived_include;
 pub mod keepalived_parse;
+pub mod keyfile_drift;
 pub mod keyfile_parse;
 pub mod keyfile_roundtrip;
 pub mod nmconn_check;
@@ -24,7 +26,9 @@ pub mod nmconn_set;
 pub mod nmstate_yaml;
 pub mod nodeip_arg;
 pub mod nodeip_select;
+pub mod preflight_probe;
 pub mod vrrp_packet;
+pub mod vrrp_survey;
 pub mod xdp_frame;
 pub mod zone_toml;
 
@@ -39,8 +43,10 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("dns_dispatch", dns_dispatch::run),
     ("dns_fast_vs_general", dns_fast_vs_general::run),
     ("dns_tcp_framing", dns_tcp_framing::run),
+    ("install_config", install_config::run),
     ("keepalived_include", keepalived_include::run),
     ("keepalived_parse", keepalived_parse::run),
+    ("keyfile_drift", keyfile_drift::run),
     ("keyfile_parse", keyfile_parse::run),
     ("keyfile_roundtrip", keyfile_roundtrip::run),
     ("nmconn_check", nmconn_check::run),
@@ -48,7 +54,9 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("nmstate_yaml", nmstate_yaml::run),
     ("nodeip_arg", nodeip_arg::run),
     ("nodeip_select", nodeip_select::run),
+    ("preflight_probe", preflight_probe::run),
     ("vrrp_packet", vrrp_packet::run),
+    ("vrrp_survey", vrrp_survey::run),
     ("xdp_frame", xdp_frame::run),
     ("zone_toml", zone_toml::run),
 ];
