@@ -40,4 +40,5 @@ struct ReadmeDoctests;
 #[doc = include_str!("../../bm-vrrp/README.md")]
 #[doc = include_str!("../../bm-nmconn/README.md")]
 #[doc = include_str!("../../bm-sys/README.md")]
+#[doc = include_str!("../../bm-preflight/README.md")]
 struct CrateReadmeDoctests;
