@@ -140,3 +140,50 @@ fn one_collision_one_vip_in_use_one_drifted_keyfile() {
     assert!(text_out.contains(&h3_mac), "the answering MAC is h3's ({h3_mac}):\n{text_out}");
     keepalived.stop();
 }
+
+/// The cluster from an install-config.yaml, offline (no wire, no privileges needed): the
+/// static checks fail by name, and a broken file is named with its line and column.
+#[test]
+fn install_config_offline() {
+    let dir = std::env::temp_dir().join(format!("bmnet-preflight-ic-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ic = dir.join("install-config.yaml");
+    std::fs::write(
+        &ic,
+        "apiVersion: v1\nbaseDomain: example.com\nmetadata:\n  name: cnf10\nnetworking:\n  machineNetwork:\n  \
+         - cidr: 192.168.111.0/24\nplatform:\n  baremetal:\n    apiVIPs:\n    - 192.168.111.5\n    ingressVIPs:\n    \
+         - 192.168.112.4\n",
+    )
+    .unwrap();
+    let run = |args: &[&str]| Command::new(env!("CARGO_BIN_EXE_bmnet")).args(args).output().unwrap();
+    let o = run(&["preflight", "--offline", "--keyfile-dir", dir.to_str().unwrap(), "--config", ic.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{text}");
+    assert!(text.contains("preflight for cluster cnf10 (VIPs 192.168.111.5 192.168.112.4)"), "{text}");
+    assert!(text.contains("error: ingress VIP 192.168.112.4 is in no machine network (192.168.111.0/24)"), "{text}");
+    assert!(text.contains("skip   vrids") && text.contains("skip   addresses"), "{text}");
+    // A flag adds to the file: the ingress VIP's network.
+    let o = run(&[
+        "--json",
+        "preflight",
+        "--offline",
+        "--keyfile-dir",
+        dir.to_str().unwrap(),
+        "--config",
+        ic.to_str().unwrap(),
+        "--machine-network",
+        "192.168.112.0/24",
+    ]);
+    let records: Vec<Value> =
+        String::from_utf8_lossy(&o.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let cluster = records.iter().find(|r| r["check"] == "cluster").unwrap();
+    assert_eq!(cluster["ok"], true, "{cluster}");
+    assert_eq!(cluster["details"][0]["vrids"]["api"], 147);
+
+    std::fs::write(&ic, "metadata:\n  name: [unclosed\n").unwrap();
+    let o = run(&["preflight", "--offline", "--config", ic.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains(&format!("{}:", ic.display())) && err.contains(":2:"), "file:line:col: {err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -15,7 +15,10 @@ pub fn run(data: &[u8]) {
     let json = serde_json::to_string(&spec).expect("a spec serializes");
     assert_eq!(serde_json::from_str::<ClusterSpec>(&json).expect("and reads back"), spec);
     for (i, vip) in spec.api_vips.iter().enumerate() {
-        assert!(!spec.api_vips[..i].contains(vip) || spec.problems().iter().any(|p| matches!(p, SpecProblem::DuplicateVip { .. })));
+        assert!(
+            !spec.api_vips[..i].contains(vip)
+                || spec.problems().iter().any(|p| matches!(p, SpecProblem::DuplicateVip { .. }))
+        );
     }
     let problems = spec.problems();
     let json = serde_json::to_string(&problems).expect("problems serialize");
