@@ -128,6 +128,26 @@ pub struct Heard {
     pub last_heard: Duration,
 }
 
+/// A sender of VRRP messages that could not be read (see [`Survey::unreadable`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unreadable {
+    /// The VRID the messages name.
+    pub vrid: u8,
+    /// The family they came over.
+    pub family: Family,
+    /// The version nibble they carry.
+    pub version: Version,
+    /// The sender.
+    pub source: IpAddr,
+    /// Why the first was not read.
+    pub reason: DropReason,
+    /// How many came.
+    pub messages: u64,
+    /// When the last came.
+    #[serde(rename = "last_heard_ms", with = "millis")]
+    pub last_heard: Duration,
+}
+
 /// Why a frame handed to [`Survey::handle_frame`] was not read as an advert.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -160,6 +180,14 @@ pub enum Collision {
         /// Who uses it.
         heard: Heard,
     },
+    /// Messages naming one of the cluster's VRIDs, in a family the cluster uses, that could not
+    /// be read (another authentication type, a vendor's format): a router uses that VRID.
+    UnreadableVrid {
+        /// The VRID.
+        vrid: u8,
+        /// Who sent them.
+        unreadable: Unreadable,
+    },
     /// Another router advertises one of the cluster's VIPs.
     Vip {
         /// The VIP.
@@ -173,6 +201,8 @@ pub enum Collision {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Survey {
     heard: Vec<Heard>,
+    #[serde(default)]
+    unreadable: Vec<Unreadable>,
     rejected: u64,
     overflow: u64,
 }
@@ -223,6 +253,7 @@ impl Survey {
             Ok(decoded) => decoded,
             Err(reason) => {
                 self.rejected += 1;
+                self.note_unreadable(now, src, payload, &reason);
                 return Err(reason);
             }
         };
@@ -278,9 +309,47 @@ impl Survey {
         Ok(())
     }
 
+    /// Keeps a message that failed the checks but names a version and a VRID: a router of
+    /// another kind (v2 with another authentication type, a vendor's checksum or length) still
+    /// uses that VRID on the segment.
+    fn note_unreadable(&mut self, now: Duration, src: IpAddr, payload: &[u8], reason: &DropReason) {
+        let [first, vrid, ..] = *payload else { return };
+        let version = match first >> 4 {
+            2 => Version::V2,
+            3 => Version::V3,
+            _ => return,
+        };
+        if vrid == 0 {
+            return;
+        }
+        let family = Family::of(src);
+        if let Some(u) = self.unreadable.iter_mut().find(|u| u.vrid == vrid && u.family == family && u.source == src) {
+            u.messages += 1;
+            u.last_heard = now;
+            return;
+        }
+        if self.unreadable.len() < MAX_HEARD {
+            self.unreadable.push(Unreadable {
+                vrid,
+                family,
+                version,
+                source: src,
+                reason: reason.clone(),
+                messages: 1,
+                last_heard: now,
+            });
+        }
+    }
+
     /// Every (virtual router, sender) heard, in the order first heard.
     pub fn heard(&self) -> impl Iterator<Item = &Heard> {
         self.heard.iter()
+    }
+
+    /// Senders of VRRP messages that did not pass the wire-format checks but name a version
+    /// and a VRID (at most [`MAX_HEARD`]).
+    pub fn unreadable(&self) -> impl Iterator<Item = &Unreadable> {
+        self.unreadable.iter()
     }
 
     /// How many messages failed the wire-format checks.
@@ -306,12 +375,18 @@ impl Survey {
                 out.push(Collision::Vip { vip: *vip, heard: h.clone() });
             }
         }
+        for u in &self.unreadable {
+            if vrids.contains(&u.vrid) && uses(u.family) {
+                out.push(Collision::UnreadableVrid { vrid: u.vrid, unreadable: u.clone() });
+            }
+        }
         out
     }
 
-    /// Whether `vrid` was heard in `family`.
+    /// Whether `vrid` was heard in `family` (readable or not).
     pub fn is_taken(&self, vrid: u8, family: Family) -> bool {
         self.heard.iter().any(|h| h.vrid == vrid && h.family == family)
+            || self.unreadable.iter().any(|u| u.vrid == vrid && u.family == family)
     }
 
     /// The VRIDs (1 to 255) nobody was heard using in `family`.
@@ -377,11 +452,11 @@ fn vrrp_in_frame(frame: &[u8]) -> Result<Option<IpVrrp<'_>>, FrameError> {
             let Some(header) = ip.first_chunk::<20>() else {
                 return Err(malformed("IPv4 header cut short", ip_start));
             };
-            if header[0] >> 4 != 4 {
-                return Err(malformed("IPv4 version", ip_start));
-            }
             if header[9] != IPPROTO_VRRP {
                 return Ok(None);
+            }
+            if header[0] >> 4 != 4 {
+                return Err(malformed("IPv4 version", ip_start));
             }
             let ihl = usize::from(header[0] & 0x0f) * 4;
             let total = usize::from(u16::from_be_bytes([header[2], header[3]]));
@@ -400,12 +475,12 @@ fn vrrp_in_frame(frame: &[u8]) -> Result<Option<IpVrrp<'_>>, FrameError> {
             let Some(header) = ip.first_chunk::<40>() else {
                 return Err(malformed("IPv6 header cut short", ip_start));
             };
-            if header[0] >> 4 != 6 {
-                return Err(malformed("IPv6 version", ip_start));
-            }
             // VRRP adverts carry no extension headers; anything else is not ours.
             if header[6] != IPPROTO_VRRP {
                 return Ok(None);
+            }
+            if header[0] >> 4 != 6 {
+                return Err(malformed("IPv6 version", ip_start));
             }
             let len = usize::from(u16::from_be_bytes([header[4], header[5]]));
             let Some(payload) = ip.get(40..40 + len) else {
@@ -603,6 +678,17 @@ mod tests {
         assert_eq!(s.handle_packet(Duration::ZERO, src, GROUP_V4, 255, &good[..5]), Err(DropReason::Short(5)));
         assert_eq!(s.heard().count(), 0);
         assert_eq!(s.rejected(), 4);
+        // The bad checksum named VRID 1 (v3): kept as unreadable, and it takes the VRID.
+        let u: Vec<_> = s.unreadable().collect();
+        assert_eq!((u.len(), u[0].vrid, u[0].version, u[0].reason.clone()), (1, 1, Version::V3, DropReason::Checksum));
+        assert!(s.is_taken(1, Family::Ipv4));
+        let c = s.collisions(&[1], &[]);
+        assert!(matches!(&c[..], [Collision::UnreadableVrid { vrid: 1, .. }]), "{c:?}");
+        // v2 with authentication type 2 (IPsec AH, Cisco's MD5 in practice): unreadable, kept.
+        let mut ah = message(&advert(147, AdvertInterval::V2(V2Interval::new(1).unwrap()), &["192.0.2.5"], None), src, GROUP_V4);
+        ah[4] = 2;
+        assert!(s.handle_packet(Duration::ZERO, src, GROUP_V4, 255, &ah).is_err());
+        assert!(s.is_taken(147, Family::Ipv4));
     }
 
     #[test]

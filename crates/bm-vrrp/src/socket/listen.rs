@@ -2,7 +2,8 @@
 //!
 //! One raw protocol 112 socket per family, bound to the interface with the VRRP groups joined
 //! (the daemon's own sockets), so multicast adverts of either version and unicast adverts sent
-//! to this host's addresses on that interface arrive. Nothing is sent.
+//! to this host's addresses on that interface arrive. No VRRP message is sent (joining the
+//! groups sends the IGMP / MLD reports any multicast listener sends).
 
 use std::time::{Duration, Instant};
 
@@ -39,7 +40,9 @@ pub fn listen(interface: &str, duration: Duration) -> Result<Survey, Error> {
         return Err(first_error.expect("a socket failed to open"));
     }
     let start = Instant::now();
-    let deadline = start + duration;
+    // A duration too long for the clock listens for as long as the clock goes (a day is more
+    // than anyone waits; `checked_add` keeps an absurd one from panicking).
+    let deadline = start.checked_add(duration).unwrap_or_else(|| start + Duration::from_secs(86_400 * 365));
     let mut survey = Survey::new();
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -60,8 +63,8 @@ pub fn listen(interface: &str, duration: Duration) -> Result<Survey, Error> {
                         let _ = survey.handle_packet(start.elapsed(), d.src, d.dst, d.ttl, d.payload);
                     }
                     Ok(None) => break,
-                    // A malformed IPv4 header (counted as such) or a transient socket error:
-                    // the listening goes on until the deadline.
+                    // A malformed IPv4 header (the kernel delivered it; nothing of it is
+                    // VRRP to count): the listening goes on until the deadline.
                     Err(e) if e.kind() == std::io::ErrorKind::InvalidData => break,
                     Err(source) => return Err(Error::Io { what: format!("receiving on {interface}"), source }),
                 }
