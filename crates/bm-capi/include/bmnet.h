@@ -209,6 +209,88 @@ int bm_nodeip_select(const char *request, char **out_json, char **err_json);
 // As [`bm_nodeip_select`].
 int bm_nodeip_check_arg(const char *request, char **out_json, char **err_json);
 
+// The VRIDs OpenShift's keepalived uses for a cluster, as `runtimecfg vr-ids NAME` prints
+// them: `{"api": 147, "ingress": 2}` for `cnf10`.
+//
+// `request` is the cluster name itself (the install-config's `metadata.name`, taken byte for
+// byte as runtimecfg takes it: no trimming), or a JSON object (told apart by its leading `{`
+// after white space, which no cluster name has):
+//
+// ```json
+// {"name": "cnf10", "others": ["cnf11", "lab"]}
+// ```
+//
+// With `others`, the result also says which of those clusters would share a VRID on the same
+// segment, in either role:
+//
+// ```json
+// {"api": 147, "ingress": 2,
+//  "others": [{"name": "cnf11", "api": 228, "ingress": 147, "collides": true, "shared": [147]}, ...]}
+// ```
+//
+// An empty name (runtimecfg's "Cluster name can't be empty") is status 1, `kind`
+// `empty_cluster_name` (with `path` `others[i]` for one of the others); an unknown field is
+// `invalid_request` naming it.
+//
+// Thread-safe; no I/O.
+//
+// # Safety
+//
+// `request` is NULL or a NUL-terminated string; `out_json` and `err_json` are NULL or point to
+// writable `char *` slots. Returned strings are freed with `bm_string_free`.
+int bm_vrrp_openshift_vrids(const char *request,
+                            char **out_json,
+                            char **err_json);
+
+// Keyfile drift: where the NetworkManager keyfiles say something else than what the kernel
+// runs (what `nmcli connection up` or the next reboot would change), as
+// `bm_preflight::drift::check` reports it.
+//
+// `request` is a JSON object with the keyfiles, given either in memory or as directories to
+// read:
+//
+// ```json
+// {"keyfiles": [{"path": "eth0.nmconnection", "text": "[connection]\nid=eth0\n..."}],
+//  "snapshot": {"links": [...], "addresses": [...], "routes": [...]},
+//  "resolv_conf": "nameserver 10.0.0.53\nsearch example.com\n"}
+// ```
+//
+// ```json
+// {"dirs": ["/run/NetworkManager/system-connections", "/etc/NetworkManager/system-connections"]}
+// ```
+//
+// - `keyfiles` or `dirs`, exactly one. Keyfiles given in memory are taken as root-owned,
+//   mode 0600 regular files (their permissions are not what is checked), all of one
+//   directory; `dirs` are read in the order given, the first winning when two files share a
+//   UUID, each loading files of any name (as `/etc` does); a missing directory holds nothing,
+//   one that cannot be read is status 2, `kind` `io`, with the `file` it failed on.
+// - `snapshot` (the JSON of `bmnet node-ip snapshot`): without it, this host's network
+//   namespace is read through netlink (a failure to read it is status 2, `kind` `host`).
+// - `resolv_conf`: the text of NetworkManager's `resolv.conf`
+//   (`/run/NetworkManager/resolv.conf`), for DNS; without it DNS is not compared.
+//
+// The result is the report:
+//
+// ```json
+// {"matched": [{"profile": {"id": "eth0", "uuid": null, "file": "eth0.nmconnection"},
+//               "link": "eth0", "by": "interface-name"}],
+//  "unmatched": [{"profile": {...}, "reason": {"reason": "not-autoconnect"}}],
+//  "differences": [{"profile": {...}, "link": "eth0", "field": "mtu", "file": "9000",
+//                   "kernel": "1500", "activation": "set", "consequence": "..."}],
+//  "dns": {"status": "not-comparable", "reason": {"reason": "no-resolv-conf"}},
+//  "not_loaded": [{"file": "x.nmconnection", "reason": {"reason": "refused", "codes": [...]}}]}
+// ```
+//
+// Status 0 whenever the check ran, with or without differences. Status 1 for a malformed
+// request (`invalid_request`, `invalid_json`; an unknown field is named).
+//
+// Thread-safe. I/O: the directories of `dirs`, and this host's network without `snapshot`.
+//
+// # Safety
+//
+// As [`bm_vrrp_openshift_vrids`].
+int bm_preflight_drift(const char *request, char **out_json, char **err_json);
+
 // Builds a virtual router (state Initialize) from keepalived.conf text (one instance, with
 // `unicast_src_ip`), from `{"keepalived": TEXT, "instance": NAME, "primary": IP}`, or from a
 // JSON configuration:

@@ -21,7 +21,8 @@
 
 // The crate is the FFI boundary: its unsafe blocks each carry a SAFETY comment (enforced by
 // clippy's undocumented_unsafe_blocks). I/O is limited to what a function documents (the
-// node-IP functions read this host's network through netlink when asked to).
+// node-IP functions and `bm_preflight_drift` read this host's network through netlink when
+// asked to, and `bm_preflight_drift` reads the keyfile directories it is given).
 #![allow(clippy::disallowed_methods)]
 
 use std::ffi::{CString, c_char};
@@ -33,6 +34,7 @@ mod ffi;
 mod fuzz_corpus;
 mod nmconn;
 mod nodeip;
+mod preflight;
 mod vrrp;
 mod vrrp_router;
 
@@ -42,6 +44,7 @@ pub use dns::{
 };
 pub use nmconn::{bm_nmconn_check, bm_nmconn_render};
 pub use nodeip::{bm_nodeip_check_arg, bm_nodeip_select};
+pub use preflight::{bm_preflight_drift, bm_vrrp_openshift_vrids};
 pub use vrrp::{
     BmVrrp, bm_vrrp_free, bm_vrrp_handle_packet, bm_vrrp_handle_timeout, bm_vrrp_new, bm_vrrp_poll_action,
     bm_vrrp_poll_timeout, bm_vrrp_report_send, bm_vrrp_report_vips, bm_vrrp_set_check, bm_vrrp_set_link,

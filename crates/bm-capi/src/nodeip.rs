@@ -115,7 +115,8 @@ fn strict_nets<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<IpNet>, D::Error> 
         .collect()
 }
 
-fn this_host() -> Result<HostSnapshot, Failure> {
+/// This host's network namespace, through netlink (status 2, `kind` `host`, on failure).
+pub(crate) fn this_host() -> Result<HostSnapshot, Failure> {
     bm_nodeip::netlink::snapshot().map_err(|e| Failure::internal("host", format!("reading this host's network: {e}")))
 }
 

@@ -253,6 +253,42 @@ int main(void) {
     expect(bm_nmconn_render, "bm_nmconn_render", "interfaces: [", BM_REJECTED, NEEDLES("\"kind\":\"invalid_state\""));
     expect(bm_nmconn_render, "bm_nmconn_render", NULL, BM_REJECTED, NEEDLES("\"kind\":\"null_argument\""));
 
+    /* bm_vrrp_openshift_vrids: runtimecfg's VRIDs from a cluster name, or a request with others. */
+    expect(bm_vrrp_openshift_vrids, "bm_vrrp_openshift_vrids", "cnf10", BM_OK, NEEDLES("{\"api\":147,\"ingress\":2}"));
+    expect(bm_vrrp_openshift_vrids, "bm_vrrp_openshift_vrids", "{\"name\": \"cnf11\"}", BM_OK,
+           NEEDLES("{\"api\":228,\"ingress\":147}"));
+    expect(bm_vrrp_openshift_vrids, "bm_vrrp_openshift_vrids", "{\"name\": \"cnf10\", \"others\": [\"cnf11\"]}", BM_OK,
+           NEEDLES("\"others\":[{\"name\":\"cnf11\",\"api\":228,\"ingress\":147,\"collides\":true,\"shared\":[147]}]"));
+    expect(bm_vrrp_openshift_vrids, "bm_vrrp_openshift_vrids", "", BM_REJECTED,
+           NEEDLES("\"kind\":\"empty_cluster_name\"", "\"path\":\"name\""));
+    expect(bm_vrrp_openshift_vrids, "bm_vrrp_openshift_vrids", "{\"name\": \"cnf10\", \"others\": [\"\"]}", BM_REJECTED,
+           NEEDLES("\"kind\":\"empty_cluster_name\"", "\"path\":\"others[0]\""));
+    expect(bm_vrrp_openshift_vrids, "bm_vrrp_openshift_vrids", "{\"cluster\": \"cnf10\"}", BM_REJECTED,
+           NEEDLES("\"kind\":\"invalid_request\"", "unknown field `cluster`"));
+    expect(bm_vrrp_openshift_vrids, "bm_vrrp_openshift_vrids", NULL, BM_REJECTED, NEEDLES("\"kind\":\"null_argument\""));
+
+    /* bm_preflight_drift: keyfiles in memory against a snapshot; the MTU is all that differs. */
+    expect(bm_preflight_drift, "bm_preflight_drift",
+           "{\"keyfiles\": [{\"path\": \"eth0.nmconnection\", \"text\": \"[connection]\\nid=eth0\\ntype=ethernet\\n"
+           "interface-name=eth0\\n[ethernet]\\nmtu=9000\\n[ipv4]\\nmethod=manual\\naddress1=10.0.0.5/24\\n\"}],"
+           " \"snapshot\": {\"links\": [{\"index\": 2, \"name\": \"eth0\", \"up\": true, \"mtu\": 1500}],"
+           " \"addresses\": [{\"link\": 2, \"addr\": \"10.0.0.5/24\"}]}}",
+           BM_OK,
+           NEEDLES("\"matched\":[{\"profile\":{\"id\":\"eth0\"", "\"link\":\"eth0\",\"field\":\"mtu\"", "\"file\":\"9000\"",
+                   "\"kernel\":\"1500\"", "\"activation\":\"set\"", "\"not_loaded\":[]"));
+    /* Directories: a missing one holds nothing; this host without a snapshot. */
+    expect(bm_preflight_drift, "bm_preflight_drift", "{\"dirs\": [\"/nonexistent/bmnet-test\"]}", BM_OK,
+           NEEDLES("\"matched\":[]", "\"differences\":[]", "\"status\":\"not-comparable\""));
+    expect(bm_preflight_drift, "bm_preflight_drift", "{\"dirs\": [\"/proc/self/status\"], \"snapshot\": {}}",
+           BM_INTERNAL, NEEDLES("\"kind\":\"io\"", "\"file\":\"/proc/self/status\""));
+    expect(bm_preflight_drift, "bm_preflight_drift", "{\"keyfiles\": [], \"dirs\": []}", BM_REJECTED,
+           NEEDLES("\"kind\":\"invalid_request\"", "\"path\":\"dirs\""));
+    expect(bm_preflight_drift, "bm_preflight_drift", "{\"keyfiles\": [], \"resolv\": \"\"}", BM_REJECTED,
+           NEEDLES("\"kind\":\"invalid_request\"", "unknown field `resolv`", "\"path\":\"resolv\""));
+    expect(bm_preflight_drift, "bm_preflight_drift", "{\"keyfiles\": [{\"path\": \"a\"}]}", BM_REJECTED,
+           NEEDLES("\"path\":\"keyfiles[0]\"", "missing field `text`"));
+    expect(bm_preflight_drift, "bm_preflight_drift", NULL, BM_REJECTED, NEEDLES("\"kind\":\"null_argument\""));
+
     /* bm_dns_zone_*: a zone from TOML, wire bytes in and out. */
     bm_dns_zone_t *zone = NULL;
     char *zerr = NULL;
