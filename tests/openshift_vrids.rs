@@ -93,6 +93,6 @@ fn the_cli_prints_them_and_flags_collisions() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!((v["api"].as_u64(), v["type"].as_str()), (Some(211), Some("vr_ids")));
     let o = Command::new(env!("CARGO_BIN_EXE_bmnet")).args(["vrrp", "vr-ids", ""]).output().unwrap();
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2), "an empty name is a usage error");
     assert!(String::from_utf8_lossy(&o.stderr).contains("the cluster name is empty"));
 }

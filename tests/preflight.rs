@@ -138,7 +138,22 @@ fn one_collision_one_vip_in_use_one_drifted_keyfile() {
     let h3_mac: Value = serde_json::from_slice(&h3_mac.stdout).unwrap();
     let h3_mac = h3_mac[0]["address"].as_str().unwrap().to_string();
     assert!(text_out.contains(&h3_mac), "the answering MAC is h3's ({h3_mac}):\n{text_out}");
+
+    // Remove them again: the same lab passes.
     keepalived.stop();
+    let removed =
+        Command::new("ip").args(["-n", lab.ns(3), "addr", "del", &format!("{ingress}/24"), "dev", "eth0"]).status();
+    assert!(removed.unwrap().success());
+    std::fs::write(&keyfile, &text).unwrap();
+    let (code, text_out, records) = preflight(&lab, &args);
+    assert_eq!(code, Some(0), "the failures removed, the lab passes again:\n{text_out}");
+    assert!(failed(&records).is_empty());
+
+    // A link without carrier would hear nothing and pass everything: the run cannot check, exit 2.
+    lab.set_link(1, false);
+    let (code, text_out, _) = preflight(&lab, &args);
+    assert_eq!(code, Some(2), "{text_out}");
+    assert!(text_out.contains("eth0 is down or has no carrier"), "{text_out}");
 }
 
 /// The cluster from an install-config.yaml, offline (no wire, no privileges needed): the

@@ -64,7 +64,7 @@ pub(crate) fn run(out: &mut Output) -> Status {
         out.text(&super::nodeip::explain(&node_ip));
     }
     keyfiles(out);
-    drift(out, &snapshot);
+    drift(out, &super::preflight::without_vips(&snapshot, &vips));
     unreadable(out, "bmnet vrrp run", &vrrp_status.unreadable);
     vrrp(out, &vrrp_status.live);
     dns(out);

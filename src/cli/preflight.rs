@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use bm_nodeip::{self as nodeip, HostSnapshot, Policy};
 use bm_preflight::drift::{DnsCheck, DriftReport, KeyfileDir};
-use bm_preflight::probe::{ProbeConfig, TargetReport};
+use bm_preflight::probe::{MacAddr, ProbeConfig, TargetReport};
 use bm_preflight::{ClusterSpec, InstallConfig};
-use bm_vrrp::{Collision, OpenShiftVrids, Survey};
+use bm_vrrp::{OpenShiftVrids, Survey};
 use clap::Args;
 use ipnet::IpNet;
 use serde_json::{Value, json};
@@ -63,6 +63,10 @@ struct Verdict {
     check: &'static str,
     /// Not run (--offline): neither passed nor failed.
     skipped: bool,
+    /// Could not run (a socket, a file, the interface): the run is incomplete, exit 2.
+    broken: bool,
+    /// What is worth knowing but fails nothing.
+    warnings: Vec<String>,
     summary: String,
     errors: Vec<String>,
     details: Vec<Value>,
@@ -70,11 +74,27 @@ struct Verdict {
 
 impl Verdict {
     fn new(check: &'static str, summary: impl Into<String>) -> Verdict {
-        Verdict { check, skipped: false, summary: summary.into(), errors: Vec::new(), details: Vec::new() }
+        Verdict {
+            check,
+            skipped: false,
+            broken: false,
+            summary: summary.into(),
+            errors: Vec::new(),
+            warnings: Vec::new(),
+            details: Vec::new(),
+        }
     }
 
     fn skipped(check: &'static str, summary: &str) -> Verdict {
         Verdict { skipped: true, ..Verdict::new(check, summary) }
+    }
+
+    /// A check that could not run, with why.
+    fn broken(check: &'static str, summary: impl Into<String>, why: String) -> Verdict {
+        let mut v = Verdict::new(check, summary);
+        v.broken = true;
+        v.errors.push(why);
+        v
     }
 
     fn ok(&self) -> bool {
@@ -108,29 +128,78 @@ pub(crate) fn run(out: &mut Output, args: &PreflightArgs) -> Status {
     let mut verdicts = vec![cluster_verdict(&spec)];
     let (node_ip, selection) = node_ip_verdict(&spec, &host);
     verdicts.push(node_ip);
+    // Directories given by hand must exist (a typo would compare nothing and pass);
+    // NetworkManager's own may be missing on a host without it.
+    if let Some(missing) = args.keyfile_dirs.iter().find(|d| !d.is_dir()) {
+        eprintln!("bmnet: --keyfile-dir {}: not a directory", missing.display());
+        return Status::Failure;
+    }
     let dirs = if args.keyfile_dirs.is_empty() {
         KeyfileDir::network_manager()
     } else {
         args.keyfile_dirs.iter().map(|p| KeyfileDir { path: p.clone(), any_name: true }).collect()
     };
-    verdicts.push(keyfile_verdict(&dirs, &host, args.resolv_conf.as_deref()));
+    verdicts.push(keyfile_verdict(&dirs, &without_vips(&host, &spec.vips()), args.resolv_conf.as_deref()));
     let interface = args.interface.clone().or_else(|| selection.chosen.first().map(|c| c.link_name.clone()));
     if args.offline {
         verdicts.push(Verdict::skipped("vrids", "not listened (--offline)"));
         verdicts.push(Verdict::skipped("addresses", "not probed (--offline)"));
     } else if let Some(interface) = interface.as_deref() {
-        let own = own_addresses(&host, interface);
-        let (vrids, addresses) = on_the_wire(&spec, interface, listen_for, &own);
-        verdicts.push(vrids);
-        verdicts.push(addresses);
+        match wire_ready(&host, interface) {
+            Ok(others) => {
+                let own = own_addresses(&host, interface);
+                let (vrids, addresses) = on_the_wire(&spec, interface, listen_for, &own, &others);
+                verdicts.push(vrids);
+                verdicts.push(addresses);
+            }
+            Err(why) => {
+                verdicts.push(Verdict::broken("vrids", format!("cannot listen on {interface}"), why.clone()));
+                verdicts.push(Verdict::broken("addresses", format!("cannot probe on {interface}"), why));
+            }
+        }
     } else {
-        let mut v = Verdict::new("vrids", "no interface to listen on");
-        v.errors.push("no node IP was chosen and no --interface given: nothing to listen or probe on".into());
-        verdicts.push(v);
+        let why = "no node IP was chosen and no --interface given: nothing to listen or probe on".to_string();
+        verdicts.push(Verdict::broken("vrids", "no interface", why.clone()));
+        verdicts.push(Verdict::broken("addresses", "no interface", why));
     }
 
     print(out, &spec, interface.as_deref(), &verdicts);
-    if verdicts.iter().all(Verdict::ok) { Status::Ok } else { Status::Problems }
+    if verdicts.iter().any(|v| v.broken) {
+        Status::Failure
+    } else if verdicts.iter().all(Verdict::ok) {
+        Status::Ok
+    } else {
+        Status::Problems
+    }
+}
+
+/// Whether `interface` can be listened and probed on: it exists, is up with a carrier, and is
+/// no port of a bond or bridge (its frames go to the controller). The MACs of the host's other
+/// links, whose ARP answers are the host's own.
+fn wire_ready(host: &HostSnapshot, interface: &str) -> Result<Vec<MacAddr>, String> {
+    let link = host.links.iter().find(|l| l.name == interface).ok_or_else(|| format!("no interface {interface}"))?;
+    if !link.up || !link.lower_up {
+        return Err(format!("{interface} is down or has no carrier: nothing would answer, every check would pass"));
+    }
+    if let Some(master) = link.master {
+        let name = host.links.iter().find(|l| l.index == master).map_or("its controller", |l| l.name.as_str());
+        return Err(format!("{interface} is a port of {name}: run on {name}, whose frames these are"));
+    }
+    Ok(host
+        .links
+        .iter()
+        .filter(|l| l.index != link.index)
+        .filter_map(|l| l.mac.as_deref()?.parse::<MacAddr>().ok())
+        .filter(|m| !m.is_multicast() && *m != MacAddr::ZERO)
+        .collect())
+}
+
+/// The host without the cluster's VIPs and OVN's egress IPs (label `eip`): addresses that
+/// keepalived, `bmnet vrrp run` or OVN add, that no keyfile holds, and that are no drift.
+pub(crate) fn without_vips(host: &HostSnapshot, vips: &[IpAddr]) -> HostSnapshot {
+    let mut h = host.clone();
+    h.addresses.retain(|a| !vips.contains(&a.ip()) && a.label.as_deref().is_none_or(|l| !l.ends_with("eip")));
+    h
 }
 
 /// The cluster from --config and the flags (flags add VIPs and networks, and replace the name).
@@ -227,13 +296,20 @@ fn own_addresses(host: &HostSnapshot, interface: &str) -> Vec<IpAddr> {
 }
 
 /// Listens for VRRP and probes the VIPs and `own` addresses on `interface`, at the same time.
-fn on_the_wire(spec: &ClusterSpec, interface: &str, listen_for: Duration, own: &[IpAddr]) -> (Verdict, Verdict) {
+fn on_the_wire(
+    spec: &ClusterSpec,
+    interface: &str,
+    listen_for: Duration,
+    own: &[IpAddr],
+    others: &[MacAddr],
+) -> (Verdict, Verdict) {
     let vips = spec.vips();
     let mut targets = vips.clone();
     targets.extend(own.iter().filter(|a| !vips.contains(a)));
     let (survey, probed) = std::thread::scope(|s| {
         let listener = s.spawn(|| bm_vrrp::socket::listen(interface, listen_for));
-        let probed = bm_preflight::probe::probe_interface(interface, targets.iter().copied(), ProbeConfig::default());
+        let probed =
+            bm_preflight::probe::probe_interface(interface, targets.iter().copied(), ProbeConfig::default(), others);
         let survey = match listener.join() {
             Ok(result) => result.map_err(|e| e.to_string()),
             Err(_) => Err("the listening thread panicked".to_string()),
@@ -242,19 +318,11 @@ fn on_the_wire(spec: &ClusterSpec, interface: &str, listen_for: Duration, own: &
     });
     let vrids = match survey {
         Ok(survey) => vrid_verdict(spec, interface, listen_for, &survey),
-        Err(e) => {
-            let mut v = Verdict::new("vrids", format!("could not listen on {interface}"));
-            v.errors.push(e);
-            v
-        }
+        Err(e) => Verdict::broken("vrids", format!("could not listen on {interface}"), e),
     };
     let addresses = match probed {
         Ok(reports) => address_verdict(&vips, &reports),
-        Err(e) => {
-            let mut v = Verdict::new("addresses", format!("could not probe on {interface}"));
-            v.errors.push(e.to_string());
-            v
-        }
+        Err(e) => Verdict::broken("addresses", format!("could not probe on {interface}"), e.to_string()),
     };
     (vrids, addresses)
 }
@@ -263,58 +331,36 @@ fn vrid_verdict(spec: &ClusterSpec, interface: &str, listen_for: Duration, surve
     let heard = survey.heard().count();
     let mut v = Verdict::new(
         "vrids",
-        format!("{heard} VRRP routers heard on {interface} in {:.1} s", listen_for.as_secs_f64()),
+        format!(
+            "{heard} VRRP router{} heard on {interface} in {:.1} s (unicast VRRP is heard only by its peers)",
+            if heard == 1 { "" } else { "s" },
+            listen_for.as_secs_f64()
+        ),
     );
     let ids = OpenShiftVrids::for_cluster(&spec.name).ok();
     let ours: Vec<u8> = ids.map(|i| i.both().to_vec()).unwrap_or_default();
     let collisions = survey.collisions(&ours, &spec.vips());
     for c in &collisions {
-        v.errors.push(match c {
-            Collision::Vrid { vrid, heard } => {
-                let role = ids.map_or("", |i| if *vrid == i.api { "API" } else { "ingress" });
-                let vips: Vec<String> = heard.vips.iter().map(IpAddr::to_string).collect();
-                format!(
-                    "VRID {vrid} (the {role} VIP's) is in use on {}: {} {} from {}, VIPs {}",
-                    heard.family,
-                    heard.version,
-                    if heard.unicast { "unicast" } else { "multicast" },
-                    heard.source,
-                    vips.join(" ")
-                )
-            }
-            Collision::Vip { vip, heard } => {
-                format!("VIP {vip} is advertised by {} under VRID {}", heard.source, heard.vrid)
-            }
-            other => format!("{other:?}"),
-        });
+        v.errors.push(super::vrrp_survey::collision_text(c, ids.as_ref()));
         v.details.push(json!(c));
     }
-    if !collisions.is_empty() {
-        let families: Vec<bm_vrrp::Family> = spec.vips().iter().map(|a| bm_vrrp::Family::of(*a)).collect();
-        let free: Vec<u8> = (1..=255).filter(|id| families.iter().all(|f| !survey.is_taken(*id, *f))).collect();
-        let names = free_names(&spec.name, survey, &families);
-        v.errors.push(format!(
-            "OpenShift derives its VRIDs from the cluster name: rename the cluster{}",
-            if names.is_empty() { String::new() } else { format!(" (free, for example: {})", names.join(", ")) }
+    if let Some(advice) = super::vrrp_survey::rename_advice(&spec.name, survey, &collisions, &spec.vips()) {
+        v.errors.push(advice.text);
+        v.details.push(json!({ "free_vrids": advice.free_vrids, "free_names": advice.free_names }));
+    }
+    if survey.rejected() > 0 {
+        v.warnings.push(format!(
+            "{} VRRP messages could not be read (their senders are listed as unreadable)",
+            survey.rejected()
         ));
-        v.details.push(json!({ "free_vrids": free, "free_names": names }));
     }
     for h in survey.heard() {
         v.details.push(json!({ "heard": h }));
     }
+    for u in survey.unreadable() {
+        v.details.push(json!({ "unreadable": u }));
+    }
     v
-}
-
-/// A few names close to `name` whose VRIDs nobody was heard using.
-fn free_names(name: &str, survey: &Survey, families: &[bm_vrrp::Family]) -> Vec<String> {
-    (1..100)
-        .map(|n| format!("{name}-{n}"))
-        .filter(|candidate| {
-            OpenShiftVrids::for_cluster(candidate)
-                .is_ok_and(|ids| ids.both().iter().all(|id| families.iter().all(|f| !survey.is_taken(*id, *f))))
-        })
-        .take(3)
-        .collect()
 }
 
 /// The resolv.conf NetworkManager renders from the active profiles.
@@ -362,7 +408,12 @@ fn keyfile_verdict(dirs: &[KeyfileDir], host: &HostSnapshot, resolv_conf: Option
     };
     let mut v = Verdict::new(
         "keyfiles",
-        format!("{} profiles compared with the kernel, {} not{dns}", report.matched.len(), report.unmatched.len()),
+        format!(
+            "{} profile{} compared with the kernel, {} not{dns}",
+            report.matched.len(),
+            if report.matched.len() == 1 { "" } else { "s" },
+            report.unmatched.len()
+        ),
     );
     v.errors.extend(drift_lines(&report));
     v.details.push(json!(report));
@@ -374,7 +425,12 @@ fn address_verdict(vips: &[IpAddr], reports: &[TargetReport]) -> Verdict {
     for r in reports {
         let role = if vips.contains(&r.address) { "VIP" } else { "node address" };
         for a in &r.answers {
-            v.errors.push(format!("{role} {} is in use: {} from {}", r.address, a.kind, a.mac));
+            if a.kind.is_owner() {
+                v.errors.push(format!("{role} {} is in use: {} from {}", r.address, a.kind, a.mac));
+            } else {
+                // Another host probing too: about to claim it, or checking it as this run does.
+                v.warnings.push(format!("{role} {} was probed by {} too ({})", r.address, a.mac, a.kind));
+            }
         }
         v.details.push(json!(r));
     }
@@ -386,7 +442,7 @@ fn print(out: &mut Output, spec: &ClusterSpec, interface: Option<&str>, verdicts
     if out.json() {
         for v in verdicts {
             out.json_line(&json!({ "type": "preflight_check", "check": v.check, "ok": v.ok(), "skipped": v.skipped,
-                                   "summary": v.summary,
+                                   "broken": v.broken, "summary": v.summary, "warnings": v.warnings,
                                    "errors": v.errors, "details": v.details }));
         }
         out.json_line(&json!({ "type": "preflight", "cluster": spec, "interface": interface, "ok": failed == 0,
@@ -412,6 +468,15 @@ fn print(out: &mut Output, spec: &ClusterSpec, interface: Option<&str>, verdicts
         for e in &v.errors {
             out.text(&format!("         error: {e}\n"));
         }
+        for w in &v.warnings {
+            out.text(&format!("         warning: {w}\n"));
+        }
     }
-    out.text(&if failed == 0 { "all checks passed\n".to_string() } else { format!("{failed} checks failed\n") });
+    let skipped = verdicts.iter().filter(|v| v.skipped).count();
+    out.text(&match (failed, skipped) {
+        (0, 0) => "all checks passed\n".to_string(),
+        (0, n) => format!("every check run passed ({n} skipped)\n"),
+        (1, _) => "1 check failed\n".to_string(),
+        (n, _) => format!("{n} checks failed\n"),
+    });
 }

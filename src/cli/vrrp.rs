@@ -171,7 +171,7 @@ pub(crate) fn run(out: &mut Output, cmd: VrrpCommand) -> Status {
             Ok(d) => super::vrrp_survey::listen(out, &interface, d, cluster_name.as_deref(), &vips),
             Err(e) => {
                 eprintln!("bmnet: {e}");
-                Status::Problems
+                Status::Failure
             }
         },
     }

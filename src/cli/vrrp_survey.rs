@@ -19,7 +19,7 @@ pub(crate) fn vr_ids(out: &mut Output, names: &[String]) -> Status {
             Ok(v) => computed.push((name, v)),
             Err(e) => {
                 eprintln!("bmnet: {name:?}: {e}");
-                return Status::Problems;
+                return Status::Failure;
             }
         }
     }
@@ -59,22 +59,28 @@ pub(crate) fn listen(
         Ok(v) => v,
         Err(e) => {
             eprintln!("bmnet: --cluster-name: {e}");
-            return Status::Problems;
+            return Status::Failure;
         }
     };
     let survey = match bm_vrrp::socket::listen(interface, seconds) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("bmnet: {e}");
-            return Status::Problems;
+            return Status::Failure;
         }
     };
-    let collisions = report(out, &survey, vrids.as_ref(), vips);
+    let collisions = report(out, &survey, cluster, vrids.as_ref(), vips);
     if collisions == 0 { Status::Ok } else { Status::Problems }
 }
 
 /// Prints what `survey` heard and its collisions with `vrids` and `vips`; how many collisions.
-pub(crate) fn report(out: &mut Output, survey: &Survey, vrids: Option<&OpenShiftVrids>, vips: &[IpAddr]) -> usize {
+pub(crate) fn report(
+    out: &mut Output,
+    survey: &Survey,
+    cluster: Option<&str>,
+    vrids: Option<&OpenShiftVrids>,
+    vips: &[IpAddr],
+) -> usize {
     for h in survey.heard() {
         if out.json() {
             out.json_line(&json!({ "type": "vrrp_heard", "heard": h }));
@@ -88,37 +94,22 @@ pub(crate) fn report(out: &mut Output, survey: &Survey, vrids: Option<&OpenShift
         if out.json() {
             out.json_line(&json!({ "type": "vrrp_collision", "collision": c }));
         } else {
-            let what = match c {
-                Collision::Vrid { vrid, heard } => {
-                    let role =
-                        vrids.map_or("", |v| if *vrid == v.api { " (the API VIP's)" } else { " (the ingress VIP's)" });
-                    format!("VRID {vrid}{role} is in use on {} by {}", heard.family, heard.source)
-                }
-                Collision::Vip { vip, heard } => {
-                    format!("VIP {vip} is advertised by {} (VRID {})", heard.source, heard.vrid)
-                }
-                _ => format!("{c:?}"),
-            };
-            out.text(&format!("error: {what}\n"));
+            out.text(&format!("error: {}\n", collision_text(c, vrids)));
         }
     }
-    if !collisions.is_empty() {
-        let families: Vec<Family> = if vips.is_empty() {
-            vec![Family::Ipv4, Family::Ipv6]
-        } else {
-            let mut f: Vec<Family> = vips.iter().map(|v| Family::of(*v)).collect();
-            f.dedup();
-            f
-        };
-        let free: Vec<u8> = (1..=255).filter(|v| families.iter().all(|f| !survey.is_taken(*v, *f))).collect();
-        let sample: Vec<String> = free.iter().take(8).map(u8::to_string).collect();
+    let name = cluster.unwrap_or_default();
+    if let Some(advice) = rename_advice(name, survey, &collisions, vips) {
         if out.json() {
-            out.json_line(&json!({ "type": "vrrp_free_vrids", "free": free }));
+            out.json_line(
+                &json!({ "type": "vrrp_free_vrids", "free": advice.free_vrids, "free_names": advice.free_names }),
+            );
         } else {
+            let sample: Vec<String> = advice.free_vrids.iter().take(8).map(u8::to_string).collect();
             out.text(&format!(
-                "free VRIDs: {} ({} in all); OpenShift derives its VRIDs from the cluster name: rename the cluster\n",
+                "free VRIDs: {} ({} in all); {}\n",
                 sample.join(", "),
-                free.len()
+                advice.free_vrids.len(),
+                advice.text
             ));
         }
     }
@@ -142,4 +133,82 @@ fn describe(h: &Heard) -> String {
         vips.join(" "),
         if h.password { ", with a password" } else { "" }
     )
+}
+
+/// One collision in a sentence.
+pub(crate) fn collision_text(c: &Collision, vrids: Option<&OpenShiftVrids>) -> String {
+    let role = |vrid: u8| match vrids {
+        Some(v) if vrid == v.api => " (the API VIP's)",
+        Some(v) if vrid == v.ingress => " (the ingress VIP's)",
+        _ => "",
+    };
+    match c {
+        Collision::Vrid { vrid, heard } => {
+            let vips: Vec<String> = heard.vips.iter().map(IpAddr::to_string).collect();
+            format!(
+                "VRID {vrid}{} is in use on {}: {} {} from {}, VIPs {}",
+                role(*vrid),
+                heard.family,
+                heard.version,
+                if heard.unicast { "unicast" } else { "multicast" },
+                heard.source,
+                vips.join(" ")
+            )
+        }
+        Collision::UnreadableVrid { vrid, unreadable: u } => format!(
+            "VRID {vrid}{} is in use on {}: {} {} messages from {} that bmnet cannot read ({})",
+            role(*vrid),
+            u.family,
+            u.messages,
+            u.version,
+            u.source,
+            u.reason
+        ),
+        Collision::Vip { vip, heard } => {
+            format!("VIP {vip} is advertised by {} under VRID {}", heard.source, heard.vrid)
+        }
+        other => format!("{other:?}"),
+    }
+}
+
+/// What to do about VRID collisions (none for VIP collisions alone: renaming does not help).
+pub(crate) struct RenameAdvice {
+    pub(crate) text: String,
+    pub(crate) free_vrids: Vec<u8>,
+    pub(crate) free_names: Vec<String>,
+}
+
+/// The advice when a collision is on a VRID: the free VRIDs in the cluster's families, and
+/// names near `name` (valid cluster names) whose VRIDs nobody was heard using.
+pub(crate) fn rename_advice(
+    name: &str,
+    survey: &Survey,
+    collisions: &[Collision],
+    vips: &[IpAddr],
+) -> Option<RenameAdvice> {
+    if !collisions.iter().any(|c| matches!(c, Collision::Vrid { .. } | Collision::UnreadableVrid { .. })) {
+        return None;
+    }
+    let mut families: Vec<Family> =
+        if vips.is_empty() { vec![Family::Ipv4, Family::Ipv6] } else { vips.iter().map(|v| Family::of(*v)).collect() };
+    families.sort();
+    families.dedup();
+    let free = |id: &u8| families.iter().all(|f| !survey.is_taken(*id, *f));
+    let free_vrids: Vec<u8> = (1..=255).filter(free).collect();
+    let free_names: Vec<String> = if name.is_empty() {
+        Vec::new()
+    } else {
+        (1..100)
+            .map(|n| format!("{name}-{n}"))
+            // A cluster name is a DNS label: at most 63 characters.
+            .filter(|c| c.len() <= 63)
+            .filter(|c| OpenShiftVrids::for_cluster(c).is_ok_and(|ids| ids.both().iter().all(free)))
+            .take(3)
+            .collect()
+    };
+    let text = format!(
+        "OpenShift derives its VRIDs from the cluster name: rename the cluster{}",
+        if free_names.is_empty() { String::new() } else { format!(" (free, for example: {})", free_names.join(", ")) }
+    );
+    Some(RenameAdvice { text, free_vrids, free_names })
 }

@@ -4,8 +4,8 @@
 //!
 //! No input may panic; a keyfile compared with a host gives differences only for links the
 //! snapshot has and profiles it matched, each saying what the file and the kernel hold (one
-//! of them at least); the report reads back from its JSON; a host built to be exactly what the
-//! file says (its own snapshot compared again) is stable: checking twice gives the same report.
+//! of them at least); the report reads back from its JSON; the check is a function of its
+//! inputs (checking twice gives the same report).
 
 use std::time::SystemTime;
 

@@ -3,7 +3,8 @@
 //!
 //! No input may panic; a frame that parses writes back to bytes that parse to the same frame;
 //! a prober probing two addresses reports an answer only for one of them, never from its own
-//! MAC, and its report counts it.
+//! MAC, and its report counts it: in use for an owner's answer, contended for another host's
+//! probe.
 
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
@@ -25,12 +26,14 @@ pub fn run(data: &[u8]) {
     while prober.poll_transmit(now).is_some() {}
     now += Duration::from_millis(100);
     match prober.handle_frame(now, data) {
-        Verdict::Answer { target, mac, .. } => {
+        Verdict::Answer { target, mac, kind } => {
             assert!(targets.contains(&target));
             assert_ne!(mac, ours);
             let report = prober.reports().iter().find(|r| r.address == target).expect("a report per target");
-            assert!(report.in_use());
+            // An owner's answer makes it in use; another host's probe only contends.
+            assert_eq!(report.in_use(), kind.is_owner());
+            assert_eq!(report.contended(), !kind.is_owner());
         }
-        _ => assert!(prober.reports().iter().all(|r| !r.in_use())),
+        _ => assert!(prober.reports().iter().all(|r| !r.in_use() && !r.contended())),
     }
 }

@@ -150,6 +150,9 @@ pub enum SpecProblem {
     /// No API VIP.
     #[error("no API VIP")]
     NoApiVip,
+    /// No ingress VIP (the installer requires one with an API VIP).
+    #[error("no ingress VIP")]
+    NoIngressVip,
     /// A VIP outside every machine network (the IPI installer refuses it too).
     #[error("{role} VIP {vip} is in no machine network ({networks})")]
     VipOutsideMachineNetwork {
@@ -211,6 +214,9 @@ impl ClusterSpec {
         }
         if self.api_vips.is_empty() {
             out.push(SpecProblem::NoApiVip);
+        }
+        if self.ingress_vips.is_empty() {
+            out.push(SpecProblem::NoIngressVip);
         }
         let networks = self.machine_networks.iter().map(IpNet::to_string).collect::<Vec<_>>().join(", ");
         for (role, vips) in [("api", &self.api_vips), ("ingress", &self.ingress_vips)] {
@@ -313,7 +319,10 @@ mod tests {
                 .any(|x| matches!(x, SpecProblem::DuplicateVip { what, .. } if what == "two api VIPs of one family"))
         );
         assert!(p.iter().any(|x| matches!(x, SpecProblem::DuplicateVip { what, .. } if what == "API and ingress")));
-        assert_eq!(ClusterSpec::default().problems(), vec![SpecProblem::NoName, SpecProblem::NoApiVip]);
+        assert_eq!(
+            ClusterSpec::default().problems(),
+            vec![SpecProblem::NoName, SpecProblem::NoApiVip, SpecProblem::NoIngressVip]
+        );
         // Round trip of the report types.
         let json = serde_json::to_string(&p).unwrap();
         assert_eq!(serde_json::from_str::<Vec<SpecProblem>>(&json).unwrap(), p);

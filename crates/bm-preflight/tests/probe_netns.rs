@@ -52,7 +52,7 @@ fn netns_child() {
     let mut words = spec.split_whitespace();
     let interface = words.next().expect("an interface");
     let targets: Vec<IpAddr> = words.map(|w| w.parse().expect("an address")).collect();
-    let reports = probe_interface(interface, targets, ProbeConfig::default()).expect("probing");
+    let reports = probe_interface(interface, targets, ProbeConfig::default(), &[]).expect("probing");
     println!("{RESULT_MARK}{}", serde_json::to_string(&reports).unwrap());
 }
 

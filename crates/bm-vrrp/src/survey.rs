@@ -685,7 +685,8 @@ mod tests {
         let c = s.collisions(&[1], &[]);
         assert!(matches!(&c[..], [Collision::UnreadableVrid { vrid: 1, .. }]), "{c:?}");
         // v2 with authentication type 2 (IPsec AH, Cisco's MD5 in practice): unreadable, kept.
-        let mut ah = message(&advert(147, AdvertInterval::V2(V2Interval::new(1).unwrap()), &["192.0.2.5"], None), src, GROUP_V4);
+        let mut ah =
+            message(&advert(147, AdvertInterval::V2(V2Interval::new(1).unwrap()), &["192.0.2.5"], None), src, GROUP_V4);
         ah[4] = 2;
         assert!(s.handle_packet(Duration::ZERO, src, GROUP_V4, 255, &ah).is_err());
         assert!(s.is_taken(147, Family::Ipv4));

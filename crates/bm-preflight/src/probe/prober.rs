@@ -77,6 +77,9 @@ pub enum ProbeError {
     /// Our MAC address cannot be a frame's source.
     #[error("{0} is a group or zero address: the interface's own unicast MAC is needed")]
     Mac(MacAddr),
+    /// The timings add up to more than a day (or overflow the clock): a mistake, not a check.
+    #[error("the probing would take more than a day (probes, interval, jitter, initial delay and wait)")]
+    TooLong,
     /// An address no host can own on a link.
     #[error("{address} cannot be probed: it is {why}")]
     Target {
@@ -120,6 +123,13 @@ pub struct Answer {
     pub first: Duration,
 }
 
+impl AnswerKind {
+    /// An answer only the address's owner gives (not another host's probe).
+    pub const fn is_owner(self) -> bool {
+        matches!(self, AnswerKind::ArpReply | AnswerKind::ArpRequest | AnswerKind::NeighborAdvertisement)
+    }
+}
+
 impl std::fmt::Display for AnswerKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
@@ -144,9 +154,18 @@ pub struct TargetReport {
 }
 
 impl TargetReport {
-    /// Whether another host answered: the address is in use (or being claimed).
+    /// Whether another host answered for the address as its owner (an ARP reply or request
+    /// from it, a neighbour advertisement): it is in use. Another host's probe for it
+    /// ([`AnswerKind::ArpProbe`], [`AnswerKind::DadSolicitation`]) is not: that host is about
+    /// to claim it, or is checking it as this prober does (`bmnet preflight` on every node at
+    /// once); see [`contended`](Self::contended).
     pub fn in_use(&self) -> bool {
-        !self.answers.is_empty()
+        self.answers.iter().any(|a| a.kind.is_owner())
+    }
+
+    /// Whether another host probed the address while this one did.
+    pub fn contended(&self) -> bool {
+        self.answers.iter().any(|a| !a.kind.is_owner())
     }
 }
 
@@ -200,6 +219,8 @@ pub enum Verdict {
 #[derive(Clone, Debug)]
 pub struct Prober {
     mac: MacAddr,
+    /// The host's other interfaces' MACs: their answers are this host's, not another's.
+    also_ours: Vec<MacAddr>,
     config: ProbeConfig,
     start: Instant,
     reports: Vec<TargetReport>,
@@ -214,6 +235,9 @@ pub struct Prober {
     done: bool,
     rng: u64,
 }
+
+/// The longest probing accepted (initial delay, probes and the wait together).
+const MAX_PROBING: Duration = Duration::from_secs(86_400);
 
 fn target_problem(address: IpAddr) -> Option<&'static str> {
     match address {
@@ -244,6 +268,14 @@ impl Prober {
         if config.probes == 0 {
             return Err(ProbeError::NoProbes);
         }
+        let per_round = config.interval.checked_add(config.interval_jitter);
+        let total = per_round
+            .and_then(|r| r.checked_mul(config.probes))
+            .and_then(|t| t.checked_add(config.initial_delay_max))
+            .and_then(|t| t.checked_add(config.wait));
+        if total.is_none_or(|t| t > MAX_PROBING) || now.checked_add(MAX_PROBING).is_none() {
+            return Err(ProbeError::TooLong);
+        }
         let mut reports: Vec<TargetReport> = Vec::new();
         for address in targets {
             if let Some(why) = target_problem(address) {
@@ -258,6 +290,7 @@ impl Prober {
         }
         let mut p = Prober {
             mac,
+            also_ours: Vec::new(),
             config,
             start: now,
             reports,
@@ -292,6 +325,17 @@ impl Prober {
         {
             self.done = true;
         }
+    }
+
+    /// Adds the MACs of the host's other interfaces: on a host with two NICs on one segment,
+    /// Linux answers ARP for any of its addresses on every NIC (`arp_ignore=0`, the default),
+    /// and those answers are the host's own, not another host's.
+    pub fn also_ours(&mut self, macs: impl IntoIterator<Item = MacAddr>) {
+        self.also_ours.extend(macs.into_iter().filter(|m| *m != self.mac));
+    }
+
+    fn is_ours(&self, mac: MacAddr) -> bool {
+        mac == self.mac || self.also_ours.contains(&mac)
     }
 
     /// Notes the time: listening ends once its deadline has passed.
@@ -363,7 +407,7 @@ impl Prober {
             Ok(f) => f,
             Err(e) => return Verdict::Malformed(e),
         };
-        if frame.source == self.mac {
+        if self.is_ours(frame.source) {
             return Verdict::Own;
         }
         let found = match frame.payload {
@@ -373,7 +417,7 @@ impl Prober {
         let Some((target, kind, mac)) = found else {
             return Verdict::Unrelated;
         };
-        if mac == self.mac {
+        if self.is_ours(mac) {
             return Verdict::Own;
         }
         let first = now.saturating_duration_since(self.start);
@@ -772,6 +816,56 @@ mod tests {
                 }
                 prop_assert_eq!(p.handle_frame(start, &t.frame), Verdict::Own);
             }
+        }
+    }
+
+    #[test]
+    fn peers_probing_contend_but_do_not_make_an_address_in_use() {
+        let start = Instant::now();
+        let ours = MacAddr([2, 0, 0, 0, 0, 1]);
+        let other_nic = MacAddr([2, 0, 0, 0, 0, 2]);
+        let peer = MacAddr([2, 0, 0, 0, 0, 9]);
+        let target: IpAddr = "192.0.2.5".parse().unwrap();
+        let mut p = Prober::new(start, ours, [target], ProbeConfig::default()).unwrap();
+        p.also_ours([other_nic]);
+        while p.poll_transmit(start).is_some() {}
+        // Another checker's probe for the same address: contended, not in use.
+        let probe = probe_frame(peer, target).to_vec();
+        assert!(matches!(p.handle_frame(start, &probe), Verdict::Answer { kind: AnswerKind::ArpProbe, .. }));
+        assert!(!p.reports()[0].in_use() && p.reports()[0].contended());
+        // This host's other NIC answering (arp_ignore=0): its own, not an answer.
+        let reply = |from: MacAddr| {
+            Frame {
+                destination: ours,
+                source: from,
+                payload: Payload::Arp(ArpRepr {
+                    operation: ArpOperation::Reply,
+                    sender_mac: from,
+                    sender_ip: "192.0.2.5".parse().unwrap(),
+                    target_mac: ours,
+                    target_ip: std::net::Ipv4Addr::UNSPECIFIED,
+                }),
+            }
+            .to_vec()
+        };
+        assert_eq!(p.handle_frame(start, &reply(other_nic)), Verdict::Own);
+        assert!(!p.reports()[0].in_use());
+        // The owner's reply: in use.
+        assert!(matches!(p.handle_frame(start, &reply(peer)), Verdict::Answer { kind: AnswerKind::ArpReply, .. }));
+        assert!(p.reports()[0].in_use());
+    }
+
+    #[test]
+    fn timings_beyond_a_day_are_refused() {
+        let start = Instant::now();
+        let mac = MacAddr([2, 0, 0, 0, 0, 1]);
+        let target: IpAddr = "192.0.2.5".parse().unwrap();
+        for config in [
+            ProbeConfig { wait: Duration::MAX, ..ProbeConfig::default() },
+            ProbeConfig { interval: Duration::from_secs(u64::MAX / 2), probes: 3, ..ProbeConfig::default() },
+            ProbeConfig { initial_delay_max: Duration::from_secs(86_401), ..ProbeConfig::default() },
+        ] {
+            assert_eq!(Prober::new(start, mac, [target], config).unwrap_err(), ProbeError::TooLong);
         }
     }
 }

@@ -75,10 +75,14 @@ fn deadline(config: &ProbeConfig) -> Duration {
 /// For IPv6 targets the sockets also let in the targets' solicited-node Ethernet groups (a
 /// link-layer filter only: no MLD report is sent), so that another host's duplicate address
 /// detection is heard through a NIC's multicast filter.
+///
+/// `also_ours`: the MACs of the host's other interfaces, whose answers are the host's own
+/// ([`Prober::also_ours`]).
 pub fn probe_interface(
     interface: &str,
     targets: impl IntoIterator<Item = IpAddr>,
     config: ProbeConfig,
+    also_ours: &[MacAddr],
 ) -> Result<Vec<TargetReport>, SocketError> {
     let targets: Vec<IpAddr> = targets.into_iter().collect();
     let io_err = |what: &'static str| {
@@ -114,8 +118,10 @@ pub fn probe_interface(
     }
 
     let start = Instant::now();
-    let hard_deadline = start + deadline(&config);
     let mut prober = Prober::new(start, mac, targets, config)?;
+    prober.also_ours(also_ours.iter().copied());
+    // `Prober::new` refused timings of more than a day, so this cannot overflow.
+    let hard_deadline = start.checked_add(deadline(&config)).unwrap_or(start);
     let sockets: Vec<&PacketSocket> = arp.iter().chain(ipv6.iter()).collect();
     let mut buf = vec![0u8; 2048];
     loop {
@@ -168,9 +174,9 @@ mod tests {
 
     #[test]
     fn a_missing_interface_is_named() {
-        let e = probe_interface("bm-nope0", ["192.0.2.1".parse().unwrap()], ProbeConfig::default()).unwrap_err();
+        let e = probe_interface("bm-nope0", ["192.0.2.1".parse().unwrap()], ProbeConfig::default(), &[]).unwrap_err();
         assert!(matches!(&e, SocketError::Interface { interface, .. } if interface == "bm-nope0"), "{e}");
-        let e = probe_interface("lo", std::iter::empty(), ProbeConfig::default()).unwrap_err();
+        let e = probe_interface("lo", std::iter::empty(), ProbeConfig::default(), &[]).unwrap_err();
         assert!(matches!(e, SocketError::Probe(ProbeError::NoTargets)), "{e}");
     }
 }
