@@ -1,23 +1,4 @@
-//! The virtual router IDs OpenShift gives a cluster's API and ingress VIPs.
-//!
-//! OpenShift's keepalived configuration is rendered by `baremetal-runtimecfg`, which derives
-//! each VIP's `virtual_router_id` from the cluster name (`pkg/config/node.go`, `PopulateVRIDs`):
-//!
-//! ```text
-//! api     = FletcherChecksum8(name + "-api") + 1
-//! ingress = FletcherChecksum8(name + "-ingress") + 1, plus one more if it equals api
-//! ```
-//!
-//! Its Fletcher-8 (`pkg/utils`) adds in Go's `uint8`, which wraps at 256 *before* the modulo
-//! 15, and packs the two 4-bit sums into one byte: the largest value is `0xEE`, so VRIDs run
-//! from 1 to 239 and only 225 of them occur. Two clusters on one L2 segment collide with a
-//! probability of about 1.4 %, and consecutively numbered names often do (`cnf10`'s API VRID is
-//! `cnf11`'s ingress VRID, the example of OpenShift's own documentation). The symptom is a
-//! bootstrap VIP that never comes up and keepalived logging "received an invalid passwd"
-//! (openshift/installer#2966); [`Survey`](crate::Survey) finds the collision on the wire first.
-//!
-//! Older runtimecfg releases also gave a DNS VIP a VRID (`name + "-dns"`); it was removed with
-//! the DNS VIP in 2021 and is not computed here.
+//! The virtual router IDs OpenShift gives a cluster's VIPs: [`OpenShiftVrids`].
 
 use serde::{Deserialize, Serialize};
 
@@ -39,7 +20,26 @@ pub fn runtimecfg_fletcher8(input: &[u8]) -> u8 {
     (b << 4) | a
 }
 
-/// The VRIDs of one OpenShift cluster's keepalived instances.
+/// The VRIDs of one OpenShift cluster's keepalived instances (its API and ingress VIPs').
+///
+/// OpenShift's keepalived configuration is rendered by `baremetal-runtimecfg`, which derives
+/// each VIP's `virtual_router_id` from the cluster name (`pkg/config/node.go`, `PopulateVRIDs`):
+///
+/// ```text
+/// api     = FletcherChecksum8(name + "-api") + 1
+/// ingress = FletcherChecksum8(name + "-ingress") + 1, plus one more if it equals api
+/// ```
+///
+/// Its Fletcher-8 (`pkg/utils`) adds in Go's `uint8`, which wraps at 256 *before* the modulo
+/// 15, and packs the two 4-bit sums into one byte: the largest value is `0xEE`, so VRIDs run
+/// from 1 to 239 and only 225 of them occur. Two clusters on one L2 segment collide with a
+/// probability of about 1.4 %, and consecutively numbered names often do (`cnf10`'s API VRID is
+/// `cnf11`'s ingress VRID, the example of OpenShift's own documentation). The symptom is a
+/// bootstrap VIP that never comes up and keepalived logging "received an invalid passwd"
+/// (openshift/installer#2966); [`Survey`](crate::Survey) finds the collision on the wire first.
+///
+/// Older runtimecfg releases also gave a DNS VIP a VRID (`name + "-dns"`); it was removed with
+/// the DNS VIP in 2021 and is not computed here.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct OpenShiftVrids {
     /// The API VIP's (and `api-int`'s) virtual router.

@@ -1,50 +1,4 @@
-//! Listening to the VRRP adverts already on a segment, before an install.
-//!
-//! A [`Survey`] takes what a capture saw, as Ethernet frames ([`Survey::handle_frame`]) or as
-//! IP payloads with their addresses and TTL ([`Survey::handle_packet`], what a raw protocol 112
-//! socket gives), and keeps one [`Heard`] record per virtual router and sender: VRID, family,
-//! version, source, destination (the VRRP group, or this host for a unicast advert), priority,
-//! VIPs, interval and how often it was heard. Nothing is filtered by the local configuration:
-//! any version, any VRID, any interval, any TTL (unicast adverts may come from routers away),
-//! v2 with or without a password. Every message still passes the wire-format checks of
-//! [`decode`](crate::decode) (length, checksum, address count); one that fails is counted, not
-//! recorded.
-//!
-//! [`Survey::collisions`] then compares what was heard with a cluster's own VRIDs and VIPs.
-//! VRIDs are per address family (RFC 5798 §7.3: the virtual MACs `00-00-5E-00-01-{VRID}` and
-//! `00-00-5E-00-02-{VRID}` differ), but not per version: a v2 and a v3 router with one VRID on
-//! one segment share the virtual MAC and drop each other's adverts. A VIP heard in anyone's
-//! advert is a collision whatever its VRID.
-//!
-//! The survey is bounded ([`MAX_HEARD`] records); it never allocates per advert once a sender
-//! is known.
-//!
-//! ```
-//! use std::time::Duration;
-//! use bm_vrrp::{Advert, AdvertInterval, GROUP_V4, Survey, V3Interval, encode};
-//!
-//! // A v3 advert for VRID 147 from 192.0.2.7, as a capture would hand it over.
-//! let advert = Advert {
-//!     vrid: 147,
-//!     priority: 100,
-//!     interval: AdvertInterval::V3(V3Interval::new(100).unwrap()),
-//!     addrs: vec!["192.0.2.5".parse().unwrap()],
-//!     auth: None,
-//! };
-//! let src = "192.0.2.7".parse().unwrap();
-//! let mut message = Vec::new();
-//! encode(&advert, src, GROUP_V4, Default::default(), &mut message).unwrap();
-//!
-//! let mut survey = Survey::new();
-//! survey.handle_packet(Duration::ZERO, src, GROUP_V4, 255, &message).unwrap();
-//! let heard = survey.heard().next().unwrap();
-//! assert_eq!((heard.vrid, heard.priority, heard.unicast), (147, 100, false));
-//!
-//! // cnf10's API VRID is 147: a collision, and a different VIP does not make it one less.
-//! let ours = bm_vrrp::OpenShiftVrids::for_cluster("cnf10").unwrap();
-//! let collisions = survey.collisions(&ours.both(), &["192.0.2.10".parse().unwrap()]);
-//! assert_eq!(collisions.len(), 1);
-//! ```
+//! The VRRP routers heard on a segment: [`Survey`] and what it records.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
@@ -197,7 +151,54 @@ pub enum Collision {
     },
 }
 
-/// What a segment's VRRP traffic showed: see the [module documentation](self).
+/// What a segment's VRRP traffic showed: the VRRP adverts already on a segment, listened to
+/// before an install.
+///
+/// A [`Survey`] takes what a capture saw, as Ethernet frames ([`Survey::handle_frame`]) or as
+/// IP payloads with their addresses and TTL ([`Survey::handle_packet`], what a raw protocol 112
+/// socket gives), and keeps one [`Heard`] record per virtual router and sender: VRID, family,
+/// version, source, destination (the VRRP group, or this host for a unicast advert), priority,
+/// VIPs, interval and how often it was heard. Nothing is filtered by the local configuration:
+/// any version, any VRID, any interval, any TTL (unicast adverts may come from routers away),
+/// v2 with or without a password. Every message still passes the wire-format checks of
+/// [`decode`](crate::decode) (length, checksum, address count); one that fails is counted, not
+/// recorded.
+///
+/// [`Survey::collisions`] then compares what was heard with a cluster's own VRIDs and VIPs.
+/// VRIDs are per address family (RFC 5798 §7.3: the virtual MACs `00-00-5E-00-01-{VRID}` and
+/// `00-00-5E-00-02-{VRID}` differ), but not per version: a v2 and a v3 router with one VRID on
+/// one segment share the virtual MAC and drop each other's adverts. A VIP heard in anyone's
+/// advert is a collision whatever its VRID.
+///
+/// The survey is bounded ([`MAX_HEARD`] records); it never allocates per advert once a sender
+/// is known.
+///
+/// ```
+/// use std::time::Duration;
+/// use bm_vrrp::{Advert, AdvertInterval, GROUP_V4, Survey, V3Interval, encode};
+///
+/// // A v3 advert for VRID 147 from 192.0.2.7, as a capture would hand it over.
+/// let advert = Advert {
+///     vrid: 147,
+///     priority: 100,
+///     interval: AdvertInterval::V3(V3Interval::new(100).unwrap()),
+///     addrs: vec!["192.0.2.5".parse().unwrap()],
+///     auth: None,
+/// };
+/// let src = "192.0.2.7".parse().unwrap();
+/// let mut message = Vec::new();
+/// encode(&advert, src, GROUP_V4, Default::default(), &mut message).unwrap();
+///
+/// let mut survey = Survey::new();
+/// survey.handle_packet(Duration::ZERO, src, GROUP_V4, 255, &message).unwrap();
+/// let heard = survey.heard().next().unwrap();
+/// assert_eq!((heard.vrid, heard.priority, heard.unicast), (147, 100, false));
+///
+/// // cnf10's API VRID is 147: a collision, and a different VIP does not make it one less.
+/// let ours = bm_vrrp::OpenShiftVrids::for_cluster("cnf10").unwrap();
+/// let collisions = survey.collisions(&ours.both(), &["192.0.2.10".parse().unwrap()]);
+/// assert_eq!(collisions.len(), 1);
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Survey {
     heard: Vec<Heard>,
