@@ -4,7 +4,7 @@
 //!
 //! | dump | request | what is kept |
 //! |---|---|---|
-//! | links | `RTM_GETLINK` (`IFLA_EXT_MASK` = `RTEXT_FILTER_SKIP_STATS`) | index, `IFLA_IFNAME`, `IFLA_LINKINFO`/`IFLA_INFO_KIND` (and from `IFLA_INFO_DATA` a bond's `IFLA_BOND_MODE`, a VLAN's `IFLA_VLAN_ID`), `IFF_UP`, `IFF_LOWER_UP`, `IFF_LOOPBACK`, `IFLA_MASTER`, `IFLA_LINK` (unless `IFLA_LINK_NETNSID` puts it in another namespace), `IFLA_MTU`, `IFLA_ADDRESS` |
+//! | links | `RTM_GETLINK` (`IFLA_EXT_MASK` = `RTEXT_FILTER_SKIP_STATS`) | index, `IFLA_IFNAME`, `IFLA_LINKINFO`/`IFLA_INFO_KIND` (and from `IFLA_INFO_DATA` a bond's `IFLA_BOND_MODE`, a VLAN's `IFLA_VLAN_ID`), `IFF_UP`, `IFF_LOWER_UP`, `IFF_LOOPBACK`, `IFLA_MASTER`, `IFLA_LINK` (unless `IFLA_LINK_NETNSID` puts it in another namespace), `IFLA_MTU`, `IFLA_ADDRESS`, `IFLA_PERM_ADDRESS` |
 //! | addresses | `RTM_GETADDR`, `AF_UNSPEC` (both families) | `IFA_LOCAL` (else `IFA_ADDRESS`) with the prefix length, scope, flags (32-bit `IFA_FLAGS` when present, else the 8-bit header flags), `IFA_LABEL`, `IFA_CACHEINFO` lifetimes |
 //! | routes | `RTM_GETROUTE`, `AF_UNSPEC`, `RT_TABLE_UNSPEC` (every table, both families) | table (`RTA_TABLE`, else the header's), `RTA_DST` with the prefix length, `RTA_GATEWAY` (or `RTA_VIA`), `RTA_OIF`, `RTA_PRIORITY`, protocol, type, `RTA_PREFSRC`, `RTA_MULTIPATH` next hops |
 //!
@@ -131,6 +131,7 @@ const IFLA_MASTER: u16 = 10;
 const IFLA_LINK: u16 = 5;
 const IFLA_LINKINFO: u16 = 18;
 const IFLA_LINK_NETNSID: u16 = 37;
+const IFLA_PERM_ADDRESS: u16 = 54;
 const IFLA_INFO_KIND: u16 = 1;
 const IFLA_INFO_DATA: u16 = 2;
 /// In a bond's `IFLA_INFO_DATA`: the mode, a `u8`.
@@ -162,6 +163,8 @@ fn parse_link(payload: &[u8]) -> Result<Option<Link>, DecodeError> {
             IFLA_LINK => link.parent = Some(parse_u32(value)?).filter(|&p| p != 0 && p != header.index),
             IFLA_LINK_NETNSID => other_netns = true,
             IFLA_ADDRESS if !value.is_empty() => link.mac = Some(hardware_address(value)),
+            // All zero: the device has no permanent address (veth, bridge, bond).
+            IFLA_PERM_ADDRESS if value.iter().any(|&b| b != 0) => link.perm_mac = Some(hardware_address(value)),
             IFLA_LINKINFO => {
                 for info in NlasIterator::new(value) {
                     let info = info?;

@@ -52,6 +52,11 @@ pub struct Link {
     /// Hardware address, `aa:bb:cc:dd:ee:ff`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mac: Option<String>,
+    /// The permanent hardware address (`IFLA_PERM_ADDRESS`), when the device has one and it
+    /// differs from `mac` or is reported: a bond's ports carry the bond's MAC while enslaved,
+    /// and NetworkManager matches a profile's `mac-address` against this one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub perm_mac: Option<String>,
     /// Index of the link this one is stacked on (`IFLA_LINK`): a VLAN's parent, a veth's peer.
     /// `None` when there is none, or when it is in another network namespace
     /// (`IFLA_LINK_NETNSID`), where the index names nothing of this snapshot.

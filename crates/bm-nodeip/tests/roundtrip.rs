@@ -49,9 +49,14 @@ fn arb_snapshot() -> impl Strategy<Value = HostSnapshot> {
         prop::option::of(0u32..6),
         any::<u32>(),
         prop::option::of("([0-9a-f]{2}:){5}[0-9a-f]{2}"),
-        (prop::option::of(0u32..6), prop::option::of(0u8..7), prop::option::of(0u16..4095)),
+        (
+            prop::option::of(0u32..6),
+            prop::option::of(0u8..7),
+            prop::option::of(0u16..4095),
+            prop::option::of("([0-9a-f]{2}:){5}[0-9a-f]{2}"),
+        ),
     )
-        .prop_map(|(index, name, kind, b, master, mtu, mac, (parent, bond_mode, vlan_id))| Link {
+        .prop_map(|(index, name, kind, b, master, mtu, mac, (parent, bond_mode, vlan_id, perm_mac))| Link {
             index,
             name,
             kind,
@@ -61,6 +66,7 @@ fn arb_snapshot() -> impl Strategy<Value = HostSnapshot> {
             master,
             mtu,
             mac,
+            perm_mac,
             parent,
             bond_mode,
             vlan_id,

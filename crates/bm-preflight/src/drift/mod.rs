@@ -76,8 +76,10 @@
 //! - Which profile is active on a device is NetworkManager's run-time state, which no file
 //!   holds: the check compares what NetworkManager would activate at boot, so a profile brought
 //!   up by hand (`autoconnect=false`) is listed as not compared.
-//! - A bond's ports carry the bond's MAC while they are ports, and the snapshot has no
-//!   permanent address: a port profile bound by `mac-address` alone then finds no link.
+//! - A bond's ports carry the bond's MAC while they are ports: a profile bound by
+//!   `mac-address` is matched, as NetworkManager matches it, against the permanent address
+//!   (`IFLA_PERM_ADDRESS`) when the kernel reports one, and only to links of its kind (an
+//!   ethernet profile to a port, not to the bond with the same current MAC).
 //! - `[match]` patterns and the types beyond ethernet, bond, VLAN and bridge are not evaluated.
 //!
 //! # Example
@@ -460,6 +462,24 @@ struct Match<'h> {
     contenders: Vec<usize>,
 }
 
+/// Whether `link` is the device of MAC `m` as NetworkManager matches `mac-address`: its
+/// permanent address when the kernel reports one, else its current one.
+fn has_mac(link: &Link, m: &str) -> bool {
+    match &link.perm_mac {
+        Some(p) => p.eq_ignore_ascii_case(m),
+        None => link.mac.as_deref().is_some_and(|c| c.eq_ignore_ascii_case(m)),
+    }
+}
+
+/// Whether a link of kernel kind `have` can carry a profile of `connection.type` `kind`.
+fn kind_fits(kind: &str, have: Option<&str>) -> bool {
+    match kinds_of(kind) {
+        Some(kinds) => have.is_some_and(|h| kinds.contains(&h)),
+        None if kind == "802-3-ethernet" => matches!(have, None | Some("veth")),
+        None => true,
+    }
+}
+
 /// `aa:bb:cc:dd:ee:ff`, as the snapshot writes MACs.
 fn mac_text(mac: &[u8; 6]) -> String {
     mac.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")
@@ -483,13 +503,11 @@ fn assign<'h>(profiles: &[KeyfileProfile], host: &'h HostSnapshot) -> (Vec<Match
                         Some(UnmatchedReason::NoLink { interface_name: Some(name.clone()), mac_address: mac.clone() })
                     }
                     Some(link) => match mac {
-                        Some(m) if link.mac.as_deref().map(str::to_ascii_lowercase).as_deref() != Some(m.as_str()) => {
-                            Some(UnmatchedReason::MacMismatch {
-                                link: link.name.clone(),
-                                file: m.clone(),
-                                kernel: link.mac.clone(),
-                            })
-                        }
+                        Some(m) if !has_mac(link, m) => Some(UnmatchedReason::MacMismatch {
+                            link: link.name.clone(),
+                            file: m.clone(),
+                            kernel: link.perm_mac.clone().or_else(|| link.mac.clone()),
+                        }),
                         Some(_) => {
                             per_link.entry(link.index).or_default().push((i, MatchedBy::InterfaceNameAndMac));
                             None
@@ -501,7 +519,17 @@ fn assign<'h>(profiles: &[KeyfileProfile], host: &'h HostSnapshot) -> (Vec<Match
                     },
                 },
                 (None, Some(m)) => {
-                    match host.links.iter().find(|l| l.mac.as_deref().is_some_and(|lm| lm.eq_ignore_ascii_case(m))) {
+                    // The MAC names a device: a bond and its ports share one while enslaved, so
+                    // the link of the profile's kind is the one, the permanent address first.
+                    let kind = con.kind.as_deref().unwrap_or("");
+                    let fits = |l: &&Link| kind_fits(kind, l.kind.as_deref());
+                    let by_perm = host
+                        .links
+                        .iter()
+                        .filter(fits)
+                        .find(|l| l.perm_mac.as_deref().is_some_and(|p| p.eq_ignore_ascii_case(m)));
+                    let by_current = || host.links.iter().filter(fits).find(|l| has_mac(l, m));
+                    match by_perm.or_else(by_current) {
                         None => Some(UnmatchedReason::NoLink { interface_name: None, mac_address: Some(m.clone()) }),
                         Some(link) => {
                             per_link.entry(link.index).or_default().push((i, MatchedBy::MacAddress));
@@ -640,12 +668,8 @@ impl<'h> Context<'_, 'h> {
     /// Whether the link is of the kind the profile activates on; a difference if not.
     fn compare_kind(&self, c: &mut Comparison<'_, '_>, kind: &str) -> bool {
         let have = c.link.kind.as_deref();
-        let ok = match kinds_of(kind) {
-            Some(kinds) => have.is_some_and(|h| kinds.contains(&h)),
-            // An ethernet profile takes a physical device or a veth, nothing virtual else.
-            None if kind == "802-3-ethernet" => matches!(have, None | Some("veth")),
-            None => true,
-        };
+        // An ethernet profile takes a physical device or a veth, nothing virtual else.
+        let ok = kind_fits(kind, have);
         if !ok {
             let file = if kind == "802-3-ethernet" { "ethernet" } else { kind };
             let kernel = have.unwrap_or("ethernet").to_string();

@@ -561,3 +561,41 @@ fn an_empty_host_and_odd_profiles_do_not_panic() {
         r.matched
     );
 }
+
+/// Ports bound by `mac-address` alone, on a host where a bond and its ports share the bond's
+/// current MAC: each port profile finds its port by the permanent address, not the bond.
+#[test]
+fn ports_by_permanent_mac() {
+    let bond_mac = "52:54:00:00:00:aa";
+    let mut host = bond_host(4, &["eth0", "eth1"]);
+    for l in &mut host.links {
+        let perm = l.mac.clone();
+        if l.master == Some(5) {
+            l.perm_mac = perm;
+        }
+        l.mac = if l.master == Some(5) || l.name == "bond0" { Some(bond_mac.into()) } else { l.mac.clone() };
+    }
+    let mut profiles = bond_profiles("802.3ad");
+    for (p, perm) in profiles[1..].iter_mut().zip(["52:54:00:00:00:02", "52:54:00:00:00:03"]) {
+        let text = format!(
+            "[connection]\nid={id}\nuuid={uuid}\ntype=ethernet\nmaster=bond0\nslave-type=bond\n[ethernet]\nmac-address={perm}\n",
+            id = p.profile.connection.id.clone().unwrap(),
+            uuid = p.profile.connection.uuid.clone().unwrap(),
+        );
+        *p = profile(&p.file, &text);
+    }
+    let r = check(&profiles, &host, None);
+    let links: Vec<(&str, MatchedBy)> = r.matched.iter().map(|m| (m.link.as_str(), m.by)).collect();
+    assert!(
+        links.contains(&("eth0", MatchedBy::MacAddress)) && links.contains(&("eth1", MatchedBy::MacAddress)),
+        "{links:?}"
+    );
+    assert!(!r.differences.iter().any(|d| d.field == Field::Kind), "{:?}", r.differences);
+    assert!(!r.has_drift(), "{:?}", r.differences);
+    // Without permanent addresses, the current MAC still picks the port, never the bond.
+    for l in &mut host.links {
+        l.perm_mac = None;
+    }
+    let r = check(&profiles, &host, None);
+    assert!(r.matched.iter().filter(|m| m.by == MatchedBy::MacAddress).all(|m| m.link != "bond0"), "{:?}", r.matched);
+}
