@@ -1,0 +1,7 @@
+//! bm-bgp: placeholder
+#![forbid(unsafe_code)]
+
+mod framer;
+pub mod message;
+
+pub use framer::Framer;
