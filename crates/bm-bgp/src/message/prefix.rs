@@ -68,11 +68,6 @@ pub(crate) fn encode_v6(net: &Ipv6Net, out: &mut Vec<u8>) {
     out.extend_from_slice(&net.network().octets()[..usize::from(net.prefix_len()).div_ceil(8)]);
 }
 
-/// The encoded length of a prefix.
-pub(crate) fn encoded_len(net: &IpNet) -> usize {
-    1 + usize::from(net.prefix_len()).div_ceil(8)
-}
-
 /// Reads `N`-byte-address prefixes to the end of `r`; `Err(offset)` where one is invalid.
 fn decode_raw<const N: usize>(r: &mut Reader<'_>) -> Result<Vec<([u8; N], u8)>, usize> {
     let mut out = Vec::new();
