@@ -152,8 +152,8 @@ impl Update {
         let alen = r.u16().ok_or(DecodeError::MalformedAttributeList("total path attribute length"))?;
         let attrs_at = r.pos();
         let abytes = r.take(usize::from(alen)).ok_or(DecodeError::MalformedAttributeList("total path attribute length"))?;
-        let nlri_at = r.pos();
-        let nlri = prefix::decode_v4(&mut r).map_err(|off| DecodeError::InvalidNetworkField { offset: nlri_at + off })?;
+        // The reader is the body's: offsets are the body's already.
+        let nlri = prefix::decode_v4(&mut r).map_err(|offset| DecodeError::InvalidNetworkField { offset })?;
 
         let mut errors: Vec<AttributeError> = Vec::new();
         let mut attributes = Vec::new();
