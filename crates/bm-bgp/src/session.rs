@@ -13,9 +13,9 @@ use serde::{Deserialize, Serialize};
 use crate::config::{Config, ConfigError};
 use crate::framer::Framer;
 use crate::message::{
-    AsPath, AttributeError, Capability, Decoded, ErrorAction, ErrorCode, Family, FsmSubcode,
-    GracefulRestart, GracefulRestartFamily, HEADER_LEN, MAX_MESSAGE_LEN, Message, MpReach, MpUnreach, NextHop,
-    Notification, Open, OpenSubcode, Origin, PathAttribute, Prefixes, Update, decode_with_repairs, encode,
+    AsPath, AttributeError, Capability, Decoded, ErrorAction, ErrorCode, Family, FsmSubcode, GracefulRestart,
+    GracefulRestartFamily, HEADER_LEN, MAX_MESSAGE_LEN, Message, MpReach, MpUnreach, NextHop, Notification, Open,
+    OpenSubcode, Origin, PathAttribute, Prefixes, Update, decode_with_repairs, encode,
 };
 use crate::reason::Reason;
 use crate::timer::{Timer, TimerTable};
@@ -676,7 +676,8 @@ impl Session {
             peer_id: open.bgp_id,
             hold_time: self.config.hold_time.min(open.hold_time),
             families,
-            route_refresh: self.config.route_refresh && open.has_capability(crate::message::capability_code::ROUTE_REFRESH),
+            route_refresh: self.config.route_refresh
+                && open.has_capability(crate::message::capability_code::ROUTE_REFRESH),
             peer_open: open,
         })
     }
@@ -714,8 +715,10 @@ impl Session {
 
     /// UPDATEs announcing `prefixes`, as few as fit in 4096 bytes each.
     fn reach_updates(&self, prefixes: &[IpNet]) -> Vec<Update> {
-        let v4: Vec<Ipv4Net> = prefixes.iter().filter_map(|p| if let IpNet::V4(n) = p { Some(*n) } else { None }).collect();
-        let v6: Vec<Ipv6Net> = prefixes.iter().filter_map(|p| if let IpNet::V6(n) = p { Some(*n) } else { None }).collect();
+        let v4: Vec<Ipv4Net> =
+            prefixes.iter().filter_map(|p| if let IpNet::V4(n) = p { Some(*n) } else { None }).collect();
+        let v6: Vec<Ipv6Net> =
+            prefixes.iter().filter_map(|p| if let IpNet::V6(n) = p { Some(*n) } else { None }).collect();
         let mut out = Vec::new();
         if !v4.is_empty() {
             let attrs = self.attributes(None);
@@ -727,7 +730,11 @@ impl Session {
         if !v6.is_empty() {
             let room = room_for_nlri(&Update { attributes: self.attributes(Some(Vec::new())), ..Update::default() });
             for chunk in v6.chunks((room.saturating_sub(2) / 17).max(1)) {
-                out.push(Update { withdrawn: Vec::new(), attributes: self.attributes(Some(chunk.to_vec())), nlri: Vec::new() });
+                out.push(Update {
+                    withdrawn: Vec::new(),
+                    attributes: self.attributes(Some(chunk.to_vec())),
+                    nlri: Vec::new(),
+                });
             }
         }
         out

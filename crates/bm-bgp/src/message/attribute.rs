@@ -366,7 +366,7 @@ impl PathAttribute {
             ty::MULTI_EXIT_DISC => PathAttribute::MultiExitDisc(u32_value()?),
             ty::LOCAL_PREF => PathAttribute::LocalPref(u32_value()?),
             ty::COMMUNITIES => {
-                if value.is_empty() || value.len() % 4 != 0 {
+                if value.is_empty() || !value.len().is_multiple_of(4) {
                     return Err(Length);
                 }
                 PathAttribute::Communities(
@@ -374,7 +374,7 @@ impl PathAttribute {
                 )
             }
             ty::LARGE_COMMUNITY => {
-                if value.is_empty() || value.len() % 12 != 0 {
+                if value.is_empty() || !value.len().is_multiple_of(12) {
                     return Err(Length);
                 }
                 let word = |c: &[u8], i: usize| u32::from_be_bytes([c[i], c[i + 1], c[i + 2], c[i + 3]]);

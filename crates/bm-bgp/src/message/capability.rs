@@ -160,13 +160,13 @@ impl Capability {
         let value = r.take(usize::from(len))?;
         let mut v = Reader::new(value);
         Some(match code {
-            capability_code::MULTIPROTOCOL if value.len() == 4 => {
-                Capability::Multiprotocol { family: Family { afi: u16::from_be_bytes([value[0], value[1]]), safi: value[3] } }
-            }
+            capability_code::MULTIPROTOCOL if value.len() == 4 => Capability::Multiprotocol {
+                family: Family { afi: u16::from_be_bytes([value[0], value[1]]), safi: value[3] },
+            },
             capability_code::ROUTE_REFRESH if value.is_empty() => Capability::RouteRefresh,
             capability_code::ENHANCED_ROUTE_REFRESH if value.is_empty() => Capability::EnhancedRouteRefresh,
             capability_code::FOUR_OCTET_AS if value.len() == 4 => Capability::FourOctetAs { asn: v.u32()? },
-            capability_code::GRACEFUL_RESTART if value.len() >= 2 && (value.len() - 2) % 4 == 0 => {
+            capability_code::GRACEFUL_RESTART if value.len() >= 2 && (value.len() - 2).is_multiple_of(4) => {
                 let head = v.u16()?;
                 let mut families = Vec::new();
                 while !v.is_empty() {

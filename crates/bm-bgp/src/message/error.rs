@@ -151,10 +151,13 @@ impl DecodeError {
             DecodeError::BadMarker => {
                 Notification::new(ErrorCode::MessageHeader(HeaderSubcode::ConnectionNotSynchronized), Vec::new())
             }
-            DecodeError::BadLength { length } => {
-                Notification::new(ErrorCode::MessageHeader(HeaderSubcode::BadMessageLength), length.to_be_bytes().to_vec())
+            DecodeError::BadLength { length } => Notification::new(
+                ErrorCode::MessageHeader(HeaderSubcode::BadMessageLength),
+                length.to_be_bytes().to_vec(),
+            ),
+            DecodeError::BadType(t) => {
+                Notification::new(ErrorCode::MessageHeader(HeaderSubcode::BadMessageType), vec![*t])
             }
-            DecodeError::BadType(t) => Notification::new(ErrorCode::MessageHeader(HeaderSubcode::BadMessageType), vec![*t]),
             DecodeError::UnsupportedVersion(_) => {
                 // The data is the largest version we support (RFC 4271 §6.2).
                 Notification::new(ErrorCode::Open(OpenSubcode::UnsupportedVersionNumber), vec![0, 4])
@@ -165,7 +168,9 @@ impl DecodeError {
             DecodeError::UnsupportedOptionalParameter(_) => {
                 Notification::new(ErrorCode::Open(OpenSubcode::UnsupportedOptionalParameter), Vec::new())
             }
-            DecodeError::MalformedOpen { .. } => Notification::new(ErrorCode::Open(OpenSubcode::Unspecific), Vec::new()),
+            DecodeError::MalformedOpen { .. } => {
+                Notification::new(ErrorCode::Open(OpenSubcode::Unspecific), Vec::new())
+            }
             DecodeError::MalformedAttributeList(_) => {
                 Notification::new(ErrorCode::Update(UpdateSubcode::MalformedAttributeList), Vec::new())
             }

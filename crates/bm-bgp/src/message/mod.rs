@@ -119,13 +119,7 @@ pub fn encode(message: &Message, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         }
     };
     let len = out.len() - start;
-    let result = body.and_then(|()| {
-        if len > MAX_MESSAGE_LEN {
-            Err(EncodeError::TooLong { length: len })
-        } else {
-            Ok(())
-        }
-    });
+    let result = body.and_then(|()| (len <= MAX_MESSAGE_LEN).then_some(()).ok_or(EncodeError::TooLong { length: len }));
     match result {
         Ok(()) => {
             let [hi, lo] = (len as u16).to_be_bytes();

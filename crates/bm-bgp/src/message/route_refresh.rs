@@ -28,7 +28,9 @@ impl RouteRefresh {
 
     pub(crate) fn decode_body(body: &[u8], length: u16) -> Result<RouteRefresh, DecodeError> {
         match body {
-            &[a, b, subtype, safi] => Ok(RouteRefresh { family: Family { afi: u16::from_be_bytes([a, b]), safi }, subtype }),
+            &[a, b, subtype, safi] => {
+                Ok(RouteRefresh { family: Family { afi: u16::from_be_bytes([a, b]), safi }, subtype })
+            }
             _ => Err(DecodeError::BadLength { length }),
         }
     }

@@ -219,7 +219,10 @@ fn notification_keepalive_route_refresh() {
     assert_eq!(got.shutdown_message(), Some("maintenance"));
     assert_eq!(roundtrip(&Message::Notification(Notification::shutdown("maintenance").unwrap())), n);
     // Hold timer expired, no data.
-    assert_eq!(roundtrip(&Message::Notification(Notification::new(ErrorCode::HoldTimerExpired, vec![]))), message(3, "04 00"));
+    assert_eq!(
+        roundtrip(&Message::Notification(Notification::new(ErrorCode::HoldTimerExpired, vec![]))),
+        message(3, "04 00")
+    );
     // A shutdown communication whose length byte lies: no message, no error (RFC 9003 §4).
     let Message::Notification(liar) = decode(&message(3, "06 04 20 6869")).unwrap() else { panic!() };
     assert_eq!((liar.code, liar.shutdown_message()), (ErrorCode::Cease(CeaseSubcode::AdministrativeReset), None));
@@ -301,7 +304,14 @@ fn update_errors_that_reset_the_session() {
 /// The well-formed attributes a route needs, then `bad`, then one IPv4 prefix.
 fn route_with(bad: &str) -> Vec<u8> {
     let attrs = hex(&format!("40 01 01 00  40 02 06 02 01 0000fde9  40 03 04 0a000001 {bad}"));
-    message(2, &format!("0000 {:04x} {} 20 c000020a", attrs.len(), attrs.iter().map(|b| format!("{b:02x}")).collect::<String>()))
+    message(
+        2,
+        &format!(
+            "0000 {:04x} {} 20 c000020a",
+            attrs.len(),
+            attrs.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        ),
+    )
 }
 
 #[test]
@@ -326,7 +336,10 @@ fn treat_as_withdraw() {
             assert_eq!(u, Update { withdrawn: vec![route], attributes: vec![], nlri: vec![] }, "{bad}");
         }
         assert_eq!(repairs.len(), 1, "{bad}");
-        assert_eq!((repairs[0].type_code, repairs[0].kind, repairs[0].action), (type_code, kind, ErrorAction::TreatAsWithdraw));
+        assert_eq!(
+            (repairs[0].type_code, repairs[0].kind, repairs[0].action),
+            (type_code, kind, ErrorAction::TreatAsWithdraw)
+        );
     }
     // ORIGIN 5, AS_PATH with segment type 7, NEXT_HOP of 5 bytes: the mandatory ones.
     for (attrs, kind) in [
@@ -420,7 +433,11 @@ fn prefixes() -> impl Strategy<Value = Prefixes> {
 }
 
 fn family() -> impl Strategy<Value = Family> {
-    prop_oneof![Just(Family::IPV4_UNICAST), Just(Family::IPV6_UNICAST), (any::<u16>(), any::<u8>()).prop_map(|(afi, safi)| Family { afi, safi })]
+    prop_oneof![
+        Just(Family::IPV4_UNICAST),
+        Just(Family::IPV6_UNICAST),
+        (any::<u16>(), any::<u8>()).prop_map(|(afi, safi)| Family { afi, safi })
+    ]
 }
 
 fn capability() -> impl Strategy<Value = Capability> {
@@ -440,7 +457,10 @@ fn capability() -> impl Strategy<Value = Capability> {
                     .collect(),
             })
         ),
-        (any::<u8>().prop_filter("unknown", |c| ![1, 2, 64, 65, 70].contains(c)), prop::collection::vec(any::<u8>(), 0..20))
+        (
+            any::<u8>().prop_filter("unknown", |c| ![1, 2, 64, 65, 70].contains(c)),
+            prop::collection::vec(any::<u8>(), 0..20)
+        )
             .prop_map(|(code, value)| Capability::Unknown { code, value }),
     ]
 }
@@ -461,7 +481,11 @@ fn attribute() -> impl Strategy<Value = PathAttribute> {
         any::<u32>().prop_map(PathAttribute::LocalPref),
         prop::collection::vec(any::<u32>().prop_map(Community), 1..10).prop_map(PathAttribute::Communities),
         prop::collection::vec(
-            (any::<u32>(), any::<u32>(), any::<u32>()).prop_map(|(global, local1, local2)| LargeCommunity { global, local1, local2 }),
+            (any::<u32>(), any::<u32>(), any::<u32>()).prop_map(|(global, local1, local2)| LargeCommunity {
+                global,
+                local1,
+                local2
+            }),
             1..5
         )
         .prop_map(PathAttribute::LargeCommunities),
@@ -519,12 +543,15 @@ fn notification() -> impl Strategy<Value = Notification> {
 
 fn any_message() -> impl Strategy<Value = Message> {
     prop_oneof![
-        (any::<u32>(), prop_oneof![Just(0u16), 3u16..], any::<u32>(), prop::collection::vec(capability(), 0..8)).prop_map(
-            |(asn, hold, id, caps)| Message::Open(Open::new(asn, hold, Ipv4Addr::from(id), caps))
-        ),
-        (any::<u16>(), prop_oneof![Just(0u16), 3u16..], any::<u32>(), prop::collection::vec(capability(), 0..8)).prop_map(
-            |(my_as, hold_time, id, capabilities)| Message::Open(Open { my_as, hold_time, bgp_id: Ipv4Addr::from(id), capabilities })
-        ),
+        (any::<u32>(), prop_oneof![Just(0u16), 3u16..], any::<u32>(), prop::collection::vec(capability(), 0..8))
+            .prop_map(|(asn, hold, id, caps)| Message::Open(Open::new(asn, hold, Ipv4Addr::from(id), caps))),
+        (any::<u16>(), prop_oneof![Just(0u16), 3u16..], any::<u32>(), prop::collection::vec(capability(), 0..8))
+            .prop_map(|(my_as, hold_time, id, capabilities)| Message::Open(Open {
+                my_as,
+                hold_time,
+                bgp_id: Ipv4Addr::from(id),
+                capabilities
+            })),
         update().prop_map(Message::Update),
         notification().prop_map(Message::Notification),
         Just(Message::Keepalive),

@@ -7,7 +7,9 @@ use std::collections::HashSet;
 use ipnet::{IpNet, Ipv4Net};
 use serde::{Deserialize, Serialize};
 
-use super::attribute::{MpReach, MpUnreach, PathAttribute, RawAttribute, attribute_flags, attribute_type as ty, expected_flags};
+use super::attribute::{
+    MpReach, MpUnreach, PathAttribute, RawAttribute, attribute_flags, attribute_type as ty, expected_flags,
+};
 use super::capability::Family;
 use super::error::{AttributeError, AttributeErrorKind, DecodeError, EncodeError, ErrorAction};
 use super::prefix::{self, Prefixes};
@@ -151,7 +153,8 @@ impl Update {
             .map_err(|off| DecodeError::InvalidNetworkField { offset: 2 + off })?;
         let alen = r.u16().ok_or(DecodeError::MalformedAttributeList("total path attribute length"))?;
         let attrs_at = r.pos();
-        let abytes = r.take(usize::from(alen)).ok_or(DecodeError::MalformedAttributeList("total path attribute length"))?;
+        let abytes =
+            r.take(usize::from(alen)).ok_or(DecodeError::MalformedAttributeList("total path attribute length"))?;
         // The reader is the body's: offsets are the body's already.
         let nlri = prefix::decode_v4(&mut r).map_err(|offset| DecodeError::InvalidNetworkField { offset })?;
 
