@@ -119,3 +119,8 @@ pub use message::{Family, Notification};
 pub use reason::Reason;
 pub use session::{Action, Event, Negotiated, OPEN_HOLD_TIME, Session, SessionError, State, Stats};
 pub use timer::Timer;
+
+// The README's example runs as a doctest (crates.io shows the README).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

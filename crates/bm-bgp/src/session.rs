@@ -596,9 +596,10 @@ impl Session {
                 self.restart_hold(now);
                 let family = rr.family;
                 self.actions.push_back(Action::Event { event: Event::RouteRefreshReceived { family } });
-                // RFC 2918 §4: a family not negotiated is ignored; subtypes 1 and 2 (RFC 7313
-                // BoRR/EoRR) are not requests.
-                if rr.subtype == 0 && self.sends_family(family) {
+                // RFC 2918 §4: a family not negotiated is ignored, and so is a request when
+                // we did not offer the capability; subtypes 1 and 2 (RFC 7313 BoRR/EoRR) are
+                // not requests.
+                if rr.subtype == 0 && self.config.route_refresh && self.sends_family(family) {
                     self.send_family(now, family);
                 }
             }
