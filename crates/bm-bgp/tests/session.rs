@@ -255,7 +255,7 @@ fn ibgp_sends_local_pref_and_an_empty_as_path() {
     let mut p = Pair::established(node, router);
     let now = p.now;
     p.a().announce(now, net("192.0.2.10/32")).unwrap();
-    p.step();
+    while p.step() {}
     let u = p.updates(1).pop().unwrap();
     assert_eq!(u.attribute(attribute_type::AS_PATH), Some(&PathAttribute::AsPath(AsPath::default())));
     assert_eq!(u.attribute(attribute_type::LOCAL_PREF), Some(&PathAttribute::LocalPref(200)));
@@ -269,7 +269,7 @@ fn announce_and_withdraw_while_established() {
     assert_eq!(p.a().announce(now, net("192.0.2.10/32")), Ok(true));
     assert_eq!(p.a().announce(now, net("192.0.2.10/32")), Ok(false), "already announced: nothing sent");
     assert_eq!(p.a().announce(now, net("2001:db8:100::1/64")), Ok(true));
-    p.step();
+    while p.step() {}
     let updates = p.updates(1);
     assert_eq!(updates.len(), 4);
     assert_eq!(updates[2].announced(), [net("192.0.2.10/32")]);
@@ -278,7 +278,7 @@ fn announce_and_withdraw_while_established() {
     assert!(p.a().withdraw(now, net("192.0.2.10/32")));
     assert!(p.a().withdraw(now, net("2001:db8:100::/64")));
     assert!(!p.a().withdraw(now, net("198.51.100.0/24")), "never announced");
-    p.step();
+    while p.step() {}
     let updates = p.updates(1);
     assert_eq!(updates.len(), 6);
     assert_eq!(updates[4].withdrawn, ["192.0.2.10/32".parse().unwrap()]);
@@ -306,14 +306,14 @@ fn many_routes_are_split_into_updates_that_fit() {
     for i in 0..2000u32 {
         p.a().announce(now, IpNet::V4(ipnet::Ipv4Net::new(Ipv4Addr::from(0x0a00_0000 + i), 32).unwrap())).unwrap();
     }
-    p.step();
+    while p.step() {}
     // Route refresh: the whole set again, in UPDATEs of at most 4096 bytes, then End-of-RIB.
     let before = p.updates(1).len();
     let mut rr = Vec::new();
     encode(&Message::RouteRefresh(RouteRefresh::new(Family::IPV4_UNICAST)), &mut rr).unwrap();
     p.b().handle_bytes(now, &[]); // nothing
     p.sides[0].session.handle_bytes(now, &rr);
-    p.step();
+    while p.step() {}
     let again = &p.updates(1)[before..];
     let routes: usize = again.iter().map(|u| u.nlri.len()).sum();
     assert_eq!(routes, 2000);
@@ -356,7 +356,7 @@ fn stop_with_a_shutdown_message() {
     assert_eq!(p.a().stop(now, Some(&"x".repeat(256))), Err(SessionError::ShutdownMessageTooLong(256)));
     assert_eq!(p.states().0, State::Established, "nothing done");
     p.a().stop(now, Some("node drained for upgrade")).unwrap();
-    p.step();
+    while p.step() {}
     let got = p.notifications_received(1);
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].code, ErrorCode::Cease(CeaseSubcode::AdministrativeShutdown));
@@ -382,7 +382,7 @@ fn stop_without_a_message_and_before_connecting() {
     let mut p = Pair::established(node_config(), router_config());
     let now = p.now;
     p.a().stop(now, None).unwrap();
-    p.step();
+    while p.step() {}
     let got = p.notifications_received(1);
     assert_eq!(
         (got[0].code, got[0].data.as_slice()),
@@ -539,7 +539,7 @@ fn broken_bytes_and_messages_once_established() {
     let mut p = Pair::established(node_config(), router_config());
     let now = p.now;
     p.a().handle_bytes(now, &[0u8; 19]);
-    p.step();
+    while p.step() {}
     assert_eq!(p.notifications_received(1)[0].code.code(), 1);
     assert_eq!(p.notifications_received(1)[0].code.subcode(), 1);
     assert_eq!(p.states().0, State::Idle);
@@ -550,7 +550,7 @@ fn broken_bytes_and_messages_once_established() {
     let mut bytes = Vec::new();
     encode(&Message::Open(router_open(vec![])), &mut bytes).unwrap();
     p.a().handle_bytes(now, &bytes);
-    p.step();
+    while p.step() {}
     assert_eq!(p.notifications_received(1)[0].code, ErrorCode::Fsm(FsmSubcode::UnexpectedMessageInEstablished));
 
     // A malformed ORIGIN: treated as withdraw, counted, the session stays up.
@@ -569,7 +569,7 @@ fn broken_bytes_and_messages_once_established() {
     bytes.push(2);
     bytes.extend_from_slice(&body);
     p.a().handle_bytes(now, &bytes);
-    p.step();
+    while p.step() {}
     assert_eq!(p.states().0, State::Established);
     let stats = p.sides[0].session.stats();
     assert_eq!((stats.treat_as_withdraw, stats.withdrawals_received, stats.routes_received), (1, 1, 0));
@@ -643,4 +643,105 @@ fn graceful_restart_is_off_by_default_and_advertised_when_asked() {
         _ => None,
     });
     assert_eq!(gr.map(|g| (g.restart_time, g.families.len())), Some((120, 2)));
+}
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A valid UPDATE as the node sends it, for mutation.
+    fn node_update() -> Vec<u8> {
+        let mut node = node_config();
+        node.communities = vec![Community::new(64512, 7)];
+        let mut p = Pair::new(node, router_config());
+        p.a().announce(Duration::ZERO, net("192.0.2.10/32")).unwrap();
+        p.a().announce(Duration::ZERO, net("2001:db8::10/128")).unwrap();
+        let mut sent = Vec::new();
+        p.a().start(Duration::ZERO);
+        p.b().start(Duration::ZERO);
+        // Capture the node's bytes as they go out.
+        for _ in 0..50 {
+            while let Some(action) = p.sides[0].session.poll_action() {
+                match action {
+                    Action::Connect => {
+                        p.sides[0].session.tcp_connected(Duration::ZERO);
+                        p.sides[1].session.tcp_connected(Duration::ZERO);
+                    }
+                    Action::Send { bytes } => {
+                        sent.push(bytes.clone());
+                        p.sides[1].session.handle_bytes(Duration::ZERO, &bytes);
+                    }
+                    _ => {}
+                }
+            }
+            while let Some(action) = p.sides[1].session.poll_action() {
+                if let Action::Send { bytes } = action {
+                    p.sides[0].session.handle_bytes(Duration::ZERO, &bytes);
+                }
+            }
+        }
+        sent.into_iter().find(|b| b[18] == 2 && b.len() > 23).unwrap()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        #[test]
+        fn arbitrary_bytes_never_panic_an_established_session(chunks in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..100), 0..8)) {
+            let mut p = Pair::established(node_config(), router_config());
+            for c in chunks {
+                let now = p.now;
+                p.a().handle_bytes(now, &c);
+                while p.step() {}
+            }
+            prop_assert!(matches!(p.states().0, State::Established | State::Idle));
+        }
+
+        #[test]
+        fn mutated_updates_reset_repair_or_pass(flips in prop::collection::vec((any::<usize>(), any::<u8>()), 1..4)) {
+            let mut bytes = node_update();
+            for (at, v) in flips {
+                let at = 19 + at % (bytes.len() - 19);
+                bytes[at] = v;
+            }
+            let mut p = Pair::established(node_config(), router_config());
+            let now = p.now;
+            let before = p.sides[1].session.stats().updates_received;
+            p.b().handle_bytes(now, &bytes);
+            while p.step() {}
+            match p.states().1 {
+                // Reset: the router sent a NOTIFICATION saying why.
+                State::Idle => prop_assert_eq!(p.notifications_received(0).len(), 1),
+                State::Established => prop_assert_eq!(p.sides[1].session.stats().updates_received, before + 1),
+                other => prop_assert!(false, "{other:?}"),
+            }
+        }
+
+        #[test]
+        fn any_sequence_of_inputs_is_handled(ops in prop::collection::vec((0u8..9, 0u64..400, prop::collection::vec(any::<u8>(), 0..40)), 0..40)) {
+            let mut s = Session::new(node_config()).unwrap();
+            let mut now = Duration::ZERO;
+            for (op, dt, bytes) in ops {
+                now += Duration::from_secs(dt);
+                match op {
+                    0 => s.start(now),
+                    1 => { let _ = s.stop(now, Some("bye")); }
+                    2 => s.tcp_connected(now),
+                    3 => s.tcp_failed(now),
+                    4 => s.tcp_closed(now),
+                    5 => s.handle_bytes(now, &bytes),
+                    6 => { let _ = s.announce(now, net("192.0.2.1/32")); }
+                    7 => { s.withdraw(now, net("192.0.2.1/32")); }
+                    _ => {
+                        if let Some(t) = s.poll_timeout() {
+                            now = now.max(t);
+                        }
+                        s.handle_timeout(now);
+                        prop_assert!(s.poll_timeout().is_none_or(|t| t > now), "every due timer is taken");
+                    }
+                }
+                while s.poll_action().is_some() {}
+            }
+        }
+    }
 }
