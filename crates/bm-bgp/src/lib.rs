@@ -100,6 +100,18 @@
 //! - Graceful restart is only advertised (off by default, no forwarding state kept); the
 //!   received routes are not kept, so there is no RIB, policy or best-path selection.
 //! - Enhanced route refresh (RFC 7313) is parsed, not offered.
+//! - Checks that need the session's context are not made on received UPDATEs (NEXT_HOP being
+//!   our address, the first AS of an eBGP peer's AS_PATH, LOCAL_PREF from an eBGP peer):
+//!   received routes are counted and discarded, never used.
+//!
+//! # Design decisions
+//!
+//! - One method per input, as `bm-vrrp`'s `Instance` has, rather than one `Input` enum: the
+//!   inputs carry different data and a backend calls each from one place.
+//! - A decode error is the NOTIFICATION to send ([`DecodeError::notification`](message::DecodeError::notification)),
+//!   as rustls maps errors to alerts: the session never chooses a code of its own for bad bytes.
+//! - RFC 7606 repairs are data, not logs: [`message::Decoded::repairs`] and
+//!   [`Event::UpdateReceived`] carry each repaired error with its action and its offset.
 
 #![forbid(unsafe_code)]
 

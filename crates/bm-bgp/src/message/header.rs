@@ -64,6 +64,11 @@ pub struct Header<T: AsRef<[u8]>> {
 
 impl<T: AsRef<[u8]>> Header<T> {
     /// Wraps `buffer` without checking it.
+    ///
+    /// # Panics
+    ///
+    /// The accessors and setters panic on a buffer shorter than [`HEADER_LEN`] unless
+    /// [`Header::check`] succeeded; for received bytes use [`Header::new_checked`].
     pub const fn new_unchecked(buffer: T) -> Header<T> {
         Header { buffer }
     }
