@@ -75,6 +75,10 @@ pub struct Config {
     /// Offer the route refresh capability (and answer ROUTE-REFRESH).
     #[serde(default = "default_true")]
     pub route_refresh: bool,
+    /// Passive: never connect, wait in Active for the peer's connection (which the backend
+    /// accepts and reports with [`Session::tcp_connected`](crate::Session::tcp_connected)).
+    #[serde(default)]
+    pub passive: bool,
     /// Offer graceful restart (RFC 4724) with this restart time (0..=4095 s), as a speaker
     /// that keeps no forwarding state; off by default.
     #[serde(default)]
@@ -119,6 +123,7 @@ impl Config {
             communities: Vec::new(),
             large_communities: Vec::new(),
             route_refresh: true,
+            passive: false,
             graceful_restart: None,
         }
     }

@@ -17,7 +17,7 @@
 //!   ([`decode_with_repairs`](message::decode_with_repairs)): treat-as-withdraw and
 //!   attribute-discard repair the message, only what RFC 7606 says resets the session.
 //! - [`Framer`] cuts a TCP byte stream into messages (4096 bytes at most each).
-//! - [`Session`] is the RFC 4271 §8 state machine (active side) for one peer with its
+//! - [`Session`] is the RFC 4271 §8 state machine (active, or passive) for one peer with its
 //!   [`Config`]: OPEN validation and capability negotiation ([`Negotiated`]), the hold and
 //!   keepalive timers ([`Timer`]), the routes we announce (ORIGIN IGP, our AS on eBGP,
 //!   NEXT_HOP self, LOCAL_PREF on iBGP, communities) sent whole with End-of-RIB on reaching
@@ -90,9 +90,9 @@
 //!
 //! - No I/O: the TCP connection (port 179), TCP-MD5 (`TCP_MD5SIG`), TTL/multihop and GTSM
 //!   (RFC 5082) belong to a backend, later work.
-//! - Active side only: no listening socket and no connection collision resolution (RFC 4271
-//!   §6.8); a peer configured passive (or both sides active through a backend that accepts)
-//!   is the backend's to arrange.
+//! - No connection collision resolution (RFC 4271 §6.8): a session is active (it connects)
+//!   or passive ([`Config::passive`]: it waits for the connection the backend accepts), and a
+//!   backend holds one connection per session.
 //! - No BFD yet, no RFC 8654 extended messages (the 4096-byte limit holds), no RFC 9072
 //!   extended optional parameters, no ADD-PATH, no RFC 8950 IPv4 routes over IPv6 next hops.
 //! - Peers must send the 4-octet AS capability (RFC 6793): AS_PATH is always 4-octet, so

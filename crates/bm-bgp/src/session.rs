@@ -1,4 +1,4 @@
-//! One BGP session: the RFC 4271 §8 state machine, active side, with the speaker's routes.
+//! One BGP session: the RFC 4271 §8 state machine, active or passive, with the speaker's routes.
 //!
 //! Time is a [`Duration`] since any fixed epoch the caller chooses (a monotonic clock);
 //! deadlines saturate, so a `now` near [`Duration::MAX`] never overflows.
@@ -173,7 +173,7 @@ pub enum SessionError {
     ShutdownMessageTooLong(usize),
 }
 
-/// One BGP session to one peer, active side.
+/// One BGP session to one peer, active (it connects) or passive.
 ///
 /// # Driving it
 ///
@@ -189,8 +189,9 @@ pub enum SessionError {
 /// [`stats`](Session::stats), [`routes`](Session::routes), [`timers`](Session::timers)) change
 /// nothing. No method panics, whatever the peer sends.
 ///
-/// The session connects (active side only: a backend that accepts connections is later
-/// work); a failed session goes Idle and restarts by itself after
+/// The session connects, or with [`Config::passive`] waits for the peer to (no connection
+/// collision resolution: one side of a session is passive, or the backend keeps one
+/// connection); a failed session goes Idle and restarts by itself after
 /// [`Config::idle_hold`], doubling up to [`Config::connect_retry`]; only
 /// [`stop`](Session::stop) keeps it down.
 ///
@@ -291,7 +292,8 @@ impl Session {
         self.actions.pop_front()
     }
 
-    /// ManualStart: Idle → Connect (a [`Action::Connect`]). Does nothing unless Idle.
+    /// ManualStart: Idle → Connect (a [`Action::Connect`]), or Idle → Active when
+    /// [`Config::passive`]. Does nothing unless Idle.
     pub fn start(&mut self, now: Duration) {
         self.stopped = false;
         if self.state == State::Idle {
@@ -359,7 +361,9 @@ impl Session {
                 // RFC 4271 §8.2.2: back to Active, ConnectRetry restarted.
                 self.timers.stop_all();
                 self.negotiated = None;
-                self.timers.set(Timer::ConnectRetry, now.saturating_add(self.config.connect_retry));
+                if !self.config.passive {
+                    self.timers.set(Timer::ConnectRetry, now.saturating_add(self.config.connect_retry));
+                }
                 self.transition(State::Active, reason);
             }
             State::OpenConfirm | State::Established => self.go_idle(now, reason),
@@ -464,8 +468,13 @@ impl Session {
         self.state == State::Established && self.negotiated.as_ref().is_some_and(|n| n.families.contains(&family))
     }
 
+    /// Connects, or (passive) waits in Active for the peer to.
     fn connect(&mut self, now: Duration, reason: Reason) {
         self.framer.reset();
+        if self.config.passive {
+            self.transition(State::Active, reason);
+            return;
+        }
         self.actions.push_back(Action::Connect);
         self.timers.set(Timer::ConnectRetry, now.saturating_add(self.config.connect_retry));
         self.transition(State::Connect, reason);

@@ -745,3 +745,30 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn a_passive_router_waits_for_the_node() {
+    let mut router = router_config();
+    router.passive = true;
+    let mut p = Pair::new(node_config(), router);
+    p.b().start(Duration::ZERO);
+    assert_eq!(
+        p.b().poll_action(),
+        Some(Action::Event {
+            event: Event::StateChanged { from: State::Idle, to: State::Active, reason: Reason::Started }
+        })
+    );
+    assert_eq!(p.sides[1].session.poll_timeout(), None, "no connect retry: it never connects");
+    p.drive_for(Duration::from_secs(600));
+    assert_eq!(p.states(), (State::Idle, State::Active));
+    let now = p.now;
+    p.a().start(now);
+    p.drive_for(SECOND);
+    assert_eq!(p.states(), (State::Established, State::Established));
+    // The node goes away: the router waits again, without connecting.
+    let now = p.now;
+    p.a().stop(now, None).unwrap();
+    p.drive_for(Duration::from_secs(600));
+    assert_eq!(p.states(), (State::Idle, State::Active));
+    assert!(p.transitions(1).iter().all(|(to, _)| *to != State::Connect));
+}
