@@ -320,6 +320,23 @@ fn many_routes_are_split_into_updates_that_fit() {
     assert!(again.len() >= 3, "2000 × 5 bytes do not fit in one message");
     assert_eq!(again.last().unwrap().end_of_rib_family(), Some(Family::IPV4_UNICAST));
     assert!(p.sides[0].events.contains(&Event::RouteRefreshReceived { family: Family::IPV4_UNICAST }));
+
+    // IPv6 too, and withdrawing them all: every message fits.
+    let v6: Vec<IpNet> = (0..1000u128)
+        .map(|i| IpNet::V6(ipnet::Ipv6Net::new((0x2001_0db8_u128 << 96 | i).into(), 128).unwrap()))
+        .collect();
+    for n in &v6 {
+        p.a().announce(now, *n).unwrap();
+    }
+    while p.step() {}
+    for n in v6.iter().chain(p.sides[0].session.routes().cloned().collect::<Vec<_>>().iter()) {
+        p.a().withdraw(now, *n);
+    }
+    while p.step() {}
+    let stats = p.sides[1].session.stats();
+    assert_eq!((stats.routes_received, stats.withdrawals_received), (2000 + 2000 + 1000, 3000));
+    assert_eq!(p.sides[0].session.stats().encode_errors, 0);
+    assert_eq!(p.states(), (State::Established, State::Established));
 }
 
 #[test]
