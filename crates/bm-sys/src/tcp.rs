@@ -8,6 +8,10 @@ use std::net::IpAddr;
 use std::os::fd::{AsRawFd, BorrowedFd};
 use std::path::Path;
 
+/// The error of a non-blocking `connect(2)` under way (`EINPROGRESS`): wait until writable,
+/// then read `SO_ERROR`.
+pub const CONNECT_IN_PROGRESS: i32 = libc::EINPROGRESS;
+
 /// The longest TCP-MD5 key Linux takes (`TCP_MD5SIG_MAXKEYLEN`).
 pub const MD5_MAX_KEY_LEN: usize = 80;
 
