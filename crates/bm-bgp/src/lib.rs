@@ -120,6 +120,8 @@ mod framer;
 pub mod message;
 mod reason;
 mod session;
+#[cfg(feature = "socket")]
+mod socket;
 mod timer;
 
 pub use config::{
@@ -130,6 +132,11 @@ pub use framer::Framer;
 pub use message::{Family, Notification};
 pub use reason::Reason;
 pub use session::{Action, Event, Negotiated, OPEN_HOLD_TIME, Session, SessionError, State, Stats};
+#[cfg(feature = "socket")]
+pub use socket::{
+    BGP_PORT, CloseCause, DEFAULT_WRITE_BUFFER_LIMIT, Errno, MAX_MD5_PASSWORD, MAX_PEERS, PeerConfig, PeerConfigError,
+    STOP_FLUSH, SocketOption, Speaker, SpeakerError, SpeakerEvent, SpeakerEventKind, SpeakerHandle,
+};
 pub use timer::Timer;
 
 // The README's example runs as a doctest (crates.io shows the README).
