@@ -23,6 +23,10 @@
 //!   NEXT_HOP self, LOCAL_PREF on iBGP, communities) sent whole with End-of-RIB on reaching
 //!   Established and again on ROUTE-REFRESH, and [`Session::stop`] with a shutdown
 //!   communication. Routes the peer sends are counted and discarded.
+//! - With the `socket` feature (Linux), [`Speaker`] is the backend: 1–16 sessions on one
+//!   thread around `poll(2)`, connecting over TCP with TTL/multihop, GTSM and TCP-MD5,
+//!   bounded write buffers, and a [`SpeakerHandle`] that announces, withdraws and stops with a
+//!   Cease; see its module docs (on [`Speaker`]) for what it needs and what it does not do.
 //!
 //! # The drive loop
 //!
@@ -88,8 +92,9 @@
 //!
 //! # What is not here
 //!
-//! - No I/O: the TCP connection (port 179), TCP-MD5 (`TCP_MD5SIG`), TTL/multihop and GTSM
-//!   (RFC 5082) belong to a backend, later work.
+//! - No I/O in the core: the TCP connection (port 179), TCP-MD5 (`TCP_MD5SIG`), TTL/multihop
+//!   and GTSM (RFC 5082) are the `socket` backend's ([`Speaker`]), which only connects: it
+//!   does not listen for passive sessions yet.
 //! - No connection collision resolution (RFC 4271 §6.8): a session is active (it connects)
 //!   or passive ([`Config::passive`]: it waits for the connection the backend accepts), and a
 //!   backend holds one connection per session.

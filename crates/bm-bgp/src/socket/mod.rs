@@ -15,14 +15,21 @@
 //!   connecting, so the SYN is signed too.
 //! - Bounded writes: bytes the kernel does not take at once wait in a buffer of the peer's
 //!   own; a peer that lets it grow past [`PeerConfig::write_buffer_limit`] has its connection
-//!   reset (the session restarts by itself), so a slow peer never holds up the others. Every
-//!   wait ends by the earliest deadline of the sessions ([`Session::poll_timeout`](crate::Session::poll_timeout)).
+//!   reset (the session restarts by itself), so a slow peer never holds up the others. The
+//!   bound must hold the burst sent on reaching Established (every route, about 5 bytes per
+//!   IPv4 /32 and 17 per IPv6 /128, less what the kernel takes at once): the default 256 KiB
+//!   is tens of thousands of routes. Every wait ends by the earliest deadline of the sessions
+//!   ([`Session::poll_timeout`](crate::Session::poll_timeout)).
 //! - [`SpeakerHandle`] (cloneable, `Send`) announces and withdraws prefixes while the speaker
 //!   runs and stops it: every session sends a NOTIFICATION Cease/Administrative Shutdown with
 //!   the shutdown communication given (RFC 9003), the speaker writes what is left for up to
 //!   [`STOP_FLUSH`], closes every connection and [`Speaker::run`] returns.
 //! - Events ([`SpeakerEvent`]: each session's [`Event`](crate::Event)s and the connections'
 //!   own) go to a callback, for the caller to log.
+//!
+//! The speaker makes its sockets in the network namespace of the thread that runs it: to
+//! speak from another namespace, run it on a thread that entered it first
+//! (`bm_sys::tcp::enter_netns`), as the FRR interop tests (`tests/frr.rs`) do.
 //!
 //! # Capabilities
 //!
