@@ -235,6 +235,16 @@ fn node_config(k: usize, local_asn: u32, peer_asn: u32, family: Family) -> Confi
     c
 }
 
+/// The segments the kernel of `ns` dropped for a TTL below a socket's minimum (`IP_MINTTL`).
+fn min_ttl_drops(ns: &Netns) -> u64 {
+    let o = ns.exec(&["cat", "/proc/net/netstat"]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    let lines: Vec<&str> = text.lines().filter(|l| l.starts_with("TcpExt:")).collect();
+    let [names, values] = lines[..] else { panic!("no TcpExt in /proc/net/netstat: {text}") };
+    let column = names.split_whitespace().position(|n| n == "TCPMinTTLDrop").expect("TCPMinTTLDrop counter");
+    values.split_whitespace().nth(column).and_then(|v| v.parse().ok()).unwrap_or(0)
+}
+
 fn hops(list: &[&str]) -> BTreeSet<String> {
     list.iter().map(|s| s.to_string()).collect()
 }
@@ -417,4 +427,48 @@ router bgp 64512
     assert_eq!(speaker.session(0).unwrap().stats().established, 0);
     let (speaker, _) = right.stop("test over");
     assert_eq!(speaker.session(0).unwrap().stats().established, 1);
+}
+
+#[test]
+fn gtsm_drops_a_peer_that_sends_with_ttl_1() {
+    require_frr();
+    let lab = Lab::new("bgpttl", 2);
+    // Single-hop eBGP without ttl-security: FRR sends with TTL 1, which GTSM refuses; the
+    // second node, without GTSM, shows the same FRR is reachable.
+    let frr = Frr::start(
+        &lab.router,
+        "frr defaults traditional
+router bgp 64512
+ bgp router-id 10.0.0.1
+ no bgp ebgp-requires-policy
+ neighbor 10.0.0.11 remote-as 64601
+ neighbor 10.0.0.12 remote-as 64601
+",
+    );
+    let mut gtsm = PeerConfig::new(node_config(1, 64601, 64512, Family::IPV4_UNICAST), ip("10.0.0.1"));
+    gtsm.ttl_security_hops = Some(1);
+    let gtsm = Running::start(&lab.nodes[0], vec![gtsm], &[VIP]);
+    let plain = PeerConfig::new(node_config(2, 64601, 64512, Family::IPV4_UNICAST), ip("10.0.0.1"));
+    let plain = Running::start(&lab.nodes[1], vec![plain], &[VIP]);
+
+    wait_for("FRR's session with the node without GTSM Established", LIMIT, || {
+        let s = frr.peer_state("10.0.0.12");
+        if s == "Established" { Ok(()) } else { Err(s) }
+    });
+    // FRR's listening socket answers with TTL 255, so the connection is made, but FRR then
+    // sends on it with TTL 1 (its OPEN, its retransmissions): the node's kernel drops them
+    // (TcpExtTCPMinTTLDrop), and the session never gets past OpenSent.
+    let drops = wait_for("FRR's segments dropped by the node's minimum TTL", LIMIT, || {
+        let n = min_ttl_drops(&lab.nodes[0]);
+        if n >= 2 { Ok(n) } else { Err(format!("{n} dropped")) }
+    });
+    eprintln!("TCPMinTTLDrop: {drops}");
+    let opened = gtsm.count(|k| {
+        matches!(k, SpeakerEventKind::Session { event: Event::StateChanged { to: State::OpenConfirm, .. } })
+    });
+    assert_eq!(opened, 0, "{:?}", gtsm.events());
+    assert_ne!(frr.peer_state("10.0.0.11"), "Established");
+    assert_eq!(lab.fib_next_hops(VIP), hops(&["10.0.0.12"]));
+    gtsm.stop("test over");
+    plain.stop("test over");
 }
