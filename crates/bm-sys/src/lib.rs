@@ -8,6 +8,8 @@
 //! - [`packet`]: an `AF_PACKET` socket bound to one interface and EtherType, whose received
 //!   frames say how they arrived (the host's own outgoing ones among them), with deadlines;
 //! - [`poll`]: `poll(2)` over several descriptors and an `eventfd(2)` to wake a thread;
+//! - [`tcp`]: TCP-MD5 keys (`TCP_MD5SIG`), the minimum TTL of GTSM (`IP_MINTTL`,
+//!   `IPV6_MINHOPCOUNT`) and entering a network namespace (`setns(2)`);
 //! - [`thread`]: the calling thread's timer slack;
 //! - [`ifaddrs`]: every interface address with its prefix;
 //! - [`random`]: seeds from `getrandom(2)`;
@@ -32,6 +34,7 @@ pub mod process;
 pub mod random;
 pub mod raw;
 pub mod rtnetlink;
+pub mod tcp;
 pub mod thread;
 pub mod udp;
 pub mod user;

@@ -1,4 +1,4 @@
-//! Waiting: `poll(2)` on several descriptors, and an `eventfd(2)` one thread wakes another with.
+//! Waiting: `poll(2)` on several descriptors (readable, or writable too: [`wait_io`]), and an `eventfd(2)` one thread wakes another with.
 
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
@@ -35,6 +35,64 @@ pub fn wait(fds: &[BorrowedFd<'_>], timeout: Option<Duration>) -> io::Result<Vec
     match poll_fds(&mut polls, ms) {
         Ok(_) => Ok(polls.iter().map(|p| p.revents != 0).collect()),
         Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(vec![false; fds.len()]),
+        Err(e) => Err(e),
+    }
+}
+
+/// A descriptor to wait on, and for what.
+#[derive(Clone, Copy, Debug)]
+pub struct Interest<'a> {
+    /// The descriptor.
+    pub fd: BorrowedFd<'a>,
+    /// Wait until it is readable.
+    pub read: bool,
+    /// Wait until it is writable (a non-blocking `connect` finishing, room to send).
+    pub write: bool,
+}
+
+/// What a descriptor is ready for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Ready {
+    /// Readable (or at end of file).
+    pub read: bool,
+    /// Writable.
+    pub write: bool,
+    /// In error or hung up (`POLLERR`, `POLLHUP`, `POLLNVAL`): a read, a write or
+    /// `SO_ERROR` says which error.
+    pub error: bool,
+}
+
+/// Waits until one of `fds` is ready for what it is waited on for, or in error, or `timeout`
+/// passes (`None`: forever; rounded up to the millisecond as [`wait`] does); what each is
+/// ready for. A signal (`EINTR`) counts as nothing ready; other errors are returned.
+pub fn wait_io(fds: &[Interest<'_>], timeout: Option<Duration>) -> io::Result<Vec<Ready>> {
+    let mut polls: Vec<libc::pollfd> = fds
+        .iter()
+        .map(|i| {
+            let mut events = 0;
+            if i.read {
+                events |= libc::POLLIN;
+            }
+            if i.write {
+                events |= libc::POLLOUT;
+            }
+            libc::pollfd { fd: i.fd.as_raw_fd(), events, revents: 0 }
+        })
+        .collect();
+    let ms = match timeout {
+        None => -1,
+        Some(t) => i32::try_from(t.as_micros().div_ceil(1000)).unwrap_or(i32::MAX),
+    };
+    match poll_fds(&mut polls, ms) {
+        Ok(_) => Ok(polls
+            .iter()
+            .map(|p| Ready {
+                read: p.revents & libc::POLLIN != 0,
+                write: p.revents & libc::POLLOUT != 0,
+                error: p.revents & (libc::POLLERR | libc::POLLHUP | libc::POLLNVAL) != 0,
+            })
+            .collect()),
+        Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(vec![Ready::default(); fds.len()]),
         Err(e) => Err(e),
     }
 }
@@ -103,6 +161,20 @@ mod tests {
         assert!(wait_readable(&[e.fd()], Duration::ZERO));
         e.clear();
         assert!(!wait_readable(&[e.fd()], Duration::ZERO));
+    }
+
+    #[test]
+    fn wait_io_says_what_each_is_ready_for() {
+        let (a, b) = (EventFd::new().unwrap(), EventFd::new().unwrap());
+        b.wake();
+        let fds = [Interest { fd: a.fd(), read: true, write: false }, Interest { fd: b.fd(), read: true, write: true }];
+        let ready = wait_io(&fds, None).unwrap();
+        assert_eq!(ready[0], Ready::default());
+        // An eventfd below its maximum is always writable.
+        assert_eq!(ready[1], Ready { read: true, write: true, error: false });
+        b.clear();
+        let only_read = [Interest { fd: b.fd(), read: true, write: false }];
+        assert_eq!(wait_io(&only_read, Some(Duration::from_micros(1))).unwrap(), [Ready::default()]);
     }
 
     #[test]
