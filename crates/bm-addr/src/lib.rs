@@ -47,6 +47,7 @@ mod bind;
 mod classify;
 mod family;
 mod kind;
+mod mac;
 mod parse;
 pub mod registry;
 pub mod report;
@@ -60,6 +61,7 @@ pub use bind::{BindError, BindTarget};
 pub use classify::{Classification, classify};
 pub use family::{ListFamilies, PairError, dual_stack_pair, family_of};
 pub use kind::{Family, Kind, unmap};
+pub use mac::{MacAddr, MacParseError};
 pub use parse::{
     HostBits, Mode, ParseError, ParseErrorKind, ParseOptions, Parsed, ParsedNet, Warning, ZonePolicy, parse_addr,
     parse_addr_with, parse_net_with,

@@ -73,6 +73,6 @@ pub use peer::UnicastPeer;
 pub use reason::Reason;
 pub use router::{InstanceId, Routed, Router, RouterError, RouterStats};
 pub use stats::{DropCounts, Stats};
-pub use survey::{Collision, Family, FrameError, Heard, MAX_HEARD, Mac, Survey};
+pub use survey::{Collision, Family, FrameError, Heard, MAX_HEARD, Survey, Unreadable};
 pub use timer::Timer;
 pub use track::{CheckConfig, TRACK_INTERFACE_PREFIX};

@@ -3,6 +3,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
+use bm_addr::MacAddr;
 use serde::{Deserialize, Serialize};
 
 use crate::interval::{AdvertInterval, V2Interval, V3Interval};
@@ -57,7 +58,7 @@ pub struct Heard {
     /// The sender's MAC, when the capture had Ethernet headers (the virtual MAC
     /// `00:00:5e:00:01:VRID` when the sender uses one, as keepalived's `use_vmac` does).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source_mac: Option<Mac>,
+    pub source_mac: Option<MacAddr>,
     /// Where the last advert went: the VRRP group, or an address of this host.
     pub destination: IpAddr,
     /// Whether it went to a unicast address (keepalived's `unicast_peer`), not the group.
@@ -237,7 +238,7 @@ impl Survey {
         };
         let mut mac = [0u8; 6];
         mac.copy_from_slice(&frame[6..12]);
-        self.record(now, ip.src, ip.dst, ip.ttl, ip.payload, Some(Mac(mac)))?;
+        self.record(now, ip.src, ip.dst, ip.ttl, ip.payload, Some(MacAddr(mac)))?;
         Ok(true)
     }
 
@@ -248,7 +249,7 @@ impl Survey {
         dst: IpAddr,
         ttl: u8,
         payload: &[u8],
-        mac: Option<Mac>,
+        mac: Option<MacAddr>,
     ) -> Result<(), DropReason> {
         let (advert, password) = match decode_any(payload, src, dst, ttl) {
             Ok(decoded) => decoded,
@@ -513,48 +514,6 @@ mod millis {
     }
 }
 
-/// A MAC address, written `aa:bb:cc:dd:ee:ff`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Mac(pub [u8; 6]);
-
-impl std::fmt::Display for Mac {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let [a, b, c, d, e, g] = self.0;
-        write!(f, "{a:02x}:{b:02x}:{c:02x}:{d:02x}:{e:02x}:{g:02x}")
-    }
-}
-
-impl std::str::FromStr for Mac {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Mac, String> {
-        let mut mac = [0u8; 6];
-        let mut parts = s.split(':');
-        for byte in &mut mac {
-            let part =
-                parts.next().filter(|p| p.len() == 2).ok_or_else(|| format!("{s:?} is not aa:bb:cc:dd:ee:ff"))?;
-            *byte = u8::from_str_radix(part, 16).map_err(|_| format!("{s:?} is not aa:bb:cc:dd:ee:ff"))?;
-        }
-        if parts.next().is_some() {
-            return Err(format!("{s:?} is not aa:bb:cc:dd:ee:ff"));
-        }
-        Ok(Mac(mac))
-    }
-}
-
-impl Serialize for Mac {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for Mac {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Mac, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
@@ -723,15 +682,6 @@ mod tests {
             s.handle_packet(Duration::ZERO, src, GROUP_V4, 255, &message(&a, src, GROUP_V4)).unwrap();
         }
         assert_eq!((s.heard().count(), s.overflow()), (MAX_HEARD, 10));
-    }
-
-    #[test]
-    fn mac_text() {
-        let mac: Mac = "00:00:5E:00:01:93".parse().unwrap();
-        assert_eq!(mac.to_string(), "00:00:5e:00:01:93");
-        for bad in ["", "00:00:5e:00:01", "00:00:5e:00:01:93:00", "0:00:5e:00:01:93", "zz:00:5e:00:01:93"] {
-            assert!(bad.parse::<Mac>().is_err(), "{bad}");
-        }
     }
 
     proptest! {

@@ -480,10 +480,6 @@ fn kind_fits(kind: &str, have: Option<&str>) -> bool {
     }
 }
 
-/// `aa:bb:cc:dd:ee:ff`, as the snapshot writes MACs.
-fn mac_text(mac: &[u8; 6]) -> String {
-    mac.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")
-}
 
 /// Matches the autoconnect profiles to links; the rest, with why, in input order.
 fn assign<'h>(profiles: &[KeyfileProfile], host: &'h HostSnapshot) -> (Vec<Match<'h>>, Vec<Unmatched>) {
@@ -492,7 +488,7 @@ fn assign<'h>(profiles: &[KeyfileProfile], host: &'h HostSnapshot) -> (Vec<Match
     let mut per_link: BTreeMap<u32, Vec<(usize, MatchedBy)>> = BTreeMap::new();
     for (i, kp) in profiles.iter().enumerate() {
         let con = &kp.profile.connection;
-        let mac = kp.profile.ethernet.as_ref().and_then(|e| e.mac_address).map(|m| mac_text(&m));
+        let mac = kp.profile.ethernet.as_ref().and_then(|e| e.mac_address).map(|m| bm_addr::MacAddr(m).to_string());
         let reason = if !con.autoconnect {
             Some(UnmatchedReason::NotAutoconnect)
         } else {

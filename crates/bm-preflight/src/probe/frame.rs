@@ -7,11 +7,9 @@
 //! writes into a buffer of exactly [`Frame::buffer_len`] bytes and computes the ICMPv6
 //! checksum. Built with `--cfg fuzzing`, received checksums are not verified.
 
-use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
-use std::str::FromStr;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
 /// EtherType of ARP.
 pub const ETHERTYPE_ARP: u16 = 0x0806;
@@ -29,77 +27,7 @@ const NEIGHBOR_ADVERTISEMENT: u8 = 136;
 const OPTION_SOURCE_LLADDR: u8 = 1;
 const OPTION_TARGET_LLADDR: u8 = 2;
 
-/// An Ethernet (EUI-48) address, written and serialized as `02:00:5e:00:01:0a`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct MacAddr(pub [u8; 6]);
-
-impl MacAddr {
-    /// `ff:ff:ff:ff:ff:ff`.
-    pub const BROADCAST: MacAddr = MacAddr([0xff; 6]);
-    /// `00:00:00:00:00:00`.
-    pub const ZERO: MacAddr = MacAddr([0; 6]);
-
-    /// Whether the group bit is set (broadcast included).
-    pub const fn is_multicast(&self) -> bool {
-        self.0[0] & 1 == 1
-    }
-
-    /// The Ethernet address IPv6 multicast to `group` goes to (RFC 2464 §7): `33:33` and the
-    /// group's last four bytes.
-    pub const fn ipv6_multicast(group: Ipv6Addr) -> MacAddr {
-        let o = group.octets();
-        MacAddr([0x33, 0x33, o[12], o[13], o[14], o[15]])
-    }
-}
-
-impl fmt::Display for MacAddr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let m = self.0;
-        write!(f, "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", m[0], m[1], m[2], m[3], m[4], m[5])
-    }
-}
-
-/// A MAC address that is not six colon-separated hexadecimal bytes.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{text:?} is no MAC address: six hexadecimal bytes separated by colons, as 02:00:5e:00:01:0a")]
-pub struct MacParseError {
-    /// What was given.
-    pub text: String,
-}
-
-impl FromStr for MacAddr {
-    type Err = MacParseError;
-
-    fn from_str(s: &str) -> Result<MacAddr, MacParseError> {
-        let err = || MacParseError { text: s.to_string() };
-        let mut mac = [0u8; 6];
-        let mut parts = s.split(':');
-        for byte in &mut mac {
-            let p = parts.next().ok_or_else(err)?;
-            if p.is_empty() || p.len() > 2 {
-                return Err(err());
-            }
-            *byte = u8::from_str_radix(p, 16).map_err(|_| err())?;
-        }
-        if parts.next().is_some() {
-            return Err(err());
-        }
-        Ok(MacAddr(mac))
-    }
-}
-
-impl Serialize for MacAddr {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for MacAddr {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<MacAddr, D::Error> {
-        let s = String::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
+pub use bm_addr::{MacAddr, MacParseError};
 
 /// The solicited-node multicast group of `address` (RFC 4291 §2.7.1): `ff02::1:ff00:0/104`
 /// and its last three bytes.
@@ -708,20 +636,6 @@ mod tests {
         assert!(matches!(Frame::parse(&bad), Err(FrameError::ArpFormat { hardware_len: 8, .. })));
         assert_eq!(Frame::parse(&ARP_PROBE[..41]), Err(FrameError::Truncated { len: 41, needed: 42 }));
         assert_eq!(Frame::parse(&[]), Err(FrameError::Truncated { len: 0, needed: 14 }));
-    }
-
-    #[test]
-    fn mac_text_and_serde() {
-        assert_eq!(MAC.to_string(), "02:00:00:00:00:01");
-        assert_eq!("02:00:00:00:00:01".parse::<MacAddr>().unwrap(), MAC);
-        assert_eq!("2:0:0:0:0:1".parse::<MacAddr>().unwrap(), MAC);
-        for bad in ["", "02:00:00:00:00", "02:00:00:00:00:01:02", "02:00:00:00:00:0g", "002:00:00:00:00:01", "::::0:"] {
-            assert!(bad.parse::<MacAddr>().is_err(), "{bad}");
-        }
-        assert_eq!(serde_json::to_string(&MAC).unwrap(), "\"02:00:00:00:00:01\"");
-        assert_eq!(serde_json::from_str::<MacAddr>("\"02:00:00:00:00:01\"").unwrap(), MAC);
-        assert!(serde_json::from_str::<MacAddr>("\"nope\"").is_err());
-        assert!(MacAddr::BROADCAST.is_multicast() && !MAC.is_multicast());
     }
 
     fn any_frame() -> impl Strategy<Value = Frame> {
