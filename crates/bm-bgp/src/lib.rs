@@ -120,6 +120,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod bfd;
 mod config;
 mod framer;
 pub mod message;
