@@ -52,20 +52,20 @@ impl BfdConfig {
         if self.multiplier == 0 {
             return Err(BfdConfigError::ZeroMultiplier);
         }
-        for (name, d) in [("min_tx", self.min_tx), ("min_rx", self.min_rx)] {
-            if d < Duration::from_millis(1) || d > MAX_INTERVAL {
-                return Err(BfdConfigError::Interval {
-                    name,
-                    micros: u64::try_from(d.as_micros()).unwrap_or(u64::MAX),
-                });
-            }
+        let bad = |d: Duration| d < Duration::from_millis(1) || d > MAX_INTERVAL;
+        let us = |d: Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+        if bad(self.min_tx) {
+            return Err(BfdConfigError::MinTx(us(self.min_tx)));
+        }
+        if bad(self.min_rx) {
+            return Err(BfdConfigError::MinRx(us(self.min_rx)));
         }
         Ok(())
     }
 }
 
 /// Timers [`BfdConfig::validate`] refuses.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, thiserror::Error)]
 #[non_exhaustive]
 pub enum BfdConfigError {
     /// A multiplier of 0.
@@ -74,14 +74,12 @@ pub enum BfdConfigError {
     /// A local discriminator of 0 (RFC 5880 §6.8.1: it must be non-zero).
     #[error("BFD local discriminator 0: it must be non-zero")]
     ZeroDiscriminator,
-    /// An interval under 1 ms or over the wire's 32-bit microseconds.
-    #[error("BFD {name} of {micros} µs: use 1 ms to 4294 s")]
-    Interval {
-        /// Which.
-        name: &'static str,
-        /// What it was.
-        micros: u64,
-    },
+    /// A `min_tx` (in µs) under 1 ms or over the wire's 32-bit microseconds.
+    #[error("BFD min_tx of {0} µs: use 1 ms to 4294 s")]
+    MinTx(u64),
+    /// A `min_rx` (in µs) under 1 ms or over the wire's 32-bit microseconds.
+    #[error("BFD min_rx of {0} µs: use 1 ms to 4294 s")]
+    MinRx(u64),
 }
 
 #[cfg(test)]
@@ -92,13 +90,10 @@ mod tests {
     fn validation() {
         let ms = Duration::from_millis;
         assert_eq!(BfdConfig::new(ms(100), ms(100), 0).validate(), Err(BfdConfigError::ZeroMultiplier));
-        assert_eq!(
-            BfdConfig::new(Duration::ZERO, ms(100), 3).validate(),
-            Err(BfdConfigError::Interval { name: "min_tx", micros: 0 })
-        );
+        assert_eq!(BfdConfig::new(Duration::ZERO, ms(100), 3).validate(), Err(BfdConfigError::MinTx(0)));
         assert_eq!(
             BfdConfig::new(ms(100), Duration::from_secs(5000), 3).validate(),
-            Err(BfdConfigError::Interval { name: "min_rx", micros: 5_000_000_000 })
+            Err(BfdConfigError::MinRx(5_000_000_000))
         );
         assert_eq!(BfdConfig::default().validate(), Ok(()));
     }

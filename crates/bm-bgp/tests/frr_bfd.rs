@@ -1,0 +1,141 @@
+//! BFD interop with FRR (8.4): the router namespace runs zebra, bgpd and bfdd, its bgpd
+//! neighbour with `bfd` and a profile of 100 ms × 3; the node runs a bm-bgp [`Speaker`] with
+//! BFD 100 ms × 3. FRR must show the BFD peer Up and the VIP route; when the node's link is
+//! cut, the speaker must see BFD go down and take the BGP session down long before the hold
+//! time (30 s) would have.
+//!
+//! Root is needed (namespaces, setns). FRR missing is a failure, never a skip.
+
+// Tests run processes, start threads and read the clock on purpose.
+#![allow(clippy::disallowed_methods)]
+
+mod util;
+
+use std::time::{Duration, Instant};
+
+use bm_bgp::bfd::{BfdConfig, BfdEvent, BfdState, Diag};
+use bm_bgp::{Event, Family, PeerConfig, Reason, SpeakerEventKind, State};
+use serde_json::Value;
+use util::{Frr, LIMIT, Lab, Running, ip, node_config, wait_for};
+
+const VIP: &str = "192.0.2.10/32";
+const HOLD: u16 = 30;
+
+fn bfd_up(k: &SpeakerEventKind) -> bool {
+    matches!(k, SpeakerEventKind::Bfd { event: BfdEvent::StateChanged { to: BfdState::Up, .. } })
+}
+
+fn bgp_down_by_bfd(k: &SpeakerEventKind) -> bool {
+    matches!(
+        k,
+        SpeakerEventKind::Session {
+            event: Event::StateChanged { to: State::Idle, reason: Reason::BfdDown { .. }, .. }
+        }
+    )
+}
+
+fn established(k: &SpeakerEventKind) -> bool {
+    matches!(k, SpeakerEventKind::Session { event: Event::StateChanged { to: State::Established, .. } })
+}
+
+/// FRR's BFD peer 10.0.0.11, when it has one.
+fn frr_bfd_peer(frr: &Frr) -> Option<Value> {
+    let v = frr.json("show bfd peers json");
+    v.as_array()?.iter().find(|p| p["peer"] == "10.0.0.11").cloned()
+}
+
+#[test]
+fn bfd_up_with_frr_then_a_cut_link_takes_bgp_down_before_the_hold_time() {
+    let lab = Lab::new("bfd", 1);
+    let frr = Frr::start_with_bfdd(
+        &lab.router,
+        &format!(
+            "frr defaults traditional
+router bgp 64512
+ bgp router-id 10.0.0.1
+ no bgp ebgp-requires-policy
+ neighbor 10.0.0.11 remote-as 64601
+ neighbor 10.0.0.11 timers 10 {HOLD}
+ neighbor 10.0.0.11 bfd
+ neighbor 10.0.0.11 bfd profile fast
+"
+        ),
+        Some(
+            "bfd
+ profile fast
+  receive-interval 100
+  transmit-interval 100
+  detect-multiplier 3
+ !
+!
+",
+        ),
+    );
+    let mut session = node_config(1, 64601, 64512, Family::IPV4_UNICAST);
+    session.hold_time = HOLD;
+    let mut peer = PeerConfig::new(session, ip("10.0.0.1"));
+    peer.local_address = Some(ip("10.0.0.11"));
+    peer.bfd = Some(BfdConfig::new(Duration::from_millis(100), Duration::from_millis(100), 3));
+    let node = Running::start(&lab.nodes[0], vec![peer], &[VIP]);
+
+    let frr_peer = wait_for("FRR's BFD peer 10.0.0.11 up", LIMIT, || match frr_bfd_peer(&frr) {
+        Some(p) if p["status"] == "up" => Ok(p),
+        other => Err(format!("{other:?}")),
+    });
+    eprintln!("FRR's BFD peer: {frr_peer}");
+    // FRR runs at the profile's 100 ms, and sees ours.
+    assert_eq!(frr_peer["transmit-interval"], 100, "{frr_peer}");
+    assert_eq!(frr_peer["remote-receive-interval"], 100, "{frr_peer}");
+    assert_eq!(frr_peer["remote-detect-multiplier"], 3, "{frr_peer}");
+    wait_for("the speaker's BFD session Up", LIMIT, || node.first(bfd_up).ok_or("not yet".to_string()));
+    wait_for("the VIP in FRR's FIB via 10.0.0.11", LIMIT, || {
+        let hops = lab.fib_next_hops(VIP);
+        if hops.contains("10.0.0.11") { Ok(()) } else { Err(format!("next hops {hops:?}")) }
+    });
+    assert_eq!(frr.peer_state("10.0.0.11"), "Established");
+    assert!(node.first(bgp_down_by_bfd).is_none(), "{:?}", node.events());
+
+    // Cut the node's link: the router's packets stop coming.
+    let cut = Instant::now();
+    lab.nodes[0].ip(&["link", "set", "eth0", "down"]);
+    let (at, _) = wait_for("BGP down by BFD", Duration::from_secs(5), || {
+        node.first(bgp_down_by_bfd).ok_or("not yet".to_string())
+    });
+    let detected = at.duration_since(cut);
+    eprintln!("BFD detection and BGP down {:.3}s after the cut (hold time {HOLD}s)", detected.as_secs_f64());
+    assert!(detected < Duration::from_secs(u64::from(HOLD)));
+    let (bfd_at, bfd_down) = node
+        .first(|k| {
+            matches!(
+                k,
+                SpeakerEventKind::Bfd { event: BfdEvent::StateChanged { from: BfdState::Up, to: BfdState::Down, .. } }
+            )
+        })
+        .expect("BFD's Up to Down");
+    assert!(bfd_at <= at);
+    assert!(
+        matches!(
+            bfd_down.kind,
+            SpeakerEventKind::Bfd { event: BfdEvent::StateChanged { diag: Diag::ControlDetectionExpired, .. } }
+        ),
+        "{bfd_down:?}"
+    );
+
+    // The link back: BFD and BGP come up again.
+    lab.nodes[0].ip(&["link", "set", "eth0", "up"]);
+    wait_for("BGP Established again", LIMIT, || {
+        let n = node.count(established);
+        if n >= 2 { Ok(()) } else { Err(format!("{n} times Established")) }
+    });
+    wait_for("FRR's BFD peer up again", LIMIT, || match frr_bfd_peer(&frr) {
+        Some(p) if p["status"] == "up" => Ok(()),
+        other => Err(format!("{other:?}")),
+    });
+
+    let (speaker, _) = node.stop("test over");
+    let bfd = speaker.bfd_session(0).expect("BFD configured");
+    eprintln!("BFD stats: {:?}", bfd.stats());
+    assert_eq!(bfd.state(), BfdState::AdminDown);
+    assert!(bfd.stats().up >= 2, "{:?}", bfd.stats());
+    assert_eq!(speaker.session(0).unwrap().stats().established, 2);
+}
