@@ -4,6 +4,9 @@
 //! cut, the speaker must see BFD go down and take the BGP session down long before the hold
 //! time (30 s) would have.
 //!
+//! A second test checks the backend's RFC 5881 reception checks with packets the test crafts
+//! (source port, TTL), over the loopback of a namespace of its own.
+//!
 //! Root is needed (namespaces, setns). FRR missing is a failure, never a skip.
 
 // Tests run processes, start threads and read the clock on purpose.
@@ -13,8 +16,12 @@ mod util;
 
 use std::time::{Duration, Instant};
 
-use bm_bgp::bfd::{BfdConfig, BfdEvent, BfdState, Diag};
+use std::net::UdpSocket;
+use std::path::PathBuf;
+
+use bm_bgp::bfd::{BfdConfig, BfdEvent, BfdState, ControlPacket, Diag, DropReason};
 use bm_bgp::{Event, Family, PeerConfig, Reason, SpeakerEventKind, State};
+use bm_testkit::Netns;
 use serde_json::Value;
 use util::{Frr, LIMIT, Lab, Running, ip, node_config, wait_for};
 
@@ -138,4 +145,81 @@ router bgp 64512
     assert_eq!(bfd.state(), BfdState::AdminDown);
     assert!(bfd.stats().up >= 2, "{:?}", bfd.stats());
     assert_eq!(speaker.session(0).unwrap().stats().established, 2);
+}
+
+#[test]
+fn the_speaker_drops_a_wrong_source_port_and_ttl_and_takes_a_good_packet() {
+    let ns = Netns::new("bfdchk");
+    ns.ip(&["link", "set", "lo", "up"]);
+    // The node is 127.0.0.1, its "peer" the test's sockets on 127.0.0.2 (no BGP there: the
+    // connection is refused and retried, BFD runs regardless).
+    let mut peer = PeerConfig::new(node_config(1, 64601, 64512, Family::IPV4_UNICAST), ip("127.0.0.2"));
+    peer.local_address = Some(ip("127.0.0.1"));
+    peer.bfd = Some(BfdConfig::new(Duration::from_millis(100), Duration::from_millis(100), 3));
+    let node = Running::start(&ns, vec![peer], &[]);
+
+    let down = ControlPacket {
+        diag: Diag::None,
+        state: BfdState::Down,
+        poll: false,
+        final_: false,
+        control_plane_independent: false,
+        demand: false,
+        detect_mult: 3,
+        my_discriminator: 0x5555,
+        your_discriminator: 0,
+        desired_min_tx: 1_000_000,
+        required_min_rx: 100_000,
+        required_min_echo_rx: 0,
+    }
+    .encode();
+    let path = PathBuf::from("/run/netns").join(&ns.name);
+    let dropped = |node: &Running, reason: DropReason| {
+        wait_for(&format!("{reason:?} dropped"), Duration::from_secs(10), || {
+            node.first(|k| matches!(k, SpeakerEventKind::BfdDropped { reason: r } if *r == reason))
+                .map(|_| ())
+                .ok_or("not yet".to_string())
+        })
+    };
+    let send = move |port: u16, ttl: u32| {
+        let path = path.clone();
+        std::thread::spawn(move || {
+            bm_sys::tcp::enter_netns(&path).unwrap();
+            let socket = UdpSocket::bind(("127.0.0.2", port)).unwrap();
+            socket.set_ttl(ttl).unwrap();
+            socket.send_to(&down, "127.0.0.1:3784").unwrap();
+        })
+        .join()
+        .unwrap();
+    };
+    // The BFD sockets are made when the run starts, before the first connection attempt.
+    wait_for("the speaker running", Duration::from_secs(10), || {
+        node.first(|k| matches!(k, SpeakerEventKind::Connecting)).map(|_| ()).ok_or("not yet".to_string())
+    });
+    // RFC 5881 §4: a source port below 49152.
+    send(40000, 255);
+    dropped(&node, DropReason::SourcePort(40000));
+    // RFC 5881 §5: a TTL other than 255 (nothing routed it: it left with 64).
+    send(50000, 64);
+    dropped(&node, DropReason::Ttl(64));
+    assert!(node.first(|k| matches!(k, SpeakerEventKind::Bfd { .. })).is_none(), "{:?}", node.events());
+    // The same packet from a good port with TTL 255: the session hears the peer, goes Init.
+    send(50000, 255);
+    wait_for("BFD Init", Duration::from_secs(10), || {
+        node.first(|k| {
+            matches!(
+                k,
+                SpeakerEventKind::Bfd {
+                    event: BfdEvent::StateChanged { from: BfdState::Down, to: BfdState::Init, .. }
+                }
+            )
+        })
+        .map(|_| ())
+        .ok_or(format!("{:?}", node.events()))
+    });
+    let (speaker, _) = node.stop("test over");
+    let bfd = speaker.bfd_session(0).unwrap();
+    assert_eq!(bfd.remote_discriminator(), 0x5555);
+    assert_eq!(bfd.stats().dropped, 1, "the TTL; the source port is the backend's check: {:?}", bfd.stats());
+    assert_eq!(bfd.stats().received, 1);
 }
