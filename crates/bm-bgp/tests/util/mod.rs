@@ -222,6 +222,13 @@ impl Running {
         self.events.lock().unwrap().clone()
     }
 
+    /// Every event with when it came.
+    pub(crate) fn timed(&self) -> Vec<(Instant, SpeakerEvent)> {
+        let events = self.events.lock().unwrap();
+        let stamps = self.stamps.lock().unwrap();
+        stamps.iter().copied().zip(events.iter().cloned()).collect()
+    }
+
     /// The first event `f` accepts, with when it came.
     pub(crate) fn first(&self, f: impl Fn(&SpeakerEventKind) -> bool) -> Option<(Instant, SpeakerEvent)> {
         let events = self.events.lock().unwrap();
