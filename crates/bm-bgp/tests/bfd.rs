@@ -326,6 +326,37 @@ fn the_session_checks_ttl_and_discriminators() {
     assert!(BfdSession::new(fast(), 0, 1).is_err());
 }
 
+#[test]
+fn events_and_drops_serialize_as_tagged_json() {
+    let e = BfdEvent::StateChanged {
+        from: BfdState::Up,
+        to: BfdState::Down,
+        diag: Diag::ControlDetectionExpired,
+        remote: BfdState::Down,
+    };
+    assert_eq!(
+        serde_json::to_string(&e).unwrap(),
+        r#"{"kind":"state_changed","from":"up","to":"down","diag":"control_detection_expired","remote":"down"}"#
+    );
+    assert_eq!(serde_json::to_string(&DropReason::Ttl(64)).unwrap(), r#"{"kind":"ttl","value":64}"#);
+    assert_eq!(serde_json::to_string(&DropReason::Multipoint).unwrap(), r#"{"kind":"multipoint"}"#);
+    let beyond = DropReason::LengthBeyondPayload { length: 25, received: 24 };
+    let json = serde_json::to_string(&beyond).unwrap();
+    assert_eq!(json, r#"{"kind":"length_beyond_payload","value":{"length":25,"received":24}}"#);
+    assert_eq!(serde_json::from_str::<DropReason>(&json).unwrap(), beyond);
+    // As the speaker reports it.
+    #[cfg(feature = "socket")]
+    {
+        let dropped = bm_bgp::SpeakerEventKind::BfdDropped { reason: DropReason::SourcePort(40000) };
+        assert_eq!(
+            serde_json::to_string(&dropped).unwrap(),
+            r#"{"kind":"bfd_dropped","reason":{"kind":"source_port","value":40000}}"#
+        );
+    }
+    assert_eq!(DropReason::Ttl(64).to_string(), "TTL 64: single-hop BFD needs 255 (GTSM)");
+    assert_eq!(Diag::NeighborSignaledDown.to_string(), "neighbor signaled session down");
+}
+
 mod properties {
     use proptest::prelude::*;
 

@@ -177,7 +177,7 @@ pub struct ControlPacket {
 /// Why a received packet is discarded (RFC 5880 §6.8.6, RFC 5881 §4–5): one variant per
 /// reception check, to count.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, thiserror::Error)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum DropReason {
     /// Fewer bytes than a control packet.
