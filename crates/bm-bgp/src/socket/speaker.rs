@@ -376,7 +376,8 @@ impl Speaker {
             }
             let mut lingering_index = 0;
             let mut finished = Vec::new();
-            let listeners_ready: Vec<bool> = ready[1 + owners.len()..].iter().map(|r| r.read || r.error).collect();
+            let listeners_ready: Vec<bool> =
+                ready.get(1 + owners.len()..).unwrap_or(&[]).iter().map(|r| r.read || r.error).collect();
             for (owner, r) in owners.into_iter().zip(&ready[1..]) {
                 match owner {
                     Some(i) => self.ready(i, *r, now, on_event),
