@@ -23,10 +23,17 @@
 //!   NEXT_HOP self, LOCAL_PREF on iBGP, communities) sent whole with End-of-RIB on reaching
 //!   Established and again on ROUTE-REFRESH, and [`Session::stop`] with a shutdown
 //!   communication. Routes the peer sends are counted and discarded.
+//! - [`bfd`] is BFD (RFC 5880, single hop RFC 5881), sans-IO too: the control packet codec
+//!   with every reception check a typed [`DropReason`](bfd::DropReason), and the
+//!   asynchronous-mode [`BfdSession`](bfd::BfdSession) (jittered transmission, the slow rate
+//!   while not Up, Poll/Final, the detection time). [`Session::bfd_down`] takes a BGP session
+//!   down when its BFD session fails ([`Reason::BfdDown`]).
 //! - With the `socket` feature (Linux), [`Speaker`] is the backend: 1–16 sessions on one
 //!   thread around `poll(2)`, connecting over TCP with TTL/multihop, GTSM and TCP-MD5,
 //!   bounded write buffers, and a [`SpeakerHandle`] that announces, withdraws and stops with a
-//!   Cease; see its module docs (on [`Speaker`]) for what it needs and what it does not do.
+//!   Cease; with [`PeerConfig::bfd`] it runs BFD over UDP to the peer, and a BFD failure
+//!   closes the BGP connection at once; see its module docs (on [`Speaker`]) for what it
+//!   needs and what it does not do.
 //!
 //! # The drive loop
 //!
@@ -98,7 +105,8 @@
 //! - No connection collision resolution (RFC 4271 §6.8): a session is active (it connects)
 //!   or passive ([`Config::passive`]: it waits for the connection the backend accepts), and a
 //!   backend holds one connection per session.
-//! - No BFD yet, no RFC 8654 extended messages (the 4096-byte limit holds), no RFC 9072
+//! - BFD is single hop only (no RFC 5883 multihop), without authentication, demand mode or
+//!   echo (see [`bfd`]). No RFC 8654 extended messages (the 4096-byte limit holds), no RFC 9072
 //!   extended optional parameters, no ADD-PATH, no RFC 8950 IPv4 routes over IPv6 next hops.
 //! - Peers must send the 4-octet AS capability (RFC 6793): AS_PATH is always 4-octet, so
 //!   AS4_PATH is never needed; a peer without it gets NOTIFICATION 2/7.
@@ -120,6 +128,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod bfd;
 mod config;
 mod framer;
 pub mod message;

@@ -5,6 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::bfd::Diag;
 use crate::message::ErrorCode;
 
 /// Why a session changed state.
@@ -42,6 +43,12 @@ pub enum Reason {
         /// Its code.
         code: ErrorCode,
     },
+    /// The BFD session with the peer went down ([`Session::bfd_down`](crate::Session::bfd_down)):
+    /// the connection is closed without a NOTIFICATION (the path is gone).
+    BfdDown {
+        /// BFD's diagnostic.
+        diag: Diag,
+    },
 }
 
 impl fmt::Display for Reason {
@@ -59,6 +66,7 @@ impl fmt::Display for Reason {
             Reason::HoldTimerExpired => f.write_str("hold timer expired"),
             Reason::NotificationReceived { code } => write!(f, "NOTIFICATION {code} received"),
             Reason::PeerError { code } => write!(f, "NOTIFICATION {code} sent"),
+            Reason::BfdDown { diag } => write!(f, "BFD session down ({diag})"),
         }
     }
 }
@@ -76,5 +84,8 @@ mod tests {
             r#"{"kind":"notification_received","code":{"code":"cease","subcode":"administrative_shutdown"}}"#
         );
         assert_eq!(r.to_string(), "NOTIFICATION 6/2 (Cease(AdministrativeShutdown)) received");
+        let r = Reason::BfdDown { diag: Diag::ControlDetectionExpired };
+        assert_eq!(serde_json::to_string(&r).unwrap(), r#"{"kind":"bfd_down","diag":"control_detection_expired"}"#);
+        assert_eq!(r.to_string(), "BFD session down (control detection time expired)");
     }
 }

@@ -355,6 +355,21 @@ impl Session {
         self.tcp_down(now, Reason::TcpClosed);
     }
 
+    /// BFD saw the path to the peer fail (its session went from Up to Down): from OpenSent
+    /// on, the connection is closed at once, without a NOTIFICATION, and the session goes to
+    /// Idle and restarts as after any failure ([`Reason::BfdDown`]). Before (Connect,
+    /// Active, Idle) there is no connection to close and nothing changes: BGP never waits for
+    /// BFD to come up.
+    pub fn bfd_down(&mut self, now: Duration, diag: crate::bfd::Diag) {
+        match self.state {
+            State::OpenSent | State::OpenConfirm | State::Established => {
+                self.actions.push_back(Action::Close);
+                self.go_idle(now, Reason::BfdDown { diag });
+            }
+            State::Idle | State::Connect | State::Active => {}
+        }
+    }
+
     fn tcp_down(&mut self, now: Duration, reason: Reason) {
         match self.state {
             State::Connect | State::Active | State::OpenSent => {

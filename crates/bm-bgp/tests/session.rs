@@ -789,3 +789,28 @@ fn a_passive_router_waits_for_the_node() {
     assert_eq!(p.states(), (State::Idle, State::Active));
     assert!(p.transitions(1).iter().all(|(to, _)| *to != State::Connect));
 }
+
+#[test]
+fn bfd_down_closes_at_once_without_a_notification_and_restarts() {
+    use bm_bgp::bfd::Diag;
+    let mut p = Pair::established(node_config(), router_config());
+    let t = p.now;
+    let sent_before = p.notifications_received(1).len();
+    p.a().bfd_down(t, Diag::ControlDetectionExpired);
+    assert_eq!(p.states().0, State::Idle);
+    p.step();
+    assert_eq!(
+        p.transitions(0).last().unwrap(),
+        &(State::Idle, Reason::BfdDown { diag: Diag::ControlDetectionExpired })
+    );
+    // The connection closed: the router sees it go.
+    assert_eq!(p.states().1, State::Idle);
+    assert_eq!(p.notifications_received(1).len(), sent_before, "the path is gone: no NOTIFICATION");
+    // Nothing to take down before a connection: BGP does not wait for BFD.
+    let mut idle = Session::new(node_config()).unwrap();
+    idle.bfd_down(Duration::ZERO, Diag::ControlDetectionExpired);
+    assert_eq!(idle.poll_action(), None);
+    // It restarts as after any failure.
+    p.drive_for(Duration::from_secs(30));
+    assert_eq!(p.states(), (State::Established, State::Established));
+}

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use bm_bgp::bfd::{BfdConfig, BfdConfigError};
 use bm_bgp::message::{CeaseSubcode, ErrorCode};
 use bm_bgp::{
     Action, CloseCause, Config, Event, Family, PeerConfig, PeerConfigError, Session, Speaker, SpeakerError,
@@ -233,6 +234,17 @@ fn configurations_are_checked() {
     ));
     assert!(matches!(refused(&|p| p.address = "fe80::1".parse().unwrap()), PeerConfigError::LinkLocal(_)));
     assert_eq!(refused(&|p| p.write_buffer_limit = 100), PeerConfigError::WriteBufferLimit(100));
+    let bfd = |tx: u64, mult: u8| Some(BfdConfig::new(Duration::from_millis(tx), Duration::from_millis(100), mult));
+    assert_eq!(refused(&|p| p.bfd = bfd(100, 0)), PeerConfigError::Bfd(BfdConfigError::ZeroMultiplier));
+    assert_eq!(refused(&|p| p.bfd = bfd(0, 3)), PeerConfigError::Bfd(BfdConfigError::MinTx(0)));
+    let mut with_bfd = base.clone();
+    with_bfd.bfd = bfd(100, 3);
+    assert_eq!(with_bfd.validate(), Ok(()));
+    assert!(Speaker::new(vec![with_bfd.clone()]).unwrap().bfd_session(0).is_some_and(|b| b.local_discriminator() != 0));
+    // A configuration from before BFD reads as without it.
+    let mut json = serde_json::to_value(&with_bfd).unwrap();
+    json.as_object_mut().unwrap().remove("bfd");
+    assert_eq!(serde_json::from_value::<PeerConfig>(json).unwrap().bfd, None);
     let e = Speaker::new(vec![base.clone(), refused_peer()]).unwrap_err();
     assert_eq!(e.to_string(), "peer 1 (127.0.0.2): AS 0 is reserved: set local_asn and peer_asn");
 

@@ -24,6 +24,17 @@
 //!   runs and stops it: every session sends a NOTIFICATION Cease/Administrative Shutdown with
 //!   the shutdown communication given (RFC 9003), the speaker writes what is left for up to
 //!   [`STOP_FLUSH`], closes every connection and [`Speaker::run`] returns.
+//! - BFD (RFC 5880/5881), for each peer with [`PeerConfig::bfd`]: a sending socket per peer
+//!   (from [`PeerConfig::local_address`] when set, from a source port in 49152–65535, TTL or
+//!   hop limit 255, to the peer's port 3784) and one listening socket per family on port
+//!   3784 (any address, the TTL of each datagram read from `IP_RECVTTL` /
+//!   `IPV6_RECVHOPLIMIT`: only 255 is accepted). A packet goes to the session its Your
+//!   Discriminator names, or when 0 to the peer it comes from. When a peer's BFD session goes
+//!   from Up to Down (not because the peer went AdminDown), its BGP connection is closed at
+//!   once and the session restarts as after any failure ([`Reason::BfdDown`](crate::Reason::BfdDown));
+//!   BGP never waits for BFD to come up. Stopping sends AdminDown to every BFD peer. The
+//!   sockets are made when [`Speaker::run`] starts; if they cannot be (port 3784 taken),
+//!   [`SpeakerEventKind::BfdUnavailable`] says so and BGP runs without BFD.
 //! - Events ([`SpeakerEvent`]: each session's [`Event`](crate::Event)s and the connections'
 //!   own) go to a callback, for the caller to log.
 //!
@@ -34,7 +45,8 @@
 //! # Capabilities
 //!
 //! None for what it does now: connecting to port 179 needs no privilege, nor does
-//! `TCP_MD5SIG`, `IP_TTL` or `IP_MINTTL`; `CAP_NET_RAW` is never needed. Listening on port
+//! `TCP_MD5SIG`, `IP_TTL` or `IP_MINTTL`, nor BFD's UDP ports (3784 and 49152–65535 are
+//! above 1023); `CAP_NET_RAW` is never needed. Listening on port
 //! 179 (a passive session) would need `CAP_NET_BIND_SERVICE`.
 //!
 //! # What is not done yet
@@ -43,10 +55,12 @@
 //!   is refused), so it never listens and needs no connection collision resolution
 //!   (RFC 4271 §6.8). A peer that connects to us is refused by the kernel and keeps trying;
 //!   ours succeeds.
-//! - No BFD: a dead link is noticed by the hold timer.
+//! - BFD is single hop only (RFC 5881; no RFC 5883 multihop) and without authentication;
+//!   see [`bfd`](crate::bfd).
 //! - IPv6 link-local peers (which need an interface, a scope ID) are not supported: peer
 //!   with a global or unique local address.
 
+mod bfd;
 mod speaker;
 
 use std::fmt;
@@ -54,6 +68,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use serde::{Deserialize, Serialize};
 
+use crate::bfd::{BfdConfig, BfdConfigError, BfdEvent, DropReason};
 use crate::config::{Config, ConfigError};
 use crate::session::Event;
 
@@ -105,6 +120,10 @@ pub struct PeerConfig {
     /// Bytes waiting to be sent beyond which the connection is reset.
     #[serde(default = "default_write_buffer_limit")]
     pub write_buffer_limit: usize,
+    /// Single-hop BFD (RFC 5881) with the peer, with these timers: when its session goes
+    /// from Up to Down, the BGP session goes down at once.
+    #[serde(default)]
+    pub bfd: Option<BfdConfig>,
 }
 
 fn default_port() -> u16 {
@@ -126,6 +145,7 @@ impl PeerConfig {
             ttl_security_hops: None,
             md5_password: None,
             write_buffer_limit: DEFAULT_WRITE_BUFFER_LIMIT,
+            bfd: None,
         }
     }
 
@@ -189,6 +209,9 @@ impl PeerConfig {
         if self.write_buffer_limit < crate::message::MAX_MESSAGE_LEN {
             return Err(PeerConfigError::WriteBufferLimit(self.write_buffer_limit));
         }
+        if let Some(bfd) = &self.bfd {
+            bfd.validate().map_err(PeerConfigError::Bfd)?;
+        }
         Ok(())
     }
 }
@@ -232,6 +255,9 @@ pub enum PeerConfigError {
     /// A write buffer limit smaller than one message.
     #[error("write_buffer_limit {0}: at least 4096 bytes (one message)")]
     WriteBufferLimit(usize),
+    /// The BFD timers.
+    #[error(transparent)]
+    Bfd(BfdConfigError),
 }
 
 /// Why a [`Speaker`] cannot be made.
@@ -320,6 +346,26 @@ pub enum SpeakerEventKind {
         /// Why.
         error: Errno,
     },
+    /// The peer's BFD session reported this. A [`BfdEvent::StateChanged`] from Up to Down
+    /// (unless the peer said AdminDown, RFC 5882 §3.2) is followed by the BGP session going
+    /// Idle with [`Reason::BfdDown`](crate::Reason::BfdDown).
+    Bfd {
+        /// The event.
+        event: BfdEvent,
+    },
+    /// A BFD packet from the peer was discarded.
+    BfdDropped {
+        /// Why.
+        reason: DropReason,
+    },
+    /// The BFD sockets could not be made (another BFD daemon holding port 3784, say): the
+    /// peer runs without BFD.
+    BfdUnavailable {
+        /// Which step failed.
+        option: SocketOption,
+        /// Why.
+        error: Errno,
+    },
     /// The speaker stopped: every session sent its Cease and every connection is closed.
     Stopped,
 }
@@ -362,4 +408,8 @@ pub enum SocketOption {
     Md5,
     /// `TCP_NODELAY`.
     NoDelay,
+    /// The BFD listening socket on UDP port 3784 (`IP_RECVTTL` / `IPV6_RECVHOPLIMIT` on it).
+    BfdListen,
+    /// The BFD sending socket, bound to a port in 49152–65535 with TTL 255.
+    BfdSend,
 }

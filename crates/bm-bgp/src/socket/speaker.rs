@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeSet, VecDeque};
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::os::fd::AsFd;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -14,7 +14,9 @@ use bm_sys::poll::{EventFd, Interest, wait_io};
 use ipnet::IpNet;
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
 
+use super::bfd::{self, BfdPeer};
 use super::{CloseCause, Errno, MAX_PEERS, PeerConfig, SocketOption, SpeakerError, SpeakerEvent, SpeakerEventKind};
+use crate::bfd::{BfdAction, BfdEvent, BfdSession, BfdState, check_source_port};
 use crate::message::Family;
 use crate::session::{Action, Session, SessionError};
 
@@ -148,6 +150,7 @@ struct Peer {
     config: PeerConfig,
     session: Session,
     conn: Option<Conn>,
+    bfd: Option<BfdPeer>,
 }
 
 /// A closed connection still writing what the session sent last (its NOTIFICATION).
@@ -185,6 +188,11 @@ pub struct Speaker {
     epoch: Instant,
     lingering: Vec<Lingering>,
     buf: Vec<u8>,
+    /// BFD's listening sockets (one per family in use), made when [`Speaker::run`] starts.
+    bfd_listeners: Vec<UdpSocket>,
+    bfd_receiver: bm_sys::udp::Receiver,
+    /// Where the BFD source ports are first looked for.
+    bfd_port_start: u16,
 }
 
 impl std::fmt::Debug for Speaker {
@@ -209,6 +217,13 @@ impl Speaker {
         if peers.is_empty() || peers.len() > MAX_PEERS {
             return Err(SpeakerError::PeerCount(peers.len()));
         }
+        let seed = bm_sys::random::seed();
+        let word = |at: usize| {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&seed[at..at + 8]);
+            u64::from_le_bytes(w)
+        };
+        let (discriminator_base, jitter_seed) = (word(0), word(8));
         let mut seen = BTreeSet::new();
         let mut out = Vec::with_capacity(peers.len());
         for (index, config) in peers.into_iter().enumerate() {
@@ -222,7 +237,17 @@ impl Speaker {
                 address,
                 error: super::PeerConfigError::Session(e),
             })?;
-            out.push(Peer { config, session, conn: None });
+            // Non-zero and distinct: the low byte is the peer's index + 1.
+            let discriminator = (discriminator_base as u32 & 0xffff_ff00) | (index as u32 + 1);
+            let bfd = match config.bfd {
+                Some(timers) => Some(BfdPeer {
+                    session: BfdSession::new(timers, discriminator, jitter_seed ^ index as u64)
+                        .map_err(|e| SpeakerError::Peer { index, address, error: super::PeerConfigError::Bfd(e) })?,
+                    socket: None,
+                }),
+                None => None,
+            };
+            out.push(Peer { config, session, conn: None, bfd });
         }
         let shared = Shared {
             wake: EventFd::new()?,
@@ -241,6 +266,9 @@ impl Speaker {
             epoch: Instant::now(),
             lingering: Vec::new(),
             buf: vec![0; 65536],
+            bfd_listeners: Vec::new(),
+            bfd_receiver: bm_sys::udp::Receiver::new(bm_sys::udp::BATCH, 128),
+            bfd_port_start: (discriminator_base >> 32) as u16,
         })
     }
 
@@ -259,6 +287,11 @@ impl Speaker {
         self.peers.get(index).map(|p| &p.session)
     }
 
+    /// Peer `index`'s BFD session, when it has BFD.
+    pub fn bfd_session(&self, index: usize) -> Option<&BfdSession> {
+        self.peers.get(index).and_then(|p| p.bfd.as_ref()).map(|b| &b.session)
+    }
+
     fn now(&self) -> Duration {
         self.epoch.elapsed()
     }
@@ -275,6 +308,7 @@ impl Speaker {
         let now = self.now();
         let mut stopping = self.apply_commands(now, on_event);
         if stopping.is_none() {
+            self.open_bfd(now, on_event);
             for i in 0..self.peers.len() {
                 self.peers[i].session.start(now);
                 self.drive(i, now, on_event);
@@ -289,8 +323,12 @@ impl Speaker {
                 && (self.lingering.is_empty() || now >= deadline)
             {
                 self.lingering.clear();
+                self.bfd_listeners.clear();
                 for i in 0..self.peers.len() {
                     self.peers[i].conn = None;
+                    if let Some(b) = &mut self.peers[i].bfd {
+                        b.socket = None;
+                    }
                     let address = self.peers[i].config.address;
                     on_event(SpeakerEvent { peer: i, address, kind: SpeakerEventKind::Stopped });
                 }
@@ -315,10 +353,16 @@ impl Speaker {
                 interests.push(Interest { fd: l.conn.stream.as_fd(), read: false, write: true });
                 owners.push(None);
             }
+            for l in &self.bfd_listeners {
+                interests.push(Interest { fd: l.as_fd(), read: true, write: false });
+            }
             let deadline = self
                 .peers
                 .iter()
-                .filter_map(|p| p.session.poll_timeout())
+                .flat_map(|p| {
+                    let bfd = p.bfd.as_ref().filter(|b| b.socket.is_some()).and_then(|b| b.session.poll_timeout());
+                    p.session.poll_timeout().into_iter().chain(bfd)
+                })
                 .chain(self.lingering.iter().map(|l| l.deadline))
                 .chain(stopping)
                 .min();
@@ -332,6 +376,8 @@ impl Speaker {
             }
             let mut lingering_index = 0;
             let mut finished = Vec::new();
+            let listeners_ready: Vec<bool> =
+                ready.get(1 + owners.len()..).unwrap_or(&[]).iter().map(|r| r.read || r.error).collect();
             for (owner, r) in owners.into_iter().zip(&ready[1..]) {
                 match owner {
                     Some(i) => self.ready(i, *r, now, on_event),
@@ -350,7 +396,19 @@ impl Speaker {
             for index in finished.into_iter().rev() {
                 self.lingering.swap_remove(index);
             }
+            for (l, readable) in listeners_ready.into_iter().enumerate() {
+                if readable {
+                    self.bfd_receive(l, now, on_event);
+                }
+            }
             for i in 0..self.peers.len() {
+                if let Some(b) = &mut self.peers[i].bfd
+                    && b.socket.is_some()
+                    && b.session.poll_timeout().is_some_and(|t| t <= now)
+                {
+                    b.session.handle_timeout(now);
+                    self.drive_bfd(i, now, on_event);
+                }
                 if self.peers[i].session.poll_timeout().is_some_and(|t| t <= now) {
                     self.peers[i].session.handle_timeout(now);
                     self.drive(i, now, on_event);
@@ -382,6 +440,11 @@ impl Speaker {
                 }
                 Command::Stop(message) => {
                     for i in 0..self.peers.len() {
+                        // The peer's BFD learns it is on purpose (RFC 5882 §3.2: not a failure).
+                        if let Some(b) = &mut self.peers[i].bfd {
+                            b.session.admin_down(now);
+                            self.drive_bfd(i, now, on_event);
+                        }
                         // Checked by the handle: at most 255 bytes.
                         let _ = self.peers[i].session.stop(now, message.as_deref());
                         self.drive(i, now, on_event);
@@ -457,6 +520,114 @@ impl Speaker {
                     self.peers[i].session.tcp_closed(now);
                 }
             }
+            self.drive(i, now, on_event);
+        }
+    }
+
+    /// Makes the BFD sockets and starts the BFD sessions; a peer whose socket cannot be made
+    /// runs without BFD.
+    fn open_bfd(&mut self, now: Duration, on_event: &mut dyn FnMut(SpeakerEvent)) {
+        for v6 in [false, true] {
+            let wanted = self.peers.iter().any(|p| p.bfd.is_some() && p.config.address.is_ipv6() == v6);
+            if !wanted {
+                continue;
+            }
+            let failure = match bfd::listener(v6) {
+                Ok(socket) => {
+                    self.bfd_listeners.push(socket);
+                    None
+                }
+                Err(f) => Some(f),
+            };
+            for i in 0..self.peers.len() {
+                let p = &mut self.peers[i];
+                if p.bfd.is_none() || p.config.address.is_ipv6() != v6 {
+                    continue;
+                }
+                let opened = match &failure {
+                    Some((option, e)) => Err((*option, Errno::of(e))),
+                    None => bfd::sender(&p.config, self.bfd_port_start.wrapping_add(i as u16 * 37))
+                        .map_err(|(option, e)| (option, Errno::of(&e))),
+                };
+                match opened {
+                    Ok(socket) => {
+                        if let Some(b) = &mut p.bfd {
+                            b.socket = Some(socket);
+                            b.session.start(now);
+                        }
+                        self.drive_bfd(i, now, on_event);
+                    }
+                    Err((option, error)) => {
+                        p.bfd = None;
+                        let address = p.config.address;
+                        on_event(SpeakerEvent {
+                            peer: i,
+                            address,
+                            kind: SpeakerEventKind::BfdUnavailable { option, error },
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    /// Reads what BFD listener `l` has: each datagram goes to the peer it comes from.
+    fn bfd_receive(&mut self, l: usize, now: Duration, on_event: &mut dyn FnMut(SpeakerEvent)) {
+        loop {
+            let Some(listener) = self.bfd_listeners.get(l) else { return };
+            let n = match self.bfd_receiver.recv(listener.as_fd(), false) {
+                Ok(n) => n,
+                Err(_) => return,
+            };
+            let datagrams: Vec<(SocketAddr, u8, Vec<u8>)> = (0..n)
+                .filter_map(|k| self.bfd_receiver.get(k))
+                .map(|d| (d.source, d.ttl.unwrap_or(0), d.bytes.to_vec()))
+                .collect();
+            for (source, ttl, bytes) in datagrams {
+                let Some(i) = self.peers.iter().position(|p| p.bfd.is_some() && p.config.address == source.ip()) else {
+                    continue;
+                };
+                let address = self.peers[i].config.address;
+                let Some(b) = &mut self.peers[i].bfd else { continue };
+                let result = check_source_port(source.port()).and_then(|()| b.session.handle_packet(now, &bytes, ttl));
+                if let Err(reason) = result {
+                    on_event(SpeakerEvent { peer: i, address, kind: SpeakerEventKind::BfdDropped { reason } });
+                }
+                self.drive_bfd(i, now, on_event);
+            }
+            if n < bm_sys::udp::BATCH {
+                return;
+            }
+        }
+    }
+
+    /// Carries out peer `i`'s BFD session's actions; its going down takes BGP down.
+    fn drive_bfd(&mut self, i: usize, now: Duration, on_event: &mut dyn FnMut(SpeakerEvent)) {
+        let address = self.peers[i].config.address;
+        let destination = bfd::destination(&self.peers[i].config);
+        let Some(b) = &mut self.peers[i].bfd else { return };
+        let mut failed = None;
+        while let Some(action) = b.session.poll_action() {
+            match action {
+                BfdAction::Send { bytes } => {
+                    if let Some(socket) = &b.socket {
+                        // A lost packet is what BFD is made to notice (a link down gives
+                        // ENETUNREACH here): the peer's detection time covers it.
+                        let _ = socket.send_to(&bytes, destination);
+                    }
+                }
+                BfdAction::Event { event } => {
+                    if let BfdEvent::StateChanged { from: BfdState::Up, to: BfdState::Down, diag, remote } = &event
+                        && *remote != BfdState::AdminDown
+                    {
+                        failed = Some(*diag);
+                    }
+                    on_event(SpeakerEvent { peer: i, address, kind: SpeakerEventKind::Bfd { event } });
+                }
+            }
+        }
+        if let Some(diag) = failed {
+            self.peers[i].session.bfd_down(now, diag);
             self.drive(i, now, on_event);
         }
     }
