@@ -480,7 +480,6 @@ fn kind_fits(kind: &str, have: Option<&str>) -> bool {
     }
 }
 
-
 /// Matches the autoconnect profiles to links; the rest, with why, in input order.
 fn assign<'h>(profiles: &[KeyfileProfile], host: &'h HostSnapshot) -> (Vec<Match<'h>>, Vec<Unmatched>) {
     let mut unmatched = Vec::new();
