@@ -304,12 +304,21 @@ fn on_the_wire(
     others: &[MacAddr],
 ) -> (Verdict, Verdict) {
     let vips = spec.vips();
-    let mut targets = vips.clone();
-    targets.extend(own.iter().filter(|a| !vips.contains(a)));
+    // What no host can own (the cluster check reports such a VIP) is not probed.
+    let probeable = |a: &IpAddr| {
+        let unownable = match a {
+            IpAddr::V4(v4) => v4.is_broadcast(),
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().is_some(),
+        };
+        !(a.is_unspecified() || a.is_loopback() || a.is_multicast() || unownable)
+    };
+    let mut targets: Vec<IpAddr> = vips.iter().copied().filter(probeable).collect();
+    targets.extend(own.iter().filter(|a| !vips.contains(a) && probeable(a)));
     let (survey, probed) = std::thread::scope(|s| {
         let listener = s.spawn(|| bm_vrrp::socket::listen(interface, listen_for));
-        let probed =
-            bm_preflight::probe::probe_interface(interface, targets.iter().copied(), ProbeConfig::default(), others);
+        let probed = (!targets.is_empty()).then(|| {
+            bm_preflight::probe::probe_interface(interface, targets.iter().copied(), ProbeConfig::default(), others)
+        });
         let survey = match listener.join() {
             Ok(result) => result.map_err(|e| e.to_string()),
             Err(_) => Err("the listening thread panicked".to_string()),
@@ -321,8 +330,9 @@ fn on_the_wire(
         Err(e) => Verdict::broken("vrids", format!("could not listen on {interface}"), e),
     };
     let addresses = match probed {
-        Ok(reports) => address_verdict(&vips, &reports),
-        Err(e) => Verdict::broken("addresses", format!("could not probe on {interface}"), e.to_string()),
+        None => Verdict::skipped("addresses", "no address to probe"),
+        Some(Ok(reports)) => address_verdict(&vips, &reports),
+        Some(Err(e)) => Verdict::broken("addresses", format!("could not probe on {interface}"), e.to_string()),
     };
     (vrids, addresses)
 }
@@ -396,11 +406,8 @@ pub(crate) fn drift_lines(report: &DriftReport) -> Vec<String> {
 fn keyfile_verdict(dirs: &[KeyfileDir], host: &HostSnapshot, resolv_conf: Option<&Path>) -> Verdict {
     let report = match keyfile_drift(dirs, host, resolv_conf) {
         Ok(r) => r,
-        Err(e) => {
-            let mut v = Verdict::new("keyfiles", "could not read the keyfiles");
-            v.errors.push(e);
-            return v;
-        }
+        // Unreadable files or resolv.conf: the check could not run (exit 2), it did not fail.
+        Err(e) => return Verdict::broken("keyfiles", "could not read the keyfiles", e),
     };
     let dns = match &report.dns {
         DnsCheck::Compared { .. } => "",
