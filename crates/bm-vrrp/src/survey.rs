@@ -171,8 +171,8 @@ pub enum Collision {
 /// one segment share the virtual MAC and drop each other's adverts. A VIP heard in anyone's
 /// advert is a collision whatever its VRID.
 ///
-/// The survey is bounded ([`MAX_HEARD`] records); it never allocates per advert once a sender
-/// is known.
+/// The survey is bounded: at most [`MAX_HEARD`] records of each kind, whatever a segment
+/// sends (a preflight listens for seconds, so decoding each advert's VIP list anew is fine).
 ///
 /// ```
 /// use std::time::Duration;
