@@ -394,10 +394,18 @@ impl Session {
         }
         self.framer.push(bytes);
         while let Some(next) = self.framer.next_message() {
+            // The type byte of a whole message (after the 16-byte marker and the length).
+            let notification = next.as_ref().is_ok_and(|m| m.get(18) == Some(&3));
             let decoded = next.and_then(|m| decode_with_repairs(&m));
             self.stats.messages_received += 1;
             match decoded {
                 Ok(d) => self.handle_message(now, d),
+                // RFC 4271 §6.4: an error in a received NOTIFICATION is not answered with one.
+                Err(e) if notification => {
+                    let code = e.notification().code;
+                    self.actions.push_back(Action::Close);
+                    self.go_idle(now, Reason::PeerError { code });
+                }
                 Err(e) => self.peer_error(now, e.notification()),
             }
             if !matches!(self.state, State::OpenSent | State::OpenConfirm | State::Established) {
@@ -608,12 +616,9 @@ impl Session {
                 }
                 self.stats.attributes_discarded +=
                     decoded.repairs.iter().filter(|r| r.action == ErrorAction::AttributeDiscard).count() as u64;
-                let event = Event::UpdateReceived {
-                    announced,
-                    withdrawn,
-                    end_of_rib: update.end_of_rib_family(),
-                    repairs: decoded.repairs,
-                };
+                // An UPDATE emptied by treat-as-withdraw is no End-of-RIB.
+                let end_of_rib = if decoded.repairs.is_empty() { update.end_of_rib_family() } else { None };
+                let event = Event::UpdateReceived { announced, withdrawn, end_of_rib, repairs: decoded.repairs };
                 self.actions.push_back(Action::Event { event });
             }
             (State::Established, Message::RouteRefresh(rr)) => {
@@ -686,7 +691,8 @@ impl Session {
         if open.asn() != self.config.peer_asn {
             return Err(Notification::new(ErrorCode::Open(OpenSubcode::BadPeerAs), Vec::new()));
         }
-        if open.bgp_id.is_unspecified() || open.bgp_id == self.config.router_id {
+        // RFC 6286 §2.2: the same identifier as ours is refused from an internal peer only.
+        if open.bgp_id.is_unspecified() || (open.bgp_id == self.config.router_id && self.config.is_ibgp()) {
             return Err(Notification::new(ErrorCode::Open(OpenSubcode::BadBgpIdentifier), Vec::new()));
         }
         let theirs = open.families();
@@ -707,14 +713,26 @@ impl Session {
         })
     }
 
-    /// The path attributes of our routes of `family`, in type code order; NEXT_HOP or
+    /// The path attributes of our routes of `family`: MP_REACH_NLRI first (RFC 7606), then in
+    /// type code order; NEXT_HOP or
     /// MP_REACH_NLRI carries `nlri` (for IPv6).
     fn attributes(&self, v6_nlri: Option<Vec<Ipv6Net>>) -> Vec<PathAttribute> {
         let ibgp = self.config.is_ibgp();
-        let mut attrs = vec![
-            PathAttribute::Origin(Origin::Igp),
-            PathAttribute::AsPath(AsPath::sequence(if ibgp { Vec::new() } else { vec![self.config.local_asn] })),
-        ];
+        let mut attrs = Vec::new();
+        // RFC 7606 §5.1: MP_REACH_NLRI first, so that a receiver finds the NLRI even when a
+        // later attribute is malformed and can treat the routes as withdrawn.
+        if let (Some(nlri), Some(global)) = (&v6_nlri, self.config.next_hop_v6) {
+            attrs.push(PathAttribute::MpReach(MpReach {
+                next_hop: NextHop::Ipv6 { global, link_local: self.config.link_local_v6 },
+                nlri: Prefixes::Ipv6(nlri.clone()),
+            }));
+        }
+        attrs.push(PathAttribute::Origin(Origin::Igp));
+        attrs.push(PathAttribute::AsPath(AsPath::sequence(if ibgp {
+            Vec::new()
+        } else {
+            vec![self.config.local_asn]
+        })));
         if v6_nlri.is_none()
             && let Some(nh) = self.config.next_hop_v4
         {
@@ -725,12 +743,6 @@ impl Session {
         }
         if !self.config.communities.is_empty() {
             attrs.push(PathAttribute::Communities(self.config.communities.clone()));
-        }
-        if let (Some(nlri), Some(global)) = (v6_nlri, self.config.next_hop_v6) {
-            attrs.push(PathAttribute::MpReach(MpReach {
-                next_hop: NextHop::Ipv6 { global, link_local: self.config.link_local_v6 },
-                nlri: Prefixes::Ipv6(nlri),
-            }));
         }
         if !self.config.large_communities.is_empty() {
             attrs.push(PathAttribute::LargeCommunities(self.config.large_communities.clone()));

@@ -498,13 +498,18 @@ fn bad_opens_are_answered_with_the_right_notification() {
         answer(&mut open_sent(node_config()), &Message::Open(open)),
         (open_code(OpenSubcode::BadPeerAs), vec![])
     );
-    // Our own BGP identifier, or 0: 2/3.
+    // Our own BGP identifier from an internal peer, or 0 from any: 2/3 (RFC 6286 §2.2).
     let mut open = router_open(vec![]);
     open.bgp_id = Ipv4Addr::new(10, 0, 0, 2);
-    assert_eq!(
-        answer(&mut open_sent(node_config()), &Message::Open(open.clone())).0,
-        open_code(OpenSubcode::BadBgpIdentifier)
-    );
+    let mut ibgp = node_config();
+    ibgp.local_asn = 64513;
+    assert_eq!(answer(&mut open_sent(ibgp), &Message::Open(open.clone())).0, open_code(OpenSubcode::BadBgpIdentifier));
+    // From an external peer the same identifier is no error (cloned VMs, labs).
+    let mut ebgp = open_sent(node_config());
+    let mut bytes = Vec::new();
+    encode(&Message::Open(open.clone()), &mut bytes).unwrap();
+    ebgp.handle_bytes(SECOND, &bytes);
+    assert_eq!(ebgp.state(), State::OpenConfirm);
     open.bgp_id = Ipv4Addr::UNSPECIFIED;
     assert_eq!(answer(&mut open_sent(node_config()), &Message::Open(open)).0, open_code(OpenSubcode::BadBgpIdentifier));
     // No 4-octet AS capability: 2/7 listing it.

@@ -229,9 +229,11 @@ pub enum PathAttribute {
 /// The Optional and Transitive flags each known attribute must carry.
 pub(crate) fn expected_flags(type_code: u8) -> Option<u8> {
     Some(match type_code {
-        ty::ORIGIN | ty::AS_PATH | ty::NEXT_HOP | ty::LOCAL_PREF => TRANSITIVE,
+        // ATOMIC_AGGREGATE is well-known discretionary (RFC 4271 §5.1.6): routers put it on
+        // aggregates, and a session must not reset on it.
+        ty::ORIGIN | ty::AS_PATH | ty::NEXT_HOP | ty::LOCAL_PREF | ty::ATOMIC_AGGREGATE => TRANSITIVE,
         ty::MULTI_EXIT_DISC | ty::MP_REACH_NLRI | ty::MP_UNREACH_NLRI => OPTIONAL,
-        ty::COMMUNITIES | ty::LARGE_COMMUNITY => OPTIONAL | TRANSITIVE,
+        ty::COMMUNITIES | ty::LARGE_COMMUNITY | ty::AGGREGATOR => OPTIONAL | TRANSITIVE,
         _ => return None,
     })
 }
@@ -419,6 +421,10 @@ impl PathAttribute {
                 };
                 PathAttribute::MpUnreach(MpUnreach { withdrawn })
             }
+            // Kept raw (not ours to interpret), once their lengths are right (RFC 7606 §7.6:
+            // none; §7.7: 8, a 4-octet AS and an address, on a session that negotiated them).
+            ty::ATOMIC_AGGREGATE if !value.is_empty() => return Err(Length),
+            ty::AGGREGATOR if value.len() != 8 => return Err(Length),
             _ => raw(flags, type_code, value),
         })
     }

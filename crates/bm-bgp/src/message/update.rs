@@ -146,6 +146,10 @@ impl Update {
         length: u16,
         repairs: &mut Vec<AttributeError>,
     ) -> Result<Update, DecodeError> {
+        // RFC 4271 §6.1: an UPDATE shorter than 23 bytes (4 after the header) is a bad length.
+        if body.len() < 4 {
+            return Err(DecodeError::BadLength { length });
+        }
         let mut r = Reader::new(body);
         let wlen = r.u16().ok_or(DecodeError::BadLength { length })?;
         let wbytes = r.take(usize::from(wlen)).ok_or(DecodeError::MalformedAttributeList("withdrawn routes length"))?;
@@ -236,6 +240,8 @@ fn action_for(type_code: u8, kind: AttributeErrorKind) -> ErrorAction {
         (_, AttributeErrorKind::UnrecognizedWellKnown) => ErrorAction::SessionReset,
         // §3 g: all but the first are discarded.
         (_, AttributeErrorKind::Duplicate) => ErrorAction::AttributeDiscard,
+        // §7.6, §7.7: a malformed ATOMIC_AGGREGATE or AGGREGATOR is discarded.
+        (ty::ATOMIC_AGGREGATE | ty::AGGREGATOR, AttributeErrorKind::Length) => ErrorAction::AttributeDiscard,
         // §7.1-7.8, RFC 8092 §6: ORIGIN, AS_PATH, NEXT_HOP, MED, LOCAL_PREF, COMMUNITIES,
         // LARGE_COMMUNITY; §3 c flags; §3 d missing; §4 overrun.
         _ => ErrorAction::TreatAsWithdraw,
@@ -245,6 +251,40 @@ fn action_for(type_code: u8, kind: AttributeErrorKind) -> ErrorAction {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An aggregate route as FRR, BIRD or Junos send it (ATOMIC_AGGREGATE and AGGREGATOR):
+    /// read, kept raw, no repair; malformed ones are discarded, never a reset.
+    #[test]
+    fn aggregates_are_read_and_malformed_aggregate_attributes_discarded() {
+        let body = |atomic: &[u8], aggregator: &[u8]| {
+            let mut attrs = vec![0x40, 1, 1, 0, 0x40, 2, 0, 0x40, 3, 4, 192, 0, 2, 1];
+            attrs.extend_from_slice(atomic);
+            attrs.extend_from_slice(aggregator);
+            let mut b = vec![0, 0];
+            b.extend_from_slice(&(attrs.len() as u16).to_be_bytes());
+            b.extend_from_slice(&attrs);
+            b.extend_from_slice(&[24, 198, 51, 100]);
+            b
+        };
+        let good_aggregator = [0xc0, 7, 8, 0, 0, 0xfd, 0xe8, 192, 0, 2, 9];
+        let mut repairs = Vec::new();
+        let b = body(&[0x40, 6, 0], &good_aggregator);
+        let u = Update::decode_body(&b, 19 + b.len() as u16, &mut repairs).expect("an aggregate is no error");
+        assert!(repairs.is_empty(), "{repairs:?}");
+        assert_eq!(u.nlri, ["198.51.100.0/24".parse().unwrap()]);
+        assert!(u.attributes.iter().any(|a| a.type_code() == ty::ATOMIC_AGGREGATE));
+        assert!(u.attributes.iter().any(|a| a.type_code() == ty::AGGREGATOR));
+
+        let b = body(&[0x40, 6, 1, 0], &[0xc0, 7, 6, 0, 1, 192, 0, 2, 9]);
+        let u = Update::decode_body(&b, 19 + b.len() as u16, &mut repairs).expect("discarded, not reset");
+        assert_eq!(u.nlri.len(), 1, "the route stays");
+        assert_eq!(repairs.len(), 2);
+        assert!(repairs.iter().all(|r| r.action == ErrorAction::AttributeDiscard), "{repairs:?}");
+        assert!(!u.attributes.iter().any(|a| matches!(a.type_code(), ty::ATOMIC_AGGREGATE | ty::AGGREGATOR)));
+
+        // Shorter than RFC 4271's 23 bytes: Bad Message Length, not an attribute list error.
+        assert_eq!(Update::decode_body(&[0, 0, 0], 22, &mut Vec::new()), Err(DecodeError::BadLength { length: 22 }));
+    }
 
     #[test]
     fn treat_as_withdraw_moves_every_route() {

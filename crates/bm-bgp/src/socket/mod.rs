@@ -28,8 +28,8 @@
 //!   (from [`PeerConfig::local_address`] when set, from a source port in 49152–65535, TTL or
 //!   hop limit 255, to the peer's port 3784) and one listening socket per family on port
 //!   3784 (any address, the TTL of each datagram read from `IP_RECVTTL` /
-//!   `IPV6_RECVHOPLIMIT`: only 255 is accepted). A packet goes to the session its Your
-//!   Discriminator names, or when 0 to the peer it comes from. When a peer's BFD session goes
+//!   `IPV6_RECVHOPLIMIT`: only 255 is accepted). A packet goes to the session of the
+//!   peer it comes from (by source address), which then checks its Your Discriminator. When a peer's BFD session goes
 //!   from Up to Down (not because the peer went AdminDown), its BGP connection is closed at
 //!   once and the session restarts as after any failure ([`Reason::BfdDown`](crate::Reason::BfdDown));
 //!   BGP never waits for BFD to come up. Stopping sends AdminDown to every BFD peer. The
@@ -161,7 +161,7 @@ impl PeerConfig {
 
     /// The minimum TTL / hop limit of what we accept (GTSM).
     pub fn min_ttl(&self) -> Option<u8> {
-        self.ttl_security_hops.map(|hops| 255 - (hops - 1).min(254))
+        self.ttl_security_hops.map(|hops| 255 - hops.saturating_sub(1).min(254))
     }
 
     /// The peer's socket address.

@@ -20,6 +20,9 @@ use crate::bfd::{BfdAction, BfdEvent, BfdSession, BfdState, check_source_port};
 use crate::message::Family;
 use crate::session::{Action, Session, SessionError};
 
+/// The most batches of BFD datagrams read per wake-up (see `bfd_receive`).
+const MAX_BFD_BATCHES: usize = 4;
+
 /// How long a stopping speaker, or a closed connection, keeps writing what is left.
 pub const STOP_FLUSH: Duration = Duration::from_secs(3);
 
@@ -573,7 +576,9 @@ impl Speaker {
 
     /// Reads what BFD listener `l` has: each datagram goes to the peer it comes from.
     fn bfd_receive(&mut self, l: usize, now: Duration, on_event: &mut dyn FnMut(SpeakerEvent)) {
-        loop {
+        // A bounded number of batches per wake-up: a flood of datagrams to port 3784 must not
+        // hold the loop off BGP's keepalives and timers (the rest wait for the next wake-up).
+        for _ in 0..MAX_BFD_BATCHES {
             let Some(listener) = self.bfd_listeners.get(l) else { return };
             let n = match self.bfd_receiver.recv(listener.as_fd(), false) {
                 Ok(n) => n,
