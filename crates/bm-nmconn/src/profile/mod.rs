@@ -369,8 +369,10 @@ pub struct IpConfig {
 }
 
 impl IpConfig {
-    /// The defaults of a family's setting.
-    fn new(ipv6: bool) -> IpConfig {
+    /// The defaults of a family's `[ipv4]` or `[ipv6]` setting: what NetworkManager 1.42 holds
+    /// for a group with no key (and, with `method` set to `auto`, for a profile without the
+    /// group).
+    pub fn defaults(ipv6: bool) -> IpConfig {
         IpConfig {
             method: None,
             addresses: Vec::new(),

@@ -359,7 +359,7 @@ fn read_entry<'d>(out: &mut Load<'d>, r: &mut Reading<'d>, g: &Group<'d>, e: Ent
         }
         Target::Ip(ipv6) => {
             let ip = if ipv6 { &mut p.ipv6 } else { &mut p.ipv4 };
-            assign_ip(ip.get_or_insert_with(|| IpConfig::new(ipv6)), e.key, read);
+            assign_ip(ip.get_or_insert_with(|| IpConfig::defaults(ipv6)), e.key, read);
         }
         Target::Vlan if e.key == "flags" => {
             let flags = unsigned(read, 1);
@@ -411,7 +411,7 @@ fn read_bond_option<'d>(out: &mut Load<'d>, e: EntryRef<'d>, value: Cow<'_, str>
 fn read_ip<'d>(out: &mut Load<'d>, ipv6: bool, entries: Vec<EntryRef<'d>>) {
     let p = &mut out.profile;
     let ip = if ipv6 { &mut p.ipv6 } else { &mut p.ipv4 };
-    let ip = ip.get_or_insert_with(|| IpConfig::new(ipv6));
+    let ip = ip.get_or_insert_with(|| IpConfig::defaults(ipv6));
     let AddressesRead { addresses, gateway, warnings } = read_addresses_in(&entries, ipv6);
     ip.addresses = addresses;
     // The `gateway` key wins over a gateway written with an address (which is then kept
@@ -503,7 +503,7 @@ fn assign_list(p: &mut Profile, target: Target, key: &str, items: Vec<String>) {
         (Target::Connection, "permissions") => p.connection.permissions = items,
         (Target::Ip(ipv6), "dns-search" | "dns-options") => {
             let ip = if ipv6 { &mut p.ipv6 } else { &mut p.ipv4 };
-            let ip = ip.get_or_insert_with(|| IpConfig::new(ipv6));
+            let ip = ip.get_or_insert_with(|| IpConfig::defaults(ipv6));
             if key == "dns-search" {
                 ip.dns_search = items;
             } else {

@@ -654,7 +654,7 @@ impl<'h> Context<'_, 'h> {
         for family in [Family::Ipv4, Family::Ipv6] {
             let ipv6 = family == Family::Ipv6;
             // No `[ipvX]` group: NetworkManager adds `method=auto`.
-            let auto = IpConfig { method: Some("auto".into()), ..profile_default_ip(ipv6) };
+            let auto = IpConfig { method: Some("auto".into()), ..IpConfig::defaults(ipv6) };
             let ip = profile.ip(ipv6).unwrap_or(&auto);
             self.compare_ip(c, family, ip, resolv);
         }
@@ -1016,41 +1016,6 @@ fn compare_dns(c: &mut Comparison<'_, '_>, family: Family, ip: &IpConfig, resolv
         }
         let consequence = format!("activation adds {want} to the search list of resolv.conf");
         c.differ(Field::DnsSearch, Some(family), Some(want), None, Activation::Add, consequence);
-    }
-}
-
-/// The defaults of a family's `[ipvX]` setting, as NetworkManager adds it to a profile that
-/// has none.
-fn profile_default_ip(ipv6: bool) -> IpConfig {
-    let text = if ipv6 { "[ipv6]\n" } else { "[ipv4]\n" };
-    bm_nmconn::Document::parse(text).ok().and_then(|d| Profile::read(&d).ip(ipv6).cloned()).unwrap_or_else(empty_ip)
-}
-
-/// An IP setting with nothing in it (only if bm-nmconn could not read an empty group).
-fn empty_ip() -> IpConfig {
-    IpConfig {
-        method: None,
-        addresses: Vec::new(),
-        gateway: None,
-        routes: Vec::new(),
-        dns: Vec::new(),
-        dns_search: Vec::new(),
-        dns_options: Vec::new(),
-        dns_priority: 0,
-        may_fail: true,
-        never_default: false,
-        ignore_auto_dns: false,
-        ignore_auto_routes: false,
-        route_metric: -1,
-        route_table: 0,
-        dhcp_hostname: None,
-        dhcp_timeout: 0,
-        dhcp_iaid: None,
-        dhcp_client_id: None,
-        dhcp_duid: None,
-        ra_timeout: 0,
-        addr_gen_mode: None,
-        token: None,
     }
 }
 
