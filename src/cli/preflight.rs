@@ -305,13 +305,7 @@ fn on_the_wire(
 ) -> (Verdict, Verdict) {
     let vips = spec.vips();
     // What no host can own (the cluster check reports such a VIP) is not probed.
-    let probeable = |a: &IpAddr| {
-        let unownable = match a {
-            IpAddr::V4(v4) => v4.is_broadcast(),
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().is_some(),
-        };
-        !(a.is_unspecified() || a.is_loopback() || a.is_multicast() || unownable)
-    };
+    let probeable = |a: &IpAddr| bm_preflight::probe::target_problem(*a).is_none();
     let mut targets: Vec<IpAddr> = vips.iter().copied().filter(probeable).collect();
     targets.extend(own.iter().filter(|a| !vips.contains(a) && probeable(a)));
     let (survey, probed) = std::thread::scope(|s| {

@@ -113,6 +113,8 @@ pub use frame::{
     ArpOperation, ArpRepr, ETHERTYPE_ARP, ETHERTYPE_IPV6, Frame, FrameError, MacAddr, MacParseError, NdMessage, NdRepr,
     Payload, solicited_node,
 };
-pub use prober::{Answer, AnswerKind, ProbeConfig, ProbeError, Prober, TargetReport, Transmit, Verdict, probe_frame};
+pub use prober::{
+    Answer, AnswerKind, ProbeConfig, ProbeError, Prober, TargetReport, Transmit, Verdict, probe_frame, target_problem,
+};
 #[cfg(feature = "socket")]
 pub use socket::{SocketError, probe_interface};

@@ -239,7 +239,9 @@ pub struct Prober {
 /// The longest probing accepted (initial delay, probes and the wait together).
 const MAX_PROBING: Duration = Duration::from_secs(86_400);
 
-fn target_problem(address: IpAddr) -> Option<&'static str> {
+/// Why no host can own `address` on a link (unspecified, broadcast, multicast, loopback,
+/// IPv4-mapped), or `None` when it can be probed: what [`Prober::new`] refuses.
+pub fn target_problem(address: IpAddr) -> Option<&'static str> {
     match address {
         IpAddr::V4(a) if a.is_unspecified() => Some("unspecified"),
         IpAddr::V4(a) if a.is_broadcast() => Some("the broadcast address"),
