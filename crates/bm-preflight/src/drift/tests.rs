@@ -592,10 +592,23 @@ fn ports_by_permanent_mac() {
     );
     assert!(!r.differences.iter().any(|d| d.field == Field::Kind), "{:?}", r.differences);
     assert!(!r.has_drift(), "{:?}", r.differences);
-    // Without permanent addresses, the current MAC still picks the port, never the bond.
+    // Without permanent addresses the ports' own MACs are nowhere (they carry the bond's): the
+    // port profiles find no link, and in particular not the bond that has the current MAC.
     for l in &mut host.links {
         l.perm_mac = None;
     }
     let r = check(&profiles, &host, None);
-    assert!(r.matched.iter().filter(|m| m.by == MatchedBy::MacAddress).all(|m| m.link != "bond0"), "{:?}", r.matched);
+    assert!(!r.matched.iter().any(|m| m.by == MatchedBy::MacAddress), "{:?}", r.matched);
+    let no_link = r.unmatched.iter().filter(|u| matches!(u.reason, UnmatchedReason::NoLink { .. })).count();
+    assert_eq!(no_link, 2, "{:?}", r.unmatched);
+    // A profile bound to the bond's current MAC picks the port of its kind, not the bond.
+    let by_current = profile(
+        "p.nmconnection",
+        &format!(
+            "[connection]\nid=p\nuuid={UUID}\ntype=ethernet\n[ethernet]\nmac-address={bond_mac}\n[ipv4]\nmethod=disabled\n[ipv6]\nmethod=disabled\n"
+        ),
+    );
+    let r = check(&[by_current], &host, None);
+    assert_eq!(r.matched.len(), 1, "{:?}", r.unmatched);
+    assert_ne!(r.matched[0].link, "bond0");
 }
