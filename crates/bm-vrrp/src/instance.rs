@@ -362,7 +362,7 @@ impl Instance {
     pub(crate) fn take_over(&mut self, now: Duration, fresh: Instance) {
         let mut checks = fresh.checks;
         for c in &mut checks {
-            if let Some(old) = self.checks.iter().find(|o| o.config.name == c.config.name) {
+            if let Some(old) = self.checks.iter().find(|o| o.config().name == c.config().name) {
                 c.carry_from(old);
             }
         }
@@ -559,7 +559,7 @@ impl Instance {
 
     /// A tracked check's result (by name). Unknown names are ignored and return false.
     pub fn set_check(&mut self, now: Duration, name: &str, passing: bool) -> bool {
-        let Some(check) = self.checks.iter_mut().find(|c| c.config.name == name) else { return false };
+        let Some(check) = self.checks.iter_mut().find(|c| c.config().name == name) else { return false };
         if check.report(passing) {
             let name = name.to_string();
             let reason = if passing { Reason::CheckPassing { name } } else { Reason::CheckFailing { name } };

@@ -5,24 +5,8 @@
 //! the adjustment (keepalived's `weight_multiplier` of -1): a positive weight is subtracted
 //! while passing, a negative one added while failing, and weight 0 faults while passing.
 
-use serde::{Deserialize, Serialize};
-
-/// A tracked check (keepalived's `vrrp_script` as used by `track_script`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CheckConfig {
-    /// Its name, as `set_check` refers to it.
-    pub name: String,
-    /// -253..=253: added while passing when positive, subtracted while failing when negative;
-    /// 0 puts the instance in FAULT while failing.
-    pub weight: i32,
-    /// Consecutive successes to count as passing (>= 1).
-    pub rise: u32,
-    /// Consecutive failures to count as failing (>= 1).
-    pub fall: u32,
-    /// keepalived's `weight N reverse`: the adjustment is negated (see the module).
-    #[serde(default)]
-    pub reverse: bool,
-}
+pub(crate) use bm_check::Check;
+pub use bm_check::CheckConfig;
 
 /// A check named `interface:NAME` tracks interface `NAME`'s carrier instead of a script, as
 /// keepalived's `track_interface` does: [`parse_keepalived`](crate::parse_keepalived) names
@@ -30,75 +14,14 @@ pub struct CheckConfig {
 /// fall 1). A core user reports them with [`Instance::set_check`](crate::Instance::set_check).
 pub const TRACK_INTERFACE_PREFIX: &str = "interface:";
 
-/// A check's counter and verdict.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Check {
-    pub(crate) config: CheckConfig,
-    /// keepalived's `result`, in 0..=rise+fall-1; passing iff >= rise.
-    result: u32,
-    /// Reported at least once.
-    known: bool,
-}
-
-impl Check {
-    pub(crate) fn new(config: CheckConfig) -> Check {
-        let rise = config.rise.max(1);
-        // keepalived starts at rise-1: one success is enough, and the first failure counts.
-        Check { result: rise - 1, known: false, config: CheckConfig { rise, fall: config.fall.max(1), ..config } }
-    }
-
-    /// Takes over an earlier check's verdict (a reload keeps a script's state, as keepalived
-    /// does), expressed in this check's rise and fall.
-    pub(crate) fn carry_from(&mut self, old: &Check) {
-        if old.known {
-            self.known = true;
-            self.result = if old.passing() { self.config.rise + self.config.fall - 1 } else { 0 };
-        }
-    }
-
-    pub(crate) fn passing(&self) -> bool {
-        self.known && self.result >= self.config.rise
-    }
-
-    /// Whether the check counts as failing (a check never reported counts as neither).
-    pub(crate) fn failing(&self) -> bool {
-        self.known && self.result < self.config.rise
-    }
-
-    /// Records one run; returns whether the verdict changed.
-    pub(crate) fn report(&mut self, success: bool) -> bool {
-        let (before_pass, before_fail) = (self.passing(), self.failing());
-        let (rise, fall) = (self.config.rise, self.config.fall);
-        if success {
-            if self.result < rise - 1 {
-                self.result += 1;
-            } else {
-                self.result = rise + fall - 1;
-            }
-        } else if self.result > rise {
-            self.result -= 1;
-        } else {
-            self.result = 0;
-        }
-        self.known = true;
-        (self.passing(), self.failing()) != (before_pass, before_fail)
-    }
-}
-
 /// The effective priority: `base` plus positive weights of passing checks and negative weights
-/// of failing ones, clamped to 1..=254; 255 (the address owner) is never changed.
+/// of failing ones ([`bm_check::adjustment`]), clamped to 1..=254; 255 (the address owner) is
+/// never changed.
 pub(crate) fn effective_priority(base: u8, checks: &[Check]) -> u8 {
     if base == 255 {
         return 255;
     }
-    let mut total = i32::from(base);
-    for c in checks {
-        let w = c.config.weight;
-        if (w > 0 && c.passing()) || (w < 0 && c.failing()) {
-            total += if c.config.reverse { -w } else { w };
-        }
-    }
-    total.clamp(1, 254) as u8
+    (i64::from(base) + bm_check::adjustment(checks)).clamp(1, 254) as u8
 }
 
 /// Whether a weight-0 check says FAULT: failing, or passing when reversed.
@@ -109,10 +32,7 @@ pub(crate) fn faulted(checks: &[Check]) -> bool {
 
 /// The first weight-0 check that says FAULT (failing, or passing when reversed), by name.
 pub(crate) fn faulting(checks: &[Check]) -> Option<&str> {
-    checks
-        .iter()
-        .find(|c| c.config.weight == 0 && if c.config.reverse { c.passing() } else { c.failing() })
-        .map(|c| c.config.name.as_str())
+    bm_check::faulting(checks)
 }
 
 #[cfg(test)]

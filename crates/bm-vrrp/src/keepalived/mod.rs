@@ -9,7 +9,6 @@
 
 mod keywords;
 mod lexer;
-mod words;
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -20,8 +19,8 @@ use crate::config::{Config, ConfigError, MAX_DOWN_TIMER_ADVERTS, MAX_GARP_REPEAT
 use crate::packet::{MAX_ADDRESSES, Version};
 use crate::peer::UnicastPeer;
 use crate::track::{CheckConfig, TRACK_INTERFACE_PREFIX};
+pub use bm_check::split_words;
 use lexer::{Parser, Stmt, Token, tokenize};
-pub use words::split_words;
 
 /// How bad a diagnostic is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,15 +75,7 @@ impl Place {
     }
 }
 
-/// A user (and optionally a group) to run a script as: `script_user`, a `vrrp_script`'s
-/// `user`, or the names after a notify command.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct ScriptUser {
-    /// The user name.
-    pub user: String,
-    /// The group name (default: the user's group).
-    pub group: Option<String>,
-}
+pub use bm_check::ScriptUser;
 
 /// A `track_interface` entry: `NAME [weight N [reverse]]`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

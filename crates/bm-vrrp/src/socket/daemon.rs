@@ -11,15 +11,15 @@ use std::time::{Duration, Instant};
 use super::announce::Announcer;
 use super::netlink::{Address, Change, Link, LinkMonitor, Netlink};
 use super::notify::{Notifier, NotifyPrograms};
-use super::reaper::Reaper;
-use super::script::{CheckScript, RunResult, ScriptRunner};
-use super::security::{ScriptPolicy, policy_warning, resolve_script};
 use super::vrrp_socket::VrrpSocket;
 use super::{Error, Event, InstanceStatus, InterfaceProblem, ReloadRefusal, TimerStatus};
 use crate::{
     Action, Config, Instance, InstanceId, Notify, NotifyScript, Reason, Routed, Router, State, TRACK_INTERFACE_PREFIX,
     VipOp, packet,
 };
+use bm_check::process::Reaper;
+use bm_check::process::{CheckScript, RunResult, ScriptRunner};
+use bm_check::process::{ScriptPolicy, policy_warning, resolve_script};
 
 /// A VIP as it is added to the interface.
 #[derive(Clone, Debug, PartialEq, Eq)]

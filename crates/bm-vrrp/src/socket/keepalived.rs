@@ -10,9 +10,9 @@
 use std::time::Duration;
 
 use super::daemon::{InstanceSetup, Options, VipSpec};
-use super::script::CheckScript;
-use super::security::{ScriptPolicy, policy_warning, resolve_script};
 use crate::{Diagnostic, KeepalivedConfig, Place, ScriptSecurity, ScriptUser, Severity};
+use bm_check::process::CheckScript;
+use bm_check::process::{ScriptPolicy, policy_warning, resolve_script};
 
 /// What the daemon runs: [`Daemon::with_options`](super::Daemon::with_options)'s arguments.
 #[derive(Clone, Debug, PartialEq, Eq)]

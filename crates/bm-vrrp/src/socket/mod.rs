@@ -35,14 +35,10 @@
 
 mod announce;
 mod daemon;
-mod exec;
 mod keepalived;
 mod listen;
 mod netlink;
 mod notify;
-mod reaper;
-mod script;
-pub mod security;
 mod vrrp_socket;
 
 use std::net::IpAddr;
@@ -51,13 +47,15 @@ use std::time::Duration;
 use serde::Serialize;
 
 pub use announce::{GARP_FRAME_LEN, NA_MESSAGE_LEN, garp_frame, na_message};
+pub use bm_check::process::security;
+pub use bm_check::process::{
+    CheckFailure, CheckScript, Exposure, Insecurity, ResolvedScript, ScriptError, ScriptPolicy, resolve_script,
+};
 /// Why an rtnetlink request failed (bm-sys's error, which names the dump or change).
 pub use bm_sys::rtnetlink::Error as NetlinkError;
 pub use daemon::{Daemon, InstanceSetup, Options, STATUS_HEARTBEAT, VipSpec, Wake};
 pub use keepalived::{DaemonSetup, KeepalivedDefaults, SetupError, daemon_setup, script_diagnostics};
 pub use listen::listen;
-pub use script::{CheckFailure, CheckScript};
-pub use security::{Exposure, Insecurity, ResolvedScript, ScriptError, ScriptPolicy, resolve_script};
 
 use crate::{ConfigError, DropReason, DropReport, Reason, RouterError, RouterStats, State, Stats, Timer};
 

@@ -9,10 +9,10 @@
 use std::process::Child;
 use std::time::{Duration, Instant};
 
-use super::exec;
-use super::reaper::{self, CHILD_POLL, Reaper};
-use super::security::ResolvedScript;
 use crate::State;
+use bm_check::process::ResolvedScript;
+use bm_check::process::spawn;
+use bm_check::process::{CHILD_POLL, Reaper, exited};
 
 /// An instance's notify scripts, resolved.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -74,7 +74,7 @@ impl Notifier {
         let now = Instant::now();
         for (program, args) in runs.into_iter().flatten() {
             let command = program.path.display().to_string();
-            match exec::spawn(program, &args) {
+            match spawn(program, &args) {
                 Ok(child) => self.running.push(Running { child, command, deadline: now + self.timeout }),
                 Err(e) => errors.push(format!("notify script {command} for {}: {e}", state_word(to))),
             }
@@ -88,7 +88,7 @@ impl Notifier {
         let now = Instant::now();
         let mut overdue = Vec::new();
         for r in std::mem::take(&mut self.running) {
-            match reaper::exited(&r.child) {
+            match exited(&r.child) {
                 Ok(Some(_)) => reaper.finished(r.child, now),
                 Ok(None) if now < r.deadline => self.running.push(r),
                 Ok(None) => {
@@ -129,7 +129,7 @@ impl Notifier {
 mod tests {
     use super::*;
     use crate::ScriptUser;
-    use crate::socket::security::{ScriptPolicy, resolve_script};
+    use bm_check::process::{ScriptPolicy, resolve_script};
 
     fn program(words: &[&str]) -> ResolvedScript {
         let policy =

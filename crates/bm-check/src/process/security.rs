@@ -17,8 +17,8 @@
 //!   disabling"). With `enable_script_security` such a script is refused; without, keepalived
 //!   runs it and so does bmnet, with a warning.
 //!
-//! This module reads the file system and the user database: it is part of the socket backend,
-//! never of the core.
+//! This module reads the file system and the user database: it is part of the `process`
+//! backend, never of the core.
 
 use std::fmt;
 use std::os::unix::fs::MetadataExt;
@@ -351,7 +351,7 @@ mod tests {
 
     /// A scratch directory of root's (tests run as root, as the daemon does).
     fn scratch(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("bm-vrrp-security-{name}-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("bm-check-security-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();

@@ -25,10 +25,10 @@ use std::time::{Duration, Instant};
 use bm_sys::process::{self, Signal};
 
 /// How long a script that got SIGTERM has before SIGKILL.
-pub(crate) const KILL_GRACE: Duration = Duration::from_secs(1);
+pub const KILL_GRACE: Duration = Duration::from_secs(1);
 
 /// How often a child told to stop is looked at.
-pub(crate) const CHILD_POLL: Duration = Duration::from_millis(5);
+pub const CHILD_POLL: Duration = Duration::from_millis(5);
 
 /// How often a finished script's group with members left is looked at.
 const LEFTOVER_POLL: Duration = Duration::from_secs(1);
@@ -39,7 +39,7 @@ const FINISH_WAIT: Duration = Duration::from_secs(2);
 
 /// Whether `child` has exited, without reaping it: its exit status if it has. Its process group
 /// id stays its own until it is reaped.
-pub(crate) fn exited(child: &Child) -> std::io::Result<Option<ExitStatus>> {
+pub fn exited(child: &Child) -> std::io::Result<Option<ExitStatus>> {
     use std::os::unix::process::ExitStatusExt as _;
     Ok(process::exited_unreaped(child.id())?.map(ExitStatus::from_raw))
 }
@@ -127,14 +127,14 @@ impl Tracked {
 /// Script children the daemon is done with: stopping, or finished with members of their group
 /// left (see the module's documentation).
 #[derive(Default)]
-pub(crate) struct Reaper {
+pub struct Reaper {
     tracked: Vec<Tracked>,
 }
 
 impl Reaper {
     /// Stops `child` and what it started: SIGTERM to its group now, SIGKILL after
     /// [`KILL_GRACE`]. Returns at once.
-    pub(crate) fn stop(&mut self, child: Child, now: Instant) {
+    pub fn stop(&mut self, child: Child, now: Instant) {
         // Unreaped (running, or exited and not waited for): its group id is its own.
         if exited(&child).is_ok() {
             let _ = process::signal_group(child.id(), Signal::Term);
@@ -145,31 +145,35 @@ impl Reaper {
 
     /// Takes `child`, whose leader has exited ([`exited`]) and is not reaped: reaped now when
     /// nothing else is in its group, else kept until its group is empty or the daemon exits.
-    pub(crate) fn finished(&mut self, child: Child, now: Instant) {
+    pub fn finished(&mut self, child: Child, now: Instant) {
         self.tracked.push(Tracked { child, phase: Phase::Leftover { check_at: now } });
         self.poll(now);
     }
 
     /// Moves every child on (signals, reaps); never blocks.
-    pub(crate) fn poll(&mut self, now: Instant) {
+    pub fn poll(&mut self, now: Instant) {
         self.tracked.retain_mut(|t| !t.poll(now));
     }
 
     /// When [`Reaper::poll`] should run next.
-    pub(crate) fn next_wake(&self, now: Instant) -> Option<Instant> {
+    pub fn next_wake(&self, now: Instant) -> Option<Instant> {
         self.tracked.iter().map(|t| t.next_wake(now)).min()
     }
 
-    /// How many children it still holds.
-    #[cfg(test)]
-    pub(crate) fn len(&self) -> usize {
+    /// Whether it holds no child.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// How many children it holds.
+    pub fn len(&self) -> usize {
         self.tracked.len()
     }
 
     /// At the daemon's exit: the groups of finished scripts are killed, stopping ones get the
     /// rest of their grace, and every leader is waited for, [`KILL_GRACE`] plus two seconds at
     /// most. Blocks.
-    pub(crate) fn finish(&mut self) {
+    pub fn finish(&mut self) {
         let start = Instant::now();
         for t in &mut self.tracked {
             if let Phase::Leftover { .. } = t.phase {
@@ -229,7 +233,7 @@ mod tests {
     }
 
     fn scratch(name: &str) -> std::path::PathBuf {
-        let dir = std::env::temp_dir().join(format!("bm-vrrp-reaper-{name}-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("bm-check-reaper-{name}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         dir.join("pid")
     }
@@ -249,7 +253,7 @@ mod tests {
         assert!(reaper.next_wake(Instant::now()).is_some());
         wait_for("reaped after the grace", || {
             reaper.poll(Instant::now());
-            reaper.len() == 0
+            reaper.is_empty()
         });
         assert!(start.elapsed() >= KILL_GRACE, "SIGKILL only after the grace");
         assert!(!std::path::Path::new(&format!("/proc/{leader}")).exists(), "the leader is reaped");

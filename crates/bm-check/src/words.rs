@@ -9,7 +9,7 @@
 ///
 /// ```
 /// assert_eq!(
-///     bm_vrrp::split_words(r#"/usr/bin/test -e '/run/a b' x"y z"\t"#).unwrap(),
+///     bm_check::split_words(r#"/usr/bin/test -e '/run/a b' x"y z"\t"#).unwrap(),
 ///     ["/usr/bin/test", "-e", "/run/a b", "xy z\t"]
 /// );
 /// ```

@@ -48,12 +48,12 @@ impl CheckScript {
     }
 }
 
-/// How often a running script is polled for its exit.
-pub(crate) const CHILD_POLL: Duration = reaper::CHILD_POLL;
+use reaper::CHILD_POLL;
 
-/// One script's schedule and its running child.
-pub(crate) struct ScriptRunner {
-    pub(crate) script: CheckScript,
+/// One script's schedule and its running child: started every interval, never waited for.
+pub struct ScriptRunner {
+    /// The script it runs.
+    pub script: CheckScript,
     program: ResolvedScript,
     next_run: Instant,
     running: Option<(Child, Instant)>,
@@ -61,12 +61,14 @@ pub(crate) struct ScriptRunner {
 
 /// The outcome of one run.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum RunResult {
+pub enum RunResult {
+    /// It exited with status 0 within its timeout.
     Passed,
+    /// It did not, and why.
     Failed(CheckFailure),
 }
 
-/// Why a run of a check script counts as failed ([`Event::CheckFailed`](super::Event)).
+/// Why a run of a check script counts as failed (what a daemon reports with the check's name).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, thiserror::Error)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]
@@ -87,7 +89,7 @@ pub enum CheckFailure {
     #[error("timed out after {timeout:?}")]
     TimedOut {
         /// The timeout, in milliseconds.
-        #[serde(serialize_with = "super::millis")]
+        #[serde(serialize_with = "millis")]
         timeout: Duration,
     },
     /// It could not be started (its user, its file, the system).
@@ -116,14 +118,20 @@ impl CheckFailure {
     }
 }
 
+fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
 impl ScriptRunner {
-    pub(crate) fn new(script: CheckScript, program: ResolvedScript, now: Instant) -> ScriptRunner {
+    /// A runner whose first run is due at `now`; `program` is the script resolved by
+    /// [`resolve_script`](super::resolve_script) (its path and credentials).
+    pub fn new(script: CheckScript, program: ResolvedScript, now: Instant) -> ScriptRunner {
         ScriptRunner { script, program, next_run: now, running: None }
     }
 
     /// Starts a due run and collects a finished (or overrun) one, handing its child to
     /// `reaper`.
-    pub(crate) fn poll(&mut self, now: Instant, reaper: &mut Reaper) -> Option<RunResult> {
+    pub fn poll(&mut self, now: Instant, reaper: &mut Reaper) -> Option<RunResult> {
         if let Some((child, deadline)) = &self.running {
             let deadline = *deadline;
             let outcome = reaper::exited(child);
@@ -157,7 +165,7 @@ impl ScriptRunner {
     }
 
     /// When [`ScriptRunner::poll`] must run next.
-    pub(crate) fn next_wake(&self, now: Instant) -> Instant {
+    pub fn next_wake(&self, now: Instant) -> Instant {
         match &self.running {
             Some((_, deadline)) => (now + CHILD_POLL).min(*deadline),
             None => self.next_run,
@@ -166,7 +174,7 @@ impl ScriptRunner {
 
     /// Hands a running child to `reaper` to be stopped with whatever it started (a reload
     /// dropping the script, the daemon's exit). Returns at once.
-    pub(crate) fn stop(&mut self, reaper: &mut Reaper, now: Instant) {
+    pub fn stop(&mut self, reaper: &mut Reaper, now: Instant) {
         if let Some((child, _)) = self.running.take() {
             reaper.stop(child, now);
         }
@@ -176,7 +184,7 @@ impl ScriptRunner {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::socket::security::{ScriptPolicy, resolve_script};
+    use crate::process::security::{ScriptPolicy, resolve_script};
 
     fn runner(command: &str, timeout: Duration) -> ScriptRunner {
         let script = CheckScript::from_command("t", command, Duration::from_secs(60), timeout).unwrap();
@@ -228,7 +236,7 @@ mod tests {
     /// gone within the grace: no process outlives its timeout by more than a second.
     #[test]
     fn overrun_is_stopped_with_everything_it_started_and_fails() {
-        let dir = std::env::temp_dir().join(format!("bm-vrrp-script-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("bm-check-script-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let pidfile = dir.join("grandchild");
         let cmd = format!("/bin/sh -c \"trap '' TERM; sleep 30 & echo \\$! > {}; wait\"", pidfile.display());
@@ -245,7 +253,7 @@ mod tests {
         assert!(start.elapsed() < Duration::from_secs(2), "the loop waited for the script");
         let grandchild: u32 = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
         assert_eq!(reaper.len(), 1, "being stopped");
-        while reaper.len() > 0 {
+        while !reaper.is_empty() {
             assert!(start.elapsed() < Duration::from_secs(3));
             reaper.poll(Instant::now());
             std::thread::sleep(CHILD_POLL);

@@ -17,7 +17,7 @@ use bm_sys::process::{self, Credentials, Signal};
 use super::security::{ResolvedScript, SCRIPT_PATH};
 
 /// Starts `script` with `extra` arguments after its own.
-pub(crate) fn spawn(script: &ResolvedScript, extra: &[&str]) -> io::Result<Child> {
+pub fn spawn(script: &ResolvedScript, extra: &[&str]) -> io::Result<Child> {
     let mut cmd = Command::new(&script.path);
     cmd.args(&script.argv[1..])
         .args(extra)
@@ -44,13 +44,13 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::socket::security::{ScriptPolicy, resolve_script};
+    use crate::process::security::{ScriptPolicy, resolve_script};
 
     /// What a script sees: its uid, its group as its only group, the parent-death signal, its
     /// arguments and an environment of PATH alone, in a process group of its own.
     #[test]
     fn a_script_runs_as_its_user_with_nothing_but_path() {
-        let dir = std::env::temp_dir().join(format!("bm-vrrp-exec-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("bm-check-exec-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o1777)).unwrap();
         let out = dir.join("seen");
@@ -104,8 +104,8 @@ mod tests {
         let out = std::process::Command::new("/usr/bin/setpriv")
             .args(["--groups", "1,2", "--"])
             .arg(std::env::current_exe().unwrap())
-            .args(["--exact", "socket::exec::tests::spawn_from_a_root_with_groups", "--ignored", "--nocapture"])
-            .env("BM_VRRP_GROUPS_TEST", "1")
+            .args(["--exact", "process::exec::tests::spawn_from_a_root_with_groups", "--ignored", "--nocapture"])
+            .env("BM_CHECK_GROUPS_TEST", "1")
             .output()
             .unwrap();
         let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
@@ -116,7 +116,7 @@ mod tests {
     #[test]
     #[ignore = "run by a_root_script_gets_no_supplementary_group, in a process with supplementary groups"]
     fn spawn_from_a_root_with_groups() {
-        assert_eq!(std::env::var("BM_VRRP_GROUPS_TEST").as_deref(), Ok("1"), "run through the test above");
+        assert_eq!(std::env::var("BM_CHECK_GROUPS_TEST").as_deref(), Ok("1"), "run through the test above");
         let ours = std::process::Command::new("/usr/bin/id").arg("-G").output().unwrap();
         assert_eq!(String::from_utf8_lossy(&ours.stdout).trim(), "0 1 2", "the daemon has groups 1 and 2");
         let words: Vec<String> = ["/bin/sh", "-c", "test \"$(id -G)\" = 0"].iter().map(|w| w.to_string()).collect();
