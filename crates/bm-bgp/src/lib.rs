@@ -133,6 +133,7 @@ mod config;
 mod framer;
 pub mod message;
 mod reason;
+mod route;
 mod session;
 #[cfg(feature = "socket")]
 mod socket;
@@ -145,6 +146,7 @@ pub use config::{
 pub use framer::Framer;
 pub use message::{Family, Notification};
 pub use reason::Reason;
+pub use route::RouteAttributes;
 pub use session::{Action, Event, Negotiated, OPEN_HOLD_TIME, Session, SessionError, State, Stats};
 #[cfg(feature = "socket")]
 pub use socket::{

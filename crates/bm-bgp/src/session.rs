@@ -3,7 +3,7 @@
 //! Time is a [`Duration`] since any fixed epoch the caller chooses (a monotonic clock);
 //! deadlines saturate, so a `now` near [`Duration::MAX`] never overflows.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
@@ -18,6 +18,7 @@ use crate::message::{
     OpenSubcode, Origin, PathAttribute, Prefixes, Update, decode_with_repairs, encode,
 };
 use crate::reason::Reason;
+use crate::route::{RouteAttributes, merged};
 use crate::timer::{Timer, TimerTable};
 
 /// The hold time while waiting for the peer's OPEN (RFC 4271 §8.2.2 suggests 4 minutes).
@@ -171,6 +172,9 @@ pub enum SessionError {
     /// A shutdown communication over 255 bytes.
     #[error("shutdown message of {0} bytes: at most 255 bytes of UTF-8")]
     ShutdownMessageTooLong(usize),
+    /// A route's communities with the session's over [`MAX_COMMUNITY_BYTES`](crate::MAX_COMMUNITY_BYTES).
+    #[error("{0} bytes of communities with the session's: at most 2048")]
+    TooManyCommunities(usize),
 }
 
 /// One BGP session to one peer, active (it connects) or passive.
@@ -221,7 +225,7 @@ pub struct Session {
     timers: TimerTable,
     framer: Framer,
     actions: VecDeque<Action>,
-    routes: BTreeSet<IpNet>,
+    routes: BTreeMap<IpNet, RouteAttributes>,
     negotiated: Option<Negotiated>,
     stats: Stats,
     /// The next automatic restart delay.
@@ -245,7 +249,7 @@ impl Session {
             timers: TimerTable::default(),
             framer: Framer::new(),
             actions: VecDeque::new(),
-            routes: BTreeSet::new(),
+            routes: BTreeMap::new(),
             negotiated: None,
             stats: Stats::default(),
             stopped: true,
@@ -274,7 +278,12 @@ impl Session {
 
     /// The routes we announce (each sent while Established).
     pub fn routes(&self) -> impl Iterator<Item = &IpNet> + '_ {
-        self.routes.iter()
+        self.routes.keys()
+    }
+
+    /// What `prefix` carries beyond the session's attributes, if we announce it.
+    pub fn route(&self, prefix: &IpNet) -> Option<&RouteAttributes> {
+        self.routes.get(&prefix.trunc())
     }
 
     /// The running timers and their deadlines.
@@ -452,6 +461,23 @@ impl Session {
     ///
     /// [`SessionError::FamilyNotConfigured`], [`SessionError::NoNextHop`].
     pub fn announce(&mut self, now: Duration, prefix: IpNet) -> Result<bool, SessionError> {
+        self.announce_with(now, prefix, RouteAttributes::default())
+    }
+
+    /// Announces `prefix` (host bits cleared) with `attributes` beyond the session's; sent at
+    /// once while Established, again when the attributes change (the new path replaces the
+    /// old). Returns whether anything changed.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::FamilyNotConfigured`], [`SessionError::NoNextHop`],
+    /// [`SessionError::TooManyCommunities`]; nothing changes then.
+    pub fn announce_with(
+        &mut self,
+        now: Duration,
+        prefix: IpNet,
+        attributes: RouteAttributes,
+    ) -> Result<bool, SessionError> {
         let prefix = prefix.trunc();
         let family = family_of(&prefix);
         if !self.config.families.contains(&family) {
@@ -464,20 +490,28 @@ impl Session {
         if !has_next_hop {
             return Err(SessionError::NoNextHop(family));
         }
-        let new = self.routes.insert(prefix);
-        if new && self.sends_family(family) {
-            for update in self.reach_updates(&[prefix]) {
+        let bytes =
+            attributes.community_bytes() + self.config.communities.len() * 4 + self.config.large_communities.len() * 12;
+        if bytes > crate::MAX_COMMUNITY_BYTES {
+            return Err(SessionError::TooManyCommunities(bytes));
+        }
+        if self.routes.get(&prefix) == Some(&attributes) {
+            return Ok(false);
+        }
+        self.routes.insert(prefix, attributes.clone());
+        if self.sends_family(family) {
+            for update in self.reach_updates(&[prefix], &attributes) {
                 self.send_update(now, update);
             }
         }
-        Ok(new)
+        Ok(true)
     }
 
     /// Removes `prefix` (host bits cleared) from the routes we announce; the withdrawal is
     /// sent at once while Established. Returns whether it was announced.
     pub fn withdraw(&mut self, now: Duration, prefix: IpNet) -> bool {
         let prefix = prefix.trunc();
-        let removed = self.routes.remove(&prefix);
+        let removed = self.routes.remove(&prefix).is_some();
         if removed && self.sends_family(family_of(&prefix)) {
             for update in unreach_updates(&[prefix]) {
                 self.send_update(now, update);
@@ -645,8 +679,14 @@ impl Session {
 
     /// Every route of `family`, then its End-of-RIB.
     fn send_family(&mut self, now: Duration, family: Family) {
-        let prefixes: Vec<IpNet> = self.routes.iter().copied().filter(|p| family_of(p) == family).collect();
-        for update in self.reach_updates(&prefixes) {
+        // Prefixes with equal attributes share UPDATEs.
+        let mut groups: BTreeMap<&RouteAttributes, Vec<IpNet>> = BTreeMap::new();
+        for (prefix, attributes) in self.routes.iter().filter(|(p, _)| family_of(p) == family) {
+            groups.entry(attributes).or_default().push(*prefix);
+        }
+        let updates: Vec<Update> =
+            groups.iter().flat_map(|(attributes, prefixes)| self.reach_updates(prefixes, attributes)).collect();
+        for update in updates {
             self.send_update(now, update);
         }
         self.send_update(now, Update::end_of_rib(family));
@@ -716,7 +756,7 @@ impl Session {
     /// The path attributes of our routes of `family`: MP_REACH_NLRI first (RFC 7606), then in
     /// type code order; NEXT_HOP or
     /// MP_REACH_NLRI carries `nlri` (for IPv6).
-    fn attributes(&self, v6_nlri: Option<Vec<Ipv6Net>>) -> Vec<PathAttribute> {
+    fn attributes(&self, v6_nlri: Option<Vec<Ipv6Net>>, route: &RouteAttributes) -> Vec<PathAttribute> {
         let ibgp = self.config.is_ibgp();
         let mut attrs = Vec::new();
         // RFC 7606 §5.1: MP_REACH_NLRI first, so that a receiver finds the NLRI even when a
@@ -738,38 +778,44 @@ impl Session {
         {
             attrs.push(PathAttribute::NextHop(nh));
         }
+        if let Some(med) = route.med {
+            attrs.push(PathAttribute::MultiExitDisc(med));
+        }
         if ibgp {
             attrs.push(PathAttribute::LocalPref(self.config.local_pref));
         }
-        if !self.config.communities.is_empty() {
-            attrs.push(PathAttribute::Communities(self.config.communities.clone()));
+        let communities = merged(&self.config.communities, &route.communities);
+        if !communities.is_empty() {
+            attrs.push(PathAttribute::Communities(communities));
         }
-        if !self.config.large_communities.is_empty() {
-            attrs.push(PathAttribute::LargeCommunities(self.config.large_communities.clone()));
+        let large = merged(&self.config.large_communities, &route.large_communities);
+        if !large.is_empty() {
+            attrs.push(PathAttribute::LargeCommunities(large));
         }
         attrs
     }
 
-    /// UPDATEs announcing `prefixes`, as few as fit in 4096 bytes each.
-    fn reach_updates(&self, prefixes: &[IpNet]) -> Vec<Update> {
+    /// UPDATEs announcing `prefixes` with `route`'s attributes, as few as fit in 4096 bytes each.
+    fn reach_updates(&self, prefixes: &[IpNet], route: &RouteAttributes) -> Vec<Update> {
         let v4: Vec<Ipv4Net> =
             prefixes.iter().filter_map(|p| if let IpNet::V4(n) = p { Some(*n) } else { None }).collect();
         let v6: Vec<Ipv6Net> =
             prefixes.iter().filter_map(|p| if let IpNet::V6(n) = p { Some(*n) } else { None }).collect();
         let mut out = Vec::new();
         if !v4.is_empty() {
-            let attrs = self.attributes(None);
+            let attrs = self.attributes(None, route);
             let room = room_for_nlri(&Update { attributes: attrs.clone(), ..Update::default() });
             for chunk in v4.chunks((room / 5).max(1)) {
                 out.push(Update { withdrawn: Vec::new(), attributes: attrs.clone(), nlri: chunk.to_vec() });
             }
         }
         if !v6.is_empty() {
-            let room = room_for_nlri(&Update { attributes: self.attributes(Some(Vec::new())), ..Update::default() });
+            let room =
+                room_for_nlri(&Update { attributes: self.attributes(Some(Vec::new()), route), ..Update::default() });
             for chunk in v6.chunks((room.saturating_sub(2) / 17).max(1)) {
                 out.push(Update {
                     withdrawn: Vec::new(),
-                    attributes: self.attributes(Some(chunk.to_vec())),
+                    attributes: self.attributes(Some(chunk.to_vec()), route),
                     nlri: Vec::new(),
                 });
             }

@@ -287,6 +287,63 @@ fn announce_and_withdraw_while_established() {
     assert_eq!(p.sides[0].session.routes().count(), 0);
 }
 
+/// Per-route MED and communities: added to the session's, replaced by announcing again with
+/// others, grouped by equal attributes when the routes are sent whole.
+#[test]
+fn route_attributes_are_sent_and_replaced() {
+    let mut node = node_config();
+    node.communities = vec![Community::new(64512, 1)];
+    let mut p = Pair::new(node, router_config());
+    let heavy = bm_bgp::RouteAttributes {
+        med: Some(120),
+        communities: vec![Community::new(64512, 1), Community::new(64512, 7)],
+        large_communities: vec![LargeCommunity { global: 64512, local1: 1, local2: 2 }],
+    };
+    let now = p.now;
+    // Before Established: three routes, two attribute sets, sent on reaching it.
+    p.a().announce_with(now, net("192.0.2.10/32"), heavy.clone()).unwrap();
+    p.a().announce_with(now, net("192.0.2.11/32"), heavy.clone()).unwrap();
+    p.a().announce(now, net("192.0.2.12/32")).unwrap();
+    p.a().start(now);
+    p.b().start(now);
+    p.drive_for(SECOND);
+    let updates = p.updates(1);
+    let with_routes: Vec<&Update> = updates.iter().filter(|u| !u.announced().is_empty()).collect();
+    assert_eq!(with_routes.len(), 2, "one UPDATE per attribute set: {updates:?}");
+    let find = |u: &Update, code: u8| u.attributes.iter().find(|a| a.type_code() == code).cloned();
+    let plain = with_routes.iter().find(|u| u.announced() == [net("192.0.2.12/32")]).expect("the plain route");
+    assert_eq!(find(plain, attribute_type::MULTI_EXIT_DISC), None, "no MED unless asked");
+    assert_eq!(
+        find(plain, attribute_type::COMMUNITIES),
+        Some(PathAttribute::Communities(vec![Community::new(64512, 1)]))
+    );
+    let both = with_routes.iter().find(|u| u.announced().len() == 2).expect("the two heavy routes together");
+    assert_eq!(find(both, attribute_type::MULTI_EXIT_DISC), Some(PathAttribute::MultiExitDisc(120)));
+    assert_eq!(
+        find(both, attribute_type::COMMUNITIES),
+        Some(PathAttribute::Communities(vec![Community::new(64512, 1), Community::new(64512, 7)])),
+        "the session's first, no repeats"
+    );
+    assert!(find(both, attribute_type::LARGE_COMMUNITY).is_some());
+
+    // Announcing again: the same attributes send nothing, others replace the path.
+    let now = p.now;
+    assert_eq!(p.a().announce_with(now, net("192.0.2.10/32"), heavy.clone()), Ok(false));
+    let lighter = bm_bgp::RouteAttributes { med: Some(80), ..heavy };
+    assert_eq!(p.a().announce_with(now, net("192.0.2.10/32"), lighter.clone()), Ok(true));
+    while p.step() {}
+    let last = p.updates(1).last().cloned().unwrap();
+    assert_eq!(last.announced(), [net("192.0.2.10/32")]);
+    assert_eq!(find(&last, attribute_type::MULTI_EXIT_DISC), Some(PathAttribute::MultiExitDisc(80)));
+    assert_eq!(p.sides[0].session.route(&net("192.0.2.10/32")), Some(&lighter));
+
+    // Too many communities with the session's: refused, nothing changes.
+    let many =
+        bm_bgp::RouteAttributes { communities: (0..512).map(|v| Community::new(1, v)).collect(), ..Default::default() };
+    assert_eq!(p.a().announce_with(now, net("192.0.2.13/32"), many), Err(SessionError::TooManyCommunities(2052)));
+    assert_eq!(p.sides[0].session.routes().count(), 3);
+}
+
 #[test]
 fn announce_needs_a_family_and_a_next_hop() {
     let mut c = Config::new(64512, 64513, Ipv4Addr::new(10, 0, 0, 2));

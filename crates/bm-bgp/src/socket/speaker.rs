@@ -18,6 +18,7 @@ use super::bfd::{self, BfdPeer};
 use super::{CloseCause, Errno, MAX_PEERS, PeerConfig, SocketOption, SpeakerError, SpeakerEvent, SpeakerEventKind};
 use crate::bfd::{BfdAction, BfdEvent, BfdSession, BfdState, check_source_port};
 use crate::message::Family;
+use crate::route::RouteAttributes;
 use crate::session::{Action, Session, SessionError};
 
 /// The most batches of BFD datagrams read per wake-up (see `bfd_receive`).
@@ -31,7 +32,7 @@ pub const STOP_FLUSH: Duration = Duration::from_secs(3);
 const READ_PER_WAKE: usize = 256 * 1024;
 
 enum Command {
-    Announce(IpNet),
+    Announce(IpNet, RouteAttributes),
     Withdraw(IpNet),
     Stop(Option<String>),
 }
@@ -40,8 +41,16 @@ enum Command {
 struct Shared {
     wake: EventFd,
     commands: Mutex<VecDeque<Command>>,
-    /// Per peer: its families and which next hops it has, to check announcements at once.
-    peers: Vec<(Vec<Family>, bool, bool)>,
+    /// Per peer: what announcements are checked against at once.
+    peers: Vec<PeerLimits>,
+}
+
+/// What a peer's session accepts to announce ([`Session::announce_with`]'s checks).
+struct PeerLimits {
+    families: Vec<Family>,
+    next_hop_v4: bool,
+    next_hop_v6: bool,
+    community_bytes: usize,
 }
 
 /// Announces, withdraws and stops, from any thread, while [`Speaker::run`] runs (or before:
@@ -70,23 +79,37 @@ impl SpeakerHandle {
     /// [`SessionError::NoNextHop`] when one that has it has no next hop of it; nothing is
     /// announced then.
     pub fn announce(&self, prefix: IpNet) -> Result<(), SessionError> {
+        self.announce_with(prefix, RouteAttributes::default())
+    }
+
+    /// Announces `prefix` with `attributes` beyond each session's own
+    /// ([`Session::announce_with`]); announcing it again with other attributes replaces its
+    /// path.
+    ///
+    /// # Errors
+    ///
+    /// As [`SpeakerHandle::announce`], and [`SessionError::TooManyCommunities`]; nothing is
+    /// announced then.
+    pub fn announce_with(&self, prefix: IpNet, attributes: RouteAttributes) -> Result<(), SessionError> {
         let family = match prefix {
             IpNet::V4(_) => Family::IPV4_UNICAST,
             IpNet::V6(_) => Family::IPV6_UNICAST,
         };
         let mut any = false;
-        for (families, v4, v6) in &self.0.peers {
-            if families.contains(&family) {
-                any = true;
-                if !(if prefix.addr().is_ipv4() { *v4 } else { *v6 }) {
-                    return Err(SessionError::NoNextHop(family));
-                }
+        for peer in self.0.peers.iter().filter(|p| p.families.contains(&family)) {
+            any = true;
+            if !(if prefix.addr().is_ipv4() { peer.next_hop_v4 } else { peer.next_hop_v6 }) {
+                return Err(SessionError::NoNextHop(family));
+            }
+            let bytes = peer.community_bytes + attributes.community_bytes();
+            if bytes > crate::MAX_COMMUNITY_BYTES {
+                return Err(SessionError::TooManyCommunities(bytes));
             }
         }
         if !any {
             return Err(SessionError::FamilyNotConfigured(family));
         }
-        self.push(Command::Announce(prefix));
+        self.push(Command::Announce(prefix, attributes));
         Ok(())
     }
 
@@ -259,7 +282,12 @@ impl Speaker {
                 .iter()
                 .map(|p| {
                     let c = &p.config.session;
-                    (c.families.clone(), c.next_hop_v4.is_some(), c.next_hop_v6.is_some())
+                    PeerLimits {
+                        families: c.families.clone(),
+                        next_hop_v4: c.next_hop_v4.is_some(),
+                        next_hop_v6: c.next_hop_v6.is_some(),
+                        community_bytes: c.communities.len() * 4 + c.large_communities.len() * 12,
+                    }
                 })
                 .collect(),
         };
@@ -426,11 +454,11 @@ impl Speaker {
             let command = self.shared.commands.lock().unwrap_or_else(PoisonError::into_inner).pop_front();
             let command = command?;
             match command {
-                Command::Announce(prefix) => {
+                Command::Announce(prefix, attributes) => {
                     for i in 0..self.peers.len() {
                         if self.peers[i].session.config().families.contains(&family_of(prefix)) {
-                            // Checked by the handle: every peer of the family has its next hop.
-                            let _ = self.peers[i].session.announce(now, prefix);
+                            // Checked by the handle: every peer of the family takes it.
+                            let _ = self.peers[i].session.announce_with(now, prefix, attributes.clone());
                             self.drive(i, now, on_event);
                         }
                     }
