@@ -138,6 +138,7 @@ mod session;
 #[cfg(feature = "socket")]
 mod socket;
 mod timer;
+pub mod vip;
 
 pub use config::{
     Config, ConfigError, DEFAULT_CONNECT_RETRY, DEFAULT_HOLD_TIME, DEFAULT_IDLE_HOLD, DEFAULT_LOCAL_PREF,
@@ -154,6 +155,7 @@ pub use socket::{
     STOP_FLUSH, SocketOption, Speaker, SpeakerError, SpeakerEvent, SpeakerEventKind, SpeakerHandle,
 };
 pub use timer::Timer;
+pub use vip::{DEFAULT_WEIGHTED_MED, VipChange, VipConfig, VipError, VipStatus, Vips, Withheld};
 
 // The README's example runs as a doctest (crates.io shows the README).
 #[cfg(doctest)]
