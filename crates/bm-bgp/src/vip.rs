@@ -519,7 +519,7 @@ mod tests {
         c.checks = vec![check("a", 0), check("a", 1)];
         assert_eq!(err(c.clone()), "VIP 192.0.2.1/32: check a is listed twice");
         c.checks = vec![];
-        c.communities = (0..513).map(|i| Community(i)).collect();
+        c.communities = (0..513).map(Community).collect();
         assert_eq!(err(c), "VIP 192.0.2.1/32: 2052 bytes of communities, at most 2048");
         let twice = Vips::new(vec![VipConfig::new(net("192.0.2.1/32")), VipConfig::new(net("192.0.2.1/32"))]);
         assert_eq!(twice.unwrap_err(), VipError::Duplicate(net("192.0.2.1/32")));
