@@ -151,8 +151,9 @@ pub use route::RouteAttributes;
 pub use session::{Action, Event, Negotiated, OPEN_HOLD_TIME, Session, SessionError, State, Stats};
 #[cfg(feature = "socket")]
 pub use socket::{
-    BGP_PORT, CloseCause, DEFAULT_WRITE_BUFFER_LIMIT, Errno, MAX_MD5_PASSWORD, MAX_PEERS, PeerConfig, PeerConfigError,
-    STOP_FLUSH, SocketOption, Speaker, SpeakerError, SpeakerEvent, SpeakerEventKind, SpeakerHandle,
+    ADDRESS_RETRY, Announcer, AnnouncerCommand, AnnouncerError, AnnouncerEvent, BGP_PORT, CloseCause,
+    DEFAULT_WRITE_BUFFER_LIMIT, Errno, MAX_MD5_PASSWORD, MAX_PEERS, PeerConfig, PeerConfigError, STOP_FLUSH,
+    SocketOption, Speaker, SpeakerError, SpeakerEvent, SpeakerEventKind, SpeakerHandle,
 };
 pub use timer::Timer;
 pub use vip::{DEFAULT_WEIGHTED_MED, VipChange, VipConfig, VipError, VipStatus, Vips, Withheld};

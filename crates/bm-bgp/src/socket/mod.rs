@@ -60,6 +60,7 @@
 //! - IPv6 link-local peers (which need an interface, a scope ID) are not supported: peer
 //!   with a global or unique local address.
 
+mod announcer;
 mod bfd;
 mod speaker;
 
@@ -72,6 +73,7 @@ use crate::bfd::{BfdConfig, BfdConfigError, BfdEvent, DropReason};
 use crate::config::{Config, ConfigError};
 use crate::session::Event;
 
+pub use announcer::{ADDRESS_RETRY, Announcer, AnnouncerCommand, AnnouncerError, AnnouncerEvent};
 pub use speaker::{STOP_FLUSH, Speaker, SpeakerHandle};
 
 /// The BGP port.
