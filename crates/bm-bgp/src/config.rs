@@ -22,6 +22,10 @@ pub const MAX_COMMUNITY_BYTES: usize = 2048;
 
 /// One peer's session: who we are, who they are, the timers and what our routes carry.
 ///
+/// Its JSON (serde) gives durations in (fractional) seconds, as bm-vrrp's does, and refuses
+/// unknown fields; everything but `local_asn`, `peer_asn` and `router_id` has the default of
+/// [`Config::new`].
+///
 /// ```
 /// use bm_bgp::{Config, Family};
 ///
@@ -33,6 +37,7 @@ pub const MAX_COMMUNITY_BYTES: usize = 2048;
 /// assert!(config.validate().is_err());
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Config {
     /// Our AS.
     pub local_asn: u32,
@@ -45,11 +50,11 @@ pub struct Config {
     #[serde(default = "default_hold_time")]
     pub hold_time: u16,
     /// ConnectRetryTime.
-    #[serde(default = "default_connect_retry")]
+    #[serde(default = "default_connect_retry", with = "seconds")]
     pub connect_retry: Duration,
     /// The first automatic restart delay after the session fails (doubling up to
     /// `connect_retry`, back to this once Established).
-    #[serde(default = "default_idle_hold")]
+    #[serde(default = "default_idle_hold", with = "seconds")]
     pub idle_hold: Duration,
     /// The families we offer (IPv4 and IPv6 unicast are the ones supported).
     #[serde(default = "default_families")]
@@ -102,6 +107,27 @@ fn default_local_pref() -> u32 {
 }
 fn default_true() -> bool {
     true
+}
+
+/// Durations as (fractional) seconds in JSON, read to the microsecond.
+pub(crate) mod seconds {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(crate) fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(d.as_secs_f64())
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let secs = f64::deserialize(d)?;
+        // f64 seconds are not exact: 0.1 s must mean 100 ms, not 99.999 ms.
+        let micros = (secs * 1e6).round();
+        if !(0.0..=1e15).contains(&micros) {
+            return Err(serde::de::Error::custom(format!("{secs} is not a duration in seconds")));
+        }
+        Ok(Duration::from_micros(micros as u64))
+    }
 }
 
 impl Config {

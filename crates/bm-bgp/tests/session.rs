@@ -681,6 +681,27 @@ fn events_and_actions_serialize_as_tagged_json() {
     assert_eq!(config.families, [Family::IPV4_UNICAST, Family::IPV6_UNICAST]);
 }
 
+/// Durations are seconds in JSON (as in bm-vrrp's), read to the microsecond; a misspelt
+/// field is refused, not ignored.
+#[test]
+fn config_json_durations_are_seconds_and_unknown_fields_refused() {
+    let config: Config = serde_json::from_str(
+        r#"{"local_asn": 64512, "peer_asn": 64513, "router_id": "10.0.0.2", "connect_retry": 30, "idle_hold": 0.1}"#,
+    )
+    .unwrap();
+    assert_eq!((config.connect_retry, config.idle_hold), (Duration::from_secs(30), Duration::from_millis(100)));
+    let json = serde_json::to_value(&config).unwrap();
+    assert_eq!((json["connect_retry"].as_f64(), json["idle_hold"].as_f64()), (Some(30.0), Some(0.1)));
+    assert_eq!(serde_json::from_value::<Config>(json).unwrap(), config);
+    let e = serde_json::from_str::<Config>(r#"{"local_asn": 1, "peer_asn": 2, "router_id": "10.0.0.2", "hold": 9}"#)
+        .unwrap_err();
+    assert!(e.to_string().contains("unknown field `hold`"), "{e}");
+    for bad in ["-1", "1e300"] {
+        let text = format!(r#"{{"local_asn": 1, "peer_asn": 2, "router_id": "10.0.0.2", "connect_retry": {bad}}}"#);
+        assert!(serde_json::from_str::<Config>(&text).is_err(), "{bad}");
+    }
+}
+
 #[test]
 fn config_is_validated() {
     use bm_bgp::ConfigError;

@@ -30,6 +30,10 @@
 // `*outcome`: send nothing (not a query).
 #define BM_DNS_DROP 2
 
+// A BGP session, built by `bm_bgp_new` and freed by `bm_bgp_free`. Not thread-safe: one
+// thread at a time per handle (handles are independent of each other).
+typedef struct bm_bgp_t bm_bgp_t;
+
 // A cluster zone, built by `bm_dns_zone_new` and freed by `bm_dns_zone_free`. Immutable:
 // any number of threads may answer from one zone at once.
 typedef struct bm_dns_zone_t bm_dns_zone_t;
@@ -78,6 +82,163 @@ void bm_string_free(char *s);
 // `input` is NULL or a NUL-terminated string; `out_json` and `err_json` are NULL or point to
 // writable `char *` slots. Returned strings are freed with `bm_string_free`.
 int bm_addr_classify(const char *input, char **out_json, char **err_json);
+
+// Builds a session (state Idle) from its JSON configuration:
+// `{"local_asn": 64512, "peer_asn": 64513, "router_id": "10.0.0.2", "next_hop_v4":
+// "10.0.0.2"}` with, optionally, `"hold_time": 90` (seconds, 0 or at least 3),
+// `"connect_retry": 120` and `"idle_hold": 5` (seconds, fractions allowed), `"families":
+// [{"afi": 1, "safi": 1}, {"afi": 2, "safi": 1}]`, `"next_hop_v6"`, `"link_local_v6"`,
+// `"local_pref": 100`, `"communities": [4259840100]` (each `asn << 16 | value`),
+// `"large_communities": [{"global": 64512, "local1": 1, "local2": 2}]`, `"route_refresh":
+// true`, `"passive": false` (wait for the peer's connection instead of connecting) and
+// `"graceful_restart": null` (a restart time in seconds to advertise). Unknown fields are
+// refused. A malformed request is status 1, `kind` `invalid_request` or `invalid_json` with
+// the field's `path`; a refused configuration is `kind` `invalid_config` with the field as
+// `path`.
+//
+// # Safety
+//
+// `config` is NULL or a NUL-terminated string; `out` and `err_json` are NULL or writable.
+int bm_bgp_new(const char *config, struct bm_bgp_t **out, char **err_json);
+
+// ManualStart: Idle → Connect (a `connect` action), or Active for a passive session. Does
+// nothing unless Idle.
+//
+// # Safety
+//
+// `bgp` is NULL or a live handle used by this thread only.
+int bm_bgp_start(struct bm_bgp_t *bgp, uint64_t now_ns);
+
+// The TCP connection is up (the one a `connect` action asked for, or for a passive session
+// the peer's, accepted): OPEN is sent.
+//
+// # Safety
+//
+// `bgp` is NULL or a live handle used by this thread only.
+int bm_bgp_tcp_connected(struct bm_bgp_t *bgp, uint64_t now_ns);
+
+// The connection attempt failed: Active, and another attempt when ConnectRetry expires.
+//
+// # Safety
+//
+// `bgp` is NULL or a live handle used by this thread only.
+int bm_bgp_tcp_failed(struct bm_bgp_t *bgp, uint64_t now_ns);
+
+// The connection closed (by the peer, or an error).
+//
+// # Safety
+//
+// `bgp` is NULL or a live handle used by this thread only.
+int bm_bgp_tcp_closed(struct bm_bgp_t *bgp, uint64_t now_ns);
+
+// Bytes read from the connection (`len` bytes at `bytes`, which may be NULL when `len` is 0),
+// cut anywhere: whole messages are handled, the rest is kept for the next call. Whatever the
+// peer sends is answered by actions (a NOTIFICATION and a close for an error); status 1 only
+// for NULL with a length.
+//
+// # Safety
+//
+// `bgp` is NULL or a live handle used by this thread only; `bytes` points to `len` readable
+// bytes.
+int bm_bgp_handle_bytes(struct bm_bgp_t *bgp, uint64_t now_ns, const uint8_t *bytes, size_t len);
+
+// Runs the timers due at `now_ns`.
+//
+// # Safety
+//
+// `bgp` is NULL or a live handle used by this thread only.
+int bm_bgp_handle_timeout(struct bm_bgp_t *bgp, uint64_t now_ns);
+
+// Adds `prefix` (see below) to the routes announced, sent at once while Established (and
+// whole on every Established and ROUTE-REFRESH). Announcing a prefix again changes nothing.
+// `prefix` is `192.0.2.10/32`, `2001:db8::10/128` or an address alone for its host route;
+// host bits past the length are refused. Status 1 with `*err_json` (if not NULL): `kind`
+// `invalid_prefix` (with `offset`), `family_not_configured` or `no_next_hop` (no
+// `next_hop_v4` / `next_hop_v6` in the configuration), `path` `prefix`.
+//
+// # Safety
+//
+// `bgp` is NULL or a live handle used by this thread only; `prefix` NULL or NUL-terminated;
+// `err_json` NULL or writable.
+int bm_bgp_announce(struct bm_bgp_t *bgp, uint64_t now_ns, const char *prefix, char **err_json);
+
+// Removes `prefix` (as for `bm_bgp_announce`) from the routes announced; the withdrawal is
+// sent at once while Established. Withdrawing a prefix not announced changes nothing. Status
+// 1 with `kind` `invalid_prefix` for a prefix that is none.
+//
+// # Safety
+//
+// `bgp` is NULL or a live handle used by this thread only; `prefix` NULL or NUL-terminated;
+// `err_json` NULL or writable.
+int bm_bgp_withdraw(struct bm_bgp_t *bgp, uint64_t now_ns, const char *prefix, char **err_json);
+
+// ManualStop: to Idle for good (no automatic restart; `bm_bgp_start` starts it again). With
+// a connection up, a NOTIFICATION Cease/Administrative Shutdown is sent first, with `message`
+// (UTF-8, at most 255 bytes; NULL or empty for none) as its shutdown communication (RFC
+// 9003). Status 1 with `kind` `message_too_long` or `invalid_utf8`, `path` `message`: nothing
+// is done then.
+//
+// # Safety
+//
+// `bgp` is NULL or a live handle used by this thread only; `message` NULL or NUL-terminated;
+// `err_json` NULL or writable.
+int bm_bgp_stop(struct bm_bgp_t *bgp, uint64_t now_ns, const char *message, char **err_json);
+
+// BFD saw the path to the peer fail, with `diag` its diagnostic (RFC 5880 §4.1, 0–31; 1 is
+// "control detection time expired"): from OpenSent on, the connection is closed at once
+// without a NOTIFICATION and the session restarts as after any failure; before, nothing
+// changes. Status 1 for a `diag` over 31.
+//
+// # Safety
+//
+// `bgp` is NULL or a live handle used by this thread only.
+int bm_bgp_bfd_down(struct bm_bgp_t *bgp, uint64_t now_ns, uint8_t diag);
+
+// The next action as JSON in `*action_json` (free it with `bm_string_free`), or NULL when
+// there is none; carry them out in order:
+// `{"action": "connect"}` (open a TCP connection to the peer's port 179, abandoning any
+// attempt in progress, then call `bm_bgp_tcp_connected` or `bm_bgp_tcp_failed`),
+// `{"action": "send", "bytes_hex": "ffff..."}` (write these bytes, whole messages),
+// `{"action": "close"}` (close the connection once what was sent is written), and
+// `{"action": "event", "event": {"event": "state_changed", "from": S, "to": S, "reason":
+// {"kind": ...}}}` (also `notification_sent`, `notification_received`, `update_received` with
+// `announced`, `withdrawn`, `end_of_rib` and `repairs`, `route_refresh_received`). A
+// notification in an event is `{"code": {"code": "cease", "subcode":
+// "administrative_shutdown"}, "error_code": 6, "error_subcode": 2, "data_hex": "...",
+// "shutdown_message": "..."|null, "text": "..."}`.
+//
+// # Safety
+//
+// `bgp` is NULL or a live handle used by this thread only; `action_json` NULL or writable.
+int bm_bgp_poll_action(struct bm_bgp_t *bgp, char **action_json);
+
+// When `bm_bgp_handle_timeout` must next run: status 0 with `*at_ns` set, or status 1 when no
+// timer runs (stopped, or Active on a passive session).
+//
+// # Safety
+//
+// `bgp` is NULL or a live handle used by this thread only; `at_ns` NULL or writable.
+int bm_bgp_poll_timeout(struct bm_bgp_t *bgp, uint64_t *at_ns);
+
+// The session's state, what was negotiated with the peer (`null` before OpenConfirm:
+// `peer_asn`, `peer_id`, `hold_time`, `families`, `route_refresh`, `peer_open`), its counters
+// (`messages_received`, `updates_received`, `routes_received`, `withdrawals_received`,
+// `notifications_sent`, `established`, ...), the routes announced, the running timers
+// (`due_in_ns` from `now_ns`) and the configuration, as JSON in `*out_json`. A NULL `bgp`
+// is status 1, `kind` `null_argument`.
+//
+// # Safety
+//
+// `bgp` is NULL or a live handle used by this thread only; `out_json` and `err_json` NULL
+// or writable.
+int bm_bgp_status(struct bm_bgp_t *bgp, uint64_t now_ns, char **out_json, char **err_json);
+
+// Frees a session. NULL is ignored.
+//
+// # Safety
+//
+// `bgp` is NULL or a handle from `bm_bgp_new`, freed once and not used afterwards.
+void bm_bgp_free(struct bm_bgp_t *bgp);
 
 // Builds a cluster zone from its configuration: a JSON object, or TOML text (what
 // `bmnet dns serve --config` reads). On success `*zone_out` owns the zone (free it with

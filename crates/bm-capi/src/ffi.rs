@@ -3,7 +3,7 @@
 use std::any::Any;
 use std::borrow::Cow;
 use std::ffi::{CStr, CString, c_char, c_int};
-use std::fmt::Display;
+use std::fmt::{Display, Write as _};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
 
@@ -83,6 +83,15 @@ pub(crate) unsafe fn input_lossy<'a>(p: *const c_char) -> Option<Cow<'a, str>> {
 /// A time crossing the ABI as monotonic nanoseconds (any fixed epoch), as the core's time.
 pub(crate) fn at(ns: u64) -> Duration {
     Duration::from_nanos(ns)
+}
+
+/// Bytes as lowercase hex (packets in action JSON: `bytes_hex`).
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
 }
 
 /// Runs `f` on a handle's value with panics contained: `f`'s status, 1 for a NULL handle, 2

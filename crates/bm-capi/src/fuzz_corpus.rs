@@ -97,6 +97,12 @@ fn abi(entry: Entry, input: &[u8]) -> Vec<(c_int, Option<String>, Option<String>
                 bm_vrrp_router_free(r);
                 results.push((s, None, take(err)));
             }
+            Entry::BgpNew => {
+                let mut h = null_mut();
+                let s = bm_bgp_new(text.as_ptr(), &mut h, &mut err);
+                bm_bgp_free(h);
+                results.push((s, None, take(err)));
+            }
             Entry::VrrpTextArgs => {
                 let v = fixed();
                 let _known = bm_vrrp_set_check(v, 2 * S, text.as_ptr(), 1);

@@ -28,6 +28,7 @@
 use std::ffi::{CString, c_char};
 
 mod addr;
+mod bgp;
 mod dns;
 mod ffi;
 #[cfg(test)]
@@ -39,6 +40,11 @@ mod vrrp;
 mod vrrp_router;
 
 pub use addr::bm_addr_classify;
+pub use bgp::{
+    BmBgp, bm_bgp_announce, bm_bgp_bfd_down, bm_bgp_free, bm_bgp_handle_bytes, bm_bgp_handle_timeout, bm_bgp_new,
+    bm_bgp_poll_action, bm_bgp_poll_timeout, bm_bgp_start, bm_bgp_status, bm_bgp_stop, bm_bgp_tcp_closed,
+    bm_bgp_tcp_connected, bm_bgp_tcp_failed, bm_bgp_withdraw,
+};
 pub use dns::{
     BM_DNS_ANSWERED, BM_DNS_DROP, BM_DNS_FORWARD, BmDnsZone, bm_dns_zone_answer, bm_dns_zone_free, bm_dns_zone_new,
 };

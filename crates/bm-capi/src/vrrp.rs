@@ -3,7 +3,6 @@
 
 use std::borrow::Cow;
 use std::ffi::{c_char, c_int};
-use std::fmt::Write as _;
 use std::net::IpAddr;
 
 use bm_vrrp::{Action, Config, Instance, VipOp};
@@ -78,11 +77,7 @@ pub(crate) fn instance_from(text: &str) -> Result<Instance, Failure> {
 pub(crate) fn action_value(action: Action) -> Value {
     match action {
         Action::Send { to, bytes, priority } => {
-            let mut hex = String::with_capacity(bytes.len() * 2);
-            for b in &bytes {
-                let _ = write!(hex, "{b:02x}");
-            }
-            json!({ "action": "send", "to": to, "priority": priority, "bytes_hex": hex })
+            json!({ "action": "send", "to": to, "priority": priority, "bytes_hex": ffi::hex(&bytes) })
         }
         Action::AddVips(vips) => json!({ "action": "add_vips", "vips": vips }),
         Action::RemoveVips(vips) => json!({ "action": "remove_vips", "vips": vips }),

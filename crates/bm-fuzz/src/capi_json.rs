@@ -4,22 +4,26 @@
 //! bm-capi is a `cdylib`/`staticlib` only (an `rlib` of it would collide with the `bmnet`
 //! package's library name), so no Rust crate can link it: [`call`] does what each entry point
 //! does, through the same crates' functions and request shapes as bm-capi's private glue
-//! (`ffi::request` and the `*Request` structs of `addr.rs`, `dns.rs`, `nmconn.rs`, `nodeip.rs`,
-//! `vrrp.rs`, `vrrp_router.rs`). bm-capi's own test `fuzz_corpus_through_the_abi` replays this
+//! (`ffi::request` and the `*Request` structs of `addr.rs`, `bgp.rs`, `dns.rs`, `nmconn.rs`,
+//! `nodeip.rs`, `vrrp.rs`, `vrrp_router.rs`). bm-capi's own test `fuzz_corpus_through_the_abi` replays this
 //! target's corpus through the real `extern "C"` functions and requires the same status from
 //! both, so the two cannot drift apart unnoticed.
 //!
 //! No input may panic, and nothing comes back as an internal failure: every input is accepted
 //! (status 0, a result that serializes) or rejected (status 1); what bm-capi adds to an error
 //! (`path`, `diagnostics`, `rejection`, ...) serializes too, since bm-capi's `json!` would
-//! panic where it did not. Accepted VRRP configurations are driven a little as a C caller
-//! drives them (start, actions, timers, status).
+//! panic where it did not. Accepted VRRP and BGP configurations are driven a little as a C
+//! caller drives them (start, actions, timers, status).
+//!
+//! New entry points are appended to [`Entry::ALL`]: the corpus's seeds give an entry point's
+//! index as their first byte, and those keep their entry point when the modulus grows.
 
 use std::net::IpAddr;
 use std::time::Duration;
 
 use bm_addr::ipnet::IpNet;
 use bm_addr::{ParseOptions, ZonePolicy, parse_addr_with, report};
+use bm_bgp::{Action as BgpAction, Event as BgpEvent, Session};
 use bm_dns::{ClusterZone, Outcome, ZoneConfig};
 use bm_nmconn::check::{CheckOptions, FileFacts, NmVersion, check_set, check_text};
 use bm_nmconn::diag::Severity as NmSeverity;
@@ -54,11 +58,13 @@ pub enum Entry {
     /// [`FIXED_VRRP`]: the text is `name`, and `to` and `error` are its first line and the rest
     /// (`error` NULL when empty).
     VrrpTextArgs,
+    /// `bm_bgp_new(config)`.
+    BgpNew,
 }
 
 impl Entry {
     /// Every entry point, in the order of the input's first byte.
-    pub const ALL: [Entry; 10] = [
+    pub const ALL: [Entry; 11] = [
         Entry::AddrClassify,
         Entry::DnsZoneNew,
         Entry::NmconnCheck,
@@ -69,6 +75,7 @@ impl Entry {
         Entry::VrrpRouterAdd,
         Entry::VrrpReportVips,
         Entry::VrrpTextArgs,
+        Entry::BgpNew,
     ];
 }
 
@@ -106,6 +113,7 @@ pub fn call(entry: Entry, input: &[u8]) -> Option<Status> {
         Entry::VrrpNew => vrrp_new(text),
         Entry::VrrpRouterAdd => vrrp_router_add(text),
         Entry::VrrpReportVips => vrrp_report_vips(text),
+        Entry::BgpNew => bgp_new(text),
         Entry::VrrpTextArgs => unreachable!("read as bytes above"),
     };
     Some(if result.is_ok() { 0 } else { 1 })
@@ -509,6 +517,52 @@ fn vrrp_text_args(input: &[u8]) -> Result<()> {
     i.report_send(Duration::from_secs(2), to, error.as_deref().map_or(Ok(()), Err));
     while i.poll_action().is_some() {}
     Ok(())
+}
+
+// ---- bgp.rs
+
+/// bm-capi's `session_from`, then what a C caller does with the session: routes announced,
+/// started, connected, its timers run, its actions and status read (as bm-capi writes them),
+/// stopped with a shutdown message.
+fn bgp_new(text: &str) -> Result<()> {
+    let config: bm_bgp::Config = request(text)?;
+    let mut s = Session::new(config).map_err(|_| Rejected)?;
+    let mut now = Duration::from_secs(1);
+    for prefix in ["192.0.2.10/32", "2001:db8::10/128"] {
+        let prefix: IpNet = prefix.parse().expect("a prefix");
+        if let Err(e) = s.announce(now, prefix) {
+            let _ = e.to_string();
+        }
+    }
+    s.start(now);
+    drain_bgp(&mut s, now);
+    s.tcp_connected(now);
+    for _ in 0..4 {
+        drain_bgp(&mut s, now);
+        let Some(next) = s.poll_timeout() else { break };
+        now = next.max(now);
+        s.handle_timeout(now);
+    }
+    s.stop(now, Some("fuzz")).expect("a short message");
+    drain_bgp(&mut s, now);
+    Ok(())
+}
+
+/// bm-capi's `action_value` and `session_status`.
+fn drain_bgp(s: &mut Session, now: Duration) {
+    for _ in 0..64 {
+        let Some(action) = s.poll_action() else { break };
+        if let BgpAction::Event {
+            event: BgpEvent::NotificationSent { notification } | BgpEvent::NotificationReceived { notification },
+        } = &action
+        {
+            serialized(&(&notification.code, notification.shutdown_message(), notification.to_string()));
+        }
+        serialized(&action);
+    }
+    let timers: Vec<_> = s.timers().map(|(t, at)| (t, at.saturating_sub(now))).collect();
+    let routes: Vec<String> = s.routes().map(ToString::to_string).collect();
+    serialized(&(s.state(), s.negotiated(), s.stats(), routes, timers, s.config()));
 }
 
 /// One input.

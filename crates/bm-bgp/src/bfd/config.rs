@@ -11,7 +11,7 @@ pub const MAX_INTERVAL: Duration = Duration::from_micros(u32::MAX as u64);
 pub const SLOW_TX: Duration = Duration::from_secs(1);
 
 /// One BFD session's timers, FRR's `transmit-interval`, `receive-interval` and
-/// `detect-multiplier`.
+/// `detect-multiplier`. In JSON the intervals are (fractional) seconds (`0.1` for 100 ms).
 ///
 /// ```
 /// use std::time::Duration;
@@ -23,8 +23,10 @@ pub const SLOW_TX: Duration = Duration::from_secs(1);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct BfdConfig {
     /// The desired minimum transmit interval once Up (1 s at least before).
+    #[serde(with = "crate::config::seconds")]
     pub min_tx: Duration,
     /// The required minimum receive interval: the peer sends no faster.
+    #[serde(with = "crate::config::seconds")]
     pub min_rx: Duration,
     /// The detection multiplier: the peer is down after this many intervals without a packet.
     pub multiplier: u8,
@@ -102,6 +104,7 @@ mod tests {
     fn json_round_trip() {
         let c = BfdConfig::new(Duration::from_millis(100), Duration::from_millis(200), 3);
         let j = serde_json::to_string(&c).unwrap();
+        assert_eq!(j, r#"{"min_tx":0.1,"min_rx":0.2,"multiplier":3}"#);
         assert_eq!(serde_json::from_str::<BfdConfig>(&j).unwrap(), c);
     }
 }

@@ -142,6 +142,30 @@ static int router_drain(bm_vrrp_router_t *r, int instance, uint8_t *advert, size
     }
 }
 
+/* Carries out a BGP session's actions towards its peer in memory: a connect is the one TCP
+ * connection between the two (both are told it is up), sent bytes are the peer's received
+ * bytes. Counts the actions holding `needle` (if given) in *seen; returns how many ran. */
+static int bgp_pump(bm_bgp_t *from, bm_bgp_t *to, uint64_t now, const char *needle, int *seen) {
+    static uint8_t bytes[4096];
+    int n = 0;
+    for (;;) {
+        char *a = NULL;
+        CHECK(bm_bgp_poll_action(from, &a) == BM_OK, "bm_bgp_poll_action");
+        if (!a) return n;
+        n++;
+        if (strstr(a, "\"action\":\"connect\"")) {
+            CHECK(bm_bgp_tcp_connected(from, now) == BM_OK && bm_bgp_tcp_connected(to, now) == BM_OK, "connected");
+        }
+        const char *hex = strstr(a, "\"bytes_hex\":\"");
+        if (hex) {
+            size_t len = unhex(hex + 13, bytes, sizeof bytes);
+            CHECK(len >= 19 && bm_bgp_handle_bytes(to, now, bytes, len) == BM_OK, "handle_bytes %zu", len);
+        }
+        if (needle && seen && strstr(a, needle)) (*seen)++;
+        bm_string_free(a);
+    }
+}
+
 static void *classify_many(void *arg) {
     (void)arg;
     for (int i = 0; i < 200; i++) {
@@ -507,6 +531,104 @@ int main(void) {
         bm_vrrp_router_free(b);
         bm_vrrp_router_free(NULL);
         printf("ok bm_vrrp_router_*: routing by link and VRID, drops with reasons, send failures, VIP retries\n");
+    }
+
+    /* bm_bgp_*: two sessions wired to each other in memory (the TCP connection carried by
+     * hand), times in nanoseconds: Established, a route announced and received, a Cease. */
+    {
+        const uint64_t S = 1000000000ull;
+        bm_bgp_t *node = NULL, *tor = NULL;
+        char *berr = NULL, *out = NULL;
+        CHECK(bm_bgp_new("{\"local_asn\": 64512, \"peer_asn\": 64513, \"router_id\": \"10.0.0.2\", "
+                         "\"next_hop_v4\": \"10.0.0.2\", \"hold_time\": 9, \"connect_retry\": 30}",
+                         &node, &berr) == BM_OK && node && !berr, "bm_bgp_new node: %s", berr ? berr : "NULL");
+        CHECK(bm_bgp_new("{\"local_asn\": 64513, \"peer_asn\": 64512, \"router_id\": \"10.0.0.1\", \"passive\": true}",
+                         &tor, &berr) == BM_OK && tor, "bm_bgp_new tor: %s", berr ? berr : "NULL");
+        /* Refused configurations name their field. */
+        bm_bgp_t *none = (bm_bgp_t *)1;
+        CHECK(bm_bgp_new("{\"local_asn\": 64512, \"peer_asn\": 64513, \"router_id\": \"10.0.0.2\", \"hold_time\": 2}",
+                         &none, &berr) == BM_REJECTED && !none && strstr(berr, "\"kind\":\"invalid_config\"")
+                  && strstr(berr, "\"path\":\"hold_time\""), "%s", berr);
+        bm_string_free(berr);
+        CHECK(bm_bgp_new("{\"local_asn\": 64512, \"peer_asn\": \"x\"}", &none, &berr) == BM_REJECTED
+                  && strstr(berr, "\"path\":\"peer_asn\""), "%s", berr);
+        bm_string_free(berr);
+        CHECK(bm_bgp_new(NULL, &none, &berr) == BM_REJECTED && strstr(berr, "null_argument"), "%s", berr);
+        bm_string_free(berr);
+        berr = NULL;
+
+        CHECK(bm_bgp_announce(node, 0, "192.0.2.10/32", &berr) == BM_OK && !berr, "announce");
+        CHECK(bm_bgp_announce(node, 0, "192.0.2.300/32", &berr) == BM_REJECTED && strstr(berr, "\"kind\":\"invalid_prefix\"")
+                  && strstr(berr, "\"path\":\"prefix\"") && strstr(berr, "\"offset\":8"), "%s", berr);
+        bm_string_free(berr);
+        CHECK(bm_bgp_announce(node, 0, "2001:db8::10/128", &berr) == BM_REJECTED && strstr(berr, "no_next_hop"), "%s", berr);
+        bm_string_free(berr);
+        berr = NULL;
+        CHECK(bm_bgp_announce(node, 0, "10.0.0.5/24", NULL) == BM_REJECTED, "host bits, NULL err ok");
+
+        CHECK(bm_bgp_start(node, 0) == BM_OK && bm_bgp_start(tor, 0) == BM_OK, "start");
+        int established = 0;
+        for (int round = 0; round < 6; round++) {
+            bgp_pump(node, tor, S, "\"to\":\"established\"", &established);
+            bgp_pump(tor, node, S, "\"to\":\"established\"", &established);
+        }
+        CHECK(established == 2, "both sides Established: %d", established);
+        CHECK(bm_bgp_status(tor, S, &out, &berr) == BM_OK && strstr(out, "\"state\":\"established\"")
+                  && strstr(out, "\"routes_received\":1,"), "%s", out);
+        bm_string_free(out);
+        out = NULL;
+        CHECK(bm_bgp_status(node, S, &out, &berr) == BM_OK && strstr(out, "\"routes\":[\"192.0.2.10/32\"]")
+                  && strstr(out, "\"peer_asn\":64513") && strstr(out, "\"hold_time\":9"), "%s", out);
+        bm_string_free(out);
+        out = NULL;
+        /* Keepalives every 3 s (a third of the hold time). */
+        uint64_t due = 0;
+        CHECK(bm_bgp_poll_timeout(node, &due) == BM_OK && due == 4 * S, "keepalive at %llu", (unsigned long long)due);
+        CHECK(bm_bgp_handle_timeout(node, due) == BM_OK && bgp_pump(node, tor, due, "bytes_hex", NULL) == 1, "keepalive");
+        /* Announced and withdrawn while Established: sent at once. */
+        CHECK(bm_bgp_announce(node, due, "192.0.2.11", NULL) == BM_OK && bgp_pump(node, tor, due, NULL, NULL) == 1, "more");
+        CHECK(bm_bgp_withdraw(node, due, "192.0.2.10/32", NULL) == BM_OK && bgp_pump(node, tor, due, NULL, NULL) == 1, "less");
+        bgp_pump(tor, node, due, NULL, NULL);
+        CHECK(bm_bgp_status(tor, due, &out, &berr) == BM_OK && strstr(out, "\"routes_received\":2,")
+                  && strstr(out, "\"withdrawals_received\":1,"), "%s", out);
+        bm_string_free(out);
+        out = NULL;
+
+        /* A stop sends Cease/Administrative Shutdown with its message; the peer hears it. */
+        int cease = 0, heard = 0;
+        CHECK(bm_bgp_stop(node, due + S, "maintenance", &berr) == BM_OK && !berr, "stop");
+        bgp_pump(node, tor, due + S, "\"event\":\"notification_sent\",\"notification\":{\"code\":{\"code\":\"cease\","
+                                     "\"subcode\":\"administrative_shutdown\"}", &cease);
+        bgp_pump(tor, node, due + S, "\"shutdown_message\":\"maintenance\"", &heard);
+        CHECK(cease == 1 && heard == 1, "Cease sent %d, heard %d", cease, heard);
+        CHECK(bm_bgp_status(tor, due + S, &out, &berr) == BM_OK && strstr(out, "\"state\":\"idle\"")
+                  && strstr(out, "\"notifications_received\":1,"), "%s", out);
+        bm_string_free(out);
+        out = NULL;
+        CHECK(bm_bgp_poll_timeout(node, &due) == BM_REJECTED, "stopped: no timer");
+        char *long_message = malloc(300);
+        memset(long_message, 'x', 299);
+        long_message[299] = 0;
+        CHECK(bm_bgp_stop(node, due, long_message, &berr) == BM_REJECTED && strstr(berr, "message_too_long"), "%s", berr);
+        free(long_message);
+        bm_string_free(berr);
+        berr = NULL;
+
+        /* The other inputs, and NULLs. */
+        CHECK(bm_bgp_start(node, 10 * S) == BM_OK && bm_bgp_tcp_failed(node, 11 * S) == BM_OK, "tcp_failed");
+        CHECK(bm_bgp_poll_timeout(node, &due) == BM_OK && due == 41 * S, "connect retry at %llu", (unsigned long long)due);
+        CHECK(bm_bgp_tcp_closed(node, 12 * S) == BM_OK && bm_bgp_bfd_down(node, 12 * S, 1) == BM_OK
+                  && bm_bgp_bfd_down(node, 12 * S, 32) == BM_REJECTED, "tcp_closed, bfd_down");
+        bgp_pump(node, tor, 12 * S, NULL, NULL);
+        CHECK(bm_bgp_start(NULL, 0) == BM_REJECTED && bm_bgp_poll_action(node, NULL) == BM_REJECTED
+                  && bm_bgp_poll_timeout(node, NULL) == BM_REJECTED && bm_bgp_handle_bytes(node, 0, NULL, 5) == BM_REJECTED
+                  && bm_bgp_announce(node, 0, NULL, NULL) == BM_REJECTED, "NULLs");
+        CHECK(bm_bgp_withdraw(NULL, 0, "192.0.2.10/32", &berr) == BM_REJECTED && strstr(berr, "\"path\":\"bgp\""), "%s", berr);
+        bm_string_free(berr);
+        bm_bgp_free(node);
+        bm_bgp_free(tor);
+        bm_bgp_free(NULL);
+        printf("ok bm_bgp_*: Established in memory, a route announced and withdrawn, Cease with a message\n");
     }
 
     /* Concurrent calls. */
