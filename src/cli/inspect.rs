@@ -67,6 +67,7 @@ pub(crate) fn run(out: &mut Output) -> Status {
     drift(out, &super::preflight::without_vips(&snapshot, &vips));
     unreadable(out, "bmnet vrrp run", &vrrp_status.unreadable);
     vrrp(out, &vrrp_status.live);
+    bgp(out);
     dns(out);
     Status::Ok
 }
@@ -171,6 +172,57 @@ fn vrrp_instance_text(i: &InstanceRecord) -> String {
 
 /// What a `bmnet dns serve` in this network namespace answers for the cluster names, who may
 /// recurse through it, and what its defences turned away.
+/// The sessions and VIPs of a `bmnet bgp run` in this network namespace: each session's
+/// state since when and why, each VIP announced or withdrawn and why, each check's last run.
+fn bgp(out: &mut Output) {
+    let reading = super::status::read_all::<super::bgp_status::BgpStatus>();
+    unreadable(out, "bmnet bgp run", &reading.unreadable);
+    for daemon in reading.live {
+        let (pid, status) = (daemon.pid, daemon.body);
+        if out.json() {
+            for s in &status.sessions {
+                let mut v = json!(s);
+                v["type"] = json!("bgp_session");
+                v["pid"] = json!(pid);
+                out.json_line(&v);
+            }
+            for vip in &status.vips {
+                let mut v = json!(vip);
+                v["type"] = json!("bgp_vip");
+                v["pid"] = json!(pid);
+                out.json_line(&v);
+            }
+            for c in &status.checks {
+                let mut v = json!(c);
+                v["type"] = json!("bgp_check");
+                v["pid"] = json!(pid);
+                out.json_line(&v);
+            }
+            continue;
+        }
+        out.text(&format!("\nBGP (bmnet bgp run, pid {pid}):\n"));
+        for s in &status.sessions {
+            let bfd = s.bfd.as_ref().map_or_else(String::new, |b| format!(", BFD {b}"));
+            out.text(&format!(
+                "  peer {} AS {}: {} since {} ({}){bfd}\n",
+                s.peer, s.peer_asn, s.state, s.since, s.reason
+            ));
+        }
+        for v in &status.vips {
+            let what = if v.announced { "announced" } else { "withdrawn" };
+            let med = v.med.map_or_else(String::new, |m| format!(", MED {m}"));
+            out.text(&format!("  VIP {}: {what} since {} ({}){med}\n", v.prefix, v.since, v.reason));
+        }
+        for c in &status.checks {
+            let how = match &c.failure {
+                None => "passed".to_string(),
+                Some(f) => format!("failed: {f}"),
+            };
+            out.text(&format!("  check {}: last run {how} at {}\n", c.name, c.at));
+        }
+    }
+}
+
 fn dns(out: &mut Output) {
     let reading = super::status::read_all::<DnsStatus>();
     unreadable(out, "bmnet dns serve", &reading.unreadable);

@@ -1,6 +1,9 @@
 //! Argument definitions, exit statuses and output plumbing shared by every subcommand.
 
 mod addr;
+mod bgp;
+mod bgp_config;
+mod bgp_status;
 mod dns;
 mod host;
 mod inspect;
@@ -49,6 +52,9 @@ enum Command {
     /// VRRP: validate a keepalived.conf, run instances (a keepalived replacement).
     #[command(subcommand)]
     Vrrp(vrrp::VrrpCommand),
+    /// BGP: announce VIPs from every healthy node (health-gated ECMP), across subnets.
+    #[command(subcommand)]
+    Bgp(bgp::BgpCommand),
     /// Before an install: the cluster's VRIDs heard on the segment, its VIPs and this node's
     /// addresses answered by another host (ARP and neighbour-solicitation probes that claim
     /// nothing), keyfiles NetworkManager has not applied, and the node IP kubelet would get.
@@ -117,6 +123,7 @@ pub(crate) fn run() -> ExitCode {
         Command::NodeIp(cmd) => nodeip::run(&mut out, *cmd),
         Command::Dns(cmd) => dns::run(&mut out, cmd),
         Command::Vrrp(cmd) => vrrp::run(&mut out, cmd),
+        Command::Bgp(cmd) => bgp::run(&mut out, cmd),
         Command::Nmconn(cmd) => nmconn::run(&mut out, cmd),
         Command::Preflight(args) => preflight::run(&mut out, &args),
         Command::Completions { shell } => completions(&mut out, shell),

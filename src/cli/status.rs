@@ -33,6 +33,8 @@ pub(crate) enum DaemonKind {
     Vrrp,
     /// `bmnet dns serve`.
     Dns,
+    /// `bmnet bgp run`.
+    Bgp,
 }
 
 impl DaemonKind {
@@ -40,6 +42,7 @@ impl DaemonKind {
         match self {
             DaemonKind::Vrrp => "vrrp",
             DaemonKind::Dns => "dns",
+            DaemonKind::Bgp => "bgp",
         }
     }
 }
