@@ -240,6 +240,9 @@ fn configurations_are_checked() {
     let mut with_bfd = base.clone();
     with_bfd.bfd = bfd(100, 3);
     assert_eq!(with_bfd.validate(), Ok(()));
+    let mut restarting = with_bfd.clone();
+    restarting.session.graceful_restart = Some(120);
+    assert_eq!(restarting.validate(), Err(PeerConfigError::GracefulRestartWithBfd), "stale paths would outlive BFD");
     assert!(Speaker::new(vec![with_bfd.clone()]).unwrap().bfd_session(0).is_some_and(|b| b.local_discriminator() != 0));
     // A configuration from before BFD reads as without it.
     let mut json = serde_json::to_value(&with_bfd).unwrap();

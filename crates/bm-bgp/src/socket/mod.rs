@@ -213,6 +213,9 @@ impl PeerConfig {
         }
         if let Some(bfd) = &self.bfd {
             bfd.validate().map_err(PeerConfigError::Bfd)?;
+            if self.session.graceful_restart.is_some() {
+                return Err(PeerConfigError::GracefulRestartWithBfd);
+            }
         }
         Ok(())
     }
@@ -260,6 +263,14 @@ pub enum PeerConfigError {
     /// The BFD timers.
     #[error(transparent)]
     Bfd(BfdConfigError),
+    /// Graceful restart with BFD: a router that sees BFD fail keeps a restarting peer's paths
+    /// as stale for the restart time (RFC 4724), so a dead node would keep its VIP's share of
+    /// the traffic for that long, which is what BFD is there to prevent.
+    #[error(
+        "graceful_restart with bfd: the router would keep a dead node's VIP paths for the restart time after BFD \
+         found it down; use one or the other (for VIPs: BFD)"
+    )]
+    GracefulRestartWithBfd,
 }
 
 /// Why a [`Speaker`] cannot be made.
