@@ -335,7 +335,13 @@ impl Announcer {
         }
         match self.handle.announce_with(prefix, attributes.clone()) {
             Ok(()) => on_event(AnnouncerEvent::Announced { prefix, attributes }),
-            Err(error) => on_event(AnnouncerEvent::AnnounceRefused { prefix, error }),
+            Err(error) => {
+                // Not announced: the node must not hold the address either.
+                if let Some(lo) = &mut self.loopback {
+                    let _ = lo.netlink.remove_address(lo.index, prefix.addr(), prefix.prefix_len());
+                }
+                on_event(AnnouncerEvent::AnnounceRefused { prefix, error });
+            }
         }
     }
 }
