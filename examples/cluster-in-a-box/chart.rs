@@ -220,7 +220,9 @@ pub fn render_svg(tl: &Timeline) -> String {
             .filter(|e| e.kind == held_kind && e.node == *name && e.detail.ends_with(&vip))
             .map(|e| (e.t_ms, e.detail[..1].to_string()))
             .collect();
-        for (a, b, _) in segments(&points, "-", from, end).iter().filter(|(_, _, v)| v == "+") {
+        // The router's FIB outlives a dead node until it notices: drawn to the end in L3 mode.
+        let held_until = if l3 { to } else { end };
+        for (a, b, _) in segments(&points, "-", from, held_until).iter().filter(|(_, _, v)| v == "+") {
             let _ = writeln!(
                 s,
                 "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"5\" fill=\"#1565c0\"/>",
