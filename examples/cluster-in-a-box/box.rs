@@ -26,7 +26,8 @@
 //!
 //! This file holds the scenario and the cluster's plumbing; `setup.rs` builds the nodes,
 //! `observe.rs` watches them, `failures.rs` checks and breaks them, `chart.rs` draws the
-//! timeline.
+//! timeline. `../cluster-in-a-box-l3/l3.rs` is the same cluster in L3 mode (BGP to a router
+//! instead of VRRP on one segment), on the same plumbing.
 
 // Namespaces, processes, threads, clocks and scratch files are the point of the scenario.
 #![allow(clippy::disallowed_methods, dead_code, unreachable_pub)]
@@ -50,6 +51,8 @@ use serde::Serialize;
 pub mod chart;
 #[path = "failures.rs"]
 mod failures;
+#[path = "../cluster-in-a-box-l3/l3.rs"]
+pub mod l3;
 #[path = "observe.rs"]
 mod observe;
 #[path = "setup.rs"]
@@ -121,11 +124,13 @@ pub fn need_tools() -> Result<(), String> {
 /// Fails, naming the `apt-get install` command, when one of `tools` (program, arguments that
 /// make it exit 0, Debian package) does not run.
 pub fn need(tools: &[(&str, &[&str], &str)]) -> Result<(), String> {
-    let missing: Vec<&str> = tools
-        .iter()
-        .filter(|(tool, args, _)| !Command::new(tool).args(*args).output().is_ok_and(|o| o.status.success()))
-        .map(|(_, _, package)| *package)
-        .collect();
+    let mut missing: Vec<&str> = Vec::new();
+    for (tool, args, package) in tools {
+        let runs = Command::new(tool).args(*args).output().is_ok_and(|o| o.status.success());
+        if !runs && !missing.contains(package) {
+            missing.push(package);
+        }
+    }
     if missing.is_empty() {
         Ok(())
     } else {
@@ -135,6 +140,72 @@ pub fn need(tools: &[(&str, &[&str], &str)]) -> Result<(), String> {
             missing.join(" ")
         ))
     }
+}
+
+/// The `bmnet` binary next to the running example (`target/<profile>/bmnet`), built first when
+/// cargo runs the example (cargo builds no binaries for examples by itself).
+pub fn default_bmnet() -> Result<PathBuf, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
+    let profile_dir = exe.parent().and_then(|p| p.parent()).ok_or("the example is not under target/<profile>")?;
+    let bmnet = profile_dir.join("bmnet");
+    if let Some(cargo) = std::env::var_os("CARGO") {
+        let target = profile_dir.parent().ok_or("no target directory")?;
+        let mut cmd = Command::new(cargo);
+        cmd.args(["build", "--bin", "bmnet"]).env("CARGO_TARGET_DIR", target);
+        if profile_dir.file_name().is_some_and(|f| f == "release") {
+            cmd.arg("--release");
+        }
+        if let Some(dir) = std::env::var_os("CARGO_MANIFEST_DIR") {
+            cmd.current_dir(dir);
+        }
+        let status = cmd.status().map_err(|e| format!("cargo build --bin bmnet: {e}"))?;
+        if !status.success() {
+            return Err("cargo build --bin bmnet failed".into());
+        }
+    }
+    Ok(bmnet)
+}
+
+/// Writes the timeline to `out` as `timeline.json` and as the chart `failover.svg`.
+pub fn write_timeline(out: &Path, tl: &Timeline) -> Result<(), String> {
+    let json = serde_json::to_string_pretty(tl).map_err(|e| format!("the timeline as JSON: {e}"))?;
+    write(&out.join("timeline.json"), &json)?;
+    write(&out.join("failover.svg"), &render_svg(tl))
+}
+
+/// What the examples do with their options: run `scenario` (SIGINT and SIGTERM stop it, and
+/// it cleans up), write the timeline to `out`, print `summary`. `name` starts every message.
+pub fn run_example<R>(
+    name: &str,
+    opts: Options,
+    out: &Path,
+    scenario: fn(Options) -> Result<(R, Timeline), String>,
+    summary: &dyn Fn(&R) -> Vec<String>,
+) -> std::process::ExitCode {
+    use std::process::ExitCode;
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        if let Err(e) = signal_hook::flag::register(sig, Arc::clone(&opts.stop)) {
+            eprintln!("{name}: cannot handle signal {sig}: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    let (report, timeline) = match scenario(opts) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("{name}: FAILED: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Err(e) = write_timeline(out, &timeline) {
+        eprintln!("{name}: {e}");
+        return ExitCode::FAILURE;
+    }
+    println!("\nsummary");
+    for line in summary(&report) {
+        println!("  {line}");
+    }
+    println!("  timeline: {} and {}", out.join("timeline.json").display(), out.join("failover.svg").display());
+    ExitCode::SUCCESS
 }
 
 /// What to run.
@@ -188,7 +259,10 @@ pub struct Event {
     /// `step` (what the scenario did), `vrrp` (a transition logged by `bmnet vrrp run --json`),
     /// `vip` (an address appearing or leaving, seen with `ip -j addr`), `http` (a probe of the
     /// API VIP from the client), `dns` (an `api.<zone>` query from the client to one node),
-    /// `arp` (the node whose MAC the client's neighbour entry for the API VIP holds).
+    /// `arp` (the node whose MAC the client's neighbour entry for the API VIP holds); in L3
+    /// mode `bgp` (a VIP announced or withdrawn, logged by `bmnet bgp run --json`),
+    /// `bgp-session` (its BGP or BFD session changing state) and `fib` (the node becoming or
+    /// ceasing to be a next hop of a VIP in the router's FIB, seen with `ip -j route`).
     pub kind: String,
     /// The node concerned, if any.
     pub node: String,
@@ -206,10 +280,15 @@ pub struct Timeline {
     pub zone: String,
     /// The API VIP.
     pub api_vip: String,
-    /// The VRRP advert interval, seconds.
-    pub advert_int: f64,
-    /// The VRRP daemon: `bmnet vrrp run` or `keepalived`.
+    /// `l2` (VRRP on one segment) or `l3` (BGP to a router).
+    pub mode: String,
+    /// The VRRP advert interval, seconds (L2 mode).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub advert_int: Option<f64>,
+    /// The daemon: `bmnet vrrp run`, `keepalived` or `bmnet bgp run`.
     pub daemon: String,
+    /// How the VIPs move, in a few words (`VRRPv3, advert 0.1 s`).
+    pub mechanism: String,
     /// Unix time of `t_ms = 0`, milliseconds.
     pub start_unix_ms: i64,
     /// The node names, in order, with their roles.
@@ -307,6 +386,18 @@ fn read(path: &Path) -> Result<String, String> {
     std::fs::read_to_string(path).map_err(|e| format!("read {}: {e}", path.display()))
 }
 
+/// SIGKILLs every process in namespace `ns`.
+fn kill_all_in(ns: &str) {
+    if let Ok(o) = Command::new("ip").args(["netns", "pids", ns]).output() {
+        for pid in String::from_utf8_lossy(&o.stdout).split_whitespace() {
+            // Only real pids: `kill -KILL 0` would hit our own process group.
+            if let Ok(pid @ 2..) = pid.parse::<u32>() {
+                let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).output();
+            }
+        }
+    }
+}
+
 /// A process in a namespace, killed on drop.
 pub struct Proc {
     child: Child,
@@ -374,6 +465,8 @@ type HolderSets = (Vec<String>, Vec<String>);
 struct Holders {
     /// Per node: holds the API VIP, holds the ingress VIP.
     held: Vec<(bool, bool)>,
+    /// L3 mode, per node: a next hop of the API VIP, of the ingress VIP in the router's FIB.
+    fib: Vec<(bool, bool)>,
     rounds: u64,
 }
 
@@ -411,6 +504,8 @@ pub struct Cluster {
     prober: Option<Proc>,
     probe_out: Option<PathBuf>,
     failed: bool,
+    /// L3 mode: the router namespace and FRR (dropped after the nodes' namespaces).
+    router: Option<Arc<l3::Router>>,
 }
 
 impl Drop for Cluster {
@@ -422,22 +517,17 @@ impl Drop for Cluster {
             n.old.clear();
         }
         for ns in self.created.iter().rev() {
-            if let Ok(o) = Command::new("ip").args(["netns", "pids", ns]).output() {
-                for pid in String::from_utf8_lossy(&o.stdout).split_whitespace() {
-                    // Only real pids: `kill -KILL 0` would hit our own process group.
-                    if let Ok(pid @ 2..) = pid.parse::<u32>() {
-                        let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).output();
-                    }
-                }
-            }
+            kill_all_in(ns);
             let _ = Command::new("ip").args(["netns", "del", ns]).output();
         }
+        // L3 mode: the router's namespace (FRR with it) after the nodes'.
+        let router = usize::from(self.router.take().is_some());
         if self.failed || self.opts.keep_dir || std::thread::panicking() {
             eprintln!("cluster-in-a-box: scratch directory kept: {}", self.dir.display());
         } else {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
-        println!("cleaned up: {} namespaces and every process in them", self.created.len());
+        println!("cleaned up: {} namespaces and every process in them", self.created.len() + router);
     }
 }
 
@@ -464,6 +554,7 @@ impl Cluster {
             prober: None,
             probe_out: None,
             failed: false,
+            router: None,
         })
     }
 
@@ -564,8 +655,42 @@ impl Cluster {
 }
 
 impl Node {
-    fn old_vrrp_logs(&self) -> impl Iterator<Item = &Proc> {
-        self.old.iter().filter(|p| p.out.file_name().is_some_and(|f| f.to_string_lossy().starts_with("vrrp-")))
+    /// A node in namespace `ns`, its scratch directory (and root) made under `cluster_dir`,
+    /// running nothing yet.
+    fn new(
+        name: &str,
+        role: Role,
+        ns: String,
+        ip: String,
+        vlan_ip: String,
+        cluster_dir: &Path,
+    ) -> Result<Node, String> {
+        let dir = cluster_dir.join(name);
+        let root = dir.join("root");
+        std::fs::create_dir_all(&root).map_err(|e| format!("mkdir {}: {e}", root.display()))?;
+        Ok(Node {
+            name: name.into(),
+            role,
+            ns,
+            ip,
+            vlan_ip,
+            dir,
+            root,
+            procs: BTreeMap::new(),
+            old: Vec::new(),
+            dead: false,
+        })
+    }
+
+    /// The logs of `label` (`vrrp`, `bgp`): the running process's, then those of the ones the
+    /// scenario killed or stopped.
+    fn logs(&self, label: &str) -> impl Iterator<Item = &Proc> {
+        let prefix = format!("{label}-");
+        self.procs.iter().filter(move |(k, _)| **k == label).map(|(_, p)| p).chain(
+            self.old
+                .iter()
+                .filter(move |p| p.out.file_name().is_some_and(|f| f.to_string_lossy().starts_with(&prefix))),
+        )
     }
 }
 

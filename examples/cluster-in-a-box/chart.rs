@@ -1,5 +1,7 @@
 //! The failover chart: the cluster in a box's timeline (VRRP states, VIP holders, the
-//! client's neighbour entry, HTTP and DNS probes, the scenario's steps) as a hand-written SVG.
+//! client's neighbour entry, HTTP and DNS probes, the scenario's steps) as a hand-written SVG;
+//! in L3 mode the same chart with BGP announcements, the router's next hops and the number of
+//! ECMP paths in their place.
 
 use std::fmt::Write as _;
 
@@ -55,8 +57,14 @@ fn segments(points: &[(i64, String)], initial: &str, from: i64, to: i64) -> Vec<
 /// Renders the timeline's window as an SVG chart: per node its VRRP state (from
 /// `bmnet vrrp run --json`) and when it held its VIP (from `ip -j addr`); which node's MAC the
 /// client sends the API VIP to; the client's HTTP probes through the VIP and its DNS probes of
-/// every node; the scenario's actions; the HTTP outages shaded.
+/// every node; the scenario's actions; the HTTP outages shaded. In L3 mode, per node whether
+/// it announces its VIP (from `bmnet bgp run --json`) and when the router's FIB has it as a
+/// next hop, and the router's paths to the API VIP instead of the neighbour entry.
 pub fn render_svg(tl: &Timeline) -> String {
+    let l3 = tl.mode == "l3";
+    // Which events give a node's state and its VIP.
+    let (state_kind, held_kind) = if l3 { ("bgp", "fib") } else { ("vrrp", "vip") };
+    let dns_lane = tl.events.iter().any(|e| e.kind == "dns");
     let (from, to) = tl.window_ms;
     let span = (to - from).max(1) as f64;
     let (left, right) = (160.0, 20.0);
@@ -67,7 +75,7 @@ pub fn render_svg(tl: &Timeline) -> String {
     let plot = width - left - right;
     let x = |t: i64| left + ((t - from) as f64 / span * plot).clamp(0.0, plot);
     let row_h = 26.0;
-    let rows = tl.nodes.len() + 3;
+    let rows = tl.nodes.len() + 2 + usize::from(dns_lane);
     let bottom = top + rows as f64 * row_h;
     let legend_y = bottom + 44.0;
     let height = legend_y + 44.0;
@@ -80,11 +88,12 @@ pub fn render_svg(tl: &Timeline) -> String {
     let _ = writeln!(s, "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>");
     let _ = writeln!(
         s,
-        "<text x=\"20\" y=\"24\" font-size=\"15\" font-weight=\"bold\">cluster in a box: the API VIP {} under failures \
-         ({}, VRRPv3, advert {} s)</text>",
+        "<text x=\"20\" y=\"24\" font-size=\"15\" font-weight=\"bold\">cluster in a box{}: the API VIP {} under \
+         failures ({}, {})</text>",
+        if l3 { ", L3 mode" } else { "" },
         esc(&tl.api_vip),
         esc(&tl.daemon),
-        tl.advert_int
+        esc(&tl.mechanism)
     );
     for (k, line) in summary.iter().enumerate() {
         let _ = writeln!(
@@ -164,7 +173,8 @@ pub fn render_svg(tl: &Timeline) -> String {
     let state_color = |state: &str| match state {
         "MASTER" => "#2e7d32",
         "BACKUP" => "#90a4ae",
-        "FAULT" => "#c62828",
+        "FAULT" | "WITHDRAWN" => "#c62828",
+        "ANNOUNCED" => "#2e7d32",
         "DEAD" => "#212121",
         _ => "#eeeeee",
     };
@@ -177,11 +187,11 @@ pub fn render_svg(tl: &Timeline) -> String {
         label(&mut s, y, &format!("{name} ({})", if *role == Role::Master { "API" } else { "ingress" }));
         let dead_at = steps.iter().find(|e| e.node == *name && e.detail.starts_with("kill node")).map(|e| e.t_ms);
         let end = dead_at.unwrap_or(to);
-        // VRRP state, from the daemon's transitions.
+        // VRRP state or BGP announcement, from the daemon's transitions.
         let points: Vec<(i64, String)> = tl
             .events
             .iter()
-            .filter(|e| e.kind == "vrrp" && e.node == *name)
+            .filter(|e| e.kind == state_kind && e.node == *name)
             .map(|e| {
                 let next = e.detail.split(" -> ").nth(1).and_then(|r| r.split_whitespace().next()).unwrap_or("INIT");
                 (e.t_ms, next.to_string())
@@ -202,15 +212,17 @@ pub fn render_svg(tl: &Timeline) -> String {
                 esc(name)
             );
         }
-        // The VIP held, from `ip -j addr`.
+        // The VIP held, from `ip -j addr`, or the node a next hop of it in the router's FIB.
         let vip = if *role == Role::Master { tl.api_vip.clone() } else { INGRESS_VIP.to_string() };
         let points: Vec<(i64, String)> = tl
             .events
             .iter()
-            .filter(|e| e.kind == "vip" && e.node == *name && e.detail.ends_with(&vip))
+            .filter(|e| e.kind == held_kind && e.node == *name && e.detail.ends_with(&vip))
             .map(|e| (e.t_ms, e.detail[..1].to_string()))
             .collect();
-        for (a, b, _) in segments(&points, "-", from, end).iter().filter(|(_, _, v)| v == "+") {
+        // The router's FIB outlives a dead node until it notices: drawn to the end in L3 mode.
+        let held_until = if l3 { to } else { end };
+        for (a, b, _) in segments(&points, "-", from, held_until).iter().filter(|(_, _, v)| v == "+") {
             let _ = writeln!(
                 s,
                 "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"5\" fill=\"#1565c0\"/>",
@@ -220,9 +232,14 @@ pub fn render_svg(tl: &Timeline) -> String {
             );
         }
     }
-    // Which node's MAC the client sends the API VIP to.
+    // Which node's MAC the client sends the API VIP to; in L3 mode, the router's paths to it.
     let y = top + tl.nodes.len() as f64 * row_h;
-    label(&mut s, y, "client's ARP for the VIP");
+    if l3 {
+        label(&mut s, y, "router: paths to the VIP");
+        ecmp_lane(&mut s, tl, y, (from, to), &x);
+    } else {
+        label(&mut s, y, "client's ARP for the VIP");
+    }
     let points: Vec<(i64, String)> =
         tl.events.iter().filter(|e| e.kind == "arp").map(|e| (e.t_ms, e.node.clone())).collect();
     for (a, b, node) in segments(&points, "", from, to).iter().filter(|(_, _, n)| !n.is_empty()) {
@@ -264,7 +281,9 @@ pub fn render_svg(tl: &Timeline) -> String {
     }
     // DNS probes, one thin line per node.
     let y = top + (tl.nodes.len() + 2) as f64 * row_h;
-    label(&mut s, y, "DNS api.* (per node)");
+    if dns_lane {
+        label(&mut s, y, "DNS api.* (per node)");
+    }
     for e in tl.events.iter().filter(|e| e.kind == "dns" && e.t_ms >= from && e.t_ms <= to) {
         let k = tl.nodes.iter().position(|(n, _)| *n == e.node).unwrap_or(0);
         let fill = if e.ok == Some(true) { "#43a047" } else { "#e53935" };
@@ -279,16 +298,27 @@ pub fn render_svg(tl: &Timeline) -> String {
         );
     }
     // Legend.
-    let items = [
-        ("#2e7d32", "MASTER"),
-        ("#90a4ae", "BACKUP"),
-        ("#c62828", "FAULT"),
-        ("#212121", "node killed"),
-        ("#1565c0", "holds the VIP"),
+    let states: &[(&str, &str)] = if l3 {
+        &[
+            ("#2e7d32", "announced"),
+            ("#c62828", "withdrawn"),
+            ("#212121", "node killed"),
+            ("#1565c0", "next hop in the FIB"),
+        ]
+    } else {
+        &[
+            ("#2e7d32", "MASTER"),
+            ("#90a4ae", "BACKUP"),
+            ("#c62828", "FAULT"),
+            ("#212121", "node killed"),
+            ("#1565c0", "holds the VIP"),
+        ]
+    };
+    let items = states.iter().copied().chain([
         ("#43a047", "probe answered"),
         ("#e53935", "probe failed"),
         ("#ffcdd2", "HTTP outage"),
-    ];
+    ]);
     let mut lx = left;
     for (fill, text) in items {
         let _ = writeln!(
@@ -300,13 +330,55 @@ pub fn render_svg(tl: &Timeline) -> String {
         );
         lx += 28.0 + text.len() as f64 * 6.5;
     }
-    let _ = writeln!(
-        s,
-        "<text x=\"{left}\" y=\"{}\" font-size=\"10\" fill=\"#616161\">VRRP states from `bmnet vrrp run --json`; VIPs \
-         and the client's neighbour entry from `ip -j` every 40 ms; the client probes HTTP every 50 ms and every \
-         node's DNS every 250 ms.</text>",
-        legend_y + 30.0
-    );
+    let sources = if l3 {
+        "Announcements from `bmnet bgp run --json`; the router's FIB (FRR's zebra installing the ECMP route) from \
+         `ip -j route` every 40 ms; the client probes HTTP through the VIP every 50 ms."
+    } else {
+        "VRRP states from `bmnet vrrp run --json`; VIPs and the client's neighbour entry from `ip -j` every 40 ms; \
+         the client probes HTTP every 50 ms and every node's DNS every 250 ms."
+    };
+    let _ =
+        writeln!(s, "<text x=\"{left}\" y=\"{}\" font-size=\"10\" fill=\"#616161\">{sources}</text>", legend_y + 30.0);
     s.push_str("</svg>\n");
     s
+}
+
+/// L3 mode: how many next hops the router's FIB has for the API VIP over time (from the
+/// masters' `fib` events), each stretch labelled with them when it is wide enough.
+fn ecmp_lane(s: &mut String, tl: &Timeline, y: f64, (from, to): (i64, i64), x: &dyn Fn(i64) -> f64) {
+    let mut hops: Vec<String> = Vec::new();
+    let mut points: Vec<(i64, String)> = Vec::new();
+    for e in tl.events.iter().filter(|e| e.kind == "fib" && e.detail.ends_with(tl.api_vip.as_str())) {
+        if e.detail.starts_with('+') {
+            hops.push(e.node.clone());
+            hops.sort();
+        } else {
+            hops.retain(|n| *n != e.node);
+        }
+        points.push((e.t_ms, hops.join(" ")));
+    }
+    for (a, b, set) in segments(&points, "", from, to) {
+        let n = set.split_whitespace().count();
+        let fill = ["#c62828", "#ef6c00", "#f9a825", "#2e7d32"][n.min(3)];
+        let w = (x(b) - x(a)).max(0.5);
+        let _ = writeln!(
+            s,
+            "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{w:.1}\" height=\"14\" fill=\"{fill}\" opacity=\"0.85\"><title>{n} \
+             paths: {}</title></rect>",
+            x(a),
+            y + 2.0,
+            esc(&set)
+        );
+        let text = if n == 0 { "withdrawn".into() } else { format!("{n} paths: {}", set.replace(' ', ", ")) };
+        let text = if w > 6.0 * text.len() as f64 { text } else { n.to_string() };
+        if w > 12.0 {
+            let _ = writeln!(
+                s,
+                "<text x=\"{:.1}\" y=\"{:.1}\" fill=\"white\" font-size=\"10\">{}</text>",
+                x(a) + 4.0,
+                y + 13.0,
+                esc(&text)
+            );
+        }
+    }
 }

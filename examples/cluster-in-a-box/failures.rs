@@ -140,16 +140,27 @@ impl Cluster {
         }
     }
 
+    /// Who answers `url` (the last word of each body) from the client, over at most `tries`
+    /// requests, stopping once `want` have; and how many requests that took.
+    pub(super) fn answering(&self, url: &str, tries: usize, want: usize) -> Result<(BTreeSet<String>, usize), String> {
+        let mut seen = BTreeSet::new();
+        for n in 1..=tries {
+            let body = self.curl_client(url)?;
+            seen.insert(body.rsplit(' ').next().unwrap_or_default().to_string());
+            if seen.len() >= want {
+                return Ok((seen, n));
+            }
+        }
+        Ok((seen, tries))
+    }
+
     pub(super) fn check_http(&self, report: &mut Report) -> Result<(), String> {
         let url = format!("http://{API_VIP}:{API_LB_PORT}/");
-        for _ in 0..6 {
-            let body = self.curl_client(&url)?;
-            let name = body.rsplit(' ').next().unwrap_or_default().to_string();
-            report.backends_seen.insert(name);
-        }
+        let (seen, requests) = self.answering(&url, 6, 3)?;
+        report.backends_seen = seen;
         if report.backends_seen.len() != 3 {
             return Err(format!(
-                "6 requests through HAProxy reached {:?}, not all three API servers",
+                "{requests} requests through HAProxy reached {:?}, not all three API servers",
                 report.backends_seen
             ));
         }
@@ -158,8 +169,8 @@ impl Cluster {
             return Err(format!("the ingress VIP answered {router:?}, not the holder {}", report.ingress_holder));
         }
         self.say(&format!(
-            "check: 6 HTTP requests from the client to {url} went through HAProxy on {} to {:?}; http://{INGRESS_VIP}/ \
-             answered {router:?}",
+            "check: {requests} HTTP requests from the client to {url} went through HAProxy on {} to {:?}; \
+             http://{INGRESS_VIP}/ answered {router:?}",
             report.api_holder, report.backends_seen
         ));
         Ok(())
@@ -280,22 +291,7 @@ impl Cluster {
             &format!("kill node {holder}"),
         );
         let started = Instant::now();
-        let t_unix = unix_ms();
-        let ns = self.nodes[i].ns.clone();
-        for nic in ["eth0", "eth1"] {
-            ip(&["-n", &ns, "link", "set", nic, "down"])?;
-        }
-        let procs: Vec<&'static str> = self.nodes[i].procs.keys().copied().collect();
-        for k in procs {
-            self.kill_proc(&holder, k)?;
-        }
-        // Whatever else runs there (check scripts in flight).
-        for pid in ip(&["netns", "pids", &self.nodes[i].ns])?.split_whitespace() {
-            if let Ok(pid @ 2..) = pid.parse::<u32>() {
-                let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).output();
-            }
-        }
-        self.nodes[i].dead = true;
+        let t_unix = self.kill_node(i, &["eth0", "eth1"])?;
         let (to, took) = self.wait_api_move(&holder, started, Duration::from_secs(15))?;
         let bound = master_down_interval(self.opts.advert, api_priority_max());
         // The new holder's own log of its transition.
@@ -336,6 +332,24 @@ impl Cluster {
         Ok(())
     }
 
+    /// Kills node `i`: its `nics` down (nothing it sends gets out), every process SIGKILLed.
+    /// Returns when (Unix ms) the links went down.
+    pub(super) fn kill_node(&mut self, i: usize, nics: &[&str]) -> Result<i64, String> {
+        let t_unix = unix_ms();
+        let (ns, name) = (self.nodes[i].ns.clone(), self.nodes[i].name.clone());
+        for nic in nics {
+            ip(&["-n", &ns, "link", "set", nic, "down"])?;
+        }
+        let procs: Vec<&'static str> = self.nodes[i].procs.keys().copied().collect();
+        for k in procs {
+            self.kill_proc(&name, k)?;
+        }
+        // Whatever else runs there (check scripts in flight).
+        kill_all_in(&ns);
+        self.nodes[i].dead = true;
+        Ok(t_unix)
+    }
+
     /// When, after `since` (ms), `node` got the API VIP (`ip -j addr`) and when the client's
     /// neighbour entry for the VIP first named it.
     pub(super) fn arrival(&self, node: &str, since: i64) -> (Option<i64>, Option<i64>) {
@@ -349,13 +363,22 @@ impl Cluster {
     pub(super) fn timeline(&self, window: (i64, i64)) -> Timeline {
         let mut events = self.events.lock().unwrap_or_else(|p| p.into_inner()).clone();
         events.extend(self.vrrp_events());
+        events.extend(self.bgp_events());
         events.extend(self.probes());
         events.sort_by_key(|e| e.t_ms);
+        let (mode, advert_int, daemon, mechanism) = if self.router.is_some() {
+            ("l3", None, "bmnet bgp run", l3::MECHANISM.to_string())
+        } else {
+            let daemon = if self.opts.keepalived { "keepalived" } else { "bmnet vrrp run" };
+            ("l2", Some(self.opts.advert), daemon, format!("VRRPv3, advert {} s", self.opts.advert))
+        };
         Timeline {
             zone: ZONE.into(),
             api_vip: API_VIP.into(),
-            advert_int: self.opts.advert,
-            daemon: if self.opts.keepalived { "keepalived" } else { "bmnet vrrp run" }.into(),
+            mode: mode.into(),
+            advert_int,
+            daemon: daemon.into(),
+            mechanism,
             start_unix_ms: self.t0_unix,
             nodes: self.nodes.iter().map(|n| (n.name.clone(), n.role)).collect(),
             window_ms: window,

@@ -25,39 +25,13 @@
 mod cib;
 
 use std::path::PathBuf;
-use std::process::{Command, ExitCode};
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::process::ExitCode;
 
 fn usage(msg: &str) -> ExitCode {
     eprintln!(
         "cluster-in-a-box: {msg}\nusage: cluster-in-a-box [--advert SECONDS] [--out DIR] [--keep] [--keepalived] [--bmnet PATH]"
     );
     ExitCode::from(2)
-}
-
-/// The `bmnet` binary next to this example (`target/<profile>/bmnet`), built first when cargo
-/// runs the example (cargo builds no binaries for examples by itself).
-fn default_bmnet() -> Result<PathBuf, String> {
-    let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
-    let profile_dir = exe.parent().and_then(|p| p.parent()).ok_or("the example is not under target/<profile>")?;
-    let bmnet = profile_dir.join("bmnet");
-    if let Some(cargo) = std::env::var_os("CARGO") {
-        let target = profile_dir.parent().ok_or("no target directory")?;
-        let mut cmd = Command::new(cargo);
-        cmd.args(["build", "--bin", "bmnet"]).env("CARGO_TARGET_DIR", target);
-        if profile_dir.file_name().is_some_and(|f| f == "release") {
-            cmd.arg("--release");
-        }
-        if let Some(dir) = std::env::var_os("CARGO_MANIFEST_DIR") {
-            cmd.current_dir(dir);
-        }
-        let status = cmd.status().map_err(|e| format!("cargo build --bin bmnet: {e}"))?;
-        if !status.success() {
-            return Err("cargo build --bin bmnet failed".into());
-        }
-    }
-    Ok(bmnet)
 }
 
 fn main() -> ExitCode {
@@ -92,42 +66,16 @@ fn main() -> ExitCode {
             other => return usage(&format!("unknown argument {other:?}")),
         }
     }
-    let bmnet = match bmnet.map_or_else(default_bmnet, Ok) {
+    let bmnet = match bmnet.map_or_else(cib::default_bmnet, Ok) {
         Ok(b) => b,
         Err(e) => return usage(&e),
     };
     let out = out.unwrap_or_else(|| {
         bmnet.parent().and_then(|p| p.parent()).map_or_else(|| PathBuf::from("."), |t| t.join("cluster-in-a-box"))
     });
-    let stop = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        if let Err(e) = signal_hook::flag::register(sig, Arc::clone(&stop)) {
-            eprintln!("cluster-in-a-box: cannot handle signal {sig}: {e}");
-            return ExitCode::from(2);
-        }
-    }
-    let opts = cib::Options { advert, stop, keep_dir: keep, keepalived, ..cib::Options::new(bmnet) };
-    let (report, timeline) = match cib::run(opts) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("cluster-in-a-box: FAILED: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let json = serde_json::to_string_pretty(&timeline).unwrap_or_default();
-    let svg = cib::render_svg(&timeline);
-    let written = std::fs::create_dir_all(&out)
-        .and_then(|()| std::fs::write(out.join("timeline.json"), json))
-        .and_then(|()| std::fs::write(out.join("failover.svg"), svg));
-    if let Err(e) = written {
-        eprintln!("cluster-in-a-box: writing {}: {e}", out.display());
-        return ExitCode::FAILURE;
-    }
-    println!("\nsummary");
-    println!("  API VIP elected on {} in {:.2} s", report.api_holder, report.converge_ms as f64 / 1000.0);
-    for line in cib::summary(&report) {
-        println!("  {line}");
-    }
-    println!("  timeline: {} and {}", out.join("timeline.json").display(), out.join("failover.svg").display());
-    ExitCode::SUCCESS
+    let opts = cib::Options { advert, keep_dir: keep, keepalived, ..cib::Options::new(bmnet) };
+    cib::run_example("cluster-in-a-box", opts, &out, cib::run, &|r: &cib::Report| {
+        let elected = format!("API VIP elected on {} in {:.2} s", r.api_holder, r.converge_ms as f64 / 1000.0);
+        std::iter::once(elected).chain(cib::summary(r)).collect()
+    })
 }

@@ -1,11 +1,13 @@
-//! Watching the cluster: who holds the VIPs and the client's neighbour entry (`ip -j`), the
-//! client's HTTP and DNS probes, and the VRRP daemons' logs, as timeline events.
+//! Watching the cluster: who holds the VIPs and the client's neighbour entry, or in L3 mode
+//! the router's FIB (`ip -j`), the client's HTTP and DNS probes, and the VRRP daemons' logs,
+//! as timeline events.
 
 use super::*;
 
 impl Cluster {
     /// Polls every node's addresses (`ip -j addr`) and the client's neighbour entry for the API
-    /// VIP (which node's MAC the client sends to) every 40 ms, recording every change.
+    /// VIP (which node's MAC the client sends to), or in L3 mode the router's next hops for
+    /// each VIP (`ip -j route`), every 40 ms, recording every change.
     pub(super) fn start_watcher(&mut self) {
         let stop = Arc::new(AtomicBool::new(false));
         let nodes: Vec<(String, String)> = self.nodes.iter().map(|n| (n.name.clone(), n.ns.clone())).collect();
@@ -19,21 +21,35 @@ impl Cluster {
             })
             .collect();
         let client = self.client_ns.clone();
+        let router = self.router.clone();
+        let node_ips: Vec<String> = self.nodes.iter().map(|n| n.ip.clone()).collect();
         let holders = Arc::clone(&self.holders);
         let events = Arc::clone(&self.events);
         let t0 = self.t0_unix;
         let flag = Arc::clone(&stop);
         let handle = std::thread::spawn(move || {
             let mut prev: Vec<(bool, bool)> = vec![(false, false); nodes.len()];
+            let mut prev_fib = prev.clone();
             let mut prev_arp = String::new();
             while !flag.load(Ordering::SeqCst) {
-                let arp = Command::new("ip")
-                    .args(["-j", "-n", &client, "neigh", "show", API_VIP])
-                    .output()
-                    .ok()
-                    .and_then(|o| serde_json::from_slice::<serde_json::Value>(&o.stdout).ok())
-                    .and_then(|v| v[0]["lladdr"].as_str().map(str::to_string))
-                    .map_or_else(String::new, |mac| macs.get(&mac).cloned().unwrap_or(mac));
+                let arp = if router.is_some() {
+                    String::new()
+                } else {
+                    Command::new("ip")
+                        .args(["-j", "-n", &client, "neigh", "show", API_VIP])
+                        .output()
+                        .ok()
+                        .and_then(|o| serde_json::from_slice::<serde_json::Value>(&o.stdout).ok())
+                        .and_then(|v| v[0]["lladdr"].as_str().map(str::to_string))
+                        .map_or_else(String::new, |mac| macs.get(&mac).cloned().unwrap_or(mac))
+                };
+                let fib: Vec<(bool, bool)> = match &router {
+                    Some(r) => {
+                        let (api, ingress) = (r.next_hops(API_VIP), r.next_hops(INGRESS_VIP));
+                        node_ips.iter().map(|ip| (api.contains(ip), ingress.contains(ip))).collect()
+                    }
+                    None => prev_fib.clone(),
+                };
                 let mut now = Vec::with_capacity(nodes.len());
                 for (_, ns) in &nodes {
                     let o = Command::new("ip").args(["-j", "-n", ns, "addr", "show"]).output();
@@ -54,11 +70,13 @@ impl Cluster {
                     log.push(Event { t_ms: t, kind: "arp".into(), node: arp.clone(), ok: None, detail });
                     prev_arp = arp;
                 }
-                for ((name, _), (p, c)) in nodes.iter().zip(prev.iter().zip(&now)) {
-                    for (was, is, vip) in [(p.0, c.0, API_VIP), (p.1, c.1, INGRESS_VIP)] {
-                        if was != is {
-                            let detail = format!("{}{vip}", if is { "+" } else { "-" });
-                            log.push(Event { t_ms: t, kind: "vip".into(), node: name.clone(), ok: None, detail });
+                for (kind, before, after) in [("vip", &prev, &now), ("fib", &prev_fib, &fib)] {
+                    for ((name, _), (p, c)) in nodes.iter().zip(before.iter().zip(after)) {
+                        for (was, is, vip) in [(p.0, c.0, API_VIP), (p.1, c.1, INGRESS_VIP)] {
+                            if was != is {
+                                let detail = format!("{}{vip}", if is { "+" } else { "-" });
+                                log.push(Event { t_ms: t, kind: kind.into(), node: name.clone(), ok: None, detail });
+                            }
                         }
                     }
                 }
@@ -66,9 +84,11 @@ impl Cluster {
                 {
                     let mut h = holders.lock().unwrap_or_else(|p| p.into_inner());
                     h.held.clone_from(&now);
+                    h.fib.clone_from(&fib);
                     h.rounds += 1;
                 }
                 prev = now;
+                prev_fib = fib;
                 std::thread::sleep(Duration::from_millis(40));
             }
         });
@@ -77,16 +97,28 @@ impl Cluster {
 
     /// The live nodes holding the API VIP and the ingress VIP, after a fresh watcher round.
     pub(super) fn holders(&self) -> Result<HolderSets, String> {
+        self.observed(false)
+    }
+
+    /// L3 mode: the nodes the router's FIB has as next hops of the API VIP and of the ingress
+    /// VIP, after a fresh watcher round.
+    pub(super) fn fib(&self) -> Result<HolderSets, String> {
+        self.observed(true)
+    }
+
+    fn observed(&self, fib: bool) -> Result<HolderSets, String> {
         let round = self.holders.lock().unwrap_or_else(|p| p.into_inner()).rounds;
         let start = Instant::now();
         loop {
             let h = self.holders.lock().unwrap_or_else(|p| p.into_inner());
             if h.rounds > round {
+                let seen = if fib { &h.fib } else { &h.held };
+                // A dead node's addresses no longer count; the router's FIB says what it says.
                 let pick = |f: fn(&(bool, bool)) -> bool| {
                     self.nodes
                         .iter()
-                        .zip(&h.held)
-                        .filter(|(n, held)| !n.dead && f(held))
+                        .zip(seen)
+                        .filter(|(n, held)| (fib || !n.dead) && f(held))
                         .map(|(n, _)| n.name.clone())
                         .collect::<Vec<_>>()
                 };
@@ -108,15 +140,19 @@ impl Cluster {
     pub(super) fn start_prober(&mut self) -> Result<(), String> {
         let script = self.dir.join("probe.py");
         write(&script, PROBE_PY)?;
-        let servers: Vec<String> = self.nodes.iter().map(|n| n.ip.clone()).collect();
+        // In L3 mode the nodes serve no DNS: HTTP only.
+        let servers: Vec<String> =
+            if self.router.is_some() { Vec::new() } else { self.nodes.iter().map(|n| n.ip.clone()).collect() };
         let (script_s, port, servers_s) = (script.display().to_string(), API_LB_PORT.to_string(), servers.join(","));
         let p = self.spawn(None, "probe", &["python3", "-u", &script_s, API_VIP, &port, ZONE, &servers_s], None)?;
         self.probe_out = Some(p.out.clone());
         self.prober = Some(p);
-        self.say(&format!(
-            "client: probing http://{API_VIP}:{API_LB_PORT}/ every 50 ms and api.{ZONE} on every node's DNS every \
-             250 ms"
-        ));
+        let dns = if servers.is_empty() {
+            String::new()
+        } else {
+            format!(" and api.{ZONE} on every node's DNS every 250 ms")
+        };
+        self.say(&format!("client: probing http://{API_VIP}:{API_LB_PORT}/ every 50 ms{dns}"));
         Ok(())
     }
 
@@ -167,29 +203,38 @@ impl Cluster {
         (failed, probes.len(), longest)
     }
 
-    pub(super) fn vrrp_events(&self) -> Vec<Event> {
+    /// The JSON Lines the nodes' `label` daemons (`vrrp`, `bgp`) logged, each with its node
+    /// and its time (`at`) in ms since the start, in each log's order.
+    pub(super) fn json_logs(&self, label: &str) -> Vec<(String, i64, serde_json::Value)> {
         let mut out = Vec::new();
         for n in &self.nodes {
-            for p in n.procs.iter().filter(|(k, _)| **k == "vrrp").map(|(_, p)| p).chain(n.old_vrrp_logs()) {
+            for p in n.logs(label) {
                 let text = std::fs::read_to_string(&p.out).unwrap_or_default();
                 for v in text.lines().filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok()) {
                     let Some(at) = v["at"].as_str().and_then(parse_rfc3339_ms) else { continue };
-                    out.push(Event {
-                        t_ms: at - self.t0_unix,
-                        kind: "vrrp".into(),
-                        node: n.name.clone(),
-                        ok: None,
-                        detail: format!(
-                            "{} -> {} ({}), priority {}",
-                            v["from"].as_str().unwrap_or("?").to_uppercase(),
-                            v["to"].as_str().unwrap_or("?").to_uppercase(),
-                            v["reason"].as_str().unwrap_or(""),
-                            v["priority"]
-                        ),
-                    });
+                    out.push((n.name.clone(), at - self.t0_unix, v));
                 }
             }
         }
         out
+    }
+
+    pub(super) fn vrrp_events(&self) -> Vec<Event> {
+        self.json_logs("vrrp")
+            .into_iter()
+            .map(|(node, t_ms, v)| Event {
+                t_ms,
+                kind: "vrrp".into(),
+                node,
+                ok: None,
+                detail: format!(
+                    "{} -> {} ({}), priority {}",
+                    v["from"].as_str().unwrap_or("?").to_uppercase(),
+                    v["to"].as_str().unwrap_or("?").to_uppercase(),
+                    v["reason"].as_str().unwrap_or(""),
+                    v["priority"]
+                ),
+            })
+            .collect()
     }
 }

@@ -2,10 +2,10 @@
 
 Every 50 ms: an HTTP GET to the API VIP (HAProxy's frontend), each in a thread of its own so
 a slow probe never delays the next. Every 250 ms: an `A` query for `api.<zone>` to every
-node's DNS server. One JSON object per line on stdout, `t` in Unix milliseconds; runs until
-killed.
+node's DNS server (none when the list is empty). One JSON object per line on stdout, `t` in
+Unix milliseconds; runs until killed.
 
-usage: probe.py VIP PORT ZONE DNS_SERVER[,DNS_SERVER...]
+usage: probe.py VIP PORT ZONE [DNS_SERVER[,DNS_SERVER...]]
 """
 
 import json
@@ -17,7 +17,7 @@ import threading
 import time
 
 VIP, PORT, ZONE = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-SERVERS = sys.argv[4].split(",")
+SERVERS = [s for s in (sys.argv[4] if len(sys.argv) > 4 else "").split(",") if s]
 LOCK = threading.Lock()
 
 
@@ -116,7 +116,7 @@ def main():
     while True:
         t = int(time.time() * 1000)
         threading.Thread(target=http_probe, args=(t,), daemon=True).start()
-        if tick % 5 == 0:
+        if SERVERS and tick % 5 == 0:
             threading.Thread(target=dns_probe, args=(t,), daemon=True).start()
         tick += 1
         next_at += 0.05

@@ -29,21 +29,8 @@ impl Cluster {
                 ip(&["-n", &bridge, "link", "set", &peer, "master", "br0", "up"])?;
                 ip(&["-n", &ns, "link", "set", nic, "up"])?;
             }
-            let dir = self.dir.join(name);
-            let root = dir.join("root");
-            std::fs::create_dir_all(&root).map_err(|e| format!("mkdir {}: {e}", root.display()))?;
-            self.nodes.push(Node {
-                name: name.into(),
-                role,
-                ns,
-                ip: format!("192.168.111.{}", 20 + i),
-                vlan_ip: format!("172.22.0.{}", 20 + i),
-                dir,
-                root,
-                procs: BTreeMap::new(),
-                old: Vec::new(),
-                dead: false,
-            });
+            let (ip, vlan_ip) = (format!("192.168.111.{}", 20 + i), format!("172.22.0.{}", 20 + i));
+            self.nodes.push(Node::new(name, role, ns, ip, vlan_ip, &self.dir)?);
         }
         let client = self.client_ns.clone();
         self.netns(&client)?;
