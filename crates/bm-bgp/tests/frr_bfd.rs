@@ -82,6 +82,7 @@ fn cut_link(tag: &str, family: Family) {
             "frr defaults traditional
 router bgp 64512
  bgp router-id 10.0.0.1
+ bgp log-neighbor-changes
  no bgp ebgp-requires-policy
  neighbor {node_addr} remote-as 64601
  neighbor {node_addr} timers 10 {HOLD}
@@ -190,6 +191,13 @@ router bgp 64512
     });
 
     let (speaker, _) = node.stop("test over");
+    // The Cease reached bgpd before BFD's AdminDown reached bfdd: bgpd read the shutdown
+    // message. (Its `lastResetDueTo` says "BFD down received" all the same: FRR 8.4 sets it on
+    // any BFD Up to Down, also for a session the Cease already closed.)
+    wait_for("FRR logged the Cease with its message", LIMIT, || {
+        let log = frr.log();
+        if log.contains("test over") { Ok(()) } else { Err(log) }
+    });
     let bfd = speaker.bfd_session(0).expect("BFD configured");
     eprintln!("BFD stats: {:?}", bfd.stats());
     assert_eq!(bfd.state(), BfdState::AdminDown);

@@ -183,6 +183,9 @@ struct Peer {
 struct Lingering {
     conn: Conn,
     deadline: Duration,
+    /// When stopping: the peer whose BFD session goes AdminDown once the peer has closed its
+    /// side (it read our Cease), so that the peer never sees BFD down before the Cease.
+    then_admin_down: Option<usize>,
 }
 
 /// Runs 1–16 BGP sessions, each to one peer, on the calling thread.
@@ -213,6 +216,8 @@ pub struct Speaker {
     shared: Arc<Shared>,
     epoch: Instant,
     lingering: Vec<Lingering>,
+    /// Told to stop: every session has sent its Cease.
+    stopping: bool,
     buf: Vec<u8>,
     /// BFD's listening sockets (one per family in use), made when [`Speaker::run`] starts.
     bfd_listeners: Vec<UdpSocket>,
@@ -296,6 +301,7 @@ impl Speaker {
             shared: Arc::new(shared),
             epoch: Instant::now(),
             lingering: Vec::new(),
+            stopping: false,
             buf: vec![0; 65536],
             bfd_listeners: Vec::new(),
             bfd_receiver: bm_sys::udp::Receiver::new(bm_sys::udp::BATCH, 128),
@@ -353,7 +359,12 @@ impl Speaker {
             if let Some(deadline) = stopping
                 && (self.lingering.is_empty() || now >= deadline)
             {
-                self.lingering.clear();
+                // Peers that never closed: their AdminDown now, the last thing sent.
+                for l in std::mem::take(&mut self.lingering) {
+                    if let Some(i) = l.then_admin_down {
+                        self.bfd_admin_down(i, now, on_event);
+                    }
+                }
                 self.bfd_listeners.clear();
                 for i in 0..self.peers.len() {
                     self.peers[i].conn = None;
@@ -381,7 +392,8 @@ impl Speaker {
                 }
             }
             for l in &self.lingering {
-                interests.push(Interest { fd: l.conn.stream.as_fd(), read: false, write: true });
+                let write = l.conn.pending() > 0;
+                interests.push(Interest { fd: l.conn.stream.as_fd(), read: l.then_admin_down.is_some(), write });
                 owners.push(None);
             }
             for l in &self.bfd_listeners {
@@ -414,18 +426,26 @@ impl Speaker {
                     Some(i) => self.ready(i, *r, now, on_event),
                     None => {
                         let l = &mut self.lingering[lingering_index];
+                        let mut done = false;
                         if r.write || r.error {
-                            let done = l.conn.flush().is_err() || l.conn.pending() == 0;
-                            if done {
-                                finished.push(lingering_index);
-                            }
+                            let failed = l.conn.flush().is_err();
+                            done = failed || (l.conn.pending() == 0 && l.then_admin_down.is_none());
+                        }
+                        if l.then_admin_down.is_some() && (r.read || r.error) {
+                            done |= peer_closed(&l.conn.stream);
+                        }
+                        if done {
+                            finished.push(lingering_index);
                         }
                         lingering_index += 1;
                     }
                 }
             }
             for index in finished.into_iter().rev() {
-                self.lingering.swap_remove(index);
+                let l = self.lingering.swap_remove(index);
+                if let Some(i) = l.then_admin_down {
+                    self.bfd_admin_down(i, now, on_event);
+                }
             }
             for (l, readable) in listeners_ready.into_iter().enumerate() {
                 if readable {
@@ -470,17 +490,19 @@ impl Speaker {
                     }
                 }
                 Command::Stop(message) => {
+                    self.stopping = true;
                     for i in 0..self.peers.len() {
-                        // The peer's BFD learns it is on purpose (RFC 5882 §3.2: not a failure).
-                        if let Some(b) = &mut self.peers[i].bfd {
-                            b.session.admin_down(now);
-                            self.drive_bfd(i, now, on_event);
-                        }
                         // Checked by the handle: at most 255 bytes.
                         let _ = self.peers[i].session.stop(now, message.as_deref());
                         self.drive(i, now, on_event);
                         // A connection still being made has nothing to say.
                         self.peers[i].conn = None;
+                        // The peer's BFD learns it is on purpose (RFC 5882 §3.2: not a failure),
+                        // after the Cease: at once when no connection waits for the peer to read
+                        // it, else when the peer closes (`finish_lingering`) or at the deadline.
+                        if !self.lingering.iter().any(|l| l.then_admin_down == Some(i)) {
+                            self.bfd_admin_down(i, now, on_event);
+                        }
                     }
                     return Some(now.saturating_add(STOP_FLUSH));
                 }
@@ -634,6 +656,14 @@ impl Speaker {
         }
     }
 
+    /// Peer `i`'s BFD session (if any) goes AdminDown and says so.
+    fn bfd_admin_down(&mut self, i: usize, now: Duration, on_event: &mut dyn FnMut(SpeakerEvent)) {
+        if let Some(b) = &mut self.peers[i].bfd {
+            b.session.admin_down(now);
+            self.drive_bfd(i, now, on_event);
+        }
+    }
+
     /// Carries out peer `i`'s BFD session's actions; its going down takes BGP down.
     fn drive_bfd(&mut self, i: usize, now: Duration, on_event: &mut dyn FnMut(SpeakerEvent)) {
         let address = self.peers[i].config.address;
@@ -711,13 +741,32 @@ impl Speaker {
                 Action::Close => {
                     if let Some(conn) = self.peers[i].conn.take() {
                         emit(on_event, SpeakerEventKind::Closed { cause: CloseCause::Session });
-                        if conn.pending() > 0 && !conn.connecting {
-                            self.lingering.push(Lingering { conn, deadline: now.saturating_add(STOP_FLUSH) });
+                        // Stopping with BFD: kept until the peer closes, to order AdminDown.
+                        let await_close = self.stopping && self.peers[i].bfd.is_some();
+                        if !conn.connecting && (conn.pending() > 0 || await_close) {
+                            let then_admin_down = await_close.then_some(i);
+                            let deadline = now.saturating_add(STOP_FLUSH);
+                            self.lingering.push(Lingering { conn, deadline, then_admin_down });
                         }
                     }
                 }
                 Action::Event { event } => emit(on_event, SpeakerEventKind::Session { event }),
             }
+        }
+    }
+}
+
+/// Whether the peer has closed its side of `stream` (or it failed): reads and drops what it
+/// still sends.
+fn peer_closed(stream: &TcpStream) -> bool {
+    let mut scratch = [0u8; 4096];
+    loop {
+        match (&*stream).read(&mut scratch) {
+            Ok(0) => return true,
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return true,
         }
     }
 }
