@@ -347,10 +347,10 @@ fn events_and_drops_serialize_as_tagged_json() {
     // As the speaker reports it.
     #[cfg(feature = "socket")]
     {
-        let dropped = bm_bgp::SpeakerEventKind::BfdDropped { reason: DropReason::SourcePort(40000) };
+        let dropped = bm_bgp::SpeakerEventKind::BfdDropped { reason: DropReason::Ttl(64) };
         assert_eq!(
             serde_json::to_string(&dropped).unwrap(),
-            r#"{"kind":"bfd_dropped","reason":{"kind":"source_port","value":40000}}"#
+            r#"{"kind":"bfd_dropped","reason":{"kind":"ttl","value":64}}"#
         );
     }
     assert_eq!(DropReason::Ttl(64).to_string(), "TTL 64: single-hop BFD needs 255 (GTSM)");

@@ -20,7 +20,7 @@ use std::time::Duration;
 use bm_bgp::message::{CeaseSubcode, ErrorCode};
 use bm_bgp::{Event, Family, PeerConfig, SpeakerEventKind, State};
 use bm_testkit::Netns;
-use util::{LIMIT, Lab, Running, ip, node_config, wait_for};
+use util::{GATED_VIP, Gate, LIMIT, Lab, Running, ip, node_config, wait_for};
 
 const BIRD: &str = "/usr/sbin/bird";
 const BIRDC: &str = "/usr/sbin/birdc";
@@ -387,4 +387,109 @@ fn forwarded_datagrams(ns: &Netns) -> u64 {
 
 fn ip_v4(s: &str) -> std::net::Ipv4Addr {
     s.parse().unwrap()
+}
+
+/// Health gating with BIRD as the router: two nodes each run an
+/// [`Announcer`](bm_bgp::Announcer) whose check is a real script; ECMP over both while both
+/// pass, one next hop when one fails, both again when it passes.
+#[test]
+fn a_failing_check_removes_one_next_hop() {
+    require_bird();
+    let lab = Lab::new("brdhc", 2);
+    let bird = Bird::start(
+        &lab.router,
+        "10.0.0.1",
+        "template bgp node {
+    local 10.0.0.1 as 64512;
+    ipv4 { import all; export none; };
+}
+protocol bgp n1 from node { neighbor 10.0.0.11 as 64601; }
+protocol bgp n2 from node { neighbor 10.0.0.12 as 64601; }
+",
+    );
+    let dir = std::env::temp_dir().join(format!("bm-bgp-bird-health-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let speakers: Vec<Running> = (1..=2)
+        .map(|k| {
+            let peer = PeerConfig::new(node_config(k, 64601, 64512, Family::IPV4_UNICAST), ip("10.0.0.1"));
+            Running::start(&lab.nodes[k - 1], vec![peer], &[])
+        })
+        .collect();
+    let gates: Vec<Gate> = (0..2).map(|k| Gate::start(&lab.nodes[k], &speakers[k], &dir)).collect();
+    bird.wait_established("n1");
+    bird.wait_established("n2");
+    assert!(lab.fib_next_hops(GATED_VIP).is_empty(), "announced before a check passed");
+    for g in &gates {
+        g.set_healthy(true);
+    }
+    wait_hops(&lab, "both next hops once the checks pass", GATED_VIP, &["10.0.0.11", "10.0.0.12"]);
+    gates[0].set_healthy(false);
+    wait_hops(&lab, "node 1's next hop gone after its check failed", GATED_VIP, &["10.0.0.12"]);
+    assert_eq!(bird.bgp_state("n1"), "Established", "a failed check keeps the session");
+    gates[0].set_healthy(true);
+    wait_hops(&lab, "node 1's next hop back", GATED_VIP, &["10.0.0.11", "10.0.0.12"]);
+    for g in gates {
+        g.commands.send(bm_bgp::AnnouncerCommand::Stop(Some("test over".into()))).unwrap();
+        g.thread.join().unwrap();
+    }
+    for s in speakers {
+        s.thread.join().unwrap();
+    }
+    wait_hops(&lab, "every path withdrawn on stop", GATED_VIP, &[]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// BFD with BIRD's `protocol bfd` (100 ms × 3 both ways): a cut link takes the path out of
+/// BIRD's FIB and the node's session down long before the 30 s hold time.
+#[test]
+fn bfd_with_bird_finds_a_cut_link_before_the_hold_timer() {
+    require_bird();
+    // A second node keeps the bridge up when node 1's link goes: only BFD can tell then.
+    let lab = Lab::new("brdbfd", 2);
+    let bird = Bird::start(
+        &lab.router,
+        "10.0.0.1",
+        "protocol bfd {
+    interface \"*\" { min rx interval 100 ms; min tx interval 100 ms; multiplier 3; };
+}
+protocol bgp n1 {
+    local 10.0.0.1 as 64512;
+    neighbor 10.0.0.11 as 64601;
+    hold time 30;
+    error wait time 1, 5;
+    bfd on;
+    ipv4 { import all; export none; };
+}
+",
+    );
+    let mut config = node_config(1, 64601, 64512, Family::IPV4_UNICAST);
+    config.hold_time = 30;
+    let mut peer = PeerConfig::new(config, ip("10.0.0.1"));
+    peer.bfd = Some(bm_bgp::bfd::BfdConfig::new(Duration::from_millis(100), Duration::from_millis(100), 3));
+    let node = Running::start(&lab.nodes[0], vec![peer], &[VIP]);
+    wait_hops(&lab, "the VIP in BIRD's FIB", VIP, &["10.0.0.11"]);
+    wait_for("BIRD's BFD session up", LIMIT, || {
+        let s = bird.birdc(&["show", "bfd", "sessions"]);
+        if s.lines().any(|l| l.contains("10.0.0.11") && l.contains("Up")) { Ok(()) } else { Err(s) }
+    });
+    let cut = std::time::Instant::now();
+    lab.nodes[0].ip(&["link", "set", "eth0", "down"]);
+    wait_hops(&lab, "the path gone after the cut", VIP, &[]);
+    let gone = cut.elapsed();
+    eprintln!("BIRD removed the path {:.3}s after the cut (hold time 30 s)", gone.as_secs_f64());
+    assert!(gone < Duration::from_secs(30), "not BFD: the hold timer would have taken 30 s");
+    let info = bird.protocol("n1");
+    assert!(info.contains("BFD session down"), "BIRD says why: {info}");
+    wait_for("the node's session down by BFD", LIMIT, || {
+        let down = node.count(|k| {
+            matches!(
+                k,
+                SpeakerEventKind::Session { event: Event::StateChanged { reason: bm_bgp::Reason::BfdDown { .. }, .. } }
+            )
+        });
+        if down > 0 { Ok(()) } else { Err(format!("{:?}", node.events())) }
+    });
+    lab.nodes[0].ip(&["link", "set", "eth0", "up"]);
+    wait_hops(&lab, "the VIP back after the repair", VIP, &["10.0.0.11"]);
+    node.stop("test over");
 }

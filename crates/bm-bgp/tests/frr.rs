@@ -254,3 +254,50 @@ router bgp 64512
     gtsm.stop("test over");
     plain.stop("test over");
 }
+
+/// Without BFD, a cut link is found by the hold timer (3 s here, FRR `timers 1 3`): both sides
+/// give up on the session and the path leaves FRR's FIB; the node's session says why.
+#[test]
+fn a_cut_link_without_bfd_is_found_by_the_hold_timer() {
+    require_frr();
+    let lab = Lab::new("bgpht", 1);
+    let frr = Frr::start(
+        &lab.router,
+        "frr defaults traditional
+router bgp 64512
+ bgp router-id 10.0.0.1
+ no bgp ebgp-requires-policy
+ neighbor 10.0.0.11 remote-as 64601
+ neighbor 10.0.0.11 timers 1 3
+",
+    );
+    let mut config = node_config(1, 64601, 64512, Family::IPV4_UNICAST);
+    config.hold_time = 3;
+    let node = Running::start(&lab.nodes[0], vec![PeerConfig::new(config, ip("10.0.0.1"))], &[VIP]);
+    wait_for("the VIP in FRR's FIB", LIMIT, || {
+        let now = lab.fib_next_hops(VIP);
+        if now == hops(&["10.0.0.11"]) { Ok(()) } else { Err(format!("next hops {now:?}")) }
+    });
+    let cut = std::time::Instant::now();
+    lab.nodes[0].ip(&["link", "set", "eth0", "down"]);
+    wait_for("the path gone by FRR's hold timer", LIMIT, || {
+        let now = lab.fib_next_hops(VIP);
+        if now.is_empty() { Ok(()) } else { Err(format!("next hops {now:?}")) }
+    });
+    eprintln!("FRR removed the path {:.2}s after the cut (hold time 3 s)", cut.elapsed().as_secs_f64());
+    wait_for("the node's hold timer expired", LIMIT, || {
+        let n = node.count(|k| {
+            matches!(
+                k,
+                SpeakerEventKind::Session {
+                    event: Event::StateChanged { reason: bm_bgp::Reason::HoldTimerExpired, .. }
+                }
+            )
+        });
+        if n > 0 { Ok(()) } else { Err(format!("{:?}", node.events())) }
+    });
+    let v = frr.json("show bgp neighbor 10.0.0.11 json");
+    assert_ne!(v["10.0.0.11"]["bgpState"], "Established", "{v}");
+    lab.nodes[0].ip(&["link", "set", "eth0", "up"]);
+    node.stop("test over");
+}

@@ -17,69 +17,10 @@
 mod util;
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
-use std::time::Duration;
 
-use bm_bgp::{Announcer, AnnouncerCommand, AnnouncerEvent, Family, PeerConfig, VipConfig};
-use bm_check::CheckConfig;
-use bm_check::ScriptUser;
-use bm_check::process::{CheckScript, ScriptPolicy, resolve_script};
+use bm_bgp::{AnnouncerCommand, AnnouncerEvent, Family, PeerConfig};
 use bm_testkit::Netns;
-use util::{Frr, LIMIT, Lab, Running, ip, node_config, require_frr, wait_for};
-
-const VIP: &str = "192.0.2.10/32";
-
-/// An announcer on a thread inside `ns`, with its check `test -e FILE`.
-struct Gate {
-    commands: mpsc::Sender<AnnouncerCommand>,
-    events: Arc<Mutex<Vec<AnnouncerEvent>>>,
-    thread: JoinHandle<()>,
-    healthy: PathBuf,
-}
-
-impl Gate {
-    fn start(ns: &Netns, speaker: &Running, dir: &Path) -> Gate {
-        let healthy = dir.join(format!("{}-healthy", ns.name));
-        let script = CheckScript::from_command(
-            "api",
-            &format!("/usr/bin/test -e {}", healthy.display()),
-            Duration::from_millis(200),
-            Duration::from_secs(2),
-        )
-        .unwrap();
-        let policy =
-            ScriptPolicy { security: false, script_user: Some(ScriptUser { user: "root".into(), group: None }) };
-        let resolved = resolve_script(&script.argv, None, &policy).unwrap();
-        let mut vip = VipConfig::new(VIP.parse().unwrap());
-        vip.checks.push(CheckConfig { name: "api".into(), weight: 0, rise: 1, fall: 1, reverse: false });
-        let handle = speaker.handle.clone();
-        let path = PathBuf::from("/run/netns").join(&ns.name);
-        let events = Arc::new(Mutex::new(Vec::new()));
-        let log = Arc::clone(&events);
-        let (tx, rx) = mpsc::channel();
-        let name = ns.name.clone();
-        let thread = std::thread::spawn(move || {
-            bm_sys::tcp::enter_netns(&path).unwrap();
-            let mut announcer = Announcer::new(vec![vip], vec![(script, resolved)], Some("lo"), handle).unwrap();
-            announcer.run(&rx, |e| {
-                eprintln!("{name}: {e:?}");
-                log.lock().unwrap().push(e);
-            });
-        });
-        Gate { commands: tx, events, thread, healthy }
-    }
-
-    fn set_healthy(&self, healthy: bool) {
-        if healthy {
-            std::fs::write(&self.healthy, "").unwrap();
-        } else {
-            let _ = std::fs::remove_file(&self.healthy);
-        }
-    }
-}
+use util::{Frr, GATED_VIP as VIP, Gate, LIMIT, Lab, Running, ip, node_config, require_frr, wait_for};
 
 /// Whether `ns` has the VIP on its loopback.
 fn vip_on_lo(ns: &Netns) -> bool {

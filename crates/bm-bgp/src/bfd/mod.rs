@@ -17,7 +17,9 @@
 //!   Poll/Final sequences whenever our intervals change (on coming Up, and by
 //!   [`BfdSession::set_timers`]), a Final sent at once for every Poll, and the detection time
 //!   (the peer's multiplier × the larger of our required RX and its desired TX, §6.8.4).
-//! - [`check_source_port`]: RFC 5881 §4's source port range, for the backend to apply.
+//! - RFC 5881 §4's source ports (49152–65535) bind the sender, and ours are in that range;
+//!   received packets are not held to it (BIRD 2.0.12 sends from an ephemeral port, 32768 and
+//!   up): the TTL of 255 is what keeps them single hop.
 //! - With the `socket` feature, [`Speaker`](crate::Speaker) runs a session per peer that has
 //!   [`PeerConfig::bfd`](crate::PeerConfig::bfd) over UDP, and takes the BGP session down
 //!   when BFD goes down.
@@ -77,26 +79,5 @@ pub use session::{BfdAction, BfdEvent, BfdSession, BfdStats, SINGLE_HOP_TTL};
 
 /// The destination port of single-hop control packets (RFC 5881 §4).
 pub const CONTROL_PORT: u16 = 3784;
-/// The lowest source port of a control packet (RFC 5881 §4).
+/// The lowest source port of the control packets we send (RFC 5881 §4).
 pub const MIN_SOURCE_PORT: u16 = 49152;
-
-/// RFC 5881 §4: control packets come from ports 49152–65535.
-///
-/// # Errors
-///
-/// [`DropReason::SourcePort`] outside it.
-pub fn check_source_port(port: u16) -> Result<(), DropReason> {
-    if port >= MIN_SOURCE_PORT { Ok(()) } else { Err(DropReason::SourcePort(port)) }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn source_ports() {
-        assert_eq!(check_source_port(49151), Err(DropReason::SourcePort(49151)));
-        assert_eq!(check_source_port(49152), Ok(()));
-        assert_eq!(check_source_port(65535), Ok(()));
-    }
-}

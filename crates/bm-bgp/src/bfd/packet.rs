@@ -218,9 +218,6 @@ pub enum DropReason {
     /// Single hop (RFC 5881 §5): the TTL or hop limit is not 255.
     #[error("TTL {0}: single-hop BFD needs 255 (GTSM)")]
     Ttl(u8),
-    /// Single hop (RFC 5881 §4): the source port is outside 49152–65535.
-    #[error("source port {0}: outside 49152-65535")]
-    SourcePort(u16),
     /// The session is AdminDown: it discards everything.
     #[error("the session is AdminDown")]
     AdminDown,

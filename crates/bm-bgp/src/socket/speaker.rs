@@ -16,7 +16,7 @@ use socket2::{Domain, Protocol, SockRef, Socket, Type};
 
 use super::bfd::{self, BfdPeer};
 use super::{CloseCause, Errno, MAX_PEERS, PeerConfig, SocketOption, SpeakerError, SpeakerEvent, SpeakerEventKind};
-use crate::bfd::{BfdAction, BfdEvent, BfdSession, BfdState, check_source_port};
+use crate::bfd::{BfdAction, BfdEvent, BfdSession, BfdState};
 use crate::message::Family;
 use crate::route::RouteAttributes;
 use crate::session::{Action, Session, SessionError};
@@ -644,8 +644,9 @@ impl Speaker {
                 };
                 let address = self.peers[i].config.address;
                 let Some(b) = &mut self.peers[i].bfd else { continue };
-                let result = check_source_port(source.port()).and_then(|()| b.session.handle_packet(now, &bytes, ttl));
-                if let Err(reason) = result {
+                // Any source port: RFC 5881 §4's range binds senders, and BIRD 2.0 sends from an
+                // ephemeral one; the TTL of 255 is the single-hop check (§5).
+                if let Err(reason) = b.session.handle_packet(now, &bytes, ttl) {
                     on_event(SpeakerEvent { peer: i, address, kind: SpeakerEventKind::BfdDropped { reason } });
                 }
                 self.drive_bfd(i, now, on_event);

@@ -12,7 +12,12 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use bm_bgp::{Config, Family, PeerConfig, Speaker, SpeakerEvent, SpeakerEventKind, SpeakerHandle};
+use bm_bgp::{
+    Announcer, AnnouncerCommand, AnnouncerEvent, Config, Family, PeerConfig, Speaker, SpeakerEvent, SpeakerEventKind,
+    SpeakerHandle, VipConfig,
+};
+use bm_check::process::{CheckScript, ScriptPolicy, resolve_script};
+use bm_check::{CheckConfig, ScriptUser};
 use bm_testkit::Netns;
 use serde_json::Value;
 
@@ -280,4 +285,57 @@ pub(crate) fn node_config(k: usize, local_asn: u32, peer_asn: u32, family: Famil
         c.next_hop_v6 = Some(format!("fd00::1{k}").parse().unwrap());
     }
     c
+}
+
+/// The VIP the health-gated tests announce.
+pub(crate) const GATED_VIP: &str = "192.0.2.10/32";
+
+/// An announcer on a thread inside `ns` for the VIP `VIP` (192.0.2.10/32) on `lo`, gated by
+/// the check `test -e FILE` (every 200 ms, rise and fall 1), driving `speaker`.
+pub(crate) struct Gate {
+    pub(crate) commands: mpsc::Sender<AnnouncerCommand>,
+    pub(crate) events: Arc<Mutex<Vec<AnnouncerEvent>>>,
+    pub(crate) thread: JoinHandle<()>,
+    healthy: PathBuf,
+}
+
+impl Gate {
+    pub(crate) fn start(ns: &Netns, speaker: &Running, dir: &Path) -> Gate {
+        let healthy = dir.join(format!("{}-healthy", ns.name));
+        let script = CheckScript::from_command(
+            "api",
+            &format!("/usr/bin/test -e {}", healthy.display()),
+            Duration::from_millis(200),
+            Duration::from_secs(2),
+        )
+        .unwrap();
+        let policy =
+            ScriptPolicy { security: false, script_user: Some(ScriptUser { user: "root".into(), group: None }) };
+        let resolved = resolve_script(&script.argv, None, &policy).unwrap();
+        let mut vip = VipConfig::new(GATED_VIP.parse().unwrap());
+        vip.checks.push(CheckConfig { name: "api".into(), weight: 0, rise: 1, fall: 1, reverse: false });
+        let handle = speaker.handle.clone();
+        let path = PathBuf::from("/run/netns").join(&ns.name);
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::clone(&events);
+        let (tx, rx) = mpsc::channel();
+        let name = ns.name.clone();
+        let thread = std::thread::spawn(move || {
+            bm_sys::tcp::enter_netns(&path).unwrap();
+            let mut announcer = Announcer::new(vec![vip], vec![(script, resolved)], Some("lo"), handle).unwrap();
+            announcer.run(&rx, |e| {
+                eprintln!("{name}: {e:?}");
+                log.lock().unwrap().push(e);
+            });
+        });
+        Gate { commands: tx, events, thread, healthy }
+    }
+
+    pub(crate) fn set_healthy(&self, healthy: bool) {
+        if healthy {
+            std::fs::write(&self.healthy, "").unwrap();
+        } else {
+            let _ = std::fs::remove_file(&self.healthy);
+        }
+    }
 }
