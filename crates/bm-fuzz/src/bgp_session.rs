@@ -8,7 +8,7 @@
 //! with bytes overwritten, raw bytes, the clock moved on (to an arbitrary time or the next
 //! deadline) with `handle_timeout`, `announce_with`, `withdraw`, `start`, `stop` (with a
 //! shutdown message, sometimes too long), the TCP events, `bfd_down`, and the scripted
-//! handshake again.
+//! handshake again, whole or up to OpenConfirm.
 //!
 //! A model of the backend follows the actions (a Connect, the connection up once the harness
 //! says so, a Close) and checks after every operation:
@@ -116,6 +116,8 @@ pub enum Op {
     },
     /// The scripted peer connects (starting the session if Idle) and sends OPEN and KEEPALIVE.
     Handshake,
+    /// The same without the KEEPALIVE: the session waits in OpenConfirm.
+    OpenOnly,
     Start,
     Stop(Option<String>),
     TcpConnected,
@@ -570,9 +572,9 @@ impl Harness {
         self.drain();
     }
 
-    /// The peer connects (the session started if Idle) and sends OPEN then KEEPALIVE; whether
-    /// it had to (the session was not connected).
-    fn handshake(&mut self) -> bool {
+    /// The peer connects (the session started if Idle) and sends OPEN then, with `keepalive`,
+    /// KEEPALIVE; whether it had to (the session was not connected).
+    fn handshake(&mut self, keepalive: bool) -> bool {
         if self.s.state() == State::Idle {
             self.stopped = false;
             self.s.start(self.now);
@@ -584,7 +586,9 @@ impl Harness {
         self.tcp_connected();
         let open = PeerMessage::Open.bytes(&self.open);
         self.deliver(&open, &[]);
-        self.deliver(&PeerMessage::Keepalive.bytes(&self.open), &[]);
+        if keepalive {
+            self.deliver(&PeerMessage::Keepalive.bytes(&self.open), &[]);
+        }
         true
     }
 
@@ -640,8 +644,13 @@ impl Harness {
                 self.drain();
             }
             Op::Handshake => {
-                if self.handshake() {
+                if self.handshake(true) {
                     assert_eq!(self.s.state(), State::Established, "the scripted handshake failed");
+                }
+            }
+            Op::OpenOnly => {
+                if self.handshake(false) {
+                    assert_eq!(self.s.state(), State::OpenConfirm, "the peer's OPEN was refused");
                 }
             }
             Op::Start => {
@@ -705,7 +714,7 @@ pub fn run(data: &[u8]) {
     for route in input.routes.iter().take(8) {
         h.run(&Op::Announce(route.clone()));
     }
-    assert!(h.handshake(), "a new session connects");
+    assert!(h.handshake(true), "a new session connects");
     assert_eq!(h.s.state(), State::Established, "the scripted peer did not reach Established");
     for op in input.ops.iter().take(64) {
         h.run(op);
