@@ -10,6 +10,9 @@
 #![allow(missing_docs, clippy::disallowed_methods)] // Test code: panics are its verdicts.
 
 pub mod addr_parse;
+pub mod bfd_packet;
+pub mod bgp_message;
+pub mod bgp_session;
 pub mod capi_json;
 pub mod dns_answer;
 pub mod dns_dispatch;
@@ -38,6 +41,9 @@ pub type Target = fn(&[u8]);
 /// Every target, by the name of its `fuzz/fuzz_targets/` binary and corpus directory.
 pub const TARGETS: &[(&str, Target)] = &[
     ("addr_parse", addr_parse::run),
+    ("bfd_packet", bfd_packet::run),
+    ("bgp_message", bgp_message::run),
+    ("bgp_session", bgp_session::run),
     ("capi_json", capi_json::run),
     ("dns_answer", dns_answer::run),
     ("dns_dispatch", dns_dispatch::run),
