@@ -203,20 +203,26 @@ impl Announcer {
                 if let Some(result) = self.runners[i].poll(now, &mut self.reaper) {
                     let name = self.runners[i].script.name.clone();
                     let passed = result == RunResult::Passed;
+                    // The verdict is acted on before anything is reported: a slow callback (a
+                    // status file synced to disk) must not hold up the withdrawal. The events
+                    // still come in their order: the run, then what it changed.
+                    let mut events = Vec::new();
                     match result {
                         RunResult::Passed => {
                             if self.last_run(&name, true) {
-                                on_event(AnnouncerEvent::CheckPassed { check: name.clone() });
+                                events.push(AnnouncerEvent::CheckPassed { check: name.clone() });
                             }
                         }
                         RunResult::Failed(failure) => {
                             self.last_run(&name, false);
-                            on_event(AnnouncerEvent::CheckFailed { check: name.clone(), failure });
+                            events.push(AnnouncerEvent::CheckFailed { check: name.clone(), failure });
                         }
                     }
                     self.vips.report(&name, passed);
-                    // Within the verdict's own wake-up: the withdrawal is on its way at once.
-                    self.apply(now, &mut on_event);
+                    self.apply(now, &mut |e| events.push(e));
+                    for e in events {
+                        on_event(e);
+                    }
                 }
             }
             self.reaper.poll(now);
