@@ -10,15 +10,13 @@
 //!   VIP on the backup), bounded by Master_Down_Interval (0.361 s). The node dies at evenly
 //!   spread points of a BFD interval, as the VRRP master of one advert interval. Target: under
 //!   0.5 s (BFD's 0.3 s detection plus the router's FIB update);
-//! - withdrawal after a failed check (`test -e FILE` every 100 ms, fall 1): from the check's
-//!   verdict to the BGP UPDATE withdrawing the VIP leaving the node's `eth0` (an `AF_PACKET`
-//!   socket in the bench, in the node's namespace). Three rows: bm-bgp's `Announcer` and
-//!   `Speaker` in the bench process (the verdict is the `CheckFailed` event, stamped in its
-//!   callback: both instants on one clock); `bmnet bgp run` (the verdict is stamped by the
-//!   check script as it exits, wall clock in nanoseconds, so the row also holds the runner's
-//!   wait for the exit, up to 5 ms, and the daemon's status file and log, written before the
-//!   withdrawal: its directory is on tmpfs here, as `/run/bmnet` is on a node; on a disk the
-//!   write's two fsyncs would count too); the peer, FRR's bgpd doing the node's job (`network`
+//! - withdrawal after a failed check (a script testing a file every 100 ms, fall 1): from the
+//!   failing run's exit (stamped by the script itself, wall clock in nanoseconds) to the BGP
+//!   UPDATE withdrawing the VIP leaving the node's `eth0` (an `AF_PACKET` socket in the bench,
+//!   in the node's namespace). So each bmnet row holds the check runner's wait for the exit (it
+//!   looks every 5 ms) before the verdict, then the verdict to the wire (the announcer acts on
+//!   a verdict before it reports it, so no callback, log or status file is in between). Three
+//!   rows: bm-bgp's `Announcer` and `Speaker` in the bench process; `bmnet bgp run`; the peer, FRR's bgpd doing the node's job (`network`
 //!   with `import-check`): from the VIP's removal from `lo` (rtnetlink, in the bench) to its
 //!   UPDATE. Target: 10 ms;
 //! - resident memory with 16 peers and 4 VIPs, all Established and announced: `bmnet bgp run`
@@ -560,14 +558,9 @@ struct Gate {
 }
 
 impl Gate {
-    fn start(ns: &Netns, speaker: &Running, vip: &str, healthy: &Path) -> Gate {
-        let script = CheckScript::from_command(
-            "api",
-            &format!("/usr/bin/test -e {}", healthy.display()),
-            CHECK_INTERVAL,
-            Duration::from_secs(1),
-        )
-        .expect("check script");
+    fn start(ns: &Netns, speaker: &Running, vip: &str, command: &str) -> Gate {
+        let script =
+            CheckScript::from_command("api", command, CHECK_INTERVAL, Duration::from_secs(1)).expect("check script");
         let policy =
             ScriptPolicy { security: false, script_user: Some(ScriptUser { user: "root".into(), group: None }) };
         let resolved = resolve_script(&script.argv, None, &policy).expect("resolve the script");
@@ -662,11 +655,17 @@ router bgp 64512
     let sniffers: Vec<Sniffer> = lab.nodes.iter().map(Sniffer::start).collect();
     let fib_has = |vip: &str, hop: &str| lab.fib_next_hops(&format!("{vip}/32")).contains(hop);
 
-    // Node 1: the library in the bench.
-    let (vip1, healthy1) = ("192.0.2.21", scratch.path("node1-healthy"));
+    // Node 1: the library in the bench, its check script stamping each failed run.
+    let (vip1, healthy1, stamps1) = ("192.0.2.21", scratch.path("node1-healthy"), scratch.path("node1-stamps"));
+    let script1 = scratch.path("node1-check.sh");
+    std::fs::write(
+        &script1,
+        format!("test -e {} && exit 0\ndate +%s.%N >> {}\nexit 1\n", healthy1.display(), stamps1.display()),
+    )
+    .expect("check script");
     let peer = PeerConfig::new(node_config(1, 64601, 64512, Family::IPV4_UNICAST), "10.0.0.1".parse().expect("IP"));
     let speaker = Running::start(&lab.nodes[0], vec![peer], &[]);
-    let mut gate = Gate::start(&lab.nodes[0], &speaker, vip1, &healthy1);
+    let mut gate = Gate::start(&lab.nodes[0], &speaker, vip1, &format!("/bin/sh {}", script1.display()));
 
     // Node 2: the daemon, its check script stamping each failed run.
     let (vip2, healthy2, stamps) = ("192.0.2.22", scratch.path("node2-healthy"), scratch.path("node2-stamps"));
@@ -732,18 +731,16 @@ router bgp 64601
             if fib_has(vip1, "10.0.0.11") { Ok(()) } else { Err(format!("{:?}", gate.events.lock())) }
         });
         std::thread::sleep(phase);
-        let failed = Instant::now();
+        let (failed, failed_wall) = (Instant::now(), SystemTime::now());
         set_healthy(&healthy1, false);
         until("node 1's check failed and its VIP withdrawn", Duration::from_secs(10), || {
             gate.first(failed, |e| matches!(e, AnnouncerEvent::Withdrawn { .. }))
                 .map(|_| ())
                 .ok_or_else(|| "not yet".to_string())
         });
-        let verdict = gate
-            .first(failed, |e| matches!(e, AnnouncerEvent::CheckFailed { .. }))
-            .expect("CheckFailed before Withdrawn");
-        let wire = sniffers[0].first_after(verdict, Duration::from_secs(5)).expect("node 1's withdrawal on the wire");
-        w.library.push(wire.at.saturating_duration_since(verdict));
+        let exit = script_stamps(&stamps1).into_iter().find(|t| *t >= failed_wall).expect("a stamp");
+        let wire = sniffers[0].first_after_wall(exit, Duration::from_secs(5)).expect("node 1's withdrawal on the wire");
+        w.library.push(wire.wall.duration_since(exit).unwrap_or_default());
 
         // The daemon.
         set_healthy(&healthy2, true);
@@ -944,7 +941,7 @@ fn main() {
     );
     println!("{:<58} {:>9} {:>9} {:>9}", "withdrawal after a failed check, to the wire", "median", "max", "target");
     for (name, v) in [
-        ("bm-bgp Announcer: CheckFailed -> UPDATE out", &w.library),
+        ("bm-bgp Announcer: check script's exit -> UPDATE out", &w.library),
         ("bmnet bgp run: check script's exit -> UPDATE out", &w.daemon),
         ("FRR bgpd (import-check): VIP off lo -> UPDATE out", &w.frr),
     ] {
