@@ -145,7 +145,10 @@ router bgp 64512
     });
     assert_eq!(neighbor["lastNotificationReason"], "Cease/Administrative Shutdown", "{neighbor}");
     assert_eq!(neighbor["lastShutdownDescription"], "bmnet bgp stopping", "{neighbor}");
-    assert!(!in_fib(&lab, "192.0.2.12"));
+    // zebra takes the route out of the FIB a moment after bgpd drops the session.
+    wait_for("192.0.2.12 out of FRR's FIB", LIMIT, || {
+        if in_fib(&lab, "192.0.2.12") { Err("still there".into()) } else { Ok(()) }
+    });
     assert!(!vip_on_lo(&lab, "192.0.2.12"), "the VIP left lo on exit");
 
     // The JSON events say the same, each versioned.

@@ -28,12 +28,18 @@
 //!   asynchronous-mode [`BfdSession`](bfd::BfdSession) (jittered transmission, the slow rate
 //!   while not Up, Poll/Final, the detection time). [`Session::bfd_down`] takes a BGP session
 //!   down when its BFD session fails ([`Reason::BfdDown`]).
+//! - [`vip`] gates VIPs on health checks with bm-check's verdicts ([`Vips`]: a weight-0 check
+//!   withdraws its VIP while it fails, weighted checks move the route's MED), and
+//!   [`RouteAttributes`] carries a route's own MED and communities
+//!   ([`Session::announce_with`]).
 //! - With the `socket` feature (Linux), [`Speaker`] is the backend: 1–16 sessions on one
 //!   thread around `poll(2)`, connecting over TCP with TTL/multihop, GTSM and TCP-MD5,
 //!   bounded write buffers, and a [`SpeakerHandle`] that announces, withdraws and stops with a
 //!   Cease; with [`PeerConfig::bfd`] it runs BFD over UDP to the peer, and a BFD failure
 //!   closes the BGP connection at once; see its module docs (on [`Speaker`]) for what it
-//!   needs and what it does not do.
+//!   needs and what it does not do. [`Announcer`] runs the VIPs' check scripts and carries
+//!   out the gate's changes: the VIP onto `lo`, then announced; withdrawn, then off `lo`; on
+//!   stop every VIP withdrawn before the speaker's Cease. `bmnet bgp run` is the two together.
 //!
 //! # The drive loop
 //!

@@ -32,7 +32,8 @@
 //!   peer it comes from (by source address), which then checks its Your Discriminator. When a peer's BFD session goes
 //!   from Up to Down (not because the peer went AdminDown), its BGP connection is closed at
 //!   once and the session restarts as after any failure ([`Reason::BfdDown`](crate::Reason::BfdDown));
-//!   BGP never waits for BFD to come up. Stopping sends AdminDown to every BFD peer. The
+//!   BGP never waits for BFD to come up. Stopping sends AdminDown to every BFD peer once it
+//!   has closed the connection that carried our Cease (so it reads the Cease first). The
 //!   sockets are made when [`Speaker::run`] starts; if they cannot be (port 3784 taken),
 //!   [`SpeakerEventKind::BfdUnavailable`] says so and BGP runs without BFD.
 //! - Events ([`SpeakerEvent`]: each session's [`Event`](crate::Event)s and the connections'
