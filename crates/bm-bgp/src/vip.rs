@@ -7,7 +7,7 @@
 //!   `track_script` keeps a VRRP instance in FAULT. A VIP without gating checks is announced
 //!   at once.
 //! - A weighted check changes the route's MED the way it changes a VRRP priority, in the
-//!   direction BGP prefers: MED = base − [`adjustment`](bm_check::adjustment), where the base
+//!   direction BGP prefers: MED = base − [`bm_check::adjustment`], where the base
 //!   is the VIP's `med` ([`DEFAULT_WEIGHTED_MED`] if it has none), clamped to 0..=2³²−1. Routers
 //!   spread traffic (ECMP) over equal MEDs only, so a node whose weighted check fails keeps its
 //!   path as a backup instead of taking a share.
