@@ -212,7 +212,11 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<BgpSetup, String> {
 
 /// 1-based line and column (in characters) of byte `at`.
 fn line_column(text: &str, at: usize) -> (usize, usize) {
-    let before = &text[..at.min(text.len())];
+    let mut at = at.min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    let before = &text[..at];
     let line = before.matches('\n').count() + 1;
     let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
     (line, column)
