@@ -246,14 +246,15 @@ impl Announcer {
         }
         self.vips.stop();
         self.apply(Instant::now(), &mut on_event);
+        // After the withdrawals: the speaker's commands run in order, so every peer reads the
+        // withdrawals before the Cease. Before the scripts are waited for: one that ignores
+        // SIGTERM must not hold up the sessions' end.
+        let _ = self.handle.stop(stop_message.as_deref());
         let now = Instant::now();
         for r in &mut self.runners {
             r.stop(&mut self.reaper, now);
         }
         self.reaper.finish();
-        // After the withdrawals: the speaker's commands run in order, so every peer reads the
-        // withdrawals before the Cease.
-        let _ = self.handle.stop(stop_message.as_deref());
     }
 
     /// Records a run's outcome; whether it differs from the previous run's.
