@@ -219,7 +219,7 @@ fn the_dispatcher_script_keeps_resolv_conf_on_the_node() {
 fn systemd_accepts_the_units() {
     let found = Command::new("systemd-analyze").arg("--version").output().is_ok_and(|o| o.status.success());
     assert!(found, "systemd-analyze not found: apt-get install -y systemd");
-    for unit in ["bmnet-nodeip.service", "bmnet-vrrp.service", "bmnet-dns.service"] {
+    for unit in ["bmnet-nodeip.service", "bmnet-vrrp.service", "bmnet-dns.service", "bmnet-bgp.service"] {
         let o = Command::new("systemd-analyze")
             .args(["verify", "--man=no"])
             .arg(Path::new(DIST).join("systemd").join(unit))
@@ -234,4 +234,30 @@ fn systemd_accepts_the_units() {
             .collect();
         assert!(complaints.is_empty(), "{unit}: {complaints:#?}");
     }
+}
+
+/// `bmnet-bgp.service`'s own check of its shipped example passes, and the unit's ExecStartPre
+/// and ExecStart name the same file (the unit is not run here: its peers are routers).
+#[test]
+fn the_bgp_unit_checks_its_example_configuration() {
+    let host = Host::new("bgp", "192.168.111.20");
+    let text = std::fs::read_to_string(Path::new(DIST).join("systemd/bmnet-bgp.service")).unwrap();
+    let pre: Vec<String> = text
+        .lines()
+        .find_map(|l| l.strip_prefix("ExecStartPre="))
+        .expect("ExecStartPre")
+        .split_whitespace()
+        .map(|a| host.map(a))
+        .collect();
+    let start: Vec<String> = exec_start("bmnet-bgp.service").iter().map(|a| host.map(a)).collect();
+    assert_eq!(pre.last(), start.last(), "ExecStartPre checks the file ExecStart runs");
+    let o = Command::new(&pre[0]).args(&pre[1..]).output().unwrap();
+    assert!(
+        o.status.success(),
+        "{}: {}{} (curl, which its check runs: apt-get install -y curl)",
+        pre.join(" "),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(String::from_utf8_lossy(&o.stdout).contains("2 peers, 1 VIPs, 1 checks"), "{o:?}");
 }

@@ -83,6 +83,8 @@ fn the_debian_package_installs_runs_and_removes_cleanly() {
         "usr/lib/systemd/system/bmnet-nodeip.service",
         "usr/lib/systemd/system/bmnet-vrrp.service",
         "usr/lib/systemd/system/bmnet-dns.service",
+        "usr/lib/systemd/system/bmnet-bgp.service",
+        "usr/share/doc/bmnet/examples/bgp.yaml",
         "usr/lib/tmpfiles.d/bmnet.conf",
         "usr/lib/NetworkManager/dispatcher.d/30-bmnet-resolv-conf",
         "usr/share/doc/bmnet/examples/dns.toml",
@@ -117,7 +119,7 @@ fn the_debian_package_installs_runs_and_removes_cleanly() {
     std::os::unix::fs::symlink("usr/bin", root.join("bin")).unwrap();
     std::fs::copy("/usr/bin/kill", root.join("usr/bin/kill")).unwrap();
     linked.extend([root.join("bin"), root.join("usr/bin/kill")]);
-    for unit in ["bmnet-nodeip.service", "bmnet-vrrp.service", "bmnet-dns.service"] {
+    for unit in ["bmnet-nodeip.service", "bmnet-vrrp.service", "bmnet-dns.service", "bmnet-bgp.service"] {
         let o = Command::new("systemd-analyze")
             .arg(format!("--root={}", root.display()))
             .args(["verify", "--man=no"])
