@@ -67,20 +67,6 @@ mod tests {
         assert!(faulted(&zero), "and passing is a fault");
     }
 
-    #[test]
-    fn rise_and_fall_count_consecutive_runs() {
-        let mut c = check(20, 2, 3);
-        assert!(!c.passing() && !c.failing(), "unknown until reported");
-        assert!(c.report(true), "one success is enough at startup");
-        assert!(c.passing());
-        assert!(!c.report(false) && !c.report(false), "two failures: still passing (fall 3)");
-        assert!(c.report(false) && c.failing(), "the third fails it");
-        assert!(!c.report(true), "one success is not enough (rise 2)");
-        assert!(c.report(true) && c.passing());
-        let mut c = check(-10, 2, 2);
-        assert!(c.report(false) && c.failing(), "the first failure counts at once");
-    }
-
     /// OpenShift's API VIP: base 40, checks +20 (haproxy), +5, +3 (research §2.2).
     #[test]
     fn keepalived_arithmetic() {
