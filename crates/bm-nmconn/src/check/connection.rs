@@ -53,42 +53,23 @@ impl Identity {
         }
     }
 
-    /// The summary, its strings moved out of the loaded connection.
-    pub(super) fn summary(self, con: &mut Connection) -> ProfileSummary {
-        let id = match self.id_from_file {
-            Some(id) => Some(id),
-            None => con.id.take().filter(|s| !s.is_empty()),
+    /// The summary: the identity's strings copied out of the loaded connection, into one
+    /// allocation.
+    pub(super) fn summary(&self, con: &Connection) -> ProfileSummary {
+        let id = match &self.id_from_file {
+            Some(id) => Some(id.as_str()),
+            None => con.id.as_deref().filter(|s| !s.is_empty()),
         };
-        let uuid = con.uuid.take().filter(|_| self.uuid).map(|mut u| {
-            u.make_ascii_lowercase();
-            u
-        });
-        let kind = match self.kind {
-            Kind::None => None,
-            Kind::Written => con.kind.take(),
-            // The stored name's buffer holds the shorter alias.
-            Kind::Named(k) => Some(match con.kind.take() {
-                Some(mut buf) => {
-                    buf.clear();
-                    buf.push_str(k);
-                    buf
-                }
-                None => k.to_string(),
-            }),
-        };
+        let uuid = con.uuid.as_deref().filter(|_| self.uuid);
         let controller = match self.controller {
-            Some(true) => con.controller.take(),
-            Some(false) => con.master.take(),
+            Some(true) => con.controller.as_deref(),
+            Some(false) => con.master.as_deref(),
             None => None,
         };
-        ProfileSummary {
-            id,
-            uuid,
-            kind,
-            interface_name: con.interface_name.take(),
-            controller,
-            controller_line: self.controller_line,
-        }
+        let mut summary = ProfileSummary::new(id, uuid, self.kind(con), con.interface_name.as_deref(), controller);
+        summary.lowercase_uuid();
+        summary.controller_line = self.controller_line;
+        summary
     }
 }
 

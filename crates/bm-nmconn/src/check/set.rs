@@ -143,8 +143,8 @@ impl<'a> SetRules<'a> {
             }
         }
         let Some(p) = f.profile else { return };
-        let non_port = if p.controller.is_none() { NON_PORT } else { 0 };
-        if let Some(uuid) = &p.uuid {
+        let non_port = if p.controller().is_none() { NON_PORT } else { 0 };
+        if let Some(uuid) = p.uuid() {
             match self.first_uuid.entry(uuid) {
                 Entry::Occupied(mut e) => {
                     let first = self.names[*e.get() & !NON_PORT];
@@ -166,7 +166,7 @@ impl<'a> SetRules<'a> {
                 }
             }
         }
-        if let Some(id) = &p.id
+        if let Some(id) = p.id()
             && let Some(first) = first_seen(&mut self.first_id, id, i)
         {
             let first = self.names[first];
@@ -180,9 +180,9 @@ impl<'a> SetRules<'a> {
                 ),
             ));
         }
-        match &p.controller {
+        match p.controller() {
             Some(ctl) => self.ports.push((i, ctl, p.controller_line)),
-            None => self.controllers.extend(p.interface_name.as_deref()),
+            None => self.controllers.extend(p.interface_name()),
         }
     }
 
@@ -278,13 +278,11 @@ mod tests {
     fn file(i: usize, uuid: usize, id: &str, ifname: Option<String>, controller: Option<&str>) -> FileFacts {
         FileFacts {
             name: format!("p{i}.nmconnection"),
-            profile: Some(ProfileSummary {
-                id: Some(id.to_string()),
-                uuid: Some(format!("0b3a5b6e-2a4f-4c9b-9b0e-{uuid:012x}")),
-                kind: Some("ethernet".into()),
-                interface_name: ifname,
-                controller: controller.map(str::to_string),
-                controller_line: 5,
+            profile: Some({
+                let uuid = format!("0b3a5b6e-2a4f-4c9b-9b0e-{uuid:012x}");
+                let mut s = ProfileSummary::new(Some(id), Some(&uuid), Some("ethernet"), ifname.as_deref(), controller);
+                s.controller_line = 5;
+                s
             }),
             mode: Some(0o600),
             uid: Some(0),

@@ -305,6 +305,15 @@ fn head(name: &[u8]) -> u128 {
     }
 }
 
+/// The empty buffers a document is parsed into.
+#[derive(Default)]
+struct Buffers {
+    text: String,
+    lines: Vec<Line>,
+    notices: Vec<Notice>,
+    spans: Vec<GroupSpan>,
+}
+
 impl PartialEq for Document {
     /// Same lines (text, ending, meaning) and notices, however each line is stored.
     fn eq(&self, other: &Document) -> bool {
@@ -540,12 +549,33 @@ impl Document {
     /// assert_eq!(doc.get_string("ipv4", "method").unwrap().as_deref(), Some("manual"));
     /// ```
     pub fn parse(text: &str) -> Result<Document, ParseError> {
-        Document::parse_with(text, BIG_FILE_LINES)
+        Document::parse_with(text, BIG_FILE_LINES, Buffers::default())
     }
 
-    /// [`Document::parse`], finding earlier groups and keys through maps from line index
-    /// `maps_from` on (scans before: both find the same).
-    fn parse_with(text: &str, maps_from: usize) -> Result<Document, ParseError> {
+    /// [`Document::parse`] into the buffers of a document no longer needed, which it takes
+    /// apart: a loop over many files then allocates nothing for their documents once the
+    /// buffers have grown to the largest file.
+    pub(crate) fn parse_reusing(text: &str, spare: Document) -> Result<Document, ParseError> {
+        let Document { text: mut buf, mut lines, mut notices, mut spans } = spare;
+        buf.clear();
+        lines.clear();
+        notices.clear();
+        spans.clear();
+        Document::parse_with(text, BIG_FILE_LINES, Buffers { text: buf, lines, notices, spans })
+    }
+
+    /// The heap memory this document holds, about (for a caller deciding whether to keep it
+    /// as a spare for [`Document::parse_reusing`]).
+    pub(crate) fn capacity_bytes(&self) -> usize {
+        self.text.capacity()
+            + self.lines.capacity() * std::mem::size_of::<Line>()
+            + self.notices.capacity() * std::mem::size_of::<Notice>()
+            + self.spans.capacity() * std::mem::size_of::<GroupSpan>()
+    }
+
+    /// [`Document::parse`] into `buffers` (empty), finding earlier groups and keys through
+    /// maps from line index `maps_from` on (scans before: both find the same).
+    fn parse_with(text: &str, maps_from: usize, buffers: Buffers) -> Result<Document, ParseError> {
         if text.is_empty() {
             return Err(ParseError {
                 line: 1,
@@ -555,11 +585,11 @@ impl Document {
             });
         }
         let bytes = text.as_bytes();
+        let Buffers { text: mut owned_text, mut lines, mut notices, mut spans } = buffers;
         // Room for lines of eight bytes on average (keyfile lines are longer): most files need no
         // regrowth.
-        let mut lines: Vec<Line> = Vec::with_capacity(bytes.len() / 8 + 4);
-        let mut notices = Vec::new();
-        let mut spans: Vec<GroupSpan> = Vec::with_capacity(8);
+        lines.reserve(bytes.len() / 8 + 4);
+        spans.reserve(8);
         // Earlier groups are found among the spans and earlier keys among the lines already
         // read: a keyfile is a few dozen lines, so a scan costs less than a map and allocates
         // nothing (and a key is looked for only when its group's key filter says it may be
@@ -727,7 +757,8 @@ impl Document {
         if let Some(k) = open {
             spans[k].end = lines.len();
         }
-        Ok(Document { text: text.to_string(), lines, notices, spans })
+        owned_text.push_str(text);
+        Ok(Document { text: owned_text, lines, notices, spans })
     }
 
     /// Duplicate keys and repeated groups, in file order.
@@ -1109,11 +1140,39 @@ mod tests {
             at in 0usize..45,
         ) {
             let text = format!("[a]\n{}\n", lines.join("\n"));
-            let scans = Document::parse_with(&text, usize::MAX).unwrap();
-            let maps = Document::parse_with(&text, at).unwrap();
+            let scans = Document::parse_with(&text, usize::MAX, Buffers::default()).unwrap();
+            let maps = Document::parse_with(&text, at, Buffers::default()).unwrap();
             proptest::prop_assert_eq!(&maps, &scans);
             proptest::prop_assert_eq!(maps.groups(), scans.groups());
             proptest::prop_assert_eq!(maps.entries().collect::<Vec<_>>(), scans.entries().collect::<Vec<_>>());
+        }
+
+        /// A document parsed into the buffers of another (edited or not) is the document parsed
+        /// afresh: nothing of the old one shows through.
+        #[test]
+        fn parsing_into_a_spare_is_parsing_afresh(
+            old in proptest::collection::vec(proptest::prop_oneof!["\\[[abc]\\]", "[kmn]=[a-z]{0,3}", "#x", ""], 0..30),
+            new in proptest::collection::vec(
+                proptest::prop_oneof!["\\[[abc]\\]", "[kmn]=[a-z]{0,3}", "[kmn]\\[de\\]=x", "#y", "", "bad line"],
+                0..30,
+            ),
+            edit in proptest::bool::ANY,
+        ) {
+            let mut spare = Document::parse(&format!("[a]\n{}\n", old.join("\n"))).unwrap();
+            if edit {
+                spare.set_string("b", "k", "edited");
+            }
+            let text = format!("[c]\n{}\n", new.join("\n"));
+            let fresh = Document::parse(&text);
+            let reused = Document::parse_reusing(&text, spare);
+            proptest::prop_assert_eq!(reused.is_ok(), fresh.is_ok());
+            if let (Ok(reused), Ok(fresh)) = (reused, fresh) {
+                proptest::prop_assert_eq!(reused.to_string(), fresh.to_string());
+                proptest::prop_assert_eq!(&reused, &fresh);
+                proptest::prop_assert_eq!(reused.groups(), fresh.groups());
+                proptest::prop_assert_eq!(reused.notices(), fresh.notices());
+                proptest::prop_assert_eq!(reused.entries().collect::<Vec<_>>(), fresh.entries().collect::<Vec<_>>());
+            }
         }
     }
 }

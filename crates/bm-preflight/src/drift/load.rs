@@ -233,7 +233,7 @@ fn read_profile(name: &str, bytes: &[u8]) -> Result<Profile, Vec<Code>> {
     let mut profile = Profile::read(&doc);
     // A profile without `id` is named after its file.
     if profile.connection.id.is_none() {
-        profile.connection.id = report.profile.and_then(|s| s.id);
+        profile.connection.id = report.profile.and_then(|s| s.id().map(str::to_string));
     }
     Ok(profile)
 }
