@@ -587,9 +587,16 @@ impl Document {
         let bytes = text.as_bytes();
         let Buffers { text: mut owned_text, mut lines, mut notices, mut spans } = buffers;
         // Room for lines of eight bytes on average (keyfile lines are longer): most files need no
-        // regrowth.
-        lines.reserve(bytes.len() / 8 + 4);
-        spans.reserve(8);
+        // regrowth. (Fresh buffers are allocated at their size: `reserve` on an empty vector
+        // takes the slower path of a regrowth.)
+        let room = bytes.len() / 8 + 4;
+        if lines.capacity() == 0 {
+            lines = Vec::with_capacity(room);
+            spans = Vec::with_capacity(8);
+        } else {
+            lines.reserve(room);
+            spans.reserve(8);
+        }
         // Earlier groups are found among the spans and earlier keys among the lines already
         // read: a keyfile is a few dozen lines, so a scan costs less than a map and allocates
         // nothing (and a key is looked for only when its group's key filter says it may be
@@ -757,7 +764,11 @@ impl Document {
         if let Some(k) = open {
             spans[k].end = lines.len();
         }
-        owned_text.push_str(text);
+        if owned_text.capacity() == 0 {
+            owned_text = text.to_owned();
+        } else {
+            owned_text.push_str(text);
+        }
         Ok(Document { text: owned_text, lines, notices, spans })
     }
 
