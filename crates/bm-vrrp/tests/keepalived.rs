@@ -248,6 +248,26 @@ fn includes_state_master_and_ipv6() {
     assert_eq!((cfg.version(), cfg.advert_interval), (Version::V3, Duration::from_millis(500)));
 }
 
+/// Found by the `keepalived_parse` fuzz target: blocks nested two thousand deep overflowed a
+/// test thread's stack (the reader recursed once per `{`). Blocks nest at most 32 deep now;
+/// a deeper one is an error at its `{` and is skipped to its `}`, and what follows it is read.
+/// (Run on a test thread, whose stack is 2 MiB: a million `{` would overflow any stack.)
+#[test]
+fn deeply_nested_blocks_end_with_an_error() {
+    let deep = format!("{}{}", "x {\n".repeat(1_000_000), "}\n".repeat(1_000_000));
+    let text = format!(
+        "global_defs {{\n router_id r1\n}}\n{deep}vrrp_instance V4 {{\n  virtual_router_id 9\n  virtual_ipaddress {{\n    10.0.0.5/24\n  }}\n}}\n"
+    );
+    let conf = parse_keepalived(&text, "keepalived.conf", &mut |_| Err("no includes".into()));
+    let errors: Vec<String> =
+        conf.diagnostics.iter().filter(|d| d.severity == Severity::Error).map(ToString::to_string).collect();
+    assert_eq!(errors, ["keepalived.conf:36:3: error: blocks nested more than 32 deep: this one is skipped"]);
+    assert_eq!(conf.instances.len(), 1, "the instance after the deep blocks is read");
+    // Anonymous blocks count alike.
+    let conf = parse_keepalived(&"{\n".repeat(100_000), "a.conf", &mut |_| Err("no includes".into()));
+    assert!(conf.diagnostics.iter().any(|d| d.message.contains("nested more than 32 deep")));
+}
+
 /// Found by the `keepalived_include` fuzz target: `include *.conf` in a file the glob matches,
 /// written three times, was read 3^8 times (each of 8 levels of nesting read it three times);
 /// ten times was 10^8 reads and never ended. A file that includes itself is an error now, and

@@ -79,6 +79,12 @@ pub(super) struct Parser<'i> {
 /// Includes nest at most this deep.
 const MAX_DEPTH: usize = 8;
 
+/// Blocks nest at most this deep. keepalived's own configurations need five
+/// (`virtual_server` / `real_server` / `HTTP_GET` / `url`, inside an anonymous block); past this
+/// a block is skipped with an error rather than read by a recursion as deep as the input
+/// (found by the `keepalived_parse` fuzz target: two thousand `{` overflowed a thread's stack).
+pub(super) const MAX_BLOCK_DEPTH: usize = 32;
+
 impl<'i> Parser<'i> {
     pub(super) fn new(file: &str, text: &str, include: &'i mut dyn FnMut(&str) -> Result<String, String>) -> Self {
         Parser {
@@ -125,9 +131,10 @@ impl<'i> Parser<'i> {
         rest[..end].trim_end().to_string()
     }
 
-    /// Statements from `tokens[*at..]` until a `}` (consumed) or the end; `include` splices the
-    /// included file's statements in place.
-    pub(super) fn statements(&mut self, tokens: &[Token], at: &mut usize, depth: usize) -> Vec<Stmt> {
+    /// Statements from `tokens[*at..]` until a `}` (consumed) or the end, inside `blocks`
+    /// enclosing blocks; `include` splices the included file's statements in place (`depth`
+    /// includes deep).
+    pub(super) fn statements(&mut self, tokens: &[Token], at: &mut usize, depth: usize, blocks: usize) -> Vec<Stmt> {
         let mut out = Vec::new();
         while *at < tokens.len() {
             let key = tokens[*at].clone();
@@ -137,7 +144,7 @@ impl<'i> Parser<'i> {
             }
             if key.text == "{" {
                 // An anonymous block: its contents belong to the enclosing statement list.
-                let inner = self.statements(tokens, at, depth);
+                let inner = self.block(tokens, at, &key, depth, blocks);
                 out.extend(inner);
                 continue;
             }
@@ -152,8 +159,9 @@ impl<'i> Parser<'i> {
                 *at += 1;
             }
             let block = if *at < tokens.len() && tokens[*at].text == "{" {
+                let open = tokens[*at].clone();
                 *at += 1;
-                Some(self.statements(tokens, at, depth))
+                Some(self.block(tokens, at, &open, depth, blocks))
             } else {
                 None
             };
@@ -190,7 +198,7 @@ impl<'i> Parser<'i> {
                         self.texts.push(text);
                         self.open.push(self.files.len() - 1);
                         let mut i = 0;
-                        let stmts = self.statements(&inner, &mut i, depth + 1);
+                        let stmts = self.statements(&inner, &mut i, depth + 1, blocks);
                         self.open.pop();
                         out.extend(stmts);
                     }
@@ -201,5 +209,28 @@ impl<'i> Parser<'i> {
             out.push(Stmt { key, args, block });
         }
         out
+    }
+
+    /// The statements of the block opened by `open` (its `{` consumed), nested `blocks` deep
+    /// before it: read when the nesting allows, else skipped to its `}` with an error.
+    fn block(&mut self, tokens: &[Token], at: &mut usize, open: &Token, depth: usize, blocks: usize) -> Vec<Stmt> {
+        if blocks < MAX_BLOCK_DEPTH {
+            return self.statements(tokens, at, depth, blocks + 1);
+        }
+        self.report(
+            open,
+            Severity::Error,
+            format!("blocks nested more than {MAX_BLOCK_DEPTH} deep: this one is skipped"),
+        );
+        let mut open_blocks = 1usize;
+        while *at < tokens.len() && open_blocks > 0 {
+            match tokens[*at].text.as_str() {
+                "{" => open_blocks += 1,
+                "}" => open_blocks -= 1,
+                _ => {}
+            }
+            *at += 1;
+        }
+        Vec::new()
     }
 }

@@ -288,7 +288,7 @@ pub fn parse_keepalived(
     let mut p = Parser::new(file, text, include);
     let tokens = tokenize(text, 0);
     let mut at = 0;
-    let stmts = p.statements(&tokens, &mut at, 0);
+    let stmts = p.statements(&tokens, &mut at, 0, 0);
     let mut out = KeepalivedConfig::default();
     let mut global = Global::default();
     for s in stmts.iter().filter(|s| s.key.text == "global_defs") {
