@@ -247,7 +247,11 @@ fn scenario(c: &mut Cluster) -> Result<(L3Report, Timeline), String> {
         .probes()
         .into_iter()
         .filter(|e| e.kind == "http" && e.t_ms >= window_from && e.t_ms <= probes_to)
-        .filter(|e| ![haproxy, node].iter().any(|(a, b)| e.t_ms >= *a && e.t_ms <= *b))
+        // A probe in flight when a kill landed (started before it, ended after) is the kill's.
+        .filter(|e| {
+            let ended = e.t_ms + e.ms.unwrap_or(0.0).ceil() as i64;
+            ![haproxy, node].iter().any(|(a, b)| ended >= *a && e.t_ms <= *b)
+        })
         .collect();
     r.other_http = (outside.iter().filter(|e| e.ok != Some(true)).count(), outside.len());
     c.say(&format!(
@@ -909,7 +913,7 @@ checks:
                 }
                 _ => continue,
             };
-            out.push(Event { t_ms, kind: kind.into(), node, ok: None, detail });
+            out.push(Event { t_ms, kind: kind.into(), node, ok: None, detail, ms: None });
         }
         out
     }

@@ -271,6 +271,9 @@ pub struct Event {
     pub ok: Option<bool>,
     /// What happened.
     pub detail: String,
+    /// How long it took, ms, for probes (a probe's `t_ms` is when it started).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ms: Option<f64>,
 }
 
 /// The recorded timeline.
@@ -567,7 +570,8 @@ impl Cluster {
     }
 
     fn event(&self, kind: &str, node: &str, ok: Option<bool>, detail: String) {
-        let e = Event { t_ms: self.ms_since_start(unix_ms()), kind: kind.into(), node: node.into(), ok, detail };
+        let e =
+            Event { t_ms: self.ms_since_start(unix_ms()), kind: kind.into(), node: node.into(), ok, detail, ms: None };
         self.events.lock().unwrap_or_else(|p| p.into_inner()).push(e);
     }
 

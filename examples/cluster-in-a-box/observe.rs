@@ -67,7 +67,7 @@ impl Cluster {
                 if arp != prev_arp {
                     let detail =
                         format!("the client sends {API_VIP} to {}", if arp.is_empty() { "nobody" } else { &arp });
-                    log.push(Event { t_ms: t, kind: "arp".into(), node: arp.clone(), ok: None, detail });
+                    log.push(Event { t_ms: t, kind: "arp".into(), node: arp.clone(), ok: None, detail, ms: None });
                     prev_arp = arp;
                 }
                 for (kind, before, after) in [("vip", &prev, &now), ("fib", &prev_fib, &fib)] {
@@ -75,7 +75,14 @@ impl Cluster {
                         for (was, is, vip) in [(p.0, c.0, API_VIP), (p.1, c.1, INGRESS_VIP)] {
                             if was != is {
                                 let detail = format!("{}{vip}", if is { "+" } else { "-" });
-                                log.push(Event { t_ms: t, kind: kind.into(), node: name.clone(), ok: None, detail });
+                                log.push(Event {
+                                    t_ms: t,
+                                    kind: kind.into(),
+                                    node: name.clone(),
+                                    ok: None,
+                                    detail,
+                                    ms: None,
+                                });
                             }
                         }
                     }
@@ -173,6 +180,7 @@ impl Cluster {
                     Some(ms) => format!("{} ({ms} ms)", v["detail"].as_str().unwrap_or("")),
                     None => v["detail"].as_str().unwrap_or("").to_string(),
                 },
+                ms: v["ms"].as_f64(),
             })
             .collect();
         out.sort_by_key(|e| e.t_ms);
@@ -234,6 +242,7 @@ impl Cluster {
                     v["reason"].as_str().unwrap_or(""),
                     v["priority"]
                 ),
+                ms: None,
             })
             .collect()
     }
