@@ -150,7 +150,7 @@ impl ProfileSummary {
                 *end = u32::try_from(at).unwrap_or(ABSENT - 1);
             }
         }
-        let mut text = String::with_capacity(parts.iter().flatten().map(|s| s.len()).sum());
+        let mut text = String::with_capacity(at);
         text.extend(parts.iter().flatten().copied());
         ProfileSummary { text: text.into_boxed_str(), ends, controller_line: 0 }
     }
