@@ -7,7 +7,7 @@ use ipnet::IpNet;
 
 use super::{Checker, Help};
 use crate::diag::Code;
-use crate::ip::{Route, parse_family};
+use crate::ip::{Route, parse_family, parse_inet4};
 use crate::keyfile::{Escape, unescape};
 use crate::value::list_key_index;
 
@@ -57,7 +57,7 @@ pub(super) fn check(c: &mut Checker<'_>, ipv6: bool, port: bool) {
 
     // Addresses.
     let mut netmask_keys = Vec::new();
-    for e in entries {
+    for e in entries.iter().filter(|_| read.found.address) {
         let key = e.key;
         if list_key_index(key, "address").is_none() {
             continue;
@@ -333,8 +333,8 @@ fn iaid_number(s: &str) -> bool {
 /// `ADDR/NETMASK`: an IPv4 address, then a dotted netmask in the prefix's place.
 fn netmask_form(raw: &str) -> Option<(std::net::Ipv4Addr, std::net::Ipv4Addr)> {
     let (a, m) = raw.split_once('/')?;
-    let addr: std::net::Ipv4Addr = a.parse().ok()?;
-    let mask: std::net::Ipv4Addr = m.parse().ok()?;
+    let addr = parse_inet4(a)?;
+    let mask = parse_inet4(m)?;
     let bits = u32::from(mask);
     (bits.leading_ones() + bits.trailing_zeros() == 32).then_some((addr, mask))
 }

@@ -37,7 +37,9 @@ pub(super) fn check(c: &mut Checker<'_>, kind: Option<&str>) {
         let d = c.at_group(Code::ValueInvalid, "infiniband", "infiniband.transport-mode: property is invalid");
         d.help("add `transport-mode=datagram` or `connected`");
     }
-    for key in c.doc.keys("user") {
+    // (Most files have no `[user]`: no lookup for one.)
+    let user_keys = if c.load.user_written { c.doc.keys("user") } else { Vec::new() };
+    for key in user_keys {
         let why = if !key.contains('.') {
             Some("key requires a '.' for a namespace")
         } else if !key.chars().all(|ch| ch.is_ascii_alphanumeric() || "-_+/=.".contains(ch)) {

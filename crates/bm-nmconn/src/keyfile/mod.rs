@@ -398,6 +398,20 @@ fn group_close(bytes: &[u8], at: usize) -> Option<(usize, bool, usize)> {
     // `g_key_file_is_group_name`: no `[` nor control character (every byte of a multi-byte
     // character is past ASCII, so bytes tell), and not empty.
     let mut valid = true;
+    // Eight bytes at a time up to the first byte that is `]`, `[` or a control character (the
+    // lowest flagged byte is exact, see [`zero_bytes`]); that byte and the rest one at a time.
+    while let Some(word) = bytes.get(i..i + 8) {
+        let w = u64::from_le_bytes([word[0], word[1], word[2], word[3], word[4], word[5], word[6], word[7]]);
+        let flags = zero_bytes(w ^ splat(b']'))
+            | zero_bytes(w ^ splat(b'['))
+            | zero_bytes(w ^ splat(0x7f))
+            | (w.wrapping_sub(splat(0x20)) & !w & splat(0x80));
+        if flags != 0 {
+            i += (flags.trailing_zeros() / 8) as usize;
+            break;
+        }
+        i += 8;
+    }
     while i < bytes.len() && bytes[i] != b']' {
         match bytes[i] {
             b'\n' => return None,
@@ -422,24 +436,25 @@ fn group_close(bytes: &[u8], at: usize) -> Option<(usize, bool, usize)> {
 }
 
 /// A key-value line from its first non-space byte at `at`: the end of the line, and where the
-/// first `=` is (0 when there is none) and whether a bracket comes before it. Eight bytes at a
-/// time: the first byte that is `=`, `[`, `]` or `\n` is the lowest flagged one (see
+/// first `=` is (0 when there is none) and whether a bracket comes before it. Sixteen bytes
+/// at a time ([`flags16`]): the first byte that is `=`, `[`, `]` or `\n` is the lowest flagged one (see
 /// [`newline_at`]).
 fn entry(bytes: &[u8], at: usize) -> (usize, Shape) {
     let mut bracket = false;
     let mut i = at;
+    let key_flags = |w: u64| {
+        zero_bytes(w ^ splat(b'='))
+            | zero_bytes(w ^ splat(b'\n'))
+            | zero_bytes(w ^ splat(b'['))
+            | zero_bytes(w ^ splat(b']'))
+    };
     loop {
-        let b = match bytes.get(i..i + 8) {
-            Some(word) => {
-                let w = u64::from_le_bytes([word[0], word[1], word[2], word[3], word[4], word[5], word[6], word[7]]);
-                let flags = zero_bytes(w ^ splat(b'='))
-                    | zero_bytes(w ^ splat(b'\n'))
-                    | zero_bytes(w ^ splat(b'['))
-                    | zero_bytes(w ^ splat(b']'));
-                if flags == 0 {
-                    i += 8;
-                    continue;
-                }
+        let b = match flags16(bytes, i, key_flags) {
+            Some(0) => {
+                i += 16;
+                continue;
+            }
+            Some(flags) => {
                 i += (flags.trailing_zeros() / 8) as usize;
                 bytes[i]
             }
@@ -462,24 +477,61 @@ fn entry(bytes: &[u8], at: usize) -> (usize, Shape) {
     (i, Shape::Entry { eq: 0, bracket })
 }
 
+/// The flags `f` gives the sixteen bytes at `i`, read as two words (the first in the low
+/// half), or `None` past the text's end. Sixteen bytes a step: most keys and values end within
+/// the first, and a loop that nearly always stops at its first step is one the CPU predicts
+/// (with eight, where it stops depends on the length, and the CPU guesses wrong).
+#[inline(always)]
+fn flags16(bytes: &[u8], i: usize, f: impl Fn(u64) -> u64) -> Option<u128> {
+    let b = bytes.get(i..i + 16)?;
+    let lo = u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
+    let hi = u64::from_le_bytes([b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]]);
+    // A false flag (see [`zero_bytes`]) is only ever above a true one of its own word: the
+    // lowest flag of the two stays exact.
+    Some(u128::from(f(lo)) | u128::from(f(hi)) << 64)
+}
+
 /// The high bit of each zero byte of `w`, and possibly of bytes above the lowest zero byte
 /// (a borrow): the lowest flag is always exact.
 fn zero_bytes(w: u64) -> u64 {
     w.wrapping_sub(splat(1)) & !w & splat(0x80)
 }
 
-/// Whether a value has a `\\`: eight bytes at a time (values are short, shorter than a memchr
-/// call's set-up pays for).
+/// Whether a value has a `\\`: eight bytes at a time, the last few in one word too (values are
+/// short: a memchr call's set-up, or a loop over the last bytes, costs more than the value).
 #[inline]
 pub(crate) fn has_backslash(bytes: &[u8]) -> bool {
-    let mut chunks = bytes.chunks_exact(8);
-    for c in &mut chunks {
-        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
-        if zero_bytes(w ^ splat(b'\\')) != 0 {
-            return true;
+    let n = bytes.len();
+    let flagged = |w: u64| zero_bytes(w ^ splat(b'\\')) != 0;
+    let word = |i: usize| {
+        let b = &bytes[i..i + 8];
+        u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
+    };
+    if n >= 8 {
+        let mut i = 0;
+        while i + 8 <= n {
+            if flagged(word(i)) {
+                return true;
+            }
+            i += 8;
         }
+        // The bytes left, in the word that ends the value (it overlaps the one before).
+        return i < n && flagged(word(n - 8));
     }
-    chunks.remainder().contains(&b'\\')
+    // Fewer than eight bytes, gathered in one word by loads that may overlap (overlapping
+    // bytes agree); the bytes not loaded are zero, which is no backslash.
+    let w = match n {
+        4.. => {
+            let u32_at = |i: usize| u64::from(u32::from_le_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]));
+            u32_at(0) | u32_at(n - 4) << (8 * (n - 4))
+        }
+        1.. => {
+            let at = |i: usize| u64::from(bytes[i]) << (8 * i);
+            at(0) | at(n / 2) | at(n - 1)
+        }
+        0 => return false,
+    };
+    flagged(w)
 }
 
 /// Repeats a byte in every byte of a word.
@@ -487,16 +539,14 @@ const fn splat(b: u8) -> u64 {
     0x0101_0101_0101_0101 * b as u64
 }
 
-/// The first `\n` at or after `i`, or the end: eight bytes at a time (bytes equal to `\n` are
-/// the zero bytes of the word XOR `\n`; the lowest flagged byte is the first of them).
+/// The first `\n` at or after `i`, or the end: sixteen bytes at a time (bytes equal to `\n`
+/// are the zero bytes of the word XOR `\n`; the lowest flagged byte is the first of them).
 fn newline_at(bytes: &[u8], mut i: usize) -> usize {
-    while let Some(word) = bytes.get(i..i + 8) {
-        let w = u64::from_le_bytes([word[0], word[1], word[2], word[3], word[4], word[5], word[6], word[7]]);
-        let zero = zero_bytes(w ^ splat(b'\n'));
-        if zero != 0 {
-            return i + (zero.trailing_zeros() / 8) as usize;
+    while let Some(flags) = flags16(bytes, i, |w| zero_bytes(w ^ splat(b'\n'))) {
+        if flags != 0 {
+            return i + (flags.trailing_zeros() / 8) as usize;
         }
-        i += 8;
+        i += 16;
     }
     while i < bytes.len() && bytes[i] != b'\n' {
         i += 1;
@@ -534,6 +584,47 @@ pub(crate) fn valid_key(key: &str) -> bool {
         rest = &locale[close + 1..];
     }
     rest.is_empty()
+}
+
+/// The entries of one group's span, as [`Document::entries_of`] gives them: a loop of its own
+/// rather than a `filter_map` (whose closure, called through a reference once per line, the
+/// compiler did not inline).
+struct SpanEntries<'d> {
+    text: &'d str,
+    lines: std::slice::Iter<'d, Line>,
+    /// The index of the line `lines` yields next.
+    line: usize,
+    /// The group's header line.
+    header: usize,
+    name: &'d str,
+}
+
+impl<'d> Iterator for SpanEntries<'d> {
+    type Item = EntryRef<'d>;
+
+    #[inline]
+    fn next(&mut self) -> Option<EntryRef<'d>> {
+        for l in self.lines.by_ref() {
+            let n = self.line;
+            self.line += 1;
+            if let Kind::Entry { key, value_at, group, shadowed: false, locale: false } = l.kind
+                && group == self.header
+            {
+                let raw = l.raw_in(self.text);
+                return Some(EntryRef {
+                    group: self.name,
+                    key: &raw[key.0..key.1],
+                    value: &raw[value_at..],
+                    line: n + 1,
+                });
+            }
+        }
+        None
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (0, Some(self.lines.len()))
+    }
 }
 
 impl Document {
@@ -608,6 +699,7 @@ impl Document {
         let mut current: Option<usize> = None;
         let mut open: Option<usize> = None;
         let mut first_group: Option<usize> = None;
+        // Whether some value may have a `\\`.
         let mut pos = 0;
         // Each line is cut, sorted and checked as GLib's `g_key_file_parse_line` does, in one
         // pass over its bytes (every byte GLib looks for is ASCII, and no byte of a multi-byte
@@ -858,7 +950,7 @@ impl Document {
     }
 
     /// The entries of a group's span (none without one).
-    fn span_entries<'d>(&'d self, span: Option<&GroupSpan>) -> impl Iterator<Item = EntryRef<'d>> + 'd {
+    fn span_entries<'d>(&'d self, span: Option<&GroupSpan>) -> SpanEntries<'d> {
         let (header, lines) = match span {
             // A repeated group's entries can be anywhere after its first header.
             Some(s) if s.repeated => (s.header, &self.lines[s.header..]),
@@ -866,13 +958,7 @@ impl Document {
             None => (usize::MAX, &self.lines[..0]),
         };
         let name = if header == usize::MAX { "" } else { self.group_name(header) };
-        lines.iter().enumerate().filter_map(move |(i, l)| match &l.kind {
-            Kind::Entry { key, value_at, group, shadowed: false, locale: false } if *group == header => {
-                let raw = l.raw_in(&self.text);
-                Some(EntryRef { group: name, key: &raw[key.0..key.1], value: &raw[*value_at..], line: header + i + 1 })
-            }
-            _ => None,
-        })
+        SpanEntries { text: &self.text, lines: lines.iter(), line: header, header, name }
     }
 
     /// Whether a group exists.
@@ -1138,6 +1224,57 @@ impl fmt::Display for Document {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The word-at-a-time scans find what a byte loop finds, at every length and place (the
+    /// short values and the last, overlapping word are where they differ from a plain loop).
+    #[test]
+    fn word_scans_find_what_a_byte_loop_finds() {
+        for n in 0..40 {
+            let plain = vec![b'a'; n];
+            assert!(!has_backslash(&plain), "{n}");
+            for at in 0..n {
+                let mut v = plain.clone();
+                v[at] = b'\\';
+                assert!(has_backslash(&v), "{n} {at}");
+                // A byte one off from `\\` is none.
+                v[at] = b'\\' + 1;
+                assert!(!has_backslash(&v), "{n} {at}");
+            }
+        }
+        // Keys and values: the first `=` and the line's end, at every length, whether the text
+        // ends there or goes on.
+        for (k, v) in (1..40).flat_map(|k| (0..40).map(move |v| (k, v))) {
+            let line = format!("{}={}", "k".repeat(k), "v".repeat(v));
+            for text in [line.clone(), format!("{line}\n[g]\nnext=line\n")] {
+                let (end, shape) = entry(text.as_bytes(), 0);
+                assert_eq!(end, line.len(), "{text:?}");
+                assert!(matches!(shape, Shape::Entry { eq, bracket: false } if eq == k), "{text:?}");
+            }
+            let bracketed = format!("{}[x]={}\n", "k".repeat(k), "v".repeat(v));
+            let (end, shape) = entry(bracketed.as_bytes(), 0);
+            assert_eq!(end, bracketed.len() - 1);
+            assert!(matches!(shape, Shape::Entry { eq, bracket: true } if eq == k + 3), "{bracketed:?}");
+            let no_eq = format!("{}\nk=v\n", "k".repeat(k));
+            assert!(matches!(entry(no_eq.as_bytes(), 0), (end, Shape::Entry { eq: 0, .. }) if end == k));
+        }
+        // Group names: the `]` is found past bytes of every kind a name may hold, and a `[`
+        // or a control character anywhere before it makes the name invalid.
+        for n in 1..30 {
+            let name = "é".repeat(n / 2) + &"g".repeat(n % 2);
+            let line = format!("[{name}]\n");
+            assert_eq!(group_close(line.as_bytes(), 0), Some((name.len() + 1, true, name.len() + 2)), "{name}");
+            for at in 0..name.len() {
+                for bad in [b'[', 0x01, 0x1f, 0x7f] {
+                    let mut b = line.clone().into_bytes();
+                    b[1 + at] = bad;
+                    assert_eq!(group_close(&b, 0).map(|(_, valid, _)| valid), Some(false), "{n} {at} {bad}");
+                }
+                let mut b = line.clone().into_bytes();
+                b[1 + at] = b'\n';
+                assert_eq!(group_close(&b, 0), None, "a newline ends the line before any `]`");
+            }
+        }
+    }
 
     proptest::proptest! {
         /// Earlier groups and keys are found the same through maps as through scans, whichever

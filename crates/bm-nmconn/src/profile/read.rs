@@ -39,6 +39,8 @@ pub(crate) struct Load<'d> {
     pub(crate) controller_written: bool,
     /// See `controller_written`.
     pub(crate) port_type_written: bool,
+    /// The file has a `[user]` group (whose keys the validator looks at, readable or not).
+    pub(crate) user_written: bool,
     /// `[ethernet]` and `[802-3-ethernet]` as read, in that order (NetworkManager reads
     /// `[802-3-ethernet]` alone when both are written; the validator looks at both).
     pub(crate) ethernet_groups: [Option<EthernetRead<'d>>; 2],
@@ -67,6 +69,8 @@ pub(crate) struct EthernetRead<'d> {
 pub(crate) struct IpRead<'d> {
     /// The group's entries.
     pub(crate) entries: Vec<EntryRef<'d>>,
+    /// Which kinds of indexed keys (and `dns`) it has.
+    pub(crate) found: IpKeys,
     /// Whether the profile's gateway is the `gateway` key's value (else it is the one written
     /// with an address, if any).
     pub(crate) gateway_key: bool,
@@ -127,7 +131,7 @@ enum Read<'v> {
 }
 
 /// Where a group's values go.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Target {
     Connection,
     Ethernet(usize),
@@ -157,27 +161,11 @@ pub(crate) fn load_into<'d>(doc: &'d Document, out: &mut Load<'d>) {
     out.interface_name_group = "connection";
     let mut r = Reading { deprecated_ifname: Vec::new(), ethernet: [None, None] };
     for (group, entries) in doc.groups_with_entries() {
-        if !group_is_known(group) {
+        let Some((setting, target)) = sort_group(group) else {
             out.notes.push(Note::GroupUnknown(group));
             continue;
-        }
-        let setting = setting_of_group(group);
-        let target = match setting {
-            "connection" => Target::Connection,
-            "802-3-ethernet" => Target::Ethernet(usize::from(group != "ethernet")),
-            "vlan" => Target::Vlan,
-            "bridge" => Target::Bridge,
-            "bridge-port" => Target::BridgePort,
-            "infiniband" => Target::Infiniband,
-            "ipv4" => Target::Ip(false),
-            "ipv6" => Target::Ip(true),
-            "proxy" => Target::Proxy,
-            "match" => Target::Match,
-            "bond" => Target::Bond,
-            "user" => Target::User,
-            "ethtool" => Target::Ethtool,
-            _ => Target::Other,
         };
+        out.user_written |= target == Target::User;
         let p = &mut out.profile;
         match target {
             Target::Ethernet(i) => {
@@ -195,15 +183,18 @@ pub(crate) fn load_into<'d>(doc: &'d Document, out: &mut Load<'d>) {
         let g = Group { name: group, setting, target, tables: tables_of(setting) };
         match target {
             Target::Ip(ipv6) => {
-                // The IP readers look at the whole group: its entries are kept.
-                let entries: Vec<EntryRef<'_>> = entries.collect();
-                for &e in &entries {
+                // The IP readers look at the whole group: its entries are kept (at most one per
+                // line of the group: one allocation).
+                let mut kept = Vec::with_capacity(entries.size_hint().1.unwrap_or(0));
+                let mut found = IpKeys::default();
+                for e in entries {
                     // Address and route keys are read by the IP readers below.
-                    if !is_indexed_ip_key(e.key) {
+                    if !found.note(e.key) {
                         read_entry(out, &mut r, &g, e);
                     }
+                    kept.push(e);
                 }
-                read_ip(out, ipv6, entries);
+                read_ip(out, ipv6, kept, found);
             }
             _ => {
                 for e in entries {
@@ -229,6 +220,44 @@ pub(crate) fn load_into<'d>(doc: &'d Document, out: &mut Load<'d>) {
         }
     }
     out.ethernet_groups = r.ethernet;
+}
+
+/// A group's setting and where its values go; `None` for a group NetworkManager does not know.
+/// The groups nearly every file has are sorted by one `match`; the others are looked up.
+fn sort_group(group: &str) -> Option<(&str, Target)> {
+    Some(match group {
+        "connection" => ("connection", Target::Connection),
+        "ethernet" => ("802-3-ethernet", Target::Ethernet(0)),
+        "ipv4" => ("ipv4", Target::Ip(false)),
+        "ipv6" => ("ipv6", Target::Ip(true)),
+        "proxy" => ("proxy", Target::Proxy),
+        _ if !group_is_known(group) => return None,
+        _ => {
+            let setting = setting_of_group(group);
+            (setting, target_of(setting, group))
+        }
+    })
+}
+
+/// Where the values of a known group go, by its setting (`group`: the name written, which tells
+/// `[ethernet]` from `[802-3-ethernet]`).
+fn target_of(setting: &str, group: &str) -> Target {
+    match setting {
+        "connection" => Target::Connection,
+        "802-3-ethernet" => Target::Ethernet(usize::from(group != "ethernet")),
+        "vlan" => Target::Vlan,
+        "bridge" => Target::Bridge,
+        "bridge-port" => Target::BridgePort,
+        "infiniband" => Target::Infiniband,
+        "ipv4" => Target::Ip(false),
+        "ipv6" => Target::Ip(true),
+        "proxy" => Target::Proxy,
+        "match" => Target::Match,
+        "bond" => Target::Bond,
+        "user" => Target::User,
+        "ethtool" => Target::Ethtool,
+        _ => Target::Other,
+    }
 }
 
 /// What [`load`] keeps while it reads, besides the [`Load`] it returns.
@@ -375,16 +404,45 @@ fn read_entry<'d>(out: &mut Load<'d>, r: &mut Reading<'d>, g: &Group<'d>, e: Ent
     }
 }
 
-/// `addressN`, `addressesN`, `routeN`, `routesN`, `routeN_options`, `routing-ruleN`.
-pub(crate) fn is_indexed_ip_key(key: &str) -> bool {
-    // Every one starts with `a` or `r`; most keys of the group do not.
-    if !matches!(key.as_bytes().first(), Some(b'a' | b'r')) {
-        return false;
+/// Which keys of an IP group only the IP readers read: `addressN`, `addressesN`, `routeN`,
+/// `routesN`, `routeN_options`, `routing-ruleN`, and `dns` (a group without one kind needs no
+/// scan for it).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct IpKeys {
+    /// An `addressN` or `addressesN` key.
+    pub(crate) address: bool,
+    /// A `routeN`, `routesN` or `routeN_options` key.
+    pub(crate) route: bool,
+    /// The `dns` key (read by the typed readers too).
+    pub(crate) dns: bool,
+}
+
+impl IpKeys {
+    /// Notes `key`; whether it is one of the indexed keys (address, route, route options,
+    /// routing rule), which the IP readers read rather than the typed ones.
+    pub(crate) fn note(&mut self, key: &str) -> bool {
+        // Every indexed key starts with `a` or `r`; most keys of the group do not.
+        match key.as_bytes().first() {
+            Some(b'a') if list_key_index(key, "address").is_some() => {
+                self.address = true;
+                true
+            }
+            Some(b'r') => {
+                let base = key.strip_suffix("_options").unwrap_or(key);
+                if list_key_index(base, "route").is_some() {
+                    self.route = true;
+                    true
+                } else {
+                    key.strip_prefix("routing-rule").is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()))
+                }
+            }
+            Some(b'd') if key == "dns" => {
+                self.dns = true;
+                false
+            }
+            _ => false,
+        }
     }
-    let base = key.strip_suffix("_options").unwrap_or(key);
-    list_key_index(key, "address").is_some()
-        || list_key_index(base, "route").is_some()
-        || key.strip_prefix("routing-rule").is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()))
 }
 
 /// One `[bond]` entry: kept when NetworkManager accepts the option and its value.
@@ -408,11 +466,13 @@ fn read_bond_option<'d>(out: &mut Load<'d>, e: EntryRef<'d>, value: Cow<'_, str>
 }
 
 /// The addresses, routes and DNS of a family, then the values that depend on several keys.
-fn read_ip<'d>(out: &mut Load<'d>, ipv6: bool, entries: Vec<EntryRef<'d>>) {
+fn read_ip<'d>(out: &mut Load<'d>, ipv6: bool, entries: Vec<EntryRef<'d>>, found: IpKeys) {
     let p = &mut out.profile;
     let ip = if ipv6 { &mut p.ipv6 } else { &mut p.ipv4 };
     let ip = ip.get_or_insert_with(|| IpConfig::defaults(ipv6));
-    let AddressesRead { addresses, gateway, warnings } = read_addresses_in(&entries, ipv6);
+    // Each reader on a group without its keys finds nothing: it is not run.
+    let AddressesRead { addresses, gateway, warnings } =
+        if found.address { read_addresses_in(&entries, ipv6) } else { AddressesRead::default() };
     ip.addresses = addresses;
     // The `gateway` key wins over a gateway written with an address (which is then kept
     // apart, for the validator).
@@ -423,9 +483,9 @@ fn read_ip<'d>(out: &mut Load<'d>, ipv6: bool, entries: Vec<EntryRef<'d>>) {
         ip.gateway = gateway;
         None
     };
-    let mut routes = read_routes_in(&entries, ipv6);
+    let mut routes = if found.route { read_routes_in(&entries, ipv6) } else { RoutesRead::default() };
     ip.routes = std::mem::take(&mut routes.routes);
-    let (dns, dns_warnings) = read_dns_in(&entries, ipv6);
+    let (dns, dns_warnings) = if found.dns { read_dns_in(&entries, ipv6) } else { Default::default() };
     ip.dns = dns;
     let mut addr_gen_mode_invalid = None;
     if ipv6 {
@@ -448,6 +508,7 @@ fn read_ip<'d>(out: &mut Load<'d>, ipv6: bool, entries: Vec<EntryRef<'d>>) {
     }
     let read = IpRead {
         entries,
+        found,
         gateway_key,
         address_gateway,
         address_warnings: warnings,
@@ -673,5 +734,22 @@ fn assign_ip(ip: &mut IpConfig, key: &str, read: Read<'_>) {
         "ra-timeout" => ip.ra_timeout = signed(read, 0),
         "token" => ip.token = string(read),
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The groups sorted at once are sorted as the lookups sort them.
+    #[test]
+    fn common_groups_sort_as_looked_up() {
+        for group in ["connection", "ethernet", "ipv4", "ipv6", "proxy", "802-3-ethernet", "bond", "user", "team"] {
+            let setting = setting_of_group(group);
+            assert!(group_is_known(group), "{group}");
+            assert_eq!(sort_group(group), Some((setting, target_of(setting, group))), "{group}");
+        }
+        assert_eq!(sort_group("802-3-ethernet"), Some(("802-3-ethernet", Target::Ethernet(1))));
+        assert_eq!(sort_group("ipv5"), None);
     }
 }
