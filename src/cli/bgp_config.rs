@@ -202,6 +202,8 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<BgpSetup, String> {
             None => format!("{name}: {}", e.message()),
         })?
     } else {
+        // Before libyaml, whose scan takes time quadratic in this depth.
+        bm_nmconn::yaml_depth::check_flow_depth(text).map_err(|e| format!("{name}:{}:{}: {e}", e.line, e.column))?;
         serde_yaml_ng::from_str(text).map_err(|e| match e.location() {
             Some(l) => format!("{name}:{}:{}: {e}", l.line(), l.column()),
             None => format!("{name}: {e}"),

@@ -208,6 +208,9 @@ fn cluster(args: &PreflightArgs) -> Result<ClusterSpec, String> {
     let mut spec = match &args.config {
         Some(path) => {
             let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            // Before libyaml, whose scan takes time quadratic in this depth.
+            bm_nmconn::yaml_depth::check_flow_depth(&text)
+                .map_err(|e| format!("{}:{}:{}: {e}", path.display(), e.line, e.column))?;
             let ic: InstallConfig = serde_yaml_ng::from_str(&text).map_err(|e| match e.location() {
                 Some(l) => format!("{}:{}:{}: {e}", path.display(), l.line(), l.column()),
                 None => format!("{}: {e}", path.display()),

@@ -25,6 +25,9 @@
 //!   it would drop; [`file_name`] names a new profile's file as it does.
 //! - [`state`] is nmstate's desired state (what a `NodeNetworkConfigurationPolicy` carries);
 //!   [`render`] turns it into keyfiles and reads keyfiles back into it.
+//! - `yaml_depth` (the `yaml` feature) refuses YAML nesting flow collections deeper than
+//!   serde_yaml_ng's limit before it is parsed, as every reader of YAML from outside must:
+//!   libyaml takes time quadratic in that depth.
 //!
 //! # The design decision: one model of what NetworkManager loads
 //!
@@ -75,6 +78,8 @@ pub mod schema;
 pub mod state;
 pub mod value;
 mod writer;
+#[cfg(feature = "yaml")]
+pub mod yaml_depth;
 
 pub use keyfile::{
     Document, EntryRef, Escape, Location, Notice, NoticeKind, ParseError, ParseErrorKind, ValueError, escape,

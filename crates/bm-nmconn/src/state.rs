@@ -505,6 +505,9 @@ pub fn from_json(text: &str) -> Result<Loaded, StateError> {
 /// ```
 #[cfg(feature = "yaml")]
 pub fn from_yaml(text: &str) -> Result<Loaded, StateError> {
+    // Before libyaml, whose scan takes time quadratic in this depth (see `yaml_depth`).
+    crate::yaml_depth::check_flow_depth(text)
+        .map_err(|e| StateError::new(".", format!("invalid YAML at line {}, column {}: {e}", e.line, e.column)))?;
     let value: Value = serde_yaml_ng::from_str(text).map_err(|e| {
         let place = e.location().map(|l| format!(" at line {}, column {}", l.line(), l.column())).unwrap_or_default();
         StateError::new(".", format!("invalid YAML{place}: {e}"))

@@ -1,0 +1,763 @@
+//! Deeply nested JSON, YAML and TOML against every reader that takes them from outside: the
+//! cluster zone (`bm_dns::ZoneConfig::from_toml`), nmstate states (`bm_nmconn::state::from_json`
+//! and `from_yaml`), install-config (`bm_preflight::InstallConfig`), host snapshots
+//! (`bm_nodeip::HostSnapshot`), the C ABI's JSON requests and the `bmnet` commands that read
+//! such files.
+//!
+//! Why: each of these parsers descends recursively, one or more stack frames per level, and
+//! 100,000 levels is 200 kB of text. What stops the descent is the parsing library's own
+//! limit, which the project relies on and nothing else tested: serde_json's
+//! `remaining_depth: 128` (serde_json 1.0.154, src/de.rs:63, checked at :1375),
+//! serde_yaml_ng's `remaining_depth: 128` (serde_yaml_ng 0.10.0, src/de.rs:112 and :133,
+//! checked in `recursion_check` at :637) and toml_edit's `LIMIT: usize = 80` (toml_edit 0.22.27,
+//! src/parser/mod.rs:97, checked at :113 for arrays and inline tables and at src/parser/key.rs:38
+//! for dotted keys), the parser of toml 0.8. A stack overflow is not a panic: it aborts the
+//! process, which no `Result`, no `catch_unwind` (the C ABI's guard) and no reload loop can
+//! contain — one hostile state file or C ABI request would kill the installer or daemon that
+//! read it. Values that a reader skips (unknown fields of types that allow them) are skipped by
+//! loops with a heap stack (serde_json's `ignore_value`, src/de.rs:1102; serde_yaml_ng's
+//! `ignore_any`, src/de.rs:498), so they are accepted at any depth; the tests pin that too.
+//!
+//! Every in-process case runs on a thread with a 2 MiB stack, a Rust thread's default (what a
+//! library user's worker thread has), named after the entry point: an overflow aborts this test
+//! binary with "thread '<entry point>' has overflowed its stack". The commands run with a 2 MiB
+//! main-thread stack (`ulimit -s 2048`).
+//!
+//! The tests cannot pass without a defence: a reader without a limit either overflows (the
+//! binary aborts) or accepts the input (the assertion on the error fails). Each depth below is
+//! past what a 2 MiB stack holds, from the stack each library's recursion takes a level,
+//! measured as the smallest thread stack that parses 10 and 120 levels (70 for TOML) into
+//! `serde_json::Value` or `toml::Table`, release build (debug takes 4 to 12 times more): serde_json
+//! 139 bytes a level (2 MiB is 15,100 levels), serde_yaml_ng 315 for flow sequences (6,700) and
+//! 743 for mappings (2,800), toml 2,197 (950). The readers here add their own frames on top.
+//!
+//! YAML flow collections (`[[…]]`, `{a: {a: …}}`, JSON given to a YAML reader) are a problem
+//! of time before one of stack: libyaml's scanner takes time quadratic in their depth
+//! (unsafe-libyaml 0.2.11, `yaml_parser_fetch_more_tokens`, src/scanner.rs:178, walks every open
+//! level for every token; yaml/yaml-serde#1) and scans the whole document before serde_yaml_ng's
+//! limit applies: 100,000 levels of `{a: ` (500 kB) took 154 s in a release build. So every
+//! reader of YAML from outside first runs `bm_nmconn::yaml_depth::check_flow_depth`, a linear
+//! pass that refuses the 129th flow level where it opens ("nested more than 128 deep", with
+//! its line and column); the YAML flow cases here are 100,000 deep and would take minutes
+//! without it. No timing is asserted: without the check these tests would not end in time.
+
+// Writes scratch files, runs the binary and cargo (to build the C library).
+#![allow(clippy::disallowed_methods)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use bm_dns::ZoneConfig;
+use bm_nodeip::HostSnapshot;
+use bm_preflight::InstallConfig;
+
+/// Nesting levels of JSON, TOML and YAML: past 2 MiB of stack for every library (15,100 levels
+/// for serde_json, the cheapest), and far past each limit (80 for TOML, 128 for JSON and YAML).
+const DEPTH: usize = 100_000;
+
+/// Levels of YAML block mappings: each level is indented one more column, so the text grows
+/// with the square of the depth (4,000 levels: 8 MB); past the 2,800 levels of mappings 2 MiB
+/// holds.
+const BLOCK_DEPTH: usize = 4_000;
+
+/// The stack every in-process case runs on: 2 MiB, `std::thread`'s default.
+const STACK: usize = 2 << 20;
+
+/// Runs `f` on a thread with a 2 MiB stack named `entry`, so that an overflow names the entry
+/// point that overflowed; a panic fails the test with the entry point's name.
+fn on_small_stack<T: Send + 'static>(entry: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    std::thread::Builder::new()
+        .name(entry.to_string())
+        .stack_size(STACK)
+        .spawn(f)
+        .expect("spawn a thread")
+        .join()
+        .unwrap_or_else(|_| panic!("{entry} panicked on nested input"))
+}
+
+/// `open` `depth` times, then `inner`, then `close` `depth` times.
+fn nested(open: &str, inner: &str, close: &str, depth: usize) -> String {
+    let mut s = String::with_capacity((open.len() + close.len()) * depth + inner.len());
+    for _ in 0..depth {
+        s.push_str(open);
+    }
+    s.push_str(inner);
+    for _ in 0..depth {
+        s.push_str(close);
+    }
+    s
+}
+
+/// `[[[…]]]`: JSON, YAML flow sequences and TOML arrays alike.
+fn arrays(depth: usize) -> String {
+    nested("[", "", "]", depth)
+}
+
+/// `{"a":{"a":…1…}}`: JSON objects (YAML flow mappings to a YAML reader).
+fn json_objects(depth: usize) -> String {
+    nested(r#"{"a":"#, "1", "}", depth)
+}
+
+/// `{a: {a: …1…}}`: YAML flow mappings in YAML's own spelling.
+fn yaml_flow_mappings() -> String {
+    nested("{a: ", "1", "}", DEPTH)
+}
+
+/// `- - - … x`: YAML block sequences, each nested in the one before on the same line,
+/// starting at column `indent`.
+fn yaml_block_sequences(indent: usize) -> String {
+    format!("{}{}x\n", " ".repeat(indent), "- ".repeat(DEPTH))
+}
+
+/// `a:\n a:\n  a: …`: YAML block mappings, one level a line, starting at column `indent`.
+fn yaml_block_mappings(indent: usize) -> String {
+    let line = |i: usize| format!("{}a:\n", " ".repeat(indent + i));
+    (0..BLOCK_DEPTH).map(line).collect::<String>() + &" ".repeat(indent + BLOCK_DEPTH) + "x\n"
+}
+
+/// The start and end of a message that may quote the whole 200 kB line.
+fn short(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    if chars.len() <= 600 {
+        return text.to_string();
+    }
+    let (head, tail): (String, String) = (chars[..300].iter().collect(), chars[chars.len() - 300..].iter().collect());
+    format!("{head} … {tail}")
+}
+
+/// The library's depth limit stopped the parse, and the message says so and where.
+#[track_caller]
+fn assert_depth_refused(what: &str, message: &str) {
+    assert!(
+        message.contains("recursion limit exceeded"),
+        "{what}: the error does not say the input is nested too deeply: {}",
+        short(message)
+    );
+    assert!(
+        message.contains("line") && message.contains("column"),
+        "{what}: the error has no place: {}",
+        short(message)
+    );
+}
+
+/// Refused by `bm_nmconn::yaml_depth::check_flow_depth` before libyaml's quadratic scan: the
+/// message says so, with the limit, and `place` (the `[` or `{` that opens level 129).
+#[track_caller]
+fn assert_flow_depth_refused(what: &str, message: &str, place: &str) {
+    assert!(
+        message.contains("nested more than 128 deep") && message.contains(place),
+        "{what}: not refused for its flow collections' depth at {place}: {}",
+        short(message)
+    );
+}
+
+/// A valid zone configuration whose `field` is `value`.
+fn zone_toml(field: &str, value: &str) -> String {
+    format!("cluster = \"ostest\"\nbase_domain = \"example.com\"\napi_vips = [\"192.168.111.5\"]\n{field} = {value}\n")
+}
+
+#[test]
+fn zone_config_from_toml_refuses_nested_arrays_tables_and_keys_at_tomls_limit() {
+    let dotted = vec!["a"; DEPTH].join(".");
+    for (shape, text) in [
+        ("nested arrays", zone_toml("upstreams", &arrays(DEPTH))),
+        ("nested inline tables", zone_toml("soa", &nested("{ a = ", "1", " }", DEPTH))),
+        ("arrays of inline tables", zone_toml("records", &nested("[{ a = ", "1", " }]", DEPTH))),
+        // Each dot is a level of tables the document builds under the key.
+        ("a dotted key", zone_toml(&dotted, "1")),
+        ("a table header", format!("{}\n[{dotted}]\n", zone_toml("ttl", "30"))),
+        ("an array-of-tables header", format!("{}\n[[{dotted}]]\n", zone_toml("ttl", "30"))),
+    ] {
+        let result = on_small_stack("bm_dns::ZoneConfig::from_toml", move || ZoneConfig::from_toml(&text));
+        let err = result.expect_err(shape).to_string();
+        assert_depth_refused(shape, &err);
+    }
+}
+
+#[test]
+fn nmstate_from_json_refuses_nesting_at_serde_jsons_limit() {
+    for (shape, text) in [
+        ("nested arrays", arrays(DEPTH)),
+        ("nested objects", json_objects(DEPTH)),
+        // Deep inside a state that reads well up to there: depth counts anywhere.
+        (
+            "nested arrays in an interface",
+            format!(
+                r#"{{"interfaces": [{{"name": "bond0", "type": "bond", "link-aggregation": {}}}]}}"#,
+                arrays(DEPTH)
+            ),
+        ),
+    ] {
+        let result = on_small_stack("bm_nmconn::state::from_json", move || bm_nmconn::state::from_json(&text));
+        let err = result.expect_err(shape);
+        assert_depth_refused(shape, &err.message);
+    }
+}
+
+#[test]
+fn nmstate_from_yaml_refuses_deep_flow_nesting_before_parsing() {
+    for (shape, text, place) in [
+        ("nested flow sequences", arrays(DEPTH), "line 1, column 129"),
+        ("nested flow mappings", yaml_flow_mappings(), "line 1, column 513"),
+        ("nested JSON objects", json_objects(DEPTH), "line 1, column 641"),
+        (
+            "nested flow sequences in a NodeNetworkConfigurationPolicy",
+            format!(
+                "apiVersion: nmstate.io/v1\nkind: NodeNetworkConfigurationPolicy\nspec:\n  desiredState:\n    \
+                 interfaces:\n    - name: bond0\n      options: {}\n",
+                arrays(DEPTH)
+            ),
+            "line 7, column 144",
+        ),
+    ] {
+        let result = on_small_stack("bm_nmconn::state::from_yaml", move || bm_nmconn::state::from_yaml(&text));
+        let err = result.expect_err(shape);
+        assert_flow_depth_refused(shape, &err.message, place);
+    }
+}
+
+#[test]
+fn nmstate_from_yaml_refuses_block_nesting_at_serde_yaml_ngs_limit() {
+    for (shape, text) in [
+        ("nested block sequences", yaml_block_sequences(0)),
+        ("nested block mappings", yaml_block_mappings(0)),
+        (
+            "nested block sequences in a NodeNetworkConfigurationPolicy",
+            format!(
+                "apiVersion: nmstate.io/v1\nkind: NodeNetworkConfigurationPolicy\nspec:\n  desiredState:\n    \
+                 interfaces:\n    - name: bond0\n      options:\n{}",
+                yaml_block_sequences(6)
+            ),
+        ),
+    ] {
+        let result = on_small_stack("bm_nmconn::state::from_yaml", move || bm_nmconn::state::from_yaml(&text));
+        let err = result.expect_err(shape);
+        assert_depth_refused(shape, &err.message);
+    }
+}
+
+/// install-config as `bmnet preflight --config` reads it: the depth check, then
+/// `serde_yaml_ng::from_str` into `InstallConfig` (bm-preflight has no reader of its own).
+fn install_config(text: String) -> Result<InstallConfig, String> {
+    on_small_stack("bmnet preflight --config (serde_yaml_ng into InstallConfig)", move || {
+        bm_nmconn::yaml_depth::check_flow_depth(&text)
+            .map_err(|e| format!("line {}, column {}: {e}", e.line, e.column))?;
+        serde_yaml_ng::from_str::<InstallConfig>(&text).map_err(|e| e.to_string())
+    })
+}
+
+#[test]
+fn install_config_refuses_deep_flow_nesting_before_parsing() {
+    for (shape, text, place) in [
+        (
+            "nested flow sequences as metadata.name",
+            format!("metadata:\n  name: {}\n", arrays(DEPTH)),
+            "line 2, column 137",
+        ),
+        // The object around them is the first level.
+        ("nested JSON arrays as networking", format!(r#"{{"networking": {}}}"#, arrays(DEPTH)), "line 1, column 143"),
+    ] {
+        let err = install_config(text).expect_err(shape);
+        assert_flow_depth_refused(shape, &err, place);
+    }
+}
+
+#[test]
+fn install_config_refuses_block_nesting_in_its_fields_where_it_starts() {
+    // Every field the checks read is typed: a sequence where a string or a struct belongs is
+    // refused at the first level, with its place, before anything descends.
+    let err = install_config(format!("platform:\n{}", yaml_block_sequences(0))).expect_err("block sequences");
+    assert!(err.contains("invalid type") && err.contains("line 2 column 1"), "{}", short(&err));
+}
+
+#[test]
+fn install_config_skips_deep_unknown_fields_without_recursing() {
+    // install-config has many fields the checks do not read; serde_yaml_ng skips them with a
+    // loop, not a recursion, so depth there costs no stack and the file still reads: at any
+    // depth of block collections, and up to the depth check's 128 levels of flow collections.
+    for (shape, text) in [
+        ("128 levels of flow sequences", format!("metadata:\n  name: ostest\ncompute: {}\n", arrays(128))),
+        ("nested block sequences", format!("metadata:\n  name: ostest\ncompute:\n{}", yaml_block_sequences(0))),
+        ("nested block mappings", format!("metadata:\n  name: ostest\nsshKey:\n{}", yaml_block_mappings(1))),
+    ] {
+        let ic = install_config(text).unwrap_or_else(|e| panic!("{shape}: {}", short(&e)));
+        assert_eq!(ic.metadata.name, "ostest", "{shape}");
+    }
+    // Deeper flow collections cost libyaml time quadratic in their depth even where they are
+    // skipped: refused there too.
+    let err = install_config(format!("metadata:\n  name: ostest\ncompute: {}\n", arrays(DEPTH))).unwrap_err();
+    assert_flow_depth_refused("nested flow sequences in an unknown field", &err, "line 3, column 138");
+}
+
+/// A host snapshot as `bmnet node-ip --snapshot` and the C ABI read it: `serde_json` into
+/// `HostSnapshot` (bm-nodeip has no reader of its own).
+fn host_snapshot(text: String) -> Result<HostSnapshot, String> {
+    on_small_stack("bmnet node-ip --snapshot (serde_json into HostSnapshot)", move || {
+        serde_json::from_str::<HostSnapshot>(&text).map_err(|e| e.to_string())
+    })
+}
+
+#[test]
+fn host_snapshot_refuses_nesting_in_its_fields_where_it_starts() {
+    for (shape, text, place) in [
+        ("nested arrays as links", format!(r#"{{"links": {}}}"#, arrays(DEPTH)), "line 1 column 12"),
+        ("nested arrays as an address", format!(r#"{{"addresses": [{}]}}"#, arrays(DEPTH)), "line 1 column 16"),
+        ("nested arrays as the document", arrays(DEPTH), "line 1 column 3"),
+    ] {
+        let err = host_snapshot(text).expect_err(shape);
+        assert!(err.contains("invalid type") && err.contains(place), "{shape}: {}", short(&err));
+    }
+}
+
+#[test]
+fn host_snapshot_skips_deep_unknown_fields_without_recursing() {
+    // A snapshot from a newer bmnet may carry fields this one does not know: skipped by
+    // serde_json's loop at any depth.
+    let text = format!(
+        r#"{{"links": [{{"index": 1, "name": "lo", "up": true, "future": {}}}], "also": {}}}"#,
+        arrays(DEPTH),
+        json_objects(DEPTH)
+    );
+    let snapshot = host_snapshot(text).unwrap_or_else(|e| panic!("{}", short(&e)));
+    assert_eq!(snapshot.links[0].name, "lo");
+}
+
+/// The C ABI (`crates/bm-capi`, `libbmnet.so`), called through its exported functions on a
+/// 2 MiB thread. bm-capi builds only a `cdylib` and a `staticlib` (no Rust library to link
+/// against), so the library is built as its own tests build it and loaded with `dlopen`.
+mod capi {
+    #![allow(unsafe_code)] // dlopen and the C functions themselves.
+
+    use std::ffi::{CStr, CString, c_char, c_int, c_void};
+    use std::path::Path;
+    use std::process::Command;
+    use std::ptr::null_mut;
+    use std::sync::OnceLock;
+
+    use serde_json::Value;
+
+    use super::{
+        DEPTH, arrays, assert_depth_refused, assert_flow_depth_refused, json_objects, on_small_stack, short,
+        yaml_block_sequences,
+    };
+
+    /// `int f(const char *input, char **out_json, char **err_json)`.
+    type Call = unsafe extern "C" fn(*const c_char, *mut *mut c_char, *mut *mut c_char) -> c_int;
+    /// `int f(const char *config, T **out, char **err_json)`: the constructors.
+    type New = unsafe extern "C" fn(*const c_char, *mut *mut c_void, *mut *mut c_char) -> c_int;
+    /// `void f(T *handle)` and `void bm_string_free(char *)`.
+    type Free = unsafe extern "C" fn(*mut c_void);
+    /// `int bm_vrrp_report_vips(bm_vrrp_t *, uint64_t now_ns, const char *report, char **err)`.
+    type ReportVips = unsafe extern "C" fn(*mut c_void, u64, *const c_char, *mut *mut c_char) -> c_int;
+    /// `int bm_vrrp_router_new(bm_vrrp_router_t **out)`.
+    type RouterNew = unsafe extern "C" fn(*mut *mut c_void) -> c_int;
+    /// `int bm_vrrp_router_add(router, uint32_t interface, const char *config, uint32_t *id, char **err)`.
+    type RouterAdd = unsafe extern "C" fn(*mut c_void, u32, *const c_char, *mut u32, *mut *mut c_char) -> c_int;
+    /// `int bm_vrrp_router_report_vips(router, uint64_t now_ns, uint32_t instance, const char *report, char **err)`.
+    type RouterReportVips = unsafe extern "C" fn(*mut c_void, u64, u32, *const c_char, *mut *mut c_char) -> c_int;
+
+    const BM_OK: c_int = 0;
+    const BM_REJECTED: c_int = 1;
+
+    /// A valid VRRP instance, for the calls that need a live handle.
+    const VRRP: &str = r#"{"vrid": 51, "priority": 60, "vips": ["10.0.0.100"], "primary": "10.0.0.1"}"#;
+
+    /// `libbmnet.so`, built (`cargo build -p bm-capi --lib`, this build's profile and target
+    /// directory: cargo does not build a `cdylib` for another package's tests) and loaded once;
+    /// never unloaded.
+    fn library() -> usize {
+        static HANDLE: OnceLock<usize> = OnceLock::new();
+        *HANDLE.get_or_init(|| {
+            let exe = std::env::current_exe().unwrap();
+            // target/<profile>/deps/<test> -> target/<profile>
+            let lib_dir = exe.parent().and_then(Path::parent).unwrap().to_path_buf();
+            let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+            cmd.args(["build", "--quiet", "-p", "bm-capi", "--lib"])
+                .env("CARGO_TARGET_DIR", lib_dir.parent().unwrap())
+                .current_dir(env!("CARGO_MANIFEST_DIR"));
+            if lib_dir.file_name().is_some_and(|n| n == "release") {
+                cmd.arg("--release");
+            }
+            let out = cmd.output().expect("run cargo build -p bm-capi");
+            assert!(out.status.success(), "cargo build -p bm-capi: {}", String::from_utf8_lossy(&out.stderr));
+            let path = CString::new(lib_dir.join("libbmnet.so").into_os_string().into_encoded_bytes()).unwrap();
+            // SAFETY: a NUL-terminated path; libbmnet's initialisers (Rust std's) run in any process, as
+            // they do in its C users'.
+            let handle = unsafe { libc::dlopen(path.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL) };
+            assert!(!handle.is_null(), "dlopen {path:?} failed");
+            handle as usize
+        })
+    }
+
+    /// The address of an exported function.
+    fn symbol(name: &str) -> *mut c_void {
+        let c = CString::new(name).unwrap();
+        // SAFETY: a live handle from dlopen and a NUL-terminated name.
+        let p = unsafe { libc::dlsym(library() as *mut c_void, c.as_ptr()) };
+        assert!(!p.is_null(), "libbmnet.so exports no {name}");
+        p
+    }
+
+    /// A string the library returned, freed with `bm_string_free`.
+    fn take(p: *mut c_char) -> Option<String> {
+        if p.is_null() {
+            return None;
+        }
+        // SAFETY: `bm_string_free` has this type (bmnet.h).
+        let free = unsafe { std::mem::transmute::<*mut c_void, Free>(symbol("bm_string_free")) };
+        // SAFETY: a NUL-terminated string the library made, read then freed once.
+        let s = unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned();
+        // SAFETY: as above.
+        unsafe { free(p.cast()) };
+        Some(s)
+    }
+
+    /// What a call returned: its status and error JSON.
+    struct Outcome {
+        status: c_int,
+        err: Option<String>,
+    }
+
+    /// `int f(input, &out, &err)` on a 2 MiB thread.
+    fn call(name: &'static str, input: String) -> Outcome {
+        on_small_stack(name, move || {
+            // SAFETY: every function called through here has the `Call` type (bmnet.h).
+            let f = unsafe { std::mem::transmute::<*mut c_void, Call>(symbol(name)) };
+            let input = CString::new(input).unwrap();
+            let (mut out, mut err) = (null_mut(), null_mut());
+            // SAFETY: a NUL-terminated input and two writable slots.
+            let status = unsafe { f(input.as_ptr(), &mut out, &mut err) };
+            take(out);
+            Outcome { status, err: take(err) }
+        })
+    }
+
+    /// A constructor (`bm_dns_zone_new`, `bm_bgp_new`, `bm_vrrp_new`) on a 2 MiB thread; a
+    /// handle it made is freed with `free`.
+    fn construct(name: &'static str, free: &'static str, config: String) -> Outcome {
+        on_small_stack(name, move || {
+            // SAFETY: the constructors have the `New` type and the frees the `Free` type (bmnet.h).
+            let (new, free) = unsafe {
+                (
+                    std::mem::transmute::<*mut c_void, New>(symbol(name)),
+                    std::mem::transmute::<*mut c_void, Free>(symbol(free)),
+                )
+            };
+            let config = CString::new(config).unwrap();
+            let (mut handle, mut err) = (null_mut(), null_mut());
+            // SAFETY: a NUL-terminated config and two writable slots.
+            let status = unsafe { new(config.as_ptr(), &mut handle, &mut err) };
+            if !handle.is_null() {
+                // SAFETY: a handle this constructor made, freed once.
+                unsafe { free(handle) };
+            }
+            Outcome { status, err: take(err) }
+        })
+    }
+
+    /// The error object of a rejected call.
+    #[track_caller]
+    fn rejected(what: &str, o: &Outcome) -> Value {
+        let err = o.err.as_deref().unwrap_or_else(|| panic!("{what}: status {} without an error", o.status));
+        // Status 2 would be a panic the guard contained; an overflow never returns at all.
+        assert_eq!(o.status, BM_REJECTED, "{what}: {}", short(err));
+        serde_json::from_str(err).unwrap_or_else(|e| panic!("{what}: error JSON {e}: {}", short(err)))
+    }
+
+    /// Rejected by serde_json's depth limit, as `invalid_json` with the line and column.
+    #[track_caller]
+    fn assert_json_depth_refused(what: &str, o: &Outcome) {
+        let err = rejected(what, o);
+        assert_eq!(err["kind"], "invalid_json", "{what}: {}", short(&err.to_string()));
+        assert_depth_refused(what, err["message"].as_str().unwrap());
+        assert!(err["line"].is_u64() && err["column"].is_u64(), "{what}: {}", short(&err.to_string()));
+    }
+
+    /// Rejected as the wrong type at the first level of nesting (`line` 1, `column` at most
+    /// `max_column`): the request's schema refuses before anything descends. Should a field
+    /// start to take free-form values, this fails and the depth limit must be checked there.
+    #[track_caller]
+    fn assert_type_refused_at_start(what: &str, o: &Outcome, max_column: u64) {
+        let err = rejected(what, o);
+        let text = short(&err.to_string());
+        assert_eq!(err["kind"], "invalid_request", "{what}: {text}");
+        assert!(err["message"].as_str().unwrap().contains("invalid type"), "{what}: {text}");
+        assert_eq!(err["line"], 1, "{what}: {text}");
+        assert!(err["column"].as_u64().is_some_and(|c| c <= max_column), "{what}: {text}");
+    }
+
+    #[test]
+    fn dns_zone_new_refuses_nested_json_records_and_toml_at_the_limits() {
+        // An internally tagged record buffers its fields as free-form values before it reads
+        // the tag: nesting there reaches serde_json's limit.
+        let json = format!(
+            r#"{{"cluster": "ostest", "base_domain": "example.com", "api_vips": ["192.168.111.5"],
+               "records": [{{"type": "A", "name": {}}}]}}"#,
+            arrays(DEPTH)
+        );
+        assert_json_depth_refused("bm_dns_zone_new (JSON)", &construct("bm_dns_zone_new", "bm_dns_zone_free", json));
+        let toml = format!(
+            "cluster = \"ostest\"\nbase_domain = \"example.com\"\napi_vips = [\"192.168.111.5\"]\nupstreams = {}\n",
+            arrays(DEPTH)
+        );
+        let o = construct("bm_dns_zone_new", "bm_dns_zone_free", toml);
+        let err = rejected("bm_dns_zone_new (TOML)", &o);
+        assert_eq!(err["kind"], "invalid_config");
+        assert_depth_refused("bm_dns_zone_new (TOML)", err["message"].as_str().unwrap());
+    }
+
+    #[test]
+    fn nmconn_render_refuses_deep_json_before_parsing_and_nested_yaml_at_serde_yaml_ngs_limit() {
+        // JSON goes through the YAML reader (`state::from_yaml`): its depth check refuses it.
+        for (shape, text, place) in [
+            ("nested JSON arrays", arrays(DEPTH), "line 1, column 129"),
+            ("nested JSON objects", json_objects(DEPTH), "line 1, column 641"),
+        ] {
+            let what = format!("bm_nmconn_render ({shape})");
+            let err = rejected(&what, &call("bm_nmconn_render", text));
+            assert_eq!(err["kind"], "invalid_state", "{what}");
+            assert_flow_depth_refused(&what, err["message"].as_str().unwrap(), place);
+        }
+        let what = "bm_nmconn_render (nested YAML block sequences)";
+        let err = rejected(what, &call("bm_nmconn_render", yaml_block_sequences(0)));
+        assert_eq!(err["kind"], "invalid_state", "{what}");
+        assert_depth_refused(what, err["message"].as_str().unwrap());
+    }
+
+    #[test]
+    fn nodeip_select_refuses_nested_policy_methods_at_serde_jsons_limit() {
+        // A method is internally tagged: its fields are buffered as free-form values first.
+        let request = format!(
+            r#"{{"snapshot": {{}}, "policy": {{"methods": [{{"method": "cidr", "cidrs": {}}}]}}}}"#,
+            arrays(DEPTH)
+        );
+        assert_json_depth_refused("bm_nodeip_select", &call("bm_nodeip_select", request));
+    }
+
+    #[test]
+    fn addr_classify_refuses_nested_json_where_it_starts() {
+        let o = call("bm_addr_classify", format!(r#"{{"addr": {}}}"#, arrays(DEPTH)));
+        assert_type_refused_at_start("bm_addr_classify", &o, 10);
+    }
+
+    #[test]
+    fn bgp_new_refuses_nested_json_where_it_starts() {
+        let o = construct("bm_bgp_new", "bm_bgp_free", format!(r#"{{"families": [{}]}}"#, arrays(DEPTH)));
+        assert_type_refused_at_start("bm_bgp_new", &o, 16);
+    }
+
+    #[test]
+    fn nmconn_check_refuses_nested_json_where_it_starts() {
+        let o = call("bm_nmconn_check", format!(r#"{{"files": {}}}"#, arrays(DEPTH)));
+        assert_type_refused_at_start("bm_nmconn_check", &o, 14);
+    }
+
+    #[test]
+    fn nodeip_check_arg_refuses_nested_json_where_it_starts_and_skips_deep_unknown_fields() {
+        let o = call("bm_nodeip_check_arg", format!(r#"{{"value": {}}}"#, arrays(DEPTH)));
+        assert_type_refused_at_start("bm_nodeip_check_arg", &o, 11);
+        // The snapshot skips fields it does not know, at any depth, without recursing: the
+        // request reads, and the check runs on the (empty) snapshot.
+        let request = format!(r#"{{"value": "10.0.0.5", "on_host": true, "snapshot": {{"x": {}}}}}"#, arrays(DEPTH));
+        let err = rejected("bm_nodeip_check_arg", &call("bm_nodeip_check_arg", request));
+        assert_eq!(err["kind"], "rejected_by_kubelet", "{}", short(&err.to_string()));
+        assert!(err["message"].as_str().unwrap().contains("not found in the host's network interfaces"), "{err}");
+    }
+
+    #[test]
+    fn vrrp_openshift_vrids_refuses_nested_json_where_it_starts() {
+        let o = call("bm_vrrp_openshift_vrids", format!(r#"{{"name": {}}}"#, arrays(DEPTH)));
+        assert_type_refused_at_start("bm_vrrp_openshift_vrids", &o, 10);
+    }
+
+    #[test]
+    fn preflight_drift_refuses_nested_json_where_it_starts_and_skips_deep_unknown_fields() {
+        let o = call("bm_preflight_drift", format!(r#"{{"keyfiles": {}}}"#, arrays(DEPTH)));
+        assert_type_refused_at_start("bm_preflight_drift", &o, 17);
+        // The snapshot skips fields it does not know, at any depth, without recursing.
+        let request = format!(r#"{{"keyfiles": [], "snapshot": {{"x": {}}}}}"#, json_objects(DEPTH));
+        let o = call("bm_preflight_drift", request);
+        assert_eq!(o.status, BM_OK, "{:?}", o.err.as_deref().map(short));
+    }
+
+    #[test]
+    fn vrrp_new_refuses_nested_json_and_keepalived_requests_where_they_start() {
+        let o = construct("bm_vrrp_new", "bm_vrrp_free", format!(r#"{{"vips": {}}}"#, arrays(DEPTH)));
+        assert_type_refused_at_start("bm_vrrp_new (JSON)", &o, 11);
+        let o = construct("bm_vrrp_new", "bm_vrrp_free", format!(r#"{{"keepalived": {}}}"#, arrays(DEPTH)));
+        assert_type_refused_at_start("bm_vrrp_new (keepalived request)", &o, 16);
+    }
+
+    #[test]
+    fn vrrp_report_vips_refuses_nested_json_where_it_starts() {
+        let report = format!(r#"{{"op": "add", "vips": {}}}"#, arrays(DEPTH));
+        let o = on_small_stack("bm_vrrp_report_vips", move || {
+            // SAFETY: these functions have these types (bmnet.h).
+            let (new, report_vips, free) = unsafe {
+                (
+                    std::mem::transmute::<*mut c_void, New>(symbol("bm_vrrp_new")),
+                    std::mem::transmute::<*mut c_void, ReportVips>(symbol("bm_vrrp_report_vips")),
+                    std::mem::transmute::<*mut c_void, Free>(symbol("bm_vrrp_free")),
+                )
+            };
+            let (config, report) = (CString::new(VRRP).unwrap(), CString::new(report).unwrap());
+            let (mut vrrp, mut err) = (null_mut(), null_mut());
+            // SAFETY: a NUL-terminated config and two writable slots.
+            assert_eq!(unsafe { new(config.as_ptr(), &mut vrrp, &mut err) }, BM_OK, "{:?}", take(err));
+            // SAFETY: a live handle, a NUL-terminated report and a writable slot.
+            let status = unsafe { report_vips(vrrp, 0, report.as_ptr(), &mut err) };
+            // SAFETY: the handle made above, freed once.
+            unsafe { free(vrrp) };
+            Outcome { status, err: take(err) }
+        });
+        assert_type_refused_at_start("bm_vrrp_report_vips", &o, 23);
+    }
+
+    #[test]
+    fn vrrp_router_add_and_report_vips_refuse_nested_json_where_they_start() {
+        let config = format!(r#"{{"vips": {}}}"#, arrays(DEPTH));
+        let report = format!(r#"{{"op": "add", "vips": {}}}"#, arrays(DEPTH));
+        let (add, report) = on_small_stack("bm_vrrp_router_add and bm_vrrp_router_report_vips", move || {
+            // SAFETY: these functions have these types (bmnet.h).
+            let (new, add, report_vips, free) = unsafe {
+                (
+                    std::mem::transmute::<*mut c_void, RouterNew>(symbol("bm_vrrp_router_new")),
+                    std::mem::transmute::<*mut c_void, RouterAdd>(symbol("bm_vrrp_router_add")),
+                    std::mem::transmute::<*mut c_void, RouterReportVips>(symbol("bm_vrrp_router_report_vips")),
+                    std::mem::transmute::<*mut c_void, Free>(symbol("bm_vrrp_router_free")),
+                )
+            };
+            let mut router = null_mut();
+            // SAFETY: a writable slot.
+            assert_eq!(unsafe { new(&mut router) }, BM_OK);
+            let (good, bad, report) =
+                (CString::new(VRRP).unwrap(), CString::new(config).unwrap(), CString::new(report).unwrap());
+            let (mut id, mut err) = (0u32, null_mut());
+            // SAFETY: a live router, a NUL-terminated config and writable slots.
+            assert_eq!(unsafe { add(router, 2, good.as_ptr(), &mut id, &mut err) }, BM_OK, "{:?}", take(err));
+            // SAFETY: as above.
+            let added = Outcome { status: unsafe { add(router, 2, bad.as_ptr(), &mut id, &mut err) }, err: take(err) };
+            // SAFETY: a live router, instance 0 (added above), a NUL-terminated report, a writable slot.
+            let status = unsafe { report_vips(router, 0, id, report.as_ptr(), &mut err) };
+            let reported = Outcome { status, err: take(err) };
+            // SAFETY: the router made above, freed once.
+            unsafe { free(router) };
+            (added, reported)
+        });
+        assert_type_refused_at_start("bm_vrrp_router_add", &add, 11);
+        assert_type_refused_at_start("bm_vrrp_router_report_vips", &report, 23);
+    }
+}
+
+/// A scratch directory for one test, removed on drop (the attack files are megabytes).
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(tag: &str) -> Scratch {
+        let d = std::env::temp_dir().join(format!("bmnet-nesting-{}-{tag}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        Scratch(d)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Writes `text` to `dir/name` and returns the path as a string.
+fn file(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+/// Runs `bmnet` with a 2 MiB main-thread stack (`ulimit -s 2048`, set before exec).
+fn bmnet_small_stack(args: &[&str]) -> Output {
+    Command::new("sh")
+        .arg("-c")
+        .arg(r#"ulimit -s 2048 && exec "$0" "$@""#)
+        .arg(env!("CARGO_BIN_EXE_bmnet"))
+        .args(args)
+        .env("BMNET_STATUS_DIR", concat!(env!("CARGO_TARGET_TMPDIR"), "/bmnet-status"))
+        .output()
+        .expect("run bmnet")
+}
+
+/// `bmnet` exited with `code` (not killed by a signal, as an overflow's abort is) and its
+/// error says `says`.
+#[track_caller]
+fn assert_exit(what: &str, o: &Output, code: i32, says: &[&str]) {
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(code), "{what}: {} {}", o.status, short(&stderr));
+    for s in says {
+        assert!(stderr.contains(s), "{what}: no {s:?} in {}", short(&stderr));
+    }
+}
+
+#[test]
+fn bmnet_dns_zonefile_refuses_nested_toml_at_tomls_limit() {
+    let scratch = Scratch::new("dns");
+    let d = &scratch.0;
+    let config = file(d, "zone.toml", &zone_toml("upstreams", &arrays(DEPTH)));
+    let o = bmnet_small_stack(&["dns", "zonefile", "--config", &config]);
+    assert_exit("bmnet dns zonefile", &o, 1, &["recursion limit exceeded", "line 4, column"]);
+}
+
+#[test]
+fn bmnet_nmconn_render_refuses_nested_yaml_and_writes_nothing() {
+    let scratch = Scratch::new("render");
+    let d = &scratch.0;
+    let out_dir = d.join("out");
+    for (name, text, says) in [
+        ("arrays.json", arrays(DEPTH), ["nested more than 128 deep", "line 1, column 129"]),
+        ("block.yaml", yaml_block_sequences(0), ["recursion limit exceeded", "line 1, column"]),
+    ] {
+        let state = file(d, name, &text);
+        let o = bmnet_small_stack(&["nmconn", "render", &state, "--out-dir", out_dir.to_str().unwrap()]);
+        assert_exit(&format!("bmnet nmconn render {name}"), &o, 1, &says);
+    }
+    assert!(std::fs::read_dir(&out_dir).map(|mut e| e.next().is_none()).unwrap_or(true), "render wrote files");
+}
+
+#[test]
+fn bmnet_bgp_check_config_refuses_nested_yaml_and_toml_at_the_limits() {
+    // YAML: the depth check refuses the 129th flow level before libyaml scans the file (without
+    // it, a peer's `holdTime`, an untagged enum buffered as a free-form value, would reach
+    // serde_yaml_ng's limit after minutes). TOML's parser refuses the depth before any field is
+    // read.
+    let scratch = Scratch::new("bgp");
+    let d = &scratch.0;
+    let yaml = format!(
+        "localASN: 64601\nrouterID: 10.0.0.11\nvips: []\npeers:\n- peerAddress: 10.0.0.1\n  peerASN: 64512\n  holdTime: {}\n",
+        arrays(DEPTH)
+    );
+    let o = bmnet_small_stack(&["bgp", "check-config", &file(d, "bgp.yaml", &yaml)]);
+    assert_exit("bmnet bgp check-config (YAML)", &o, 1, &["nested more than 128 deep", "bgp.yaml:7:141:"]);
+    let toml = format!(
+        "localASN = 64601\nrouterID = \"10.0.0.11\"\nvips = []\n[[peers]]\npeerAddress = \"10.0.0.1\"\npeerASN = 64512\nholdTime = {}\n",
+        arrays(DEPTH)
+    );
+    let o = bmnet_small_stack(&["bgp", "check-config", &file(d, "bgp.toml", &toml)]);
+    assert_exit("bmnet bgp check-config (TOML)", &o, 1, &["recursion limit exceeded", "bgp.toml:7:"]);
+}
+
+#[test]
+fn bmnet_preflight_refuses_deep_install_config_before_parsing() {
+    let scratch = Scratch::new("preflight");
+    let d = &scratch.0;
+    let config = file(d, "install-config.yaml", &format!("metadata:\n  name: {}\n", arrays(DEPTH)));
+    let o = bmnet_small_stack(&["preflight", "--offline", "--config", &config]);
+    assert_exit("bmnet preflight --config", &o, 2, &["install-config.yaml:2:137:", "nested more than 128 deep"]);
+}
+
+#[test]
+fn bmnet_node_ip_refuses_nested_snapshot_where_it_starts() {
+    let scratch = Scratch::new("nodeip");
+    let d = &scratch.0;
+    let snapshot = file(d, "snapshot.json", &format!(r#"{{"links": {}}}"#, arrays(DEPTH)));
+    let o = bmnet_small_stack(&["node-ip", "--snapshot", &snapshot]);
+    assert_exit("bmnet node-ip --snapshot", &o, 2, &["invalid type", "line 1 column 12"]);
+}
