@@ -33,6 +33,8 @@ mod dns;
 mod ffi;
 #[cfg(test)]
 mod fuzz_corpus;
+#[cfg(test)]
+mod nesting_limits;
 mod nmconn;
 mod nodeip;
 mod preflight;
