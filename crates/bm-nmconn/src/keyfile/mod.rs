@@ -437,8 +437,8 @@ fn group_close(bytes: &[u8], at: usize) -> Option<(usize, bool, usize)> {
 
 /// A key-value line from its first non-space byte at `at`: the end of the line, and where the
 /// first `=` is (0 when there is none) and whether a bracket comes before it. Sixteen bytes
-/// at a time ([`flags16`]): the first byte that is `=`, `[`, `]` or `\n` is the lowest flagged one (see
-/// [`newline_at`]).
+/// at a time ([`flags16`]): the first byte that is `=`, `[`, `]` or `\n` is the lowest flagged
+/// one (see [`newline_at`]).
 fn entry(bytes: &[u8], at: usize) -> (usize, Shape) {
     let mut bracket = false;
     let mut i = at;

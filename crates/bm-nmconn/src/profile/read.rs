@@ -404,9 +404,10 @@ fn read_entry<'d>(out: &mut Load<'d>, r: &mut Reading<'d>, g: &Group<'d>, e: Ent
     }
 }
 
-/// Which keys of an IP group only the IP readers read: `addressN`, `addressesN`, `routeN`,
-/// `routesN`, `routeN_options`, `routing-ruleN`, and `dns` (a group without one kind needs no
-/// scan for it).
+/// Which of the keys the IP readers look for an IP group has: the indexed ones (`addressN`,
+/// `addressesN`, `routeN`, `routesN`, `routeN_options`, read by those readers alone) and `dns`
+/// (read by the typed readers too). A reader whose keys the group lacks is not run.
+/// (`routing-ruleN` keys are indexed too: [`IpKeys::note`] keeps them from the typed readers.)
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct IpKeys {
     /// An `addressN` or `addressesN` key.
