@@ -520,15 +520,11 @@ mod tests {
     use std::ptr::null_mut;
 
     use super::*;
+    use crate::take_string;
 
     const NODE: &str = r#"{"local_asn": 64512, "peer_asn": 64513, "router_id": "10.0.0.2", "next_hop_v4": "10.0.0.2"}"#;
     const TOR: &str = r#"{"local_asn": 64513, "peer_asn": 64512, "router_id": "10.0.0.1", "passive": true}"#;
     const S: u64 = 1_000_000_000;
-
-    fn take(p: *mut c_char) -> Option<String> {
-        // SAFETY: NULL or made by the library with CString::into_raw, freed once here.
-        (!p.is_null()).then(|| unsafe { CString::from_raw(p) }.into_string().unwrap())
-    }
 
     /// `bm_bgp_new`'s status, handle and error.
     fn new(config: &str) -> (c_int, *mut BmBgp, Option<Value>) {
@@ -536,7 +532,7 @@ mod tests {
         let (mut h, mut err) = (null_mut(), null_mut());
         // SAFETY: a NUL-terminated config and writable slots.
         let status = unsafe { bm_bgp_new(config.as_ptr(), &mut h, &mut err) };
-        (status, h, take(err).map(|e| serde_json::from_str(&e).unwrap()))
+        (status, h, take_string(err).map(|e| serde_json::from_str(&e).unwrap()))
     }
 
     fn session(config: &str) -> *mut BmBgp {
@@ -556,14 +552,14 @@ mod tests {
         let (mut out, mut err) = (null_mut(), null_mut());
         // SAFETY: a live handle and writable slots.
         assert_eq!(unsafe { bm_bgp_status(h, 0, &mut out, &mut err) }, BM_OK);
-        serde_json::from_str(&take(out).unwrap()).unwrap()
+        serde_json::from_str(&take_string(out).unwrap()).unwrap()
     }
 
     /// `f`'s status and error object, for the calls that write one.
     fn error_of(f: impl FnOnce(*mut *mut c_char) -> c_int) -> (c_int, Option<Value>) {
         let mut err = null_mut();
         let status = f(&mut err);
-        (status, take(err).map(|e| serde_json::from_str(&e).unwrap()))
+        (status, take_string(err).map(|e| serde_json::from_str(&e).unwrap()))
     }
 
     fn hex_bytes(hex: &str) -> Vec<u8> {
@@ -579,7 +575,7 @@ mod tests {
             // SAFETY: live handles and a writable slot; bytes from a live Vec.
             unsafe {
                 assert_eq!(bm_bgp_poll_action(from, &mut a), BM_OK);
-                let Some(text) = take(a) else { return actions };
+                let Some(text) = take_string(a) else { return actions };
                 let action: Value = serde_json::from_str(&text).unwrap();
                 match action["action"].as_str().unwrap() {
                     "connect" => {
@@ -705,7 +701,7 @@ mod tests {
             let mut out = null_mut();
             let mut err = null_mut();
             assert_eq!(bm_bgp_new(std::ptr::null(), &mut out, &mut err), BM_REJECTED);
-            let e: Value = serde_json::from_str(&take(err).unwrap()).unwrap();
+            let e: Value = serde_json::from_str(&take_string(err).unwrap()).unwrap();
             assert_eq!((&e["kind"], &e["path"]), (&json!("null_argument"), &json!("config")));
             assert_eq!(bm_bgp_new(p.as_ptr(), null_mut(), null_mut()), BM_REJECTED);
             err = null_mut();
@@ -730,7 +726,7 @@ mod tests {
             }
             assert!(slot.is_null() && err.is_null());
             assert_eq!(bm_bgp_status(null, 0, &mut slot, &mut err), BM_REJECTED);
-            let e: Value = serde_json::from_str(&take(err).unwrap()).unwrap();
+            let e: Value = serde_json::from_str(&take_string(err).unwrap()).unwrap();
             assert_eq!((slot, &e["kind"], &e["path"]), (null_mut(), &json!("null_argument"), &json!("bgp")));
             let (status, e) = error_of(|err| bm_bgp_announce(null, 0, p.as_ptr(), err));
             assert_eq!((status, &e.unwrap()["path"]), (BM_REJECTED, &json!("bgp")));

@@ -4,7 +4,7 @@
 //! this test holds the two together: every input gets the same status from both, never an
 //! internal failure, and its JSON in the right slot.
 
-use std::ffi::{CString, c_char, c_int};
+use std::ffi::{CString, c_int};
 use std::path::Path;
 use std::ptr::null_mut;
 
@@ -13,11 +13,6 @@ use bm_fuzz::capi_json::{Entry, FIXED_VRRP, call, decode};
 use crate::*;
 
 const S: u64 = 1_000_000_000;
-
-fn take(p: *mut c_char) -> Option<String> {
-    // SAFETY: `p` is NULL or a string a bmnet function returned, freed here once.
-    (!p.is_null()).then(|| unsafe { CString::from_raw(p) }.into_string().expect("UTF-8 JSON"))
-}
 
 fn c(bytes: &[u8]) -> CString {
     CString::new(bytes).expect("decode stops at the first NUL")
@@ -28,7 +23,7 @@ fn fixed() -> *mut BmVrrp {
     let config = c(FIXED_VRRP.as_bytes());
     let (mut v, mut err) = (null_mut(), null_mut());
     // SAFETY: a NUL-terminated config and writable slots.
-    assert_eq!(unsafe { bm_vrrp_new(config.as_ptr(), &mut v, &mut err) }, BM_OK, "{:?}", take(err));
+    assert_eq!(unsafe { bm_vrrp_new(config.as_ptr(), &mut v, &mut err) }, BM_OK, "{:?}", take_string(err));
     // SAFETY: a live handle.
     unsafe { bm_vrrp_start(v, S) };
     v
@@ -45,35 +40,35 @@ fn abi(entry: Entry, input: &[u8]) -> Vec<(c_int, Option<String>, Option<String>
         match entry {
             Entry::AddrClassify => {
                 let s = bm_addr_classify(text.as_ptr(), &mut out, &mut err);
-                results.push((s, take(out), take(err)));
+                results.push((s, take_string(out), take_string(err)));
             }
             Entry::DnsZoneNew => {
                 let mut zone = null_mut();
                 let s = bm_dns_zone_new(text.as_ptr(), &mut zone, &mut err);
                 bm_dns_zone_free(zone);
-                results.push((s, None, take(err)));
+                results.push((s, None, take_string(err)));
             }
             Entry::NmconnCheck => {
                 let s = bm_nmconn_check(text.as_ptr(), &mut out, &mut err);
-                results.push((s, take(out), take(err)));
+                results.push((s, take_string(out), take_string(err)));
             }
             Entry::NmconnRender => {
                 let s = bm_nmconn_render(text.as_ptr(), &mut out, &mut err);
-                results.push((s, take(out), take(err)));
+                results.push((s, take_string(out), take_string(err)));
             }
             Entry::NodeipSelect => {
                 let s = bm_nodeip_select(text.as_ptr(), &mut out, &mut err);
-                results.push((s, take(out), take(err)));
+                results.push((s, take_string(out), take_string(err)));
             }
             Entry::NodeipCheckArg => {
                 let s = bm_nodeip_check_arg(text.as_ptr(), &mut out, &mut err);
-                results.push((s, take(out), take(err)));
+                results.push((s, take_string(out), take_string(err)));
             }
             Entry::VrrpNew => {
                 let mut v = null_mut();
                 let s = bm_vrrp_new(text.as_ptr(), &mut v, &mut err);
                 bm_vrrp_free(v);
-                results.push((s, None, take(err)));
+                results.push((s, None, take_string(err)));
             }
             Entry::VrrpRouterAdd => {
                 let mut r = null_mut();
@@ -81,13 +76,13 @@ fn abi(entry: Entry, input: &[u8]) -> Vec<(c_int, Option<String>, Option<String>
                 let mut id = 0;
                 let s = bm_vrrp_router_add(r, 2, text.as_ptr(), &mut id, &mut err);
                 bm_vrrp_router_free(r);
-                results.push((s, None, take(err)));
+                results.push((s, None, take_string(err)));
             }
             Entry::VrrpReportVips => {
                 let v = fixed();
                 let s = bm_vrrp_report_vips(v, 2 * S, text.as_ptr(), &mut err);
                 bm_vrrp_free(v);
-                results.push((s, None, take(err)));
+                results.push((s, None, take_string(err)));
                 let mut r = null_mut();
                 let config = c(FIXED_VRRP.as_bytes());
                 assert_eq!(bm_vrrp_router_new(&mut r), BM_OK);
@@ -95,13 +90,13 @@ fn abi(entry: Entry, input: &[u8]) -> Vec<(c_int, Option<String>, Option<String>
                 bm_vrrp_router_start(r, S);
                 let s = bm_vrrp_router_report_vips(r, 2 * S, 0, text.as_ptr(), &mut err);
                 bm_vrrp_router_free(r);
-                results.push((s, None, take(err)));
+                results.push((s, None, take_string(err)));
             }
             Entry::BgpNew => {
                 let mut h = null_mut();
                 let s = bm_bgp_new(text.as_ptr(), &mut h, &mut err);
                 bm_bgp_free(h);
-                results.push((s, None, take(err)));
+                results.push((s, None, take_string(err)));
             }
             Entry::VrrpTextArgs => {
                 let v = fixed();

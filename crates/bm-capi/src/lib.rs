@@ -109,3 +109,11 @@ pub unsafe extern "C" fn bm_string_free(s: *mut c_char) {
         drop(unsafe { CString::from_raw(s) });
     }
 }
+
+/// For the tests: a string an entry point returned (NULL: none), taken back and freed as
+/// [`bm_string_free`] frees it.
+#[cfg(test)]
+pub(crate) fn take_string(s: *mut c_char) -> Option<String> {
+    // SAFETY: NULL or a string an entry point made with `CString::into_raw`, taken back once.
+    (!s.is_null()).then(|| unsafe { CString::from_raw(s) }.into_string().expect("UTF-8 JSON"))
+}

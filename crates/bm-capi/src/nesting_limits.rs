@@ -26,99 +26,16 @@
 //! ("nested more than 128 deep", with its line and column); without it the 100,000-level cases
 //! would take minutes. No timing is asserted.
 
-use std::ffi::{CStr, CString, c_char, c_int};
+use std::ffi::{CString, c_char, c_int};
 use std::ptr::null_mut;
 
+use bm_testkit::nesting::*;
 use serde_json::Value;
 
 use crate::*;
 
-/// Nesting levels of JSON, TOML and YAML: past 2 MiB of stack for every library (15,100 levels
-/// for serde_json, the cheapest), and far past each limit (80 for TOML, 128 for JSON and YAML).
-const DEPTH: usize = 100_000;
-
-/// The stack every case runs on: 2 MiB, `std::thread`'s default.
-const STACK: usize = 2 << 20;
-
 /// A valid VRRP instance, for the calls that need a live handle.
 const VRRP: &str = r#"{"vrid": 51, "priority": 60, "vips": ["10.0.0.100"], "primary": "10.0.0.1"}"#;
-
-/// Runs `f` on a thread with a 2 MiB stack named `entry`, so that an overflow names the entry
-/// point that overflowed; a panic fails the test with the entry point's name.
-fn on_small_stack<T: Send + 'static>(entry: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
-    std::thread::Builder::new()
-        .name(entry.to_string())
-        .stack_size(STACK)
-        .spawn(f)
-        .expect("spawn a thread")
-        .join()
-        .unwrap_or_else(|_| panic!("{entry} panicked on nested input"))
-}
-
-/// `open` `depth` times, then `inner`, then `close` `depth` times.
-fn nested(open: &str, inner: &str, close: &str, depth: usize) -> String {
-    let mut s = String::with_capacity((open.len() + close.len()) * depth + inner.len());
-    for _ in 0..depth {
-        s.push_str(open);
-    }
-    s.push_str(inner);
-    for _ in 0..depth {
-        s.push_str(close);
-    }
-    s
-}
-
-/// `[[[…]]]`: JSON, YAML flow sequences and TOML arrays alike.
-fn arrays(depth: usize) -> String {
-    nested("[", "", "]", depth)
-}
-
-/// `{"a":{"a":…1…}}`: JSON objects (YAML flow mappings to a YAML reader).
-fn json_objects(depth: usize) -> String {
-    nested(r#"{"a":"#, "1", "}", depth)
-}
-
-/// `- - - … x`: YAML block sequences, each nested in the one before on the same line,
-/// starting at column `indent`.
-fn yaml_block_sequences(indent: usize) -> String {
-    format!("{}{}x\n", " ".repeat(indent), "- ".repeat(DEPTH))
-}
-
-/// The start and end of a message that may quote the whole 200 kB line.
-fn short(text: &str) -> String {
-    let chars: Vec<char> = text.chars().collect();
-    if chars.len() <= 600 {
-        return text.to_string();
-    }
-    let (head, tail): (String, String) = (chars[..300].iter().collect(), chars[chars.len() - 300..].iter().collect());
-    format!("{head} … {tail}")
-}
-
-/// The library's depth limit stopped the parse, and the message says so and where.
-#[track_caller]
-fn assert_depth_refused(what: &str, message: &str) {
-    assert!(
-        message.contains("recursion limit exceeded"),
-        "{what}: the error does not say the input is nested too deeply: {}",
-        short(message)
-    );
-    assert!(
-        message.contains("line") && message.contains("column"),
-        "{what}: the error has no place: {}",
-        short(message)
-    );
-}
-
-/// Refused by `bm_nmconn::yaml_depth::check_flow_depth` before libyaml's quadratic scan: the
-/// message says so, with the limit, and `place` (the `[` or `{` that opens level 129).
-#[track_caller]
-fn assert_flow_depth_refused(what: &str, message: &str, place: &str) {
-    assert!(
-        message.contains("nested more than 128 deep") && message.contains(place),
-        "{what}: not refused for its flow collections' depth at {place}: {}",
-        short(message)
-    );
-}
 
 /// `int f(const char *input, char **out_json, char **err_json)`.
 type Call = unsafe extern "C" fn(*const c_char, *mut *mut c_char, *mut *mut c_char) -> c_int;
@@ -126,18 +43,6 @@ type Call = unsafe extern "C" fn(*const c_char, *mut *mut c_char, *mut *mut c_ch
 type New<T> = unsafe extern "C" fn(*const c_char, *mut *mut T, *mut *mut c_char) -> c_int;
 /// `void f(T *handle)`: the constructors' frees.
 type Free<T> = unsafe extern "C" fn(*mut T);
-
-/// A string the library returned, freed with `bm_string_free`.
-fn take(p: *mut c_char) -> Option<String> {
-    if p.is_null() {
-        return None;
-    }
-    // SAFETY: a NUL-terminated string the library made and has not freed, read here.
-    let s = unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned();
-    // SAFETY: the same string, freed once, not used afterwards.
-    unsafe { bm_string_free(p) };
-    Some(s)
-}
 
 /// What a call returned: its status and error JSON.
 struct Outcome {
@@ -152,8 +57,8 @@ fn call(name: &'static str, f: Call, input: String) -> Outcome {
         let (mut out, mut err) = (null_mut(), null_mut());
         // SAFETY: a NUL-terminated input and two writable slots, as every `Call` takes.
         let status = unsafe { f(input.as_ptr(), &mut out, &mut err) };
-        take(out);
-        Outcome { status, err: take(err) }
+        take_string(out);
+        Outcome { status, err: take_string(err) }
     })
 }
 
@@ -169,7 +74,7 @@ fn construct<T: 'static>(name: &'static str, new: New<T>, free: Free<T>, config:
             // SAFETY: a handle this constructor made on this thread, freed once.
             unsafe { free(handle) };
         }
-        Outcome { status, err: take(err) }
+        Outcome { status, err: take_string(err) }
     })
 }
 
@@ -312,13 +217,13 @@ fn vrrp_report_vips_refuses_nested_json_where_it_starts() {
         let (config, report) = (CString::new(VRRP).unwrap(), CString::new(report).unwrap());
         let (mut vrrp, mut err) = (null_mut(), null_mut());
         // SAFETY: a NUL-terminated config and two writable slots.
-        assert_eq!(unsafe { bm_vrrp_new(config.as_ptr(), &mut vrrp, &mut err) }, BM_OK, "{:?}", take(err));
+        assert_eq!(unsafe { bm_vrrp_new(config.as_ptr(), &mut vrrp, &mut err) }, BM_OK, "{:?}", take_string(err));
         // SAFETY: a live handle used by this thread only, a NUL-terminated report and a
         // writable slot.
         let status = unsafe { bm_vrrp_report_vips(vrrp, 0, report.as_ptr(), &mut err) };
         // SAFETY: the handle made above, freed once, not used afterwards.
         unsafe { bm_vrrp_free(vrrp) };
-        Outcome { status, err: take(err) }
+        Outcome { status, err: take_string(err) }
     });
     assert_type_refused_at_start("bm_vrrp_report_vips", &o, 23);
 }
@@ -337,14 +242,14 @@ fn vrrp_router_add_and_report_vips_refuse_nested_json_where_they_start() {
         // SAFETY: a live router used by this thread only, a NUL-terminated config and
         // writable slots.
         let status = unsafe { bm_vrrp_router_add(router, 2, good.as_ptr(), &mut id, &mut err) };
-        assert_eq!(status, BM_OK, "{:?}", take(err));
+        assert_eq!(status, BM_OK, "{:?}", take_string(err));
         // SAFETY: as above.
         let status = unsafe { bm_vrrp_router_add(router, 2, bad.as_ptr(), &mut id, &mut err) };
-        let added = Outcome { status, err: take(err) };
+        let added = Outcome { status, err: take_string(err) };
         // SAFETY: a live router, the instance added above, a NUL-terminated report, a writable
         // slot.
         let status = unsafe { bm_vrrp_router_report_vips(router, 0, id, report.as_ptr(), &mut err) };
-        let reported = Outcome { status, err: take(err) };
+        let reported = Outcome { status, err: take_string(err) };
         // SAFETY: the router made above, freed once, not used afterwards.
         unsafe { bm_vrrp_router_free(router) };
         (added, reported)

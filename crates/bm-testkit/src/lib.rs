@@ -1,6 +1,7 @@
 //! What bmnet's tests and benches share, so that each does not carry its own copy: network
 //! namespaces that clean up after themselves ([`Netns`]), a seeded generator for reproducible
-//! inputs ([`Rng`]) and hex fixtures ([`hex`]).
+//! inputs ([`Rng`]), hex fixtures ([`hex`]) and deeply nested input for the attacker tests of
+//! every reader ([`nesting`]).
 //!
 //! Dev-only (never published, never a dependency of a library): it runs `ip` and panics with
 //! the fix when something the test needs is missing, which a library must never do.
@@ -19,6 +20,7 @@
 #![allow(clippy::disallowed_methods)]
 
 mod hex;
+pub mod nesting;
 mod netns;
 mod rng;
 
