@@ -84,6 +84,8 @@ pub(super) fn check(c: &mut Checker<'_>) -> Identity {
         Some(_) => {}
         None => match c.file_name {
             Some(name) => {
+                // A directory's files come with their paths: the last component names it.
+                let name = name.rsplit('/').next().unwrap_or(name);
                 let id = name.strip_suffix(".nmconnection").unwrap_or(name).to_string();
                 c.at_group(
                     Code::IdFromFilename,

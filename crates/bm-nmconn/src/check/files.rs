@@ -1,19 +1,19 @@
 //! Checking the files of a directory: each file on one of the cores, and the rules over the
 //! set.
 //!
-//! The work is CPU-bound and the files independent. They are cut into contiguous chunks of
-//! about the same number of bytes (checking costs about the same per byte), up to 64 per
-//! thread and none under 16 KiB, and each thread takes the next chunk until none is left: a
-//! thread slowed by other work on its core takes fewer, and the threads finish within a chunk
-//! of each other. A chunk costs one atomic increment and one vector; nothing is shared per
-//! file. The calling thread checks chunks too, so `threads` is the number of cores kept busy,
-//! and between its chunks it feeds the set rules the chunks checked so far, in file order
+//! The work is CPU-bound and the files independent. They are handed out in contiguous chunks
+//! of about 16 KiB (checking costs about the same per byte): each thread takes the next chunk
+//! until none is left, so a thread slowed by other work on its core takes fewer, and the
+//! threads finish within a chunk of each other. A chunk costs a lock, one vector and one
+//! message on a channel; nothing is shared per file, and no pass over the whole set comes
+//! before the work (a chunk's end is found by the thread that takes it). The calling thread
+//! checks chunks too, so `threads` is the number of cores kept busy, and between its chunks it
+//! takes the chunks checked so far, in file order, into the report and through the set rules
 //! (they go file by file, each against the ones before it): by the time the last chunk is
-//! checked, the rules have only that one left to read.
+//! checked, only that one is left to take.
 
 use std::num::NonZeroUsize;
-use std::sync::OnceLock;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError, mpsc};
 
 use super::set::{Facts, SetRules};
 use super::{CheckOptions, FileReport, check_named};
@@ -69,94 +69,153 @@ impl SetReport {
 /// assert_eq!(report.diagnostics_of(1)[0].code, Code::FileInsecure); // mode 644, the whole file
 /// ```
 pub fn check_files(files: &[FileInput<'_>], options: &CheckOptions, threads: NonZeroUsize) -> SetReport {
-    check_files_in(files, options, threads, MIN_CHUNK_BYTES)
+    check_files_in(files, options, threads, CHUNK_BYTES)
 }
 
-/// The least a chunk holds: about sixty keyfiles, half a millisecond of work. A smaller
-/// directory is one chunk, checked by the calling thread alone.
-const MIN_CHUNK_BYTES: usize = 16 << 10;
+/// A chunk's bytes: about sixty keyfiles, a tenth of a millisecond of work (the threads finish
+/// within about that of each other). A directory of one chunk is checked by the calling
+/// thread alone.
+const CHUNK_BYTES: usize = 16 << 10;
 
-/// Chunks per thread, at most: the threads finish within a small chunk of each other.
-const CHUNKS_PER_THREAD: usize = 64;
-
-/// [`check_files`], with the least a chunk holds.
+/// [`check_files`], with chunks of about `chunk_bytes`.
 fn check_files_in(
     files: &[FileInput<'_>],
     options: &CheckOptions,
     threads: NonZeroUsize,
-    min_chunk_bytes: usize,
+    chunk_bytes: usize,
 ) -> SetReport {
-    let total: usize = files.iter().map(|f| f.bytes.len()).sum();
-    let chunks = runs(files, (threads.get() * CHUNKS_PER_THREAD).min(total / min_chunk_bytes.max(1)).max(1));
-    // Each chunk's reports, set once by the thread that checked it.
-    let slots: Vec<OnceLock<Vec<FileReport>>> = chunks.iter().map(|_| OnceLock::new()).collect();
-    let next = AtomicUsize::new(0);
-    // Takes the next chunk and checks it; false when none is left.
-    let work = || {
-        let k = next.fetch_add(1, Ordering::Relaxed);
-        let Some(chunk) = chunks.get(k) else { return false };
-        // Each chunk is taken once: the slot is empty.
-        let _ = slots[k].set(check_run(chunk, options));
-        true
-    };
-    let set = std::thread::scope(|scope| {
-        let workers: Vec<_> = (1..threads.get().min(chunks.len())).map(|_| scope.spawn(|| while work() {})).collect();
-        // This thread checks chunks too, and between them feeds the set rules every chunk
-        // checked so far, in order: the rules run while the other threads check.
-        let mut rules = SetRules::with_capacity(files.len());
-        let mut fed = 0;
-        let mut feed = || {
-            while let Some(reports) = slots.get(fed).and_then(OnceLock::get) {
-                add_facts(&mut rules, chunks[fed], reports);
-                fed += 1;
+    let chunks = Chunks { files, bytes: chunk_bytes, next: Mutex::new((0, 0)) };
+    // Takes the next chunk and checks it: its index and reports, or `None` when none is left.
+    let work = || chunks.take().map(|(k, chunk)| (k, check_run(chunk, options)));
+    std::thread::scope(|scope| {
+        let (checked, chunks_checked) = mpsc::channel();
+        for _ in 1..chunks.count_up_to(threads.get()) {
+            let checked = checked.clone();
+            scope.spawn(move || {
+                while let Some(chunk) = work() {
+                    if checked.send(chunk).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(checked);
+        // This thread checks chunks too, and between them takes every chunk checked so far,
+        // in order, into the report and through the set rules: they run while the other
+        // threads check, and what is left at the end is the last chunk or two.
+        let mut collected = Collected::new(files);
+        while let Some(chunk) = work() {
+            collected.add(chunk);
+            while let Ok(chunk) = chunks_checked.try_recv() {
+                collected.add(chunk);
             }
-        };
-        while work() {
-            feed();
         }
-        for w in workers {
-            // A panic in a worker is a bug of the validator: let it surface.
-            w.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+        // Until every worker is done (each drops its sender when it finds no chunk left). A
+        // worker that panicked drops its sender too, and the scope then panics: a panic is a
+        // bug of the validator, and surfaces.
+        for chunk in chunks_checked {
+            collected.add(chunk);
         }
-        feed();
-        rules.finish()
-    });
-    let mut reports = Vec::with_capacity(files.len());
-    for slot in slots {
-        reports.extend(slot.into_inner().unwrap_or_default());
-    }
-    SetReport { files: reports, set }
+        collected.finish()
+    })
 }
 
-/// Feeds a chunk's files, as checked, to the set rules.
-fn add_facts<'a>(rules: &mut SetRules<'a>, chunk: &[FileInput<'a>], reports: &'a [FileReport]) {
-    for (f, r) in chunk.iter().zip(reports) {
-        rules.add(Facts { name: f.path, profile: r.profile.as_ref(), mode: f.mode, uid: f.uid });
+/// The files, handed out in contiguous chunks of about `bytes` bytes to whichever thread asks
+/// next. The thread that takes a chunk finds its end (a walk over its files' lengths, under
+/// the lock): no pass over the whole set comes before the work.
+struct Chunks<'f, 'a> {
+    files: &'f [FileInput<'a>],
+    bytes: usize,
+    /// The next chunk's index and first file.
+    next: Mutex<(usize, usize)>,
+}
+
+impl<'f, 'a> Chunks<'f, 'a> {
+    /// The next chunk and its index: the files up to the one that brings it to `bytes`, or to
+    /// the end; `None` when none is left.
+    fn take(&self) -> Option<(usize, &'f [FileInput<'a>])> {
+        let mut next = self.next.lock().unwrap_or_else(PoisonError::into_inner);
+        let (k, start) = *next;
+        let rest = self.files.get(start..).filter(|rest| !rest.is_empty())?;
+        let len = chunk_len(rest, self.bytes);
+        *next = (k + 1, start + len);
+        Some((k, &rest[..len]))
+    }
+
+    /// The number of chunks, or `n` if there are more (the walk stops there).
+    fn count_up_to(&self, n: usize) -> usize {
+        let (mut count, mut rest) = (0, self.files);
+        while count < n && !rest.is_empty() {
+            rest = &rest[chunk_len(rest, self.bytes)..];
+            count += 1;
+        }
+        count
     }
 }
 
-/// Splits the files into at most `n` contiguous runs of about equal bytes.
-fn runs<'f, 'a>(files: &'f [FileInput<'a>], n: usize) -> Vec<&'f [FileInput<'a>]> {
-    let total: usize = files.iter().map(|f| f.bytes.len()).sum();
-    let per_run = total.div_ceil(n.max(1)).max(1);
-    let mut out = Vec::with_capacity(n);
-    let (mut start, mut bytes) = (0, 0);
-    for (i, f) in files.iter().enumerate() {
-        bytes += f.bytes.len();
-        // The last run takes whatever is left.
-        if bytes >= per_run && out.len() + 1 < n {
-            out.push(&files[start..=i]);
-            (start, bytes) = (i + 1, 0);
+/// The number of files of the chunk starting `files`: up to the one that brings it to
+/// `bytes`, at least one.
+fn chunk_len(files: &[FileInput<'_>], bytes: usize) -> usize {
+    let mut sum = 0;
+    files
+        .iter()
+        .position(|f| {
+            sum += f.bytes.len();
+            sum >= bytes
+        })
+        .map_or(files.len(), |last| last + 1)
+}
+
+/// The chunks' reports as they come, taken in the files' order into one report and through
+/// the set rules.
+struct Collected<'a> {
+    files: &'a [FileInput<'a>],
+    /// Chunks checked ahead of the next one in order, by index (it grows as they come).
+    waiting: Vec<Option<Vec<FileReport>>>,
+    /// The next chunk in order.
+    next: usize,
+    reports: Vec<FileReport>,
+    rules: SetRules<'a>,
+}
+
+impl<'a> Collected<'a> {
+    fn new(files: &'a [FileInput<'a>]) -> Collected<'a> {
+        Collected {
+            files,
+            waiting: Vec::new(),
+            next: 0,
+            reports: Vec::with_capacity(files.len()),
+            rules: SetRules::with_capacity(files.len()),
         }
     }
-    if start < files.len() || out.is_empty() {
-        out.push(&files[start..]);
+
+    /// A chunk checked: its index and reports.
+    fn add(&mut self, (k, reports): (usize, Vec<FileReport>)) {
+        if self.waiting.len() <= k {
+            self.waiting.resize_with(k + 1, || None);
+        }
+        self.waiting[k] = Some(reports);
+        while let Some(reports) = self.waiting.get_mut(self.next).and_then(Option::take) {
+            let start = self.reports.len();
+            self.reports.extend(reports);
+            let summary = |i: usize| self.reports.get(i).and_then(|r| r.profile.as_ref());
+            for (f, r) in self.files.get(start..).unwrap_or_default().iter().zip(&self.reports[start..]) {
+                self.rules.add(Facts { name: f.path, profile: r.profile.as_ref(), mode: f.mode, uid: f.uid }, summary);
+            }
+            self.next += 1;
+        }
     }
-    out
+
+    fn finish(self) -> SetReport {
+        let reports = self.reports;
+        let set = self.rules.finish(|i| reports.get(i).and_then(|r| r.profile.as_ref()));
+        SetReport { files: reports, set }
+    }
 }
 
 fn check_run(run: &[FileInput<'_>], options: &CheckOptions) -> Vec<FileReport> {
-    run.iter().map(|f| check_bytes_named(f.bytes, options, Some(f.path.rsplit('/').next().unwrap_or(f.path)))).collect()
+    // The path as the file's name: the check takes its last component when it needs it.
+    run.iter().map(|f| check_bytes_named(f.bytes, options, Some(f.path))).collect()
 }
 
 /// Checks a file's bytes: text that is not UTF-8 is a load error at its first bad byte (GLib
@@ -190,20 +249,37 @@ mod tests {
         FileInput { path: "x", bytes, mode: None, uid: None }
     }
 
+    /// Chunks are contiguous, cover every file once, end at the file that brings them to
+    /// the size, and are never empty.
     #[test]
-    fn runs_are_contiguous_and_even_in_bytes() {
+    fn chunks_are_contiguous_and_sized_by_bytes() {
         let big = vec![b'#'; 1000];
         let small = vec![b'#'; 10];
         let files: Vec<FileInput<'_>> = (0..100).map(|i| input(if i < 10 { &big } else { &small })).collect();
-        let r = runs(&files, 2);
-        assert_eq!(r.len(), 2);
-        assert_eq!(r[0].len() + r[1].len(), 100);
-        // 11,000 bytes: the first run ends where it reaches half of them.
-        assert_eq!(r[0].len(), 6, "six big files");
-        assert_eq!(runs(&files, 1).len(), 1);
-        assert_eq!(runs(&files[..1], 4).len(), 1, "no empty runs");
-        assert_eq!(runs(&[], 3).len(), 1);
-        assert!(runs(&[], 3)[0].is_empty());
+        let chunks = |bytes: usize| {
+            let c = Chunks { files: &files, bytes, next: Mutex::new((0, 0)) };
+            let taken: Vec<(usize, usize)> =
+                std::iter::from_fn(|| c.take()).map(|(k, chunk)| (k, chunk.len())).collect();
+            (taken, c.count_up_to(usize::MAX), c.count_up_to(2))
+        };
+        // 11,000 bytes: chunks of 5,500 are five big files and a half, so six of them, then
+        // the four big and 60 small ones (4,600 bytes).
+        assert_eq!(chunks(5_500), (vec![(0, 6), (1, 94)], 2, 2));
+        assert_eq!(chunks(11_000), (vec![(0, 100)], 1, 1));
+        assert_eq!(chunks(1 << 20), (vec![(0, 100)], 1, 1), "one chunk: no other thread");
+        let (taken, count, _) = chunks(1);
+        assert_eq!(taken.len(), 100, "a file per chunk, at least");
+        assert_eq!(count, 100);
+        assert!(taken.iter().enumerate().all(|(i, &(k, len))| k == i && len == 1));
+        let (small_chunks, _, up_to_2) = chunks(30);
+        assert_eq!(
+            small_chunks[..11].iter().map(|c| c.1).collect::<Vec<_>>(),
+            [1; 10].iter().chain(&[3]).copied().collect::<Vec<_>>()
+        );
+        assert_eq!(small_chunks.iter().map(|c| c.1).sum::<usize>(), 100);
+        assert_eq!(up_to_2, 2, "count_up_to stops at n");
+        let none = Chunks { files: &[], bytes: 10, next: Mutex::new((0, 0)) };
+        assert_eq!((none.take(), none.count_up_to(4)), (None, 0));
     }
 
     /// Whatever the number of threads, the same reports in the same order.
@@ -233,9 +309,9 @@ mod tests {
             let threads = NonZeroUsize::new(n).unwrap();
             assert_eq!(check_files(&files, &CheckOptions::default(), threads), one, "{n} threads");
             // Chunks of a file or more each: the threads share the work.
-            for min_chunk_bytes in [1, 200, 1000] {
-                let many = check_files_in(&files, &CheckOptions::default(), threads, min_chunk_bytes);
-                assert_eq!(many, one, "{n} threads, chunks of {min_chunk_bytes} bytes or more");
+            for chunk_bytes in [1, 200, 1000] {
+                let many = check_files_in(&files, &CheckOptions::default(), threads, chunk_bytes);
+                assert_eq!(many, one, "{n} threads, chunks of {chunk_bytes} bytes or more");
             }
         }
         assert!(one.set.iter().any(|(_, d)| d.code == Code::UuidDuplicate));

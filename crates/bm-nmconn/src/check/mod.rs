@@ -96,7 +96,8 @@ impl FromStr for NmVersion {
 pub struct CheckOptions {
     /// The NetworkManager version that will read the file.
     pub nm_version: NmVersion,
-    /// The file's name, when it has one: NetworkManager names a profile without `id` after it.
+    /// The file's name (or path: its last component is the name), when it has one:
+    /// NetworkManager names a profile without `id` after it.
     pub file_name: Option<String>,
 }
 
@@ -106,9 +107,11 @@ pub struct CheckOptions {
 /// infers it from the settings when none is written), `connection.interface-name`, and the
 /// controller it is a port of (`master`, or `controller` where read).
 ///
-/// The five strings are kept in one allocation, one after another: a directory's check keeps
-/// a summary per file, and with an allocation per string it was a tenth slower. It serializes as an
-/// object of the five (absent ones `null`).
+/// The five strings are kept one after another, in place when they fit in
+/// [`ProfileSummary::INLINE`] bytes (most profiles': a UUID is 36), else in one allocation: a
+/// directory's check keeps a summary per file, and an allocation per file is a malloc from
+/// cold memory on the checking thread and a free on the caller's (with an allocation per
+/// string it was a tenth slower). It serializes as an object of the five (absent ones `null`).
 ///
 /// ```
 /// use bm_nmconn::check::ProfileSummary;
@@ -120,7 +123,7 @@ pub struct CheckOptions {
 #[derive(Clone, PartialEq, Eq)]
 pub struct ProfileSummary {
     /// The present strings, one after another.
-    text: Box<str>,
+    text: SummaryText,
     /// Where each of id, uuid, type, interface name and controller ends in `text`; `ABSENT`
     /// when it is not there (it then starts where the one before ends).
     ends: [u32; 5],
@@ -131,7 +134,36 @@ pub struct ProfileSummary {
 /// `ProfileSummary::ends` of a string that is absent.
 const ABSENT: u32 = u32::MAX;
 
+/// A summary's strings: in place up to [`ProfileSummary::INLINE`] bytes (the bytes past `len`
+/// are zero, so that equal texts compare equal), else on the heap.
+#[derive(Clone, PartialEq, Eq)]
+enum SummaryText {
+    Inline { len: u8, bytes: [u8; ProfileSummary::INLINE] },
+    Heap(Box<str>),
+}
+
+impl SummaryText {
+    /// The text. In place it is whole strings copied from `&str`s, so it is UTF-8; the check
+    /// is a few nanoseconds on these lengths, and the directory rules compare bytes instead.
+    fn as_str(&self) -> &str {
+        match self {
+            SummaryText::Inline { len, bytes } => std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default(),
+            SummaryText::Heap(text) => text,
+        }
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        match self {
+            SummaryText::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            SummaryText::Heap(text) => text.as_bytes(),
+        }
+    }
+}
+
 impl ProfileSummary {
+    /// The bytes of strings a summary holds in place (86: the summary is 120 bytes).
+    pub const INLINE: usize = 86;
+
     /// A summary of these values (`controller_line` 0).
     pub fn new(
         id: Option<&str>,
@@ -150,9 +182,23 @@ impl ProfileSummary {
                 *end = u32::try_from(at).unwrap_or(ABSENT - 1);
             }
         }
-        let mut text = String::with_capacity(at);
-        text.extend(parts.iter().flatten().copied());
-        ProfileSummary { text: text.into_boxed_str(), ends, controller_line: 0 }
+        let text = match u8::try_from(at) {
+            Ok(len) if at <= ProfileSummary::INLINE => {
+                let mut bytes = [0; ProfileSummary::INLINE];
+                let mut start = 0;
+                for part in parts.iter().flatten() {
+                    bytes[start..start + part.len()].copy_from_slice(part.as_bytes());
+                    start += part.len();
+                }
+                SummaryText::Inline { len, bytes }
+            }
+            _ => {
+                let mut text = String::with_capacity(at);
+                text.extend(parts.iter().flatten().copied());
+                SummaryText::Heap(text.into_boxed_str())
+            }
+        };
+        ProfileSummary { text, ends, controller_line: 0 }
     }
 
     /// Where the `i`th string is in the text: it starts where the last present one before it
@@ -168,7 +214,38 @@ impl ProfileSummary {
 
     fn get(&self, i: usize) -> Option<&str> {
         let (start, end) = self.range(i)?;
-        self.text.get(start..end)
+        self.text.as_str().get(start..end)
+    }
+
+    /// The `i`th string's bytes (no UTF-8 check: for comparing and hashing).
+    fn get_bytes(&self, i: usize) -> Option<&[u8]> {
+        let (start, end) = self.range(i)?;
+        self.text.as_bytes().get(start..end)
+    }
+
+    /// [`Self::id`]'s bytes.
+    pub(crate) fn id_bytes(&self) -> Option<&[u8]> {
+        self.get_bytes(0)
+    }
+
+    /// [`Self::uuid`]'s bytes.
+    pub(crate) fn uuid_bytes(&self) -> Option<&[u8]> {
+        self.get_bytes(1)
+    }
+
+    /// [`Self::interface_name`]'s bytes.
+    pub(crate) fn interface_name_bytes(&self) -> Option<&[u8]> {
+        self.get_bytes(3)
+    }
+
+    /// Whether the profile is a port (has a controller).
+    pub(crate) fn is_port(&self) -> bool {
+        self.ends[4] != ABSENT
+    }
+
+    /// [`Self::controller`]'s bytes.
+    pub(crate) fn controller_bytes(&self) -> Option<&[u8]> {
+        self.get_bytes(4)
     }
 
     /// `connection.id` (or the name NetworkManager derives from the file).
@@ -199,10 +276,18 @@ impl ProfileSummary {
 
     /// Lower-cases the UUID in place.
     fn lowercase_uuid(&mut self) {
-        if let Some((start, end)) = self.range(1)
-            && let Some(uuid) = self.text.get_mut(start..end)
-        {
-            uuid.make_ascii_lowercase();
+        let Some((start, end)) = self.range(1) else { return };
+        match &mut self.text {
+            SummaryText::Inline { bytes, .. } => {
+                if let Some(uuid) = bytes.get_mut(start..end) {
+                    uuid.make_ascii_lowercase();
+                }
+            }
+            SummaryText::Heap(text) => {
+                if let Some(uuid) = text.get_mut(start..end) {
+                    uuid.make_ascii_lowercase();
+                }
+            }
         }
     }
 

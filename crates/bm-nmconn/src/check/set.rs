@@ -1,8 +1,8 @@
 //! Rules over a set of files (a `system-connections` directory): duplicate UUIDs and ids,
 //! ports whose controller is none of the set, and file permissions NetworkManager refuses.
 
+use std::collections::HashMap;
 use std::collections::hash_map::Entry;
-use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 
 use super::ProfileSummary;
@@ -38,52 +38,68 @@ pub struct FileFacts {
 /// assert!(found.contains(&Code::ControllerDangling)); // no profile is bond0
 /// ```
 pub fn check_set(files: &[FileFacts]) -> Vec<(usize, Diagnostic)> {
-    let facts: Vec<Facts<'_>> =
-        files.iter().map(|f| Facts { name: &f.name, profile: f.profile.as_ref(), mode: f.mode, uid: f.uid }).collect();
-    set_rules(&facts)
+    let summary = |i: usize| files.get(i).and_then(|f| f.profile.as_ref());
+    let mut rules = SetRules::with_capacity(files.len());
+    for f in files {
+        rules.add(Facts { name: &f.name, profile: f.profile.as_ref(), mode: f.mode, uid: f.uid }, summary);
+    }
+    rules.finish(summary)
 }
 
-/// [`FileFacts`], borrowed (the rules only read them).
+/// [`FileFacts`], borrowed (the rules only read them; they keep the name).
 #[derive(Clone, Copy)]
-pub(super) struct Facts<'a> {
+pub(super) struct Facts<'a, 'p> {
     pub(super) name: &'a str,
-    pub(super) profile: Option<&'a ProfileSummary>,
+    pub(super) profile: Option<&'p ProfileSummary>,
     pub(super) mode: Option<u32>,
     pub(super) uid: Option<u32>,
 }
 
-/// The directory rules over borrowed facts.
-pub(super) fn set_rules(files: &[Facts<'_>]) -> Vec<(usize, Diagnostic)> {
-    let mut rules = SetRules::with_capacity(files.len());
-    for f in files {
-        rules.add(*f);
-    }
-    rules.finish()
-}
+/// The bit of a UUID's entry that says a profile that is no port has it (file indices stay
+/// below it).
+const NON_PORT: u32 = 1 << 31;
 
 /// The directory rules, fed one file at a time in the set's order (so that [`super::check_files`]
-/// can run them over the files one thread has checked while the others finish): each file's
+/// can run them over the files one thread has checked while the others go on): each file's
 /// permissions, and its UUID and id against the files before it, as it comes; whether a port's
 /// controller is in the set once every file is in. Linear in the number of files (a directory
 /// may hold thousands).
-/// The bit of a UUID's entry that says a profile that is no port has it (file indices never
-/// reach it).
-const NON_PORT: usize = 1 << (usize::BITS - 1);
-
+///
+/// The rules keep no reference to the files' summaries, only their indices: each call is
+/// given `summary`, the summary of a file by index (of the files added so far), so that the
+/// caller may move the reports while the rules run. Memory traffic is most of their cost (a
+/// table entry is a random access per name): the tables map a 32-bit hash of a name to the
+/// file that had it first, 8 bytes an entry, and the names themselves are read only when
+/// hashes match.
 pub(super) struct SetRules<'a> {
     /// Each file's name, by index, for messages.
     names: Vec<&'a str>,
-    /// The first file of each UUID and id (an index: the maps are most of the rules' memory
-    /// traffic, so their entries are kept small). A UUID's entry also says, in [`NON_PORT`],
-    /// whether a profile that is no port has it: a controller can be named by it.
-    first_uuid: Names<'a, usize>,
-    first_id: Names<'a, usize>,
-    /// The interface names of the profiles that are no port (controllers can be named by them).
-    controllers: HashSet<&'a str, BuildHasherDefault<FxHasher>>,
-    /// The ports: (index, controller, line of the key naming it).
-    ports: Vec<(usize, &'a str, usize)>,
+    /// The first file of each UUID. The entry also says, in [`NON_PORT`], whether a profile
+    /// that is no port has the UUID: a controller can be named by it.
+    uuids: FirstOf,
+    /// The first file of each id.
+    ids: FirstOf,
+    /// The first profile that is no port of each interface name (controllers can be named by
+    /// them).
+    controllers: FirstOf,
+    /// The ports: (index, hash of the controller's name, line of the key naming it). The
+    /// hash is taken as the port comes, while the other threads check: [`Self::finish`], which
+    /// nothing overlaps, only looks it up.
+    ports: Vec<(u32, u32, usize)>,
     /// Diagnostics so far, in file order.
     out: Vec<(usize, Diagnostic)>,
+}
+
+/// A file's index in the tables' entries. A set has far fewer than 2^31 files (each is a
+/// `FileInput` in memory); past that the files share the last index, and the rules may miss a
+/// duplicate among them or name the wrong first file (nothing panics).
+fn index_of(i: usize) -> u32 {
+    u32::try_from(i).map_or(NON_PORT - 1, |i| i.min(NON_PORT - 1))
+}
+
+/// A table entry's file index.
+fn file_of(entry: u32) -> usize {
+    (entry & !NON_PORT) as usize
 }
 
 impl<'a> SetRules<'a> {
@@ -91,16 +107,16 @@ impl<'a> SetRules<'a> {
     pub(super) fn with_capacity(n: usize) -> SetRules<'a> {
         SetRules {
             names: Vec::with_capacity(n),
-            first_uuid: HashMap::with_capacity_and_hasher(n, Default::default()),
-            first_id: HashMap::with_capacity_and_hasher(n, Default::default()),
-            controllers: HashSet::with_capacity_and_hasher(n, Default::default()),
+            uuids: FirstOf::with_capacity(n),
+            ids: FirstOf::with_capacity(n),
+            controllers: FirstOf::with_capacity(n),
             ports: Vec::new(),
             out: Vec::new(),
         }
     }
 
-    /// The next file of the set.
-    pub(super) fn add(&mut self, f: Facts<'a>) {
+    /// The next file of the set; `summary` gives the summaries of the files added before it.
+    pub(super) fn add<'s>(&mut self, f: Facts<'a, '_>, summary: impl Fn(usize) -> Option<&'s ProfileSummary>) {
         let i = self.names.len();
         self.names.push(f.name);
         let out = &mut self.out;
@@ -143,33 +159,31 @@ impl<'a> SetRules<'a> {
             }
         }
         let Some(p) = f.profile else { return };
-        let non_port = if p.controller().is_none() { NON_PORT } else { 0 };
-        if let Some(uuid) = p.uuid() {
-            match self.first_uuid.entry(uuid) {
-                Entry::Occupied(mut e) => {
-                    let first = self.names[*e.get() & !NON_PORT];
-                    *e.get_mut() |= non_port;
-                    out.push((
-                        i,
-                        Diagnostic::new(
-                            Code::UuidDuplicate,
-                            0,
-                            0,
-                            format!(
-                                "UUID {uuid} is also {first}'s: NetworkManager loads only one of them (/run over /etc, then the newer file)"
-                            ),
-                        ),
-                    ));
-                }
-                Entry::Vacant(e) => {
-                    e.insert(i | non_port);
-                }
-            }
-        }
-        if let Some(id) = p.id()
-            && let Some(first) = first_seen(&mut self.first_id, id, i)
+        let file = index_of(i);
+        let non_port = if p.is_port() { 0 } else { NON_PORT };
+        if let Some(uuid) = p.uuid_bytes()
+            && let Some(first) = self.uuids.get_or_insert(uuid, file | non_port, |e| summary(file_of(e))?.uuid_bytes())
         {
-            let first = self.names[first];
+            *first |= non_port;
+            let first = self.names[file_of(*first)];
+            let uuid = p.uuid().unwrap_or_default();
+            out.push((
+                i,
+                Diagnostic::new(
+                    Code::UuidDuplicate,
+                    0,
+                    0,
+                    format!(
+                        "UUID {uuid} is also {first}'s: NetworkManager loads only one of them (/run over /etc, then the newer file)"
+                    ),
+                ),
+            ));
+        }
+        if let Some(id) = p.id_bytes()
+            && let Some(first) = self.ids.get_or_insert(id, file, |e| summary(file_of(e))?.id_bytes())
+        {
+            let first = self.names[file_of(*first)];
+            let id = p.id().unwrap_or_default();
             out.push((
                 i,
                 Diagnostic::new(
@@ -180,27 +194,39 @@ impl<'a> SetRules<'a> {
                 ),
             ));
         }
-        match p.controller() {
-            Some(ctl) => self.ports.push((i, ctl, p.controller_line)),
-            None => self.controllers.extend(p.interface_name()),
+        if let Some(controller) = p.controller_bytes() {
+            self.ports.push((file, name_hash(controller), p.controller_line));
+        } else if let Some(name) = p.interface_name_bytes() {
+            self.controllers.get_or_insert(name, file, |e| summary(file_of(e))?.interface_name_bytes());
         }
     }
 
-    /// The diagnostics, in file order (a file's dangling controller after its other ones).
-    pub(super) fn finish(self) -> Vec<(usize, Diagnostic)> {
+    /// The diagnostics, in file order (a file's dangling controller after its other ones);
+    /// `summary` gives the summary of every file added.
+    pub(super) fn finish<'s>(self, summary: impl Fn(usize) -> Option<&'s ProfileSummary>) -> Vec<(usize, Diagnostic)> {
         // A controller is a profile that is no port, by interface name or UUID.
-        let is_controller = |name: &str| {
-            self.controllers.contains(name) || self.first_uuid.get(name).is_some_and(|first| first & NON_PORT != 0)
+        let is_controller = |name: &[u8], hash: u32| {
+            self.controllers.get(name, hash, |e| summary(file_of(e))?.interface_name_bytes()).is_some()
+                || self.uuids.get(name, hash, |e| summary(file_of(e))?.uuid_bytes()).is_some_and(|e| e & NON_PORT != 0)
         };
         let mut dangling = self
             .ports
             .iter()
-            .filter(|(_, ctl, _)| {
-                !(is_controller(ctl)
-                    || (ctl.bytes().any(|b| b.is_ascii_uppercase()) && is_controller(&ctl.to_ascii_lowercase())))
+            .filter_map(|&(i, hash, line)| Some((file_of(i), summary(file_of(i))?, hash, line)))
+            .filter(|&(_, p, hash, _)| {
+                let ctl = p.controller_bytes().unwrap_or_default();
+                !(is_controller(ctl, hash)
+                    || (ctl.iter().any(u8::is_ascii_uppercase) && {
+                        let lower = ctl.to_ascii_lowercase();
+                        is_controller(&lower, name_hash(&lower))
+                    }))
             })
-            .map(|&(i, ctl, line)| {
-                let message = format!("controller `{ctl}` is no profile's interface name or UUID in this set");
+            .map(|(i, p, _, line)| {
+                let ctl = p.controller().unwrap_or_default();
+                let mut message = String::with_capacity(ctl.len() + 72);
+                message.push_str("controller `");
+                message.push_str(ctl);
+                message.push_str("` is no profile's interface name or UUID in this set");
                 (i, Diagnostic::new(Code::ControllerDangling, line, 1, message))
             })
             .peekable();
@@ -219,60 +245,124 @@ impl<'a> SetRules<'a> {
     }
 }
 
-/// Names to something, hashed with [`FxHasher`].
-type Names<'a, T> = HashMap<&'a str, T, BuildHasherDefault<FxHasher>>;
+/// The first file of each name: a table from a 32-bit hash of the name to an entry (a file
+/// index, with flags the caller keeps in [`NON_PORT`]), and, for the rare name whose hash an
+/// earlier, different name has, a list beside it. The names are not kept: the caller's
+/// `name_of` gives the name of an entry, read only when hashes match.
+struct FirstOf {
+    by_hash: HashMap<u32, u32, BuildHasherDefault<KeyHasher>>,
+    /// (hash, entry) of names whose hash an earlier name in `by_hash` has.
+    more: Vec<(u32, u32)>,
+}
 
-/// The hash of rustc's `FxHasher` (a multiply and a rotate per word): several times faster
-/// than the default SipHash on the short names and UUIDs here. Its inputs are the files of one
-/// directory that only root may write, so resistance to chosen collisions is not needed.
+impl FirstOf {
+    fn with_capacity(n: usize) -> FirstOf {
+        FirstOf { by_hash: HashMap::with_capacity_and_hasher(n, Default::default()), more: Vec::new() }
+    }
+
+    /// The entry of the first file that had `name`, or `None` after making `entry` its entry.
+    fn get_or_insert<'s>(
+        &mut self,
+        name: &[u8],
+        entry: u32,
+        name_of: impl Fn(u32) -> Option<&'s [u8]>,
+    ) -> Option<&mut u32> {
+        let hash = name_hash(name);
+        match self.by_hash.entry(hash) {
+            Entry::Vacant(e) => {
+                e.insert(entry);
+                None
+            }
+            Entry::Occupied(e) => {
+                let first = e.into_mut();
+                if name_of(*first) == Some(name) {
+                    return Some(first);
+                }
+                match self.more.iter().position(|&(h, e)| h == hash && name_of(e) == Some(name)) {
+                    Some(k) => Some(&mut self.more[k].1),
+                    None => {
+                        self.more.push((hash, entry));
+                        None
+                    }
+                }
+            }
+        }
+    }
+
+    /// The entry of the first file that had `name`, whose [`name_hash`] is `hash`.
+    fn get<'s>(&self, name: &[u8], hash: u32, name_of: impl Fn(u32) -> Option<&'s [u8]>) -> Option<u32> {
+        let first = *self.by_hash.get(&hash)?;
+        if name_of(first) == Some(name) {
+            return Some(first);
+        }
+        self.more.iter().find(|&&(h, e)| h == hash && name_of(e) == Some(name)).map(|&(_, e)| e)
+    }
+}
+
+/// A 32-bit hash of a name: rustc's `FxHasher` step (a multiply and a rotate per word) over
+/// its length and its bytes, eight at a time (the last eight overlapping the ones before: no
+/// padded copy, whose byte stores a word load would wait for), then MurmurHash3's finalizer.
+/// The finalizer matters: names that differ only in their last characters differ only in the
+/// high bytes of the last word, and a multiply carries that difference only upwards, so
+/// without it the tables' buckets and tags (low and high bits) would follow a lattice and
+/// their probes run long. Several times faster than SipHash on the short names and UUIDs
+/// here. The names come from the files of one directory that only root may write:
+/// resistance to chosen collisions is not needed, and a collision costs a comparison, never a
+/// wrong answer.
+fn name_hash(name: &[u8]) -> u32 {
+    const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+    let step = |hash: u64, word: u64| (hash.rotate_left(5) ^ word).wrapping_mul(K);
+    // One load each (a slice of known length; bytes picked one by one are eight loads).
+    let word = |w: &[u8]| <[u8; 8]>::try_from(w).map_or(0, u64::from_le_bytes);
+    let half = |w: &[u8]| <[u8; 4]>::try_from(w).map_or(0, |w| u64::from(u32::from_le_bytes(w)));
+    let len = name.len();
+    let mut hash = step(0, len as u64);
+    let mut words = name.chunks_exact(8);
+    for w in &mut words {
+        hash = step(hash, word(w));
+    }
+    if !words.remainder().is_empty() {
+        let tail = if len >= 8 {
+            word(&name[len - 8..])
+        } else if len >= 4 {
+            half(&name[..4]) | half(&name[len - 4..]) << 32
+        } else {
+            name.iter().fold(0, |w, &b| w << 8 | u64::from(b))
+        };
+        hash = step(hash, tail);
+    }
+    hash ^= hash >> 33;
+    hash = hash.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    hash ^= hash >> 33;
+    hash as u32
+}
+
+/// The tables' hasher: their keys are hashes already. Hashbrown takes a bucket from the low
+/// bits and a tag from the top seven, so the key goes in both halves.
 #[derive(Default)]
-struct FxHasher {
-    hash: u64,
-}
+struct KeyHasher(u64);
 
-impl FxHasher {
-    fn add(&mut self, word: u64) {
-        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-}
-
-impl Hasher for FxHasher {
+impl Hasher for KeyHasher {
     fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            self.add(u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]));
-        }
-        for &b in chunks.remainder() {
-            self.add(u64::from(b));
+        // Not called for the `u32` keys; other bytes still hash.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
         }
     }
 
-    fn write_u8(&mut self, i: u8) {
-        self.add(u64::from(i));
-    }
-
-    fn write_usize(&mut self, i: usize) {
-        self.add(i as u64);
+    fn write_u32(&mut self, key: u32) {
+        self.0 = u64::from(key) << 32 | u64::from(key);
     }
 
     fn finish(&self) -> u64 {
-        self.hash
-    }
-}
-
-/// The file that had `name` first, or `None` (and `file` remembered) when this is the first.
-fn first_seen<'a, T: Copy>(seen: &mut Names<'a, T>, name: &'a str, file: T) -> Option<T> {
-    match seen.entry(name) {
-        Entry::Occupied(e) => Some(*e.get()),
-        Entry::Vacant(e) => {
-            e.insert(file);
-            None
-        }
+        self.0
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashSet;
+
     use super::*;
 
     fn file(i: usize, uuid: usize, id: &str, ifname: Option<String>, controller: Option<&str>) -> FileFacts {
@@ -332,15 +422,131 @@ mod tests {
         );
     }
 
+    /// Ports before their controllers: found when the controller comes, by interface name
+    /// (as written or lower-cased) or UUID; the others stay dangling, in file order.
     #[test]
-    fn fx_hash_tells_names_apart() {
-        let hash = |s: &str| {
-            let mut h = FxHasher::default();
-            h.write(s.as_bytes());
-            h.finish()
+    fn controllers_after_their_ports() {
+        let uuid = |n: usize| format!("0b3a5b6e-2a4f-4c9b-9b0e-{n:012x}");
+        let files = vec![
+            file(0, 0, "port-a", None, Some("bond0")),
+            file(1, 1, "port-b", None, Some("BOND1")),
+            file(2, 2, "port-c", None, Some(&uuid(7))),
+            file(3, 3, "port-d", None, Some("bond9")),
+            file(4, 4, "port-e", None, Some("Bond0")),
+            file(5, 5, "bond0", Some("bond0".into()), None),
+            file(6, 6, "bond1", Some("bond1".into()), None),
+            file(7, 7, "port-f", None, Some("bond1")), // after its controller
+            file(8, 7, "bond7", None, None),           // UUID of port-c's controller, a duplicate
+            file(9, 9, "upper", Some("BOND9".into()), None), // not bond9
+        ];
+        let found: Vec<(usize, Code)> = check_set(&files).into_iter().map(|(i, d)| (i, d.code)).collect();
+        assert_eq!(found, [(3, Code::ControllerDangling), (8, Code::UuidDuplicate)], "{found:?}");
+    }
+
+    /// The rules as a reader would state them, over all pairs of files.
+    fn rules_by_definition(files: &[FileFacts]) -> Vec<(usize, Code, Option<usize>)> {
+        let p = |i: usize| files[i].profile.as_ref().unwrap();
+        let non_port = |j: usize| p(j).controller().is_none();
+        let is_controller = |name: &str| {
+            (0..files.len()).any(|j| non_port(j) && (p(j).interface_name() == Some(name) || p(j).uuid() == Some(name)))
         };
-        let names: HashSet<u64> = (0..10_000).map(|i| hash(&format!("0b3a5b6e-2a4f-4c9b-9b0e-{i:012x}"))).collect();
+        let mut found = Vec::new();
+        for i in 0..files.len() {
+            let first = |get: fn(&ProfileSummary) -> Option<&str>| {
+                (0..i).find(|&j| get(p(j)).is_some() && get(p(j)) == get(p(i)))
+            };
+            if let Some(j) = first(ProfileSummary::uuid) {
+                found.push((i, Code::UuidDuplicate, Some(j)));
+            }
+            if let Some(j) = first(ProfileSummary::id) {
+                found.push((i, Code::IdDuplicate, Some(j)));
+            }
+            if let Some(ctl) = p(i).controller()
+                && !is_controller(ctl)
+                && !(ctl.bytes().any(|b| b.is_ascii_uppercase()) && is_controller(&ctl.to_ascii_lowercase()))
+            {
+                found.push((i, Code::ControllerDangling, None));
+            }
+        }
+        found
+    }
+
+    proptest::proptest! {
+        /// Whatever the order of ports, controllers and duplicates, the rules fed file by file
+        /// find what the definition finds, naming the same first files.
+        #[test]
+        fn rules_agree_with_their_definition(
+            picks in proptest::collection::vec((0..6usize, 0..5usize, 0..7usize, 0..9usize), 0..14)
+        ) {
+            let names = ["bond0", "Bond0", "BOND1", "bond1", "eth0", "0b3a5b6e-2a4f-4c9b-9b0e-000000000001", "0B3A5B6E-2A4F-4C9B-9B0E-000000000001"];
+            let files: Vec<FileFacts> = picks
+                .iter()
+                .enumerate()
+                .map(|(i, &(uuid, id, ifname, controller))| {
+                    let ifname = names.get(ifname).map(|s| s.to_string());
+                    // Controllers from the names (5 of 9 picks), or none: a profile that is no port.
+                    file(i, uuid, &format!("id{id}"), ifname, names.get(controller.saturating_sub(2)).filter(|_| controller >= 2).copied())
+                })
+                .collect();
+            let found: Vec<(usize, Code, Option<usize>)> = check_set(&files)
+                .into_iter()
+                .map(|(i, d)| {
+                    let first = (0..files.len()).find(|&j| d.message.contains(&format!(" also {}'s", files[j].name)));
+                    (i, d.code, first)
+                })
+                .collect();
+            proptest::prop_assert_eq!(found, rules_by_definition(&files));
+        }
+    }
+
+    #[test]
+    fn name_hash_tells_names_apart() {
+        let names: HashSet<u32> =
+            (0..10_000).map(|i| name_hash(format!("0b3a5b6e-2a4f-4c9b-9b0e-{i:012x}").as_bytes())).collect();
         assert_eq!(names.len(), 10_000);
-        assert_ne!(hash("eth0"), hash("eth1"));
+        // Spread where the tables look: 10,000 names over 16,384 buckets fill about 7,100 of
+        // them when the low bits are random, and the top seven bits (the tags) take all values.
+        let buckets: HashSet<u32> = names.iter().map(|h| h & 0x3fff).collect();
+        assert!(buckets.len() > 6_800, "{} buckets", buckets.len());
+        let tags: HashSet<u32> = names.iter().map(|h| h >> 25).collect();
+        assert_eq!(tags.len(), 128);
+        for (a, b) in [("eth0", "eth1"), ("a", "a\0"), ("", "\0"), ("12345678", "12345678\0")] {
+            assert_ne!(name_hash(a.as_bytes()), name_hash(b.as_bytes()), "{a:?} {b:?}");
+        }
+    }
+
+    /// Two different names with the same 32-bit hash (found by a birthday search).
+    fn colliding_names() -> (String, String) {
+        let mut seen = HashMap::new();
+        for i in 0u32.. {
+            let name = format!("bond{i}");
+            if let Some(other) = seen.insert(name_hash(name.as_bytes()), name.clone()) {
+                return (other, name);
+            }
+        }
+        unreachable!("a 32-bit hash collides within 2^32 names")
+    }
+
+    /// Names whose hashes collide are told apart: no duplicate between them, a duplicate of
+    /// the second found (pointing at the right file), controllers by either found.
+    #[test]
+    fn hash_collisions_change_nothing() {
+        let (a, b) = colliding_names();
+        assert_ne!(a, b);
+        assert_eq!(name_hash(a.as_bytes()), name_hash(b.as_bytes()));
+        let files = vec![
+            file(0, 0, &a, Some(a.clone()), None),
+            file(1, 1, &b, Some(b.clone()), None),
+            file(2, 2, "port-a", None, Some(&a)),
+            file(3, 3, "port-b", None, Some(&b)),
+            file(4, 4, &b, None, None), // id of file 1
+            file(5, 5, "port-c", None, Some("bond-none")),
+        ];
+        let found: Vec<(usize, Code, String)> =
+            check_set(&files).into_iter().map(|(i, d)| (i, d.code, d.message)).collect();
+        assert_eq!(found.len(), 2, "{found:#?}");
+        assert_eq!((found[0].0, found[0].1), (4, Code::IdDuplicate));
+        assert!(found[0].2.contains("p1.nmconnection"), "{}", found[0].2);
+        assert_eq!((found[1].0, found[1].1), (5, Code::ControllerDangling));
     }
 }
