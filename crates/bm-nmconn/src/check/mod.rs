@@ -527,6 +527,36 @@ impl Help for Diagnostic {
 mod tests {
     use super::*;
 
+    /// A profile without `id` is named after its file: the last component of a path given as
+    /// the name.
+    #[test]
+    fn id_from_the_file_name_of_a_path() {
+        let text = "[connection]\nuuid=0b3a5b6e-2a4f-4c9b-9b0e-1d2c3b4a5f70\ntype=ethernet\n";
+        for name in ["eno1.nmconnection", "/etc/NetworkManager/system-connections/eno1.nmconnection", "eno1"] {
+            let report = check_text(text, &CheckOptions { file_name: Some(name.into()), ..CheckOptions::default() });
+            assert_eq!(report.profile.as_ref().and_then(ProfileSummary::id), Some("eno1"), "{name}");
+            assert!(report.diagnostics.iter().any(|d| d.code == Code::IdFromFilename && d.message.contains("`eno1`")));
+        }
+    }
+
+    /// Strings up to `INLINE` bytes stay in place, longer ones go to the heap: the same
+    /// accessors, equality and JSON either way.
+    #[test]
+    fn summary_in_place_and_on_the_heap() {
+        for len in [ProfileSummary::INLINE - 36, ProfileSummary::INLINE - 35] {
+            let id = "é".repeat(len / 2) + &"x".repeat(len % 2);
+            let s = ProfileSummary::new(Some(&id), Some("0B3A5B6E-2A4F-4C9B-9B0E-1D2C3B4A5F70"), None, None, None);
+            assert_eq!(matches!(s.text, SummaryText::Inline { .. }), id.len() + 36 <= ProfileSummary::INLINE, "{len}");
+            assert_eq!((s.id(), s.uuid(), s.kind()), (Some(&*id), Some("0B3A5B6E-2A4F-4C9B-9B0E-1D2C3B4A5F70"), None));
+            let mut lower = s.clone();
+            lower.lowercase_uuid();
+            assert_eq!(lower.uuid(), Some("0b3a5b6e-2a4f-4c9b-9b0e-1d2c3b4a5f70"));
+            assert_eq!(lower.id(), Some(&*id));
+            let back: ProfileSummary = serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
+            assert_eq!(back, s);
+        }
+    }
+
     /// The summary serializes as the object of five strings it always was, absent ones null,
     /// and reads back; any of the five may be absent.
     #[test]
