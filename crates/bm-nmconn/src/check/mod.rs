@@ -543,6 +543,8 @@ mod tests {
     /// accessors, equality and JSON either way.
     #[test]
     fn summary_in_place_and_on_the_heap() {
+        #[cfg(target_pointer_width = "64")]
+        assert_eq!(std::mem::size_of::<ProfileSummary>(), 120, "as INLINE's documentation says");
         for len in [ProfileSummary::INLINE - 36, ProfileSummary::INLINE - 35] {
             let id = "é".repeat(len / 2) + &"x".repeat(len % 2);
             let s = ProfileSummary::new(Some(&id), Some("0B3A5B6E-2A4F-4C9B-9B0E-1D2C3B4A5F70"), None, None, None);
