@@ -143,15 +143,6 @@ enum SummaryText {
 }
 
 impl SummaryText {
-    /// The text. In place it is whole strings copied from `&str`s, so it is UTF-8; the check
-    /// is a few nanoseconds on these lengths, and the directory rules compare bytes instead.
-    fn as_str(&self) -> &str {
-        match self {
-            SummaryText::Inline { len, bytes } => std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default(),
-            SummaryText::Heap(text) => text,
-        }
-    }
-
     fn as_bytes(&self) -> &[u8] {
         match self {
             SummaryText::Inline { len, bytes } => &bytes[..usize::from(*len)],
@@ -213,8 +204,9 @@ impl ProfileSummary {
     }
 
     fn get(&self, i: usize) -> Option<&str> {
-        let (start, end) = self.range(i)?;
-        self.text.as_str().get(start..end)
+        // Each string was a whole `&str`: its bytes alone are UTF-8 (checking them is cheaper
+        // than checking the whole text).
+        std::str::from_utf8(self.get_bytes(i)?).ok()
     }
 
     /// The `i`th string's bytes (no UTF-8 check: for comparing and hashing).
