@@ -3,8 +3,10 @@
 //!
 //! `bm-nmconn` is sans-IO: it works on text and returns text, values and diagnostics; reading
 //! and writing files, and their modes and owners, is the caller's job (the `bmnet nmconn`
-//! commands do it). It reads no clock and opens nothing; [`check::check_files`] alone starts
-//! threads, to check a directory's files on every core.
+//! commands do it). It reads no clock and opens nothing; [`check::check_files`] alone uses
+//! threads, to check a directory's files on every core: a pool it makes at its first call on
+//! a directory of more than one chunk, and keeps, idle between calls, for the life of the
+//! process.
 //!
 //! # Brief overview
 //!

@@ -7,14 +7,16 @@
 //! threads finish within a chunk of each other. A chunk costs a lock, one vector and one
 //! message on a channel; nothing is shared per file, and no pass over the whole set comes
 //! before the work (a chunk's end is found by the thread that takes it). The calling thread
-//! checks chunks too, so `threads` is the number of cores kept busy, and between its chunks it
-//! takes the chunks checked so far, in file order, into the report and through the set rules
-//! (they go file by file, each against the ones before it): by the time the last chunk is
-//! checked, only that one is left to take.
+//! checks chunks too, beside the threads of a pool kept between checks (`pool.rs`), so
+//! `threads` is the number of cores kept busy, up to all of them; and between its chunks the
+//! calling thread takes the chunks checked so far, in file order, into the report and through
+//! the set rules (they go file by file, each against the ones before it): by the time the last
+//! chunk is checked, only that one is left to take.
 
 use std::num::NonZeroUsize;
 use std::sync::{Mutex, PoisonError, mpsc};
 
+use super::pool;
 use super::set::{Facts, SetRules};
 use super::{CheckOptions, FileReport, check_named};
 use crate::diag::{Code, Diagnostic};
@@ -55,6 +57,13 @@ impl SetReport {
 /// [`check_text`](super::check_text) checks it (the file name from its path), and
 /// [`check_set`](super::check_set)'s rules over all of them.
 ///
+/// The calling thread checks, and for a set of more than one chunk (about 16 KiB) up to
+/// `threads - 1` threads of a pool help it. The first such call makes the pool with the
+/// threads it wants, at most one fewer than the machine's cores; a later call that wants more
+/// grows it; its threads (named `nmconn-check-N`) stay, idle, for the life of the process. The
+/// child of a `fork` does not use them: it checks on the calling thread alone. A panic while
+/// checking (a bug) surfaces in the caller.
+///
 /// ```
 /// use std::num::NonZeroUsize;
 /// use bm_nmconn::check::{CheckOptions, FileInput, check_files};
@@ -85,13 +94,25 @@ fn check_files_in(
     chunk_bytes: usize,
 ) -> SetReport {
     let chunks = Chunks { files, bytes: chunk_bytes, next: Mutex::new((0, 0)) };
+    // Threads beside this one: one per chunk past the first, up to `threads` in all and the
+    // pool's size.
+    let helpers = chunks.count_up_to(threads.get()).saturating_sub(1);
     // Takes the next chunk and checks it: its index and reports, or `None` when none is left.
     let work = || chunks.take().map(|(k, chunk)| (k, check_run(chunk, options)));
-    std::thread::scope(|scope| {
-        let (checked, chunks_checked) = mpsc::channel();
-        for _ in 1..chunks.count_up_to(threads.get()) {
+    let pool = if helpers > 0 { pool::helpers(helpers) } else { None };
+    let Some(pool) = pool else {
+        let mut collected = Collected::new(files);
+        while let Some(chunk) = work() {
+            collected.add(chunk);
+        }
+        return collected.finish();
+    };
+    let (checked, chunks_checked) = mpsc::channel();
+    let mut collected = pool.in_place_scope(|scope| {
+        for _ in 0..helpers.min(pool.current_num_threads()) {
             let checked = checked.clone();
-            scope.spawn(move || {
+            let work = &work;
+            scope.spawn(move |_| {
                 while let Some(chunk) = work() {
                     if checked.send(chunk).is_err() {
                         break;
@@ -99,25 +120,28 @@ fn check_files_in(
                 }
             });
         }
-        drop(checked);
+        // The report's and the rules' memory (a few hundred kilobytes for thousands of files)
+        // is taken while the helpers wake up.
+        let mut collected = Collected::new(files);
         // This thread checks chunks too, and between them takes every chunk checked so far,
         // in order, into the report and through the set rules: they run while the other
         // threads check, and what is left at the end is the last chunk or two.
-        let mut collected = Collected::new(files);
         while let Some(chunk) = work() {
             collected.add(chunk);
             while let Ok(chunk) = chunks_checked.try_recv() {
                 collected.add(chunk);
             }
         }
-        // Until every worker is done (each drops its sender when it finds no chunk left). A
-        // worker that panicked drops its sender too, and the scope then panics: a panic is a
-        // bug of the validator, and surfaces.
-        for chunk in chunks_checked {
-            collected.add(chunk);
-        }
-        collected.finish()
-    })
+        // The scope ends when every helper has: a helper that panicked makes it panic once
+        // the others are done (a panic is a bug of the validator, and surfaces).
+        collected
+    });
+    // Every helper is done, and has dropped its sender: what they checked last is waiting.
+    drop(checked);
+    for chunk in chunks_checked {
+        collected.add(chunk);
+    }
+    collected.finish()
 }
 
 /// The files, handed out in contiguous chunks of about `bytes` bytes to whichever thread asks

@@ -24,6 +24,7 @@ mod connection;
 mod files;
 mod ipconfig;
 mod link;
+mod pool;
 mod set;
 mod values;
 
