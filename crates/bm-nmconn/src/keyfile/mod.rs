@@ -356,7 +356,7 @@ enum Shape {
     /// Blank or a comment.
     Blank,
     /// A group header: `[`, the `]` at `close` from `start`, then only spaces and tabs;
-    /// `valid` when the name between is one GLib takes ([`valid_group`]).
+    /// `valid` when the name between is one GLib takes ([`group_close`]).
     Group { close: usize, valid: bool },
     /// A key-value pair, the first `=` at `eq` from `start` (0: no `=`, or an empty key: the
     /// line is none of GLib's kinds), `bracket` when a `[` or `]` comes before it.
