@@ -18,9 +18,9 @@
 //!   `bmnet nmconn check DIR` runs on a 2-core machine (bytes, paths, modes, the directory
 //!   rules), against the one-core loop above. It needs two otherwise idle cores: the bench
 //!   prints the load average before and after, and says so on a one-core machine. The helper
-//!   thread is the one `check_files`'s pool made at its first call (criterion's warm-up), as in
-//!   any process that checks more than once; `bmnet nmconn check DIR` checks once, and also
-//!   pays for making it (about 0.2 ms here);
+//!   thread is the one `check_files`'s pool made at its first call (criterion's warm-up, or the
+//!   summary's first round), as in any process that checks more than once; `bmnet nmconn check
+//!   DIR` checks once, and also pays for making it (about 0.2 ms here);
 //! - `directory check 2 threads / directory check 1 thread`: how `check_files` itself scales
 //!   (the directory's own work, the rules and the reports kept, is in both);
 //! - instructions per keyfile: the bench runs itself under callgrind (`valgrind
