@@ -175,6 +175,11 @@ pub struct L3Report {
     pub haproxy_kill_failures: Option<(i64, i64)>,
     /// Restarting HAProxy: from the restart to its path back in the FIB, ms.
     pub haproxy_back_ms: u64,
+    /// Restarting HAProxy: failed and total client probes in flight while the path came back.
+    /// The router's ECMP hashes flows over the paths it has (Linux's hash-threshold
+    /// multipath), so a third path moves some flows between paths: a connection open across
+    /// that instant lands on a HAProxy that never saw it and is reset.
+    pub haproxy_back_http: (usize, usize),
     /// Killing the node: from the kill to its path leaving the FIB, ms.
     pub node_kill_ms: u64,
     /// Killing the node: why FRR says the session went down.
@@ -184,7 +189,7 @@ pub struct L3Report {
     /// Killing the node: from the first to the last failed probe, ms after the kill.
     pub node_kill_failures: Option<(i64, i64)>,
     /// Failed and total client probes outside the two kills' windows (from the kill to its
-    /// FIB change plus 2 s).
+    /// FIB change plus 2 s) and the instant the restarted HAProxy's path came back.
     pub other_http: (usize, usize),
     /// SIGTERM: from the signals to both VIPs gone from the FIB, ms.
     pub stop_ms: u64,
@@ -195,6 +200,9 @@ pub struct L3Report {
 /// The client's HTTP probes after a kill: failed and sent, and the first and last failure in
 /// ms after the kill.
 type ProbeFailures = ((usize, usize), Option<(i64, i64)>);
+
+/// A stretch of the run, from and to in ms since the start.
+type Window = (i64, i64);
 
 /// Runs the whole L3 scenario; every check that fails returns an error (after which
 /// everything is cleaned up). Returns the measurements and the timeline.
@@ -237,25 +245,23 @@ fn scenario(c: &mut Cluster) -> Result<(L3Report, Timeline), String> {
     c.sleep(Duration::from_millis(600))?;
     let window_from = c.ms_since_start(unix_ms()) - 500;
     c.l3_backend_kill(&mut r)?;
-    let haproxy = c.l3_haproxy_kill(&mut r)?;
+    let (haproxy, back) = c.l3_haproxy_kill(&mut r)?;
     let node = c.l3_node_kill(&mut r)?;
     c.sleep(Duration::from_millis(300))?;
-    // The client's probes outside the two kills' windows never failed.
+    // The client's probes outside the two kills' windows and the path's return never failed.
     c.prober.take();
     let probes_to = c.ms_since_start(unix_ms());
     let outside: Vec<Event> = c
         .probes()
         .into_iter()
         .filter(|e| e.kind == "http" && e.t_ms >= window_from && e.t_ms <= probes_to)
-        // A probe in flight when a kill landed (started before it, ended after) is the kill's.
-        .filter(|e| {
-            let ended = e.t_ms + e.ms.unwrap_or(0.0).ceil() as i64;
-            ![haproxy, node].iter().any(|(a, b)| ended >= *a && e.t_ms <= *b)
-        })
+        // A probe in flight when a kill landed (started before it, ended after) is the kill's;
+        // one in flight while the path came back is the return's (counted in its own figure).
+        .filter(|e| ![haproxy, back, node].iter().any(|w| in_flight(e, *w)))
         .collect();
     r.other_http = (outside.iter().filter(|e| e.ok != Some(true)).count(), outside.len());
     c.say(&format!(
-        "check: outside the two kills' windows {} of {} client probes failed",
+        "check: outside the two kills' windows and the path's return {} of {} client probes failed",
         r.other_http.0, r.other_http.1
     ));
     if r.other_http.0 > 0 {
@@ -275,6 +281,14 @@ fn scenario(c: &mut Cluster) -> Result<(L3Report, Timeline), String> {
 /// `ms` as seconds for the text.
 fn secs(ms: u64) -> String {
     format!("{:.2} s", ms as f64 / 1000.0)
+}
+
+/// Whether HTTP probe `e` was in flight at some instant of `[from, to]` (ms since the start).
+/// A probe's `t_ms` is when it was due; its thread may start a little later, hence the slack.
+fn in_flight(e: &Event, (from, to): Window) -> bool {
+    const SLACK_MS: i64 = 50;
+    let ended = e.t_ms + e.ms.unwrap_or(0.0).ceil() as i64 + SLACK_MS;
+    ended >= from && e.t_ms <= to
 }
 
 /// The first and last failed probe, as text.
@@ -311,6 +325,10 @@ pub fn summary(r: &L3Report) -> Vec<String> {
             secs(r.node_kill_ms),
             r.node_kill_frr_reset,
             failures(r.node_kill_failures)
+        ),
+        format!(
+            "probes in flight while {HAPROXY_KILL}'s path came back: {} of {} failed (ECMP moved their flows)",
+            r.haproxy_back_http.0, r.haproxy_back_http.1
         ),
         format!(
             "probes outside those windows: {} of {} failed; SIGTERM: both VIPs left the FIB in {}, every bmnet \
@@ -729,8 +747,8 @@ checks:
     }
 
     /// Kills HAProxy on [`HAPROXY_KILL`] and restarts it; the window in which failed probes
-    /// are this kill's, ms.
-    fn l3_haproxy_kill(&mut self, r: &mut L3Report) -> Result<(i64, i64), String> {
+    /// are this kill's, and the one in which the path came back, ms.
+    fn l3_haproxy_kill(&mut self, r: &mut L3Report) -> Result<(Window, Window), String> {
         let node = HAPROXY_KILL;
         self.step(node, &format!("kill HAProxy on {node} (alone in subnet B)"), &format!("kill HAProxy on {node}"));
         let started = Instant::now();
@@ -761,6 +779,7 @@ checks:
         self.step(node, &format!("restart HAProxy on {node}"), "restart it");
         let back = self.wait_fib(&self.healthy(), started, Duration::from_secs(15))?;
         r.haproxy_back_ms = back.as_millis() as u64;
+        let rejoin = self.fib_changed().ok_or("the watcher saw no FIB change")?;
         self.say(&format!(
             "check: {node}'s path is back in the FIB {:.3} s after HAProxy answered again (chk_ocp_lb passes {} \
              times)",
@@ -768,7 +787,15 @@ checks:
             3
         ));
         self.phase(r, &format!("HAProxy restarted on {node}"))?;
-        Ok((t, settled))
+        let in_window: Vec<Event> =
+            self.probes().into_iter().filter(|e| e.kind == "http" && in_flight(e, rejoin)).collect();
+        r.haproxy_back_http = (in_window.iter().filter(|e| e.ok != Some(true)).count(), in_window.len());
+        self.say(&format!(
+            "client: {} of {} probes in flight while the path came back ({} to {} ms) failed (ECMP moves flows \
+             between paths when one joins; a connection open across it is reset)",
+            r.haproxy_back_http.0, r.haproxy_back_http.1, rejoin.0, rejoin.1
+        ));
+        Ok(((t, settled), rejoin))
     }
 
     /// Kills [`NODE_KILL`]; the window in which failed probes are this kill's, ms.

@@ -470,6 +470,9 @@ struct Holders {
     held: Vec<(bool, bool)>,
     /// L3 mode, per node: a next hop of the API VIP, of the ingress VIP in the router's FIB.
     fib: Vec<(bool, bool)>,
+    /// L3 mode: when the FIB last changed, as the watcher can bound it: from the start of the
+    /// read before the one that saw the change to the end of that one, ms since the start.
+    fib_changed: Option<(i64, i64)>,
     rounds: u64,
 }
 

@@ -31,6 +31,7 @@ impl Cluster {
             let mut prev: Vec<(bool, bool)> = vec![(false, false); nodes.len()];
             let mut prev_fib = prev.clone();
             let mut prev_arp = String::new();
+            let mut prev_read = 0;
             while !flag.load(Ordering::SeqCst) {
                 let arp = if router.is_some() {
                     String::new()
@@ -43,6 +44,7 @@ impl Cluster {
                         .and_then(|v| v[0]["lladdr"].as_str().map(str::to_string))
                         .map_or_else(String::new, |mac| macs.get(&mac).cloned().unwrap_or(mac))
                 };
+                let read_from = unix_ms() - t0;
                 let fib: Vec<(bool, bool)> = match &router {
                     Some(r) => {
                         let (api, ingress) = (r.next_hops(API_VIP), r.next_hops(INGRESS_VIP));
@@ -50,6 +52,7 @@ impl Cluster {
                     }
                     None => prev_fib.clone(),
                 };
+                let read_to = unix_ms() - t0;
                 let mut now = Vec::with_capacity(nodes.len());
                 for (_, ns) in &nodes {
                     let o = Command::new("ip").args(["-j", "-n", ns, "addr", "show"]).output();
@@ -91,15 +94,24 @@ impl Cluster {
                 {
                     let mut h = holders.lock().unwrap_or_else(|p| p.into_inner());
                     h.held.clone_from(&now);
+                    if fib != prev_fib {
+                        h.fib_changed = Some((prev_read, read_to));
+                    }
                     h.fib.clone_from(&fib);
                     h.rounds += 1;
                 }
                 prev = now;
                 prev_fib = fib;
+                prev_read = read_from;
                 std::thread::sleep(Duration::from_millis(40));
             }
         });
         self.watcher = Some(Watcher { stop, handle: Some(handle) });
+    }
+
+    /// L3 mode: the bounds of the FIB's last change the watcher saw (see [`Holders`]).
+    pub(super) fn fib_changed(&self) -> Option<(i64, i64)> {
+        self.holders.lock().unwrap_or_else(|p| p.into_inner()).fib_changed
     }
 
     /// The live nodes holding the API VIP and the ingress VIP, after a fresh watcher round.
