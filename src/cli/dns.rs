@@ -5,7 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use bm_dns::{AclEntry, ClusterZone, Outcome, Server, ServerConfig, Severity, Transport, ZoneConfig};
+use bm_dns::{AclEntry, ClusterZone, ConfigError, Outcome, Server, ServerConfig, Severity, Transport, ZoneConfig};
 use clap::{Args, Subcommand};
 use hickory_proto::op::{Edns, Message, Query};
 use hickory_proto::rr::{Name, Record, RecordType};
@@ -238,7 +238,12 @@ fn load_with(path: &Path, adjust: impl FnOnce(&mut ZoneConfig)) -> Result<Cluste
         Status::Failure
     })?;
     let mut config = ZoneConfig::from_toml(&text).map_err(|e| {
-        eprintln!("bmnet: {}: {e}", path.display());
+        match &e {
+            ConfigError::Toml { at: Some((line, column)), message } => {
+                eprintln!("bmnet: {}:{line}:{column}: {message}", path.display())
+            }
+            _ => eprintln!("bmnet: {}: {e}", path.display()),
+        }
         Status::Problems
     })?;
     adjust(&mut config);

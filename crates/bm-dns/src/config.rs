@@ -167,8 +167,16 @@ fn default_payload() -> u16 {
 #[non_exhaustive]
 pub enum ConfigError {
     /// The TOML does not parse or does not fit the schema.
-    #[error("{0}")]
-    Toml(String),
+    #[error("{}{message}", place(.at))]
+    Toml {
+        /// Where, when the parser knows: 1-based line and column (in characters).
+        at: Option<(usize, usize)>,
+        /// Why, in one line and at most 200 bytes (and the count of those left out): the `toml` crate's own text
+        /// quotes the offending line whole, and serde's quotes a wrong value whole, so a
+        /// configuration of one 200 kB line made a 200 kB error (on stderr and in the C
+        /// ABI's JSON).
+        message: String,
+    },
     /// A name is not a valid domain name.
     #[error("{field}: {error}")]
     Name {
@@ -232,10 +240,50 @@ pub enum ConfigError {
     Payload(u16),
 }
 
+/// The most of a parser's message a [`ConfigError::Toml`] keeps, in bytes.
+const MESSAGE_MAX: usize = 200;
+
+fn place(at: &Option<(usize, usize)>) -> String {
+    at.map(|(line, column)| format!("line {line}, column {column}: ")).unwrap_or_default()
+}
+
+/// 1-based line and column (in characters) of byte `at` of `text`.
+fn line_column(text: &str, at: usize) -> (usize, usize) {
+    let mut at = at.min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    let before = &text[..at];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+/// `message` on one line (its line breaks as "; "), cut to [`MESSAGE_MAX`] bytes with how much
+/// was left out.
+fn one_short_line(message: &str) -> String {
+    let line = message.trim().lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("; ");
+    if line.len() <= MESSAGE_MAX {
+        return line;
+    }
+    let mut cut = MESSAGE_MAX;
+    while !line.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}… ({} more bytes)", &line[..cut], line.len() - cut)
+}
+
 impl ZoneConfig {
     /// Reads a TOML configuration.
     pub fn from_toml(text: &str) -> Result<ZoneConfig, ConfigError> {
-        toml::from_str(text).map_err(|e| ConfigError::Toml(e.to_string()))
+        toml::from_str(text).map_err(|e| ConfigError::Toml {
+            at: e.span().map(|span| line_column(text, span.start)),
+            // toml's message is empty where the text ends too early.
+            message: match one_short_line(e.message()) {
+                m if m.is_empty() => "TOML parse error".into(),
+                m => m,
+            },
+        })
     }
 
     /// The zone's name, `<cluster>.<base_domain>`, lowercase, without a trailing dot.
@@ -318,4 +366,47 @@ fn check_address(field: &str, addr: IpAddr) -> Result<(), ConfigError> {
         return Err(ConfigError::BadAddress { field: field.into(), addr, why: "multicast" });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An attacker's (or a typo's) configuration of one huge line: the error names the place
+    /// and stays short, on stderr and in the C ABI's JSON alike.
+    #[test]
+    fn a_huge_line_makes_a_short_error_that_names_its_place() {
+        let huge = "x".repeat(200_000);
+        for (text, at, cut) in [
+            // serde quotes the wrong value whole.
+            (format!("cluster = \"c\"\nbase_domain = \"example.com\"\nedns_payload = \"{huge}\"\n"), (3, 16), true),
+            // toml quotes the line whole; its own message is short.
+            (format!("cluster = \"c\"\nbase_domain = [\"{huge}\" \"b\"]\n"), (2, 200_019), false),
+        ] {
+            let e = ZoneConfig::from_toml(&text).expect_err("refused");
+            let ConfigError::Toml { at: Some(place), message } = &e else { panic!("{e:?}") };
+            assert_eq!(*place, at, "{e}");
+            let shown = e.to_string();
+            assert!(shown.starts_with(&format!("line {}, column {}: ", at.0, at.1)), "{shown}");
+            assert!(shown.len() < 300, "{} bytes: {}…", shown.len(), &shown[..300]);
+            assert!(!message.contains('\n'), "{message:?}");
+            assert_eq!(message.ends_with("more bytes)"), cut, "{message}");
+        }
+    }
+
+    #[test]
+    fn a_text_that_ends_too_early_says_so_where() {
+        let e = ZoneConfig::from_toml("cluster = ").expect_err("refused");
+        assert_eq!(e.to_string(), "line 1, column 11: TOML parse error");
+    }
+
+    #[test]
+    fn a_short_message_is_kept_whole_on_one_line() {
+        assert_eq!(one_short_line("invalid string\nexpected `\"`, `'`\n"), "invalid string; expected `\"`, `'`");
+        let long = "é".repeat(150);
+        let cut = one_short_line(&long);
+        assert_eq!(cut, format!("{}… (100 more bytes)", "é".repeat(100)));
+        assert_eq!(line_column("ab\ncdé\nf", 7), (2, 4));
+        assert_eq!(line_column("ab\ncdé\nf", 6), (2, 3), "inside a character: its start");
+    }
 }

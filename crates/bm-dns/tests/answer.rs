@@ -248,7 +248,7 @@ fn configurations_that_would_be_served_wrong_are_refused() {
         base("api_vips = [\"10.0.0.5\"]\n[[records]]\ntype = \"A\"\nname = \"www.example.org.\"\naddr = \"10.0.0.1\""),
         Err(ConfigError::OutsideZone { .. })
     ));
-    assert!(matches!(base("api_vips = [\"10.0.0.5\"]\nbogus = 1"), Err(ConfigError::Toml(_))));
+    assert!(matches!(base("api_vips = [\"10.0.0.5\"]\nbogus = 1"), Err(ConfigError::Toml { .. })));
     assert!(matches!(
         base("api_vips = [\"10.0.0.5\"]\n[nodes]\n\"bad name\" = [\"10.0.0.9\"]"),
         Err(ConfigError::Name { .. })

@@ -355,7 +355,8 @@ int main(void) {
           "mapped VIP");
     CHECK(strstr(zerr, "\"kind\":\"invalid_config\"") && strstr(zerr, "write 10.0.0.5"), "%s", zerr);
     bm_string_free(zerr);
-    CHECK(bm_dns_zone_new("cluster = ", &zone, &zerr) == BM_REJECTED && strstr(zerr, "TOML parse error"), "%s", zerr);
+    CHECK(bm_dns_zone_new("cluster = ", &zone, &zerr) == BM_REJECTED && strstr(zerr, "line 1, column 11: TOML parse error"),
+          "%s", zerr);
     bm_string_free(zerr);
     CHECK(bm_dns_zone_new(NULL, &zone, &zerr) == BM_REJECTED, "NULL config");
     bm_string_free(zerr);
