@@ -67,8 +67,9 @@ fn cluster_in_a_box_l3() {
         ]
     );
 
-    // The client: its probes failed only in the kills' windows (or, reset by ECMP moving
-    // their flow, in flight while master-2's path came back: counted, not asserted). How long those were is
+    // The client: its probes failed only in the kills' windows (for the API server, the
+    // instant it died) or, reset by ECMP moving their flow, in flight while master-2's path
+    // came back (counted, not asserted). How long those were is
     // printed, not asserted, beyond sanity: BFD, not the 9 s hold time, took the dead node's
     // path away.
     assert!(r.other_http.1 > 100, "the client probed throughout: {:?}", r.other_http);

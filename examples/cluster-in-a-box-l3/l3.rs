@@ -164,7 +164,9 @@ pub struct L3Report {
     pub ingress_seen: (BTreeSet<String>, usize),
     /// The FIB at each phase.
     pub phases: Vec<Phase>,
-    /// Killing an API server: failed and total client probes over the observation window.
+    /// Killing an API server: failed and total client probes over the observation window
+    /// (from the instant it died: those in flight then are cut, HAProxy redispatches the
+    /// others).
     pub backend_kill_http: (usize, usize),
     /// Killing HAProxy: from the kill to its path leaving the FIB, ms.
     pub haproxy_kill_ms: u64,
@@ -188,8 +190,9 @@ pub struct L3Report {
     pub node_kill_http: (usize, usize),
     /// Killing the node: from the first to the last failed probe, ms after the kill.
     pub node_kill_failures: Option<(i64, i64)>,
-    /// Failed and total client probes outside the two kills' windows (from the kill to its
-    /// FIB change plus 2 s) and the instant the restarted HAProxy's path came back.
+    /// Failed and total client probes in flight outside the kills' windows (HAProxy's and the
+    /// node's: from the kill to its FIB change plus 2 s; the API server's: the instant it
+    /// died) and the instant the restarted HAProxy's path came back.
     pub other_http: (usize, usize),
     /// SIGTERM: from the signals to both VIPs gone from the FIB, ms.
     pub stop_ms: u64,
@@ -244,24 +247,26 @@ fn scenario(c: &mut Cluster) -> Result<(L3Report, Timeline), String> {
     c.start_prober()?;
     c.sleep(Duration::from_millis(600))?;
     let window_from = c.ms_since_start(unix_ms()) - 500;
-    c.l3_backend_kill(&mut r)?;
+    let backend = c.l3_backend_kill(&mut r)?;
     let (haproxy, back) = c.l3_haproxy_kill(&mut r)?;
     let node = c.l3_node_kill(&mut r)?;
     c.sleep(Duration::from_millis(300))?;
-    // The client's probes outside the two kills' windows and the path's return never failed.
+    // The client's probes outside the kills' windows and the path's return never failed.
     c.prober.take();
     let probes_to = c.ms_since_start(unix_ms());
     let outside: Vec<Event> = c
         .probes()
         .into_iter()
         .filter(|e| e.kind == "http" && e.t_ms >= window_from && e.t_ms <= probes_to)
-        // A probe in flight when a kill landed (started before it, ended after) is the kill's;
-        // one in flight while the path came back is the return's (counted in its own figure).
-        .filter(|e| ![haproxy, back, node].iter().any(|w| in_flight(e, *w)))
+        // A probe in flight when a kill landed (started before it, ended after) is the kill's
+        // (for the API server only the instant it died: HAProxy, in TCP mode, cannot retry a
+        // connection its server had accepted; after it, HAProxy redispatches and nothing may
+        // fail); one in flight while the path came back is the return's (counted apart).
+        .filter(|e| ![backend, haproxy, back, node].iter().any(|w| in_flight(e, *w)))
         .collect();
     r.other_http = (outside.iter().filter(|e| e.ok != Some(true)).count(), outside.len());
     c.say(&format!(
-        "check: outside the two kills' windows and the path's return {} of {} client probes failed",
+        "check: outside the kills' windows and the path's return {} of {} client probes failed",
         r.other_http.0, r.other_http.1
     ));
     if r.other_http.0 > 0 {
@@ -716,10 +721,13 @@ checks:
         Ok((http, span))
     }
 
-    fn l3_backend_kill(&mut self, r: &mut L3Report) -> Result<(), String> {
+    /// Kills the API server stand-in on [`BACKEND_KILL`] and restarts it; the instant it died
+    /// (from before the signal to after the wait for its exit), ms.
+    fn l3_backend_kill(&mut self, r: &mut L3Report) -> Result<Window, String> {
         let node = BACKEND_KILL;
         let window = Duration::from_secs_f64(SCRIPT_INTERVAL * f64::from(API_FALL + 2)) + Duration::from_secs(1);
         self.step(node, &format!("kill the API server stand-in on {node}"), &format!("kill API server on {node}"));
+        let before = self.ms_since_start(unix_ms());
         let t = self.kill_proc(node, "apiserver")?;
         let want = self.healthy();
         let start = Instant::now();
@@ -730,7 +738,8 @@ checks:
             }
             self.sleep(Duration::from_millis(50))?;
         }
-        let (http, _) = self.probe_failures(t, t + window.as_millis() as i64);
+        let died = (before, t);
+        let (http, _) = self.probe_failures(before, t + window.as_millis() as i64);
         r.backend_kill_http = http;
         self.say(&format!(
             "check: every master stayed in the FIB for {:.1} s (longer than {API_FALL} failed checks): HAProxy on \
@@ -743,7 +752,7 @@ checks:
         let i = self.idx(node);
         self.start_backend(i)?;
         self.step(node, &format!("restart the API server stand-in on {node}"), "restart it");
-        Ok(())
+        Ok(died)
     }
 
     /// Kills HAProxy on [`HAPROXY_KILL`] and restarts it; the window in which failed probes
