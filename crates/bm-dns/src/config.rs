@@ -171,10 +171,10 @@ pub enum ConfigError {
     Toml {
         /// Where, when the parser knows: 1-based line and column (in characters).
         at: Option<(usize, usize)>,
-        /// Why, in one line and at most 200 bytes (and the count of those left out): the `toml` crate's own text
-        /// quotes the offending line whole, and serde's quotes a wrong value whole, so a
-        /// configuration of one 200 kB line made a 200 kB error (on stderr and in the C
-        /// ABI's JSON).
+        /// Why, in one line of at most 200 bytes (and the count of those left out): the `toml`
+        /// crate's own text quotes the offending line whole, and serde's quotes a wrong value
+        /// whole, so a configuration of one 200 kB line made a 200 kB error (on stderr and in
+        /// the C ABI's JSON).
         message: String,
     },
     /// A name is not a valid domain name.
