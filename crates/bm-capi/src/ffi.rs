@@ -20,11 +20,33 @@ pub(crate) struct Failure {
     body: Map<String, Value>,
 }
 
+/// The longest text (`message`, and any string field) an error object carries, in bytes. A
+/// message quotes what was wrong, and an input of a megabyte (a zone configuration's node name,
+/// a keyfile's line) must not come back as an error of a megabyte that the caller then logs.
+const TEXT_MAX: usize = 1024;
+
+/// `text`, or, when longer than [`TEXT_MAX`], its start and its end (where a message says
+/// what is wrong) around the count of bytes left out.
+fn bounded(text: String) -> String {
+    if text.len() <= TEXT_MAX {
+        return text;
+    }
+    let mut head = TEXT_MAX / 2;
+    while !text.is_char_boundary(head) {
+        head -= 1;
+    }
+    let mut tail = text.len() - TEXT_MAX / 2;
+    while !text.is_char_boundary(tail) {
+        tail += 1;
+    }
+    format!("{}…({} bytes left out)…{}", &text[..head], tail - head, &text[tail..])
+}
+
 impl Failure {
     fn new(status: c_int, kind: &str, message: impl Display) -> Failure {
         let mut body = Map::new();
         body.insert("kind".into(), json!(kind));
-        body.insert("message".into(), json!(message.to_string()));
+        body.insert("message".into(), json!(bounded(message.to_string())));
         Failure { status, body }
     }
 
@@ -40,7 +62,11 @@ impl Failure {
 
     /// Adds a field (`path`, `line`, `offset`, ...).
     pub(crate) fn with(mut self, key: &str, value: impl Serialize) -> Failure {
-        self.body.insert(key.into(), json!(value));
+        let value = match json!(value) {
+            Value::String(text) => Value::String(bounded(text)),
+            other => other,
+        };
+        self.body.insert(key.into(), value);
         self
     }
 }
@@ -233,6 +259,31 @@ mod tests {
         let (status, out, err) = through_run(|| Err(Failure::rejected("k", "m").with("path", "a.b")));
         assert_eq!((status, out), (BM_REJECTED, None));
         assert_eq!(err.unwrap(), r#"{"kind":"k","message":"m","path":"a.b"}"#);
+    }
+
+    /// The attacker sends a megabyte where a name belongs: the error object stays about a
+    /// kilobyte and keeps the message's start and its end, where it says what is wrong.
+    #[test]
+    fn error_texts_are_bounded_at_both_ends() {
+        let huge = format!("nodes.{}: label must be 1 to 63 bytes", "é".repeat(500_000));
+        let (status, _, err) = through_run(|| Err(Failure::rejected("k", &huge).with("path", &huge).with("line", 3)));
+        assert_eq!(status, BM_REJECTED);
+        let err = err.unwrap();
+        assert!(err.len() < 3 * TEXT_MAX, "{} bytes", err.len());
+        let err: Value = serde_json::from_str(&err).unwrap();
+        for field in ["message", "path"] {
+            let text = err[field].as_str().unwrap();
+            assert!(text.starts_with("nodes.éé") && text.ends_with("éé: label must be 1 to 63 bytes"), "{text}");
+            // Start + end + what was left out = the whole, and the start and end are the whole's.
+            let (head, rest) = text.split_once("…(").unwrap();
+            let (n, tail) = rest.split_once(" bytes left out)…").unwrap();
+            assert_eq!(head.len() + n.parse::<usize>().unwrap() + tail.len(), huge.len(), "{text}");
+            assert!(huge.starts_with(head) && huge.ends_with(tail) && head.len() + tail.len() <= TEXT_MAX);
+        }
+        assert_eq!(err["line"], 3);
+        // Up to the bound, a text is kept whole.
+        let just = "x".repeat(TEXT_MAX);
+        assert_eq!(bounded(just.clone()), just);
     }
 
     #[test]

@@ -12,7 +12,8 @@
 //!   (`BM_REJECTED`): the input was rejected; `*err_json` holds `{"kind", "message", ...}` with
 //!   `path`, `line`, `column` or `offset` where they apply, and `*out_json` is NULL. Status 2
 //!   (`BM_INTERNAL`): a failure that is not the input's fault (the host could not be read, a
-//!   panic); `*err_json` says what.
+//!   panic); `*err_json` says what. A text in an error object (`message`, `path`, ...) is at
+//!   most 1,024 bytes: a longer one keeps its start and its end around `…(N bytes left out)…`.
 //! - Every string returned is freed with [`bm_string_free`]. NULL `out_json`/`err_json`
 //!   pointers make the call return 1 without writing anything.
 //! - No panic crosses the boundary: it is caught and reported as status 2.
