@@ -332,7 +332,7 @@ pub fn summary(r: &L3Report) -> Vec<String> {
             failures(r.node_kill_failures)
         ),
         format!(
-            "probes in flight while {HAPROXY_KILL}'s path came back: {} of {} failed (ECMP moved their flows)",
+            "probes in flight while {HAPROXY_KILL}'s path came back: {} of {} failed (a joining path may move a flow)",
             r.haproxy_back_http.0, r.haproxy_back_http.1
         ),
         format!(
