@@ -10,7 +10,8 @@
 //! that has no error the file did not have before (compared by code, group and key, as
 //! `set_properties` compares), measured on the file re-parsed from its text; and when the base
 //! had no error at all (so NetworkManager loads the result as asked), the last property set
-//! reads back from what NetworkManager loads ([`bm_nmconn::Profile`]) as the value given.
+//! reads back from what NetworkManager loads ([`bm_nmconn::Profile`]) as the value given
+//! (`connection.type` as the setting's name: `ethernet` reads back as `802-3-ethernet`).
 
 use std::net::IpAddr;
 use std::sync::OnceLock;
@@ -19,7 +20,7 @@ use arbitrary::{Arbitrary, Unstructured};
 use bm_nmconn::check::{CheckOptions, check_document};
 use bm_nmconn::diag::{Code, Severity};
 use bm_nmconn::edit::set_properties;
-use bm_nmconn::schema::{ValueType, keys_of};
+use bm_nmconn::schema::{ValueType, keys_of, setting_of_group};
 use bm_nmconn::{Document, Profile};
 use serde_json::Value as Json;
 
@@ -212,6 +213,8 @@ fn read_back(profile: &Json, property: &str, ty: ValueType, value: &str) -> Opti
     let list = |v: &str| v.split([',', ' ', '\t']).filter(|s| !s.is_empty()).map(str::to_string).collect::<Vec<_>>();
     let want = match (ty, key) {
         _ if value.is_empty() => return None,
+        // `Profile` holds the type as the setting's name: `ethernet` reads as `802-3-ethernet`.
+        _ if setting == "connection" && key == "type" => Json::String(setting_of_group(value).to_string()),
         (ValueType::Bool, _) => {
             Json::Bool(matches!(value.to_ascii_lowercase().as_str(), "yes" | "true" | "on" | "1" | "y"))
         }

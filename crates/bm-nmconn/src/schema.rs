@@ -258,6 +258,14 @@ pub fn setting_of_group(group: &str) -> &str {
     }
 }
 
+/// Whether an `[ethtool]` key is a boolean to NetworkManager (the setting is free-form in the
+/// schema). In libnm 1.42 features and pause settings are booleans and everything else,
+/// adaptive coalescing included, is an integer: `coalesce-adaptive-rx=1` loads as 1 and
+/// `coalesce-adaptive-rx=true` is dropped.
+pub(crate) fn ethtool_is_boolean(key: &str) -> bool {
+    key.starts_with("feature-") || key.starts_with("pause-")
+}
+
 /// Whether NetworkManager reads this group (a setting, an alias, or one of the special groups).
 pub fn group_is_known(group: &str) -> bool {
     // The groups nearly every file has first; then SETTING_NAMES, sorted (a test says so), by

@@ -48,7 +48,7 @@ use std::net::{IpAddr, Ipv6Addr};
 
 use crate::ip::{read_addresses, read_routes};
 use crate::keyfile::{Document, escape_list};
-use crate::schema::{ValueType, keys_of, setting_of_group};
+use crate::schema::{ValueType, ethtool_is_boolean, keys_of, setting_of_group};
 use crate::value::{list_key_index, parse_bool, parse_mac};
 
 /// Setting names in the order NetworkManager 1.42.4 writes them: `nm_connection_get_settings()`
@@ -250,10 +250,7 @@ fn ntop6(v6: Ipv6Addr) -> String {
 fn key_type(group: &str, key: &str) -> Option<ValueType> {
     let setting = setting_of_group(group);
     if setting == "ethtool" {
-        // Free-form in the schema; libnm 1.42's ethtool options: features, pause and adaptive
-        // coalescing are booleans, the rest integers.
-        let boolean = key.starts_with("feature-") || key.starts_with("pause-") || key.starts_with("coalesce-adaptive-");
-        return boolean.then_some(ValueType::Bool);
+        return ethtool_is_boolean(key).then_some(ValueType::Bool);
     }
     let keys = keys_of(setting)?;
     keys.iter().find(|(k, _)| *k == key).map(|(_, t)| *t)

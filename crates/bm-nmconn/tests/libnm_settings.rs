@@ -33,6 +33,16 @@ fn corpus() -> Vec<(String, String)> {
         ),
     );
     add("alias-both", format!("{C}type=ethernet\n[802-3-ethernet]\nmtu=9000\n[ethernet]\nmtu=1500\n"));
+    // Booleans with trailing whitespace, a group written twice (the later value wins), one that
+    // is no boolean (the `keyfile_roundtrip` fuzz target's finding: a form feed after `true`
+    // loads as `true`), and integers: adaptive coalescing is one, not a boolean.
+    add(
+        "ethtool-options",
+        format!(
+            "{C}type=ethernet\n[ethtool]\nfeature-rx=false\nfeature-tx=false \t\npause-autoneg=1\x0c\nfeature-gro=yes\n\
+             [ethtool]\nfeature-rx=true\x0c\x0c\ncoalesce-adaptive-rx=1\ncoalesce-adaptive-tx=true\nring-rx=512\n"
+        ),
+    );
     add(
         "bond",
         format!(
@@ -266,6 +276,29 @@ fn ours(p: &Profile) -> Map<String, Value> {
     }
     if !p.user.is_empty() {
         m.insert("user".into(), json!({ "data": p.user }));
+    }
+    // The ethtool options NetworkManager loads: booleans (features and pause) that read as
+    // `true` or `false`, and integers written in decimal (it warns about the rest and drops
+    // them).
+    let boolean = |k: &str| k.starts_with("feature-") || k.starts_with("pause-");
+    let booleans: Map<String, Value> = p
+        .ethtool
+        .iter()
+        .filter(|(k, _)| boolean(k))
+        .filter_map(|(k, v)| match v.as_str() {
+            "true" => Some((k.clone(), json!(true))),
+            "false" => Some((k.clone(), json!(false))),
+            _ => None,
+        })
+        .collect();
+    let integers: Map<String, Value> = p
+        .ethtool
+        .iter()
+        .filter(|(k, v)| !boolean(k) && !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
+        .filter_map(|(k, v)| Some((k.clone(), json!(v.parse::<u32>().ok()?))))
+        .collect();
+    if !booleans.is_empty() || !integers.is_empty() {
+        m.insert("ethtool".into(), json!({ "booleans": booleans, "integers": integers }));
     }
     m
 }

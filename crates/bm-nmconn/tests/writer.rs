@@ -590,6 +590,16 @@ fn canonical_never_changes_what_networkmanager_loads() {
     for (id, text) in generate() {
         corpus.push((format!("shuffled {id}"), shuffle(&text, 77)));
     }
+    // ethtool's free-form options: features and pause are booleans (`1`, trailing whitespace),
+    // adaptive coalescing is an integer (the writer once wrote `coalesce-adaptive-rx=1` as
+    // `true`, which NetworkManager drops; found through the `keyfile_roundtrip` fuzz target).
+    corpus.push((
+        "ethtool options".into(),
+        "[connection]\nid=e\nuuid=0b3a5b6e-2a4f-4c9b-9b0e-1d2c3b4a5f70\ntype=ethernet\ninterface-name=eno9\n\n\
+         [ethtool]\nfeature-rx=1\nfeature-tx=false \x0c\npause-autoneg=true\x0c\ncoalesce-adaptive-rx=1\n\
+         coalesce-adaptive-tx=0\nring-rx=512\n"
+            .into(),
+    ));
     let mut compared = 0;
     for (name, text) in &corpus {
         let Ok(doc) = Document::parse(text) else { continue };

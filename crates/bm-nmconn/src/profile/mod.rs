@@ -59,7 +59,9 @@ pub struct Profile {
     pub proxy: Option<Proxy>,
     /// `[user]`: free-form `namespace.key` data.
     pub user: BTreeMap<String, String>,
-    /// `[ethtool]`: `feature-*`, `ring-*`, `coalesce-*` keys as written.
+    /// `[ethtool]`: `feature-*`, `pause-*`, `ring-*`, `coalesce-*` keys; the booleans
+    /// (features and pause) as NetworkManager reads them (`true` or `false`, whatever trailing
+    /// whitespace was written), the rest as written.
     pub ethtool: BTreeMap<String, String>,
     /// `[match]`.
     #[serde(rename = "match")]

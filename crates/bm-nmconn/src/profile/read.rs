@@ -10,7 +10,9 @@ use std::borrow::Cow;
 use super::{Bond, Bridge, BridgePort, Connection, Ethernet, Infiniband, IpConfig, Match, Profile, Proxy, Vlan};
 use crate::ip::{AddressesRead, RoutesRead, read_addresses_in, read_dns_in, read_routes_in};
 use crate::keyfile::{Document, EntryRef, Escape, ValueError, split_list, unescape};
-use crate::schema::{BOND_OPTIONS, Table, ValueType, group_is_known, key_type_in, setting_of_group, tables_of};
+use crate::schema::{
+    BOND_OPTIONS, Table, ValueType, ethtool_is_boolean, group_is_known, key_type_in, setting_of_group, tables_of,
+};
 use crate::value::{
     HwAddr, IntError, Radix, list_key_index, parse_bool, parse_hwaddr, parse_int, parse_mac, parse_uint,
 };
@@ -306,10 +308,22 @@ fn read_entry<'d>(out: &mut Load<'d>, r: &mut Reading<'d>, g: &Group<'d>, e: Ent
             }
             return;
         }
-        Target::User | Target::Ethtool => {
+        Target::User => {
             if let Some(value) = string {
-                let map = if target == Target::User { &mut p.user } else { &mut p.ethtool };
-                map.insert(e.key.to_string(), value.into_owned());
+                p.user.insert(e.key.to_string(), value.into_owned());
+            }
+            return;
+        }
+        Target::Ethtool => {
+            if let Some(value) = string {
+                // A boolean as NetworkManager reads it (`g_key_file_get_boolean` ignores
+                // trailing whitespace): `true\x0c` and `true` load alike, and the writer
+                // writes `true`.
+                let value = match parse_bool(&value) {
+                    Some(b) if ethtool_is_boolean(e.key) => b.to_string(),
+                    _ => value.into_owned(),
+                };
+                p.ethtool.insert(e.key.to_string(), value);
             }
             return;
         }

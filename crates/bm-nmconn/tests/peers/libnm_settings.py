@@ -74,7 +74,13 @@ def dump(text):
             d["options"] = opts
         if name == "user":
             d["data"] = {k: s.get_data(k) for k in s.get_keys()}
-        if name in PROPS or name in ("bond", "user"):
+        if name == "ethtool":
+            # The boolean options (features and pause) as libnm holds them, and the integers.
+            names = [n for n in s.option_get_all_names() if n.startswith(("feature-", "pause-"))]
+            d["booleans"] = {n: s.option_get_boolean(n)[1] for n in names if s.option_get_boolean(n)[0]}
+            ints = [n for n in s.option_get_all_names() if not n.startswith(("feature-", "pause-"))]
+            d["integers"] = {n: s.option_get_uint32(n)[1] for n in ints if s.option_get_uint32(n)[0]}
+        if name in PROPS or name in ("bond", "user", "ethtool"):
             out[name] = d
     return out
 
