@@ -164,8 +164,10 @@ fn lex(doc: &Document) -> (Vec<String>, Vec<Group>) {
     // How many of the pending comments came before the last blank line: before a header,
     // those end the previous group; the rest (right above the header) belong to the header.
     let mut split = 0;
-    for line in text.split('\n') {
-        let line = line.strip_suffix('\r').unwrap_or(line);
+    let mut lines = text.split('\n').peekable();
+    while let Some(line) = lines.next() {
+        // GLib drops one `\r` before a `\n`; at the text's end (no `\n`) it stays.
+        let line = if lines.peek().is_some() { line.strip_suffix('\r').unwrap_or(line) } else { line };
         let t = line.trim_start_matches(is_space);
         if t.is_empty() {
             split = pending.len();
@@ -504,8 +506,7 @@ pub fn canonical(doc: &Document) -> String {
 
     let mut out = String::new();
     for c in &head {
-        out.push_str(c);
-        out.push('\n');
+        push_line(&mut out, c);
     }
     // A blank line keeps the file's comments apart from the first header's.
     if !head.is_empty() && !order.is_empty() {
@@ -517,8 +518,7 @@ pub fn canonical(doc: &Document) -> String {
             out.push('\n');
         }
         for c in &g.comments {
-            out.push_str(c);
-            out.push('\n');
+            push_line(&mut out, c);
         }
         out.push('[');
         out.push_str(&g.name);
@@ -567,20 +567,28 @@ pub fn canonical(doc: &Document) -> String {
         }
         for (comments, k, v) in &lines {
             for c in comments {
-                out.push_str(c);
-                out.push('\n');
+                push_line(&mut out, c);
             }
             out.push_str(k);
             out.push('=');
-            out.push_str(v);
-            out.push('\n');
+            push_line(&mut out, v);
         }
         for c in &g.trailing {
-            out.push_str(c);
-            out.push('\n');
+            push_line(&mut out, c);
         }
     }
     out
+}
+
+/// Ends a line with `\n`, and with `\r\n` when its text ends in `\r`: GLib drops one `\r`
+/// before a `\n`, so without another a value ending in `\r` would load one shorter (`id=a`
+/// and two `\r` load as `a` and one `\r`; written `id=a`, one `\r` and `\n`, as `a`).
+fn push_line(out: &mut String, text: &str) {
+    out.push_str(text);
+    if text.ends_with('\r') {
+        out.push('\r');
+    }
+    out.push('\n');
 }
 
 /// The file name NetworkManager's writer gives a new profile (`nm_keyfile_utils_create_filename`
@@ -611,6 +619,26 @@ mod tests {
 
     fn canon(s: &str) -> String {
         canonical(&Document::parse(s).unwrap())
+    }
+
+    /// The `keyfile_roundtrip` fuzz target's finding: values (and comments) ending in `\r`
+    /// lost one on every write, and one at the text's end was dropped where GLib keeps it.
+    #[test]
+    fn carriage_returns_at_a_line_end_are_kept() {
+        for (text, id, written) in [
+            ("[connection]\nid=a\r\r\n", "a\r", "[connection]\nid=a\r\r\n"),
+            ("[connection]\nid=a\r\r", "a\r\r", "[connection]\nid=a\r\r\r\n"),
+            ("[connection]\nid=a\r", "a\r", "[connection]\nid=a\r\r\n"),
+            ("[connection]\nid=a\r\n", "a", "[connection]\nid=a\n"),
+            ("# c\r\r\n[connection]\nid=a\n", "a", "# c\r\r\n[connection]\nid=a\n"),
+        ] {
+            let doc = Document::parse(text).unwrap();
+            assert_eq!(doc.get_string("connection", "id").unwrap().as_deref(), Some(id), "{text:?}");
+            let once = canon(text);
+            assert_eq!(once, written, "{text:?}");
+            assert_eq!(Document::parse(&once).unwrap().get_string("connection", "id").unwrap().as_deref(), Some(id));
+            assert_eq!(canon(&once), once, "{text:?}: idempotent");
+        }
     }
 
     #[test]

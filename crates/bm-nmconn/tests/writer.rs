@@ -600,6 +600,13 @@ fn canonical_never_changes_what_networkmanager_loads() {
          coalesce-adaptive-tx=0\nring-rx=512\n"
             .into(),
     ));
+    // Carriage returns at a value's end: GLib drops one before each `\n` and none at the end.
+    corpus.push((
+        "carriage returns".into(),
+        "[connection]\nid=e\r\r\nuuid=0b3a5b6e-2a4f-4c9b-9b0e-1d2c3b4a5f70\ntype=ethernet\n\
+         interface-name=eno9\n\n[ethernet]\nmtu=1500\r\r\n\n[user]\nbmnet.io/x=y\r\r\r"
+            .into(),
+    ));
     let mut compared = 0;
     for (name, text) in &corpus {
         let Ok(doc) = Document::parse(text) else { continue };
