@@ -577,6 +577,11 @@ pub fn canonical(doc: &Document) -> String {
             push_line(&mut out, c);
         }
     }
+    // A document of nothing but whitespace: GLib refuses an empty file ("File is empty") and
+    // loads a blank line, so an empty output would not read back.
+    if out.is_empty() {
+        out.push('\n');
+    }
     out
 }
 
@@ -619,6 +624,18 @@ mod tests {
 
     fn canon(s: &str) -> String {
         canonical(&Document::parse(s).unwrap())
+    }
+
+    /// The `keyfile_roundtrip` fuzz target's finding: a file of one space came out empty,
+    /// which does not parse (GLib: "File is empty").
+    #[test]
+    fn a_blank_file_is_written_as_a_blank_line() {
+        for text in [" ", "\n", "\t\r\n \n"] {
+            let once = canon(text);
+            assert_eq!(once, "\n", "{text:?}");
+            assert_eq!(canon(&once), once);
+        }
+        assert!(Document::parse("").is_err(), "GLib refuses an empty file");
     }
 
     /// The `keyfile_roundtrip` fuzz target's finding: values (and comments) ending in `\r`
