@@ -69,9 +69,8 @@ fn cluster_in_a_box_l3() {
 
     // The client: its probes failed only in the kills' windows (for the API server, the
     // instant it died) or, reset by ECMP moving their flow, in flight while master-2's path
-    // came back (counted, not asserted). How long those were is
-    // printed, not asserted, beyond sanity: BFD, not the 9 s hold time, took the dead node's
-    // path away.
+    // came back (counted, not asserted). How long the windows were is printed, not asserted,
+    // beyond sanity: BFD, not the 9 s hold time, took the dead node's path away.
     assert!(r.other_http.1 > 100, "the client probed throughout: {:?}", r.other_http);
     assert_eq!(r.other_http.0, 0, "probes failed outside the kills' windows");
     assert!(r.backend_kill_http.1 > 0 && r.haproxy_kill_http.1 > 0 && r.node_kill_http.1 > 0);
