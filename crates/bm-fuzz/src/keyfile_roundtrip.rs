@@ -7,6 +7,9 @@
 //! checked against libnm), and the validator gives both the same verdict: the same error codes,
 //! so the same decision about whether NetworkManager would refuse or alter the file.
 //!
+//! A line is written up to its first NUL byte (GLib never reads further): the original's
+//! `nul-byte` errors are the one verdict the canonical text does not repeat.
+//!
 //! `Profile` keeps bond options as written, and the writer names a numeric bond mode
 //! (`mode=4` is written `mode=802.3ad`, as NetworkManager writes it): profiles are compared
 //! with the mode by its name.
@@ -42,5 +45,7 @@ pub fn run(data: &[u8]) {
     let again = Document::parse(&canon).unwrap_or_else(|e| panic!("canonical output does not parse: {e}\n{canon}"));
     assert_eq!(canonical(&again), canon, "canonical is not idempotent");
     assert_eq!(loaded(&again), loaded(&doc), "NetworkManager loads another profile:\n{canon}");
-    assert_eq!(errors(&again), errors(&doc), "the verdicts differ:\n{canon}");
+    let mut before = errors(&doc);
+    before.remove(&Code::NulByte);
+    assert_eq!(errors(&again), before, "the verdicts differ:\n{canon}");
 }

@@ -117,6 +117,8 @@ codes! {
     GroupUnknown = "group-unknown", Altered;
     /// A translated key (`id[de]=`): never read.
     LocaleKey = "locale-key", Altered;
+    /// A NUL byte: GLib reads the line only up to it.
+    NulByte = "nul-byte", Altered;
     /// No integer: the property keeps its default.
     IntegerInvalid = "integer-invalid", Altered;
     /// A leading zero: NetworkManager reads the number as octal.

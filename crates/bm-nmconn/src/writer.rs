@@ -30,7 +30,8 @@
 //! default value, and address or route keys NetworkManager would drop or alter (if any key of a
 //! group's address or route family reads with a warning, that family is only re-ordered, not
 //! rewritten). The earlier of two duplicate keys (which NetworkManager never reads) is dropped,
-//! its comments kept; repeated groups are merged, as GLib merges them.
+//! its comments kept; repeated groups are merged, as GLib merges them. A line is written up to
+//! its first NUL byte: GLib reads it only that far (the validator reports the NUL).
 //!
 //! ```
 //! use bm_nmconn::{Document, canonical};
@@ -149,8 +150,9 @@ struct Group {
     trailing: Vec<String>,
 }
 
+/// `g_ascii_isspace` (not `\v`), as the document's reader has it.
 fn is_space(c: char) -> bool {
-    matches!(c, ' ' | '\t' | '\n' | '\u{b}' | '\u{c}' | '\r')
+    matches!(c, ' ' | '\t' | '\n' | '\u{c}' | '\r')
 }
 
 /// Splits a parsed document into groups, entries and comments (the document already passed
@@ -168,6 +170,8 @@ fn lex(doc: &Document) -> (Vec<String>, Vec<Group>) {
     while let Some(line) = lines.next() {
         // GLib drops one `\r` before a `\n`; at the text's end (no `\n`) it stays.
         let line = if lines.peek().is_some() { line.strip_suffix('\r').unwrap_or(line) } else { line };
+        // GLib reads a line up to its first NUL byte; the rest is never read, and not written.
+        let line = line.split('\0').next().unwrap_or_default();
         let t = line.trim_start_matches(is_space);
         if t.is_empty() {
             split = pending.len();

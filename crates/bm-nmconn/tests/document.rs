@@ -57,6 +57,60 @@ fn edits_touch_only_their_lines() {
     assert_eq!(reparsed.get_string("ethernet", "mtu").unwrap().as_deref(), Some("9000"));
 }
 
+/// GLib reads a line as a C string: up to its first NUL byte (checked with GLib 2.74 through
+/// `load_from_bytes`: `k=ab<NUL>cd` reads `ab`, `[g]<NUL>junk` is group `g`, a line starting
+/// with NUL is blank). The document keeps every byte, reads what GLib reads, and notes each NUL;
+/// an edit that rewrites such a line drops what GLib never read. Found through the
+/// `nmconn_set` fuzz target, which wrote NULs into a value and read them back.
+#[test]
+fn a_line_is_read_up_to_its_first_nul_byte() {
+    let text = "[g]\0 junk\nk=ab\0cd\r\n\0garbage\n#c\0x\nt=a\r\0\nlast=v\0w";
+    let mut doc = Document::parse(text).unwrap();
+    assert_eq!(doc.to_string(), text, "lossless");
+    assert_eq!(doc.groups(), ["g"]);
+    assert_eq!(doc.get_raw("g", "k"), Some(("ab", 2)));
+    assert_eq!(doc.get_raw("g", "t"), Some(("a\r", 5)), "the `\r` is dropped only before `\n`");
+    assert_eq!(doc.get_raw("g", "last"), Some(("v", 6)));
+    assert_eq!(doc.line_text(2), Some("k=ab"));
+    let nuls: Vec<(usize, usize)> = doc
+        .notices()
+        .iter()
+        .filter_map(|n| match n.kind {
+            NoticeKind::NulByte { column } => Some((n.line, column)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(nuls, [(1, 4), (2, 5), (3, 1), (4, 3), (5, 5), (6, 7)]);
+    assert_eq!(Document::parse("[g]\nk\0x=v\n").unwrap_err().kind, ParseErrorKind::NotKeyValue);
+    assert_eq!(Document::parse("[g\0]\nk=v\n").unwrap_err().kind, ParseErrorKind::NotKeyValue);
+    // Edits: a rewritten line loses its unread tail; the last line keeps its shape.
+    doc.set_string("g", "k", "new");
+    assert!(doc.to_string().starts_with("[g]\0 junk\nk=new\n\0garbage\n"), "{:?}", doc.to_string());
+    doc.set_string("g", "added", "1");
+    assert!(doc.to_string().ends_with("last=v\0w\nadded=1\n"), "{:?}", doc.to_string());
+    let again = Document::parse(&doc.to_string()).unwrap();
+    assert_eq!(again.to_string(), doc.to_string());
+    assert_eq!((again.get_raw("g", "k"), again.get_raw("g", "last")), (Some(("new", 2)), Some(("v", 6))));
+    // Removing the last line leaves the line before it last, without a newline, as it was.
+    let mut doc = Document::parse("[g]\nk=1\0x\nlast=v").unwrap();
+    assert!(doc.remove("g", "last"));
+    assert_eq!(doc.to_string(), "[g]\nk=1\0x");
+    let mut doc = Document::parse("[g]\nk=1\nlast=v\0x").unwrap();
+    assert!(doc.remove("g", "last"));
+    assert_eq!(doc.to_string(), "[g]\nk=1");
+}
+
+/// `g_ascii_isspace` is not C's `isspace`: a vertical tab is no whitespace to GLib (checked
+/// with GLib 2.74), so it stays in keys and values, and a line of one is not blank.
+#[test]
+fn a_vertical_tab_is_no_whitespace() {
+    let doc = Document::parse("[g]\nk\x0b=\x0bv\x0b\n\x0cf\x0c=\x0cw\n").unwrap();
+    assert_eq!(doc.get_raw("g", "k\x0b"), Some(("\x0bv\x0b", 2)));
+    assert_eq!(doc.get_raw("g", "f"), Some(("w", 3)), "a form feed is");
+    assert_eq!(Document::parse("[g]\n\x0b\n").unwrap_err().kind, ParseErrorKind::NotKeyValue);
+    assert_eq!(Document::parse("\x0b[g]\n").unwrap_err().kind, ParseErrorKind::NotKeyValue);
+}
+
 fn arb_doc() -> impl Strategy<Value = String> {
     let line = prop_oneof![
         "\\[[a-z0-9-]{1,12}\\][ \t]{0,2}",

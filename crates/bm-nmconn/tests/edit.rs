@@ -126,6 +126,22 @@ fn edits_refuse_what_nmcli_refuses() {
     assert_eq!(doc.to_string(), BASE, "a refused edit changes nothing");
 }
 
+/// Found by the `nmconn_set` fuzz target: a value with NUL bytes was written into the file,
+/// where GLib reads the line only up to the first one (`driver=<NUL><NUL>A<NUL>;` loads as an
+/// empty list). No escape stands for NUL, so the edit is refused. (nmcli cannot be handed a
+/// NUL: arguments are C strings.)
+#[test]
+fn values_with_a_nul_byte_are_refused() {
+    let mut doc = Document::parse(BASE).unwrap();
+    for (p, v) in [("match.driver", "\x0c\x0c\0\0A\0"), ("connection.zone", "ab\0cd"), ("bond.options", "primary=a\0")]
+    {
+        let e = set_property(&mut doc, p, v).unwrap_err();
+        assert!(matches!(e, EditError::InvalidValue { .. }), "{p}={v:?}: {e:?}");
+        assert!(e.to_string().contains("NUL"), "{e}");
+    }
+    assert_eq!(doc.to_string(), BASE, "a refused edit changes nothing");
+}
+
 /// Found by the `nmconn_check` fuzz target: an option name that would turn into a comment or
 /// break the line.
 #[test]

@@ -45,6 +45,10 @@ const GROUPS: &[&str] = &[
     "[ok] junk",
     "[unterminated",
     "  [ipv4]",
+    // GLib reads a line up to its first NUL byte.
+    "[ipv4]\0 junk",
+    "[conn\0ection]",
+    "\u{b}[ipv4]",
 ];
 
 const KEYS: &[&str] = &[
@@ -66,6 +70,9 @@ const KEYS: &[&str] = &[
     "x]",
     "id[en_US.UTF-8@euro]",
     "Encoding",
+    "i\0d",
+    "vt\u{b}",
+    "\u{b}vt",
 ];
 
 const VALUES: &[&str] = &[
@@ -93,10 +100,29 @@ const VALUES: &[&str] = &[
     "a;;b",
     "über",
     "  spaced",
+    "ab\0cd",
+    "\0",
+    "a\r\0b",
+    "\u{b}vt",
+    "vt\u{b}",
+    "\u{c}ff",
 ];
 
-const OTHER: &[&str] =
-    &["", "   ", "# a comment", "  # indented comment", "; not a comment", "=novalue", "garbage", "\t"];
+const OTHER: &[&str] = &[
+    "",
+    "   ",
+    "# a comment",
+    "  # indented comment",
+    "; not a comment",
+    "=novalue",
+    "garbage",
+    "\t",
+    "\0garbage",
+    "  \0 x=y",
+    "# comment\0 x",
+    "\u{b}",
+    "\u{c}",
+];
 
 fn generate(rng: &mut Rng) -> String {
     let mut text = String::new();

@@ -32,6 +32,7 @@ const STRICTER: &[(Code, &str)] = &[
     (Code::DnsSearchSeparator, "1.42 keeps `a.com,b.com` as one bogus search domain without a word"),
     (Code::SharedExtraAddresses, "method=shared drops extra addresses without a word"),
     (Code::LocaleKey, "GLib hides translated keys from NetworkManager"),
+    (Code::NulByte, "GLib reads a line only up to a NUL byte without a word"),
     (Code::GroupUnknown, "libnm skips unknown groups (its warning has no key)"),
     (Code::ValueUnreadable, "GLib cannot unescape the value, so NetworkManager sees none"),
 ];
@@ -132,6 +133,7 @@ fn own_corpus() -> Vec<(String, String)> {
     add("permissions-good", eth("permissions=user:alice:;\n", "[ipv4]\nmethod=auto\n"));
     add("dup-key", eth("", "mtu=1500\nmtu=9000\n[ipv4]\nmethod=auto\n"));
     add("locale-key", eth("", "[ipv4]\nmethod=auto\n").replace("id=eth0\n", "id=eth0\nid[de]=x\n"));
+    add("nul-byte", eth("zone=trusted\0 junk\n", "mtu=1500\0 9000\n[ipv4]\nmethod=auto\n"));
     add("bad-escape", eth("", "[ipv4]\nmethod=auto\n").replace("zone", "").replace("id=eth0", "id=eth0\nzone=a\\qb"));
     add(
         "port-bond",
@@ -485,6 +487,7 @@ const EXPECTED: &[(&str, &[&str])] = &[
     ("permissions-good", &[]),
     ("dup-key", &["duplicate-key"]),
     ("locale-key", &["locale-key"]),
+    ("nul-byte", &["nul-byte", "nul-byte"]),
     ("bad-escape", &["value-unreadable"]),
     ("port-bond", &[]),
     ("port-with-ip", &["port-ip-removed"]),

@@ -607,6 +607,15 @@ fn canonical_never_changes_what_networkmanager_loads() {
          interface-name=eno9\n\n[ethernet]\nmtu=1500\r\r\n\n[user]\nbmnet.io/x=y\r\r\r"
             .into(),
     ));
+    // NUL bytes: GLib reads a line only up to its first NUL (a value, a header, a comment); a
+    // line starting with one is blank. Vertical tabs are no whitespace to GLib.
+    corpus.push((
+        "NUL bytes and vertical tabs".into(),
+        "[connection]\0 junk\nid=e\0ignored\r\nuuid=0b3a5b6e-2a4f-4c9b-9b0e-1d2c3b4a5f70\ntype=ethernet\n\
+         interface-name=eno9\n\0garbage\n# comment\0x\n[ethernet]\nmtu=1500\0 9000\n\n[user]\n\
+         bmnet.io/x=\x0by\x0b\nbmnet.io/z=a\r\0"
+            .into(),
+    ));
     let mut compared = 0;
     for (name, text) in &corpus {
         let Ok(doc) = Document::parse(text) else { continue };

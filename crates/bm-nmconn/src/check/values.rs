@@ -45,6 +45,17 @@ pub(super) fn check(c: &mut Checker<'_>) {
                     format!("translated key `{key}`: NetworkManager never reads it"),
                 );
             }
+            NoticeKind::NulByte { column } => {
+                let d = c.push(
+                    Code::NulByte,
+                    notice.line,
+                    *column,
+                    None,
+                    None,
+                    "a NUL byte: NetworkManager reads this line only up to it and ignores the rest".to_string(),
+                );
+                d.help("remove the NUL byte (a keyfile is text; no escape stands for NUL)");
+            }
         }
     }
     let load = c.load;

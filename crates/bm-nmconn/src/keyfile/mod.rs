@@ -1,7 +1,9 @@
 //! GKeyFile as GLib 2.74's `gkeyfile.c` reads it (research nmconn.md §1.2), kept lossless.
 //!
-//! Lines are split on `\n` with one trailing `\r` dropped; leading ASCII whitespace is skipped
-//! to classify a line as blank or comment (`#` only: `;` is not a comment), group (`[name]`,
+//! Lines are split on `\n` with one trailing `\r` dropped, and read up to their first NUL byte
+//! (GLib reads each line as a C string; the rest of the line is kept here but never read, and
+//! reported as a notice); leading whitespace (`g_ascii_isspace`: space, `\t`, `\n`, `\f`, `\r`,
+//! not `\v`) is skipped to classify a line as blank or comment (`#` only: `;` is not a comment), group (`[name]`,
 //! only spaces or tabs after the `]`) or `key=value` (split at the first `=`, the key's trailing
 //! whitespace and the value's leading whitespace dropped, the value's trailing whitespace
 //! kept). Anything else, a key before the first group, or an invalid group or key name rejects
@@ -22,7 +24,8 @@ pub use escape::{Escape, escape, split_list, unescape};
 /// A line and how it ended.
 #[derive(Clone, Debug)]
 struct Line {
-    /// The text without its terminator (a `\r` before the `\n` is in `ending`).
+    /// The text without its terminator (a `\r` before the `\n` is in `ending`), up to its
+    /// first NUL byte (the NUL and the rest of the line are in `ending`).
     raw: Raw,
     ending: Ending,
     kind: Kind,
@@ -41,6 +44,16 @@ impl Line {
         match &self.raw {
             Raw::Span(a, b) => &text[*a..*b],
             Raw::Owned(s) => s,
+        }
+    }
+
+    /// What follows the text up to the line's end when the line has a NUL byte: the NUL and
+    /// the rest of the line (its `\r` included), which GLib never reads; empty otherwise. Only
+    /// a line as parsed has one: an edit that rewrites a line drops it.
+    fn tail_in<'a>(&self, text: &'a str) -> &'a str {
+        match (&self.raw, self.ending) {
+            (Raw::Span(_, b), Ending::NulLf | Ending::NulEof) => &text[*b..newline_at(text.as_bytes(), *b)],
+            _ => "",
         }
     }
 
@@ -104,14 +117,51 @@ enum Ending {
     CrLf,
     /// The last line, without a newline.
     None,
+    /// A NUL byte and the rest of the line ([`Line::tail_in`]), then `\n`.
+    NulLf,
+    /// A NUL byte and the rest of the text, the last line.
+    NulEof,
 }
 
 impl Ending {
+    /// The terminator written after the line's text and tail.
     fn as_str(self) -> &'static str {
         match self {
-            Ending::Lf => "\n",
+            Ending::Lf | Ending::NulLf => "\n",
             Ending::CrLf => "\r\n",
-            Ending::None => "",
+            Ending::None | Ending::NulEof => "",
+        }
+    }
+
+    /// Whether the line is the text's last, without a newline.
+    fn at_eof(self) -> bool {
+        matches!(self, Ending::None | Ending::NulEof)
+    }
+
+    /// The same ending on a line that gets a successor.
+    fn terminated(self) -> Ending {
+        match self {
+            Ending::None => Ending::Lf,
+            Ending::NulEof => Ending::NulLf,
+            e => e,
+        }
+    }
+
+    /// The same ending on a line that becomes the last.
+    fn unterminated(self) -> Ending {
+        match self {
+            Ending::Lf | Ending::CrLf => Ending::None,
+            Ending::NulLf => Ending::NulEof,
+            e => e,
+        }
+    }
+
+    /// The ending of a line rewritten by an edit (its tail, if any, dropped).
+    fn without_tail(self) -> Ending {
+        match self {
+            Ending::NulLf => Ending::Lf,
+            Ending::NulEof => Ending::None,
+            e => e,
         }
     }
 }
@@ -190,6 +240,7 @@ pub struct Notice {
 /// The notices.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum NoticeKind {
     /// A key set again in the same group: this later one wins.
     DuplicateKey {
@@ -214,6 +265,12 @@ pub enum NoticeKind {
         group: String,
         /// Where it first appeared.
         first: usize,
+    },
+    /// A NUL byte: GLib reads the line only up to it (a value ends there, a group header or
+    /// comment is read without the rest); the NUL and the rest of the line are ignored.
+    NulByte {
+        /// Its column, 1-based (characters).
+        column: usize,
     },
 }
 
@@ -319,24 +376,26 @@ impl PartialEq for Document {
     fn eq(&self, other: &Document) -> bool {
         self.lines.len() == other.lines.len()
             && self.notices == other.notices
-            && self
-                .lines
-                .iter()
-                .zip(&other.lines)
-                .all(|(a, b)| a.raw_in(&self.text) == b.raw_in(&other.text) && a.ending == b.ending && a.kind == b.kind)
+            && self.lines.iter().zip(&other.lines).all(|(a, b)| {
+                a.raw_in(&self.text) == b.raw_in(&other.text)
+                    && a.tail_in(&self.text) == b.tail_in(&other.text)
+                    && a.ending == b.ending
+                    && a.kind == b.kind
+            })
     }
 }
 
 impl Eq for Document {}
 
 fn is_space(c: char) -> bool {
-    // g_ascii_isspace: space, \t, \n, \v, \f, \r.
-    matches!(c, ' ' | '\t' | '\n' | '\u{b}' | '\u{c}' | '\r')
+    // g_ascii_isspace: space, \t, \n, \f, \r; not \v (GLib's table, unlike C's isspace):
+    // `k=\vv` reads as `\vv`, a line of `\v` alone is no blank line (checked with GLib 2.74).
+    matches!(c, ' ' | '\t' | '\n' | '\u{c}' | '\r')
 }
 
 /// [`is_space`] of a byte (every such character is one byte).
 fn is_space_byte(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
+    matches!(b, b' ' | b'\t' | b'\n' | 0x0c | b'\r')
 }
 
 /// A line as [`cut`] finds it.
@@ -361,6 +420,19 @@ enum Shape {
     /// A key-value pair, the first `=` at `eq` from `start` (0: no `=`, or an empty key: the
     /// line is none of GLib's kinds), `bracket` when a `[` or `]` comes before it.
     Entry { eq: usize, bracket: bool },
+}
+
+/// [`cut`] in a text with a NUL byte somewhere: GLib reads a line as a C string (its
+/// `g_key_file_parse_line` and helpers use `strchr` and `g_strndup`), so a line with a NUL is
+/// cut and sorted on its bytes before the NUL (after the `\r` before its `\n` is dropped,
+/// which only matters when the NUL is last), and the NUL and the rest of the line become its
+/// ending. Also returns where the NUL is, from `pos`.
+fn cut_at_nul(bytes: &[u8], pos: usize) -> (Cut, Option<usize>) {
+    let newline = newline_at(bytes, pos);
+    let Some(nul) = bytes[pos..newline].iter().position(|&b| b == 0) else { return (cut(bytes, pos), None) };
+    let line = cut(&bytes[..pos + nul], pos);
+    let (next, ending) = if newline == bytes.len() { (newline, Ending::NulEof) } else { (newline + 1, Ending::NulLf) };
+    (Cut { next, ending, ..line }, Some(nul))
 }
 
 /// Cuts the line starting at `pos` and sorts it, in one pass over its bytes.
@@ -699,7 +771,9 @@ impl Document {
         let mut current: Option<usize> = None;
         let mut open: Option<usize> = None;
         let mut first_group: Option<usize> = None;
-        // Whether some value may have a `\\`.
+        // A NUL byte ends a line's text for GLib: lines are then cut with [`cut_at_nul`] (a
+        // keyfile has none; one scan of the text says so).
+        let has_nul = bytes.contains(&0);
         let mut pos = 0;
         // Each line is cut, sorted and checked as GLib's `g_key_file_parse_line` does, in one
         // pass over its bytes (every byte GLib looks for is ASCII, and no byte of a multi-byte
@@ -723,7 +797,16 @@ impl Document {
                 }
                 (group_at, key_at) = (Some(groups), Some(keys));
             }
-            let Cut { end, next, ending, start, shape } = cut(bytes, pos);
+            let Cut { end, next, ending, start, shape } = if has_nul {
+                let (line, nul) = cut_at_nul(bytes, pos);
+                if let Some(nul) = nul {
+                    let column = column(&text[pos..pos + nul], nul);
+                    notices.push(Notice { line: n + 1, kind: NoticeKind::NulByte { column } });
+                }
+                line
+            } else {
+                cut(bytes, pos)
+            };
             let t = &bytes[pos + start..end];
             let err = |kind, at, message| ParseError::at(&text[pos..end], n, kind, at, message);
             let kind = if let Shape::Blank = shape {
@@ -1037,7 +1120,8 @@ impl Document {
         self.group_line(group).map(|n| n + 1)
     }
 
-    /// The text of a line (1-based), without its terminator.
+    /// The text of a line (1-based) as GLib reads it: without its terminator, and up to its
+    /// first NUL byte.
     pub fn line_text(&self, line: usize) -> Option<&str> {
         self.lines.get(line.checked_sub(1)?).map(|l| l.raw_in(&self.text))
     }
@@ -1076,10 +1160,13 @@ impl Document {
                 let mut new = self.raw(n)[..value_at].to_string();
                 new.push_str(raw_value);
                 self.lines[n].raw = Raw::Owned(new);
+                self.lines[n].ending = self.lines[n].ending.without_tail();
             }
             return;
         }
-        let ending = self.lines.iter().find(|l| l.ending != Ending::None).map_or(Ending::Lf, |l| l.ending);
+        // New lines end as the file's lines do.
+        let ending =
+            self.lines.iter().find(|l| matches!(l.ending, Ending::Lf | Ending::CrLf)).map_or(Ending::Lf, |l| l.ending);
         let entry_line = |group_index: usize| Line {
             raw: Raw::Owned(format!("{key}={raw_value}")),
             ending,
@@ -1155,8 +1242,8 @@ impl Document {
                 let ending = self.lines[i].ending;
                 self.lines.remove(i);
                 // Keep the file's last-line-without-newline shape.
-                if i == self.lines.len() && ending == Ending::None && i > 0 {
-                    self.lines[i - 1].ending = Ending::None;
+                if i == self.lines.len() && ending.at_eof() && i > 0 {
+                    self.lines[i - 1].ending = self.lines[i - 1].ending.unterminated();
                 }
                 self.reindex(i);
             } else {
@@ -1176,9 +1263,7 @@ impl Document {
 
     /// A line that gets a successor needs a newline of its own.
     fn ensure_terminated(&mut self, n: usize) {
-        if self.lines[n].ending == Ending::None {
-            self.lines[n].ending = Ending::Lf;
-        }
+        self.lines[n].ending = self.lines[n].ending.terminated();
     }
 
     /// Fixes the group indices and spans after a line was inserted at or removed from `at`.
@@ -1215,6 +1300,7 @@ impl fmt::Display for Document {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for l in &self.lines {
             f.write_str(l.raw_in(&self.text))?;
+            f.write_str(l.tail_in(&self.text))?;
             f.write_str(l.ending.as_str())?;
         }
         Ok(())

@@ -16,7 +16,7 @@ def read(text):
     k = GLib.KeyFile()
     data = text.encode()
     try:
-        k.load_from_data(text, len(data), GLib.KeyFileFlags.NONE)
+        k.load_from_bytes(GLib.Bytes.new(data), GLib.KeyFileFlags.NONE)
     except GLib.Error as e:
         return {"ok": False, "error": e.message}
     groups = {}

@@ -13,7 +13,7 @@ from gi.repository import GLib, NM  # noqa: E402
 
 def load(text):
     kf = GLib.KeyFile.new()
-    kf.load_from_data(text, len(text.encode()), GLib.KeyFileFlags.NONE)
+    kf.load_from_bytes(GLib.Bytes.new(text.encode()), GLib.KeyFileFlags.NONE)
     warns = []
 
     def handler(keyfile, connection, htype, hdata, user_data):

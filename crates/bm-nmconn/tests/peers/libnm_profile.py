@@ -56,7 +56,7 @@ def load(text):
 
     kf = GLib.KeyFile.new()
     try:
-        kf.load_from_data(text, len(text.encode()), GLib.KeyFileFlags.NONE)
+        kf.load_from_bytes(GLib.Bytes.new(text.encode()), GLib.KeyFileFlags.NONE)
         con = NM.keyfile_read(kf, "/tmp", NM.KeyfileHandlerFlags.NONE, handler, None)
     except GLib.Error as e:
         return {"ok": False, "error": e.message, "warnings": warns}

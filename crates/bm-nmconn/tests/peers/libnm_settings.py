@@ -51,7 +51,7 @@ def route(r):
 def dump(text):
     kf = GLib.KeyFile.new()
     try:
-        kf.load_from_data(text, len(text.encode()), GLib.KeyFileFlags.NONE)
+        kf.load_from_bytes(GLib.Bytes.new(text.encode()), GLib.KeyFileFlags.NONE)
         con = NM.keyfile_read(kf, "/tmp", NM.KeyfileHandlerFlags.NONE, None, None)
     except GLib.Error as e:
         return {"error": e.message}

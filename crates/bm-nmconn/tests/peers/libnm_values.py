@@ -24,7 +24,7 @@ def load(prop, value):
     text, _ = BASE[prop]
     text = text.format(v=value)
     kf = GLib.KeyFile.new()
-    kf.load_from_data(text, len(text.encode()), GLib.KeyFileFlags.NONE)
+    kf.load_from_bytes(GLib.Bytes.new(text.encode()), GLib.KeyFileFlags.NONE)
     warned = []
 
     def handler(keyfile, connection, htype, hdata, user_data):

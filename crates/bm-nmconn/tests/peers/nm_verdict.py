@@ -15,7 +15,7 @@ from gi.repository import GLib, NM  # noqa: E402
 def verdict(text):
     kf = GLib.KeyFile.new()
     try:
-        kf.load_from_data(text, len(text.encode()), GLib.KeyFileFlags.NONE)
+        kf.load_from_bytes(GLib.Bytes.new(text.encode()), GLib.KeyFileFlags.NONE)
     except GLib.Error as e:
         return {"load_error": e.message, "warnings": [], "verify_error": None}
     warns = []
