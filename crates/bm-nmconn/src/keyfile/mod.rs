@@ -1144,7 +1144,9 @@ impl Document {
 
     /// Sets a value (escaped as GLib's writer escapes it): the winning entry's line is rewritten
     /// in place (its key and spacing kept); a new key goes after the group's last entry; a new
-    /// group goes at the end. Every other line stays as it was.
+    /// group goes at the end. Every other line stays as it was. No escape stands for a NUL
+    /// byte, and GLib reads a line only up to one: a caller refuses such a value, as
+    /// [`crate::edit::set_property`] does (the validator reports one written anyway).
     pub fn set_string(&mut self, group: &str, key: &str, value: &str) {
         self.set_raw(group, key, &escape(value, Escape::String));
     }
