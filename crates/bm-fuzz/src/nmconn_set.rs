@@ -210,7 +210,10 @@ fn read_back(profile: &Json, property: &str, ty: ValueType, value: &str) -> Opti
         (_, k) => k.replace('-', "_"),
     };
     let loaded = profile.get(section)?.get(&field)?.clone();
-    let list = |v: &str| v.split([',', ' ', '\t']).filter(|s| !s.is_empty()).map(str::to_string).collect::<Vec<_>>();
+    // nmcli's list syntax: commas and GLib's ASCII whitespace (no `\v`).
+    let list = |v: &str| {
+        v.split([',', ' ', '\t', '\n', '\u{c}', '\r']).filter(|s| !s.is_empty()).map(str::to_string).collect::<Vec<_>>()
+    };
     let want = match (ty, key) {
         _ if value.is_empty() => return None,
         // `Profile` holds the type as the setting's name: `ethernet` reads as `802-3-ethernet`.

@@ -280,9 +280,13 @@ pub fn set_property(doc: &mut Document, property: &str, value: &str) -> Result<(
     Ok(())
 }
 
-/// nmcli's list syntax: commas and/or whitespace.
+/// nmcli's list syntax: commas and/or ASCII whitespace as GLib's `g_ascii_isspace` has it
+/// (space, `\t`, `\n`, `\f`, `\r`; not `\v`), checked with `nmcli --offline`: `a<FF>b` is two
+/// elements. Splitting on fewer left an element starting with a form feed, which no keyfile
+/// escape holds: GLib drops it at the start of a value (found by the `nmconn_set` fuzz target:
+/// `,<FF><FF>,,` was written `interface-name=<FF><FF>;` and loaded as one empty name).
 fn split_list(value: &str) -> Vec<&str> {
-    value.split([',', ' ', '\t']).filter(|s| !s.is_empty()).collect()
+    value.split([',', ' ', '\t', '\n', '\u{c}', '\r']).filter(|s| !s.is_empty()).collect()
 }
 
 fn set_list_or_remove(doc: &mut Document, group: &str, key: &str, items: &[&str]) {

@@ -43,6 +43,10 @@ fn edits_match_nmcli_modify() {
         (BASE, &[("ipv4.dns", "1.1.1.1,8.8.8.8")]),
         (BASE, &[("ipv4.dns", "1.1.1.1 8.8.8.8")]),
         (BASE, &[("ipv4.dns-search", "a.example.com,b.example.com")]),
+        // nmcli splits lists on commas and every ASCII whitespace but `\v` (the `nmconn_set`
+        // fuzz target's `,<FF><FF>,,` once made an element that GLib reads as empty).
+        (BASE, &[("match.interface-name", "\u{c}\u{c}eth0,\u{c}eth1\u{c}eth2\r\neth3")]),
+        (BASE, &[("ipv4.dns-search", "\u{c}a.example.com\u{c}b.example.com")]),
         (BASE, &[("ipv6.method", "manual"), ("ipv6.addresses", "fd00::5/64"), ("ipv6.gateway", "fd00::1")]),
         (BASE, &[("ipv6.dns", "fd00::53")]),
         (
