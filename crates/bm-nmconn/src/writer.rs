@@ -348,9 +348,12 @@ pub(crate) fn only_benign(warnings: &[(String, String)]) -> bool {
     warnings.iter().all(|(_, w)| w.starts_with("deprecated semicolon"))
 }
 
-/// A one-key document, to read one address or route key with `ip.rs`'s readers.
+/// A one-key document, to read one address or route key with `ip.rs`'s readers. The key is the
+/// last line, with no newline after it: GLib drops a `\r` before a `\n`, so a newline would
+/// lose a `\r` ending `raw` (a value GLib keeps it in, and an address that does not read with
+/// it, was read cleanly and rewritten: found by the `keyfile_roundtrip` fuzz target).
 pub(crate) fn one_key(group: &str, key: &str, raw: &str) -> Option<Document> {
-    Document::parse(&format!("[{group}]\n{key}={raw}\n")).ok()
+    Document::parse(&format!("[{group}]\n{key}={raw}")).ok()
 }
 
 /// Rewrites the address keys (and the `gateway` key) of an IP group as 1.42 writes them, if
@@ -658,6 +661,25 @@ mod tests {
             let once = canon(text);
             assert_eq!(once, written, "{text:?}");
             assert_eq!(Document::parse(&once).unwrap().get_string("connection", "id").unwrap().as_deref(), Some(id));
+            assert_eq!(canon(&once), once, "{text:?}: idempotent");
+        }
+    }
+
+    /// An address or route whose value ends in a `\r` GLib keeps (at the text's end, or before
+    /// a NUL byte) does not read, so its family is left as written, not rewritten as if the
+    /// `\r` were not there. Found by the `keyfile_roundtrip` fuzz target.
+    #[test]
+    fn a_carriage_return_ending_an_address_is_kept() {
+        for text in [
+            "[ipv4]\nmethod=manual\naddress1=10.0.0.5/24\naddresses2=10.0.1.5;20;10.0.1.1\r",
+            "[ipv4]\nmethod=manual\naddress1=10.0.0.5/24\naddresses2=10.0.1.5;20;10.0.1.1\r\0x\n",
+            "[ipv4]\nmethod=manual\naddress1=10.0.0.5/24\nroute1=10.1.0.0/16,10.0.0.1\r",
+        ] {
+            let doc = Document::parse(text).unwrap();
+            let once = canon(text);
+            let again = Document::parse(&once).unwrap();
+            let (a, b) = (crate::Profile::read(&doc), crate::Profile::read(&again));
+            assert_eq!(a.ipv4, b.ipv4, "{text:?} -> {once:?}");
             assert_eq!(canon(&once), once, "{text:?}: idempotent");
         }
     }
