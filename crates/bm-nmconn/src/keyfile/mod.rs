@@ -3,10 +3,10 @@
 //! Lines are split on `\n` with one trailing `\r` dropped, and read up to their first NUL byte
 //! (GLib reads each line as a C string; the rest of the line is kept here but never read, and
 //! reported as a notice); leading whitespace (`g_ascii_isspace`: space, `\t`, `\n`, `\f`, `\r`,
-//! not `\v`) is skipped to classify a line as blank or comment (`#` only: `;` is not a comment), group (`[name]`,
-//! only spaces or tabs after the `]`) or `key=value` (split at the first `=`, the key's trailing
-//! whitespace and the value's leading whitespace dropped, the value's trailing whitespace
-//! kept). Anything else, a key before the first group, or an invalid group or key name rejects
+//! not `\v`) is skipped to classify a line as blank or comment (`#` only: `;` is not a
+//! comment), group (`[name]`, only spaces or tabs after the `]`) or `key=value` (split at the
+//! first `=`, the key's trailing whitespace and the value's leading whitespace dropped, the
+//! value's trailing whitespace kept). Anything else, a key before the first group, or an invalid group or key name rejects
 //! the whole file, as `g_key_file_load_from_file` does. Duplicate keys: the last wins; repeated
 //! groups merge; both are reported as notices.
 
@@ -424,7 +424,7 @@ enum Shape {
 
 /// Whether `bytes` has a NUL byte: a word at a time, the words' zero-byte tests ORed together
 /// and looked at once (a keyfile has no NUL, so every byte is read either way; a branch per
-/// byte, as `<[u8]>::contains` takes here, made parsing a fifth dearer).
+/// byte, as `<[u8]>::contains` takes here, made parsing a quarter dearer).
 fn has_nul(bytes: &[u8]) -> bool {
     let mut words = bytes.chunks_exact(8);
     let mut flags = 0;
