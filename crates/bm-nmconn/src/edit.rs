@@ -110,12 +110,12 @@ pub fn set_property(doc: &mut Document, property: &str, value: &str) -> Result<(
         s => (s, s),
     };
     let invalid = |reason: String| EditError::InvalidValue { property: property.to_string(), reason };
-    let value = value.trim();
     // GLib reads a keyfile line as a C string and has no escape for NUL: NetworkManager would
     // read the value only up to it. (nmcli cannot be given one: it comes in through argv.)
     if let Some(at) = value.find('\0') {
         return Err(invalid(format!("a NUL byte (at byte {at}): a keyfile cannot hold one")));
     }
+    let value = value.trim();
     match (setting, prop) {
         ("ipv4" | "ipv6", "addresses") => {
             let v6 = setting == "ipv6";
