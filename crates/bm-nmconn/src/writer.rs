@@ -48,7 +48,7 @@
 use std::net::{IpAddr, Ipv6Addr};
 
 use crate::ip::{read_addresses, read_routes};
-use crate::keyfile::{Document, escape_list};
+use crate::keyfile::{Document, escape_list, is_space};
 use crate::schema::{ValueType, ethtool_is_boolean, keys_of, setting_of_group};
 use crate::value::{list_key_index, parse_bool, parse_mac};
 
@@ -150,15 +150,9 @@ struct Group {
     trailing: Vec<String>,
 }
 
-/// `g_ascii_isspace` (not `\v`), as the document's reader has it.
-fn is_space(c: char) -> bool {
-    matches!(c, ' ' | '\t' | '\n' | '\u{c}' | '\r')
-}
-
 /// Splits a parsed document into groups, entries and comments (the document already passed
 /// GLib's rules, so every line is a blank, a comment, a group header or an entry).
 fn lex(doc: &Document) -> (Vec<String>, Vec<Group>) {
-    let text = doc.to_string();
     let mut groups: Vec<Group> = Vec::new();
     let mut head: Vec<String> = Vec::new();
     let mut current: Option<usize> = None;
@@ -166,12 +160,10 @@ fn lex(doc: &Document) -> (Vec<String>, Vec<Group>) {
     // How many of the pending comments came before the last blank line: before a header,
     // those end the previous group; the rest (right above the header) belong to the header.
     let mut split = 0;
-    let mut lines = text.split('\n').peekable();
-    while let Some(line) = lines.next() {
-        // GLib drops one `\r` before a `\n`; at the text's end (no `\n`) it stays.
-        let line = if lines.peek().is_some() { line.strip_suffix('\r').unwrap_or(line) } else { line };
-        // GLib reads a line up to its first NUL byte; the rest is never read, and not written.
-        let line = line.split('\0').next().unwrap_or_default();
+    // Each line as the document's reader cut it, GLib's way: without the `\r` before its `\n`
+    // (one at the text's end stays), up to its first NUL byte (the rest is never read, and not
+    // written).
+    for line in (1..).map_while(|n| doc.line_text(n)) {
         let t = line.trim_start_matches(is_space);
         if t.is_empty() {
             split = pending.len();

@@ -387,7 +387,7 @@ impl PartialEq for Document {
 
 impl Eq for Document {}
 
-fn is_space(c: char) -> bool {
+pub(crate) fn is_space(c: char) -> bool {
     // g_ascii_isspace: space, \t, \n, \f, \r; not \v (GLib's table, unlike C's isspace):
     // `k=\vv` reads as `\vv`, a line of `\v` alone is no blank line (checked with GLib 2.74).
     matches!(c, ' ' | '\t' | '\n' | '\u{c}' | '\r')
