@@ -18,7 +18,7 @@ pub struct AddressesRead {
     /// The addresses kept, in NetworkManager's order.
     pub addresses: Vec<(IpAddr, u8)>,
     /// The gateway taken from the first address that carried one (the `gateway` key, read
-    /// elsewhere, overrides it).
+    /// elsewhere, overrides it), as NetworkManager keeps it: see [`gateway_as_loaded`].
     pub gateway: Option<String>,
     /// Every warning, with its key: for a dropped address, why.
     pub warnings: Vec<(String, String)>,
@@ -102,7 +102,7 @@ pub(crate) fn read_addresses_in(entries: &[EntryRef<'_>], ipv6: bool) -> Address
         let Some(Entry { addr, plen, gateway, .. }) = read_one(&value, key, ipv6, false, &mut warn) else { return };
         out.addresses.push((addr, plen));
         if out.gateway.is_none() {
-            out.gateway = gateway.map(|g| g.to_string());
+            out.gateway = gateway.map(|g| gateway_as_loaded(g, ipv6));
         }
     });
     out
@@ -338,6 +338,24 @@ pub(crate) fn read_route_options(raw: &str, ipv6: bool) -> Result<RouteOptions, 
         out.known.insert(name.to_string(), value.to_string());
     }
     Ok(out)
+}
+
+/// A gateway as NetworkManager keeps it (`ipvX.gateway`, written with an address or as the
+/// `gateway` key): an address of the family in `inet_ntop`'s form (`FD00:0::1` is loaded as
+/// `fd00::1`), anything else as written, for the validator to report. An IPv4 address
+/// `inet_pton` reads (four decimal bytes, no leading zeros) is already in that form.
+///
+/// ```
+/// use bm_nmconn::ip::gateway_as_loaded;
+/// assert_eq!(gateway_as_loaded("FD00:0::1", true), "fd00::1");
+/// assert_eq!(gateway_as_loaded("1:2:3", true), "1:2:3");
+/// assert_eq!(gateway_as_loaded("010.0.0.1", false), "010.0.0.1");
+/// ```
+pub fn gateway_as_loaded(gateway: &str, ipv6: bool) -> String {
+    match gateway.parse::<std::net::Ipv6Addr>() {
+        Ok(v6) if ipv6 => crate::writer::ntop(IpAddr::V6(v6)),
+        _ => gateway.to_string(),
+    }
 }
 
 /// An address of the family, as `inet_pton` reads it.

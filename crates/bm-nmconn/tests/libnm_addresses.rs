@@ -40,9 +40,22 @@ fn corpus() -> Vec<String> {
         "10.0.0.5/0",
         "10.0.0.5/24/10.0.0.1",
         "10.0.0.5/024",
+        "10.0.0.5/24,010.0.0.1",
     ];
-    let v6 =
-        ["fd00::5/64", "fd00::5", "fd00::5/129", "fd00::5/64,fd00::1", "fe80::1%eth0/64", "10.0.0.5/24", "fd00::5/64;"];
+    let v6 = [
+        "fd00::5/64",
+        "fd00::5",
+        "fd00::5/129",
+        "fd00::5/64,fd00::1",
+        "fe80::1%eth0/64",
+        "10.0.0.5/24",
+        "fd00::5/64;",
+        // Gateways: kept in inet_ntop's form when valid, as written when not.
+        "fd00::5/64,fD01:0::1",
+        "fd00::5/64,::1.2.3.4",
+        "fd00::5/64,::FFFF:1.2.3.4",
+        "fd00::5/64,1:2:3",
+    ];
     let mut docs = Vec::new();
     for (i, a) in v4.iter().enumerate() {
         docs.push(format!("{HEADER}[ipv4]\nmethod=manual\naddress1={a}\naddress2=192.168.{i}.2/24,192.168.{i}.1\n"));

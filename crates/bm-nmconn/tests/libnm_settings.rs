@@ -89,6 +89,20 @@ fn corpus() -> Vec<(String, String)> {
         ),
     );
     add("ip6-token", format!("{C}type=ethernet\n[ipv6]\nmethod=auto\ntoken=::1\n"));
+    // Gateways as NetworkManager keeps them: a valid one in inet_ntop's form, an invalid one as
+    // written (the fuzzer's `fD01::1`).
+    add(
+        "gateway-forms",
+        format!(
+            "{C}type=ethernet\n[ipv4]\nmethod=manual\naddress1=10.0.0.5/24\ngateway=010.0.0.1\n[ipv6]\nmethod=manual\naddress1=fd00::5/64\ngateway=FD00:0::1\n"
+        ),
+    );
+    add(
+        "address-gateway-forms",
+        format!(
+            "{C}type=ethernet\n[ipv4]\nmethod=manual\naddress1=10.0.0.5/24,10.0.0.1\n[ipv6]\nmethod=manual\naddress1=fd00::5/64,::0102:0304\n"
+        ),
+    );
     // Empty values are empty strings (not unset), an empty token still means eui64.
     add(
         "empty-values",

@@ -328,7 +328,8 @@ pub struct IpConfig {
     pub method: Option<String>,
     /// The addresses NetworkManager keeps, in its order.
     pub addresses: Vec<(IpAddr, u8)>,
-    /// `gateway`, or the first gateway written with an address.
+    /// `gateway`, or the first gateway written with an address, as NetworkManager keeps it
+    /// ([`gateway_as_loaded`](crate::ip::gateway_as_loaded): `FD00:0::1` becomes `fd00::1`).
     pub gateway: Option<String>,
     /// The routes NetworkManager keeps.
     pub routes: Vec<Route>,
