@@ -102,7 +102,11 @@ pub(crate) fn read_addresses_in(entries: &[EntryRef<'_>], ipv6: bool) -> Address
         let Some(Entry { addr, plen, gateway, .. }) = read_one(&value, key, ipv6, false, &mut warn) else { return };
         out.addresses.push((addr, plen));
         if out.gateway.is_none() {
-            out.gateway = gateway.map(|g| gateway_as_loaded(g, ipv6));
+            out.gateway = gateway.map(|g| {
+                let mut g = g.to_string();
+                load_gateway(&mut g, ipv6);
+                g
+            });
         }
     });
     out
@@ -352,10 +356,141 @@ pub(crate) fn read_route_options(raw: &str, ipv6: bool) -> Result<RouteOptions, 
 /// assert_eq!(gateway_as_loaded("010.0.0.1", false), "010.0.0.1");
 /// ```
 pub fn gateway_as_loaded(gateway: &str, ipv6: bool) -> String {
-    match gateway.parse::<std::net::Ipv6Addr>() {
-        Ok(v6) if ipv6 => crate::writer::ntop(IpAddr::V6(v6)),
-        _ => gateway.to_string(),
+    let mut loaded = gateway.to_string();
+    load_gateway(&mut loaded, ipv6);
+    loaded
+}
+
+/// [`gateway_as_loaded`] in place (allocating only when the form changes).
+pub(crate) fn load_gateway(gateway: &mut String, ipv6: bool) {
+    if ipv6 && !kept_as_written6(gateway) {
+        rewrite6(gateway);
     }
+}
+
+/// An IPv6 address rewritten in `inet_ntop`'s form; anything else left as it is. Apart, so
+/// that the common case stays small.
+#[cold]
+#[inline(never)]
+fn rewrite6(text: &mut String) {
+    if let Ok(v6) = text.parse::<std::net::Ipv6Addr>() {
+        let mut buf = [0; NTOP6_MAX];
+        let canonical = ntop6(v6, &mut buf);
+        if canonical != text {
+            text.clear();
+            text.push_str(canonical);
+        }
+    }
+}
+
+/// Whether NetworkManager keeps `text` as written when it reads it as an IPv6 address: true
+/// when it is plainly in `inet_ntop`'s form or no address at all. A cheap test for the forms
+/// gateways are written in (`fe80::1`, `2001:db8::1`), which would otherwise be parsed and
+/// written again: lower-case hex groups without leading zeros, none of them zero, and a `::`
+/// standing for two or more zero words (the only run of them, so the longest), not leading
+/// two groups or more. False says nothing: the caller parses.
+fn kept_as_written6(text: &str) -> bool {
+    let (mut groups, mut double) = (0, false);
+    let mut rest = text.as_bytes();
+    while !rest.is_empty() {
+        let end = rest.iter().position(|&b| b == b':').unwrap_or(rest.len());
+        let (group, tail) = rest.split_at(end);
+        match group.first() {
+            None => {}
+            Some(b'0') => return false,
+            Some(_) if group.iter().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) => groups += 1,
+            Some(_) => return false,
+        }
+        // `::`: a colon ending this group with one after it (at most once).
+        if tail.len() >= 2 && tail[1] == b':' {
+            if double {
+                return false;
+            }
+            double = true;
+        }
+        rest = tail.get(1..).unwrap_or_default();
+    }
+    // With no `::`, eight groups none of them zero, or no address. A leading `::` with two
+    // groups or more may be the IPv4-compatible or -mapped form, written dotted: parsed.
+    !double || (groups <= 6 && !(text.starts_with("::") && groups >= 2))
+}
+
+/// The longest text [`ntop6`] writes (`ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff`; a dotted tail
+/// comes only after zeros, so is shorter).
+pub(crate) const NTOP6_MAX: usize = 39;
+
+/// An IPv6 address as glibc's `inet_ntop` writes it, into `buf`: lower-case hex without leading
+/// zeros, the longest run of two or more zero words (the first of equals) as `::`, and a dotted
+/// IPv4 tail after `::` (IPv4-compatible: six zero words) or `::ffff:` (IPv4-mapped). Rust's
+/// `Display` is the same but for the compatible form (`::102:304` for `::1.2.3.4`), and goes
+/// through the formatting machinery, several times the cost.
+pub(crate) fn ntop6(v6: std::net::Ipv6Addr, buf: &mut [u8; NTOP6_MAX]) -> &str {
+    let w = v6.segments();
+    // The best run of zero words: (start, length).
+    let (mut best, mut run) = ((0, 0), (0, 0));
+    for (i, &word) in w.iter().enumerate() {
+        if word == 0 {
+            run = if run.1 == 0 { (i, 1) } else { (run.0, run.1 + 1) };
+            if run.1 > best.1 {
+                best = run;
+            }
+        } else {
+            run = (0, 0);
+        }
+    }
+    if best.1 < 2 {
+        best = (usize::MAX, 0);
+    }
+    let mut n = 0;
+    let mut put = |b: u8, n: &mut usize| {
+        buf[*n] = b;
+        *n += 1;
+    };
+    let mut i = 0;
+    while i < 8 {
+        if i == best.0 {
+            put(b':', &mut n);
+            i += best.1;
+            if i == 8 {
+                put(b':', &mut n);
+            }
+            continue;
+        }
+        if i != 0 {
+            put(b':', &mut n);
+        }
+        if i == 6 && best.0 == 0 && (best.1 == 6 || (best.1 == 5 && w[5] == 0xffff)) {
+            for (k, octet) in v6.octets()[12..].iter().enumerate() {
+                if k > 0 {
+                    put(b'.', &mut n);
+                }
+                let (h, t, o) = (octet / 100, octet / 10 % 10, octet % 10);
+                if h > 0 {
+                    put(b'0' + h, &mut n);
+                }
+                if h > 0 || t > 0 {
+                    put(b'0' + t, &mut n);
+                }
+                put(b'0' + o, &mut n);
+            }
+            break;
+        }
+        let word = w[i];
+        let mut shift = 12;
+        while shift > 0 && word >> shift == 0 {
+            shift -= 4;
+        }
+        loop {
+            put(b"0123456789abcdef"[usize::from(word >> shift & 0xf)], &mut n);
+            if shift == 0 {
+                break;
+            }
+            shift -= 4;
+        }
+        i += 1;
+    }
+    // Only ASCII was written.
+    std::str::from_utf8(&buf[..n]).unwrap_or_default()
 }
 
 /// An address of the family, as `inet_pton` reads it.
@@ -532,6 +667,69 @@ mod tests {
         #[test]
         fn inet4_reads_as_rusts_parser(s in "[0-9.]{0,17}|[0-9]{1,4}(\\.[0-9]{1,4}){2,4}[ x]?") {
             proptest::prop_assert_eq!(parse_inet4(&s), s.parse().ok(), "{:?}", s);
+        }
+
+        /// `ntop6` writes what Rust's `Display` writes, but for the IPv4-compatible form glibc
+        /// keeps (`::a.b.c.d`: six zero words, then a word that is not); words drawn mostly
+        /// from zero, so that runs of zeros of every length and place come up.
+        #[test]
+        fn ntop6_writes_as_glibc(words in proptest::array::uniform8(proptest::prop_oneof![
+            4 => proptest::strategy::Just(0u16),
+            1 => proptest::strategy::Just(0xffff_u16),
+            1 => 0u16..0x20,
+            2 => proptest::arbitrary::any::<u16>(),
+        ])) {
+            let v6 = std::net::Ipv6Addr::from(words);
+            let expected = if words[..6] == [0; 6] && words[6] != 0 {
+                let o = v6.octets();
+                format!("::{}.{}.{}.{}", o[12], o[13], o[14], o[15])
+            } else {
+                v6.to_string()
+            };
+            let mut buf = [0; NTOP6_MAX];
+            proptest::prop_assert_eq!(ntop6(v6, &mut buf), expected);
+        }
+    }
+
+    proptest::proptest! {
+        /// What `kept_as_written6` keeps is NetworkManager's form of it, or no address.
+        #[test]
+        fn kept_as_written6_is_canonical_or_invalid(text in "[0-9a-fA-F:.]{0,40}|([0-9a-f]{0,4}:){1,8}[0-9a-f]{0,4}") {
+            if kept_as_written6(&text) {
+                let parsed = text.parse::<std::net::Ipv6Addr>();
+                let mut buf = [0; NTOP6_MAX];
+                proptest::prop_assert!(parsed.is_err() || parsed.is_ok_and(|v6| ntop6(v6, &mut buf) == text), "{:?}", text);
+            }
+        }
+    }
+
+    #[test]
+    fn kept_as_written6_edges() {
+        for kept in ["fe80::1", "2001:db8::1", "::", "::1", "fd00::", "1:2:3:4:5:6:7:8", "1:2:3:4:5::"] {
+            assert!(kept_as_written6(kept), "{kept}");
+        }
+        // Parsed: a zero group, a leading zero, upper case, a `::` for one word, a dotted tail.
+        for parsed in ["fd00:0::1", "fd00::01", "FE80::1", "1:2:3:4:5:6::7", "::1.2.3.4", "::a:a", "1::2::3"] {
+            assert!(!kept_as_written6(parsed), "{parsed}");
+        }
+    }
+
+    #[test]
+    fn gateways_as_loaded() {
+        // As libnm 1.42 loads them (`tests/libnm_settings.rs` compares with it).
+        for (written, ipv6, loaded) in [
+            ("fd00::1", true, "fd00::1"),
+            ("FD00:0::1", true, "fd00::1"),
+            ("fd00:0:0:0:0:0:0:1", true, "fd00::1"),
+            ("::0102:0304", true, "::1.2.3.4"),
+            ("::FFFF:1.2.3.4", true, "::ffff:1.2.3.4"),
+            ("1:2:3", true, "1:2:3"),
+            ("10.0.0.1", true, "10.0.0.1"),
+            ("010.0.0.1", false, "010.0.0.1"),
+            ("10.0.0.1", false, "10.0.0.1"),
+            ("fd00::1", false, "fd00::1"),
+        ] {
+            assert_eq!(gateway_as_loaded(written, ipv6), loaded, "{written}");
         }
     }
 

@@ -236,12 +236,7 @@ pub(crate) fn ntop(ip: IpAddr) -> String {
 }
 
 fn ntop6(v6: Ipv6Addr) -> String {
-    let s = v6.segments();
-    if s[..6].iter().all(|&w| w == 0) && s[6] != 0 {
-        let o = v6.octets();
-        return format!("::{}.{}.{}.{}", o[12], o[13], o[14], o[15]);
-    }
-    v6.to_string()
+    crate::ip::ntop6(v6, &mut [0; crate::ip::NTOP6_MAX]).to_string()
 }
 
 /// The type of a key in a group, from the schema.

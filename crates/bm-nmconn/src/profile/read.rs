@@ -402,7 +402,7 @@ fn read_entry<'d>(out: &mut Load<'d>, r: &mut Reading<'d>, g: &Group<'d>, e: Ent
         }
         Target::Ip(ipv6) => {
             let ip = if ipv6 { &mut p.ipv6 } else { &mut p.ipv4 };
-            assign_ip(ip.get_or_insert_with(|| IpConfig::defaults(ipv6)), ipv6, e.key, read);
+            assign_ip(ip.get_or_insert_with(|| IpConfig::defaults(ipv6)), e.key, read);
         }
         Target::Vlan if e.key == "flags" => {
             let flags = unsigned(read, 1);
@@ -492,6 +492,9 @@ fn read_ip<'d>(out: &mut Load<'d>, ipv6: bool, entries: Vec<EntryRef<'d>>, found
     // The `gateway` key wins over a gateway written with an address (which is then kept
     // apart, for the validator).
     let gateway_key = ip.gateway.is_some();
+    if let Some(g) = &mut ip.gateway {
+        crate::ip::load_gateway(g, ipv6);
+    }
     let address_gateway = if gateway_key {
         gateway
     } else {
@@ -726,10 +729,11 @@ fn assign_ethernet<'d>(r: &mut EthernetRead<'d>, e: EntryRef<'d>, read: Read<'_>
 }
 
 /// An IP scalar into its field.
-fn assign_ip(ip: &mut IpConfig, ipv6: bool, key: &str, read: Read<'_>) {
+fn assign_ip(ip: &mut IpConfig, key: &str, read: Read<'_>) {
     match key {
         "method" => ip.method = string(read),
-        "gateway" => ip.gateway = string(read).map(|g| crate::ip::gateway_as_loaded(&g, ipv6)),
+        // Put in NetworkManager's form by `read_ip`.
+        "gateway" => ip.gateway = string(read),
         "dns-priority" => ip.dns_priority = signed(read, 0),
         "may-fail" => ip.may_fail = boolean(read, true),
         "never-default" => ip.never_default = boolean(read, false),
