@@ -4,7 +4,7 @@
 use super::{Checker, Help, ProfileSummary};
 use crate::diag::Code;
 use crate::profile::Connection;
-use crate::schema::base_group;
+use crate::schema::{base_group, base_type_rank, group_is_known, setting_of_group};
 
 /// Types that need `connection.interface-name` (`_nm_connection_verify_required_interface_name`).
 const NEED_IFNAME: &[&str] = &["bond", "bridge", "team"];
@@ -149,11 +149,20 @@ pub(super) fn check(c: &mut Checker<'_>) -> Identity {
             }
         }
         None => {
-            // NetworkManager infers the type from a base setting when there is one.
-            let inferred = ["ethernet", "802-3-ethernet", "bond", "bridge", "vlan", "infiniband", "team", "wifi"]
-                .into_iter()
-                .find(|g| c.doc.has_group(g))
-                .map(|g| if g == "802-3-ethernet" { "ethernet" } else { g });
+            // NetworkManager infers the type from the base-type setting of the lowest rank, if
+            // no other has that rank.
+            let mut best: Option<(u8, &str, &'static str)> = None;
+            let mut tied = false;
+            for group in c.doc.group_names().filter(|g| group_is_known(g)) {
+                let setting = setting_of_group(group);
+                let Some((rank, kind)) = base_type_rank(setting) else { continue };
+                match best {
+                    Some((r, s, _)) if rank > r || (rank == r && s == setting) => {}
+                    Some((r, _, _)) if rank == r => tied = true,
+                    _ => (best, tied) = (Some((rank, setting, kind)), false),
+                }
+            }
+            let inferred = best.filter(|_| !tied).map(|(_, _, kind)| kind);
             match inferred {
                 Some(k) => Kind::Named(k),
                 None => {
