@@ -3,7 +3,8 @@
 //! property is missing") when there is none or two share that rank. Every setting alone (and
 //! the two group aliases), every pair of base-type settings, and a few triples: we report
 //! `type-missing` exactly when libnm does, and where libnm normalises the profile, the type we
-//! infer is its type.
+//! infer is its type. And the types that need `connection.interface-name`: every type, with
+//! the least its own setting needs, with and without one.
 //!
 //! Needs /usr/bin/python3 with python3-gi and gir1.2-nm-1.0.
 
@@ -101,4 +102,61 @@ fn a_missing_type_is_inferred_as_libnm_infers_it() {
     // Both answers come up, many times.
     assert!(missing > 100 && texts.len() - missing > 100, "{missing} of {} missing", texts.len());
     assert!(mismatches.is_empty(), "{} of {} differ:\n{}", mismatches.len(), texts.len(), mismatches.join("\n"));
+}
+
+#[test]
+fn the_types_that_need_an_interface_name_are_libnms() {
+    // Each type with what its own setting needs besides (so that libnm's first error, if any,
+    // is about the interface name).
+    let types = [
+        ("ethernet", ""),
+        ("wifi", "ssid=x\nmode=infrastructure\n"),
+        ("bond", ""),
+        ("bridge", ""),
+        ("team", ""),
+        ("dummy", ""),
+        ("vrf", "table=10\n"),
+        ("wireguard", ""),
+        ("ovs-bridge", ""),
+        ("ovs-port", ""),
+        ("ovs-patch", "peer=p1\n"),
+        ("ovs-interface", "type=internal\n"),
+        ("ovs-dpdk", "devargs=x\n"),
+        ("vlan", "parent=eth0\nid=5\n"),
+        ("macvlan", "parent=eth0\nmode=1\n"),
+        ("veth", "peer=v1\n"),
+        ("tun", "mode=1\n"),
+        ("vxlan", "id=1\nremote=1.2.3.4\n"),
+        ("ip-tunnel", "mode=1\nremote=1.2.3.4\n"),
+        ("6lowpan", "parent=wpan0\n"),
+        ("infiniband", "transport-mode=datagram\n"),
+        ("loopback", ""),
+        ("generic", ""),
+        ("wpan", ""),
+    ];
+    let mut texts = Vec::new();
+    for (t, body) in types {
+        // An OVS interface is a port's port; so that its `master` is not what libnm objects to.
+        let port = if t == "ovs-interface" { "master=p0\nslave-type=ovs-port\n" } else { "" };
+        for ifname in ["", "interface-name=x0\n"] {
+            texts.push(format!(
+                "[connection]\nid=x\nuuid=0b3a5b6e-2a4f-4c9b-9b0e-1d2c3b4a5f70\ntype={t}\n{port}{ifname}[{t}]\n{body}"
+            ));
+        }
+    }
+    let theirs = libnm(&texts);
+    let mut mismatches = Vec::new();
+    let mut needed = 0;
+    for (text, nm) in texts.iter().zip(&theirs) {
+        let ours =
+            check_text(text, &CheckOptions::default()).diagnostics.iter().any(|d| d.code == Code::InterfaceNameMissing);
+        let theirs =
+            nm["error"].as_str().is_some_and(|e| e.starts_with("connection.interface-name: property is missing"));
+        needed += usize::from(theirs);
+        if ours != theirs {
+            mismatches.push(format!("interface-name-missing ours {ours}, libnm {nm}:\n{text}"));
+        }
+    }
+    assert!(needed >= 10, "libnm needs an interface name for {needed} types only");
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
 }

@@ -6,8 +6,11 @@ use crate::diag::Code;
 use crate::profile::Connection;
 use crate::schema::{base_group, base_type_rank, group_is_known, setting_of_group};
 
-/// Types that need `connection.interface-name` (`_nm_connection_verify_required_interface_name`).
-const NEED_IFNAME: &[&str] = &["bond", "bridge", "team"];
+/// Types that need `connection.interface-name` (their settings' `verify` calls
+/// `_nm_connection_verify_required_interface_name`; checked against libnm 1.42 for every type
+/// in `tests/libnm_connection_type.rs`).
+const NEED_IFNAME: &[&str] =
+    &["bond", "bridge", "team", "dummy", "vrf", "wireguard", "ovs-bridge", "ovs-port", "ovs-patch", "veth"];
 
 /// The profile's identity as [`check`] finds it, kept apart from the loaded values it comes
 /// from: [`Identity::summary`] then moves those values into the [`ProfileSummary`] instead of
