@@ -354,24 +354,29 @@ pub(crate) fn key_type_in((own, shared): (Table, Table), key: &str) -> Option<Va
 /// assert_eq!(base_type_rank("bridge-port"), None);
 /// ```
 pub fn base_type_rank(setting: &str) -> Option<(u8, &'static str)> {
-    const HW_BASE: u8 = 2;
     Some(match setting {
-        "802-3-ethernet" => (HW_BASE, "ethernet"),
-        "802-11-wireless" => (HW_BASE, "wifi"),
         "bluetooth" => (3, "bluetooth"),
         "pppoe" => (5, "pppoe"),
         _ => {
-            let name = BASE_TYPES.iter().find(|t| **t == setting)?;
-            (HW_BASE, name)
+            let name = HW_BASE_SETTINGS.iter().find(|t| **t == setting)?;
+            let kind = match *name {
+                "802-3-ethernet" => "ethernet",
+                "802-11-wireless" => "wifi",
+                n => n,
+            };
+            (2, kind)
         }
     })
 }
 
-/// The hardware base types besides Ethernet and Wi-Fi (NetworkManager 1.42's settings of
-/// priority `NM_SETTING_PRIORITY_HW_BASE`).
-const BASE_TYPES: &[&str] = &[
+/// NetworkManager 1.42's hardware base types (settings of priority
+/// `NM_SETTING_PRIORITY_HW_BASE`), by name: the order its writer puts them in, right after
+/// `[connection]`, and the rank-2 base types of [`base_type_rank`].
+pub(crate) const HW_BASE_SETTINGS: &[&str] = &[
     "6lowpan",
     "802-11-olpc-mesh",
+    "802-11-wireless",
+    "802-3-ethernet",
     "adsl",
     "bond",
     "bridge",

@@ -49,46 +49,13 @@ use std::net::{IpAddr, Ipv6Addr};
 
 use crate::ip::{read_addresses, read_routes};
 use crate::keyfile::{Document, escape_list, is_space};
-use crate::schema::{ValueType, ethtool_is_boolean, keys_of, setting_of_group};
+use crate::schema::{HW_BASE_SETTINGS, ValueType, ethtool_is_boolean, keys_of, setting_of_group};
 use crate::value::{list_key_index, parse_bool, parse_mac};
 
 /// Setting names in the order NetworkManager 1.42.4 writes them: `nm_connection_get_settings()`
-/// order (priority, then name), read from libnm 1.42.4 with every setting added.
-const SETTING_ORDER: &[&str] = &[
-    "connection",
-    // NM_SETTING_PRIORITY_HW_BASE, by name.
-    "6lowpan",
-    "802-11-olpc-mesh",
-    "802-11-wireless",
-    "802-3-ethernet",
-    "adsl",
-    "bond",
-    "bridge",
-    "cdma",
-    "dummy",
-    "generic",
-    "gsm",
-    "infiniband",
-    "ip-tunnel",
-    "loopback",
-    "macsec",
-    "macvlan",
-    "ovs-bridge",
-    "ovs-dpdk",
-    "ovs-interface",
-    "ovs-patch",
-    "ovs-port",
-    "team",
-    "tun",
-    "veth",
-    "vlan",
-    "vpn",
-    "vrf",
-    "vxlan",
-    "wifi-p2p",
-    "wimax",
-    "wireguard",
-    "wpan",
+/// order (priority, then name), read from libnm 1.42.4 with every setting added: `connection`,
+/// then [`HW_BASE_SETTINGS`] (by name), then these.
+const SETTING_ORDER_AFTER_BASE: &[&str] = &[
     // HW_NON_BASE.
     "bluetooth",
     "802-11-wireless-security",
@@ -126,9 +93,19 @@ fn group_rank(group: &str, file_order: usize) -> (usize, usize, usize) {
         g if g.starts_with("wireguard-peer.") => ("wireguard", 1),
         g => (setting_of_group(g), 0),
     };
-    match SETTING_ORDER.iter().position(|s| *s == setting) {
+    let base = HW_BASE_SETTINGS.len();
+    let rank = if setting == "connection" {
+        Some(0)
+    } else {
+        HW_BASE_SETTINGS
+            .iter()
+            .position(|s| *s == setting)
+            .map(|i| 1 + i)
+            .or_else(|| SETTING_ORDER_AFTER_BASE.iter().position(|s| *s == setting).map(|i| 1 + base + i))
+    };
+    match rank {
         Some(rank) => (rank, sub, file_order),
-        None => (SETTING_ORDER.len(), 0, file_order),
+        None => (1 + base + SETTING_ORDER_AFTER_BASE.len(), 0, file_order),
     }
 }
 
