@@ -50,6 +50,10 @@ fn corpus() -> Vec<(String, String)> {
         ),
     );
     add("bond-lacp", format!("{C}type=bond\ninterface-name=bond0\n[bond]\nmode=lacp\n"));
+    // No mode kept (none written, or one NetworkManager drops): its default beside the other
+    // options.
+    add("bond-no-mode", format!("{C}type=bond\ninterface-name=bond0\n[bond]\nmiimon=100\nupdelay=200\n"));
+    add("bond-mode-dropped", format!("{C}type=bond\ninterface-name=bond0\n[bond]\nmiimon=100\nmode=lacp\n"));
     add(
         "port",
         format!("{C}type=ethernet\ninterface-name=eno1\nmaster=bond0\nslave-type=bond\n[ethernet]\n[bond-port]\n"),

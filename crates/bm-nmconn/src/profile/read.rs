@@ -6,12 +6,13 @@
 //! clean, which is why the validator and this reader are one pass.
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 
 use super::{Bond, Bridge, BridgePort, Connection, Ethernet, Infiniband, IpConfig, Match, Profile, Proxy, Vlan};
 use crate::ip::{AddressesRead, RoutesRead, read_addresses_in, read_dns_in, read_routes_in};
 use crate::keyfile::{Document, EntryRef, Escape, ValueError, split_list, unescape};
 use crate::schema::{
-    BOND_OPTIONS, Table, ValueType, ethtool_is_boolean, group_is_known, key_type_in, setting_of_group, tables_of,
+    BOND_OPTIONS, KeyTable, ValueType, ethtool_is_boolean, group_is_known, setting_of_group, tables_of,
 };
 use crate::value::{
     HwAddr, IntError, Radix, list_key_index, parse_bool, parse_hwaddr, parse_int, parse_mac, parse_uint,
@@ -179,7 +180,9 @@ pub(crate) fn load_into<'d>(doc: &'d Document, out: &mut Load<'d>) {
             Target::Infiniband => p.infiniband = Some(Infiniband::default()),
             Target::Proxy => p.proxy = Some(Proxy::default()),
             Target::Match => p.match_ = Some(Match::default()),
-            Target::Bond => p.bond = Some(Bond::default()),
+            // The default mode is added at the end when none is kept (rather than made here
+            // and replaced: three allocations in a bond profile's read).
+            Target::Bond => p.bond = Some(Bond { options: BTreeMap::new() }),
             _ => {}
         }
         let g = Group { name: group, setting, target, tables: tables_of(setting) };
@@ -206,6 +209,12 @@ pub(crate) fn load_into<'d>(doc: &'d Document, out: &mut Load<'d>) {
         }
     }
     let p = &mut out.profile;
+    if let Some(bond) = &mut p.bond
+        && !bond.options.contains_key("mode")
+    {
+        // NetworkManager's default, `balance-rr` (mode 0), as `Bond::default` has it.
+        bond.options.insert("mode".to_string(), super::BOND_MODES[0].to_string());
+    }
     // `[802-3-ethernet]` wins over `[ethernet]` when both exist (research §1.3).
     p.ethernet = r.ethernet.iter().rev().flatten().next().map(|r| r.ethernet.clone());
     // The deprecated place of the interface name: the type's own group (by its setting name
@@ -277,7 +286,7 @@ struct Group<'d> {
     setting: &'d str,
     target: Target,
     /// Its keys' types, when bmnet models the setting.
-    tables: Option<(Table, Table)>,
+    tables: Option<&'static KeyTable>,
 }
 
 /// Reads one entry of a group into the profile, noting where reading it departs from what is
@@ -330,7 +339,7 @@ fn read_entry<'d>(out: &mut Load<'d>, r: &mut Reading<'d>, g: &Group<'d>, e: Ent
         _ => {}
     }
     let Some(tables) = g.tables else { return };
-    let ty = key_type_in(tables, e.key);
+    let ty = tables.get(e.key);
     if ty.is_none() && target == Target::Connection {
         match e.key {
             "controller" => out.controller_written = true,
