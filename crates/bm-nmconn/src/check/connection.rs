@@ -22,6 +22,8 @@ pub(super) struct Identity {
     id_from_file: Option<String>,
     /// The written UUID is valid (the summary has it lower-cased).
     uuid: bool,
+    /// It has an upper-case digit (else there is nothing to lower-case).
+    uuid_upper: bool,
     /// The type, as NetworkManager writes it.
     pub(super) kind: Kind,
     /// The controller: written as `controller` (true) or as `master` (false).
@@ -70,7 +72,9 @@ impl Identity {
             None => None,
         };
         let mut summary = ProfileSummary::new(id, uuid, self.kind(con), con.interface_name.as_deref(), controller);
-        summary.lowercase_uuid();
+        if self.uuid_upper {
+            summary.lowercase_uuid();
+        }
         summary.controller_line = self.controller_line;
         summary
     }
@@ -119,14 +123,18 @@ pub(super) fn check(c: &mut Checker<'_>) -> Identity {
         }
         None => {}
         Some(u) => {
-            if !is_uuid(u) {
-                c.at_value(Code::UuidInvalid, G, "uuid", format!("connection.uuid: '{u}' is not a valid UUID"));
-            } else {
-                if u.bytes().any(|ch| ch.is_ascii_uppercase()) {
-                    c.at_value(Code::UuidUppercase, G, "uuid", "upper-case UUID: NetworkManager lower-cases it")
-                        .help(format!("write `{}`", u.to_ascii_lowercase()));
+            match uuid_form(u) {
+                None => {
+                    c.at_value(Code::UuidInvalid, G, "uuid", format!("connection.uuid: '{u}' is not a valid UUID"));
                 }
-                p.uuid = true;
+                Some(upper) => {
+                    if upper {
+                        c.at_value(Code::UuidUppercase, G, "uuid", "upper-case UUID: NetworkManager lower-cases it")
+                            .help(format!("write `{}`", u.to_ascii_lowercase()));
+                    }
+                    p.uuid = true;
+                    p.uuid_upper = upper;
+                }
             }
         }
     }
@@ -264,19 +272,23 @@ pub(super) fn check(c: &mut Checker<'_>) -> Identity {
     p
 }
 
-fn is_uuid(s: &str) -> bool {
+/// Whether `s` is a UUID as NetworkManager writes them (`8-4-4-4-12` hexadecimal digits, of
+/// either case), and if so whether a digit is upper-case: one pass over the digits, without a
+/// branch per byte (every profile has a UUID, and this runs for each).
+fn uuid_form(s: &str) -> Option<bool> {
     let b = s.as_bytes();
-    let hex = |part: &[u8]| part.iter().all(u8::is_ascii_hexdigit);
-    b.len() == 36
-        && b[8] == b'-'
-        && b[13] == b'-'
-        && b[18] == b'-'
-        && b[23] == b'-'
-        && hex(&b[..8])
-        && hex(&b[9..13])
-        && hex(&b[14..18])
-        && hex(&b[19..23])
-        && hex(&b[24..])
+    if b.len() != 36 || b[8] != b'-' || b[13] != b'-' || b[18] != b'-' || b[23] != b'-' {
+        return None;
+    }
+    let (mut hex, mut upper) = (true, false);
+    for part in [&b[..8], &b[9..13], &b[14..18], &b[19..23], &b[24..]] {
+        for &ch in part {
+            let letter = (ch | 0x20).wrapping_sub(b'a') < 6;
+            hex &= ch.wrapping_sub(b'0') < 10 || letter;
+            upper |= letter && ch & 0x20 == 0;
+        }
+    }
+    hex.then_some(upper)
 }
 
 /// `nm_utils_ifname_valid_kernel`.
@@ -297,4 +309,39 @@ fn ifname_valid(name: &str) -> Result<(), &'static str> {
         return Err("interface name is not allowed");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `uuid_form` replaced: a compare per part, then a search for an upper-case digit.
+    fn reference(s: &str) -> Option<bool> {
+        let b = s.as_bytes();
+        let hex = |part: &[u8]| part.iter().all(u8::is_ascii_hexdigit);
+        let valid = b.len() == 36
+            && [8, 13, 18, 23].iter().all(|&i| b[i] == b'-')
+            && [&b[..8], &b[9..13], &b[14..18], &b[19..23], &b[24..]].iter().all(|p| hex(p));
+        valid.then(|| b.iter().any(u8::is_ascii_uppercase))
+    }
+
+    #[test]
+    fn uuid_forms() {
+        assert_eq!(uuid_form("0b3a5b6e-2a4f-4c9b-9b0e-1d2c3b4a5f70"), Some(false));
+        assert_eq!(uuid_form("0B3A5B6E-2a4f-4c9b-9b0e-1d2c3b4a5f70"), Some(true));
+        assert_eq!(uuid_form("0b3a5b6e-2a4f-4c9b-9b0e-1d2c3b4a5f7g"), None);
+        assert_eq!(uuid_form("0b3a5b6e2a4f-4c9b-9b0e-1d2c3b4a5f70a"), None);
+        assert_eq!(uuid_form(""), None);
+    }
+
+    proptest::proptest! {
+        /// Every byte next to the ranges of digits and letters (`/`, `:`, `@`, `G`, `` ` ``,
+        /// `g`), dashes anywhere, non-ASCII, in strings of a UUID's length and near it.
+        #[test]
+        fn uuid_form_is_the_reference(s in "[0-9a-fA-F/:@G`g\\-é]{35,37}", t in "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}") {
+            proptest::prop_assert_eq!(uuid_form(&s), reference(&s), "{:?}", s);
+            proptest::prop_assert_eq!(uuid_form(&t), reference(&t), "{:?}", t);
+            proptest::prop_assert!(uuid_form(&t).is_some());
+        }
+    }
 }
