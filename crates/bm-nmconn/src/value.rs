@@ -66,6 +66,17 @@ pub enum IntError {
 /// assert!(parse_uint("0900", 0, u64::MAX).is_err());
 /// ```
 pub fn parse_uint(s: &str, min: u64, max: u64) -> Result<(u64, Radix), IntError> {
+    // Most values are plain decimals (`9000`): read without trimming, prefixes or per-digit
+    // errors. Up to 19 digits cannot overflow; `0` alone is decimal, `0` before more digits
+    // octal (below).
+    let b = s.as_bytes();
+    if (1..=19).contains(&b.len()) && (b[0] != b'0' || b.len() == 1) && b.iter().all(u8::is_ascii_digit) {
+        let value = b.iter().fold(0u64, |v, d| v * 10 + u64::from(d - b'0'));
+        if value < min || value > max {
+            return Err(IntError::Range { value, min, max });
+        }
+        return Ok((value, Radix::Decimal));
+    }
     let t = s.trim_matches(|c: char| c.is_ascii_whitespace());
     let t = t.strip_prefix('+').unwrap_or(t);
     if t.is_empty() {
@@ -201,8 +212,11 @@ pub fn list_key_index(key: &str, prefix: &str) -> Option<(i64, bool)> {
     if rest.is_empty() {
         return Some((-1, plural));
     }
-    if rest == "0" || (!rest.starts_with('0') && rest.chars().all(|c| c.is_ascii_digit())) {
-        return rest.parse().ok().map(|n| (n, plural));
+    let digits = rest.as_bytes();
+    if digits.iter().all(u8::is_ascii_digit) && (digits[0] != b'0' || digits.len() == 1) {
+        // No sign, no leading zero: `str::parse`'s checks are done; an index past `i64` is none.
+        let n = digits.iter().try_fold(0i64, |n, d| n.checked_mul(10)?.checked_add(i64::from(d - b'0')));
+        return n.map(|n| (n, plural));
     }
     None
 }
@@ -210,6 +224,45 @@ pub fn list_key_index(key: &str, prefix: &str) -> Option<(i64, bool)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The reading `parse_uint` had before its decimal fast path, and `list_key_index`'s index
+    /// before its own digit loop: the fast ones must agree with them on every string.
+    fn parse_uint_slow(s: &str, min: u64, max: u64) -> Result<(u64, Radix), IntError> {
+        parse_uint(&format!(" {s}"), min, max)
+    }
+
+    fn list_key_index_slow(key: &str, prefix: &str) -> Option<(i64, bool)> {
+        let rest = key.strip_prefix(prefix)?;
+        let plural_suffix = if prefix.ends_with('s') { "es" } else { "s" };
+        let (rest, plural) = match rest.strip_prefix(plural_suffix) {
+            Some(r) => (r, true),
+            None => (rest, false),
+        };
+        if rest.is_empty() {
+            return Some((-1, plural));
+        }
+        if rest == "0" || (!rest.starts_with('0') && rest.chars().all(|c| c.is_ascii_digit())) {
+            return rest.parse().ok().map(|n| (n, plural));
+        }
+        None
+    }
+
+    proptest::proptest! {
+        /// Decimal-looking strings of every length around the fast path's (to past `u64`),
+        /// leading zeros, signs and whitespace, against the general reading (which a leading
+        /// space sends every string through).
+        #[test]
+        fn parse_uint_fast_path_is_the_general_reading(s in "[ +0]?[0-9]{0,22}[ x]?", max in proptest::prop_oneof![proptest::strategy::Just(u64::MAX), 0..20_000u64]) {
+            proptest::prop_assert_eq!(parse_uint(&s, 1, max), parse_uint_slow(&s, 1, max), "{:?}", s);
+        }
+
+        #[test]
+        fn list_key_index_is_the_parse(key in "(address|route)(e?s)?[0+-]?[0-9]{0,21}[a_]?") {
+            for prefix in ["address", "route"] {
+                proptest::prop_assert_eq!(list_key_index(&key, prefix), list_key_index_slow(&key, prefix), "{:?}", key);
+            }
+        }
+    }
 
     /// The values the research observed NetworkManager 1.42 load.
     #[test]
