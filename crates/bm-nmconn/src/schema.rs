@@ -391,15 +391,15 @@ const fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
     true
 }
 
-static CONNECTION_KEYS: KeyTable = KeyTable::new(CONNECTION, &[]);
-static ETHERNET_KEYS: KeyTable = KeyTable::new(ETHERNET, &[]);
+pub(crate) static CONNECTION_KEYS: KeyTable = KeyTable::new(CONNECTION, &[]);
+pub(crate) static ETHERNET_KEYS: KeyTable = KeyTable::new(ETHERNET, &[]);
 static BOND_PORT_KEYS: KeyTable = KeyTable::new(BOND_PORT, &[]);
 static VLAN_KEYS: KeyTable = KeyTable::new(VLAN, &[]);
 static BRIDGE_KEYS: KeyTable = KeyTable::new(BRIDGE, &[]);
 static BRIDGE_PORT_KEYS: KeyTable = KeyTable::new(BRIDGE_PORT, &[]);
-static IPV4_KEYS: KeyTable = KeyTable::new(IPV4_ONLY, IP_COMMON);
-static IPV6_KEYS: KeyTable = KeyTable::new(IPV6_ONLY, IP_COMMON);
-static PROXY_KEYS: KeyTable = KeyTable::new(PROXY, &[]);
+pub(crate) static IPV4_KEYS: KeyTable = KeyTable::new(IPV4_ONLY, IP_COMMON);
+pub(crate) static IPV6_KEYS: KeyTable = KeyTable::new(IPV6_ONLY, IP_COMMON);
+pub(crate) static PROXY_KEYS: KeyTable = KeyTable::new(PROXY, &[]);
 static INFINIBAND_KEYS: KeyTable = KeyTable::new(INFINIBAND, &[]);
 static MATCH_KEYS: KeyTable = KeyTable::new(MATCH, &[]);
 

@@ -12,7 +12,8 @@ use super::{Bond, Bridge, BridgePort, Connection, Ethernet, Infiniband, IpConfig
 use crate::ip::{AddressesRead, RoutesRead, read_addresses_in, read_dns_in, read_routes_in};
 use crate::keyfile::{Document, EntryRef, Escape, ValueError, split_list, unescape};
 use crate::schema::{
-    BOND_OPTIONS, KeyTable, ValueType, ethtool_is_boolean, group_is_known, setting_of_group, tables_of,
+    BOND_OPTIONS, CONNECTION_KEYS, ETHERNET_KEYS, IPV4_KEYS, IPV6_KEYS, KeyTable, PROXY_KEYS, ValueType,
+    ethtool_is_boolean, group_is_known, setting_of_group, tables_of,
 };
 use crate::value::{
     HwAddr, IntError, Radix, list_key_index, parse_bool, parse_hwaddr, parse_int, parse_mac, parse_uint,
@@ -164,7 +165,7 @@ pub(crate) fn load_into<'d>(doc: &'d Document, out: &mut Load<'d>) {
     out.interface_name_group = "connection";
     let mut r = Reading { deprecated_ifname: Vec::new(), ethernet: [None, None] };
     for (group, entries) in doc.groups_with_entries() {
-        let Some((setting, target)) = sort_group(group) else {
+        let Some((setting, target, tables)) = sort_group(group) else {
             out.notes.push(Note::GroupUnknown(group));
             continue;
         };
@@ -185,7 +186,7 @@ pub(crate) fn load_into<'d>(doc: &'d Document, out: &mut Load<'d>) {
             Target::Bond => p.bond = Some(Bond { options: BTreeMap::new() }),
             _ => {}
         }
-        let g = Group { name: group, setting, target, tables: tables_of(setting) };
+        let g = Group { name: group, setting, target, tables };
         match target {
             Target::Ip(ipv6) => {
                 // The IP readers look at the whole group: its entries are kept (at most one per
@@ -233,19 +234,20 @@ pub(crate) fn load_into<'d>(doc: &'d Document, out: &mut Load<'d>) {
     out.ethernet_groups = r.ethernet;
 }
 
-/// A group's setting and where its values go; `None` for a group NetworkManager does not know.
-/// The groups nearly every file has are sorted by one `match`; the others are looked up.
-fn sort_group(group: &str) -> Option<(&str, Target)> {
+/// A group's setting, where its values go and its keys' types (when bmnet models them); `None`
+/// for a group NetworkManager does not know. The groups nearly every file has are sorted by one
+/// `match`; the others are looked up.
+fn sort_group(group: &str) -> Option<(&str, Target, Option<&'static KeyTable>)> {
     Some(match group {
-        "connection" => ("connection", Target::Connection),
-        "ethernet" => ("802-3-ethernet", Target::Ethernet(0)),
-        "ipv4" => ("ipv4", Target::Ip(false)),
-        "ipv6" => ("ipv6", Target::Ip(true)),
-        "proxy" => ("proxy", Target::Proxy),
+        "connection" => ("connection", Target::Connection, Some(&CONNECTION_KEYS)),
+        "ethernet" => ("802-3-ethernet", Target::Ethernet(0), Some(&ETHERNET_KEYS)),
+        "ipv4" => ("ipv4", Target::Ip(false), Some(&IPV4_KEYS)),
+        "ipv6" => ("ipv6", Target::Ip(true), Some(&IPV6_KEYS)),
+        "proxy" => ("proxy", Target::Proxy, Some(&PROXY_KEYS)),
         _ if !group_is_known(group) => return None,
         _ => {
             let setting = setting_of_group(group);
-            (setting, target_of(setting, group))
+            (setting, target_of(setting, group), tables_of(setting))
         }
     })
 }
@@ -772,12 +774,15 @@ mod tests {
     /// The groups sorted at once are sorted as the lookups sort them.
     #[test]
     fn common_groups_sort_as_looked_up() {
-        for group in ["connection", "ethernet", "ipv4", "ipv6", "proxy", "802-3-ethernet", "bond", "user", "team"] {
+        for group in ["connection", "ethernet", "ipv4", "ipv6", "proxy", "802-3-ethernet", "bond", "user", "team", "vlan"] {
             let setting = setting_of_group(group);
             assert!(group_is_known(group), "{group}");
-            assert_eq!(sort_group(group), Some((setting, target_of(setting, group))), "{group}");
+            let (s, target, tables) = sort_group(group).unwrap();
+            assert_eq!((s, target), (setting, target_of(setting, group)), "{group}");
+            let address = |t: Option<&'static KeyTable>| t.map(std::ptr::from_ref);
+            assert_eq!(address(tables), address(tables_of(setting)), "{group}");
         }
-        assert_eq!(sort_group("802-3-ethernet"), Some(("802-3-ethernet", Target::Ethernet(1))));
-        assert_eq!(sort_group("ipv5"), None);
+        assert_eq!(sort_group("802-3-ethernet").map(|(s, t, _)| (s, t)), Some(("802-3-ethernet", Target::Ethernet(1))));
+        assert!(sort_group("ipv5").is_none());
     }
 }
