@@ -122,21 +122,19 @@ pub(super) fn check(c: &mut Checker<'_>) -> Identity {
             );
         }
         None => {}
-        Some(u) => {
-            match uuid_form(u) {
-                None => {
-                    c.at_value(Code::UuidInvalid, G, "uuid", format!("connection.uuid: '{u}' is not a valid UUID"));
-                }
-                Some(upper) => {
-                    if upper {
-                        c.at_value(Code::UuidUppercase, G, "uuid", "upper-case UUID: NetworkManager lower-cases it")
-                            .help(format!("write `{}`", u.to_ascii_lowercase()));
-                    }
-                    p.uuid = true;
-                    p.uuid_upper = upper;
-                }
+        Some(u) => match uuid_form(u) {
+            None => {
+                c.at_value(Code::UuidInvalid, G, "uuid", format!("connection.uuid: '{u}' is not a valid UUID"));
             }
-        }
+            Some(upper) => {
+                if upper {
+                    c.at_value(Code::UuidUppercase, G, "uuid", "upper-case UUID: NetworkManager lower-cases it")
+                        .help(format!("write `{}`", u.to_ascii_lowercase()));
+                }
+                p.uuid = true;
+                p.uuid_upper = upper;
+            }
+        },
     }
 
     // type

@@ -774,7 +774,9 @@ mod tests {
     /// The groups sorted at once are sorted as the lookups sort them.
     #[test]
     fn common_groups_sort_as_looked_up() {
-        for group in ["connection", "ethernet", "ipv4", "ipv6", "proxy", "802-3-ethernet", "bond", "user", "team", "vlan"] {
+        for group in
+            ["connection", "ethernet", "ipv4", "ipv6", "proxy", "802-3-ethernet", "bond", "user", "team", "vlan"]
+        {
             let setting = setting_of_group(group);
             assert!(group_is_known(group), "{group}");
             let (s, target, tables) = sort_group(group).unwrap();
