@@ -197,6 +197,8 @@ fn errors(doc: &Document) -> Vec<(Code, Option<String>, Option<String>)> {
 /// What NetworkManager loads for `property`, and what it should be after setting `value`
 /// (`None`: not modelled by [`Profile`], or not comparable).
 fn read_back(profile: &Json, property: &str, ty: ValueType, value: &str) -> Option<(Json, Json)> {
+    // A string is set whole (as nmcli sets it); the other types without the whitespace around.
+    let whole = value;
     let value = value.trim();
     let (setting, key) = property.split_once('.')?;
     let section = match setting {
@@ -215,16 +217,16 @@ fn read_back(profile: &Json, property: &str, ty: ValueType, value: &str) -> Opti
         v.split([',', ' ', '\t', '\n', '\u{c}', '\r']).filter(|s| !s.is_empty()).map(str::to_string).collect::<Vec<_>>()
     };
     let want = match (ty, key) {
-        _ if value.is_empty() => return None,
+        _ if whole.is_empty() || (value.is_empty() && ty != ValueType::Str) => return None,
         // `Profile` holds the type as the setting's name: `ethernet` reads as `802-3-ethernet`.
-        _ if setting == "connection" && key == "type" => Json::String(setting_of_group(value).to_string()),
+        _ if setting == "connection" && key == "type" => Json::String(setting_of_group(whole).to_string()),
         (ValueType::Bool, _) => {
             Json::Bool(matches!(value.to_ascii_lowercase().as_str(), "yes" | "true" | "on" | "1" | "y"))
         }
         (ValueType::UInt(_), _) => serde_json::json!(value.parse::<u64>().ok()?),
         (ValueType::Int(..), _) => serde_json::json!(value.parse::<i64>().ok()?),
         (ValueType::Mac(len), _) => serde_json::json!(bm_nmconn::value::parse_mac(value, len)?),
-        (ValueType::Str, _) => Json::String(value.to_string()),
+        (ValueType::Str, _) => Json::String(whole.to_string()),
         (ValueType::List, _) => serde_json::json!(list(value)),
         (ValueType::Special, "dns") => {
             serde_json::json!(list(value).iter().map(|a| a.parse::<IpAddr>().ok()).collect::<Option<Vec<_>>>()?)

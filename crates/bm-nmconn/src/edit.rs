@@ -99,7 +99,9 @@ pub fn set_properties(
 }
 
 /// Sets `property` (nmcli's `setting.property` name) to `value` (nmcli's syntax). An empty
-/// value removes the property.
+/// value removes the property. As with nmcli, a string property is set whole, whitespace
+/// around it included (a value of spaces is set, not removed); numbers, booleans, lists and
+/// addresses are read without it.
 pub fn set_property(doc: &mut Document, property: &str, value: &str) -> Result<(), EditError> {
     let (setting, prop) = property.split_once('.').ok_or_else(|| EditError::Syntax(property.to_string()))?;
     let (setting, group) = match setting {
@@ -115,7 +117,22 @@ pub fn set_property(doc: &mut Document, property: &str, value: &str) -> Result<(
     if let Some(at) = value.find('\0') {
         return Err(invalid(format!("a NUL byte (at byte {at}): a keyfile cannot hold one")));
     }
+    // nmcli reads numbers, booleans, lists, addresses and the other typed values without the
+    // whitespace around them, and keeps a string property's whole (`zone= trusted ` is written
+    // `zone=\strusted `: checked with `nmcli --offline`).
+    let whole = value;
     let value = value.trim();
+    // GLib drops whitespace at the start of a value when it reads one; escapes keep spaces, tabs,
+    // newlines and carriage returns there, but none keeps a form feed: such a string would
+    // load without it (nmcli writes it all the same).
+    let whole_string = || {
+        if whole.starts_with('\u{c}') {
+            return Err(invalid(
+                "a form feed at the start: NetworkManager would read the value without it".to_string(),
+            ));
+        }
+        Ok(whole)
+    };
     match (setting, prop) {
         ("ipv4" | "ipv6", "addresses") => {
             let v6 = setting == "ipv6";
@@ -193,7 +210,8 @@ pub fn set_property(doc: &mut Document, property: &str, value: &str) -> Result<(
             }
             set_list_or_remove(doc, group, prop, &items);
         }
-        ("connection", "master" | "slave-type" | "controller" | "port-type") if !value.is_empty() => {
+        ("connection", "master" | "slave-type" | "controller" | "port-type") if !whole.is_empty() => {
+            let value = whole_string()?;
             // A port has no IP configuration: NetworkManager removes it, so does nmcli.
             for g in ["ipv4", "ipv6", "proxy"] {
                 doc.remove_group(g);
@@ -237,7 +255,8 @@ pub fn set_property(doc: &mut Document, property: &str, value: &str) -> Result<(
                     suggestion: best.map(|(_, k)| format!("{setting}.{k}")),
                 });
             };
-            if value.is_empty() {
+            // Only an empty value removes a string (nmcli writes ` ` as `\s`).
+            if whole.is_empty() || (value.is_empty() && *ty != ValueType::Str) {
                 doc.remove(group, prop);
                 return Ok(());
             }
@@ -273,7 +292,8 @@ pub fn set_property(doc: &mut Document, property: &str, value: &str) -> Result<(
                     doc.set_string(group, prop, &text.join(":"));
                 }
                 ValueType::List => set_list_or_remove(doc, group, prop, &split_list(value)),
-                ValueType::Str | ValueType::Special => doc.set_string(group, prop, value),
+                ValueType::Str => doc.set_string(group, prop, whole_string()?),
+                ValueType::Special => doc.set_string(group, prop, value),
             }
         }
     }

@@ -84,6 +84,15 @@ fn edits_match_nmcli_modify() {
         (BASE, &[("connection.master", "bond0"), ("connection.slave-type", "bond")]),
         (BOND, &[("bond.options", "mode=802.3ad,miimon=100,lacp_rate=fast,xmit_hash_policy=layer3+4")]),
         (BOND, &[("connection.interface-name", "bond1")]),
+        // Whitespace around a value: nmcli keeps it in a string, and reads numbers, booleans
+        // and lists without it.
+        (BASE, &[("connection.zone", " trusted ")]),
+        (BASE, &[("connection.id", " my id ")]),
+        (BASE, &[("connection.stable-id", "\tx\t")]),
+        (BASE, &[("ipv4.dhcp-hostname", " host ")]),
+        (BASE, &[("802-3-ethernet.mtu", " 9000 ")]),
+        (BASE, &[("connection.autoconnect", " no ")]),
+        (BASE, &[("ipv4.dns-search", " a.example.com ")]),
     ];
     let mut wrong = Vec::new();
     for (base, edits) in cases {
@@ -208,4 +217,45 @@ fn edits_that_networkmanager_would_not_load_are_refused() {
     let err = set_properties(&mut broken, &[("connection.zone", "x"), ("ipv4.adresses", "1")], &options).unwrap_err();
     assert!(matches!(err, EditError::UnknownProperty { .. }), "{err:?}");
     assert_eq!(broken.to_string(), before);
+}
+
+/// A string keeps the whitespace around it (as nmcli keeps it), so a name with some is one
+/// NetworkManager refuses: nmcli refuses the edit, and the check after ours refuses it too.
+#[test]
+fn strings_with_whitespace_that_networkmanager_refuses_are_refused() {
+    use bm_nmconn::check::CheckOptions;
+    use bm_nmconn::edit::set_properties;
+    let options = CheckOptions::default();
+    for edits in [
+        &[("connection.interface-name", " eth1 ")][..],
+        &[("connection.master", "bond0"), ("connection.slave-type", " bond ")][..],
+    ] {
+        let mut doc = Document::parse(BASE).unwrap();
+        let ours = set_properties(&mut doc, edits, &options);
+        assert!(matches!(ours, Err(EditError::Refused { .. })), "{edits:?}: {ours:?}");
+        assert_eq!(doc.to_string(), BASE, "a refused edit changes nothing");
+        let args: Vec<&str> = edits.iter().flat_map(|(p, v)| [*p, *v]).collect();
+        assert!(nmcli(BASE, &args).is_err(), "nmcli accepts {edits:?}");
+    }
+}
+
+/// Found by the `nmconn_set` fuzz target once strings kept their whitespace: GLib drops
+/// whitespace at the start of a value when it reads one, and no escape keeps a form feed there.
+/// nmcli writes such an id all the same, and it reads back without it; ours refuses it (and a
+/// form feed anywhere else, or before a number, is kept or trimmed as nmcli does).
+#[test]
+fn strings_starting_with_a_form_feed_are_refused() {
+    let mut doc = Document::parse(BASE).unwrap();
+    for property in ["connection.id", "connection.zone", "connection.master"] {
+        let ours = set_property(&mut doc, property, "\u{c}x");
+        assert!(matches!(ours, Err(EditError::InvalidValue { .. })), "{property}: {ours:?}");
+    }
+    assert_eq!(doc.to_string(), BASE, "a refused edit changes nothing");
+    let theirs = nmcli(BASE, &["connection.id", "\u{c}x"]).unwrap();
+    assert!(theirs.contains("id=\u{c}x\n"), "nmcli writes the form feed:\n{theirs}");
+    let reread = nmcli(&theirs, &["connection.autoconnect-retries", "-1"]).unwrap();
+    assert!(reread.contains("\nid=x\n"), "and NetworkManager reads the id without it:\n{reread}");
+    set_property(&mut doc, "connection.id", "x\u{c}").unwrap();
+    set_property(&mut doc, "802-3-ethernet.mtu", "\u{c}9000").unwrap();
+    assert!(doc.to_string().contains("id=x\u{c}\n") && doc.to_string().contains("mtu=9000\n"), "{doc}");
 }

@@ -240,6 +240,13 @@ fn own_corpus() -> Vec<(String, String)> {
     add("token-ok", eth("", "[ipv6]\nmethod=auto\naddr-gen-mode=eui64\ntoken=::1\n"));
     add("slave-type-only", eth("slave-type=bond\n", ""));
     add("master-only", eth("master=bond0\n", ""));
+    // NetworkManager knows six port types, by their exact names (a trailing space is part of
+    // the value GLib reads).
+    add("slave-type-unknown", eth("master=bond0\nslave-type=foo\n", ""));
+    add("slave-type-upper", eth("master=bond0\nslave-type=BOND\n", ""));
+    add("slave-type-alias", eth("master=bond0\nslave-type=ethernet\n", ""));
+    add("slave-type-space", eth("master=bond0\nslave-type=bond\\s\n", ""));
+    add("slave-type-vrf", eth("master=vrf0\nslave-type=vrf\n", ""));
     add("cid-empty", eth("", "[ipv4]\nmethod=auto\ndhcp-client-id=\n"));
     add("iaid-bad", eth("", "[ipv4]\nmethod=auto\ndhcp-iaid=xyz\n"));
     add("iaid-hex", eth("", "[ipv4]\nmethod=auto\ndhcp-iaid=0x1f\n"));
@@ -548,6 +555,11 @@ const EXPECTED: &[(&str, &[&str])] = &[
     ("token-ok", &[]),
     ("slave-type-only", &["port-incomplete"]),
     ("master-only", &["port-incomplete"]),
+    ("slave-type-unknown", &["value-invalid"]),
+    ("slave-type-upper", &["value-invalid"]),
+    ("slave-type-alias", &["value-invalid"]),
+    ("slave-type-space", &["value-invalid"]),
+    ("slave-type-vrf", &[]),
     ("cid-empty", &["value-invalid"]),
     ("iaid-bad", &["value-invalid"]),
     ("iaid-hex", &[]),

@@ -261,6 +261,14 @@ pub(super) fn check(c: &mut Checker<'_>) -> Identity {
         }
         _ => {}
     }
+    // The port type: one NetworkManager knows, by its exact name (libnm's verify: "Unknown
+    // slave type"; `BOND`, `ethernet` and `bond ` are none). Empty is a port without one, above.
+    for (key, value, read) in [("slave-type", &con.slave_type, true), ("port-type", &con.port_type, new_names)] {
+        if let Some(t) = value.as_deref().filter(|t| read && !t.is_empty() && !PORT_TYPES.contains(t)) {
+            c.at_value(Code::ValueInvalid, G, key, format!("connection.{key}: Unknown slave type '{t}'"))
+                .help(format!("write one of {}", PORT_TYPES.join(", ")));
+        }
+    }
     let new_key = new_names && load.controller_written;
     let (controller_key, controller) = if new_key { ("controller", &con.controller) } else { ("master", &con.master) };
     if controller.as_deref().is_some_and(|s| !s.is_empty()) {
@@ -269,6 +277,9 @@ pub(super) fn check(c: &mut Checker<'_>) -> Identity {
     }
     p
 }
+
+/// The port types NetworkManager 1.42 knows (`connection.slave-type`; `port-type` from 1.46).
+const PORT_TYPES: [&str; 6] = ["bond", "bridge", "ovs-bridge", "ovs-port", "team", "vrf"];
 
 /// Whether `s` is a UUID as NetworkManager writes them (`8-4-4-4-12` hexadecimal digits, of
 /// either case), and if so whether a digit is upper-case: one pass over the digits, without a
