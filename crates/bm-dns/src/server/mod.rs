@@ -81,13 +81,9 @@ impl Server {
         let mut tcp = Vec::new();
         let mut local = Vec::new();
         for &addr in &config.listen {
-            let first = bind_udp(addr)?;
-            let bound = first.local_addr().map_err(|source| ServerError::Bind { addr, proto: "udp", source })?;
-            udp.push(first);
-            for _ in 1..workers {
-                udp.push(bind_udp(bound)?);
-            }
-            tcp.push(bind_tcp(bound)?);
+            let (sockets, listener, bound) = bind_address(addr, workers)?;
+            udp.extend(sockets);
+            tcp.push(listener);
             local.push(bound);
         }
         check_loops(&zone, &local)?;
@@ -183,6 +179,40 @@ fn localnets(local: &[SocketAddr], recursion: &[AclEntry]) -> io::Result<(Vec<Ip
 fn domain(addr: SocketAddr) -> Domain {
     if addr.is_ipv4() { Domain::IPV4 } else { Domain::IPV6 }
 }
+
+/// One listening address: a UDP socket per worker (`SO_REUSEPORT`) and a TCP listener, on one
+/// port. Port 0 takes the port the kernel gives the first UDP socket for TCP too, and another
+/// program may hold that port for TCP (two servers started at once on one machine did, now and
+/// then): the port is then kept aside, so that the kernel gives another, and the next one is
+/// tried, up to [`PORT_ZERO_TRIES`] ports. A named port that is taken fails at once.
+fn bind_address(addr: SocketAddr, workers: usize) -> Result<(Vec<UdpSocket>, TcpListener, SocketAddr), ServerError> {
+    let mut taken = Vec::new();
+    loop {
+        let first = bind_udp(addr)?;
+        let bound = first.local_addr().map_err(|source| ServerError::Bind { addr, proto: "udp", source })?;
+        let listener = match bind_tcp(bound) {
+            Ok(listener) => listener,
+            Err(ServerError::Bind { source, .. })
+                if addr.port() == 0
+                    && source.kind() == io::ErrorKind::AddrInUse
+                    && taken.len() + 1 < PORT_ZERO_TRIES =>
+            {
+                taken.push(first);
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        let mut udp = Vec::with_capacity(workers);
+        udp.push(first);
+        for _ in 1..workers {
+            udp.push(bind_udp(bound)?);
+        }
+        return Ok((udp, listener, bound));
+    }
+}
+
+/// Ports tried for a listening address of port 0 whose TCP twin is taken.
+const PORT_ZERO_TRIES: usize = 16;
 
 fn bind_udp(addr: SocketAddr) -> Result<UdpSocket, ServerError> {
     let err = |source| ServerError::Bind { addr, proto: "udp", source };
