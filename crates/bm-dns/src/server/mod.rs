@@ -182,9 +182,9 @@ fn domain(addr: SocketAddr) -> Domain {
 
 /// One listening address: a UDP socket per worker (`SO_REUSEPORT`) and a TCP listener, on one
 /// port. Port 0 takes the port the kernel gives the first UDP socket for TCP too, and another
-/// program may hold that port for TCP (two servers started at once on one machine did, now and
-/// then): the port is then kept aside, so that the kernel gives another, and the next one is
-/// tried, up to [`PORT_ZERO_TRIES`] ports. A named port that is taken fails at once.
+/// program may hold that port for TCP (a test running beside another did): the server then asks
+/// the kernel for another port, up to [`PORT_ZERO_TRIES`] times, holding the ones passed over
+/// until it has its pair. A named port that is taken fails at once.
 fn bind_address(addr: SocketAddr, workers: usize) -> Result<(Vec<UdpSocket>, TcpListener, SocketAddr), ServerError> {
     let mut taken = Vec::new();
     loop {
